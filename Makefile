@@ -1,0 +1,53 @@
+# The only set-up a new machine needs: `make run` serves the app, `make test` runs the suite.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+APT_PACKAGES := postgresql-15 postgresql-15-postgis-3 gdal-bin
+PYTEST_ARGS ?=
+
+.PHONY: help run test lint bench system venv clean
+
+help:
+	@echo "make run    install what is missing, start the managed PostGIS, load the demo, serve :8000"
+	@echo "make test   the same set-up, then the whole test suite against a throwaway PostGIS"
+	@echo "make lint   ruff and mypy"
+	@echo "make bench  benchmarks (each prints one JSON line)"
+
+# System packages from Debian, installed only when missing (root, or the command is printed).
+system:
+	@missing=""; \
+	ls /usr/share/postgresql/*/extension/postgis.control >/dev/null 2>&1 || missing="$$missing postgresql-15 postgresql-15-postgis-3"; \
+	command -v ogrinfo >/dev/null 2>&1 || missing="$$missing gdal-bin"; \
+	$(PYTHON) -c "import ensurepip, venv" >/dev/null 2>&1 || missing="$$missing python3-venv"; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" != 0 ]; then echo "missing system packages; run: sudo apt-get install -y$$missing"; exit 1; fi; \
+	  echo "installing$$missing"; \
+	  apt-get update -qq; \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
+$(BIN)/gis-service: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $@
+
+venv: system $(BIN)/gis-service
+
+run: venv
+	$(BIN)/gis-service serve
+
+lint: venv
+	$(BIN)/ruff check gis_service tests benchmarks
+	$(BIN)/mypy gis_service
+
+test: venv lint
+	$(BIN)/pytest -q -n 2 $(PYTEST_ARGS)
+
+bench: venv
+	$(BIN)/python benchmarks/demo_scale.py
+
+clean:
+	-$(BIN)/gis-service db stop
+	rm -rf $(VENV) .make

@@ -1,0 +1,1 @@
+"""Database: managed cluster, engine, models and migrations."""

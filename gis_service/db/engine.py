@@ -1,0 +1,91 @@
+"""Engine and sessions: the managed cluster by default, GIS_DATABASE_URL when set."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import ArgumentError, OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+from gis_service.db.cluster import ManagedCluster
+from gis_service.errors import ConfigError, DatabaseUnavailable, PostgisMissing
+from gis_service.settings import Settings
+
+
+def normalise_url(url: str) -> str:
+    """Use the psycopg (v3) driver whatever PostgreSQL URL form was given."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError as exc:
+        raise ConfigError(f"GIS_DATABASE_URL is not a database URL: {url!r}") from exc
+    if parsed.get_backend_name() not in ("postgresql", "postgres"):
+        raise ConfigError(
+            f"GIS_DATABASE_URL must point at PostgreSQL/PostGIS, not {parsed.drivername}"
+        )
+    return parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
+
+
+def resolve_database_url(settings: Settings, start: bool = True) -> str:
+    """Return the database URL, starting the managed cluster on demand."""
+    if settings.database_url:
+        return normalise_url(settings.database_url)
+    cluster = ManagedCluster.from_settings(settings)
+    if start:
+        cluster.start()
+    return cluster.url()
+
+
+def create_db_engine(url: str, settings: Settings | None = None) -> Engine:
+    """Create an engine with a bounded pool and a statement timeout on every connection."""
+    pool_size = settings.pool_size if settings else 5
+    timeout = settings.statement_timeout_ms if settings else 30_000
+    return sa.create_engine(
+        url,
+        pool_size=pool_size,
+        max_overflow=pool_size,
+        pool_pre_ping=True,
+        pool_timeout=10,
+        connect_args={"options": f"-c statement_timeout={timeout}", "connect_timeout": 5},
+    )
+
+
+def describe_url(url: str) -> str:
+    """A URL without its password, for messages."""
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def check_database(engine: Engine) -> dict[str, str]:
+    """Connect and return the PostgreSQL and PostGIS versions, or raise a clear error."""
+    try:
+        with engine.connect() as conn:
+            server = conn.execute(sa.text("SHOW server_version")).scalar_one()
+            has_postgis = conn.execute(
+                sa.text("SELECT 1 FROM pg_extension WHERE extname = 'postgis'")
+            ).first()
+            if not has_postgis:
+                raise PostgisMissing(
+                    f"database {describe_url(str(engine.url))} has no PostGIS extension: "
+                    "CREATE EXTENSION postgis (the managed cluster does it itself)"
+                )
+            postgis = conn.execute(sa.text("SELECT postgis_lib_version()")).scalar_one()
+    except OperationalError as exc:
+        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+        raise DatabaseUnavailable(
+            f"cannot connect to {describe_url(str(engine.url))}: {reason}"
+        ) from exc
+    return {"postgresql": str(server), "postgis": str(postgis)}
+
+
+def session_factory(engine: Engine) -> sessionmaker[Session]:
+    """A session factory bound to the engine."""
+    return sessionmaker(bind=engine, expire_on_commit=False)
+
+
+@contextmanager
+def transaction(engine: Engine) -> Iterator[sa.Connection]:
+    """One transaction: committed if the block succeeds, rolled back otherwise."""
+    with engine.begin() as conn:
+        yield conn

@@ -1,0 +1,55 @@
+"""Domain errors; the API layer is the one place they become HTTP answers."""
+
+from __future__ import annotations
+
+
+class GisServiceError(Exception):
+    """Base of every error the service reports to a user in one clear line."""
+
+    status_code = 500
+    title = "Internal error"
+
+
+class ConfigError(GisServiceError):
+    """A setting or a file of configuration is wrong."""
+
+    status_code = 500
+    title = "Configuration error"
+
+
+class DatabaseUnavailable(GisServiceError):
+    """The database cannot be reached or started."""
+
+    status_code = 503
+    title = "Database unavailable"
+
+
+class PostgisMissing(DatabaseUnavailable):
+    """The server runs but has no PostGIS extension available."""
+
+    title = "PostGIS missing"
+
+
+class PortInUse(GisServiceError):
+    """A port the service needs is taken by another program."""
+
+    status_code = 500
+    title = "Port in use"
+
+
+class NotFound(GisServiceError):
+    """The thing asked for does not exist."""
+
+    status_code = 404
+    title = "Not found"
+
+
+class InvalidInput(GisServiceError):
+    """Input that breaks a rule; carries field-level details."""
+
+    status_code = 422
+    title = "Invalid input"
+
+    def __init__(self, message: str, errors: list[dict[str, str]] | None = None) -> None:
+        super().__init__(message)
+        self.errors = errors or []

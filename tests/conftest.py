@@ -1,0 +1,161 @@
+"""Fixtures: a real throwaway PostGIS cluster, template databases cloned per test, a live server."""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import psycopg
+import pytest
+import sqlalchemy as sa
+import uvicorn
+from fastapi import FastAPI
+from sqlalchemy.engine import Engine
+
+from gis_service.db import migrate
+from gis_service.db.cluster import ManagedCluster, ensure_postgis, free_port, throwaway_cluster
+from gis_service.db.engine import create_db_engine
+from gis_service.ingest.demo_load import load_demo
+
+TEST_ROOT = Path("/var/lib/gis-service-test")
+DEMO_SEED = 34
+
+
+@pytest.fixture(scope="session")
+def pg_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ManagedCluster]:
+    """A throwaway cluster for the whole test session (never skipped: PostGIS is installed)."""
+    with throwaway_cluster(tmp_path_factory.mktemp("gis-data"), TEST_ROOT) as cluster:
+        yield cluster
+
+
+def admin(cluster: ManagedCluster, sql: str) -> None:
+    """Run one statement on the cluster's maintenance database."""
+    with psycopg.connect(cluster.conninfo(), autocommit=True) as conn:
+        conn.execute(sql)
+
+
+def create_database(cluster: ManagedCluster, template: str | None = None) -> str:
+    """Create a fresh database (cloned from a template when given) and return its name."""
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    admin(cluster, f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else ""))
+    return name
+
+
+@pytest.fixture(scope="session")
+def empty_template(pg_cluster: ManagedCluster) -> str:
+    """A migrated database with no data, used as a template."""
+    name = create_database(pg_cluster)
+    ensure_postgis(pg_cluster.conninfo(name))
+    engine = create_db_engine(pg_cluster.url(name))
+    migrate.upgrade(engine)
+    engine.dispose()
+    return name
+
+
+@dataclass
+class DemoTemplate:
+    """The demo district loaded once; tests clone it."""
+
+    name: str
+    tokens: dict[str, str]
+
+
+@pytest.fixture(scope="session")
+def demo_template(pg_cluster: ManagedCluster, empty_template: str) -> DemoTemplate:
+    """A database holding the demo district, used as a template."""
+    name = create_database(pg_cluster, empty_template)
+    engine = create_db_engine(pg_cluster.url(name))
+    report = load_demo(engine, seed=DEMO_SEED)
+    engine.dispose()
+    return DemoTemplate(name, report.tokens)
+
+
+@pytest.fixture
+def fresh_database(pg_cluster: ManagedCluster) -> Iterator[str]:
+    """An empty database with PostGIS but no schema; its name."""
+    name = create_database(pg_cluster)
+    ensure_postgis(pg_cluster.conninfo(name))
+    yield name
+    admin(pg_cluster, f'DROP DATABASE "{name}" WITH (FORCE)')
+
+
+def _engine_on_copy(cluster: ManagedCluster, template: str) -> Iterator[Engine]:
+    name = create_database(cluster, template)
+    engine = create_db_engine(cluster.url(name))
+    yield engine
+    engine.dispose()
+    admin(cluster, f'DROP DATABASE "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def empty_db(pg_cluster: ManagedCluster, empty_template: str) -> Iterator[Engine]:
+    """An engine on a migrated, empty database of its own."""
+    yield from _engine_on_copy(pg_cluster, empty_template)
+
+
+@pytest.fixture
+def demo_db(pg_cluster: ManagedCluster, demo_template: DemoTemplate) -> Iterator[Engine]:
+    """An engine on a copy of the demo district that this test may change."""
+    yield from _engine_on_copy(pg_cluster, demo_template.name)
+
+
+@pytest.fixture(scope="session")
+def shared_demo_db(pg_cluster: ManagedCluster, demo_template: DemoTemplate) -> Iterator[Engine]:
+    """An engine on one copy of the demo district shared by tests that only read."""
+    yield from _engine_on_copy(pg_cluster, demo_template.name)
+
+
+@dataclass
+class LiveServer:
+    """A uvicorn server on a loopback port, running an app in a thread."""
+
+    url: str
+    server: uvicorn.Server
+    thread: threading.Thread
+
+    def client(self, token: str | None = None) -> httpx.Client:
+        """An HTTP client to this server, optionally with a bearer token."""
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        return httpx.Client(base_url=self.url, headers=headers, timeout=30)
+
+
+def start_server(app: FastAPI) -> LiveServer:
+    """Serve an app on a free loopback port until stopped."""
+    port = free_port()
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 15
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("test server did not start")
+        time.sleep(0.02)
+    return LiveServer(f"http://127.0.0.1:{port}", server, thread)
+
+
+@pytest.fixture
+def serve() -> Iterator[Callable[[FastAPI], LiveServer]]:
+    """Start live servers for apps; all are stopped after the test."""
+    servers: list[LiveServer] = []
+
+    def run(app: FastAPI) -> LiveServer:
+        live = start_server(app)
+        servers.append(live)
+        return live
+
+    yield run
+    for live in servers:
+        live.server.should_exit = True
+        live.thread.join(timeout=10)
+
+
+def scalar(engine: Engine, sql: str, **params: object) -> object:
+    """One value from a query."""
+    with engine.connect() as conn:
+        return conn.execute(sa.text(sql), params).scalar_one()
