@@ -37,6 +37,20 @@ class PortInUse(GisServiceError):
     title = "Port in use"
 
 
+class Unauthorized(GisServiceError):
+    """No valid credentials for something that needs them."""
+
+    status_code = 401
+    title = "Unauthorized"
+
+
+class Forbidden(GisServiceError):
+    """The caller's role may not do this."""
+
+    status_code = 403
+    title = "Forbidden"
+
+
 class NotFound(GisServiceError):
     """The thing asked for does not exist."""
 

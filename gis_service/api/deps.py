@@ -1,12 +1,15 @@
-"""Request dependencies: the engine and a connection per request."""
+"""Request dependencies: the caller, and a transaction scoped to the caller's role and grids."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
 import sqlalchemy as sa
-from fastapi import Request
+from fastapi import Depends, Request
 from sqlalchemy.engine import Engine
+
+from gis_service.auth import Principal, apply_scope, authenticate
+from gis_service.errors import Unauthorized
 
 
 def get_engine(request: Request) -> Engine:
@@ -15,7 +18,32 @@ def get_engine(request: Request) -> Engine:
     return engine
 
 
-def get_connection(request: Request) -> Iterator[sa.Connection]:
-    """A connection in a transaction for the request, committed when the handler succeeds."""
+def bearer_token(request: Request) -> str | None:
+    """The bearer token of the request, if any."""
+    header = request.headers.get("authorization")
+    if not header:
+        return None
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthorized("use 'Authorization: Bearer <token>'")
+    return token.strip()
+
+
+def get_principal(request: Request) -> Principal:
+    """The caller, from the bearer token (anonymous without one; 401 for a bad one)."""
+    cached = getattr(request.state, "principal", None)
+    if isinstance(cached, Principal):
+        return cached
+    with get_engine(request).connect() as conn:
+        principal = authenticate(conn, bearer_token(request))
+    request.state.principal = principal
+    return principal
+
+
+def get_connection(
+    request: Request, principal: Principal = Depends(get_principal)
+) -> Iterator[sa.Connection]:
+    """A transaction in the caller's database role, committed when the handler succeeds."""
     with get_engine(request).begin() as conn:
+        apply_scope(conn, principal)
         yield conn

@@ -52,7 +52,37 @@ def install_problem_handlers(app: FastAPI) -> None:
         return problem(error.status_code, error.title, str(error))
 
     @app.exception_handler(DBAPIError)
-    async def database_error(_request: Request, exc: DBAPIError) -> JSONResponse:
+    async def database_error(request: Request, exc: DBAPIError) -> JSONResponse:
         if exc.connection_invalidated:
             return problem(503, "Database unavailable", "the database connection was lost")
-        return problem(500, "Internal error", "the database refused the operation")
+        return database_refusal(request, exc)
+
+
+SQLSTATE_ANSWERS = {
+    "42501": (403, "Forbidden", "your role may not do this here"),
+    "23514": (422, "Invalid input", "the values break a rule of the data"),
+    "23503": (422, "Invalid input", "a referenced record does not exist"),
+    "23505": (409, "Conflict", "a record with these values exists already"),
+    "23502": (422, "Invalid input", "a required value is missing"),
+    "22P02": (422, "Invalid input", "a value has the wrong form"),
+    "57014": (503, "Query timeout", "the query took too long and was stopped"),
+}
+
+
+def database_refusal(request: Request, exc: DBAPIError) -> JSONResponse:
+    """Turn what the database refused into a 4xx (or 503) problem, never a 500 for input."""
+    state = getattr(exc.orig, "sqlstate", None) or ""
+    diag = getattr(exc.orig, "diag", None)
+    principal = getattr(request.state, "principal", None)
+    if state == "42501" and principal is not None and principal.is_anonymous:
+        return problem(401, "Unauthorized", "sign in: this needs a bearer token")
+    if state in SQLSTATE_ANSWERS:
+        status, title, detail = SQLSTATE_ANSWERS[state]
+        extra: dict[str, Any] = {}
+        constraint = getattr(diag, "constraint_name", None)
+        column = getattr(diag, "column_name", None)
+        if constraint or column:
+            extra["errors"] = [{"field": column or constraint, "message": detail,
+                                "constraint": constraint}]
+        return problem(status, title, detail, **extra)
+    return problem(500, "Internal error", "the database refused the operation")

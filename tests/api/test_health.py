@@ -8,7 +8,7 @@ from fastapi import FastAPI
 from sqlalchemy.engine import Engine
 
 from gis_service.api.app import create_app
-from tests.conftest import LiveServer
+from tests.conftest import DemoTemplate, LiveServer
 
 
 def test_health_reports_postgresql_and_postgis(
@@ -25,10 +25,10 @@ def test_health_reports_postgresql_and_postgis(
 
 
 def test_compound_34_summary(
-    shared_demo_db: Engine, serve: Callable[[FastAPI], LiveServer]
+    shared_demo_db: Engine, demo_template: DemoTemplate, serve: Callable[[FastAPI], LiveServer]
 ) -> None:
     live = serve(create_app(shared_demo_db))
-    with live.client() as client:
+    with live.client(demo_template.tokens["planner"]) as client:
         found = client.get("/compounds", params={"name": "Shuiyin Road No. 34"}).json()
         assert [c["name"] for c in found] == ["水荫路34号大院"]
         one = client.get(f"/compounds/{found[0]['id']}").json()

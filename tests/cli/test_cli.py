@@ -9,7 +9,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+from gis_service.db import migrate
 from gis_service.db.cluster import ManagedCluster
+
+HEAD = migrate.head_revision()
 
 CLI = [str(Path(sys.executable).parent / "gis-service")]
 
@@ -78,14 +81,14 @@ def test_demo_and_db_commands_on_a_given_server(
     assert set(tokens) >= {"admin", "planner", "analyst", "grid01"}
     assert oct((tmp_path / "demo-tokens.json").stat().st_mode)[-3:] == "600"
     status = json.loads(run("db", "status", env=env).stdout)
-    assert status["managed"] is False and status["revision"] == "0002"
+    assert status["managed"] is False and status["revision"] == migrate.head_revision()
     again = run("demo", env=env)
     assert_one_clear_line(again, "already holds")
     refused = run("db", "reset", env=env)
     assert_one_clear_line(refused, "--yes")
     assert run("db", "reset", "--yes", env=env).returncode == 0
     assert run("db", "downgrade", "0001", env=env).stdout.strip() == "database at revision 0001"
-    assert run("db", "migrate", env=env).stdout.strip() == "database at revision 0002"
+    assert run("db", "migrate", env=env).stdout.strip() == f"database at revision {HEAD}"
 
 
 def test_managed_cluster_through_the_cli(tmp_path: Path) -> None:
@@ -99,7 +102,7 @@ def test_managed_cluster_through_the_cli(tmp_path: Path) -> None:
     try:
         assert json.loads(run("db", "status", env=env).stdout)["running"] is False
         assert run("db", "start", env=env).returncode == 0
-        assert run("db", "migrate", env=env).stdout.strip() == "database at revision 0002"
+        assert run("db", "migrate", env=env).stdout.strip() == f"database at revision {HEAD}"
         status = json.loads(run("db", "status", env=env).stdout)
         assert status["running"] is True and status["postgis"].startswith("3.")
         assert run("db", "stop", env=env).stdout.strip() == "stopped"
