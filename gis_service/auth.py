@@ -37,7 +37,7 @@ ANONYMOUS = Principal(role="anonymous")
 
 def authenticate(conn: sa.Connection, token: str | None) -> Principal:
     """Resolve a bearer token (looked up by its SHA-256 hash) to a principal."""
-    from gis_service.ingest.demo_load import hash_token  # noqa: PLC0415
+    from gis_service.ingest.demo_load import hash_token
 
     if not token:
         return ANONYMOUS
@@ -55,16 +55,19 @@ def authenticate(conn: sa.Connection, token: str | None) -> Principal:
     ).first()
     if row is None:
         raise Unauthorized("the bearer token is unknown or revoked")
-    return Principal(role=row.role, user_id=row.id, username=row.username,
-                     grid_ids=tuple(row.grids))
+    return Principal(
+        role=row.role, user_id=row.id, username=row.username, grid_ids=tuple(row.grids)
+    )
 
 
 def apply_scope(conn: sa.Connection, principal: Principal) -> None:
     """Switch the open transaction to the principal's database role and grids."""
     conn.execute(
-        sa.text("SELECT set_config('gis.user_id', :uid, true), "
-                "set_config('gis.username', :name, true), "
-                "set_config('gis.grid_ids', :grids, true)"),
+        sa.text(
+            "SELECT set_config('gis.user_id', :uid, true), "
+            "set_config('gis.username', :name, true), "
+            "set_config('gis.grid_ids', :grids, true)"
+        ),
         {
             "uid": "" if principal.user_id is None else str(principal.user_id),
             "name": principal.username,

@@ -82,7 +82,8 @@ def database_refusal(request: Request, exc: DBAPIError) -> JSONResponse:
         constraint = getattr(diag, "constraint_name", None)
         column = getattr(diag, "column_name", None)
         if constraint or column:
-            extra["errors"] = [{"field": column or constraint, "message": detail,
-                                "constraint": constraint}]
+            extra["errors"] = [
+                {"field": column or constraint, "message": detail, "constraint": constraint}
+            ]
         return problem(status, title, detail, **extra)
     return problem(500, "Internal error", "the database refused the operation")

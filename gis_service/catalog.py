@@ -1,0 +1,191 @@
+"""The layer catalog: layers/*.yaml loaded and validated at start-up (pydantic)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+import sqlalchemy as sa
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from gis_service.db.models import ROLES, Base
+from gis_service.errors import ConfigError
+
+FieldType = Literal["string", "integer", "number", "boolean", "date", "datetime"]
+GeometryType = Literal["point", "linestring", "polygon", "multipolygon"]
+LAYERS_DIR = Path(__file__).resolve().parent.parent / "layers"
+
+
+class Text(BaseModel):
+    """A label in Chinese and English."""
+
+    model_config = ConfigDict(extra="forbid")
+    zh: str
+    en: str
+
+    def pick(self, lang: str) -> str:
+        """The label in a language ('zh' or 'en'; English otherwise)."""
+        return self.zh if lang.startswith("zh") else self.en
+
+
+class LayerField(BaseModel):
+    """One published attribute of a layer."""
+
+    model_config = ConfigDict(extra="forbid")
+    name: str
+    type: FieldType
+    label: Text
+    enum: list[str] | None = None
+    enum_from: str | None = Field(default=None, description="lookup table holding the codes")
+    household_data: bool = False
+    queryable: bool = True
+
+
+class TileSpec(BaseModel):
+    """How a layer is cut into vector tiles."""
+
+    model_config = ConfigDict(extra="forbid")
+    minzoom: int = Field(ge=0, le=24)
+    maxzoom: int = Field(default=22, ge=0, le=24)
+    properties: list[str]
+    aggregate_below: int | None = Field(
+        default=None, ge=0, le=24, description="zooms below this show counts by cell"
+    )
+    max_features: int = Field(default=20000, gt=0)
+
+
+class Style(BaseModel):
+    """How maps draw a layer."""
+
+    model_config = ConfigDict(extra="forbid")
+    color: str = "#1976d2"
+    color_by: str | None = None
+    colors: dict[str, str] = {}
+    fill_opacity: float = Field(default=0.4, ge=0, le=1)
+    weight: float = Field(default=1.5, ge=0)
+    radius: float = Field(default=5, ge=0)
+
+
+class Layer(BaseModel):
+    """One published layer: table, fields, tiles, style, editing rights, service radii."""
+
+    model_config = ConfigDict(extra="forbid")
+    id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    table: str
+    title: Text
+    description: Text
+    geometry: GeometryType
+    public: bool = False
+    grid_scoped: bool = Field(default=False, description="grid workers see only their grids")
+    fields: list[LayerField]
+    tiles: TileSpec
+    style: Style = Style()
+    popup: list[str] = []
+    search: list[str] = []
+    edit: dict[str, list[str]] = {}
+    service_radii_m: dict[str, float] | None = None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Layer:
+        table = Base.metadata.tables.get(self.table)
+        if table is None:
+            raise ValueError(f"table {self.table!r} is not in the data model")
+        names = [f.name for f in self.fields]
+        for name in names:
+            if name not in table.c:
+                raise ValueError(f"field {name!r} is not a column of table {self.table}")
+        if len(set(names)) != len(names):
+            raise ValueError("a field is listed twice")
+        known = set(names) | {"id"}
+        for where, listed in (
+            ("tiles.properties", self.tiles.properties),
+            ("popup", self.popup),
+            ("search", self.search),
+        ):
+            unknown = set(listed) - known
+            if unknown:
+                raise ValueError(f"{where} names unknown fields {sorted(unknown)}")
+        for role, editable in self.edit.items():
+            if role not in ROLES:
+                raise ValueError(f"edit: unknown role {role!r} (roles: {', '.join(ROLES)})")
+            unknown = set(editable) - set(names) - {"geom"}
+            if unknown:
+                raise ValueError(f"edit.{role} names unknown fields {sorted(unknown)}")
+        if self.style.color_by and self.style.color_by not in names:
+            raise ValueError(f"style.color_by {self.style.color_by!r} is not a field")
+        if self.tiles.minzoom > self.tiles.maxzoom:
+            raise ValueError("tiles.minzoom is above tiles.maxzoom")
+        return self
+
+    def field(self, name: str) -> LayerField:
+        """A field by name."""
+        for item in self.fields:
+            if item.name == name:
+                return item
+        raise KeyError(name)
+
+    def editable_by(self, role: str) -> set[str]:
+        """Fields a role may write in this layer (empty: none)."""
+        return set(self.edit.get(role, []))
+
+
+class Catalog(BaseModel):
+    """All published layers by id."""
+
+    layers: dict[str, Layer]
+
+    def layer(self, layer_id: str) -> Layer:
+        """A layer by id (KeyError when unknown)."""
+        return self.layers[layer_id]
+
+
+def describe_error(path: Path, exc: ValidationError) -> str:
+    """One line naming the file and the field of the first problem."""
+    first = exc.errors()[0]
+    where = ".".join(str(part) for part in first["loc"]) or "(file)"
+    return f"{path.name}: {where}: {first['msg']}"
+
+
+def load_catalog(layers_dir: Path = LAYERS_DIR) -> Catalog:
+    """Load and validate every layers/*.yaml; a broken file raises ConfigError naming it."""
+    layers: dict[str, Layer] = {}
+    files = sorted(layers_dir.glob("*.yaml"))
+    if not files:
+        raise ConfigError(f"no layer files in {layers_dir}")
+    for path in files:
+        try:
+            raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"{path.name}: not valid YAML: {exc}") from exc
+        if not isinstance(raw, dict):
+            raise ConfigError(f"{path.name}: a layer file holds one mapping")
+        try:
+            layer = Layer.model_validate(raw)
+        except ValidationError as exc:
+            raise ConfigError(f"layer file {describe_error(path, exc)}") from exc
+        if layer.id != path.stem:
+            raise ConfigError(f"{path.name}: id {layer.id!r} differs from the file name")
+        layers[layer.id] = layer
+    return Catalog(layers=layers)
+
+
+@lru_cache(maxsize=1)
+def default_catalog() -> Catalog:
+    """The catalog shipped in layers/ (loaded once)."""
+    return load_catalog()
+
+
+def check_against_database(catalog: Catalog, conn: sa.Connection) -> None:
+    """Public layers must be readable by the anonymous database role, and others not."""
+    for layer in catalog.layers.values():
+        readable = conn.execute(
+            sa.text("SELECT has_table_privilege('gis_anonymous', :table, 'SELECT')"),
+            {"table": layer.table},
+        ).scalar_one()
+        if bool(readable) != layer.public:
+            raise ConfigError(
+                f"{layer.id}.yaml: public is {layer.public} but the database "
+                f"{'grants' if readable else 'does not grant'} anonymous reads of {layer.table}"
+            )

@@ -1,0 +1,89 @@
+"""The layer catalog: shipped layers load, broken files are refused naming the file and field."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+from sqlalchemy.engine import Engine
+
+from gis_service.catalog import LAYERS_DIR, check_against_database, load_catalog
+from gis_service.errors import ConfigError
+
+EXPECTED = {
+    "stairwells",
+    "buildings",
+    "grids",
+    "compounds",
+    "communities",
+    "gardens",
+    "parking",
+    "facilities",
+    "streets",
+    "candidate_sites",
+    "issues",
+}
+
+
+def test_shipped_catalog_has_every_layer_with_zh_and_en() -> None:
+    catalog = load_catalog()
+    assert set(catalog.layers) == EXPECTED
+    stairwells = catalog.layer("stairwells")
+    assert (
+        stairwells.title.pick("zh") == "梯口(单元)" and stairwells.title.pick("en") == "Stairwells"
+    )
+    assert stairwells.style.color_by == "elevator_status"
+    assert "elevator_status" not in stairwells.editable_by("grid_worker")
+    assert "households" in stairwells.editable_by("grid_worker")
+    assert catalog.layer("facilities").service_radii_m["health_centre"] == 1000  # type: ignore[index]
+    assert catalog.layer("gardens").service_radii_m["default"] == 300  # type: ignore[index]
+
+
+def broken_copy(tmp_path: Path, layer: str, change: dict[str, object]) -> Path:
+    target = tmp_path / "layers"
+    shutil.copytree(LAYERS_DIR, target)
+    path = target / f"{layer}.yaml"
+    data = yaml.safe_load(path.read_text())
+    data.update(change)
+    path.write_text(yaml.safe_dump(data, allow_unicode=True))
+    return target
+
+
+@pytest.mark.parametrize(
+    ("layer", "change", "message"),
+    [
+        ("gardens", {"table": "gardenz"}, "gardens.yaml: (file): Value error, table 'gardenz'"),
+        ("parking", {"geometry": "blob"}, "parking.yaml: geometry: Input should be"),
+        (
+            "streets",
+            {"edit": {"mayor": ["name"]}},
+            "streets.yaml: (file): Value error, edit: unknown role",
+        ),
+        ("grids", {"tiles": {"minzoom": 30, "properties": []}}, "grids.yaml: tiles.minzoom"),
+        ("issues", {"colour": "red"}, "issues.yaml: colour: Extra inputs are not permitted"),
+        ("compounds", {"id": "estates"}, "compounds.yaml: id 'estates' differs"),
+    ],
+)
+def test_broken_layer_file_names_file_and_field(
+    tmp_path: Path, layer: str, change: dict[str, object], message: str
+) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_catalog(broken_copy(tmp_path, layer, change))
+    assert message in str(caught.value)
+
+
+def test_not_yaml_is_refused(tmp_path: Path) -> None:
+    target = broken_copy(tmp_path, "gardens", {})
+    (target / "gardens.yaml").write_text("id: [unclosed")
+    with pytest.raises(ConfigError, match=r"gardens\.yaml: not valid YAML"):
+        load_catalog(target)
+
+
+def test_public_layers_match_database_grants(shared_demo_db: Engine, tmp_path: Path) -> None:
+    with shared_demo_db.connect() as conn:
+        check_against_database(load_catalog(), conn)
+        wrong = load_catalog(broken_copy(tmp_path, "stairwells", {"public": True}))
+        with pytest.raises(ConfigError, match=r"stairwells\.yaml: public is True but the database"):
+            check_against_database(wrong, conn)
