@@ -89,3 +89,12 @@ def transaction(engine: Engine) -> Iterator[sa.Connection]:
     """One transaction: committed if the block succeeds, rolled back otherwise."""
     with engine.begin() as conn:
         yield conn
+
+
+def data_versions(conn: sa.Connection, tables: list[str]) -> dict[str, int]:
+    """Current data version of each table (bumped by a trigger on every write)."""
+    rows = conn.execute(
+        sa.text("SELECT table_name, version FROM data_version WHERE table_name = ANY(:t)"),
+        {"t": tables},
+    )
+    return {row.table_name: int(row.version) for row in rows}

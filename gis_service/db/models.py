@@ -467,3 +467,33 @@ class EditLog(Base):
     action: Mapped[str] = mapped_column(sa.String(10))
     before: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
     after: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+
+
+class IdempotencyKey(Base):
+    """The first answer to a write sent with an Idempotency-Key, replayed for repeats."""
+
+    __tablename__ = "idempotency_key"
+    user_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("app_user.id", ondelete="CASCADE"), primary_key=True
+    )
+    key: Mapped[str] = mapped_column(sa.String(200), primary_key=True)
+    method: Mapped[str] = mapped_column(sa.String(10))
+    path: Mapped[str] = mapped_column(sa.String(500))
+    body_hash: Mapped[str] = mapped_column(sa.String(64))
+    status: Mapped[int] = mapped_column(sa.Integer)
+    headers: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default="{}")
+    body: Mapped[bytes | None] = mapped_column(sa.LargeBinary)
+    created_at: Mapped[dt.datetime] = mapped_column(
+        sa.DateTime(timezone=True), server_default=sa.func.now()
+    )
+
+
+class DataVersion(Base):
+    """A counter per table, bumped by a trigger on every write (cache keys use it)."""
+
+    __tablename__ = "data_version"
+    table_name: Mapped[str] = mapped_column(sa.String(63), primary_key=True)
+    version: Mapped[int] = mapped_column(sa.BigInteger, server_default="1")
+    changed_at: Mapped[dt.datetime] = mapped_column(
+        sa.DateTime(timezone=True), server_default=sa.func.now()
+    )

@@ -175,3 +175,14 @@ def test_status_changes_are_kept_as_history_and_versions_bump(demo_db: Engine) -
 def test_foreign_keys_hold(demo_db: Engine) -> None:
     with pytest.raises(IntegrityError), demo_db.begin() as conn:
         conn.execute(sa.text("UPDATE stairwell SET building_id = 999999 WHERE id = 1"))
+
+
+def test_every_write_bumps_its_tables_data_version(demo_db: Engine) -> None:
+    def version(table: str) -> object:
+        return scalar(demo_db, "SELECT version FROM data_version WHERE table_name = :t", t=table)
+
+    stairwells, gardens = version("stairwell"), version("garden")
+    with demo_db.begin() as conn:
+        conn.execute(sa.text("UPDATE stairwell SET notes = 'x' WHERE id = 1"))
+    assert version("stairwell") == stairwells + 1  # type: ignore[operator]
+    assert version("garden") == gardens
