@@ -36,6 +36,20 @@ class Settings(BaseSettings):
     pool_size: int = 5
     statement_timeout_ms: int = 30_000
     demo_seed: int = 34
+    max_upload_bytes: int = Field(
+        default=50 * 1024 * 1024, description="Largest import upload accepted (413 above)."
+    )
+    max_body_bytes: int = Field(
+        default=2 * 1024 * 1024, description="Largest request body accepted (413 above)."
+    )
+    items_default_limit: int = Field(default=100, description="Features per page by default.")
+    items_max_limit: int = Field(
+        default=10_000, description="Largest page of features; larger limits are clamped."
+    )
+    service_area: tuple[float, float, float, float] = Field(
+        default=(73.0, 3.0, 136.0, 54.0),
+        description="lon/lat box (W, S, E, N) edited geometries must lie in (swapped axes fail).",
+    )
 
 
 @lru_cache(maxsize=1)

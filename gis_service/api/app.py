@@ -7,6 +7,7 @@ from sqlalchemy.engine import Engine
 
 from gis_service import __version__
 from gis_service.api import compounds, health
+from gis_service.api.metrics import install_metrics
 from gis_service.api.problems import install_problem_handlers
 
 
@@ -19,6 +20,7 @@ def create_app(engine: Engine) -> FastAPI:
     )
     app.state.engine = engine
     install_problem_handlers(app)
+    install_metrics(app)
     app.include_router(health.router)
     app.include_router(compounds.router)
     return app
