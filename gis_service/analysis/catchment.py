@@ -1,0 +1,187 @@
+"""Reach relations (facility x demand within a radius) and the two-step floating catchment."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+from numpy.typing import ArrayLike, NDArray
+from scipy.sparse.csgraph import dijkstra
+from scipy.spatial import cKDTree
+
+from gis_service.analysis.crs import xy_of
+from gis_service.analysis.network import StreetGraph
+from gis_service.analysis.routing import augmented_matrix
+from gis_service.analysis.snapping import PointsLike, snap_points
+from gis_service.errors import InvalidInput
+
+FloatArray = NDArray[np.float64]
+IntArray = NDArray[np.int64]
+PERSONS_PER_HOUSEHOLD = 2.6
+
+
+@dataclass(frozen=True)
+class Reach:
+    """Pairs (row, col, distance) with distance <= radius: rows are supply, cols are demand."""
+
+    rows: IntArray
+    cols: IntArray
+    dist: FloatArray
+    shape: tuple[int, int]
+
+    def matrix(self, weight: Callable[[FloatArray], FloatArray] | None = None) -> sp.csr_matrix:
+        """Sparse rows x cols matrix of ones (or of weight(distance), e.g. a decay)."""
+        data = np.ones(self.dist.size) if weight is None else np.asarray(weight(self.dist), float)
+        return sp.csr_matrix((data, (self.rows, self.cols)), shape=self.shape)
+
+
+def crow_flies_reach(supply: PointsLike, demand: PointsLike, radius: float) -> Reach:
+    """Every (supply, demand) pair within `radius` metres in a straight line."""
+    sxy, dxy = xy_of(supply), xy_of(demand)
+    if not radius >= 0:
+        raise InvalidInput("radius must be >= 0")
+    if sxy.shape[0] == 0 or dxy.shape[0] == 0:
+        empty = np.zeros(0, dtype=np.int64)
+        return Reach(empty, empty, np.zeros(0), (sxy.shape[0], dxy.shape[0]))
+    pairs = cKDTree(sxy).sparse_distance_matrix(cKDTree(dxy), radius, output_type="ndarray")
+    return Reach(
+        pairs["i"].astype(np.int64),
+        pairs["j"].astype(np.int64),
+        pairs["v"].astype(np.float64),
+        (sxy.shape[0], dxy.shape[0]),
+    )
+
+
+def network_reach(
+    graph: StreetGraph,
+    supply: PointsLike,
+    demand: PointsLike,
+    radius: float,
+    max_snap: float | None = None,
+    chunk_cells: int = 20_000_000,
+) -> Reach:
+    """Every (supply, demand) pair within `radius` metres along streets (snapped, exact).
+
+    Runs Dijkstra from the supply points in chunks so at most `chunk_cells` distances are
+    held in memory at once.
+    """
+    if not radius >= 0:
+        raise InvalidInput("radius must be >= 0")
+    sources = snap_points(graph, supply, max_distance=max_snap)
+    targets = snap_points(graph, demand, max_distance=max_snap)
+    n, n_s = graph.n_nodes, len(sources)
+    t_ok = np.flatnonzero(targets.ok)
+    tt = targets.take(t_ok)
+    s_ok = np.flatnonzero(sources.ok)
+    same = pd.DataFrame({"s": s_ok, "edge": sources.edge[s_ok]}).merge(
+        pd.DataFrame({"t": np.arange(t_ok.size), "edge": tt.edge}), on="edge"
+    )
+    same_s, same_t = same["s"].to_numpy(np.int64), same["t"].to_numpy(np.int64)
+    direct = sources.access[same_s] + np.abs(sources.offset[same_s] - tt.offset[same_t])
+    matrix = augmented_matrix(graph, sources)
+    step = max(1, chunk_cells // (n + n_s + t_ok.size))
+    rows, cols, dist = [], [], []
+    for lo in range(0, s_ok.size, step):
+        chunk = s_ok[lo : lo + step]
+        table = dijkstra(matrix, directed=True, indices=n + chunk, limit=radius)[:, :n]
+        best = np.minimum(table[:, tt.u] + tt.offset, table[:, tt.v] + tt.rest)
+        local = np.full(n_s, -1, dtype=np.int64)
+        local[chunk] = np.arange(chunk.size)
+        pick = local[same_s] >= 0
+        i, j = local[same_s[pick]], same_t[pick]
+        np.minimum.at(best, (i, j), direct[pick])
+        total = best + tt.access
+        hit_i, hit_j = np.nonzero(total <= radius)
+        rows.append(chunk[hit_i])
+        cols.append(t_ok[hit_j])
+        dist.append(total[hit_i, hit_j])
+    if not rows:
+        empty = np.zeros(0, dtype=np.int64)
+        return Reach(empty, empty, np.zeros(0), (n_s, len(targets)))
+    return Reach(
+        np.concatenate(rows).astype(np.int64),
+        np.concatenate(cols).astype(np.int64),
+        np.concatenate(dist),
+        (n_s, len(targets)),
+    )
+
+
+def demand_weights(
+    stairwells: pd.DataFrame,
+    kind: str = "households",
+    persons_per_household: float = PERSONS_PER_HOUSEHOLD,
+) -> FloatArray:
+    """Demand per stairwell: 'households', 'residents' (households x persons) or 'elderly'."""
+    if kind == "households":
+        col, factor = "households", 1.0
+    elif kind == "residents":
+        col, factor = "households", persons_per_household
+    elif kind == "elderly":
+        col, factor = "elderly_households", 1.0
+    else:
+        raise InvalidInput(f"unknown demand kind {kind!r}: households, residents or elderly")
+    if col not in stairwells.columns:
+        raise InvalidInput(f"missing column {col!r}")
+    return pd.to_numeric(stairwells[col], errors="coerce").fillna(0).to_numpy(float) * factor
+
+
+def two_step_fca(
+    reach: Reach,
+    supply: ArrayLike,
+    demand: ArrayLike,
+    weight: Callable[[FloatArray], FloatArray] | None = None,
+) -> tuple[FloatArray, FloatArray]:
+    """2SFCA: supply-to-demand ratio per facility and accessibility (supply per demand) per point.
+
+    Step 1: R_j = S_j / sum of demand within reach of j. Step 2: A_i = sum of R_j reaching i.
+    An optional weight(distance) applies a distance decay in both steps.
+    """
+    s = np.asarray(supply, dtype=np.float64)
+    d = np.asarray(demand, dtype=np.float64)
+    if s.shape != (reach.shape[0],) or d.shape != (reach.shape[1],):
+        raise InvalidInput("supply and demand must match the reach relation's shape")
+    if (s < 0).any() or (d < 0).any():
+        raise InvalidInput("supply and demand must be >= 0")
+    m = reach.matrix(weight)
+    catchment = m @ d
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ratio = np.where(catchment > 0, s / catchment, 0.0)
+    access = m.T @ ratio
+    return ratio, np.asarray(access, dtype=np.float64)
+
+
+def catchment_deficit(
+    stairwells: pd.DataFrame,
+    access: ArrayLike,
+    demand: ArrayLike,
+    target_ratio: float,
+    level: str = "compound_id",
+) -> pd.DataFrame:
+    """Per level: demand, accessible supply, mean ratio and the deficit against a target ratio.
+
+    accessible_supply = sum(A_i * D_i); deficit = sum(max(0, target - A_i) * D_i), in supply
+    units (e.g. parking spaces or m² of garden still missing).
+    """
+    if level not in stairwells.columns:
+        raise InvalidInput(f"missing column {level!r}")
+    a = np.asarray(access, dtype=np.float64)
+    d = np.asarray(demand, dtype=np.float64)
+    if a.shape != (len(stairwells),) or d.shape != (len(stairwells),):
+        raise InvalidInput("one accessibility and one demand value per stairwell are needed")
+    frame = pd.DataFrame(
+        {
+            level: stairwells[level].to_numpy(),
+            "demand": d,
+            "accessible_supply": a * d,
+            "deficit": np.maximum(0.0, target_ratio - a) * d,
+            "stairwells_below_target": (a < target_ratio).astype(np.int64),
+        }
+    )
+    out = frame.groupby(level, sort=True, dropna=False).sum()
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out["ratio"] = out["accessible_supply"] / out["demand"]
+    out["target_ratio"] = float(target_ratio)
+    return out.reset_index()

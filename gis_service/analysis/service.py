@@ -1,0 +1,141 @@
+"""Service radii: nearest facility as the crow flies and along streets, shares served per level."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from numpy.typing import ArrayLike, NDArray
+from scipy.spatial import cKDTree
+
+from gis_service.analysis.crs import as_points, metric_crs, to_metric, xy_of
+from gis_service.analysis.network import StreetGraph
+from gis_service.analysis.routing import nearest_source_snapped, reach_targets
+from gis_service.analysis.snapping import PointsLike, snap_points
+from gis_service.errors import InvalidInput
+
+__all__ = [
+    "ELDERLY_WALK_SPEED",
+    "WALK_SPEED",
+    "crow_flies_nearest",
+    "metric_crs",
+    "network_nearest",
+    "served_shares",
+    "to_metric",
+    "walking_radius",
+]
+
+WALK_SPEED = 60.0
+"""Metres per minute of walking (GB 50180-2018 life circles: 5 min ≈ 300 m)."""
+ELDERLY_WALK_SPEED = 45.0
+"""A slower walking speed for elderly residents, metres per minute."""
+
+
+def walking_radius(minutes: float, speed_m_per_min: float = WALK_SPEED) -> float:
+    """The walking distance in metres covered in `minutes` at `speed_m_per_min`."""
+    if minutes < 0 or speed_m_per_min <= 0:
+        raise InvalidInput("minutes must be >= 0 and the walking speed > 0")
+    return float(minutes) * float(speed_m_per_min)
+
+
+def _ids(ids: ArrayLike | None, n: int) -> NDArray[np.int64]:
+    if ids is None:
+        return np.arange(n, dtype=np.int64)
+    out = np.asarray(ids, dtype=np.int64)
+    if out.shape != (n,):
+        raise InvalidInput(f"expected {n} facility ids, got {out.size}")
+    return out
+
+
+def _result(
+    dist: NDArray[np.float64], idx: NDArray[np.int64], ids: NDArray[np.int64], radius: float
+) -> pd.DataFrame:
+    found = idx >= 0
+    fid = pd.array(np.where(found, ids[np.maximum(idx, 0)], 0), dtype="Int64")
+    fid[~found] = pd.NA
+    return pd.DataFrame({"facility_id": fid, "distance": dist, "served": dist <= radius})
+
+
+def crow_flies_nearest(
+    points: PointsLike,
+    facilities: PointsLike,
+    facility_ids: ArrayLike | None = None,
+    radius: float = np.inf,
+    max_distance: float = np.inf,
+) -> pd.DataFrame:
+    """Nearest facility and straight-line distance for every point (metric CRS), served flag.
+
+    Columns: facility_id (Int64, NA when none within max_distance), distance (inf), served.
+    """
+    pxy, fxy = xy_of(points), xy_of(facilities)
+    ids = _ids(facility_ids, fxy.shape[0])
+    if fxy.shape[0] == 0:
+        return _result(np.full(pxy.shape[0], np.inf), np.full(pxy.shape[0], -1), ids, radius)
+    dist, idx = cKDTree(fxy).query(pxy, k=1, distance_upper_bound=max_distance)
+    idx = np.where(np.isfinite(dist), idx, -1).astype(np.int64)
+    return _result(dist.astype(np.float64), idx, ids, radius)
+
+
+def network_nearest(
+    graph: StreetGraph,
+    points: PointsLike,
+    facilities: PointsLike,
+    facility_ids: ArrayLike | None = None,
+    radius: float = np.inf,
+    max_snap: float | None = None,
+) -> pd.DataFrame:
+    """Nearest facility and walking distance along streets for every point, in one pass.
+
+    Points and facilities are snapped onto their nearest segment (access legs count); the
+    search stops at `radius` (distance inf and facility_id NA beyond it). Columns:
+    facility_id, distance, served, access (the point's leg to the street).
+    """
+    fac = as_points(facilities)
+    ids = _ids(facility_ids, fac.shape[0])
+    targets = snap_points(graph, points, max_distance=max_snap)
+    n = len(targets)
+    sources = snap_points(graph, fac, max_distance=max_snap)
+    if not sources.ok.any():
+        out = _result(np.full(n, np.inf), np.full(n, -1, dtype=np.int64), ids, radius)
+    else:
+        reach = nearest_source_snapped(graph, sources, limit=radius)
+        dist, src = reach_targets(reach, sources, targets)
+        out = _result(dist, src, ids, radius)
+    out["access"] = targets.access
+    return out
+
+
+def served_shares(
+    stairwells: pd.DataFrame,
+    served: ArrayLike,
+    level: str,
+    households: str = "households",
+    elderly: str = "elderly_households",
+) -> pd.DataFrame:
+    """Per level: stairwells, households and elderly households served and their shares."""
+    for col in (level, households, elderly):
+        if col not in stairwells.columns:
+            raise InvalidInput(f"missing column {col!r}", [{"field": col, "msg": "missing"}])
+    flag = np.asarray(served, dtype=bool)
+    if flag.shape != (len(stairwells),):
+        raise InvalidInput("one served flag per stairwell is needed")
+    hh = stairwells[households].fillna(0).to_numpy(dtype=np.float64)
+    old = stairwells[elderly].fillna(0).to_numpy(dtype=np.float64)
+    frame = pd.DataFrame(
+        {
+            level: stairwells[level].to_numpy(),
+            "stairwells": 1,
+            "served_stairwells": flag.astype(np.int64),
+            "households": hh,
+            "served_households": hh * flag,
+            "elderly_households": old,
+            "served_elderly_households": old * flag,
+        }
+    )
+    out = frame.groupby(level, sort=True, dropna=False).sum()
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out["share_stairwells"] = out["served_stairwells"] / out["stairwells"]
+        out["share_households"] = out["served_households"] / out["households"]
+        out["share_elderly_households"] = (
+            out["served_elderly_households"] / out["elderly_households"]
+        )
+    return out.reset_index()

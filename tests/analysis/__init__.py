@@ -1,0 +1,1 @@
+"""Tests of the pure analysis engine (no database)."""
