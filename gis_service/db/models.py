@@ -497,3 +497,25 @@ class DataVersion(Base):
     changed_at: Mapped[dt.datetime] = mapped_column(
         sa.DateTime(timezone=True), server_default=sa.func.now()
     )
+
+
+class ScenarioRecord(Versioned, Base):
+    """A stored planning scenario: interventions, parameters and its last evaluation."""
+
+    __tablename__ = "scenario"
+    __table_args__ = (
+        sa.CheckConstraint(
+            "jsonb_typeof(interventions) = 'object'", name="ck_scenario_interventions"
+        ),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(200), unique=True)
+    description: Mapped[str | None] = mapped_column(sa.Text)
+    interventions: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    parameters: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default="{}")
+    results: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    results_versions: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    created_by: Mapped[int | None] = mapped_column(sa.ForeignKey("app_user.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(
+        sa.DateTime(timezone=True), server_default=sa.func.now()
+    )
