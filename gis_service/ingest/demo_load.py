@@ -22,7 +22,8 @@ from gis_service.ingest.demo import generate_city
 from gis_service.ingest.demo_layout import Tables
 
 METRIC_CRS = "EPSG:32649"  # UTM zone 49N: Guangzhou
-ORIGIN_LONLAT = (113.2919, 23.1448)  # the lattice origin; Shuiyin Road No. 34 lies ~400 m NE
+ORIGIN_LONLAT = (113.2919, 23.1448)
+BULK_INDEX_THRESHOLD = 100_000  # the lattice origin; Shuiyin Road No. 34 lies ~400 m NE
 LOAD_ORDER = [
     "district",
     "subdistrict",
@@ -152,14 +153,26 @@ def load_demo(
     tables = generate_city(seed, target_stairwells)
     tokens = demo_tokens(tables)
     transform = to_lonlat()
+    rebuild = target_stairwells >= BULK_INDEX_THRESHOLD
     with engine.begin() as conn:
+        conn.execute(sa.text("SET LOCAL statement_timeout = 0"))  # a bulk load may take minutes
         raw = conn.connection.driver_connection
+        spatial = [t for t in LOAD_ORDER if "geom" in Base.metadata.tables[t].c]
+        if rebuild:  # building a GiST index once is faster than growing it row by row
+            for table in spatial:
+                conn.execute(sa.text(f'DROP INDEX "ix_{table}_geom"'))
         for table in LOAD_ORDER:
             columns = tables.rows.get(table)
             if not columns:
                 continue
             say(f"{table}: {len(columns['id'])} rows")
             copy_frame(raw, table, frame_for(table, columns, transform))
+        if rebuild:
+            say("spatial indexes")
+            for table in spatial:
+                conn.execute(
+                    sa.text(f'CREATE INDEX "ix_{table}_geom" ON "{table}" USING gist (geom)')
+                )
         for table in LOAD_ORDER:
             if table == "user_grid":
                 continue
