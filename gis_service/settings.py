@@ -18,6 +18,10 @@ class Settings(BaseSettings):
         default=None,
         description="PostgreSQL/PostGIS URL; unset means the project-managed local cluster.",
     )
+    database_read_url: str | None = Field(
+        default=None,
+        description="A read replica for GET requests (tiles, items); writes use database_url.",
+    )
     data_dir: Path = Field(
         default=Path(".gis-data"),
         description="Where the project keeps its managed cluster, caches and uploads.",

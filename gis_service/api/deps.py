@@ -11,11 +11,22 @@ from sqlalchemy.engine import Engine
 from gis_service.auth import Principal, apply_scope, authenticate
 from gis_service.errors import Unauthorized
 
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
 
 def get_engine(request: Request) -> Engine:
-    """The app's engine."""
+    """The app's engine (the primary)."""
     engine: Engine = request.app.state.engine
     return engine
+
+
+def engine_for(request: Request) -> Engine:
+    """The read replica for reads when one is configured, the primary otherwise."""
+    if request.method in SAFE_METHODS:
+        replica: Engine | None = getattr(request.app.state, "read_engine", None)
+        if replica is not None:
+            return replica
+    return get_engine(request)
 
 
 def bearer_token(request: Request) -> str | None:
@@ -34,7 +45,7 @@ def get_principal(request: Request) -> Principal:
     cached = getattr(request.state, "principal", None)
     if isinstance(cached, Principal):
         return cached
-    with get_engine(request).connect() as conn:
+    with engine_for(request).connect() as conn:
         principal = authenticate(conn, bearer_token(request))
     request.state.principal = principal
     return principal
@@ -44,6 +55,6 @@ def get_connection(
     request: Request, principal: Principal = Depends(get_principal)
 ) -> Iterator[sa.Connection]:
     """A transaction in the caller's database role, committed when the handler succeeds."""
-    with get_engine(request).begin() as conn:
+    with engine_for(request).begin() as conn:
         apply_scope(conn, principal)
         yield conn

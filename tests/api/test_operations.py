@@ -41,3 +41,17 @@ def test_metrics_count_requests_by_route(
         in text
     )
     assert "gis_http_request_seconds_bucket" in text
+
+
+def test_reads_go_to_the_replica_and_writes_to_the_primary(
+    shared_demo_db: Engine, demo_template, serve: Callable[[FastAPI], LiveServer]
+) -> None:
+    from gis_service.db.engine import create_db_engine
+
+    primary = create_db_engine(str(shared_demo_db.url.set(database="no_such_primary")))
+    live = serve(create_app(primary, read_engine=shared_demo_db))
+    with live.client(demo_template.tokens["planner"]) as client:
+        read = client.get("/compounds/5")
+        write = client.post("/compounds/5")
+    assert read.status_code == 200 and read.json()["stairwells"] == 57
+    assert write.status_code in (405, 503)  # never served by the replica
