@@ -6,13 +6,15 @@ VENV := .venv
 BIN := $(VENV)/bin
 PYTEST_ARGS ?=
 
-.PHONY: help run test lint bench system venv clean
+.PHONY: help run test lint bench system venv web clean pgrouting faults load
 
 help:
 	@echo "make run    install what is missing, start the managed PostGIS, load the demo, serve :8000"
 	@echo "make test   the same set-up, then the whole test suite against a throwaway PostGIS"
 	@echo "make lint   ruff and mypy"
 	@echo "make bench  benchmarks (each prints one JSON line)"
+	@echo "make faults database outage under load, importer fuzz"
+	@echo "make load   30 s load mix (tiles/items/edits) against a throwaway service"
 
 # System packages from Debian, installed only when missing (root, or the command is printed).
 system:
@@ -36,18 +38,45 @@ $(BIN)/gis-service: pyproject.toml
 
 venv: system $(BIN)/gis-service
 
-run: venv
+# The web maps' browser assets, pinned in gis_service/web/package-lock.json (served by the app).
+WEB := gis_service/web
+$(WEB)/node_modules/.package-lock.json: $(WEB)/package-lock.json | system
+	npm ci --prefix $(WEB) --no-audit --no-fund
+	touch $@
+
+web: $(WEB)/node_modules/.package-lock.json
+
+run: venv web
 	$(BIN)/gis-service serve
 
 lint: venv
 	$(BIN)/ruff check gis_service tests benchmarks
 	$(BIN)/mypy gis_service
 
-test: venv lint
+test: venv web lint
 	$(BIN)/pytest -q -n 2 $(PYTEST_ARGS)
 
-bench: venv
+# pgRouting is only needed by one benchmark: installed here, not by `make system`.
+pgrouting:
+	@ls /usr/share/postgresql/*/extension/pgrouting.control >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" != 0 ]; then echo "pgRouting missing; run: sudo apt-get install -y postgresql-15-pgrouting"; exit 1; fi; \
+	  echo "installing postgresql-15-pgrouting"; apt-get update -qq; \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends postgresql-15-pgrouting; }
+
+bench: venv pgrouting
 	$(BIN)/python benchmarks/demo_scale.py
+	$(BIN)/python benchmarks/analysis_network.py
+	$(BIN)/python benchmarks/analysis_siting.py
+	$(BIN)/python benchmarks/analysis_crowflies.py
+	$(BIN)/python benchmarks/analysis_network_pgrouting.py
+	$(BIN)/python benchmarks/distributed.py
+	$(BIN)/python benchmarks/load.py
+
+faults: venv
+	$(BIN)/pytest -q tests/faults $(PYTEST_ARGS)
+
+load: venv
+	$(BIN)/python benchmarks/load.py
 
 clean:
 	-$(BIN)/gis-service db stop

@@ -1,4 +1,4 @@
-"""The `gis-service` command line: serve, demo, db."""
+"""The `gis-service` command line: serve, demo, db, import, export, import-osm."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 
 import typer
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError
 
 from gis_service.db import migrate
 from gis_service.db.cluster import ManagedCluster, port_is_free
@@ -17,6 +17,7 @@ from gis_service.db.engine import (
     check_database,
     create_db_engine,
     describe_url,
+    normalise_url,
     resolve_database_url,
 )
 from gis_service.errors import DatabaseUnavailable, GisServiceError, PortInUse
@@ -32,6 +33,12 @@ db_app = typer.Typer(
     help="The database: managed local PostGIS or GIS_DATABASE_URL.", no_args_is_help=True
 )
 app.add_typer(db_app, name="db")
+from gis_service.cli_analysis import analyze_app  # noqa: E402  (its commands import this module)
+
+app.add_typer(analyze_app, name="analyze")
+from gis_service.cli_maps import app as map_app  # noqa: E402
+
+app.add_typer(map_app, name="map")
 
 
 def open_database(settings: Settings, migrated: bool = True) -> Engine:
@@ -66,9 +73,9 @@ def load_demo_with_report(engine: Engine, settings: Settings, seed: int, scale: 
     counts = ", ".join(f"{table} {n}" for table, n in report.counts.items())
     typer.echo(f"demo loaded in {report.seconds:.1f} s: {counts}")
     path = write_tokens(settings, report.tokens)
-    typer.echo(f"demo users' bearer tokens (also in {path}):")
+    typer.echo(f"demo users' bearer tokens (also in {path}) and sign-in passwords:")
     for username, token in report.tokens.items():
-        typer.echo(f"  {username:<10} {token}")
+        typer.echo(f"  {username:<10} {token}  password {report.passwords.get(username, '-')}")
 
 
 @app.command()
@@ -76,6 +83,7 @@ def serve(
     host: str = typer.Option(None, help="Address to listen on (default GIS_HOST, 127.0.0.1)"),
     port: int = typer.Option(None, help="Port to listen on (default GIS_PORT, 8000)"),
     demo: bool = typer.Option(True, help="Load the demo district when the database is empty"),
+    workers: int = typer.Option(1, min=1, help="Worker processes (each its own database pool)"),
 ) -> None:
     """Serve the API (starting the managed database and loading the demo if empty)."""
     import uvicorn
@@ -92,8 +100,42 @@ def serve(
     if demo and stairwell_count(engine) == 0:
         typer.echo("the database is empty: loading the demo district")
         load_demo_with_report(engine, settings, settings.demo_seed, 0)
+    replica = None
+    if settings.database_read_url:
+        replica = create_db_engine(normalise_url(settings.database_read_url), settings)
+        check_database(replica)
     typer.echo(f"serving on http://{host}:{port} (database {describe_url(str(engine.url))})")
-    uvicorn.run(create_app(engine), host=host, port=port, log_level="info")
+    if workers > 1:
+        serve_workers(settings, host, port, workers, [engine, replica])
+        return
+    uvicorn.run(create_app(engine, replica), host=host, port=port, log_level="info")
+
+
+def serve_workers(
+    settings: Settings, host: str, port: int, workers: int, engines: list[Engine | None]
+) -> None:
+    """Run N uvicorn worker processes, each building the app and its pools from the settings."""
+    import shutil
+
+    import uvicorn
+
+    from gis_service.api.metrics import multiprocess_dir
+
+    for engine in engines:
+        if engine is not None:
+            engine.dispose()  # the workers open their own connections
+    metrics_dir = multiprocess_dir(settings.data_dir)
+    shutil.rmtree(metrics_dir, ignore_errors=True)
+    metrics_dir.mkdir(parents=True)
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)  # read by prometheus_client
+    uvicorn.run(
+        "gis_service.api.app:app_from_settings",
+        factory=True,
+        workers=workers,
+        host=host,
+        port=port,
+        log_level="info",
+    )
 
 
 @app.command("demo")
@@ -183,6 +225,96 @@ def db_reset(
     migrate.downgrade(engine, "base")
     migrate.upgrade(engine)
     typer.echo("database emptied and migrated")
+
+
+@app.command("import")
+def import_command(
+    layer: str = typer.Argument(..., help="Layer id, e.g. stairwells, gardens (layers/*.yaml)"),
+    file: Path = typer.Argument(..., help=".geojson, .gpkg, .zip (Shapefile) or .csv"),
+    crs: str = typer.Option(None, "--crs", help="Source CRS, overriding the file's (EPSG:4490)"),
+    from_gcj02: bool = typer.Option(False, "--from-gcj02", help="Coordinates are GCJ-02"),
+    source_layer: str = typer.Option(None, "--layer", help="Layer of a GeoPackage / .shp in a zip"),
+    lon_column: str = typer.Option(None, help="CSV longitude column (default lon/longitude/x)"),
+    lat_column: str = typer.Option(None, help="CSV latitude column (default lat/latitude/y)"),
+    encoding: str = typer.Option(None, help="Text encoding when not UTF-8 (default: GB18030)"),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Check every row, write nothing"),
+    skip_invalid: bool = typer.Option(False, "--skip-invalid", help="Write the valid rows only"),
+    report: Path = typer.Option(None, "--report", help="Also write the report as JSON here"),
+) -> None:
+    """Import a file into a layer: all rows or none, with a report of each rejected row."""
+    from gis_service.ingest.console import catalog_layer, print_report, progress_bar
+    from gis_service.ingest.importer import ImportOptions, import_file
+    from gis_service.ingest.report import ImportRejected
+
+    target = catalog_layer(layer)
+    if not file.is_file():
+        raise GisServiceError(f"no such file: {file}")
+    options = ImportOptions(
+        layer_name=source_layer, crs=crs, from_gcj02=from_gcj02, lon_column=lon_column,
+        lat_column=lat_column, encoding=encoding, dry_run=dry_run, skip_invalid=skip_invalid,
+    )
+    engine = open_database(get_settings())
+    try:
+        with progress_bar(f"importing {file.name}") as progress, engine.begin() as conn:
+            outcome = import_file(conn, target, file, options, progress=progress)
+    except ImportRejected as exc:
+        print_report(exc.report, report)
+        raise GisServiceError(str(exc)) from exc
+    print_report(outcome, report)
+    typer.echo(outcome.summary())
+
+
+@app.command("export")
+def export_command(
+    layer: str = typer.Argument(..., help="Layer id, e.g. stairwells"),
+    output: Path = typer.Option(..., "-o", "--output", help="File: .geojson, .gpkg or .csv"),
+    where: list[str] = typer.Option(None, "--where", help="field=value (repeatable)"),
+    cql: str = typer.Option(None, "--filter", help="CQL2-text filter, e.g. \"floors >= 6\""),
+) -> None:
+    """Export a layer (optionally filtered) to GeoJSON, GeoPackage or CSV."""
+    from gis_service.ingest.console import catalog_layer, parse_where
+    from gis_service.ingest.export import export_file, format_for, row_filter
+
+    target = catalog_layer(layer)
+    format_for(output)
+    filters = parse_where(where or [])
+    engine = open_database(get_settings())
+    with engine.begin() as conn:
+        count = export_file(conn, target, output, row_filter(target, filters, cql))
+    typer.echo(f"exported {count} features of {layer} to {output}")
+
+
+@app.command("import-osm")
+def import_osm_command(
+    file: Path = typer.Argument(..., help="An OpenStreetMap extract (.osm.pbf)"),
+    bbox: str = typer.Option(None, help="Only this lon/lat box: W,S,E,N"),
+    default_floors: int = typer.Option(5, help="Floors of a building without building:levels"),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Read and count, write nothing"),
+) -> None:
+    """Import buildings, stairwells, gardens, parking and walkable streets from OSM (pyrosm)."""
+    from gis_service.ingest.console import steps
+    from gis_service.ingest.osm import parse_bbox, read_osm
+    from gis_service.ingest.osm_load import load_osm
+
+    if not file.is_file():
+        raise GisServiceError(f"no such file: {file}")
+    box = parse_bbox(bbox) if bbox else None
+    with steps(f"reading {file.name}") as say:
+        data = read_osm(file, bbox=box, default_floors=default_floors, progress=say)
+    for line in data.describe():
+        typer.echo(line)
+    if dry_run:
+        typer.echo("dry run: nothing written")
+        return
+    engine = open_database(get_settings())
+    try:
+        with steps("writing") as say, engine.begin() as conn:
+            written = load_osm(conn, data, progress=say)
+    except DBAPIError as exc:
+        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+        message = f"the database refused the import, nothing written: {reason}"
+        raise GisServiceError(message) from exc
+    typer.echo("imported " + ", ".join(f"{table} {n}" for table, n in written.items()))
 
 
 def main() -> None:

@@ -39,12 +39,23 @@ class Settings(BaseSettings):
     port: int = 8000
     pool_size: int = 5
     statement_timeout_ms: int = 30_000
+    tile_cache_bytes: int = Field(
+        default=256 * 1024 * 1024,
+        description="Bytes of gzip-compressed vector tiles each server process keeps in memory.",
+    )
     demo_seed: int = 34
     max_upload_bytes: int = Field(
         default=50 * 1024 * 1024, description="Largest import upload accepted (413 above)."
     )
     max_body_bytes: int = Field(
         default=2 * 1024 * 1024, description="Largest request body accepted (413 above)."
+    )
+    max_photo_bytes: int = Field(
+        default=8 * 1024 * 1024, description="Largest issue photo accepted (413 above)."
+    )
+    session_secret: str | None = Field(
+        default=None,
+        description="Key signing session cookies; unset: generated once, kept in the data dir.",
     )
     items_default_limit: int = Field(default=100, description="Features per page by default.")
     items_max_limit: int = Field(

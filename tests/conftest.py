@@ -63,6 +63,7 @@ class DemoTemplate:
 
     name: str
     tokens: dict[str, str]
+    passwords: dict[str, str]
 
 
 @pytest.fixture(scope="session")
@@ -72,7 +73,7 @@ def demo_template(pg_cluster: ManagedCluster, empty_template: str) -> DemoTempla
     engine = create_db_engine(pg_cluster.url(name))
     report = load_demo(engine, seed=DEMO_SEED)
     engine.dispose()
-    return DemoTemplate(name, report.tokens)
+    return DemoTemplate(name, report.tokens, report.passwords)
 
 
 @pytest.fixture

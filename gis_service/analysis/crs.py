@@ -74,4 +74,8 @@ def xy_of(
     data: gpd.GeoDataFrame | gpd.GeoSeries | NDArray[np.object_] | NDArray[np.float64],
 ) -> NDArray[np.float64]:
     """(n, 2) coordinates of the points of `data` (see as_points)."""
+    if isinstance(data, np.ndarray) and data.dtype != object:
+        coords = np.asarray(data, dtype=np.float64)
+        if coords.ndim == 2 and coords.shape[1] == 2:
+            return coords  # already coordinates: no round trip through shapely points
     return shapely.get_coordinates(as_points(data)).astype(np.float64)

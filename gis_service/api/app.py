@@ -6,9 +6,12 @@ from fastapi import FastAPI
 from sqlalchemy.engine import Engine
 
 from gis_service import __version__
-from gis_service.api import compounds, health
+from gis_service.api import analysis, compounds, features, health, ogc, scenarios, tiles, transfer
+from gis_service.api.field import router as field_router
 from gis_service.api.metrics import install_metrics
+from gis_service.api.pages import router as pages_router
 from gis_service.api.problems import install_problem_handlers
+from gis_service.settings import get_settings
 
 
 def create_app(engine: Engine, read_engine: Engine | None = None) -> FastAPI:
@@ -24,4 +27,30 @@ def create_app(engine: Engine, read_engine: Engine | None = None) -> FastAPI:
     install_metrics(app)
     app.include_router(health.router)
     app.include_router(compounds.router)
+    app.include_router(field_router)  # before the pages: /maps/field and /maps/field-progress
+    app.include_router(pages_router)
+    app.include_router(analysis.router)
+    app.include_router(scenarios.router)
+    app.include_router(tiles.router)
+    app.include_router(ogc.router)
+    app.include_router(features.router)
+    app.include_router(transfer.router)
     return app
+
+
+def app_from_settings() -> FastAPI:
+    """The app of one `serve --workers N` process: its own engines from the settings.
+
+    The parent process has started the database, migrated it and loaded the demo already.
+    """
+    from gis_service.api.metrics import enable_multiprocess, multiprocess_dir
+    from gis_service.db.engine import create_db_engine, normalise_url, resolve_database_url
+
+    settings = get_settings()
+    engine = create_db_engine(resolve_database_url(settings, start=False), settings)
+    replica = None
+    if settings.database_read_url:
+        replica = create_db_engine(normalise_url(settings.database_read_url), settings)
+    if multiprocess_dir(settings.data_dir).is_dir():
+        enable_multiprocess(multiprocess_dir(settings.data_dir))
+    return create_app(engine, replica)

@@ -43,7 +43,7 @@ def summaries(conn: sa.Connection, where: str, params: dict[str, Any]) -> list[d
 def list_compounds(
     name: str | None = Query(default=None, description="Part of the compound's name (zh or en)"),
     limit: int = Query(default=100, ge=1, le=1000),
-    conn: sa.Connection = Depends(get_connection),
+    conn: sa.Connection = Depends(get_connection, scope="function"),
 ) -> list[dict[str, Any]]:
     """Compounds with their stairwell counts, optionally by part of the name."""
     if name:
@@ -56,7 +56,9 @@ def list_compounds(
 
 
 @router.get("/{compound_id}")
-def get_compound(compound_id: int, conn: sa.Connection = Depends(get_connection)) -> dict[str, Any]:
+def get_compound(
+    compound_id: int, conn: sa.Connection = Depends(get_connection, scope="function")
+) -> dict[str, Any]:
     """One compound's stairwell counts by elevator status."""
     found = summaries(conn, "c.id = :id", {"id": compound_id})
     if not found:

@@ -10,6 +10,7 @@ from sqlalchemy.engine import Engine
 
 from gis_service.auth import Principal, apply_scope, authenticate
 from gis_service.errors import Unauthorized
+from gis_service.field.session import session_principal
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
@@ -41,12 +42,13 @@ def bearer_token(request: Request) -> str | None:
 
 
 def get_principal(request: Request) -> Principal:
-    """The caller, from the bearer token (anonymous without one; 401 for a bad one)."""
+    """The caller: bearer token (401 for a bad one), else session cookie, else anonymous."""
     cached = getattr(request.state, "principal", None)
     if isinstance(cached, Principal):
         return cached
     with engine_for(request).connect() as conn:
-        principal = authenticate(conn, bearer_token(request))
+        token = bearer_token(request)
+        principal = authenticate(conn, token) if token else session_principal(conn, request)
     request.state.principal = principal
     return principal
 
@@ -54,7 +56,11 @@ def get_principal(request: Request) -> Principal:
 def get_connection(
     request: Request, principal: Principal = Depends(get_principal)
 ) -> Iterator[sa.Connection]:
-    """A transaction in the caller's database role, committed when the handler succeeds."""
+    """A transaction in the caller's database role, committed when the handler succeeds.
+
+    Routes use it as `Depends(get_connection, scope="function")` so the commit happens before
+    the answer is sent: a client never sees success for a write that failed to commit.
+    """
     with engine_for(request).begin() as conn:
         apply_scope(conn, principal)
         yield conn

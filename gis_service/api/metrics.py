@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 
 from fastapi import APIRouter, FastAPI, Request, Response
 from prometheus_client import (
@@ -12,6 +13,7 @@ from prometheus_client import (
     Counter,
     Histogram,
     generate_latest,
+    multiprocess,
 )
 
 REGISTRY = CollectorRegistry(auto_describe=True)
@@ -28,12 +30,28 @@ LATENCY = Histogram(
 TILE_CACHE = Counter("gis_tile_cache_total", "Tile cache lookups", ["result"], registry=REGISTRY)
 
 router = APIRouter(tags=["health"])
+MULTIPROCESS: list[Path] = []
+"""The shared directory of `serve --workers N` (N > 1): /metrics sums every worker's files."""
+
+
+def multiprocess_dir(data_dir: Path) -> Path:
+    """Where `serve --workers N` processes keep their metric files (PROMETHEUS_MULTIPROC_DIR)."""
+    return data_dir.resolve() / "prometheus-multiproc"
+
+
+def enable_multiprocess(path: Path) -> None:
+    """Serve the sum over all worker processes' metric files at /metrics."""
+    MULTIPROCESS[:] = [path]
 
 
 @router.get("/metrics", include_in_schema=False)
 def metrics() -> Response:
-    """The Prometheus text exposition of this process's metrics."""
-    return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
+    """The Prometheus text exposition of this process's metrics (all workers' when several)."""
+    if not MULTIPROCESS:
+        return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
+    registry = CollectorRegistry()
+    multiprocess.MultiProcessCollector(registry, path=str(MULTIPROCESS[0]))
+    return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
 
 def route_template(request: Request) -> str:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DataError, DBAPIError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from gis_service.errors import DatabaseUnavailable, GisServiceError, InvalidInput
@@ -15,10 +16,15 @@ from gis_service.errors import DatabaseUnavailable, GisServiceError, InvalidInpu
 PROBLEM_JSON = "application/problem+json"
 
 
-def problem(status: int, title: str, detail: str, **extra: Any) -> JSONResponse:
-    """A problem+json response."""
+def problem(
+    status: int, title: str, detail: str, headers: Mapping[str, str] | None = None, **extra: Any
+) -> JSONResponse:
+    """A problem+json response (401 answers carry the bearer challenge)."""
     body = {"type": "about:blank", "title": title, "status": status, "detail": detail, **extra}
-    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON)
+    all_headers = dict(headers or {})
+    if status == 401:
+        all_headers.setdefault("WWW-Authenticate", 'Bearer realm="gis-service"')
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=all_headers)
 
 
 def install_problem_handlers(app: FastAPI) -> None:
@@ -44,7 +50,7 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        return problem(exc.status_code, str(exc.detail), str(exc.detail))
+        return problem(exc.status_code, str(exc.detail), str(exc.detail), headers=exc.headers)
 
     @app.exception_handler(OperationalError)
     async def database_down(_request: Request, exc: OperationalError) -> JSONResponse:
@@ -76,6 +82,8 @@ def database_refusal(request: Request, exc: DBAPIError) -> JSONResponse:
     principal = getattr(request.state, "principal", None)
     if state == "42501" and principal is not None and principal.is_anonymous:
         return problem(401, "Unauthorized", "sign in: this needs a bearer token")
+    if state not in SQLSTATE_ANSWERS and (state.startswith("22") or isinstance(exc, DataError)):
+        state = "22P02"  # a data exception: the value itself is malformed or out of range
     if state in SQLSTATE_ANSWERS:
         status, title, detail = SQLSTATE_ANSWERS[state]
         extra: dict[str, Any] = {}

@@ -54,6 +54,7 @@ class DemoReport:
     counts: dict[str, int]
     tokens: dict[str, str] = field(default_factory=dict)
     seconds: float = 0.0
+    passwords: dict[str, str] = field(default_factory=dict)
 
 
 def hash_token(token: str) -> str:
@@ -152,6 +153,7 @@ def load_demo(
     say("generating")
     tables = generate_city(seed, target_stairwells)
     tokens = demo_tokens(tables)
+    passwords = demo_passwords(tables)
     transform = to_lonlat()
     rebuild = target_stairwells >= BULK_INDEX_THRESHOLD
     with engine.begin() as conn:
@@ -185,7 +187,9 @@ def load_demo(
         for table in LOAD_ORDER:
             conn.execute(sa.text(f'ANALYZE "{table}"'))
     counts = {table: len(tables.rows[table]["id"]) for table in LOAD_ORDER if table in tables.rows}
-    return DemoReport(counts=counts, tokens=tokens, seconds=time.perf_counter() - started)
+    return DemoReport(
+        counts=counts, tokens=tokens, seconds=time.perf_counter() - started, passwords=passwords
+    )
 
 
 def demo_tokens(tables: Tables) -> dict[str, str]:
@@ -197,3 +201,13 @@ def demo_tokens(tables: Tables) -> dict[str, str]:
         tokens[str(username)] = token
         tables.add("api_token", user_id=user_id, token_hash=hash_token(token), label="demo")
     return tokens
+
+
+def demo_passwords(tables: Tables) -> dict[str, str]:
+    """Fresh random passwords for the demo users; only their scrypt hashes are stored."""
+    from gis_service.field.passwords import hash_password
+
+    users = tables.rows["app_user"]
+    passwords = {str(name): secrets.token_urlsafe(9) for name in users["username"]}
+    users["password_hash"] = [hash_password(passwords[str(name)]) for name in users["username"]]
+    return passwords

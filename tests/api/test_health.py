@@ -52,3 +52,16 @@ def test_database_gone_is_503_not_500(pg_cluster, serve: Callable[[FastAPI], Liv
         answer = client.get("/health")
     assert answer.status_code == 503
     assert "no_such_database" in answer.json()["detail"]
+
+
+def test_malformed_values_are_4xx_and_401_carries_the_challenge(
+    shared_demo_db: Engine, demo_template: DemoTemplate, serve: Callable[[FastAPI], LiveServer]
+) -> None:
+    live = serve(create_app(shared_demo_db))
+    with live.client(demo_template.tokens["planner"]) as client:
+        nul = client.get("/compounds", params={"name": "a\x00b"})
+    with live.client() as anonymous:
+        refused = anonymous.get("/compounds")
+    assert nul.status_code == 422 and nul.headers["content-type"] == "application/problem+json"
+    assert refused.status_code == 401
+    assert refused.headers["www-authenticate"].startswith("Bearer")

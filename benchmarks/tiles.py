@@ -1,0 +1,271 @@
+"""Benchmark: our vector tiles vs tipg on the same PostGIS, tables and tile list, cold and warm.
+
+Builds a throwaway PostGIS, loads the demo city of at least N stairwells (`--stairwells`,
+1,000,000 by default), draws a fixed, seeded list of distinct stairwell tiles at z12–z17 around
+the populated area, and serves them by our app (uvicorn, planner token) and by tipg (uvicorn,
+same database and table), each with `--workers` processes (1 by default: one uvicorn process
+each; with several, uvicorn's shared accept socket hands a burst of keep-alive connections to
+one worker, so a pass mostly exercises one of them). Both get the same concurrency
+(`--concurrency` asyncio clients over HTTP/1.1 keep-alive). Cold: the first pass over the list
+after the server started (PostgreSQL buffers prewarmed for both). Warm: the median of
+`--rounds` passes after `--warmup` passes, alternating ours and tipg so that load from other
+processes on the machine falls on both. Also checks, on z15–z17 tiles where neither side
+generalises, that both tiles hold the same stairwells. Prints one JSON line; `warm_one_client`
+is a warm pass with a single client (latency without queueing behind 15 other clients).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import math
+import os
+import random
+import subprocess
+import sys
+import tempfile
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import mapbox_vector_tile
+import psycopg
+import sqlalchemy as sa
+from fastapi import FastAPI
+
+from gis_service.api.app import create_app
+from gis_service.db import migrate
+from gis_service.db.cluster import ensure_postgis, free_port, throwaway_cluster
+from gis_service.db.engine import create_db_engine, resolve_database_url
+from gis_service.ingest.demo_load import load_demo
+from gis_service.settings import get_settings
+
+ROOT = Path(__file__).resolve().parent.parent
+ZOOMS = range(12, 18)
+PROPERTIES = "id,label,elevator_status,survey_status,households,compound_id,grid_id"
+
+
+def make_app() -> FastAPI:
+    """uvicorn factory of our app in each worker (database from GIS_DATABASE_URL)."""
+    settings = get_settings()
+    return create_app(create_db_engine(resolve_database_url(settings, start=False), settings))
+
+
+def tile_of(lon: float, lat: float, z: int) -> tuple[int, int]:
+    """Column and row of the WebMercatorQuad tile holding a point."""
+    n = 2**z
+    lat_r = math.radians(lat)
+    y = (1.0 - math.log(math.tan(lat_r) + 1.0 / math.cos(lat_r)) / math.pi) / 2.0 * n
+    return math.floor((lon + 180.0) / 360.0 * n), math.floor(y)
+
+
+def tile_list(engine: sa.Engine, per_zoom: int, seed: int) -> list[tuple[int, int, int]]:
+    """Distinct tiles around randomly drawn stairwells (seeded), shuffled, z12–z17."""
+    rng = random.Random(seed)
+    with engine.connect() as conn:
+        top = int(conn.execute(sa.text("SELECT max(id) FROM stairwell")).scalar_one())
+        ids = rng.sample(range(1, top + 1), min(top, per_zoom * 4))
+        points = conn.execute(
+            sa.text("SELECT ST_X(geom), ST_Y(geom) FROM stairwell WHERE id = ANY(:ids) "
+                    "ORDER BY id"),
+            {"ids": ids},
+        ).all()
+    tiles: list[tuple[int, int, int]] = []
+    for z in ZOOMS:
+        seen: set[tuple[int, int, int]] = set()
+        for lon, lat in points:
+            seen.add((z, *tile_of(lon, lat, z)))
+            if len(seen) == per_zoom:
+                break
+        tiles.extend(sorted(seen))
+    rng.shuffle(tiles)
+    return tiles
+
+
+@contextmanager
+def server(argv: list[str], env: dict[str, str], port: int, ready: str):  # type: ignore[no-untyped-def]
+    """A uvicorn subprocess, up when `ready` answers 200; stopped afterwards."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", *argv, "--host", "127.0.0.1", "--port", str(port),
+         "--log-level", "warning", "--no-access-log"],
+        cwd=ROOT, env={**os.environ, **env},
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}{ready}", timeout=5).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"server {argv[0]} did not start")
+            time.sleep(0.3)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+@dataclass
+class Pass:
+    """Figures of one pass over the tile list."""
+
+    requests: int
+    seconds: float
+    latencies: list[float]
+    errors: int
+    hits: int
+
+    def figures(self) -> dict[str, float]:
+        """requests/s, p50 and p99 in milliseconds."""
+        ordered = sorted(self.latencies)
+        pick = lambda q: round(ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1e3, 2)  # noqa: E731
+        return {"rps": round(self.requests / self.seconds, 1), "p50_ms": pick(0.5),
+                "p99_ms": pick(0.99), "errors": self.errors}
+
+
+async def run_pass(base: str, paths: list[str], headers: dict[str, str], clients: int) -> Pass:
+    """Request every path once with `clients` concurrent clients."""
+    queue = list(reversed(paths))
+    latencies: list[float] = []
+    errors = hits = 0
+    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+    async with httpx.AsyncClient(base_url=base, headers=headers, limits=limits,
+                                 timeout=120) as client:
+
+        async def worker() -> None:
+            nonlocal errors, hits
+            while queue:
+                path = queue.pop()
+                started = time.perf_counter()
+                response = await client.get(path)
+                latencies.append(time.perf_counter() - started)
+                errors += response.status_code not in (200, 204)
+                hits += response.headers.get("x-tile-cache") == "hit"
+
+        started = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(clients)))
+        seconds = time.perf_counter() - started
+    return Pass(len(latencies), seconds, latencies, errors, hits)
+
+
+def measure(sides: dict[str, tuple[str, list[str], dict[str, str]]], args: Any) -> dict[str, Any]:
+    """Cold pass of each side, warm-up passes, then warm passes alternating between the sides."""
+    figures: dict[str, dict[str, Any]] = {name: {} for name in sides}
+
+    def once(name: str) -> Pass:
+        base, paths, headers = sides[name]
+        return asyncio.run(run_pass(base, paths, headers, args.concurrency))
+
+    for name in sides:
+        figures[name]["cold"] = once(name).figures()
+    for _ in range(args.warmup):
+        for name in sides:
+            once(name)
+    warm: dict[str, list[Pass]] = {name: [] for name in sides}
+    for _ in range(args.rounds):
+        for name in sides:
+            warm[name].append(once(name))
+    for name, passes in warm.items():
+        median = sorted(passes, key=lambda p: p.requests / p.seconds)[len(passes) // 2]
+        figures[name]["warm"] = median.figures()
+        figures[name]["warm_cache_hits"] = round(median.hits / max(1, median.requests), 3)
+    for name in sides:  # one client: the latency a single map user sees, without queueing
+        base, paths, headers = sides[name]
+        figures[name]["warm_one_client"] = asyncio.run(run_pass(base, paths, headers, 1)).figures()
+    return figures
+
+
+def inside_ids(content: bytes, layer: str) -> set[int]:
+    """Ids of the points strictly inside the tile (buffers differ; edge pixels are ambiguous)."""
+    if not content:
+        return set()
+    decoded = mapbox_vector_tile.decode(content, default_options={"y_coord_down": True})
+    return {int(f["properties"]["id"]) for f in decoded.get(layer, {"features": []})["features"]
+            if all(0 < c < 4096 for c in f["geometry"]["coordinates"])}
+
+
+def compare(ours: str, tipg: str, token: str, tiles: list[tuple[int, int, int]]) -> dict[str, Any]:
+    """Same stairwells in both tiles, on tiles of z15–z17 (no aggregation, no cap)."""
+    sample = [t for t in tiles if t[0] >= 15][:60]
+    agree = 0
+    features = 0
+    with httpx.Client(timeout=120) as client:
+        for z, x, y in sample:
+            a = client.get(f"{ours}/tiles/stairwells/{z}/{x}/{y}.pbf",
+                           headers={"Authorization": f"Bearer {token}"})
+            b = client.get(f"{tipg}/collections/public.stairwell/tiles/WebMercatorQuad/"
+                           f"{z}/{x}/{y}?properties={PROPERTIES}")
+            mine, theirs = inside_ids(a.content, "stairwells"), inside_ids(b.content, "default")
+            theirs = theirs or inside_ids(b.content, "stairwell")
+            agree += mine == theirs
+            features += len(mine)
+    return {"tiles": len(sample), "agree": agree, "features": features,
+            "counts_agree": agree == len(sample)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--stairwells", type=int, default=1_000_000)
+    parser.add_argument("--per-zoom", type=int, default=120, help="distinct tiles per zoom")
+    parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--workers", type=int, default=1, help="uvicorn workers of each server")
+    parser.add_argument("--warmup", type=int, default=1, help="unmeasured passes before warm")
+    parser.add_argument("--rounds", type=int, default=3, help="warm passes of each (median)")
+    parser.add_argument("--seed", type=int, default=34)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp, throwaway_cluster(Path(tmp)) as cluster:
+        with psycopg.connect(cluster.conninfo(), autocommit=True) as conn:
+            conn.execute('CREATE DATABASE "bench"')
+        ensure_postgis(cluster.conninfo("bench"))
+        engine = create_db_engine(cluster.url("bench"))
+        migrate.upgrade(engine)
+        started = time.perf_counter()
+        report = load_demo(engine, target_stairwells=args.stairwells)
+        load_seconds = time.perf_counter() - started
+        tiles = tile_list(engine, args.per_zoom, args.seed)
+        with engine.begin() as conn:
+            conn.execute(sa.text("CREATE EXTENSION IF NOT EXISTS pg_prewarm"))
+            conn.execute(sa.text("SELECT pg_prewarm('stairwell'), pg_prewarm('ix_stairwell_geom')"))
+        engine.dispose()
+        url = cluster.url("bench")
+        token = report.tokens["planner"]
+        workers = ["--workers", str(args.workers)] if args.workers > 1 else []
+        ours_env = {"GIS_DATABASE_URL": url, "GIS_POOL_SIZE": "8"}
+        tipg_env = {"DATABASE_URL": url.replace("+psycopg", ""), "TIPG_DB_TABLES":
+                    '["public.stairwell"]', "TIPG_DB_MAX_CONN_SIZE": "16"}
+        with (server(["benchmarks.tiles:make_app", "--factory", *workers], ours_env,
+                     free_port(), "/health") as ours_base,
+              server(["tipg.main:app", *workers], tipg_env, free_port(), "/healthz") as tipg_base):
+            figures = measure({
+                "ours": (ours_base, [f"/tiles/stairwells/{z}/{x}/{y}.pbf" for z, x, y in tiles],
+                         {"Authorization": f"Bearer {token}"}),
+                "tipg": (tipg_base, [f"/collections/public.stairwell/tiles/WebMercatorQuad/"
+                                     f"{z}/{x}/{y}?properties={PROPERTIES}" for z, x, y in tiles],
+                         {}),
+            }, args)
+            agreement = compare(ours_base, tipg_base, token, tiles)
+        ours, theirs = figures["ours"], figures["tipg"]
+    ratio = lambda k, f: round(ours[k][f] / theirs[k][f], 2)  # noqa: E731
+    print(json.dumps({
+        "benchmark": "tiles", "stairwells": report.counts["stairwell"],
+        "load_seconds": round(load_seconds, 1), "tiles": len(tiles), "zooms": [12, 17],
+        "concurrency": args.concurrency, "workers_each": args.workers, "cpus": os.cpu_count(),
+        "loadavg_1m_at_end": round(os.getloadavg()[0], 2),
+        "ours": ours, "tipg": theirs,
+        "ratio": {"cold_rps": ratio("cold", "rps"), "warm_rps": ratio("warm", "rps"),
+                  "cold_p50": ratio("cold", "p50_ms"), "warm_p50": ratio("warm", "p50_ms")},
+        "targets_met": {"warm_5x": ratio("warm", "rps") >= 5, "cold_1x": ratio("cold", "rps") >= 1,
+                        "warm_p99_under_20ms": ours["warm"]["p99_ms"] < 20,
+                        "warm_p99_under_20ms_one_client": ours["warm_one_client"]["p99_ms"] < 20},
+        "feature_check": agreement,
+    }))
+
+
+if __name__ == "__main__":
+    main()

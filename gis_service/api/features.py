@@ -1,0 +1,254 @@
+"""OGC API Features items: read (Part 1, 3) and edit (Part 4) every catalog layer.
+
+Answers: 401 for anonymous writes and reads of non-public layers; 403 for a role without edit
+rights on the layer, for a change to a field outside the role's catalog rights (fields sent with
+their stored value need none, so GET, change, PUT works for grid workers), and for a feature in
+another grid (404 only when it does not exist); 428 without If-Match, 412 when it is stale
+(`*` matches any current version, as in RFC 9110); 400 for malformed JSON or queries; 413 above
+settings.max_body_bytes; 415 for non-JSON bodies; 422 for rule breaks, naming the fields; 409 for
+an Idempotency-Key reused with another request, a feature still referenced, or a duplicate.
+Only successful writes store their answer under an Idempotency-Key (with the write, same
+transaction); a repeat replays it, whatever its If-Match.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import orjson
+import sqlalchemy as sa
+from fastapi import APIRouter, Depends, Path, Request, Response
+from sqlalchemy.engine import Engine
+
+from gis_service.api.deps import engine_for, get_connection, get_principal
+from gis_service.auth import Principal
+from gis_service.catalog import Catalog, Layer, default_catalog
+from gis_service.errors import NotFound, Unauthorized
+from gis_service.features import access, edit
+from gis_service.features import idempotency as idem
+from gis_service.features.docs import route_docs
+from gis_service.features.errors import MethodNotAllowed, PreconditionFailed
+from gis_service.features.geojson import (
+    GEOJSON,
+    etag_matches,
+    feature_collection,
+    link,
+    quote_etag,
+)
+from gis_service.features.http import (
+    answer,
+    base_url,
+    item_links,
+    keep,
+    limited_body,
+    precondition,
+    replay,
+)
+from gis_service.features.query import fetch_page, page_links, parse_items_query
+from gis_service.features.validate import parse_body, read_feature
+from gis_service.settings import get_settings
+
+FID = Path(description="the feature id")
+
+
+def add_layer_routes(router: APIRouter, layer: Layer) -> None:
+    """Register the items routes of one layer, documented with its own schemas."""
+    settings = get_settings()
+    area = settings.service_area
+    items_path = f"/collections/{layer.id}/items"
+    item_path = items_path + "/{featureId}"
+
+    def get_items(
+        request: Request,
+        principal: Principal = Depends(get_principal),
+        conn: sa.Connection = Depends(get_connection, scope="function"),
+    ) -> Response:
+        access.check_read(layer, principal)
+        query = parse_items_query(
+            layer,
+            request.query_params.multi_items(),
+            settings.items_default_limit,
+            settings.items_max_limit,
+        )
+        features, matched = fetch_page(conn, layer, query)
+        links = page_links(f"{base_url(request)}{items_path}", query, len(features), matched)
+        links.append(
+            link(
+                f"{base_url(request)}/collections/{layer.id}",
+                "collection",
+                "application/json",
+                layer.title.en,
+            )
+        )
+        return Response(feature_collection(features, matched, links), media_type=GEOJSON)
+
+    def get_item(
+        request: Request,
+        featureId: str = FID,  # noqa: N803 - the OGC name of the path parameter
+        principal: Principal = Depends(get_principal),
+        conn: sa.Connection = Depends(get_connection, scope="function"),
+        engine: Engine = Depends(engine_for),
+    ) -> Response:
+        access.check_read(layer, principal)
+        fid = access.feature_id(featureId, layer)
+        current = access.require(conn, engine, layer, principal, fid)
+        if etag_matches(request.headers.get("if-none-match"), current.etag, weak=True):
+            return Response(status_code=304, headers={"ETag": quote_etag(current.etag)})
+        return answer(request, layer, fid, current, 200)
+
+    def create_item(
+        request: Request,
+        principal: Principal = Depends(get_principal),
+        body: bytes = Depends(limited_body),
+        conn: sa.Connection = Depends(get_connection, scope="function"),
+    ) -> Response:
+        access.check_write(layer, principal)
+        key = idem.describe(request.headers.get("idempotency-key"), "POST", items_path, body)
+        stored = idem.find(conn, principal, key) if key else None
+        if stored:
+            return replay(stored)
+        written = read_feature(layer, parse_body(body), area, patch=False)
+        fid, current = edit.create(conn, layer, principal, written)
+        return keep(conn, principal, key, answer(request, layer, fid, current, 201))
+
+    def change_item(patch: bool) -> Callable[..., Response]:
+        method = "PATCH" if patch else "PUT"
+
+        def handler(
+            request: Request,
+            featureId: str = FID,  # noqa: N803
+            principal: Principal = Depends(get_principal),
+            body: bytes = Depends(limited_body),
+            conn: sa.Connection = Depends(get_connection, scope="function"),
+            engine: Engine = Depends(engine_for),
+        ) -> Response:
+            access.check_write(layer, principal)
+            fid = access.feature_id(featureId, layer)
+            path = f"{items_path}/{fid}"
+            key = idem.describe(request.headers.get("idempotency-key"), method, path, body)
+            stored = idem.find(conn, principal, key) if key else None
+            if stored:
+                return replay(stored)
+            if_match = precondition(request)
+            written = read_feature(layer, parse_body(body), area, patch=patch)
+            current = access.require(conn, engine, layer, principal, fid, lock=True)
+            if not etag_matches(if_match, current.etag, weak=False):
+                raise PreconditionFailed(
+                    f"{layer.id} {fid} is at version {quote_etag(current.etag)}; GET it again"
+                )
+            after = edit.update(conn, layer, principal, fid, current, written, replace=not patch)
+            return keep(conn, principal, key, answer(request, layer, fid, after, 200))
+
+        return handler
+
+    def delete_item(
+        request: Request,
+        featureId: str = FID,  # noqa: N803
+        principal: Principal = Depends(get_principal),
+        body: bytes = Depends(limited_body),
+        conn: sa.Connection = Depends(get_connection, scope="function"),
+        engine: Engine = Depends(engine_for),
+    ) -> Response:
+        access.check_write(layer, principal)
+        fid = access.feature_id(featureId, layer)
+        key = idem.describe(
+            request.headers.get("idempotency-key"), "DELETE", f"{items_path}/{fid}", body
+        )
+        stored = idem.find(conn, principal, key) if key else None
+        if stored:
+            return replay(stored)
+        if_match = precondition(request)
+        current = access.require(conn, engine, layer, principal, fid, lock=True)
+        if not etag_matches(if_match, current.etag, weak=False):
+            raise PreconditionFailed(f"{layer.id} {fid} changed since; GET it again")
+        edit.delete(conn, layer, principal, fid, current)
+        return keep(conn, principal, key, Response(status_code=204))
+
+    def history(
+        request: Request,
+        featureId: str = FID,  # noqa: N803
+        principal: Principal = Depends(get_principal),
+        conn: sa.Connection = Depends(get_connection, scope="function"),
+        engine: Engine = Depends(engine_for),
+    ) -> Response:
+        access.check_read(layer, principal)
+        if principal.is_anonymous:
+            raise Unauthorized("sign in to read the edit history")
+        fid = access.feature_id(featureId, layer)
+        current = access.load(conn, layer, fid)
+        rows = (
+            conn.execute(
+                sa.text(
+                    "SELECT id, at, user_id, username, action, before, after FROM edit_log "
+                    "WHERE table_name = :table AND feature_id = :fid ORDER BY id"
+                ),
+                {"table": layer.table, "fid": str(fid)},
+            )
+            .mappings()
+            .all()
+        )
+        if current is None and not rows:
+            raise access.missing(engine, layer, principal, fid)
+        entries = [{**dict(row), "at": row["at"].isoformat()} for row in rows]
+        body = {
+            "collection": layer.id,
+            "featureId": fid,
+            "entries": entries,
+            "links": item_links(request, layer, fid),
+        }
+        return Response(orjson.dumps(body), media_type="application/json")
+
+    handlers: dict[str, tuple[str, str, Callable[..., Response]]] = {
+        "items": ("GET", items_path, get_items),
+        "create": ("POST", items_path, create_item),
+        "item": ("GET", item_path, get_item),
+        "replace": ("PUT", item_path, change_item(patch=False)),
+        "patch": ("PATCH", item_path, change_item(patch=True)),
+        "delete": ("DELETE", item_path, delete_item),
+        "history": ("GET", item_path + "/history", history),
+    }
+    described = route_docs(layer, settings.items_default_limit, settings.items_max_limit)
+    for name, (method, path, handler) in handlers.items():
+        router.add_api_route(
+            path,
+            handler,
+            methods=[method],
+            name=f"{layer.id}-{name}",
+            tags=[layer.id],
+            response_class=Response,
+            **described[name],
+        )
+
+
+def unknown_collection(catalog: Catalog) -> Callable[..., Response]:
+    """404 for a collection that is not in the catalog (405 for a known one's other methods)."""
+
+    def handler(collection_id: str, rest: str = "") -> Response:
+        if collection_id in catalog.layers:
+            raise MethodNotAllowed("this method is not served here")
+        raise NotFound(f"no collection {collection_id!r}; see /collections")
+
+    return handler
+
+
+def build_router(catalog: Catalog) -> APIRouter:
+    """Routes for every layer of a catalog, then 404s for unknown collections."""
+    router = APIRouter()
+    for layer in catalog.layers.values():
+        add_layer_routes(router, layer)
+    fallback = unknown_collection(catalog)
+    for path in (
+        "/collections/{collection_id}/items",
+        "/collections/{collection_id}/items/{rest}",
+        "/collections/{collection_id}/items/{rest}/history",
+    ):
+        router.add_api_route(
+            path,
+            fallback,
+            methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+            include_in_schema=False,
+        )
+    return router
+
+
+router = build_router(default_catalog())

@@ -1,0 +1,215 @@
+"""The field view: /field page, its service worker, survey rules and records, progress."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import orjson
+import sqlalchemy as sa
+from fastapi import APIRouter, Depends, Request, Response
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
+from sqlalchemy.engine import Engine
+
+from gis_service.api import photos as photos_api
+from gis_service.api import session as session_api
+from gis_service.api.deps import engine_for, get_connection, get_principal
+from gis_service.api.pages import content_security_policy
+from gis_service.api.session import login_redirect
+from gis_service.auth import Principal
+from gis_service.catalog import default_catalog
+from gis_service.errors import Forbidden, InvalidInput, NotFound, Unauthorized
+from gis_service.features import access
+from gis_service.features import idempotency as idem
+from gis_service.features.http import keep, limited_body, replay
+from gis_service.features.validate import parse_body
+from gis_service.field.page import Code, field_config, render_field_page
+from gis_service.field.progress import survey_progress
+from gis_service.field.rules import rules_document, validate
+from gis_service.field.strings import STRINGS
+from gis_service.maps_catalog import default_maps
+from gis_service.webmap import assets
+from gis_service.webmap.i18n import negotiate
+
+router = APIRouter(tags=["field"])
+router.include_router(session_api.router)
+router.include_router(photos_api.router)
+STATIC = assets.OWN_STATIC / "field"
+FIELD_ROLES = ("grid_worker", "planner", "admin")
+NO_CACHE = {"Cache-Control": "no-cache", "Vary": "Cookie", "X-Content-Type-Options": "nosniff"}
+
+
+def page_headers() -> dict[str, str]:
+    """No caching by proxies, and the map pages' content security policy (our scripts only)."""
+    return {**NO_CACHE, "Content-Security-Policy": content_security_policy(default_maps()["field"])}
+
+
+def signed_in(principal: Principal) -> None:
+    """401 for anonymous callers."""
+    if principal.is_anonymous:
+        raise Unauthorized("sign in first (/field/login)")
+
+
+def field_worker(principal: Principal) -> None:
+    """401 anonymous, 403 for roles that do not survey (analysts)."""
+    signed_in(principal)
+    if principal.role not in FIELD_ROLES:
+        raise Forbidden(f"the role {principal.role} does not survey stairwells")
+
+
+def lookup(conn: sa.Connection, table: str, order: str) -> list[Code]:
+    """Rows of a lookup table (a fixed name from this module) as codes with labels."""
+    rows = conn.execute(sa.text(f"SELECT code, label_zh, label_en FROM {table} ORDER BY {order}"))
+    return [Code(r.code, r.label_zh, r.label_en) for r in rows]
+
+
+def page_grid(conn: sa.Connection, principal: Principal, grid: int | None) -> dict[str, Any]:
+    """The grid a page opens on: a grid worker's own (403 for another), any for staff."""
+    if principal.role == "grid_worker":
+        if not principal.grid_ids:
+            raise Forbidden("no grid is assigned to you")
+        if grid is None:
+            grid = principal.grid_ids[0]
+        elif grid not in principal.grid_ids:
+            raise Forbidden(f"grid {grid} is not yours")
+    row = conn.execute(
+        sa.text(
+            "SELECT id, code, name, ST_XMin(geom) AS w, ST_YMin(geom) AS s, ST_XMax(geom) AS e, "
+            "ST_YMax(geom) AS n FROM grid "
+            "WHERE id = coalesce(CAST(:grid AS int), (SELECT min(id) FROM grid))"
+        ),
+        {"grid": grid},
+    ).first()
+    if row is None:
+        raise NotFound(f"no grid {grid}")
+    return {"id": row.id, "code": row.code, "name": row.name,
+            "bounds": [[row.s, row.w], [row.n, row.e]]}
+
+
+@router.get("/field", response_class=HTMLResponse, summary="The grid worker's field map")
+def field_page(
+    request: Request,
+    grid: int | None = None,
+    lang: str | None = None,
+    principal: Principal = Depends(get_principal),
+    conn: sa.Connection = Depends(get_connection, scope="function"),
+) -> Response:
+    """Opens on the signed-in worker's own grid (staff may pass ?grid=)."""
+    if principal.is_anonymous:
+        return login_redirect(request)
+    field_worker(principal)
+    language = negotiate(lang, request.headers.get("accept-language"))
+    where = page_grid(conn, principal, grid)
+    catalog = default_catalog()
+    config = field_config(
+        default_maps()["field"], catalog, principal, where, language,
+        lookup(conn, "elevator_status", "rank"), lookup(conn, "issue_category", "code"),
+    )
+    return HTMLResponse(render_field_page(default_maps()["field"], catalog, config),
+                        headers=page_headers())
+
+
+@router.get("/maps/field", include_in_schema=False)
+def field_map_alias(request: Request) -> RedirectResponse:
+    """The field view's map lives at /field."""
+    query = f"?{request.url.query}" if request.url.query else ""
+    return RedirectResponse(f"/field{query}", status_code=303)
+
+
+@router.get("/field/sw.js", include_in_schema=False)
+def service_worker() -> FileResponse:
+    """The field page's service worker, allowed to control /field."""
+    return FileResponse(
+        STATIC / "sw.js", media_type="text/javascript",
+        headers={"Service-Worker-Allowed": "/field", "Cache-Control": "no-cache"},
+    )
+
+
+@router.get("/field/rules", summary="Survey form rules and messages (the page reads these)")
+def survey_rules(request: Request, lang: str | None = None) -> Response:
+    """Fields, cross-field checks, labels and messages: the one source of the form's rules."""
+    language = negotiate(lang, request.headers.get("accept-language"))
+    body = orjson.dumps(rules_document(default_catalog(), language))
+    return Response(body, media_type="application/json", headers={"Cache-Control": "no-cache"})
+
+
+@router.post("/field/surveys", status_code=201, summary="Record a visit to a stairwell")
+def record_survey(
+    request: Request,
+    lang: str | None = None,
+    principal: Principal = Depends(get_principal),
+    body: bytes = Depends(limited_body),
+    conn: sa.Connection = Depends(get_connection, scope="function"),
+    engine: Engine = Depends(engine_for),
+) -> Response:
+    """Validate with the page's rules (same messages) and append a survey row (Idempotency-Key)."""
+    field_worker(principal)
+    key = idem.describe(request.headers.get("idempotency-key"), "POST", "/field/surveys", body)
+    stored = idem.find(conn, principal, key) if key else None
+    if stored:
+        return replay(stored)
+    data = parse_body(body)
+    language = negotiate(lang, request.headers.get("accept-language"))
+    values, errors = validate(rules_document(default_catalog(), language), data)
+    raw = data.get("stairwell_id")
+    sid = raw if isinstance(raw, int) and not isinstance(raw, bool) and 0 < raw < 2**31 else 0
+    if not sid:
+        errors.insert(0, {"field": "stairwell_id", "message": "stairwell_id: a stairwell id"})
+    if errors:
+        names = ", ".join(dict.fromkeys(e["field"] for e in errors))
+        raise InvalidInput(f"invalid survey: {names}", errors)
+    access.require(conn, engine, default_catalog().layer("stairwells"), principal, sid)
+    row = conn.execute(
+        sa.text(
+            "INSERT INTO survey (stairwell_id, surveyor_id, surveyed_on, households, "
+            "elderly_households, consent_agree, consent_object, notes) VALUES (:sid, :uid, "
+            ":surveyed_on, :households, :elderly_households, :consent_agree, :consent_object, "
+            ":notes) RETURNING id"
+        ),
+        {"sid": sid, "uid": principal.user_id, **{k: values.get(k) for k in (
+            "surveyed_on", "households", "elderly_households", "consent_agree",
+            "consent_object", "notes")}},
+    ).one()
+    record = {"id": row.id, "stairwell_id": sid, "surveyor": principal.username,
+              **{k: v.isoformat() if isinstance(v, dt.date) else v for k, v in values.items()}}
+    sent = Response(orjson.dumps(record), status_code=201, media_type="application/json")
+    return keep(conn, principal, key, sent)
+
+
+@router.get("/field/progress", summary="Survey progress per grid, now and over time")
+def progress(
+    principal: Principal = Depends(get_principal),
+    conn: sa.Connection = Depends(get_connection, scope="function"),
+) -> dict[str, Any]:
+    """Stairwells surveyed of total and households reached per grid (own grids for workers)."""
+    signed_in(principal)
+    grids = list(principal.grid_ids) if principal.role == "grid_worker" else None
+    return survey_progress(conn, grids)
+
+
+@router.get("/maps/field-progress", response_class=HTMLResponse, summary="Supervisor page")
+def progress_page(
+    request: Request,
+    lang: str | None = None,
+    principal: Principal = Depends(get_principal),
+    conn: sa.Connection = Depends(get_connection, scope="function"),
+) -> Response:
+    """Progress per grid over time, the issue ledger and open issues to resolve."""
+    if principal.is_anonymous:
+        return login_redirect(request)
+    language = negotiate(lang, request.headers.get("accept-language"))
+    t = STRINGS[language]
+    categories = {c.code: c.label(language) for c in lookup(conn, "issue_category", "code")}
+    config = orjson.dumps({"lang": language, "strings": t, "role": principal.role,
+                           "categories": categories,
+                           "csrf": {"cookie": "gis_csrf", "header": "X-CSRF-Token"}}).decode()
+    config = config.replace("<", "\\u003c")
+    page = f"""<!DOCTYPE html>
+<html lang="{'zh-CN' if language == 'zh' else 'en'}"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{t['progress']}</title>
+<link rel="stylesheet" href="{assets.own('field/field.css')}"></head>
+<body class="progress-page"><main id="progress" aria-live="polite"></main>
+<script src="{assets.own('field/progress.js')}"></script>
+<script>FieldProgress.init({config});</script></body></html>"""
+    return HTMLResponse(page, headers=page_headers())

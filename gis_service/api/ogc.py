@@ -1,0 +1,235 @@
+"""OGC API Features: landing page, conformance, OpenAPI 3.0, collections and queryables."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import sqlalchemy as sa
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import JSONResponse
+
+from gis_service import __version__
+from gis_service.api.deps import get_connection, get_principal
+from gis_service.auth import Principal
+from gis_service.catalog import Catalog, Layer, default_catalog
+from gis_service.errors import NotFound
+from gis_service.features import access
+from gis_service.features import openapi as doc
+from gis_service.features.geojson import CRS84, GEOJSON, link
+from gis_service.features.values import queryable_fields, quoted
+
+OPENAPI_30 = "application/vnd.oai.openapi+json;version=3.0"
+SCHEMA_JSON = "application/schema+json"
+CONFORMANCE = [
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/queryables",
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/queryables-query-parameters",
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/filter",
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/features-filter",
+    "http://www.opengis.net/spec/cql2/1.0/conf/cql2-text",
+    "http://www.opengis.net/spec/cql2/1.0/conf/basic-cql2",
+    "http://www.opengis.net/spec/cql2/1.0/conf/advanced-comparison-operators",
+    "http://www.opengis.net/spec/cql2/1.0/conf/case-insensitive-comparison",
+    "http://www.opengis.net/spec/cql2/1.0/conf/basic-spatial-functions",
+    "http://www.opengis.net/spec/cql2/1.0/conf/basic-spatial-functions-plus",
+    "http://www.opengis.net/spec/cql2/1.0/conf/spatial-functions",
+    "http://www.opengis.net/spec/ogcapi-features-4/1.0/conf/create-replace-delete",
+    "http://www.opengis.net/spec/ogcapi-features-4/1.0/conf/update",
+    "http://www.opengis.net/spec/ogcapi-features-4/1.0/conf/optimistic-locking-etags",
+]
+OBJECT = {"application/json": {"schema": {"type": "object"}}}
+_extents: dict[tuple[str, int, str, tuple[int, ...]], list[float] | None] = {}
+
+router = APIRouter(tags=["ogc"])
+
+
+def root(request: Request) -> str:
+    """The service root URL without a trailing slash."""
+    return str(request.base_url).rstrip("/")
+
+
+@router.get("/", responses={200: {"content": OBJECT}})
+def landing_page(request: Request) -> dict[str, Any]:
+    """The OGC API landing page: links to the API description, conformance and collections."""
+    base = root(request)
+    return {
+        "title": "Old-neighbourhood renewal GIS service (老旧小区改造)",
+        "description": "Stairwells, buildings, grids, compounds, gardens, parking and facilities "
+        "as OGC API Features (GeoJSON, CQL2 filters, editing with ETags).",
+        "version": __version__,
+        "links": [
+            link(f"{base}/", "self", "application/json", "this document"),
+            link(f"{base}/api", "service-desc", OPENAPI_30, "the API definition (OpenAPI 3.0)"),
+            link(f"{base}/docs", "service-doc", "text/html", "the API documentation"),
+            link(f"{base}/conformance", "conformance", "application/json", "conformance classes"),
+            link(f"{base}/collections", "data", "application/json", "the collections"),
+        ],
+    }
+
+
+@router.get("/conformance", responses={200: {"content": OBJECT}})
+def conformance() -> dict[str, list[str]]:
+    """The conformance classes this service implements."""
+    return {"conformsTo": CONFORMANCE}
+
+
+@router.get("/api", responses={200: {"content": {OPENAPI_30: {"schema": {"type": "object"}}}}})
+def openapi_30(request: Request) -> JSONResponse:
+    """The API definition as OpenAPI 3.0."""
+    state = request.app.state
+    if getattr(state, "openapi_30", None) is None:
+        state.openapi_30 = doc.to_openapi_30(request.app.openapi())
+    return JSONResponse(state.openapi_30, media_type=OPENAPI_30)
+
+
+def extent(conn: sa.Connection, layer: Layer, principal: Principal) -> list[float] | None:
+    """The layer's bounding box in CRS84 as the caller sees it (cached per data version)."""
+    version = conn.execute(
+        sa.text("SELECT version FROM data_version WHERE table_name = :t"), {"t": layer.table}
+    ).scalar()
+    key = (layer.table, int(version or 0), principal.role, principal.grid_ids)
+    if version is None or key not in _extents:
+        row = conn.execute(
+            sa.text(
+                "SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) "
+                f'FROM (SELECT ST_Extent("geom") AS e FROM {quoted(layer.table)}) AS x'
+            )
+        ).first()
+        box = [float(v) for v in row] if row is not None and row[0] is not None else None
+        if version is None:
+            return box
+        if len(_extents) > 10_000:
+            _extents.clear()
+        _extents[key] = box
+    return _extents[key]
+
+
+def describe(
+    request: Request, conn: sa.Connection, layer: Layer, principal: Principal
+) -> dict[str, Any]:
+    """One collection: id, titles, extent in CRS84, links to items and queryables."""
+    base = f"{root(request)}/collections/{layer.id}"
+    found: dict[str, Any] = {
+        "id": layer.id,
+        "title": layer.title.en,
+        "description": layer.description.en,
+        "title_zh": layer.title.zh,
+        "itemType": "feature",
+        "crs": [CRS84],
+        "storageCrs": CRS84,
+        "links": [
+            link(base, "self", "application/json", layer.title.en),
+            link(f"{base}/items", "items", GEOJSON, f"{layer.title.en} features"),
+            link(
+                f"{base}/queryables",
+                "http://www.opengis.net/def/rel/ogc/1.0/queryables",
+                SCHEMA_JSON,
+                "queryables",
+            ),
+        ],
+    }
+    box = extent(conn, layer, principal)
+    if box is not None:
+        found["extent"] = {"spatial": {"bbox": [box], "crs": CRS84}}
+    return found
+
+
+@router.get("/collections", responses={200: {"content": OBJECT}})
+def collections(
+    request: Request,
+    principal: Principal = Depends(get_principal),
+    conn: sa.Connection = Depends(get_connection, scope="function"),
+) -> dict[str, Any]:
+    """The collections the caller may read (anonymous callers see the public ones)."""
+    layers = [
+        layer
+        for layer in default_catalog().layers.values()
+        if layer.public or not principal.is_anonymous
+    ]
+    return {
+        "links": [link(f"{root(request)}/collections", "self", "application/json")],
+        "collections": [describe(request, conn, layer, principal) for layer in layers],
+    }
+
+
+def queryables_schema(request: Request, conn: sa.Connection, layer: Layer) -> dict[str, Any]:
+    """The layer's queryables as a JSON Schema (codes of lookup tables listed as enums)."""
+    kind = doc.GEOMETRY_NAMES[layer.geometry][0]
+    props: dict[str, Any] = {"geometry": {"$ref": f"https://geojson.org/schema/{kind}.json"}}
+    for name, field in queryable_fields(layer).items():
+        schema = {k: v for k, v in doc.field_schema(layer, name, False).items()}
+        if field.enum_from:
+            codes = conn.execute(sa.text(f"SELECT code FROM {quoted(field.enum_from)}"))
+            schema["enum"] = sorted(str(c) for c in codes.scalars())
+        props[name] = schema
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": f"{root(request)}/collections/{layer.id}/queryables",
+        "type": "object",
+        "title": layer.title.en,
+        "properties": props,
+        "additionalProperties": False,
+    }
+
+
+def add_collection_routes(layer: Layer) -> None:
+    """GET /collections/{id} and /collections/{id}/queryables for one layer."""
+
+    def collection(
+        request: Request,
+        principal: Principal = Depends(get_principal),
+        conn: sa.Connection = Depends(get_connection, scope="function"),
+    ) -> dict[str, Any]:
+        access.check_read(layer, principal)
+        return describe(request, conn, layer, principal)
+
+    def queryables(
+        request: Request,
+        principal: Principal = Depends(get_principal),
+        conn: sa.Connection = Depends(get_connection, scope="function"),
+    ) -> JSONResponse:
+        access.check_read(layer, principal)
+        return JSONResponse(queryables_schema(request, conn, layer), media_type=SCHEMA_JSON)
+
+    errors = doc.answers({}, 401)
+    router.add_api_route(
+        f"/collections/{layer.id}",
+        collection,
+        methods=["GET"],
+        tags=[layer.id],
+        name=f"{layer.id}-collection",
+        summary=f"{layer.title.en}: the collection",
+        responses={200: {"content": OBJECT}, **errors},
+        openapi_extra={"security": doc.SECURITY},
+    )
+    router.add_api_route(
+        f"/collections/{layer.id}/queryables",
+        queryables,
+        methods=["GET"],
+        tags=[layer.id],
+        name=f"{layer.id}-queryables",
+        summary=f"{layer.title.en}: queryables (JSON Schema)",
+        responses={200: {"content": {SCHEMA_JSON: {"schema": {"type": "object"}}}}, **errors},
+        response_class=JSONResponse,
+        openapi_extra={"security": doc.SECURITY},
+    )
+
+
+def missing_collection(catalog: Catalog) -> Callable[[str], None]:
+    """404 naming a collection that is not in the catalog."""
+
+    def handler(collection_id: str) -> None:
+        raise NotFound(f"no collection {collection_id!r}; see /collections")
+
+    return handler
+
+
+for _layer in default_catalog().layers.values():
+    add_collection_routes(_layer)
+for _path in ("/collections/{collection_id}", "/collections/{collection_id}/queryables"):
+    router.add_api_route(
+        _path, missing_collection(default_catalog()), methods=["GET"], include_in_schema=False
+    )

@@ -1,0 +1,85 @@
+"""Map pages (/maps/planner, /maps/coverage, ...): public HTML, data fetched by the page."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlsplit
+
+import sqlalchemy as sa
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import HTMLResponse
+from sqlalchemy.engine import Engine
+
+from gis_service.api import static
+from gis_service.api.deps import get_engine
+from gis_service.catalog import default_catalog
+from gis_service.errors import NotFound
+from gis_service.maps_catalog import MapView, default_maps
+from gis_service.webmap import Status, render_page
+from gis_service.webmap.i18n import negotiate
+
+# Validated when the app is built: a broken maps/*.yaml stops start-up. Views whose URLs need
+# a value only their own page knows (the field map's {grid}) are served by that page instead.
+VIEWS = {k: v for k, v in default_maps().items() if not v.placeholders()}
+router = APIRouter(tags=["maps"])
+router.include_router(static.router)  # the pages' scripts and styles
+
+
+def statuses(engine: Engine) -> list[Status]:
+    """The elevator pipeline with its labels (reference data, read as the service)."""
+    with engine.connect() as conn:
+        rows = conn.execute(
+            sa.text("SELECT code, label_zh, label_en FROM elevator_status ORDER BY rank")
+        ).all()
+    return [Status(row.code, row.label_zh, row.label_en) for row in rows]
+
+
+def content_security_policy(view: MapView) -> str:
+    """Only our own scripts, styles and API; images also from the view's basemap hosts.
+
+    'unsafe-eval' is there for leaflet-measure, whose templates compile with new Function.
+    """
+    hosts = set()
+    for base in view.basemaps:
+        if base.url:
+            host = urlsplit(base.url.replace("{s}", "x")).netloc
+            scheme = urlsplit(base.url).scheme
+            hosts.add(f"{scheme}://{'*.' + host.split('.', 1)[1] if '{s}' in base.url else host}")
+    images = " ".join(["'self'", "data:", "blob:", *sorted(hosts)])
+    return (
+        "default-src 'self'; script-src 'self' 'unsafe-inline' 'unsafe-eval'; "
+        "style-src 'self' 'unsafe-inline'; "
+        f"img-src {images}; connect-src 'self'; object-src 'none'; base-uri 'none'; "
+        "frame-ancestors 'self'"
+    )
+
+
+@router.get("/maps")
+def list_maps(request: Request) -> list[dict[str, Any]]:
+    """The map views this service serves."""
+    return [
+        {"id": v.id, "title": v.title.model_dump(), "url": f"/maps/{v.id}"} for v in VIEWS.values()
+    ]
+
+
+@router.get("/maps/{view_id}", response_class=HTMLResponse)
+def map_page(
+    view_id: str,
+    request: Request,
+    lang: str | None = Query(None, description="zh or en (else Accept-Language)"),
+    engine: Engine = Depends(get_engine),
+) -> HTMLResponse:
+    """One map page in the caller's language (no feature data inside: it fetches by URL)."""
+    view = VIEWS.get(view_id)
+    if view is None:
+        raise NotFound(f"there is no map {view_id!r}; maps: {', '.join(sorted(VIEWS))}")
+    chosen = negotiate(lang, request.headers.get("accept-language"))
+    page = render_page(view, default_catalog(), chosen, statuses(engine))
+    headers = {
+        "Content-Language": "zh-CN" if chosen == "zh" else "en",
+        "Vary": "Accept-Language",
+        "Cache-Control": "no-cache",
+        "Content-Security-Policy": content_security_policy(view),
+        "X-Content-Type-Options": "nosniff",
+    }
+    return HTMLResponse(page, headers=headers)

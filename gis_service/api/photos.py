@@ -1,0 +1,118 @@
+"""Issue photos (upload checked by Pillow, stored under the data dir) and the issue ledger."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+import sqlalchemy as sa
+from fastapi import APIRouter, Depends, Path, Request, Response
+from sqlalchemy.engine import Engine
+
+from gis_service.api.deps import engine_for, get_connection, get_principal
+from gis_service.auth import Principal
+from gis_service.catalog import default_catalog
+from gis_service.errors import Forbidden, NotFound, Unauthorized
+from gis_service.features import access, edit
+from gis_service.features.errors import PayloadTooLarge, UnsupportedMediaType
+from gis_service.features.geojson import quote_etag
+from gis_service.field import photos
+from gis_service.field.progress import issue_ledger
+from gis_service.settings import get_settings
+
+router = APIRouter(tags=["issues"])
+UPLOADERS = ("grid_worker", "planner", "admin")
+ISSUE_ID = Path(ge=1, le=2**31 - 1, description="the issue id")
+
+
+def uploader(principal: Principal = Depends(get_principal)) -> Principal:
+    """401 for anonymous callers, 403 for roles that do not upload photos (analysts)."""
+    if principal.is_anonymous:
+        raise Unauthorized("sign in to upload photos")
+    if principal.role not in UPLOADERS:
+        raise Forbidden(f"the role {principal.role} may not upload photos")
+    return principal
+
+
+async def photo_body(request: Request, _: Principal = Depends(uploader)) -> bytes:
+    """The uploaded image: 415 unless image/*, 413 above settings.max_photo_bytes."""
+    limit = get_settings().max_photo_bytes
+    media = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if not media.startswith("image/"):
+        raise UnsupportedMediaType(f"send the photo as image/jpeg, image/png or image/webp, not "
+                                   f"{media or 'nothing'}")
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise PayloadTooLarge(f"the photo is larger than {limit} bytes")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise PayloadTooLarge(f"the photo is larger than {limit} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def upload(
+    issue_id: int = ISSUE_ID,
+    principal: Principal = Depends(uploader),
+    data: bytes = Depends(photo_body),
+    conn: sa.Connection = Depends(get_connection, scope="function"),
+    engine: Engine = Depends(engine_for),
+) -> Response:
+    """Attach (or replace) an issue's photo; repeating the upload writes nothing new."""
+    layer = default_catalog().layer("issues")
+    current = access.require(conn, engine, layer, principal, issue_id, lock=True)
+    jpeg = photos.checked_jpeg(data)
+    relative = photos.store(get_settings().data_dir, issue_id, jpeg)
+    after = current
+    if current.values.get("photo_path") != relative:
+        conn.execute(sa.text("UPDATE issue SET photo_path = :path WHERE id = :id"),
+                     {"path": relative, "id": issue_id})
+        loaded = access.load(conn, layer, issue_id)
+        assert loaded is not None
+        after = loaded
+        edit.log(conn, layer, principal, issue_id, "update", current.feature, after.feature)
+    body = {"issue_id": issue_id, "photo": f"/issues/{issue_id}/photo", "bytes": len(jpeg)}
+    return Response(orjson.dumps(body), media_type="application/json",
+                    headers={"ETag": quote_etag(after.etag)})
+
+
+for method in ("PUT", "POST"):
+    router.add_api_route(
+        "/issues/{issue_id}/photo", upload, methods=[method], summary="Upload an issue's photo",
+        responses={401: {}, 403: {}, 404: {}, 413: {}, 415: {}, 422: {}},
+        name=f"issue-photo-{method.lower()}",
+    )
+
+
+@router.get("/issues/ledger", summary="Open and resolved issues and the resolution rate per grid")
+def ledger(
+    principal: Principal = Depends(get_principal),
+    conn: sa.Connection = Depends(get_connection, scope="function"),
+) -> dict[str, Any]:
+    """The issue ledger by grid (a grid worker's own grids only)."""
+    if principal.is_anonymous:
+        raise Unauthorized("sign in to read the issue ledger")
+    grids = list(principal.grid_ids) if principal.role == "grid_worker" else None
+    return issue_ledger(conn, grids)
+
+
+@router.get("/issues/{issue_id}/photo", summary="An issue's photo (JPEG)")
+def photo(
+    issue_id: int = ISSUE_ID,
+    principal: Principal = Depends(get_principal),
+    conn: sa.Connection = Depends(get_connection, scope="function"),
+    engine: Engine = Depends(engine_for),
+) -> Response:
+    """The stored photo of an issue the caller may read."""
+    layer = default_catalog().layer("issues")
+    access.check_read(layer, principal)
+    current = access.require(conn, engine, layer, principal, issue_id)
+    relative = current.values.get("photo_path")
+    data = photos.load(get_settings().data_dir, str(relative)) if relative else None
+    if data is None:
+        raise NotFound(f"issue {issue_id} has no photo")
+    return Response(data, media_type="image/jpeg",
+                    headers={"Cache-Control": "private, max-age=60"})

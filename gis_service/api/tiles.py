@@ -1,0 +1,234 @@
+"""Vector tiles: XYZ, OGC API Tiles (WebMercatorQuad), TileJSON 3.0.0 and GDAL metadata.json."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import sqlalchemy as sa
+from fastapi import APIRouter, Depends, Path, Request, Response
+from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
+
+from gis_service.api.deps import engine_for, get_connection, get_principal
+from gis_service.api.metrics import TILE_CACHE
+from gis_service.auth import Principal
+from gis_service.catalog import Catalog, Layer, default_catalog
+from gis_service.errors import NotFound
+from gis_service.settings import get_settings
+from gis_service.tiles import metadata, ogc
+from gis_service.tiles.cache import CachedTile, TileCache, accepts_gzip, etag_matches
+from gis_service.tiles.grid import TMS_ID, parse_tile, tile_matrix_set
+from gis_service.tiles.params import TileFilter, parse_filter, resolve_layers
+from gis_service.tiles.render import readable_state, render_tile
+
+router = APIRouter(tags=["tiles"])
+MAX_AGE_SECONDS = 5
+PROBLEM = {"application/problem+json": {"schema": {"type": "object"}}}
+ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"content": PROBLEM, "description": "Unknown parameter, bad filter, tile outside"},
+    401: {"content": PROBLEM, "description": "A private layer without credentials"},
+    403: {"content": PROBLEM, "description": "The role may not read the layer"},
+    404: {"content": PROBLEM, "description": "Unknown layer, collection or tile matrix set"},
+}
+TILE_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {"content": {ogc.MVT_MEDIA_TYPE: {}}, "description": "A Mapbox Vector Tile"},
+    204: {"description": "No feature in this tile (or below the layers' minzoom)"},
+    304: {"description": "The tile has not changed (If-None-Match)"},
+    **ERRORS,
+}
+_cache_lock = threading.Lock()
+
+
+def documented(pattern: str, description: str) -> Any:
+    """A path parameter whose pattern is documented but checked in code (400, not 422)."""
+    return Path(description=description, json_schema_extra={"pattern": pattern})
+
+
+LAYER_LIST = r"^[a-z][a-z0-9_]*(,[a-z][a-z0-9_]*)*$"
+LAYER_ID = r"^[a-z][a-z0-9_]*$"
+NUMBER = r"^[0-9]{1,9}$"
+ZOOM = r"^([0-9]|1[0-9]|2[0-4])$"
+
+
+def get_tile_cache(request: Request) -> TileCache:
+    """The app's tile cache (one per app and process), created on first use."""
+    cache = getattr(request.app.state, "tile_cache", None)
+    if cache is None:
+        with _cache_lock:
+            cache = getattr(request.app.state, "tile_cache", None)
+            if cache is None:
+                cache = TileCache(get_settings().tile_cache_bytes)
+                request.app.state.tile_cache = cache
+    assert isinstance(cache, TileCache)
+    return cache
+
+
+def get_catalog(request: Request) -> Catalog:
+    """The app's layer catalog (the shipped one unless the app holds another)."""
+    catalog = getattr(request.app.state, "catalog", None)
+    return catalog if isinstance(catalog, Catalog) else default_catalog()
+
+
+def collection(request: Request, collection_id: str) -> Layer:
+    """The layer behind an OGC collection id (404 when there is none)."""
+    layer = get_catalog(request).layers.get(collection_id)
+    if layer is None:
+        raise NotFound(f"collection {collection_id!r} does not exist")
+    return layer
+
+
+def base_url(request: Request) -> str:
+    """Absolute base URL of this service, as the client reached it."""
+    return str(request.base_url).rstrip("/")
+
+
+def tile_response(
+    request: Request, entry: CachedTile, layers: tuple[Layer, ...], hit: bool
+) -> Response:
+    """200 (gzip when accepted), 204 for an empty tile, 304 when the client's copy is current."""
+    public = all(layer.public for layer in layers)
+    headers = {
+        "X-Tile-Cache": "hit" if hit else "miss",
+        "ETag": entry.etag,
+        "Cache-Control": f"{'public' if public else 'private'}, max-age={MAX_AGE_SECONDS}, "
+        "must-revalidate",
+        "Vary": "Accept-Encoding" if public else "Accept-Encoding, Authorization, Cookie",
+    }
+    if etag_matches(request.headers.get("if-none-match"), entry.etag):
+        return Response(status_code=304, headers=headers)
+    if entry.empty:
+        return Response(status_code=204, headers=headers)
+    if accepts_gzip(request.headers.get("accept-encoding")):
+        headers["Content-Encoding"] = "gzip"
+        return Response(entry.gzipped, media_type=ogc.MVT_MEDIA_TYPE, headers=headers)
+    return Response(entry.raw(), media_type=ogc.MVT_MEDIA_TYPE, headers=headers)
+
+
+def serve_tile(request: Request, layers: str | Layer, z: str, x: str, y: str) -> Response:
+    """Validate, authenticate, render (or take from the cache) and answer one tile.
+
+    Runs as one job of the thread pool (caller, data versions, cache: one hop for a hit).
+    """
+    found = (layers,) if isinstance(layers, Layer) else resolve_layers(get_catalog(request), layers)
+    tile = parse_tile(z, x, y)
+    tfilter = parse_filter(found, list(request.query_params.multi_items()))
+    engine = engine_for(request)
+    principal = get_principal(request)
+    state = readable_state(engine, principal, found)
+    cache = get_tile_cache(request)
+    entry, hit = render_tile(engine, cache, principal, state, found, tile, tfilter)
+    TILE_CACHE.labels("hit" if hit else "miss").inc()
+    return tile_response(request, entry, found, hit)
+
+
+@router.get("/tiles/{layers}/{z}/{x}/{y}.pbf", response_class=Response, responses=TILE_RESPONSES)
+async def xyz_tile(
+    request: Request,
+    layers: str = documented(LAYER_LIST, "A layer id, or several joined by commas"),
+    z: str = documented(ZOOM, "Zoom level, 0–24"),
+    x: str = documented(NUMBER, "Column, from the west"),
+    y: str = documented(NUMBER, "Row, from the north"),
+) -> Response:
+    """A vector tile of one layer or of several ('stairwells,gardens'), one MVT layer each."""
+    return await run_in_threadpool(serve_tile, request, layers, z, x, y)
+
+
+def describe(
+    request: Request, conn: sa.Connection, principal: Principal, layers: str | Layer
+) -> tuple[tuple[Layer, ...], TileFilter, list[float] | None, dict[str, list[str]]]:
+    """Layers, filter, data bounds and category codes behind a metadata document."""
+    found = (layers,) if isinstance(layers, Layer) else resolve_layers(get_catalog(request), layers)
+    tfilter = parse_filter(found, list(request.query_params.multi_items()))
+    bounds, cats = metadata.describe(conn, get_tile_cache(request), principal, found, tfilter)
+    return found, tfilter, bounds, cats
+
+
+@router.get("/tiles/{layers}/tilejson.json", responses=ERRORS)
+def tilejson(
+    request: Request,
+    layers: str = documented(LAYER_LIST, "A layer id, or several joined by commas"),
+    principal: Principal = Depends(get_principal),
+    conn: sa.Connection = Depends(get_connection, scope="function"),
+) -> dict[str, Any]:
+    """TileJSON 3.0.0 of a layer or layer set: tile URL template, zooms, bounds, fields."""
+    found, tfilter, bounds, cats = describe(request, conn, principal, layers)
+    return metadata.tilejson(base_url(request), found, tfilter, bounds, cats)
+
+
+@router.get("/tiles/{layers}/metadata.json", responses=ERRORS)
+def gdal_metadata(
+    request: Request,
+    layers: str = documented(LAYER_LIST, "A layer id, or several joined by commas"),
+    principal: Principal = Depends(get_principal),
+    conn: sa.Connection = Depends(get_connection, scope="function"),
+) -> dict[str, Any]:
+    """metadata.json for GDAL's MVT driver (`ogrinfo MVT:<base>/tiles/<layers>/<zoom>`)."""
+    found, _, bounds, cats = describe(request, conn, principal, layers)
+    return metadata.gdal_metadata(found, bounds, cats)
+
+
+@router.get("/tileMatrixSets")
+def tile_matrix_sets(request: Request) -> dict[str, Any]:
+    """The tile matrix sets served (WebMercatorQuad)."""
+    return ogc.tile_matrix_sets(base_url(request))
+
+
+def check_tms(tms: str) -> None:
+    """404 for any tile matrix set but WebMercatorQuad."""
+    if tms != TMS_ID:
+        raise NotFound(f"tile matrix set {tms!r} is not served; use {TMS_ID}")
+
+
+@router.get("/tileMatrixSets/{tms}", responses=ERRORS)
+def tile_matrix_set_definition(tms: str, request: Request) -> dict[str, Any]:
+    """The definition of WebMercatorQuad (OGC TileMatrixSet 2.0 JSON)."""
+    check_tms(tms)
+    return tile_matrix_set(base_url(request))
+
+
+@router.get("/collections/{collection_id}/tiles", responses=ERRORS)
+def collection_tilesets(
+    request: Request, collection_id: str = documented(LAYER_ID, "A layer id")
+) -> dict[str, Any]:
+    """The tilesets of a collection (one vector tileset in WebMercatorQuad)."""
+    return ogc.tilesets(base_url(request), collection(request, collection_id))
+
+
+@router.get("/collections/{collection_id}/tiles/{tms}", responses=ERRORS)
+def collection_tileset(
+    request: Request,
+    tms: str,
+    collection_id: str = documented(LAYER_ID, "A layer id"),
+    principal: Principal = Depends(get_principal),
+    conn: sa.Connection = Depends(get_connection, scope="function"),
+) -> JSONResponse:
+    """Tileset metadata: tile matrix limits from the data, the layer, the tile URL template."""
+    check_tms(tms)
+    layer = collection(request, collection_id)
+    found, tfilter, bounds, _ = describe(request, conn, principal, layer)
+    query = "?" + str(request.query_params) if not tfilter.empty else ""
+    document = ogc.tileset(base_url(request), found[0], bounds or metadata.WORLD, query)
+    return JSONResponse(document)
+
+
+OGC_TILE = "/collections/{collection_id}/tiles/{tms}/{tile_matrix}/{tile_row}/{tile_col}"
+
+
+@router.get(OGC_TILE, response_class=Response, responses=TILE_RESPONSES)
+async def ogc_tile(
+    request: Request,
+    tms: str,
+    collection_id: str = documented(LAYER_ID, "A layer id"),
+    tile_matrix: str = documented(ZOOM, "Tile matrix (zoom level), 0–24"),
+    tile_row: str = documented(NUMBER, "Row, from the north"),
+    tile_col: str = documented(NUMBER, "Column, from the west"),
+) -> Response:
+    """A vector tile by OGC API Tiles address: tile matrix (zoom), row (y), then column (x)."""
+    check_tms(tms)
+    layer = collection(request, collection_id)
+    return await run_in_threadpool(serve_tile, request, layer, tile_matrix, tile_col, tile_row)
+
+
+for _path, _endpoint in (("/tiles/{layers}/{z}/{x}/{y}.pbf", xyz_tile), (OGC_TILE, ogc_tile)):
+    router.add_api_route(_path, _endpoint, methods=["HEAD"], include_in_schema=False)

@@ -1,0 +1,222 @@
+"""Import and export of layers: POST /collections/{id}/import, GET /collections/{id}/export.
+
+Imports take a multipart upload (field `file`: .geojson, .gpkg, .zip Shapefile or .csv) and run
+in the caller's database role, so grants and row-level security apply; only roles that may edit
+the layer in the catalog (planner, admin) may import. All rows or none: 201 with the report, or
+422 with each rejected row (409 when the database refuses a duplicate key), nothing written.
+Bodies above `max_upload_bytes` get 413, before they are read whole.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from collections.abc import AsyncGenerator
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile
+from starlette.formparsers import MultiPartException, MultiPartParser
+
+from gis_service.api.deps import get_connection, get_engine, get_principal
+from gis_service.api.problems import problem
+from gis_service.auth import Principal, apply_scope
+from gis_service.catalog import Layer, default_catalog
+from gis_service.errors import Forbidden, InvalidInput, NotFound, Unauthorized
+from gis_service.features.errors import BadRequest, PayloadTooLarge, UnsupportedMediaType
+from gis_service.ingest.export import FORMATS, export_bytes, row_filter
+from gis_service.ingest.importer import ImportOptions, import_file
+from gis_service.ingest.readers import file_format
+from gis_service.ingest.report import ImportRejected, ImportReport
+from gis_service.settings import get_settings
+
+router = APIRouter(tags=["import and export"])
+IMPORT_ROLES = ("planner", "admin")
+EXPORT_PARAMETERS = {"f", "filter", "filter-lang"}
+IMPORT_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["file"],
+                    "properties": {
+                        "file": {
+                            "type": "string",
+                            "format": "binary",
+                            "description": ".geojson, .gpkg, .zip (Shapefile) or .csv",
+                        }
+                    },
+                }
+            }
+        },
+    }
+}
+
+
+def layer_or_404(layer_id: str) -> Layer:
+    """A catalog layer by id (404 when unknown)."""
+    catalog = default_catalog()
+    if layer_id not in catalog.layers:
+        raise NotFound(f"no collection {layer_id!r}")
+    return catalog.layer(layer_id)
+
+
+def check_import_rights(principal: Principal, layer: Layer) -> None:
+    """Only signed-in planners and admins who may edit the layer import into it."""
+    if principal.is_anonymous:
+        raise Unauthorized("sign in: importing needs a bearer token")
+    if principal.role not in IMPORT_ROLES or not layer.editable_by(principal.role):
+        raise Forbidden(f"the role {principal.role} may not import into {layer.id}")
+
+
+async def read_upload(request: Request, limit: int) -> UploadFile:
+    """The uploaded file of a multipart body, refusing bodies above `limit` bytes (413)."""
+    content_type = request.headers.get("content-type", "")
+    if not content_type.lower().startswith("multipart/form-data"):
+        raise UnsupportedMediaType("send the file as multipart/form-data (form field 'file')")
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise PayloadTooLarge(f"the upload is above the limit of {limit} bytes")
+
+    async def limited() -> AsyncGenerator[bytes, None]:
+        seen = 0
+        async for chunk in request.stream():
+            seen += len(chunk)
+            if seen > limit:
+                raise PayloadTooLarge(f"the upload is above the limit of {limit} bytes")
+            yield chunk
+
+    try:
+        form = await MultiPartParser(request.headers, limited(), max_files=1, max_fields=20).parse()
+    except MultiPartException as exc:
+        raise BadRequest(f"the body is not a valid multipart form: {exc.message}") from exc
+    upload = form.get("file")
+    if not isinstance(upload, UploadFile):
+        raise InvalidInput(
+            "send the file in the multipart form field 'file'",
+            [{"field": "file", "message": "required"}],
+        )
+    return upload
+
+
+def run_import(
+    request: Request,
+    principal: Principal,
+    layer: Layer,
+    path: Path,
+    options: ImportOptions,
+    name: str,
+) -> ImportReport:
+    """Import in one transaction in the caller's database role (rolled back on any error)."""
+    with get_engine(request).begin() as conn:
+        apply_scope(conn, principal)
+        return import_file(conn, layer, path, options, name=name, role=principal.role)
+
+
+def rejected_answer(exc: ImportRejected) -> JSONResponse:
+    """The problem+json answer listing each rejected row."""
+    errors = [{"row": e.row, "field": e.field, "message": e.message} for e in exc.report.rejected]
+    title = "Conflict" if exc.status_code == 409 else "Import rejected"
+    return problem(exc.status_code, title, str(exc), errors=errors, report=exc.report.as_dict())
+
+
+@router.post(
+    "/collections/{layer_id}/import",
+    status_code=201,
+    openapi_extra=IMPORT_BODY,
+    responses={
+        200: {"description": "dry run: the report, nothing written"},
+        422: {"description": "rows rejected, nothing written"},
+    },
+)
+async def import_layer(
+    request: Request,
+    layer_id: str,
+    crs: str | None = Query(None, description="Source CRS, overriding the file's (EPSG:4490)"),
+    from_gcj02: bool = Query(False, description="Coordinates are GCJ-02 (Chinese map apps)"),
+    source_layer: str | None = Query(None, description="GeoPackage layer / .shp in the zip"),
+    lon_column: str | None = Query(None, description="CSV longitude column"),
+    lat_column: str | None = Query(None, description="CSV latitude column"),
+    encoding: str | None = Query(None, description="Text encoding when not UTF-8"),
+    dry_run: bool = Query(False, description="Check every row, write nothing"),
+    skip_invalid: bool = Query(False, description="Write the valid rows, report the others"),
+    principal: Principal = Depends(get_principal),
+) -> Response:
+    """Import a file into a layer: all rows or none, with a report of each rejected row."""
+    layer = layer_or_404(layer_id)
+    check_import_rights(principal, layer)
+    upload = await read_upload(request, get_settings().max_upload_bytes)
+    name = Path(upload.filename or "upload").name
+    file_format(name)
+    options = ImportOptions(
+        layer_name=source_layer,
+        crs=crs,
+        from_gcj02=from_gcj02,
+        lon_column=lon_column,
+        lat_column=lat_column,
+        encoding=encoding,
+        dry_run=dry_run,
+        skip_invalid=skip_invalid,
+    )
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / f"upload{Path(name).suffix.lower()}"
+        with path.open("wb") as out:
+            shutil.copyfileobj(upload.file, out)
+        try:
+            report = await run_in_threadpool(
+                run_import, request, principal, layer, path, options, name
+            )
+        except ImportRejected as exc:
+            return rejected_answer(exc)
+    status = 200 if dry_run else 201
+    return JSONResponse(report.as_dict(with_ids=not dry_run), status_code=status)
+
+
+@router.get(
+    "/collections/{layer_id}/export",
+    responses={
+        200: {
+            "content": {media: {} for _ext, media in FORMATS.values()},
+            "description": "The layer's features in the chosen format",
+        }
+    },
+)
+def export_layer(
+    request: Request,
+    layer_id: str,
+    f: str = Query(
+        "geojson", description="geojson, gpkg or csv", json_schema_extra={"enum": list(FORMATS)}
+    ),
+    cql: str | None = Query(None, alias="filter", description="CQL2-text filter"),
+    principal: Principal = Depends(get_principal),
+    conn: sa.Connection = Depends(get_connection, scope="function"),
+) -> Response:
+    """Export a layer as the caller may read it; other query parameters are field=value filters."""
+    layer = layer_or_404(layer_id)
+    if not layer.public and principal.is_anonymous:
+        raise Unauthorized(f"sign in: {layer_id} is not public")
+    params = request.query_params
+    repeated = sorted({key for key in params if len(params.getlist(key)) > 1})
+    if repeated:
+        raise BadRequest(f"parameter {repeated[0]!r} is given more than once")
+    if params.get("filter-lang", "cql2-text") != "cql2-text":
+        raise BadRequest("filter-lang must be cql2-text")
+    if f not in FORMATS:
+        raise BadRequest(f"unknown format {f!r}: use one of {', '.join(FORMATS)}")
+    filters = {key: value for key, value in params.items() if key not in EXPORT_PARAMETERS}
+    data, count = export_bytes(conn, layer, f, row_filter(layer, filters, cql))
+    extension, media = FORMATS[f]
+    return Response(
+        data,
+        media_type=media,
+        headers={
+            "Content-Disposition": f'attachment; filename="{layer_id}{extension}"',
+            "X-Feature-Count": str(count),
+        },
+    )

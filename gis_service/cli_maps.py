@@ -1,0 +1,73 @@
+"""`gis-service map export`: a view around one compound as a self-contained HTML file or PNG."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import sqlalchemy as sa
+import typer
+
+from gis_service.auth import Principal
+from gis_service.catalog import default_catalog
+from gis_service.errors import GisServiceError, NotFound
+from gis_service.maps_catalog import default_maps
+
+app = typer.Typer(help="Map views: static exports for reports.", no_args_is_help=True)
+
+
+def export_user(engine: sa.Engine, username: str | None) -> Principal:
+    """The user whose rights the export reads with (default: the first planner or admin)."""
+    query = (
+        "SELECT id, username, role FROM app_user WHERE username = :name"
+        if username
+        else "SELECT id, username, role FROM app_user WHERE role IN ('planner', 'admin') "
+        "ORDER BY role = 'planner' DESC, id LIMIT 1"
+    )
+    with engine.connect() as conn:
+        row = conn.execute(sa.text(query), {"name": username}).first()
+    if row is None:
+        raise NotFound(f"no user {username!r}" if username else "no planner or admin user")
+    return Principal(role=row.role, user_id=row.id, username=row.username)
+
+
+@app.command("export")
+def export(
+    view_id: str = typer.Argument(..., help="The map view (maps/<view>.yaml), e.g. planner"),
+    compound: int = typer.Option(..., "--compound", help="Id of the compound shown"),
+    output: Path | None = typer.Option(None, "-o", "--output", help="HTML file to write"),
+    png: Path | None = typer.Option(None, "--png", help="PNG file to write (headless Chromium)"),
+    lang: str = typer.Option("zh", help="Language of the labels: zh or en"),
+    user: str | None = typer.Option(None, help="Read with this user's rights"),
+    chromium: str = typer.Option("/usr/bin/chromium", help="Chromium executable for --png"),
+    width: int = typer.Option(1280, help="PNG width in pixels"),
+    height: int = typer.Option(900, help="PNG height in pixels"),
+) -> None:
+    """Write one compound's map: assets and data inlined (GeoJSON instead of tiles)."""
+    import tempfile
+
+    from gis_service.api.pages import statuses
+    from gis_service.cli import open_database
+    from gis_service.settings import get_settings
+    from gis_service.webmap.export import export_html, screenshot
+    from gis_service.webmap.i18n import negotiate
+
+    if output is None and png is None:
+        raise GisServiceError("say where to write: -o FILE.html and/or --png FILE.png")
+    views = default_maps()
+    if view_id not in views:
+        raise GisServiceError(f"no map view {view_id!r}; views: {', '.join(sorted(views))}")
+    engine = open_database(get_settings())
+    html, skipped = export_html(
+        engine, views[view_id], default_catalog(), negotiate(lang, None), statuses(engine),
+        compound, export_user(engine, user),
+    )
+    for url in skipped:
+        typer.echo(f"left out (the API refused it): {url}", err=True)
+    with tempfile.TemporaryDirectory() as scratch:
+        page = output or Path(scratch) / "map.html"
+        page.write_text(html, encoding="utf-8")
+        if output:
+            typer.echo(f"wrote {output} ({len(html.encode()) // 1024} KB)")
+        if png:
+            screenshot(page, png, chromium, (width, height))
+            typer.echo(f"wrote {png}")

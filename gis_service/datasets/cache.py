@@ -1,0 +1,102 @@
+"""A bounded in-memory result cache keyed by parameters, caller scope and data versions.
+
+A key holds the data_version counter of every table a result was computed from, so a write
+(through the API, an import or plain SQL) makes the next lookup miss; entries of old versions
+age out of the LRU order.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import sqlalchemy as sa
+
+from gis_service.auth import Principal
+from gis_service.db.engine import data_versions
+
+T = TypeVar("T")
+HIERARCHY_TABLES = ("grid", "compound", "community", "subdistrict", "district")
+STAIRWELL_TABLES = ("stairwell", "building", *HIERARCHY_TABLES)
+
+
+@dataclass
+class CacheStats:
+    """Hits and misses since the cache was made."""
+
+    hits: int = 0
+    misses: int = 0
+
+
+class ResultCache:
+    """Least-recently-used cache of computed results, safe across request threads."""
+
+    def __init__(self, maxsize: int = 128) -> None:
+        """An empty cache holding at most maxsize results."""
+        self.maxsize = maxsize
+        self._items: OrderedDict[Hashable, Any] = OrderedDict()
+        self._lock = threading.Lock()
+        self.stats = CacheStats()
+
+    def __len__(self) -> int:
+        """Number of cached results."""
+        return len(self._items)
+
+    def get(self, key: Hashable) -> tuple[bool, Any]:
+        """(True, value) for a cached key, (False, None) otherwise."""
+        with self._lock:
+            if key in self._items:
+                self._items.move_to_end(key)
+                self.stats.hits += 1
+                return True, self._items[key]
+            self.stats.misses += 1
+            return False, None
+
+    def put(self, key: Hashable, value: Any) -> None:
+        """Store a result, dropping the least recently used beyond maxsize."""
+        with self._lock:
+            self._items[key] = value
+            self._items.move_to_end(key)
+            while len(self._items) > self.maxsize:
+                self._items.popitem(last=False)
+
+    def clear(self) -> None:
+        """Forget every result."""
+        with self._lock:
+            self._items.clear()
+
+    def get_or_compute(self, key: Hashable, compute: Callable[[], T]) -> tuple[T, bool]:
+        """The cached value (hit=True) or a freshly computed and stored one (hit=False)."""
+        hit, value = self.get(key)
+        if hit:
+            return value, True
+        value = compute()
+        self.put(key, value)
+        return value, False
+
+
+def scope_key(principal: Principal | None) -> tuple[Any, ...]:
+    """What the caller may see: role and grids (row-level security differs by them)."""
+    if principal is None:
+        return ("owner",)
+    return (principal.role, principal.grid_ids)
+
+
+def versions_key(conn: sa.Connection, tables: tuple[str, ...]) -> tuple[tuple[str, int], ...]:
+    """The data versions of the tables, as a sorted hashable tuple."""
+    return tuple(sorted(data_versions(conn, list(tables)).items()))
+
+
+def freeze(value: Any) -> Hashable:
+    """A hashable form of parameters (dicts, lists and sets nested)."""
+    if isinstance(value, dict):
+        return tuple(sorted((str(k), freeze(v)) for k, v in value.items()))
+    if isinstance(value, list | tuple):
+        return tuple(freeze(v) for v in value)
+    if isinstance(value, set | frozenset):
+        return tuple(sorted((freeze(v) for v in value), key=repr))
+    hashable: Hashable = value
+    return hashable

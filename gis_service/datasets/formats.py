@@ -1,0 +1,145 @@
+"""Output: JSON-safe records (NaN and NA as null), CSV tables and GeoJSON feature collections."""
+
+from __future__ import annotations
+
+import io
+import math
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import orjson
+import pandas as pd
+import shapely
+
+from gis_service.errors import InvalidInput
+
+
+def _clean(value: Any) -> Any:
+    if value is None or value is pd.NA or value is pd.NaT:
+        return None
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, np.generic):
+        return _clean(value.item())
+    return value
+
+
+def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """Rows as dicts of plain Python values (no geometry column; NaN, inf and NA as None)."""
+    columns = [c for c in frame.columns if c != "geometry"]
+    values = {c: [_clean(v) for v in frame[c].astype(object).tolist()] for c in columns}
+    return [dict(zip(columns, row, strict=True)) for row in zip(*values.values(), strict=True)]
+
+
+def _default(value: Any) -> Any:
+    if value is pd.NA or value is pd.NaT:
+        return None
+    if isinstance(value, np.generic):
+        return value.item()
+    raise TypeError(f"cannot write {type(value).__name__} as JSON")
+
+
+def dumps(value: Any) -> bytes:
+    """JSON bytes (numpy values, NA and NaN handled: NaN and NA become null)."""
+    return orjson.dumps(
+        value,
+        default=_default,
+        option=orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NON_STR_KEYS,
+    )
+
+
+def to_csv(frame: pd.DataFrame) -> str:
+    """A CSV table (geometry left out)."""
+    buffer = io.StringIO()
+    frame.drop(columns=["geometry"], errors="ignore").to_csv(buffer, index=False)
+    return buffer.getvalue()
+
+
+def feature_collection(
+    properties: pd.DataFrame,
+    geometries: Sequence[str | None] | np.ndarray,
+    ids: Sequence[Any] | None = None,
+    members: dict[str, Any] | None = None,
+) -> bytes:
+    """A GeoJSON FeatureCollection from property rows and GeoJSON geometry texts."""
+    rows = records(properties)
+    parts = []
+    for i, (props, geom) in enumerate(zip(rows, geometries, strict=True)):
+        fid = dumps(_clean(ids[i])).decode() if ids is not None else "null"
+        geometry = geom if geom is not None else "null"
+        parts.append(
+            f'{{"type":"Feature","id":{fid},"geometry":{geometry},'
+            f'"properties":{dumps(props).decode()}}}'
+        )
+    head = {"type": "FeatureCollection", **(members or {})}
+    opening = dumps(head).decode()[:-1]
+    return f'{opening},"features":[{",".join(parts)}]}}'.encode()
+
+
+def geojson_texts(geometries: Any) -> np.ndarray:
+    """GeoJSON text of each shapely geometry (lon/lat), vectorised."""
+    geoms = np.asarray(geometries, dtype=object)
+    if geoms.size == 0:
+        return np.empty(0, dtype=object)
+    return np.asarray(shapely.to_geojson(geoms), dtype=object)
+
+
+def text_table(frame: pd.DataFrame, columns: Sequence[str] | None = None) -> str:
+    """A plain-text table of some columns for terminals (shares shown as percentages)."""
+    from rich.console import Console
+    from rich.table import Table
+
+    shown = frame[[c for c in (columns or list(frame.columns)) if c in frame.columns]]
+    table = Table()
+    for col in shown.columns:
+        numeric = pd.api.types.is_numeric_dtype(shown[col])
+        table.add_column(str(col), justify="right" if numeric else "left")
+    for row in records(shown):
+        cells = []
+        for col, value in row.items():
+            if value is None:
+                cells.append("")
+            elif "share" in str(col) and isinstance(value, float):
+                cells.append(f"{100 * value:.1f} %")
+            elif isinstance(value, float):
+                cells.append(f"{value:,.6g}")
+            else:
+                cells.append(str(value))
+        table.add_row(*cells)
+    console = Console(width=200, file=io.StringIO(), record=True)
+    console.print(table)
+    return console.export_text()
+
+
+def write_out(data: str | bytes, output: Path | None) -> None:
+    """Write to a file, or to stdout when no file is given."""
+    raw = data.encode() if isinstance(data, str) else data
+    if output is not None:
+        output.write_bytes(raw)
+        return
+    sys.stdout.buffer.write(raw if raw.endswith(b"\n") else raw + b"\n")
+    sys.stdout.flush()
+
+
+def write_table(
+    frame: pd.DataFrame,
+    fmt: str,
+    output: Path | None,
+    meta: dict[str, Any],
+    columns: Sequence[str] | None = None,
+) -> None:
+    """A table as text (some columns), JSON (meta + rows) or CSV, to a file or stdout."""
+    if fmt == "json":
+        write_out(dumps({**meta, "rows": records(frame)}), output)
+    elif fmt == "csv":
+        write_out(to_csv(frame), output)
+    elif fmt == "table":
+        write_out(text_table(frame, columns), output)
+    else:
+        raise InvalidInput(
+            f"unknown format {fmt!r}: table, json or csv",
+            [{"field": "format", "message": "table, json or csv"}],
+        )

@@ -1,0 +1,158 @@
+"""Read what the engine needs from PostGIS into (Geo)DataFrames, in the caller's scope.
+
+Every read runs on the caller's connection (its database role and grids apply), with WKB
+geometry decoded by shapely in one call; no ORM objects row by row.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import psycopg
+import shapely
+import sqlalchemy as sa
+
+from gis_service.datasets.area import Area, Box
+
+CRS_LONLAT = "EPSG:4326"
+HIERARCHY = ("grid_id", "compound_id", "community_id", "subdistrict_id", "district_id")
+STAIRWELL_SQL = """
+SELECT s.id, s.building_id, s.compound_id, s.grid_id,
+       coalesce(g.community_id, c.community_id) AS community_id,
+       cm.subdistrict_id, sd.district_id,
+       s.label, s.floors, b.floors AS building_floors, b.year_built, b.has_original_elevator,
+       s.households, s.elderly_households, s.elevator_status, s.batch_id,
+       ST_AsBinary(s.geom) AS geom
+FROM stairwell s
+JOIN building b ON b.id = s.building_id
+LEFT JOIN grid g ON g.id = s.grid_id
+LEFT JOIN compound c ON c.id = s.compound_id
+LEFT JOIN community cm ON cm.id = coalesce(g.community_id, c.community_id)
+LEFT JOIN subdistrict sd ON sd.id = cm.subdistrict_id
+"""
+STAIRWELL_FILTERS = {
+    "district_id": "sd.district_id",
+    "subdistrict_id": "cm.subdistrict_id",
+    "community_id": "coalesce(g.community_id, c.community_id)",
+    "grid_id": "s.grid_id",
+    "compound_id": "s.compound_id",
+}
+LAYER_SQL = {
+    "gardens": "SELECT id, compound_id, name, kind, area_m2, ST_AsBinary(geom) AS geom FROM garden",
+    "parking": "SELECT id, compound_id, garden_id, name, kind, capacity, "
+    "ST_AsBinary(geom) AS geom FROM parking",
+    "facilities": "SELECT id, name, kind, capacity, floor_area_m2, ST_AsBinary(geom) AS geom "
+    "FROM facility",
+    "candidate_sites": "SELECT id, compound_id, name, suitable_for, area_m2, cost_yuan, "
+    "ST_AsBinary(geom) AS geom FROM candidate_site",
+    "streets": "SELECT id, highway, ST_AsBinary(geom) AS geom FROM street",
+}
+LAYER_TABLES = {
+    "gardens": "garden",
+    "parking": "parking",
+    "facilities": "facility",
+    "candidate_sites": "candidate_site",
+    "streets": "street",
+}
+INT_COLUMNS = ("id", "building_id", "compound_id", "garden_id", "batch_id", *HIERARCHY)
+
+
+def _envelope(box: Box | None, column: str, params: dict[str, Any]) -> list[str]:
+    if box is None:
+        return []
+    params.update(w=box[0], s=box[1], e=box[2], n=box[3])
+    return [f"{column} && ST_MakeEnvelope(%(w)s, %(s)s, %(e)s, %(n)s, 4326)"]
+
+
+def read_geoframe(conn: sa.Connection, sql: str, params: dict[str, Any]) -> gpd.GeoDataFrame:
+    """Run a query (psycopg %(name)s parameters) whose column geom is WKB; a GeoDataFrame."""
+    raw = conn.connection.driver_connection
+    assert raw is not None
+    try:
+        with raw.cursor() as cur:
+            cur.execute(sql, params)
+            assert cur.description is not None
+            columns = [d.name for d in cur.description]
+            rows = cur.fetchall()
+    except psycopg.Error as exc:  # the same errors SQLAlchemy raises, so the API maps them
+        raise sa.exc.DBAPIError.instance(sql, params, exc, psycopg.Error) from exc
+    frame = pd.DataFrame.from_records(rows, columns=columns)
+    wkb = frame.pop("geom").to_numpy(dtype=object)
+    geoms = shapely.from_wkb(wkb) if len(wkb) else np.empty(0, dtype=object)
+    for col in INT_COLUMNS:
+        if col in frame.columns:
+            frame[col] = pd.array(frame[col], dtype="Int64")
+    return gpd.GeoDataFrame(frame, geometry=geoms, crs=CRS_LONLAT)
+
+
+def statuses(conn: sa.Connection) -> list[str]:
+    """The ordered elevator pipeline, read from the elevator_status lookup table."""
+    rows = conn.execute(sa.text("SELECT code FROM elevator_status ORDER BY rank"))
+    return [str(code) for (code,) in rows]
+
+
+STAIRWELL_COLUMNS = (
+    "id", "building_id", "compound_id", "grid_id", "community_id", "subdistrict_id",
+    "district_id", "label", "floors", "building_floors", "year_built", "has_original_elevator",
+    "households", "elderly_households", "elevator_status", "batch_id",
+)  # fmt: skip
+
+
+def no_stairwells() -> gpd.GeoDataFrame:
+    """An empty stairwell frame with the usual columns (for questions about facilities only)."""
+    frame = pd.DataFrame({col: pd.array([], dtype="Int64") for col in STAIRWELL_COLUMNS})
+    return gpd.GeoDataFrame(frame, geometry=np.empty(0, dtype=object), crs=CRS_LONLAT)
+
+
+def load_stairwells(conn: sa.Connection, area: Area = Area()) -> gpd.GeoDataFrame:
+    """Stairwells with building floors/year/lift and hierarchy ids up to district (lon/lat)."""
+    params: dict[str, Any] = {}
+    where = [f"{STAIRWELL_FILTERS[col]} = %({col})s" for col in area.ids()]
+    params.update(area.ids())
+    where += _envelope(area.bbox, "s.geom", params)
+    sql = STAIRWELL_SQL + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY s.id"
+    frame = read_geoframe(conn, sql, params)
+    for col in ("floors", "building_floors", "households", "elderly_households"):
+        frame[col] = pd.to_numeric(frame[col]).astype(np.int64) if len(frame) else frame[col]
+    frame["has_original_elevator"] = frame["has_original_elevator"].astype(bool)
+    return frame
+
+
+def load_layer(
+    conn: sa.Connection,
+    layer: str,
+    box: Box | None = None,
+    kind: str | None = None,
+    suitable_for: tuple[str, ...] | None = None,
+) -> gpd.GeoDataFrame:
+    """One amenity layer (gardens, parking, facilities, candidate_sites, streets) in a box."""
+    params: dict[str, Any] = {}
+    where = _envelope(box, "geom", params)
+    if kind is not None:
+        where.append("kind = %(kind)s")
+        params["kind"] = kind
+    if suitable_for is not None:
+        where.append("suitable_for = ANY(%(uses)s)")
+        params["uses"] = list(suitable_for)
+    sql = LAYER_SQL[layer] + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY id"
+    return read_geoframe(conn, sql, params)
+
+
+def level_names(conn: sa.Connection, level: str, ids: list[int]) -> dict[int, str]:
+    """Names of the units of a level (grid, compound, ...) by id."""
+    table = {col[: -len("_id")]: col[: -len("_id")] for col in HIERARCHY}[level]
+    rows = conn.execute(sa.text(f"SELECT id, name FROM {table} WHERE id = ANY(:ids)"), {"ids": ids})
+    return {int(i): str(name) for i, name in rows}
+
+
+def level_geometries(conn: sa.Connection, level: str, ids: list[int]) -> dict[int, str]:
+    """GeoJSON geometry text of the units of a level by id."""
+    table = {col[: -len("_id")]: col[: -len("_id")] for col in HIERARCHY}[level]
+    rows = conn.execute(
+        sa.text(f"SELECT id, ST_AsGeoJSON(geom, 7) FROM {table} WHERE id = ANY(:ids)"),
+        {"ids": ids},
+    )
+    return {int(i): str(geom) for i, geom in rows}

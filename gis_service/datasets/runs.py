@@ -1,0 +1,200 @@
+"""Analysis runs over data read from PostGIS: coverage, nearest service, gaps, service areas."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+import sqlalchemy as sa
+from pyproj import CRS
+
+from gis_service.analysis.coverage import Eligibility, coverage, project_batch
+from gis_service.analysis.crs import as_points, metric_crs
+from gis_service.analysis.network import StreetGraph, build_graph
+from gis_service.analysis.service import crow_flies_nearest, network_nearest, served_shares
+from gis_service.analysis.service_area import service_areas
+from gis_service.datasets.area import Area, Box, area_box, margin_box
+from gis_service.datasets.cache import ResultCache, versions_key
+from gis_service.datasets.load import (
+    level_names,
+    load_layer,
+    load_stairwells,
+    no_stairwells,
+    statuses,
+)
+from gis_service.datasets.params import ServiceParams, bad
+from gis_service.errors import InvalidInput
+
+Progress = Callable[[str], None]
+SNAP_SLACK_M = 100.0
+"""Extra margin around an area for facility and street reads (access legs, snapping)."""
+
+
+def quiet(_message: str) -> None:
+    """A progress callback that says nothing."""
+
+
+def coverage_table(
+    conn: sa.Connection,
+    level_col: str,
+    area: Area = Area(),
+    batch: int | None = None,
+    rule: Eligibility = Eligibility(),
+    touched_only: bool = True,
+) -> pd.DataFrame:
+    """Coverage per level, or the before/after projection of a retrofit batch."""
+    area_box(conn, area)  # unknown hierarchy ids are named
+    pipeline = statuses(conn)
+    stairwells = load_stairwells(conn, area)
+    if batch is None:
+        return coverage(stairwells, level_col, pipeline, rule)
+    found = conn.execute(sa.text("SELECT 1 FROM retrofit_batch WHERE id = :id"), {"id": batch})
+    if found.first() is None:
+        raise bad("batch", f"there is no retrofit batch {batch}")
+    ids = stairwells.loc[stairwells["batch_id"] == batch, "id"].astype(np.int64).tolist()
+    return project_batch(stairwells, level_col, ids, pipeline, rule, only_touched=touched_only)
+
+
+def with_names(conn: sa.Connection, frame: pd.DataFrame, level: str) -> pd.DataFrame:
+    """The table with each unit's name next to its id (level: grid, compound, ...)."""
+    col = f"{level}_id"
+    names = level_names(conn, level, [int(i) for i in frame[col].dropna().tolist()])
+    out = frame.copy()
+    out.insert(1, "name", [names.get(int(i)) if pd.notna(i) else None for i in out[col]])
+    return out
+
+
+@dataclass
+class ServiceInputs:
+    """Stairwells and facilities in one metric CRS, and the street graph when along streets."""
+
+    stairwells: gpd.GeoDataFrame
+    facilities: gpd.GeoDataFrame
+    graph: StreetGraph | None
+    crs: CRS
+    box: Box | None
+
+
+def pick_crs(*frames: gpd.GeoDataFrame) -> CRS:
+    """The UTM zone of the first non-empty layer."""
+    for frame in frames:
+        if len(frame):
+            return metric_crs(frame)
+    raise InvalidInput("there is no data in this area to analyse")
+
+
+def street_graph(
+    conn: sa.Connection, box: Box | None, crs: CRS, graphs: ResultCache | None
+) -> StreetGraph:
+    """The walkable street graph of a box in a metric CRS (cached by the street data version)."""
+    key = ("graph", box, crs.to_string(), versions_key(conn, ("street",)))
+
+    def build() -> StreetGraph:
+        streets = load_layer(conn, "streets", box)
+        if not len(streets):
+            raise InvalidInput("there are no streets in this area: use mode=crow")
+        return build_graph(streets.to_crs(crs))
+
+    if graphs is None:
+        return build()
+    return graphs.get_or_compute(key, build)[0]
+
+
+def service_inputs(
+    conn: sa.Connection,
+    params: ServiceParams,
+    area: Area = Area(),
+    stairwells: bool = True,
+    graphs: ResultCache | None = None,
+    progress: Progress = quiet,
+) -> ServiceInputs:
+    """Read stairwells of the area, and facilities and streets of the area plus a margin."""
+    box = margin_box(conn, area, params.radius_m + SNAP_SLACK_M)
+    progress("reading stairwells")
+    homes = load_stairwells(conn, area) if stairwells else no_stairwells()
+    progress(f"reading {params.layer}")
+    facilities = load_layer(conn, params.layer, box, params.kind)
+    crs = pick_crs(homes, facilities) if len(homes) or len(facilities) else CRS.from_epsg(3857)
+    graph = None
+    if params.mode == "network" and (len(homes) or len(facilities)):
+        progress("building the street graph")
+        graph = street_graph(conn, box, crs, graphs)
+    return ServiceInputs(homes.to_crs(crs), facilities.to_crs(crs), graph, crs, box)
+
+
+def nearest_table(
+    inputs: ServiceInputs, params: ServiceParams, progress: Progress = quiet
+) -> pd.DataFrame:
+    """Per stairwell: nearest facility, its distance (m, crow-flies or along streets), served."""
+    homes, fac = inputs.stairwells, inputs.facilities
+    ids = fac["id"].to_numpy(np.int64) if len(fac) else np.zeros(0, np.int64)
+    progress("routing" if params.mode == "network" else "nearest neighbours")
+    if not len(homes):
+        near = pd.DataFrame(
+            {"facility_id": pd.array([], dtype="Int64"), "distance": [], "served": []}
+        )
+    elif params.mode == "network" and inputs.graph is not None and len(fac):
+        near = network_nearest(inputs.graph, homes, fac, ids, radius=params.radius_m)
+    else:
+        pts = as_points(fac) if len(fac) else np.zeros((0, 2))
+        near = crow_flies_nearest(homes, pts, ids, radius=params.radius_m)
+    keep = ["id", "grid_id", "compound_id", "community_id", "subdistrict_id", "district_id",
+            "households", "elderly_households"]  # fmt: skip
+    out = pd.DataFrame(homes[keep]).reset_index(drop=True)
+    out["facility_id"] = near["facility_id"].to_numpy()
+    dist = near["distance"].to_numpy(np.float64)
+    out["distance_m"] = np.where(np.isfinite(dist), np.round(dist, 1), np.nan)
+    out["served"] = near["served"].to_numpy(bool)
+    out["geometry"] = inputs.stairwells.to_crs(4326).geometry.to_numpy()
+    return out
+
+
+def shares_table(near: pd.DataFrame, level_col: str) -> pd.DataFrame:
+    """Per level: stairwells, households and elderly households served, and their shares."""
+    return served_shares(near, near["served"].to_numpy(bool), level_col)
+
+
+def gaps_table(near: pd.DataFrame, level_col: str) -> pd.DataFrame:
+    """Per level: stairwells, households and elderly households not served, and shares."""
+    shares = shares_table(near, level_col)
+    out = pd.DataFrame({level_col: shares[level_col]})
+    for name in ("stairwells", "households", "elderly_households"):
+        out[name] = shares[name]
+        out[f"unserved_{name}"] = shares[name] - shares[f"served_{name}"]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            out[f"share_unserved_{name}"] = out[f"unserved_{name}"] / shares[name]
+    return out
+
+
+def area_frame(
+    inputs: ServiceInputs, params: ServiceParams, per_facility: bool, buffer_m: float
+) -> gpd.GeoDataFrame:
+    """Service-area polygons in lon/lat: reached streets buffered, or circles crow-flies."""
+    fac = inputs.facilities
+    if not len(fac):
+        return gpd.GeoDataFrame({"facility_id": [], "street_length_m": []}, geometry=[], crs=4326)
+    ids = fac["id"].to_numpy(np.int64)
+    if params.mode == "network" and inputs.graph is not None:
+        out = service_areas(inputs.graph, fac, params.radius_m, ids, buffer_m, per_facility)
+    else:
+        circles = shapely.buffer(as_points(fac), params.radius_m, quad_segs=16)
+        geoms: Any = circles if per_facility else [shapely.union_all(circles)]
+        out = gpd.GeoDataFrame(
+            {"facility_id": list(ids) if per_facility else [None], "street_length_m": np.nan},
+            geometry=geoms,
+            crs=inputs.crs,
+        )
+    out = out.to_crs(4326)
+    if per_facility and len(out):
+        meta = fac.set_index("id")[["name", "kind"]]
+        out["name"] = meta["name"].reindex(out["facility_id"].to_numpy()).to_numpy()
+        out["kind"] = meta["kind"].reindex(out["facility_id"].to_numpy()).to_numpy()
+    out["layer"] = params.layer
+    out["radius_m"] = params.radius_m
+    out["mode"] = params.mode
+    return out

@@ -1,0 +1,115 @@
+"""OpenAPI documentation of each layer's items routes (summaries, parameters, bodies, answers)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from gis_service.catalog import Layer
+from gis_service.features import idempotency as idem
+from gis_service.features import openapi as doc
+from gis_service.features.geojson import GEOJSON
+
+ETAG_HEADER = {"ETag": {"description": "the feature's version", "schema": {"type": "string"}}}
+FEATURE_ID = {
+    "name": "featureId",
+    "in": "path",
+    "required": True,
+    "schema": {"type": "string", "pattern": "^[0-9]{1,18}$", "example": "1"},
+}
+WRITE_ERRORS = (400, 401, 403, 404, 409, 412, 413, 415, 422, 428)
+
+
+def bodies(layer: Layer) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The request bodies of create/replace and of merge patches."""
+    full = doc.feature_schema(layer, write=True)
+    patch = doc.feature_schema(layer, write=True, patch=True)
+    return (
+        {
+            "required": True,
+            "content": {GEOJSON: {"schema": full}, "application/json": {"schema": full}},
+        },
+        {
+            "required": True,
+            "content": {
+                "application/merge-patch+json": {"schema": patch},
+                "application/json": {"schema": patch},
+            },
+        },
+    )
+
+
+def route_docs(layer: Layer, default_limit: int, max_limit: int) -> dict[str, dict[str, Any]]:
+    """Keyword arguments of add_api_route for each items route of a layer."""
+    title = layer.title.en
+    geo = {"content": {GEOJSON: {"schema": doc.feature_schema(layer)}}}
+    feature_ok = {"description": "the feature", "headers": ETAG_HEADER, **geo}
+    body, patch = bodies(layer)
+    key = doc.header_parameter(
+        "Idempotency-Key", "replays the first answer for repeats", pattern=idem.KEY_PATTERN
+    )
+    match = doc.header_parameter("If-Match", "the ETag of the feature (428 without it)")
+    none_match = doc.header_parameter("If-None-Match", "an ETag seen before (304 if current)")
+    security = {"security": doc.SECURITY}
+    page = {
+        "description": "a page of features",
+        "content": {GEOJSON: {"schema": doc.collection_schema(layer)}},
+    }
+    created = {
+        "description": "created",
+        **geo,
+        "headers": {**ETAG_HEADER, "Location": {"schema": {"type": "string"}}},
+    }
+    history = {
+        "description": "edits, oldest first",
+        "content": {"application/json": {"schema": {"type": "object"}}},
+    }
+    return {
+        "items": {
+            "summary": f"{title}: features (bbox, limit, offset, equality and CQL2 filters)",
+            "openapi_extra": {
+                **security,
+                "parameters": doc.items_parameters(layer, default_limit, max_limit),
+            },
+            "responses": doc.answers({200: page}, 400, 401, 403, 422),
+        },
+        "create": {
+            "summary": f"{title}: add a feature",
+            "openapi_extra": {**security, "requestBody": body, "parameters": [key]},
+            "responses": doc.answers({201: created}, 400, 401, 403, 409, 413, 415, 422),
+            "status_code": 201,
+        },
+        "item": {
+            "summary": f"{title}: one feature (ETag; If-None-Match gives 304)",
+            "openapi_extra": {**security, "parameters": [FEATURE_ID, none_match]},
+            "responses": doc.answers({200: feature_ok}, 304, 401, 403, 404, 422),
+        },
+        "replace": {
+            "summary": f"{title}: replace a feature (fields you may edit and leave out: null)",
+            "openapi_extra": {
+                **security,
+                "requestBody": body,
+                "parameters": [FEATURE_ID, match, key],
+            },
+            "responses": doc.answers({200: feature_ok}, *WRITE_ERRORS),
+        },
+        "patch": {
+            "summary": f"{title}: change fields (JSON merge patch)",
+            "openapi_extra": {
+                **security,
+                "requestBody": patch,
+                "parameters": [FEATURE_ID, match, key],
+            },
+            "responses": doc.answers({200: feature_ok}, *WRITE_ERRORS),
+        },
+        "delete": {
+            "summary": f"{title}: delete a feature",
+            "openapi_extra": {**security, "parameters": [FEATURE_ID, match, key]},
+            "responses": doc.answers({204: {"description": "deleted"}}, *WRITE_ERRORS),
+            "status_code": 204,
+        },
+        "history": {
+            "summary": f"{title}: the edit log of one feature",
+            "openapi_extra": {**security, "parameters": [FEATURE_ID]},
+            "responses": doc.answers({200: history}, 401, 403, 404, 422),
+        },
+    }

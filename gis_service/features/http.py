@@ -1,0 +1,92 @@
+"""HTTP pieces of the items routes: bounded bodies, feature answers, idempotent replays."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from fastapi import Request, Response
+
+from gis_service.auth import Principal
+from gis_service.catalog import Layer
+from gis_service.features import access
+from gis_service.features import idempotency as idem
+from gis_service.features.errors import (
+    PayloadTooLarge,
+    PreconditionRequired,
+    UnsupportedMediaType,
+)
+from gis_service.features.geojson import GEOJSON, feature_document, link, quote_etag
+from gis_service.settings import get_settings
+
+JSON_TYPES = ("application/json", "application/geo+json", "application/merge-patch+json")
+
+
+async def limited_body(request: Request) -> bytes:
+    """The request body, refused with 413 above settings.max_body_bytes (declared or streamed)."""
+    limit = get_settings().max_body_bytes
+    declared = request.headers.get("content-length", "")
+    if declared.isascii() and declared.isdigit() and int(declared) > limit:
+        raise PayloadTooLarge(f"the body is larger than {limit} bytes")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise PayloadTooLarge(f"the body is larger than {limit} bytes")
+        chunks.append(chunk)
+    media = request.headers.get("content-type", "application/json").split(";")[0].strip().lower()
+    if size and media not in JSON_TYPES:
+        raise UnsupportedMediaType(f"send GeoJSON ({', '.join(JSON_TYPES)}), not {media}")
+    return b"".join(chunks)
+
+
+def base_url(request: Request) -> str:
+    """The service root URL without a trailing slash."""
+    return str(request.base_url).rstrip("/")
+
+
+def item_links(request: Request, layer: Layer, fid: int) -> list[dict[str, str]]:
+    """self and collection links of one feature."""
+    root = f"{base_url(request)}/collections/{layer.id}"
+    return [
+        link(f"{root}/items/{fid}", "self", GEOJSON, "this feature"),
+        link(root, "collection", "application/json", layer.title.en),
+    ]
+
+
+def answer(
+    request: Request, layer: Layer, fid: int, current: access.Current, status: int
+) -> Response:
+    """A feature answer with its ETag (and Location when created)."""
+    headers = {"ETag": quote_etag(current.etag)}
+    if status == 201:
+        headers["Location"] = f"{base_url(request)}/collections/{layer.id}/items/{fid}"
+    content = feature_document(current.feature, item_links(request, layer, fid))
+    return Response(content, status_code=status, headers=headers, media_type=GEOJSON)
+
+
+def replay(stored: idem.Answer) -> Response:
+    """The stored first answer of an idempotent write."""
+    headers = {**stored.headers, "Idempotent-Replayed": "true"}
+    media = headers.pop("content-type", None)
+    return Response(stored.body, status_code=stored.status, headers=headers, media_type=media)
+
+
+def keep(
+    conn: sa.Connection, principal: Principal, key: idem.Request | None, sent: Response
+) -> Response:
+    """Store the answer under the Idempotency-Key (same transaction as the write)."""
+    if key is not None:
+        headers = {
+            k: v for k, v in sent.headers.items() if k in ("etag", "location", "content-type")
+        }
+        body = bytes(sent.body) if sent.body else None
+        idem.store(conn, principal, key, idem.Answer(sent.status_code, headers, body))
+    return sent
+
+
+def precondition(request: Request) -> str:
+    """The If-Match header (428 without one)."""
+    header = request.headers.get("if-match")
+    if header is None:
+        raise PreconditionRequired("send If-Match with the feature's ETag (GET it first)")
+    return header

@@ -1,0 +1,148 @@
+"""The field page: a Folium map built from maps/field.yaml, driven by our field scripts."""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass
+from typing import Any
+
+import folium
+from branca.element import MacroElement
+from folium.elements import JSCSSMixin
+from folium.template import Template
+
+from gis_service.auth import Principal
+from gis_service.catalog import Catalog
+from gis_service.field.strings import STRINGS, SURVEY_COLORS
+from gis_service.maps_catalog import MapView, TilesSource
+from gis_service.webmap import assets, elements
+from gis_service.webmap.config import layer_title, tile_url
+
+FIELD_JS = [
+    ("field_outbox_js", assets.own("field/outbox.js")),
+    ("field_rules_js", assets.own("field/rules.js")),
+    ("field_js", assets.own("field/field.js")),
+    ("field_forms_js", assets.own("field/forms.js")),
+]
+FIELD_CSS = [("field_css", assets.own("field/field.css"))]
+
+
+@dataclass(frozen=True)
+class Code:
+    """A lookup row (elevator status, issue category) with its labels."""
+
+    code: str
+    label_zh: str
+    label_en: str
+
+    def label(self, lang: str) -> str:
+        """The label in the page's language."""
+        return self.label_zh if lang == "zh" else self.label_en
+
+
+class FieldScript(JSCSSMixin, MacroElement):
+    """Loads the field scripts and hands them the page's configuration before the layers."""
+
+    default_js = assets.VECTORGRID_JS + FIELD_JS
+    default_css = FIELD_CSS
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+            FieldMap.init({{ this._parent.get_name() }}, {{ this.config|tojson }});
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, config: dict[str, Any]) -> None:
+        super().__init__()
+        self._name = "FieldScript"
+        self.config = config
+
+
+def layer_config(view: MapView, catalog: Catalog, grid: int, lang: str) -> dict[str, Any]:
+    """Each overlay's URL (grid filled in), title, click and style (catalog style + overrides)."""
+    found: dict[str, Any] = {}
+    for overlay in view.layers:
+        ids = overlay.catalog_ids()
+        style: dict[str, Any] = {}
+        if len(ids) == 1:
+            style = catalog.layer(ids[0]).style.model_dump()
+        style.update(overlay.style.model_dump(exclude_none=True))
+        if isinstance(overlay.source, TilesSource):
+            url, kind = tile_url(overlay.source.layers), "tiles"
+        else:
+            url, kind = overlay.source.url.replace("{grid}", str(grid)), "geojson"
+        found[overlay.id] = {
+            "kind": kind, "url": url, "title": layer_title(overlay, catalog, lang),
+            "click": overlay.click, "style": style, "catalog": ids,
+        }
+    return found
+
+
+def field_config(
+    view: MapView, catalog: Catalog, principal: Principal, grid: dict[str, Any], lang: str,
+    statuses: list[Code], categories: list[Code],
+) -> dict[str, Any]:
+    """Everything the field scripts need besides the data they fetch."""
+    stair_colors = catalog.layer("stairwells").style.colors
+    strings = STRINGS[lang]
+    return {
+        "lang": lang,
+        "strings": strings,
+        "user": {"username": principal.username, "role": principal.role},
+        "grid": grid,
+        "layers": layer_config(view, catalog, int(grid["id"]), lang),
+        "statuses": [
+            {"code": s.code, "label": s.label(lang), "color": stair_colors.get(s.code, "#607d8b")}
+            for s in statuses
+        ],
+        "survey": [{"code": c, "label": strings[c], "color": SURVEY_COLORS[c]}
+                   for c in SURVEY_COLORS],
+        "categories": [{"code": c.code, "label": c.label(lang)} for c in categories],
+        "urls": {
+            "rules": f"/field/rules?lang={lang}",
+            "buildings": f"/collections/buildings/items?grid_id={grid['id']}&limit=5000",
+            "surveys": "/field/surveys",
+            "item": "/collections/{layer}/items/{id}",
+            "items": "/collections/{layer}/items",
+            "photo": "/issues/{id}/photo",
+            "logout": "/session/logout",
+            "login": "/field/login",
+            "worker": "/field/sw.js",
+            "scope": "/field",
+        },
+        "csrf": {"cookie": "gis_csrf", "header": "X-CSRF-Token"},
+    }
+
+
+def render_field_page(view: MapView, catalog: Catalog, config: dict[str, Any]) -> str:
+    """The field page's HTML: Leaflet map, basemaps and overlays of the view, our scripts."""
+    lang = config["lang"]
+    start = view.initial_view
+    fmap = elements.LocalMap(
+        location=list(start.center), zoom_start=start.zoom, min_zoom=start.min_zoom,
+        max_zoom=start.max_zoom, tiles=None, control_scale="scale" in view.controls,
+        zoom_control=False,
+    )
+    figure = fmap.get_root()
+    title = f"{view.title.pick(lang)} · {config['grid']['name']}"
+    figure.title = html.escape(title)  # type: ignore[attr-defined]
+    figure.lang = "zh-CN" if lang == "zh" else "en"  # type: ignore[attr-defined]
+    FieldScript(config).add_to(fmap)
+    for base in view.basemaps:
+        name = html.escape(base.title.pick(lang))
+        show = base.id == view.default_basemap
+        if base.kind == "blank" or base.url is None:
+            elements.ScriptLayer("FieldMap.blankBasemap", base.id, name, False, show).add_to(fmap)
+        else:
+            elements.Basemap(
+                base.url, name, base.attribution, min(base.max_zoom, start.max_zoom), show
+            ).add_to(fmap)
+    for overlay in view.layers:
+        name = html.escape(layer_title(overlay, catalog, lang))
+        elements.ScriptLayer("FieldMap.layer", overlay.id, name, show=overlay.show).add_to(fmap)
+    if "fullscreen" in view.controls:
+        elements.LocalFullscreen(position="topright").add_to(fmap)
+    if "layers" in view.controls:
+        folium.LayerControl(position="topright", collapsed=True).add_to(fmap)
+    return str(figure.render())

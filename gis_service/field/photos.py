@@ -1,0 +1,76 @@
+"""Issue photos: checked with Pillow, re-encoded as JPEG (no EXIF, bounded size), kept on disk."""
+
+from __future__ import annotations
+
+import io
+import os
+import secrets
+import warnings
+from pathlib import Path
+
+from PIL import Image, UnidentifiedImageError
+
+from gis_service.errors import InvalidInput
+
+FORMATS = {"JPEG", "PNG", "WEBP"}
+MAX_PIXELS = 40_000_000
+MAX_SIDE = 2048
+PHOTO_DIR = "photos"
+
+
+def checked_jpeg(data: bytes) -> bytes:
+    """The image re-encoded as JPEG (422 when it is not a whole JPEG, PNG or WebP image)."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data)) as probe:
+                kind = probe.format
+                probe.verify()
+            with Image.open(io.BytesIO(data)) as image:
+                if image.width * image.height > MAX_PIXELS:
+                    raise InvalidInput(
+                        f"photo: at most {MAX_PIXELS} pixels",
+                        [{"field": "photo", "message": f"at most {MAX_PIXELS} pixels"}],
+                    )
+                image.load()
+                picture = image.convert("RGB")
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError,
+            Image.DecompressionBombWarning, Image.DecompressionBombError) as exc:
+        raise InvalidInput(
+            "photo: not a readable JPEG, PNG or WebP image",
+            [{"field": "photo", "message": f"not a readable image ({type(exc).__name__})"}],
+        ) from exc
+    if kind not in FORMATS:
+        raise InvalidInput(
+            f"photo: {kind} images are not accepted",
+            [{"field": "photo", "message": "send a JPEG, PNG or WebP image"}],
+        )
+    picture.thumbnail((MAX_SIDE, MAX_SIDE))
+    out = io.BytesIO()
+    picture.save(out, "JPEG", quality=85, optimize=True)
+    return out.getvalue()
+
+
+def relative_path(issue_id: int) -> str:
+    """Where an issue's photo lives, relative to the data dir (kept in issue.photo_path)."""
+    return f"{PHOTO_DIR}/issue-{issue_id}.jpg"
+
+
+def store(data_dir: Path, issue_id: int, jpeg: bytes) -> str:
+    """Write the photo atomically (replacing an earlier one); its relative path."""
+    relative = relative_path(issue_id)
+    target = Path(data_dir) / relative
+    target.parent.mkdir(parents=True, exist_ok=True)
+    temporary = target.with_name(f"{target.name}.{secrets.token_hex(6)}.tmp")
+    temporary.write_bytes(jpeg)
+    os.replace(temporary, target)
+    return relative
+
+
+def load(data_dir: Path, relative: str) -> bytes | None:
+    """A stored photo's bytes (None when the file is gone or the path leaves the photo dir)."""
+    root = (Path(data_dir) / PHOTO_DIR).resolve()
+    target = (Path(data_dir) / relative).resolve()
+    if root not in target.parents or not target.is_file():
+        return None
+    return target.read_bytes()

@@ -1,0 +1,129 @@
+"""Import a file into a layer: read, check every row, then write all rows in one transaction.
+
+Policy: when any row is rejected nothing is written and the report lists each rejected row
+(row number in the file, field, reason); with `skip_invalid` the valid rows are written and the
+rejected ones reported. The write runs in a SAVEPOINT of the caller's transaction: if the
+database refuses any row (a unique key, a reference, a rule the checks did not catch), every
+row already inserted is rolled back and the report says why.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+import sqlalchemy as sa
+from sqlalchemy.exc import DBAPIError
+
+from gis_service.catalog import Layer
+from gis_service.errors import InvalidInput
+from gis_service.ingest.readers import read_source
+from gis_service.ingest.report import ImportRejected, ImportReport, RowError
+from gis_service.ingest.validate import prepare
+from gis_service.ingest.writer import BATCH_ROWS, Progress, write_frame
+
+REFUSAL_STATUS = {"23505": 409, "42501": 403, "57014": 503}
+
+
+@dataclass(frozen=True)
+class ImportOptions:
+    """How to read the file and what to do with rejected rows."""
+
+    layer_name: str | None = None
+    crs: str | None = None
+    from_gcj02: bool = False
+    lon_column: str | None = None
+    lat_column: str | None = None
+    encoding: str | None = None
+    dry_run: bool = False
+    skip_invalid: bool = False
+
+
+def refusal_message(exc: DBAPIError) -> tuple[str, str, str]:
+    """The database's reason for refusing a write: (sqlstate, field or constraint, message)."""
+    orig = exc.orig
+    diag = getattr(orig, "diag", None)
+    state = str(getattr(orig, "sqlstate", "") or "")
+    primary = getattr(diag, "message_primary", None) or str(orig).splitlines()[0]
+    detail = getattr(diag, "message_detail", None)
+    where = (getattr(diag, "column_name", None) or getattr(diag, "constraint_name", None)
+             or "row")
+    return state, str(where), f"{primary}{f' ({detail})' if detail else ''}"
+
+
+def import_file(
+    conn: sa.Connection,
+    layer: Layer,
+    path: Path,
+    options: ImportOptions,
+    *,
+    name: str | None = None,
+    role: str | None = None,
+    progress: Progress | None = None,
+    batch_rows: int = BATCH_ROWS,
+) -> ImportReport:
+    """Import a file into a layer within the connection's transaction (all rows or none)."""
+    source = read_source(
+        path,
+        name=name,
+        layer=options.layer_name,
+        crs=options.crs,
+        from_gcj02=options.from_gcj02,
+        lon_column=options.lon_column,
+        lat_column=options.lat_column,
+        encoding=options.encoding,
+    )
+    if len(source.frame) == 0:
+        raise InvalidInput("the file holds no rows to import")
+    prepared = prepare(conn, layer, source, role)
+    report = ImportReport(
+        layer=layer.id,
+        source=name or path.name,
+        format=source.format,
+        source_crs=source.source_crs,
+        from_gcj02=options.from_gcj02,
+        rows_read=len(source.frame),
+        rows_valid=len(prepared.rows),
+        dry_run=options.dry_run,
+        skip_invalid=options.skip_invalid,
+        rejected=prepared.errors,
+        ignored_columns=prepared.ignored,
+        warnings=source.warnings,
+    )
+    if prepared.errors and not options.skip_invalid:
+        raise ImportRejected(report)
+    if options.dry_run or prepared.rows.empty:
+        return report
+    rows = prepared.rows
+    savepoint = conn.begin_nested()
+    try:
+        ids = write_frame(conn, layer.table, rows.reset_index(drop=True), progress, batch_rows)
+    except DBAPIError as exc:
+        savepoint.rollback()
+        state, where, message = refusal_message(exc)
+        culprits = rows_with_key(rows, message) or [0]
+        report.rejected = [
+            *report.rejected,
+            *(RowError(row, where, f"the database refused it: {message}") for row in culprits),
+        ]
+        raise ImportRejected(
+            report,
+            REFUSAL_STATUS.get(state, 422),
+            f"the database refused the import ({message}); nothing was written",
+        ) from exc
+    savepoint.commit()
+    report.rows_written = len(ids)
+    report.ids = ids
+    return report
+
+
+def rows_with_key(rows: pd.DataFrame, message: str) -> list[int]:
+    """File row numbers holding the key a refusal names ('Key (code)=(G01) already exists')."""
+    match = re.search(r"Key \((\w+)\)=\((.*?)\)", message)
+    if not match or match.group(1) not in rows.columns:
+        return []
+    column, value = match.group(1), match.group(2)
+    hits = rows.index[rows[column].map(lambda v: v is not None and str(v) == value)]
+    return [int(i) + 1 for i in hits]

@@ -1,0 +1,76 @@
+"""What an import found and did: rejected rows with reasons, ignored columns, counts."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from gis_service.errors import InvalidInput
+
+
+@dataclass(frozen=True)
+class RowError:
+    """One problem of one row: its 1-based number in the file, the field, and why."""
+
+    row: int
+    field: str
+    message: str
+
+    def line(self) -> str:
+        """The problem as one line of text."""
+        return f"row {self.row}: {self.field}: {self.message}"
+
+
+@dataclass
+class ImportReport:
+    """The outcome of an import (or of a dry run)."""
+
+    layer: str
+    source: str
+    format: str
+    source_crs: str | None = None
+    from_gcj02: bool = False
+    rows_read: int = 0
+    rows_valid: int = 0
+    rows_written: int = 0
+    dry_run: bool = False
+    skip_invalid: bool = False
+    rejected: list[RowError] = field(default_factory=list)
+    ignored_columns: dict[str, str] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+    ids: list[int] = field(default_factory=list)
+
+    @property
+    def rows_rejected(self) -> int:
+        """How many distinct rows were rejected."""
+        return len({error.row for error in self.rejected})
+
+    def summary(self) -> str:
+        """One line saying what happened."""
+        if self.rejected and not self.skip_invalid:
+            return (
+                f"{self.rows_rejected} of {self.rows_read} rows rejected; "
+                "nothing was written"
+            )
+        verb = "would import" if self.dry_run else "imported"
+        count = self.rows_valid if self.dry_run else self.rows_written
+        skipped = f" ({self.rows_rejected} invalid rows skipped)" if self.rejected else ""
+        return f"{verb} {count} of {self.rows_read} rows into {self.layer}{skipped}"
+
+    def as_dict(self, with_ids: bool = False) -> dict[str, Any]:
+        """A JSON-ready form of the report."""
+        data = asdict(self)
+        data["rows_rejected"] = self.rows_rejected
+        data["summary"] = self.summary()
+        if not with_ids:
+            data.pop("ids")
+        return data
+
+
+class ImportRejected(InvalidInput):
+    """Rows were rejected (or the database refused the import): nothing was written."""
+
+    def __init__(self, report: ImportReport, status_code: int = 422, detail: str = "") -> None:
+        super().__init__(detail or report.summary())
+        self.report = report
+        self.status_code = status_code

@@ -1,0 +1,248 @@
+"""Map views: maps/*.yaml (layers, basemaps, controls, initial view, zh/en labels) validated."""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from gis_service.catalog import Catalog, Text, default_catalog, describe_error
+from gis_service.errors import ConfigError
+
+MAPS_DIR = Path(__file__).resolve().parent.parent / "maps"
+ID = r"^[a-z][a-z0-9_]*$"
+COLOR = r"^#[0-9a-fA-F]{6}$"
+Control = Literal[
+    "layers", "search", "fullscreen", "measure", "scale", "legend", "scenarios", "sign_in"
+]
+Click = Literal["none", "popup", "stairwell", "compound"]
+
+
+class Strict(BaseModel):
+    """A model refusing unknown keys (typos in YAML fail loudly)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class Basemap(Strict):
+    """A background: an XYZ raster template from outside, or blank (works offline)."""
+
+    id: str = Field(pattern=ID)
+    title: Text
+    kind: Literal["xyz", "blank"] = "xyz"
+    url: str | None = Field(default=None, pattern=r"^https?://[^\s\"'<>]*\{z\}[^\s\"'<>]*$")
+    attribution: str = Field(default="", pattern=r"^[^<>]*$")
+    max_zoom: int = Field(default=19, ge=0, le=24)
+    subdomains: str = "abc"
+
+    @model_validator(mode="after")
+    def _url(self) -> Basemap:
+        if (self.kind == "xyz") != (self.url is not None):
+            raise ValueError("an xyz basemap needs a url, a blank one has none")
+        return self
+
+
+class TilesSource(Strict):
+    """Our vector tiles: one request per tile carrying these catalog layers."""
+
+    kind: Literal["tiles"]
+    layers: list[str] = Field(min_length=1)
+
+
+class GeoJsonSource(Strict):
+    """Small GeoJSON fetched by URL from this service (path only), reloaded by view when bbox."""
+
+    kind: Literal["geojson-url"]
+    url: str = Field(pattern=r"^/[^\s\"'<>]*$")
+    catalog: str | None = Field(default=None, description="catalog layer giving style and popup")
+    bbox: bool = Field(default=False, description="append the view's bbox and reload on pan")
+
+
+Source = Annotated[TilesSource | GeoJsonSource, Field(discriminator="kind")]
+
+
+class LayerStyle(Strict):
+    """Style overrides for a layer (the catalog's style otherwise)."""
+
+    color: str | None = Field(default=None, pattern=COLOR)
+    fill_color: str | None = Field(default=None, pattern=COLOR)
+    fill_opacity: float | None = Field(default=None, ge=0, le=1)
+    weight: float | None = Field(default=None, ge=0)
+    radius: float | None = Field(default=None, ge=0)
+    dash: str | None = Field(default=None, pattern=r"^[0-9 ,]+$")
+
+
+class MapLayer(Strict):
+    """One overlay of a view."""
+
+    id: str = Field(pattern=ID)
+    title: Text | None = None
+    source: Source
+    style: LayerStyle = LayerStyle()
+    show: bool = True
+    click: Click = "popup"
+    min_zoom: int | None = Field(default=None, ge=0, le=24)
+
+    def catalog_ids(self) -> list[str]:
+        """The catalog layers this overlay draws (for style, labels and popups)."""
+        if isinstance(self.source, TilesSource):
+            return list(self.source.layers)
+        return [self.source.catalog] if self.source.catalog else []
+
+
+class Join(Strict):
+    """Figures from another JSON answer ({"rows": [...]}), joined to the areas by their id."""
+
+    url: str = Field(pattern=r"^/[^\s\"'<>]*\{level\}[^\s\"'<>]*$")
+    property: str = Field(pattern=r"^[a-zA-Z_][a-zA-Z0-9_]*$")
+    complement: bool = Field(default=False, description="show 1 - value (served from unserved)")
+
+
+class Indicator(Strict):
+    """One figure a choropleth can show, with its class breaks and colours."""
+
+    property: str = Field(pattern=r"^[a-zA-Z_][a-zA-Z0-9_]*$")
+    title: Text
+    join: Join | None = None
+    format: Literal["percent", "number"] = "percent"
+    breaks: list[float] = Field(min_length=1)
+    colors: list[str] = Field(min_length=2)
+
+    @model_validator(mode="after")
+    def _classes(self) -> Indicator:
+        if self.breaks != sorted(self.breaks):
+            raise ValueError("breaks must ascend")
+        if len(self.colors) != len(self.breaks) + 1:
+            raise ValueError("colors must hold one more entry than breaks")
+        bad = [c for c in self.colors if not re.match(COLOR, c)]
+        if bad:
+            raise ValueError(f"colors must be #rrggbb, not {bad}")
+        return self
+
+
+class Level(Strict):
+    """An administrative level a choropleth can be drawn by."""
+
+    id: Literal["community", "grid", "compound"]
+    title: Text
+
+
+class Choropleth(Strict):
+    """Coverage by area: a URL with {level}, the levels and the indicators."""
+
+    title: Text
+    url: str = Field(pattern=r"^/[^\s\"'<>]*\{level\}[^\s\"'<>]*$")
+    levels: list[Level] = Field(min_length=1)
+    indicators: list[Indicator] = Field(min_length=1)
+    show: bool = True
+    name_property: str = "name"
+
+
+class InitialView(Strict):
+    """Where the map opens."""
+
+    center: tuple[float, float] = Field(description="latitude, longitude")
+    zoom: int = Field(ge=0, le=22)
+    min_zoom: int = Field(default=3, ge=0, le=22)
+    max_zoom: int = Field(default=21, ge=0, le=24)
+
+    @model_validator(mode="after")
+    def _range(self) -> InitialView:
+        lat, lon = self.center
+        if not (-90 <= lat <= 90 and -180 <= lon <= 180):
+            raise ValueError("center is latitude, longitude (swapped?)")
+        if not self.min_zoom <= self.zoom <= self.max_zoom:
+            raise ValueError("zoom must lie between min_zoom and max_zoom")
+        return self
+
+
+class SearchSpec(Strict):
+    """Layers searched by name through the features API (their catalog search fields)."""
+
+    layers: list[str] = Field(min_length=1)
+
+
+class MapView(Strict):
+    """One map page: layers, basemaps, controls, initial view, labels."""
+
+    id: str = Field(pattern=ID)
+    title: Text
+    description: Text
+    initial_view: InitialView
+    basemaps: list[Basemap] = Field(min_length=1)
+    default_basemap: str
+    layers: list[MapLayer] = Field(min_length=1)
+    choropleth: Choropleth | None = None
+    controls: list[Control] = []
+    search: SearchSpec | None = None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> MapView:
+        ids = [b.id for b in self.basemaps]
+        if self.default_basemap not in ids:
+            raise ValueError(f"default_basemap {self.default_basemap!r} is not a basemap")
+        if not any(b.kind == "blank" for b in self.basemaps):
+            raise ValueError("basemaps need a blank one (the page must work offline)")
+        for name, listed in (("basemaps", ids), ("layers", [lay.id for lay in self.layers])):
+            if len(set(listed)) != len(listed):
+                raise ValueError(f"{name}: an id is listed twice")
+        if "search" in self.controls and self.search is None:
+            raise ValueError("the search control needs a search section")
+        if "legend" in self.controls and self.choropleth is None:
+            raise ValueError("the legend control needs a choropleth section")
+        return self
+
+    def placeholders(self) -> set[str]:
+        """Names in {braces} of the layers' URLs that the page itself must fill (e.g. grid)."""
+        urls = [lay.source.url for lay in self.layers if isinstance(lay.source, GeoJsonSource)]
+        return {name for url in urls for name in re.findall(r"\{(\w+)\}", url)}
+
+    def check_catalog(self, catalog: Catalog) -> None:
+        """Raise ValueError when a layer names a catalog layer or field that does not exist."""
+        for index, layer in enumerate(self.layers):
+            for layer_id in layer.catalog_ids():
+                if layer_id not in catalog.layers:
+                    raise ValueError(f"layers.{index}.source: unknown catalog layer {layer_id!r}")
+        for layer_id in self.search.layers if self.search else []:
+            if layer_id not in catalog.layers:
+                raise ValueError(f"search.layers: unknown catalog layer {layer_id!r}")
+            if not catalog.layers[layer_id].search:
+                raise ValueError(f"search.layers: {layer_id} has no search fields")
+
+
+def load_maps(maps_dir: Path = MAPS_DIR, catalog: Catalog | None = None) -> dict[str, MapView]:
+    """Load and validate every maps/*.yaml; a broken file raises ConfigError naming it."""
+    catalog = catalog or default_catalog()
+    views: dict[str, MapView] = {}
+    files = sorted(maps_dir.glob("*.yaml"))
+    if not files:
+        raise ConfigError(f"no map files in {maps_dir}")
+    for path in files:
+        try:
+            raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"{path.name}: not valid YAML: {exc}") from exc
+        if not isinstance(raw, dict):
+            raise ConfigError(f"{path.name}: a map file holds one mapping")
+        try:
+            view = MapView.model_validate(raw)
+        except ValidationError as exc:
+            raise ConfigError(f"map file {describe_error(path, exc)}") from exc
+        if view.id != path.stem:
+            raise ConfigError(f"{path.name}: id {view.id!r} differs from the file name")
+        try:
+            view.check_catalog(catalog)
+        except ValueError as exc:
+            raise ConfigError(f"map file {path.name}: {exc}") from exc
+        views[view.id] = view
+    return views
+
+
+@lru_cache(maxsize=1)
+def default_maps() -> dict[str, MapView]:
+    """The views shipped in maps/ (loaded once)."""
+    return load_maps()

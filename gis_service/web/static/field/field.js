@@ -1,0 +1,293 @@
+/* The field map: one grid on a phone. Layers come from maps/field.yaml (via the page's config);
+ * stairwells are coloured by survey status (fill) and elevator status (ring). The page, its
+ * scripts and the grid's data are cached by the service worker (sw.js) after the first visit. */
+(function (global) {
+  'use strict';
+
+  var cfg = null;
+  var FieldMap = {map: null, layers: {}, features: {}, markers: {}, position: null, rules: null, buildings: {}};
+
+  function t(key) { return (cfg && cfg.strings[key]) || key; }
+  function el(tag, attrs, children) {
+    var node = document.createElement(tag);
+    Object.keys(attrs || {}).forEach(function (k) {
+      var v = attrs[k];
+      if (v === null || v === undefined || v === false) { return; }
+      if (k === 'text') { node.textContent = String(v); }
+      else if (k === 'class') { node.className = v; }
+      else if (k.slice(0, 2) === 'on') { node.addEventListener(k.slice(2), v); }
+      else { node.setAttribute(k, v === true ? '' : String(v)); }
+    });
+    (children || []).forEach(function (c) {
+      if (c !== null && c !== undefined) { node.appendChild(typeof c === 'object' ? c : document.createTextNode(String(c))); }
+    });
+    return node;
+  }
+  FieldMap.el = el;
+  FieldMap.t = t;
+  function mark(name, value) { document.documentElement.setAttribute('data-field-' + name, String(value)); }
+  FieldMap.mark = mark;
+
+  function lookup(list, code) { return list.filter(function (s) { return s.code === code; })[0] || {label: code, color: '#607d8b'}; }
+  FieldMap.surveyInfo = function (code) { return lookup(cfg.survey, code); };
+  FieldMap.statusInfo = function (code) { return lookup(cfg.statuses, code); };
+  /** "Building 3 · 2单元": stairwell labels repeat from building to building. */
+  FieldMap.name = function (f) {
+    var b = FieldMap.buildings[f.properties.building_id];
+    return (b ? b + ' · ' : '') + f.properties.label;
+  };
+
+  /* ---- chrome: top bar (grid, pending, network), bottom bar (thumb buttons), bottom sheet ---- */
+  function chrome() {
+    var pending = el('button', {id: 'pending', type: 'button', class: 'chip', 'data-count': '0', text: t('all_sent'),
+                                onclick: function () { FieldForms.openOutbox(); }});
+    var net = el('span', {id: 'net', class: 'chip'});
+    var out = el('button', {id: 'logout', type: 'button', class: 'chip', text: t('sign_out'), onclick: logout});
+    document.body.appendChild(el('header', {id: 'topbar'}, [
+      el('strong', {id: 'grid-name', 'data-grid': cfg.grid.id, text: cfg.grid.name}), pending, net, out]));
+    document.body.appendChild(el('nav', {id: 'bottombar'}, [
+      el('button', {id: 'locate', type: 'button', text: '◎ ' + t('locate'), onclick: locate}),
+      el('button', {id: 'list-btn', type: 'button', text: '☰ ' + t('list'), onclick: showList}),
+      el('button', {id: 'report-btn', type: 'button', text: '⚠ ' + t('report'),
+                    onclick: function () { FieldForms.openIssue(null); }})]));
+    var body = el('div', {class: 'sheet-body'});
+    var title = el('h2', {class: 'sheet-title'});
+    document.body.appendChild(el('section', {id: 'sheet', hidden: true, 'aria-live': 'polite'}, [
+      el('div', {class: 'sheet-head'}, [title, el('button', {type: 'button', class: 'sheet-close',
+        'aria-label': t('close'), text: '×', onclick: FieldMap.closeSheet})]), body]));
+    FieldMap.sheet = {title: title, body: body};
+    function network() {
+      net.textContent = navigator.onLine ? t('online') : t('offline');
+      net.className = 'chip ' + (navigator.onLine ? 'on' : 'off');
+    }
+    global.addEventListener('online', function () { network(); FieldOutbox.flush(); });
+    global.addEventListener('offline', network);
+    network();
+  }
+
+  FieldMap.showSheet = function (title, nodes, id) {
+    FieldMap.sheet.title.textContent = title;
+    FieldMap.sheet.body.replaceChildren.apply(FieldMap.sheet.body, nodes);
+    var sheet = document.getElementById('sheet');
+    sheet.hidden = false;
+    sheet.scrollTop = 0;
+    sheet.setAttribute('data-view', id || '');
+  };
+  FieldMap.closeSheet = function () { document.getElementById('sheet').hidden = true; };
+
+  function pendingChanged(ops) {
+    var chip = document.getElementById('pending');
+    if (!chip) { return; }
+    chip.setAttribute('data-count', String(ops.length));
+    chip.textContent = ops.length ? t('pending').replace('{n}', ops.length) : t('all_sent');
+    chip.className = 'chip' + (ops.length ? ' waiting' : '');
+    applyPending(ops);
+  }
+
+  /* ---- layers ---- */
+  FieldMap.blankBasemap = function () { return L.layerGroup(); };
+
+  FieldMap.layer = function (id) {
+    var lc = cfg.layers[id];
+    if (lc.kind === 'tiles') {
+      var styles = {
+        buildings: {fill: true, fillColor: '#cfd8dc', fillOpacity: 0.7, color: '#90a4ae', weight: 1},
+        streets: {color: '#b0bec5', weight: 2}
+      };
+      return L.vectorGrid.protobuf(lc.url, {vectorTileLayerStyles: styles, interactive: false,
+        maxNativeZoom: 20, fetchOptions: {credentials: 'same-origin'}});
+    }
+    var st = lc.style;
+    var layer = L.geoJSON(null, {
+      style: function () {
+        return {color: st.color, weight: st.weight, fillOpacity: st.fill_opacity, fillColor: st.color};
+      },
+      pointToLayer: function (feature, latlng) {
+        if (id === 'stairwells') { return stairwellMarker(feature, latlng); }
+        var color = (st.colors || {})[feature.properties[st.color_by]] || st.color;
+        return L.circleMarker(latlng, {radius: st.radius || 6, color: '#fff', weight: 1, fillColor: color, fillOpacity: 0.9});
+      },
+      onEachFeature: function (feature, sub) {
+        if (id === 'issues') {
+          var p = feature.properties;
+          var cat = lookup(cfg.categories, p.category).label;
+          sub.bindPopup(function () { return el('div', {}, [el('b', {text: cat}), el('br'), p.note || '', el('br'), t(p.status)]); });
+        }
+      }
+    });
+    FieldMap.layers[id] = layer;
+    load(id, layer);
+    return layer;
+  };
+
+  function stairwellMarker(feature, latlng) {
+    var marker = L.circleMarker(latlng, {radius: 11, weight: 4, fillOpacity: 0.95});
+    marker.on('click', function () {  // while placing an issue, a tap on a stairwell places it there
+      if (!FieldForms.mapClicked(latlng, FieldMap.features[feature.id])) { FieldForms.openSurvey(FieldMap.features[feature.id]); }
+    });
+    FieldMap.markers[feature.id] = marker;
+    return marker;
+  }
+
+  FieldMap.restyle = function (id) {
+    var f = FieldMap.features[id];
+    var m = FieldMap.markers[id];
+    if (!f || !m) { return; }
+    m.setStyle({fillColor: FieldMap.surveyInfo(f.properties.survey_status).color,
+                color: FieldMap.statusInfo(f.properties.elevator_status).color,
+                dashArray: f.pending ? '4 3' : null});
+  };
+
+  function load(id, layer) {
+    fetch(cfg.layers[id].url, {credentials: 'same-origin', headers: {Accept: 'application/geo+json'}})
+      .then(function (r) {
+        if (r.status === 401) { global.location.href = cfg.urls.login + '?next=' + encodeURIComponent(location.pathname + location.search); }
+        if (!r.ok) { throw new Error(String(r.status)); }
+        return r.json();
+      })
+      .then(function (data) {
+        layer.addData(data);
+        if (id === 'stairwells') {
+          (data.features || []).forEach(function (f) {
+            f.etag = '"' + f.properties.version + '"';
+            f.server = Object.assign({}, f.properties);
+            FieldMap.features[f.id] = f;
+          });
+          FieldOutbox.all().then(applyPending).then(function () { mark('ready', data.features.length); });
+        }
+        mark('loaded-' + id, layer.getLayers().length);
+      })
+      .catch(function (err) { mark('failed-' + id, err.message); });
+  }
+
+  /** Show edits still in the outbox on their stairwells (also after an offline reload). */
+  function applyPending(ops) {
+    Object.keys(FieldMap.features).forEach(function (id) {
+      var f = FieldMap.features[id];
+      f.properties = Object.assign({}, f.server);
+      f.pending = false;
+    });
+    ops.forEach(function (op) {
+      var f = op.kind === 'survey' && FieldMap.features[op.stairwell_id];
+      if (f) { Object.assign(f.properties, op.patch); f.pending = true; }
+    });
+    Object.keys(FieldMap.features).forEach(FieldMap.restyle);
+  }
+
+  FieldMap.saved = function (op, feature, etag) {
+    if (op.kind === 'survey') {
+      var f = FieldMap.features[op.stairwell_id];
+      if (f) { f.server = Object.assign({}, feature.properties); f.etag = etag; }
+    } else if (FieldMap.layers.issues) {
+      FieldMap.layers.issues.addData(feature);
+    }
+  };
+
+  /* ---- where am I; the list by distance ---- */
+  function metres(a, b) {
+    var r = 6371008.8, rad = Math.PI / 180;
+    var dLat = (b.lat - a.lat) * rad, dLng = (b.lng - a.lng) * rad;
+    var h = Math.sin(dLat / 2) * Math.sin(dLat / 2) +
+      Math.cos(a.lat * rad) * Math.cos(b.lat * rad) * Math.sin(dLng / 2) * Math.sin(dLng / 2);
+    return 2 * r * Math.asin(Math.sqrt(h));
+  }
+
+  var here = null;
+  function locate(then) {
+    if (!navigator.geolocation) { return; }
+    navigator.geolocation.getCurrentPosition(function (pos) {
+      var latlng = L.latLng(pos.coords.latitude, pos.coords.longitude);
+      FieldMap.position = latlng;
+      if (!here) { here = L.circleMarker(latlng, {radius: 8, color: '#fff', weight: 3, fillColor: '#1e88e5', fillOpacity: 1}).addTo(FieldMap.map); }
+      here.setLatLng(latlng);
+      FieldMap.map.setView(latlng, Math.max(FieldMap.map.getZoom(), 18));
+      mark('located', latlng.lat.toFixed(6) + ',' + latlng.lng.toFixed(6));
+      if (typeof then === 'function') { then(); }
+    }, function () {
+      mark('located', 'failed');
+      if (typeof then === 'function') { then(); }
+    }, {enableHighAccuracy: true, timeout: 10000, maximumAge: 30000});
+  }
+  FieldMap.locate = locate;
+
+  function showList() {
+    var from = FieldMap.position || FieldMap.map.getCenter();
+    var rows = Object.keys(FieldMap.features).map(function (id) {
+      var f = FieldMap.features[id];
+      var c = f.geometry.coordinates;
+      return {f: f, d: metres(from, L.latLng(c[1], c[0]))};
+    }).sort(function (a, b) { return a.d - b.d; });
+    var note = el('p', {class: 'hint', text: FieldMap.position ? '' : t('no_position')});
+    var list = el('ol', {id: 'stairwell-list'}, rows.map(function (row) {
+      var p = row.f.properties;
+      var survey = FieldMap.surveyInfo(p.survey_status);
+      return el('li', {}, [el('button', {type: 'button', class: 'stairwell-row', 'data-id': row.f.id,
+        'data-grid': p.grid_id, 'data-distance': Math.round(row.d), onclick: function () {
+          FieldMap.map.setView([row.f.geometry.coordinates[1], row.f.geometry.coordinates[0]], 19);
+          FieldForms.openSurvey(row.f);
+        }}, [el('span', {class: 'dot', style: 'background:' + survey.color}),
+        el('span', {class: 'name', text: FieldMap.name(row.f)}),
+        el('span', {class: 'meta', text: survey.label + ' · ' + FieldMap.statusInfo(p.elevator_status).label}),
+        el('span', {class: 'dist', text: Math.round(row.d) + ' m'})])]);
+    }));
+    FieldMap.showSheet(t('list') + ' · ' + (FieldMap.position ? t('distance_here') : t('distance_centre')), [note, list], 'list');
+  }
+  FieldMap.showList = showList;
+
+  function logout() {
+    FieldOutbox.all().then(function (ops) {
+      if (ops.length && !global.confirm(t('pending').replace('{n}', ops.length) + '. ' + t('sign_out') + '?')) { return; }
+      var h = {}; h[cfg.csrf.header] = (new RegExp('(?:^|; )' + cfg.csrf.cookie + '=([^;]*)').exec(document.cookie) || [])[1] || '';
+      fetch(cfg.urls.logout, {method: 'POST', headers: h, credentials: 'same-origin'}).finally(function () {
+        if (navigator.serviceWorker && navigator.serviceWorker.controller) {
+          navigator.serviceWorker.controller.postMessage({type: 'clear'});
+        }
+        global.location.href = cfg.urls.login;
+      });
+    });
+  }
+
+  /* ---- offline: the service worker caches the page, its assets and the grid's data ---- */
+  function offlineReady() {
+    if (!('serviceWorker' in navigator)) { return; }
+    navigator.serviceWorker.addEventListener('message', function (ev) {
+      if (ev.data && ev.data.type === 'precached') { mark('offline-ready', ev.data.count); }
+    });
+    navigator.serviceWorker.register(cfg.urls.worker, {scope: cfg.urls.scope}).then(function () {
+      return navigator.serviceWorker.ready;
+    }).then(function (reg) {
+      var urls = [location.pathname + location.search, cfg.urls.rules, cfg.urls.buildings];
+      document.querySelectorAll('script[src], link[rel=stylesheet][href]').forEach(function (n) {
+        urls.push(n.getAttribute('src') || n.getAttribute('href'));
+      });
+      Object.keys(cfg.layers).forEach(function (id) { if (cfg.layers[id].kind === 'geojson') { urls.push(cfg.layers[id].url); } });
+      reg.active.postMessage({type: 'precache', urls: urls});
+    }).catch(function (err) { mark('offline-ready', 'failed: ' + err.message); });
+  }
+
+  FieldMap.init = function (map, config) {
+    cfg = config;
+    FieldMap.map = map;
+    FieldMap.config = config;
+    map.fitBounds(config.grid.bounds, {padding: [8, 8]});
+    chrome();
+    FieldOutbox.init({user: cfg.user.username, urls: cfg.urls, csrfCookie: cfg.csrf.cookie, csrfHeader: cfg.csrf.header}, {
+      changed: pendingChanged, saved: FieldMap.saved,
+      conflict: function (op) { FieldForms.openConflict(op); },
+      failed: function () { FieldForms.openOutbox(); },
+      auth: function () { mark('auth', 'expired'); FieldForms.notice(t('sign_in_again')); }
+    }).then(function () { FieldOutbox.flush(); });
+    fetch(cfg.urls.buildings, {credentials: 'same-origin'}).then(function (r) { return r.json(); })
+      .then(function (data) {
+        (data.features || []).forEach(function (b) { FieldMap.buildings[b.id] = b.properties.name; });
+      }).catch(function () { /* names are a convenience */ });
+    fetch(cfg.urls.rules, {credentials: 'same-origin'}).then(function (r) { return r.json(); })
+      .then(function (doc) { FieldMap.rules = doc; mark('rules', 'loaded'); })
+      .catch(function () { mark('rules', 'failed'); });
+    map.on('click', function (ev) { FieldForms.mapClicked(ev.latlng); });
+    setInterval(function () { if (navigator.onLine) { FieldOutbox.flush(); } }, 10000);
+    offlineReady();
+  };
+
+  global.FieldMap = FieldMap;
+})(window);

@@ -1,0 +1,227 @@
+/* The field page's forms: survey a stairwell, report an issue (photo resized in the browser),
+ * choose between both values of a conflict, and see the edits still waiting to be sent. */
+(function (global) {
+  'use strict';
+
+  var el = function () { return FieldMap.el.apply(null, arguments); };
+  var t = function (key) { return FieldMap.t(key); };
+  var COUNTS = ['households', 'elderly_households', 'consent_agree', 'consent_object'];
+  var PATCHED = ['households', 'elderly_households', 'consent_agree', 'consent_object', 'notes',
+                 'survey_status', 'last_surveyed_on'];
+  var picking = null;  // the issue form waiting for a tap on the map
+
+  function notice(text) {
+    var box = document.getElementById('notice') || document.body.appendChild(el('div', {id: 'notice', role: 'status'}));
+    box.textContent = text;
+    box.hidden = false;
+    clearTimeout(notice.timer);
+    notice.timer = setTimeout(function () { box.hidden = true; }, 4000);
+  }
+
+  function field(name, input) {
+    var doc = FieldMap.rules;
+    var label = doc ? doc.labels[name] : name;
+    return el('label', {class: 'field', 'data-field': name}, [el('span', {text: label}), input,
+      el('span', {class: 'field-error', 'data-field': name})]);
+  }
+
+  function showErrors(form, errors) {
+    form.querySelectorAll('.field-error').forEach(function (n) { n.textContent = ''; });
+    errors.forEach(function (e) {
+      var slot = form.querySelector('.field-error[data-field="' + e.field + '"]');
+      if (slot && !slot.textContent) { slot.textContent = e.message; }
+    });
+    form.setAttribute('data-errors', String(errors.length));
+  }
+
+  /** Form values as the server receives them (numbers as numbers, empty as null). */
+  function readForm(form) {
+    var data = {};
+    ['surveyed_on', 'survey_status', 'notes'].concat(COUNTS).forEach(function (name) {
+      var v = form.elements[name].value;
+      data[name] = v === '' ? null : (COUNTS.indexOf(name) >= 0 ? Number(v) : v);
+    });
+    return data;
+  }
+
+  function openSurvey(feature, draft) {
+    if (!feature || !FieldMap.rules) { return; }
+    var p = Object.assign({}, feature.properties, draft || {});
+    var number = function (name) {
+      return el('input', {name: name, type: 'number', inputmode: 'numeric', min: '0', step: '1', value: p[name]});
+    };
+    var status = el('select', {name: 'survey_status'}, ['visited', 'follow_up'].map(function (code) {
+      return el('option', {value: code, text: FieldMap.surveyInfo(code).label, selected: p.survey_status === code});
+    }));
+    var form = el('form', {id: 'survey-form', novalidate: true, 'data-id': feature.id}, [
+      el('p', {class: 'meta', text: t('elevator') + ': ' + FieldMap.statusInfo(p.elevator_status).label +
+        ' · ' + FieldMap.surveyInfo(p.survey_status).label}),
+      field('surveyed_on', el('input', {name: 'surveyed_on', type: 'date', value: p.last_surveyed_on && draft ? p.last_surveyed_on : FieldRules.today()})),
+      field('survey_status', status),
+      field('households', number('households')), field('elderly_households', number('elderly_households')),
+      field('consent_agree', number('consent_agree')), field('consent_object', number('consent_object')),
+      field('notes', el('textarea', {name: 'notes', rows: '3', text: p.notes || ''})),
+      el('div', {class: 'actions'}, [
+        el('button', {id: 'survey-save', type: 'submit', class: 'primary', text: t('save')}),
+        el('button', {type: 'button', text: t('report'), onclick: function () { openIssue(feature); }})])
+    ]);
+    form.addEventListener('submit', function (ev) {
+      ev.preventDefault();
+      var checked = FieldRules.validate(FieldMap.rules, readForm(form));
+      showErrors(form, checked.errors);
+      if (checked.errors.length) { return; }
+      var v = checked.values;
+      var patch = {};
+      PATCHED.forEach(function (k) { patch[k] = k === 'last_surveyed_on' ? v.surveyed_on : v[k]; });
+      FieldOutbox.addSurvey(feature.id, FieldMap.name(feature), feature.etag, Object.assign({}, feature.server), v, patch)
+        .then(function () { FieldMap.closeSheet(); notice(t('saved')); });
+    });
+    FieldMap.showSheet(t('stairwell') + ' ' + FieldMap.name(feature), [form], 'survey');
+  }
+
+  /* ---- issues ---- */
+  function resize(file, maxSide) {
+    return new Promise(function (resolve, reject) {
+      var url = URL.createObjectURL(file);
+      var img = new Image();
+      img.onload = function () {
+        var scale = Math.min(1, maxSide / Math.max(img.naturalWidth, img.naturalHeight));
+        var canvas = document.createElement('canvas');
+        canvas.width = Math.max(1, Math.round(img.naturalWidth * scale));
+        canvas.height = Math.max(1, Math.round(img.naturalHeight * scale));
+        canvas.getContext('2d').drawImage(img, 0, 0, canvas.width, canvas.height);
+        URL.revokeObjectURL(url);
+        canvas.toBlob(function (blob) { return blob ? resolve(blob) : reject(new Error('encode')); }, 'image/jpeg', 0.82);
+      };
+      img.onerror = function () { URL.revokeObjectURL(url); reject(new Error('not an image')); };
+      img.src = url;
+    });
+  }
+
+  var spot = null;
+  function setSpot(latlng) {
+    if (!spot) { spot = L.marker(latlng).addTo(FieldMap.map); } else { spot.setLatLng(latlng); }
+    var form = document.getElementById('issue-form');
+    if (form) { form.setAttribute('data-location', latlng.lat.toFixed(6) + ',' + latlng.lng.toFixed(6)); }
+  }
+
+  function openIssue(stairwell) {
+    var where = null;
+    if (stairwell) { var c = stairwell.geometry.coordinates; where = L.latLng(c[1], c[0]); }
+    var category = el('select', {name: 'category'}, FieldMap.config.categories.map(function (c) {
+      return el('option', {value: c.code, text: c.label});
+    }));
+    var photo = el('input', {name: 'photo', type: 'file', accept: 'image/*', capture: 'environment'});
+    var error = el('p', {class: 'field-error', 'data-field': 'form'});
+    var form = el('form', {id: 'issue-form', novalidate: true}, [
+      el('label', {class: 'field'}, [el('span', {text: t('category')}), category]),
+      el('div', {class: 'actions'}, [
+        el('button', {type: 'button', id: 'issue-here', text: '◎ ' + t('use_position'), onclick: function () {
+          FieldMap.locate(function () { if (FieldMap.position) { where = FieldMap.position; setSpot(where); } });
+        }}),
+        el('button', {type: 'button', id: 'issue-tap', text: '☝ ' + t('tap_map'), onclick: function () {
+          picking = function (latlng, tapped) { where = latlng; stairwell = tapped || stairwell; setSpot(latlng); };
+          document.getElementById('sheet').classList.add('peek');
+          notice(t('tap_now'));
+        }})]),
+      el('label', {class: 'field'}, [el('span', {text: t('note')}), el('textarea', {name: 'note', rows: '3'})]),
+      el('label', {class: 'field'}, [el('span', {text: t('photo')}), photo]),
+      error,
+      el('div', {class: 'actions'}, [el('button', {id: 'issue-save', type: 'submit', class: 'primary', text: t('save')})])
+    ]);
+    form.addEventListener('submit', function (ev) {
+      ev.preventDefault();
+      if (!where) { error.textContent = t('no_location'); return; }
+      var file = photo.files && photo.files[0];
+      var shrink = file ? resize(file, 1600) : Promise.resolve(null);
+      shrink.then(function (blob) {
+        var properties = {category: category.value, note: form.elements.note.value || null, status: 'open'};
+        if (stairwell) { properties.stairwell_id = stairwell.id; }
+        var feature = {type: 'Feature', geometry: {type: 'Point', coordinates: [where.lng, where.lat]}, properties: properties};
+        return FieldOutbox.addIssue(feature, blob).then(function () {
+          if (spot) { spot.remove(); spot = null; }
+          FieldMap.closeSheet();
+          notice(t('issue_sent'));
+        });
+      }, function (err) { error.textContent = t('photo') + ': ' + err.message; });
+    });
+    FieldMap.showSheet(t('report'), [form], 'issue');
+    if (where) { setSpot(where); }
+  }
+
+  /** A tap on the map (or on a stairwell) while an issue waits for its place; false otherwise. */
+  function mapClicked(latlng, stairwell) {
+    if (!picking) { return false; }
+    picking(latlng, stairwell);
+    picking = null;
+    document.getElementById('sheet').classList.remove('peek');
+    return true;
+  }
+
+  /* ---- conflicts: both values side by side, the worker picks ---- */
+  function shown(v) { return v === null || v === undefined || v === '' ? '–' : String(v); }
+
+  function openConflict(op) {
+    var mine = op.patch, theirs = op.theirs || {}, base = op.base_values || {};
+    var names = PATCHED.filter(function (k) { return shown(mine[k]) !== shown(theirs[k]); });
+    var labels = FieldMap.rules ? FieldMap.rules.labels : {};
+    var rows = names.map(function (k) {
+      var preset = shown(theirs[k]) === shown(base[k]) ? 'mine' : (shown(mine[k]) === shown(base[k]) ? 'theirs' : null);
+      var choice = function (side, value) {
+        return el('label', {class: 'pick ' + side}, [
+          el('input', {type: 'radio', name: 'pick-' + k, value: side, checked: preset === side}),
+          el('span', {class: 'who', text: t(side)}), el('span', {class: 'value', text: shown(value)})]);
+      };
+      return el('fieldset', {class: 'conflict-row', 'data-field': k}, [
+        el('legend', {text: labels[k] || k}), choice('mine', mine[k]), choice('theirs', theirs[k])]);
+    });
+    var error = el('p', {class: 'field-error'});
+    var form = el('form', {id: 'conflict', 'data-id': op.stairwell_id}, [el('p', {text: t('conflict_help')})]
+      .concat(rows, [error, el('div', {class: 'actions'}, [
+        el('button', {id: 'conflict-save', type: 'submit', class: 'primary', text: t('keep')}),
+        el('button', {type: 'button', text: t('discard'), onclick: function () {
+          FieldOutbox.discard(op).then(FieldMap.closeSheet);
+        }})])]));
+    form.addEventListener('submit', function (ev) {
+      ev.preventDefault();
+      var chosen = {};
+      var missing = false;
+      PATCHED.forEach(function (k) {
+        if (names.indexOf(k) < 0) { chosen[k] = mine[k]; return; }
+        var picked = form.querySelector('input[name="pick-' + k + '"]:checked');
+        if (!picked) { missing = true; return; }
+        chosen[k] = picked.value === 'mine' ? mine[k] : theirs[k];
+      });
+      if (missing) { error.textContent = t('choose_all'); return; }
+      FieldOutbox.resolve(op, chosen).then(FieldMap.closeSheet);
+    });
+    FieldMap.showSheet(t('conflict') + ' · ' + t('stairwell') + ' ' + (op.label || op.stairwell_id), [form], 'conflict');
+  }
+
+  /* ---- the outbox: what still waits, and why ---- */
+  function openOutbox() {
+    FieldOutbox.all().then(function (ops) {
+      var items = ops.map(function (op) {
+        var what = op.kind === 'survey' ? t('stairwell') + ' ' + (op.label || op.stairwell_id) : t('report');
+        var actions = [];
+        if (op.state === 'conflict') { actions.push(el('button', {type: 'button', text: t('conflict'), onclick: function () { openConflict(op); }})); }
+        if (op.state === 'failed') {
+          actions.push(el('button', {type: 'button', text: t('discard'), onclick: function () { FieldOutbox.discard(op).then(openOutbox); }}));
+          if (op.kind === 'survey') {
+            actions.push(el('button', {type: 'button', text: t('edit'), onclick: function () {
+              var f = FieldMap.features[op.stairwell_id];
+              if (f) { FieldOutbox.discard(op).then(function () { openSurvey(f, op.patch); }); }
+            }}));
+          }
+        }
+        return el('li', {class: 'outbox-item', 'data-state': op.state}, [el('b', {text: what}),
+          el('span', {class: 'meta', text: ' · ' + op.state + (op.error ? ': ' + op.error : '')})].concat(actions));
+      });
+      var send = el('button', {type: 'button', class: 'primary', text: t('sync'), onclick: function () { FieldOutbox.flush(); }});
+      FieldMap.showSheet(t('pending').replace('{n}', ops.length), [el('ul', {id: 'outbox'}, items), send], 'outbox');
+    });
+  }
+
+  global.FieldForms = {openSurvey: openSurvey, openIssue: openIssue, openConflict: openConflict,
+                       openOutbox: openOutbox, mapClicked: mapClicked, notice: notice, resize: resize};
+})(window);

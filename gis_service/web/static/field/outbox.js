@@ -1,0 +1,275 @@
+/* The outbox: edits wait in IndexedDB (so closing the page loses nothing) and are sent in order,
+ * each with its own Idempotency-Key, so a replay after a lost answer never writes twice.
+ * A survey is two steps: the visit record (POST /field/surveys), then the stairwell itself
+ * (PATCH through the features API with If-Match). A 412 turns the edit into a conflict that
+ * waits for the worker's choice; it is never overwritten silently. */
+(function (global) {
+  'use strict';
+
+  var DB_NAME = 'gis-field';
+  var STORE = 'outbox';
+  var cfg = null;
+  var hooks = {};
+  var running = null;
+  var again = false;
+  var retryDelay = 1000;  // after a failed send: 1 s, doubling up to 30 s, reset by a success
+  var retryTimer = null;
+
+  function uuid() {
+    if (global.crypto && crypto.randomUUID) { return crypto.randomUUID(); }
+    var b = crypto.getRandomValues(new Uint8Array(16));
+    return Array.prototype.map.call(b, function (x) { return (x + 256).toString(16).slice(1); }).join('');
+  }
+
+  /* ---- IndexedDB in promises ---- */
+  var dbPromise = null;
+  function db() {
+    if (!dbPromise) {
+      dbPromise = new Promise(function (resolve, reject) {
+        var open = indexedDB.open(DB_NAME, 1);
+        open.onupgradeneeded = function () { open.result.createObjectStore(STORE, {keyPath: 'key'}); };
+        open.onsuccess = function () { resolve(open.result); };
+        open.onerror = function () { reject(open.error); };
+      });
+    }
+    return dbPromise;
+  }
+  function tx(mode, work) {
+    return db().then(function (d) {
+      return new Promise(function (resolve, reject) {
+        var t = d.transaction(STORE, mode);
+        var result = work(t.objectStore(STORE));
+        t.oncomplete = function () { resolve(result && 'result' in result ? result.result : undefined); };
+        t.onerror = function () { reject(t.error); };
+        t.onabort = function () { reject(t.error); };
+      });
+    });
+  }
+  function put(op) { return tx('readwrite', function (s) { return s.put(op); }); }
+  function get(key) { return tx('readonly', function (s) { return s.get(key); }); }
+  function remove(key) { return tx('readwrite', function (s) { return s.delete(key); }); }
+  function all() {
+    return tx('readonly', function (s) { return s.getAll(); }).then(function (ops) {
+      return (ops || []).filter(function (op) { return op.user === cfg.user; })
+        .sort(function (a, b) { return a.seq - b.seq; });
+    });
+  }
+
+  /* ---- HTTP ---- */
+  function csrf() {
+    var m = new RegExp('(?:^|; )' + cfg.csrfCookie + '=([^;]*)').exec(document.cookie);
+    return m ? decodeURIComponent(m[1]) : '';
+  }
+  function Offline() { this.offline = true; }
+  function send(method, url, body, headers) {
+    var h = Object.assign({Accept: 'application/geo+json, application/json'}, headers || {});
+    if (method !== 'GET') { h[cfg.csrfHeader] = csrf(); }
+    if (body !== undefined && !(body instanceof Blob)) {
+      h['Content-Type'] = h['Content-Type'] || 'application/json';
+      body = JSON.stringify(body);
+    }
+    return fetch(url, {method: method, headers: h, body: body, credentials: 'same-origin', cache: 'no-store'})
+      .catch(function () { throw new Offline(); })
+      .then(function (r) {
+        if (r.status >= 500 || r.status === 408 || r.status === 429) { throw new Offline(); }
+        if (r.status === 401) { state.auth = true; if (hooks.auth) { hooks.auth(); } throw new Offline(); }
+        return r;
+      });
+  }
+  function problemText(r) {
+    return r.json().catch(function () { return {}; }).then(function (p) {
+      var fields = (p.errors || []).map(function (e) { return e.message; });
+      return fields.length ? fields.join('; ') : (p.detail || p.title || String(r.status));
+    });
+  }
+  function itemUrl(layer, id) {
+    return cfg.urls.item.replace('{layer}', layer).replace('{id}', String(id));
+  }
+
+  /* ---- one edit, step by step ---- */
+  function fail(op, r) {
+    return problemText(r).then(function (text) {
+      op.state = 'failed';
+      op.error = text;
+      return put(op).then(function () { if (hooks.failed) { hooks.failed(op); } return 'blocked'; });
+    });
+  }
+  function finish(op) { return remove(op.key).then(function () { return 'done'; }); }
+
+  function patchBody(op) {
+    return {type: 'Feature', properties: op.patch};
+  }
+
+  function rebase(stairwellId, etag) {  // later edits of the same stairwell build on this one
+    return all().then(function (ops) {
+      return Promise.all(ops.filter(function (o) {
+        return o.kind === 'survey' && o.stairwell_id === stairwellId && o.base_etag === null;
+      }).slice(0, 1).map(function (o) { o.base_etag = etag; return put(o); }));
+    });
+  }
+
+  function stepSurvey(op) {
+    if (op.stage === 'survey') {
+      var record = Object.assign({stairwell_id: op.stairwell_id}, op.values);
+      return send('POST', cfg.urls.surveys, record, {'Idempotency-Key': op.survey_key}).then(function (r) {
+        if (r.status !== 201) { return fail(op, r); }
+        op.stage = 'patch';
+        return put(op).then(function () { return stepSurvey(op); });
+      });
+    }
+    if (op.base_etag === null) { return Promise.resolve('blocked'); }  // waits for the edit before
+    var url = itemUrl('stairwells', op.stairwell_id);
+    return send('PATCH', url, patchBody(op), {'If-Match': op.base_etag, 'Idempotency-Key': op.patch_key,
+                                              'Content-Type': 'application/merge-patch+json'})
+      .then(function (r) {
+        if (r.ok) {
+          var etag = r.headers.get('ETag');
+          return r.json().then(function (feature) {
+            return finish(op).then(function () { return rebase(op.stairwell_id, etag); }).then(function () {
+              if (hooks.saved) { hooks.saved(op, feature, etag); }
+              return 'done';
+            });
+          });
+        }
+        if (r.status !== 412) { return fail(op, r); }
+        return send('GET', url).then(function (fresh) {
+          if (!fresh.ok) { return fail(op, fresh); }
+          op.theirs_etag = fresh.headers.get('ETag');
+          return fresh.json().then(function (feature) {
+            op.state = 'conflict';
+            op.theirs = feature.properties;
+            return put(op).then(function () { if (hooks.conflict) { hooks.conflict(op); } return 'blocked'; });
+          });
+        });
+      });
+  }
+
+  function stepIssue(op) {
+    if (op.stage === 'create') {
+      var url = cfg.urls.items.replace('{layer}', 'issues');
+      return send('POST', url, op.feature, {'Idempotency-Key': op.key + ':issue'}).then(function (r) {
+        if (r.status !== 201) { return fail(op, r); }
+        return r.json().then(function (feature) {
+          op.issue_id = feature.id;
+          op.stage = op.photo ? 'photo' : 'done';
+          if (hooks.saved) { hooks.saved(op, feature, r.headers.get('ETag')); }
+          return op.stage === 'done' ? finish(op) : put(op).then(function () { return stepIssue(op); });
+        });
+      });
+    }
+    var photoUrl = cfg.urls.photo.replace('{id}', String(op.issue_id));
+    return send('PUT', photoUrl, op.photo, {'Content-Type': op.photo.type || 'image/jpeg'}).then(function (r) {
+      return r.ok ? finish(op) : fail(op, r);
+    });
+  }
+
+  function flushOnce() {
+    return all().then(function (ops) {
+      var blocked = {};
+      var chain = Promise.resolve();
+      var stop = false;
+      ops.forEach(function (op) {
+        var lane = op.kind === 'survey' ? 'stairwell:' + op.stairwell_id : op.key;
+        chain = chain.then(function () { return get(op.key); }).then(function (fresh) {
+          if (stop || state.auth || !fresh) { return; }
+          op = fresh;
+          if (op.state !== 'pending' || blocked[lane]) { blocked[lane] = true; return; }
+          return (op.kind === 'survey' ? stepSurvey(op) : stepIssue(op)).then(function (outcome) {
+            if (outcome !== 'done') { blocked[lane] = true; }
+            retryDelay = 1000;
+            notify();
+          }, function (err) {
+            if (err && err.offline) { stop = true; scheduleRetry(); return; }
+            throw err;
+          });
+        });
+      });
+      return chain;
+    });
+  }
+
+  function scheduleRetry() {
+    if (retryTimer || state.auth) { return; }
+    retryTimer = setTimeout(function () { retryTimer = null; flush(); }, retryDelay);
+    retryDelay = Math.min(30000, retryDelay * 2);
+  }
+
+  function flush() {
+    if (running) { again = true; return running; }
+    running = (function loop() {
+      again = false;
+      return flushOnce().then(function () { return again ? loop() : null; });
+    })().catch(function (err) { console.error('outbox', err); }).then(function () {
+      running = null;
+      return notify();
+    });
+    return running;
+  }
+
+  function notify() {
+    return all().then(function (ops) { if (hooks.changed) { hooks.changed(ops); } return ops; });
+  }
+
+  var seq = 0;
+  function add(op) {
+    op.key = uuid();
+    op.user = cfg.user;
+    op.seq = Date.now() * 1000 + (seq++ % 1000);
+    op.state = 'pending';
+    op.created = new Date().toISOString();
+    return put(op).then(notify).then(function () { flush(); return op; });
+  }
+
+  /** A survey edit; its base is the version seen, or the edit still waiting before it. */
+  function addSurvey(stairwellId, label, baseEtag, baseValues, values, patch) {
+    return all().then(function (ops) {
+      var waiting = ops.some(function (o) { return o.kind === 'survey' && o.stairwell_id === stairwellId; });
+      return add({kind: 'survey', stage: 'survey', stairwell_id: stairwellId, label: label,
+                  base_etag: waiting ? null : baseEtag, base_values: baseValues, values: values,
+                  patch: patch, survey_key: uuid(), patch_key: uuid()});
+    });
+  }
+
+  function addIssue(feature, photo) {
+    return add({kind: 'issue', stage: 'create', feature: feature, photo: photo || null});
+  }
+
+  /** The worker's choice in a conflict: saved against the version they were shown. */
+  function resolve(op, chosen) {
+    op.patch = chosen;
+    op.base_etag = op.theirs_etag;
+    op.patch_key = uuid();
+    op.state = 'pending';
+    delete op.theirs;
+    return put(op).then(notify).then(function () { flush(); });
+  }
+
+  function discard(op) {
+    return all().then(function (ops) {
+      var next = ops.filter(function (o) {
+        return op.kind === 'survey' && o.kind === 'survey' && o.stairwell_id === op.stairwell_id &&
+          o.base_etag === null && o.key !== op.key;
+      })[0];
+      var work = remove(op.key);
+      if (next) { next.base_etag = op.base_etag; work = work.then(function () { return put(next); }); }
+      return work.then(notify);
+    });
+  }
+
+  function retry(op, values, patch) {
+    op.state = 'pending';
+    op.error = null;
+    if (values) {
+      op.values = values; op.patch = patch; op.stage = 'survey';
+      op.survey_key = uuid(); op.patch_key = uuid();
+    }
+    return put(op).then(notify).then(function () { flush(); });
+  }
+
+  var state = {auth: false};
+  global.FieldOutbox = {
+    init: function (config, callbacks) { cfg = config; hooks = callbacks || {}; return notify(); },
+    addSurvey: addSurvey, addIssue: addIssue, resolve: resolve, discard: discard, retry: retry,
+    flush: function () { state.auth = false; return flush(); }, all: all, state: state, uuid: uuid
+  };
+})(window);

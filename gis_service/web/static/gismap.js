@@ -1,0 +1,224 @@
+/* GisMap core: configuration, sign-in (bearer token), fetching, safe DOM building, basemaps.
+ * Every text that comes from data is put into the page with textContent, never as HTML. */
+(function (global) {
+  'use strict';
+
+  var TOKEN_KEY = 'gis-service-token';
+  var GisMap = {config: null, map: null, layers: {}, vectorLayers: [], dataLayers: []};
+  var headers = {};
+  // One object handed to every VectorGrid as fetchOptions: signing in updates it in place.
+  GisMap.fetchOptions = {headers: headers, credentials: 'same-origin'};
+
+  /** An element with attributes and children; strings become text nodes (never HTML). */
+  function el(tag, attrs, children) {
+    var node = document.createElement(tag);
+    Object.keys(attrs || {}).forEach(function (key) {
+      var value = attrs[key];
+      if (value === null || value === undefined || value === false) { return; }
+      if (key === 'text') { node.textContent = String(value); }
+      else if (key === 'class') { node.className = value; }
+      else if (key.slice(0, 2) === 'on') { node.addEventListener(key.slice(2), value); }
+      else if (key === 'style') { node.setAttribute('style', value); }
+      else { node.setAttribute(key, value === true ? '' : String(value)); }
+    });
+    (children || []).forEach(function (child) {
+      if (child === null || child === undefined) { return; }
+      node.appendChild(typeof child === 'object' ? child : document.createTextNode(String(child)));
+    });
+    return node;
+  }
+  GisMap.el = el;
+
+  GisMap.t = function (key) {
+    return (GisMap.config && GisMap.config.strings[key]) || key;
+  };
+
+  /** A URL template with {name} parts filled (values URL-encoded). */
+  GisMap.url = function (template, values) {
+    return template.replace(/\{(\w+)\}/g, function (all, name) {
+      return name in values ? encodeURIComponent(values[name]) : all;
+    });
+  };
+
+  GisMap.format = function (value, kind) {
+    if (value === null || value === undefined || value === '' ||
+        (typeof value === 'number' && !isFinite(value))) { return '–'; }
+    if (typeof value === 'boolean') { return value ? '✓' : '✗'; }
+    if (typeof value !== 'number') { return String(value); }
+    if (kind === 'percent') { return (value * 100).toFixed(1) + ' %'; }
+    if (Number.isInteger(value)) { return value.toLocaleString(GisMap.config.lang === 'zh' ? 'zh-CN' : 'en'); }
+    return value.toFixed(2);
+  };
+
+  GisMap.statusLabel = function (code) {
+    var found = (GisMap.config.statuses || []).filter(function (s) { return s.code === code; })[0];
+    return found ? found.label : code;
+  };
+
+  GisMap.statusColor = function (code) {
+    var found = (GisMap.config.statuses || []).filter(function (s) { return s.code === code; })[0];
+    return found ? found.color : '#607d8b';
+  };
+
+  /* ---- sign-in ---- */
+  GisMap.token = function () { return headers.Authorization ? headers.Authorization.slice(7) : null; };
+
+  GisMap.setToken = function (token) {
+    token = (token || '').trim();
+    if (token) {
+      headers.Authorization = 'Bearer ' + token;
+      try { sessionStorage.setItem(TOKEN_KEY, token); } catch (e) { /* storage refused */ }
+    } else {
+      delete headers.Authorization;
+      try { sessionStorage.removeItem(TOKEN_KEY); } catch (e) { /* storage refused */ }
+    }
+    if (GisMap.signIn) { GisMap.signIn.refresh(); }
+    GisMap.vectorLayers.forEach(function (layer) { if (layer._map) { layer.redraw(); } });
+    GisMap.dataLayers.forEach(function (layer) { layer.gisReset(); });
+  };
+
+  /** The token from a #token= fragment (then removed from the address), else this tab's. */
+  function tokenFromPage() {
+    var hash = global.location.hash || '';
+    var match = /(?:^#|&)token=([^&]+)/.exec(hash);
+    if (match) {
+      var rest = hash.slice(1).split('&').filter(function (p) { return p.indexOf('token=') !== 0; });
+      history.replaceState(null, '', global.location.pathname + global.location.search +
+                           (rest.length ? '#' + rest.join('&') : ''));
+      return decodeURIComponent(match[1]);
+    }
+    try { return sessionStorage.getItem(TOKEN_KEY); } catch (e) { return null; }
+  }
+
+  /** A #map=zoom/lat/lon fragment: open the map there (shareable views). */
+  function viewFromPage(map) {
+    var match = /(?:^#|&)map=(\d+)\/(-?[\d.]+)\/(-?[\d.]+)/.exec(global.location.hash || '');
+    if (match) { map.setView([Number(match[2]), Number(match[3])], Number(match[1]), {animate: false}); }
+  }
+
+  /** JSON from our API with the user's token; rejects with a readable message. */
+  GisMap.fetchJson = function (url) {
+    var inlined = GisMap.config && GisMap.config.data;
+    if (inlined) {  // a static export: everything it shows is in the page
+      return url in inlined ? Promise.resolve(JSON.parse(JSON.stringify(inlined[url])))
+        : Promise.reject(new Error(GisMap.t('no_data')));
+    }
+    var request = {headers: Object.assign({Accept: 'application/geo+json, application/json'}, headers),
+                   credentials: 'same-origin'};
+    return fetch(url, request).then(function (response) {
+      if (response.status === 401 && GisMap.signIn) { GisMap.signIn.open(); }
+      if (!response.ok) {
+        return response.json().catch(function () { return {}; }).then(function (problem) {
+          throw new Error(problem.detail || problem.title || (GisMap.t('failed') + ' (' + response.status + ')'));
+        });
+      }
+      return response.json();
+    });
+  };
+
+  var SignIn = L.Control.extend({
+    options: {position: 'topright'},
+    onAdd: function () {
+      var self = this;
+      this.input = el('input', {type: 'password', placeholder: GisMap.t('token_hint'),
+                                'aria-label': GisMap.t('token'), autocomplete: 'off'});
+      this.status = el('span', {class: 'gis-signin-status'});
+      this.form = el('form', {class: 'gis-signin-form', onsubmit: function (ev) {
+        ev.preventDefault();
+        GisMap.setToken(self.input.value);
+        self.input.value = '';
+      }}, [this.input, el('button', {type: 'submit', text: GisMap.t('sign_in')})]);
+      this.out = el('button', {type: 'button', class: 'gis-signout', text: GisMap.t('sign_out'),
+                               onclick: function () { GisMap.setToken(null); }});
+      this.box = el('div', {class: 'gis-signin leaflet-bar'}, [this.status, this.form, this.out]);
+      L.DomEvent.disableClickPropagation(this.box);
+      L.DomEvent.disableScrollPropagation(this.box);
+      this.refresh();
+      return this.box;
+    },
+    refresh: function () {
+      var signed = !!GisMap.token();
+      this.status.textContent = signed ? GisMap.t('signed_in') : GisMap.t('need_sign_in');
+      this.form.style.display = signed ? 'none' : '';
+      this.out.style.display = signed ? '' : 'none';
+    },
+    open: function () { this.form.style.display = ''; this.input.focus(); }
+  });
+
+  /* ---- basemaps: the blank one is the offline fallback ---- */
+  GisMap.blankBasemap = function () {
+    return L.layerGroup();
+  };
+
+  GisMap.registerBasemaps = function (layers, blankId) {
+    var map = GisMap.map;
+    Object.keys(layers).forEach(function (id) {
+      var layer = layers[id];
+      if (id === blankId || !layer.on) { return; }
+      var loaded = 0;
+      var failed = 0;
+      layer.on('tileload', function () { loaded += 1; });
+      layer.on('tileerror', function () {
+        failed += 1;
+        if (failed === 4 && loaded === 0 && map.hasLayer(layer) && layers[blankId]) {
+          map.removeLayer(layer);
+          map.addLayer(layers[blankId]);
+          map.attributionControl.addAttribution(GisMap.t('basemap_failed'));
+        }
+      });
+    });
+  };
+
+  /** Leaflet >= 1.8 dropped what Leaflet.VectorGrid 1.3 calls: give it back. */
+  function vectorGridCompat() {
+    if (!L.DomEvent.fakeStop) {
+      L.DomEvent.fakeStop = function (e) { e._stopped = true; };
+    }
+    if (L.VectorGrid && !L.VectorGrid.prototype._gisCompat) {
+      var create = L.VectorGrid.prototype._createLayer;
+      L.VectorGrid.prototype._createLayer = function (feat, pxPerExtent) {
+        var layer = create.call(this, feat, pxPerExtent);
+        // Its point symbols have no latlng: let Leaflet place events by the mouse position.
+        if (layer && feat.type === 1) { layer.getLatLng = null; }
+        return layer;
+      };
+      L.VectorGrid.prototype._gisCompat = true;
+    }
+  }
+
+  var PANES = {'gis-choropleth': 435, 'gis-context': 410, 'gis-amenities': 420,
+               'gis-reach': 425, 'gis-areas': 430, 'gis-points': 450, 'gis-highlight': 460};
+
+  GisMap.init = function (map, config) {
+    GisMap.map = map;
+    GisMap.config = config;
+    vectorGridCompat();
+    Object.keys(PANES).forEach(function (name) {
+      map.createPane(name).style.zIndex = PANES[name];
+    });
+    var start = config.initial_view;
+    if (start) { map.setMinZoom(start.min_zoom); map.setMaxZoom(start.max_zoom); }
+    map.attributionControl.setPrefix(false);
+    if (config.fit_bounds) { map.fitBounds(config.fit_bounds, {maxZoom: 18, animate: false}); }
+    viewFromPage(map);
+    var token = tokenFromPage();
+    if (token) { headers.Authorization = 'Bearer ' + token; }
+    if (config.controls.indexOf('sign_in') >= 0) {
+      GisMap.signIn = new SignIn();
+      map.addControl(GisMap.signIn);
+    }
+    if (config.controls.indexOf('search') >= 0 && GisMap.searchControl) {
+      map.addControl(GisMap.searchControl());
+    }
+    if (config.controls.indexOf('scenarios') >= 0 && GisMap.scenarioControl) {
+      map.addControl(GisMap.scenarioControl());
+    }
+    var stairwells = Object.keys(config.layers).some(function (id) {
+      return config.layers[id].catalog.indexOf('stairwells') >= 0;
+    });
+    if (stairwells && GisMap.statusLegend) { map.addControl(GisMap.statusLegend()); }
+    global.document.documentElement.setAttribute('data-gis-ready', 'init');
+  };
+
+  global.GisMap = GisMap;
+})(window);

@@ -1,0 +1,95 @@
+"""Build a Folium map from a map view: basemaps, our tiles, GeoJSON by URL, controls."""
+
+from __future__ import annotations
+
+import html
+from typing import Any
+
+import folium
+from folium.map import Layer
+
+from gis_service.catalog import Catalog
+from gis_service.maps_catalog import MapView, TilesSource
+from gis_service.webmap import elements
+from gis_service.webmap.config import Status, client_config, layer_title, tile_url
+
+
+def build_map(
+    view: MapView,
+    catalog: Catalog,
+    lang: str,
+    statuses: list[Status],
+    config: dict[str, Any] | None = None,
+) -> elements.LocalMap:
+    """The Folium map of a view in a language (no feature data: everything is fetched).
+
+    A given config (the static export's) replaces the view's; its layers may be GeoJSON only.
+    """
+    config = config or client_config(view, catalog, lang, statuses)
+    start = view.initial_view
+    fmap = elements.LocalMap(
+        location=list(start.center),
+        zoom_start=start.zoom,
+        min_zoom=start.min_zoom,
+        max_zoom=start.max_zoom,
+        tiles=None,
+        control_scale="scale" in view.controls,
+        prefer_canvas=False,
+    )
+    figure = fmap.get_root()
+    figure.title = html.escape(view.title.pick(lang))  # type: ignore[attr-defined]
+    figure.lang = "zh-CN" if lang == "zh" else "en"  # type: ignore[attr-defined]
+    elements.AppScript(config).add_to(fmap)
+    basemaps: dict[str, Layer] = {}
+    blank = ""
+    for base in view.basemaps:
+        name = html.escape(base.title.pick(lang))
+        show = base.id == view.default_basemap
+        if base.kind == "blank" or base.url is None:
+            layer: Layer = elements.ScriptLayer("GisMap.blankBasemap", base.id, name, False, show)
+            blank = blank or base.id
+        else:
+            layer = elements.Basemap(
+                base.url, name, base.attribution, min(base.max_zoom, start.max_zoom), show
+            )
+        layer.add_to(fmap)
+        basemaps[base.id] = layer
+    elements.BasemapRegistry(basemaps, blank).add_to(fmap)
+    if view.choropleth is not None:
+        elements.ScriptLayer(
+            "GisMap.choroplethLayer",
+            "choropleth",
+            html.escape(view.choropleth.title.pick(lang)),
+            show=view.choropleth.show,
+        ).add_to(fmap)
+    for overlay in view.layers:
+        if overlay.id not in config["layers"]:
+            continue
+        name = html.escape(layer_title(overlay, catalog, lang))
+        if config["layers"][overlay.id]["kind"] == "tiles" and isinstance(
+            overlay.source, TilesSource
+        ):
+            elements.VectorTiles(
+                tile_url(overlay.source.layers), overlay.id, name, overlay.show
+            ).add_to(fmap)
+        else:
+            elements.ScriptLayer("GisMap.geoJsonLayer", overlay.id, name, show=overlay.show).add_to(
+                fmap
+            )
+    controls = config["controls"]
+    if "fullscreen" in controls:
+        elements.LocalFullscreen(position="topleft").add_to(fmap)
+    if "measure" in controls:
+        elements.LocalMeasure(
+            position="topleft", primary_length_unit="meters", primary_area_unit="sqmeters"
+        ).add_to(fmap)
+    if "layers" in controls:
+        folium.LayerControl(position="topright", collapsed=True).add_to(fmap)
+    return fmap
+
+
+def render_page(
+    view: MapView, catalog: Catalog, lang: str, statuses: list[Status]
+) -> str:
+    """The page's HTML."""
+    return build_map(view, catalog, lang, statuses).get_root().render()

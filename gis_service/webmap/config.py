@@ -1,0 +1,143 @@
+"""The small JSON configuration a page hands to its script (labels, styles, URLs; no data)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from gis_service.catalog import Catalog, Layer
+from gis_service.maps_catalog import GeoJsonSource, MapLayer, MapView, TilesSource
+from gis_service.webmap.i18n import INDICATORS, STRINGS
+
+TILE_URL = "/tiles/{layers}/{{z}}/{{x}}/{{y}}.pbf"
+
+
+@dataclass(frozen=True)
+class Status:
+    """One step of the elevator pipeline (from the elevator_status lookup table)."""
+
+    code: str
+    label_zh: str
+    label_en: str
+
+    def label(self, lang: str) -> str:
+        """The label in the page's language."""
+        return self.label_zh if lang == "zh" else self.label_en
+
+
+def tile_url(layer_ids: list[str]) -> str:
+    """Our XYZ vector tile template for one or several catalog layers."""
+    return TILE_URL.format(layers=",".join(layer_ids))
+
+
+def catalog_entry(layer: Layer, lang: str) -> dict[str, Any]:
+    """Title, geometry, style, popup fields (with labels) and search fields of a catalog layer."""
+    style = layer.style
+    return {
+        "title": layer.title.pick(lang),
+        "geometry": layer.geometry,
+        "public": layer.public,
+        "style": {
+            "color": style.color,
+            "color_by": style.color_by,
+            "colors": style.colors,
+            "fill_opacity": style.fill_opacity,
+            "weight": style.weight,
+            "radius": style.radius,
+        },
+        "popup": [[name, label_of(layer, name, lang)] for name in layer.popup],
+        "search": layer.search,
+        "labels": {f.name: f.label.pick(lang) for f in layer.fields},
+        "aggregate_below": layer.tiles.aggregate_below,
+        "minzoom": layer.tiles.minzoom,
+    }
+
+
+def label_of(layer: Layer, name: str, lang: str) -> str:
+    """A field's label in a language (the name itself for 'id')."""
+    try:
+        return layer.field(name).label.pick(lang)
+    except KeyError:
+        return name
+
+
+def layer_title(layer: MapLayer, catalog: Catalog, lang: str) -> str:
+    """The overlay's title: its own, else its catalog layer's."""
+    if layer.title is not None:
+        return layer.title.pick(lang)
+    ids = layer.catalog_ids()
+    return " / ".join(catalog.layer(i).title.pick(lang) for i in ids) if ids else layer.id
+
+
+def layer_entry(layer: MapLayer, catalog: Catalog, lang: str) -> dict[str, Any]:
+    """What the script needs to draw and click one overlay."""
+    source = layer.source
+    entry: dict[str, Any] = {
+        "id": layer.id,
+        "title": layer_title(layer, catalog, lang),
+        "kind": source.kind,
+        "catalog": layer.catalog_ids(),
+        "style": layer.style.model_dump(exclude_none=True),
+        "click": layer.click,
+        "min_zoom": layer.min_zoom,
+    }
+    if isinstance(source, TilesSource):
+        entry["url"] = tile_url(source.layers)
+    elif isinstance(source, GeoJsonSource):
+        entry["url"] = source.url
+        entry["bbox"] = source.bbox
+    return entry
+
+
+def client_config(
+    view: MapView, catalog: Catalog, lang: str, statuses: list[Status]
+) -> dict[str, Any]:
+    """The page's configuration: language, strings, layers, choropleth, controls, statuses."""
+    used = sorted({i for lay in view.layers for i in lay.catalog_ids()}
+                  | set(view.search.layers if view.search else []) | {"compounds"})
+    stair_colors = catalog.layer("stairwells").style.colors
+    config: dict[str, Any] = {
+        "view": view.id,
+        "lang": lang,
+        "strings": STRINGS[lang],
+        "indicators": INDICATORS[lang],
+        "controls": list(view.controls),
+        "initial_view": view.initial_view.model_dump(),
+        "catalog": {i: catalog_entry(catalog.layer(i), lang) for i in used},
+        "layers": {lay.id: layer_entry(lay, catalog, lang) for lay in view.layers},
+        "statuses": [
+            {"code": s.code, "label": s.label(lang), "color": stair_colors.get(s.code, "#607d8b")}
+            for s in statuses
+        ],
+        "search": view.search.layers if view.search else [],
+        "urls": {
+            "items": "/collections/{layer}/items",
+            "item": "/collections/{layer}/items/{id}",
+            "history": "/collections/{layer}/items/{id}/history",
+            "compound": "/compounds/{id}",
+            "scenarios": "/scenarios",
+            "scenario": "/scenarios/{id}",
+        },
+        "choropleth": None,
+    }
+    if view.choropleth is not None:
+        ch = view.choropleth
+        config["choropleth"] = {
+            "title": ch.title.pick(lang),
+            "url": ch.url,
+            "show": ch.show,
+            "name_property": ch.name_property,
+            "levels": [{"id": lv.id, "title": lv.title.pick(lang)} for lv in ch.levels],
+            "indicators": [
+                {
+                    "property": ind.property,
+                    "title": ind.title.pick(lang),
+                    "format": ind.format,
+                    "breaks": ind.breaks,
+                    "colors": ind.colors,
+                    "join": ind.join.model_dump() if ind.join else None,
+                }
+                for ind in ch.indicators
+            ],
+        }
+    return config

@@ -1,0 +1,184 @@
+"""Static export of a view for one compound: one self-contained HTML file (assets and data
+inlined, GeoJSON instead of tiles), and a PNG of it taken by headless Chromium."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.engine import Engine
+
+from gis_service.api.app import create_app
+from gis_service.api.deps import get_principal
+from gis_service.auth import Principal
+from gis_service.catalog import Catalog
+from gis_service.errors import GisServiceError, NotFound
+from gis_service.maps_catalog import MapView
+from gis_service.webmap import asgi, assets
+from gis_service.webmap.build import build_map
+from gis_service.webmap.config import Status, client_config
+
+MARGIN_DEG = 0.0015  # about 150 m around the compound
+STATIC_CONTROLS = {"layers", "fullscreen", "measure", "scale", "legend"}
+SCRIPT = re.compile(r'<script src="(/static/[^"]+)"></script>')
+STYLE = re.compile(r'<link rel="stylesheet" href="(/static/[^"]+)"/>')
+
+
+class Fetcher:
+    """GETs from the app in-process as one user; keeps every answer for the page."""
+
+    def __init__(self, engine: Engine, principal: Principal) -> None:
+        self.app = create_app(engine)
+        self.app.dependency_overrides[get_principal] = lambda: principal
+        self.data: dict[str, Any] = {}
+        self.skipped: list[str] = []
+
+    def get(self, url: str, required: bool = False) -> Any:
+        """The JSON answer of a URL (kept for the page), None when optional and failing."""
+        status, body = asgi.get(self.app, url)
+        if status >= 400:
+            detail = body.decode("utf-8", "replace")[:300]
+            if required:
+                raise GisServiceError(f"{url}: {status} {detail}")
+            self.skipped.append(f"{url} ({status})")
+            return None
+        answer = strip_links(json.loads(body))
+        self.data[url] = answer
+        return answer
+
+
+def strip_links(answer: Any) -> Any:
+    """An API answer without its links (they point at the service, not at the file)."""
+    if isinstance(answer, dict):
+        answer.pop("links", None)
+        for feature in answer.get("features") or []:
+            if isinstance(feature, dict):
+                feature.pop("links", None)
+    return answer
+
+
+def bounds(feature: dict[str, Any]) -> tuple[float, float, float, float]:
+    """west, south, east, north of a GeoJSON feature."""
+    xs: list[float] = []
+    ys: list[float] = []
+
+    def walk(part: Any) -> None:
+        if part and isinstance(part[0], (int, float)):
+            xs.append(float(part[0]))
+            ys.append(float(part[1]))
+        else:
+            for item in part:
+                walk(item)
+
+    walk(feature["geometry"]["coordinates"])
+    return min(xs), min(ys), max(xs), max(ys)
+
+
+def with_param(url: str, param: str) -> str:
+    """A URL with one more query parameter."""
+    return url + ("&" if "?" in url else "?") + param
+
+
+def static_layers(config: dict[str, Any], fetch: Fetcher, box: str, compound_id: int) -> None:
+    """Every layer's data for the area, fetched now: tiles become GeoJSON by bbox."""
+    for layer_id, layer in list(config["layers"].items()):
+        if layer["kind"] == "tiles":
+            urls = [f"/collections/{c}/items?bbox={box}&limit=10000" for c in layer["catalog"]]
+            layer.update(kind="geojson-url", urls=urls, url=None, bbox=False)
+        elif layer.get("bbox"):
+            layer.update(url=with_param(layer["url"], f"bbox={box}"), bbox=False)
+        elif layer["url"].startswith("/analysis/"):
+            layer["url"] = with_param(layer["url"], f"compound_id={compound_id}")
+        if not all(fetch.get(u) is not None for u in layer.get("urls") or [layer["url"]]):
+            del config["layers"][layer_id]
+
+
+def static_choropleth(config: dict[str, Any], fetch: Fetcher, compound_id: int) -> None:
+    """The choropleth for the compound only, its figures fetched now."""
+    choropleth = config.get("choropleth")
+    if not choropleth:
+        return
+    area = f"compound_id={compound_id}"
+    choropleth["levels"] = [lv for lv in choropleth["levels"] if lv["id"] == "compound"]
+    choropleth["url"] = with_param(choropleth["url"], area)
+    fetch.get(choropleth["url"].replace("{level}", "compound"))
+    for indicator in choropleth["indicators"]:
+        if indicator.get("join"):
+            indicator["join"]["url"] = with_param(indicator["join"]["url"], area)
+            fetch.get(indicator["join"]["url"].replace("{level}", "compound"))
+
+
+def export_config(
+    view: MapView, catalog: Catalog, lang: str, statuses: list[Status], fetch: Fetcher,
+    compound_id: int,
+) -> dict[str, Any]:
+    """The page configuration of the export, its data inlined under config['data']."""
+    compound = fetch.get(f"/collections/compounds/items/{compound_id}", required=True)
+    west, south, east, north = bounds(compound)
+    box = ",".join(
+        f"{v:.6f}"
+        for v in (west - MARGIN_DEG, south - MARGIN_DEG, east + MARGIN_DEG, north + MARGIN_DEG)
+    )
+    config = client_config(view, catalog, lang, statuses)
+    config["controls"] = [c for c in config["controls"] if c in STATIC_CONTROLS]
+    config["fit_bounds"] = [[south, west], [north, east]]
+    config["export"] = True
+    static_layers(config, fetch, box, compound_id)
+    static_choropleth(config, fetch, compound_id)
+    fetch.get(f"/compounds/{compound_id}")
+    stairwells = fetch.data.get(f"/collections/stairwells/items?bbox={box}&limit=10000")
+    for feature in (stairwells or {}).get("features", []):
+        if feature["properties"].get("compound_id") == compound_id:
+            fetch.data[f"/collections/stairwells/items/{feature['id']}"] = feature
+            fetch.get(f"/collections/stairwells/items/{feature['id']}/history")
+    config["data"] = fetch.data
+    return config
+
+
+def inline_assets(html: str) -> str:
+    """Scripts and stylesheets of the page written into it (images as data URIs)."""
+
+    def script(match: re.Match[str]) -> str:
+        text = assets.file_for(match.group(1)).read_text(encoding="utf-8")
+        return "<script>" + text.replace("</script", "<\\/script") + "</script>"
+
+    def style(match: re.Match[str]) -> str:
+        text = assets.inline_css(match.group(1)).replace("</style", "<\\/style")
+        return "<style>" + text + "</style>"
+
+    return STYLE.sub(style, SCRIPT.sub(script, html))
+
+
+def export_html(
+    engine: Engine, view: MapView, catalog: Catalog, lang: str, statuses: list[Status],
+    compound_id: int, principal: Principal,
+) -> tuple[str, list[str]]:
+    """The self-contained page of a view around one compound, and what could not be included."""
+    fetch = Fetcher(engine, principal)
+    if fetch.get(f"/compounds/{compound_id}") is None:
+        raise NotFound(f"compound {compound_id} does not exist or is not visible to this user")
+    config = export_config(view, catalog, lang, statuses, fetch, compound_id)
+    html = build_map(view, catalog, lang, statuses, config).get_root().render()
+    return inline_assets(html), fetch.skipped
+
+
+def screenshot(html_file: Path, png: Path, chromium: str, size: tuple[int, int]) -> None:
+    """A PNG of an exported page by headless Chromium (the system's; nothing downloaded)."""
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError as exc:
+        raise GisServiceError("--png needs Playwright for Python: pip install playwright") from exc
+    if not Path(chromium).exists():
+        raise GisServiceError(f"no Chromium at {chromium}; install Debian's chromium package")
+    args = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+            "--disable-component-update", "--disable-sync", "--no-first-run"]
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium, args=args)
+        page = browser.new_page(viewport={"width": size[0], "height": size[1]})
+        page.goto(html_file.resolve().as_uri())
+        page.wait_for_selector("html[data-gis-ready]", timeout=30_000)
+        page.wait_for_timeout(1500)
+        page.screenshot(path=str(png))
+        browser.close()

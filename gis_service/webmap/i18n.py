@@ -1,0 +1,138 @@
+"""Page language (lang parameter or Accept-Language) and the user-interface strings."""
+
+from __future__ import annotations
+
+LANGS = ("zh", "en")
+DEFAULT_LANG = "zh"
+
+STRINGS: dict[str, dict[str, str]] = {
+    "zh": {
+        "sign_in": "登录",
+        "sign_out": "退出",
+        "token": "访问令牌",
+        "token_hint": "粘贴规划人员的访问令牌",
+        "signed_in": "已登录",
+        "need_sign_in": "请先登录以查看数据",
+        "search": "搜索小区或楼栋名称",
+        "no_results": "无结果",
+        "loading": "加载中…",
+        "failed": "加载失败",
+        "history": "状态记录",
+        "no_history": "暂无变更记录",
+        "aggregated": "梯口汇总",
+        "count": "梯口数",
+        "legend": "图例",
+        "level": "统计单元",
+        "indicator": "指标",
+        "no_data": "无数据",
+        "min": "最小",
+        "median": "中位数",
+        "max": "最大",
+        "areas": "个单元",
+        "scenarios": "方案比较",
+        "choose_scenario": "选择方案",
+        "baseline": "现状",
+        "scenario": "方案",
+        "delta": "变化",
+        "swipe": "拖动滑块比较现状与方案",
+        "close": "关闭",
+        "stairwells": "梯口",
+        "in_service": "已投用电梯",
+        "households": "户数",
+        "status_legend": "加装电梯进度",
+        "basemap_failed": "底图无法加载,已切换为空白底图",
+        "compound_card": "小区指标",
+        "unchanged": "该指标无变化",
+    },
+    "en": {
+        "sign_in": "Sign in",
+        "sign_out": "Sign out",
+        "token": "Access token",
+        "token_hint": "Paste a planner's access token",
+        "signed_in": "Signed in",
+        "need_sign_in": "Sign in to see the data",
+        "search": "Search a compound or building",
+        "no_results": "No results",
+        "loading": "Loading…",
+        "failed": "Could not load",
+        "history": "Status history",
+        "no_history": "No recorded changes",
+        "aggregated": "Stairwells here",
+        "count": "Stairwells",
+        "legend": "Legend",
+        "level": "Areas",
+        "indicator": "Indicator",
+        "no_data": "No data",
+        "min": "min",
+        "median": "median",
+        "max": "max",
+        "areas": "areas",
+        "scenarios": "Scenarios",
+        "choose_scenario": "Choose a scenario",
+        "baseline": "Baseline",
+        "scenario": "Scenario",
+        "delta": "Change",
+        "swipe": "Drag the handle to compare baseline and scenario",
+        "close": "Close",
+        "stairwells": "Stairwells",
+        "in_service": "Elevators in service",
+        "households": "Households",
+        "status_legend": "Elevator retrofit status",
+        "basemap_failed": "The basemap cannot be reached: switched to the blank one",
+        "compound_card": "Compound indicators",
+        "unchanged": "No change in this indicator",
+    },
+}
+
+# Scenario indicators (gis_service.analysis.scenario) by name
+INDICATORS: dict[str, dict[str, str]] = {
+    "zh": {
+        "elevator_eligible_stairwells": "符合加装条件的梯口",
+        "elevator_in_service_stairwells": "电梯已投用的梯口",
+        "elevator_share_stairwells": "加装电梯覆盖率(梯口)",
+        "elevator_share_households": "加装电梯覆盖率(住户)",
+        "elevator_share_elderly_households": "加装电梯覆盖率(老年户)",
+        "garden_share_households_served": "花园服务住户比例",
+        "garden_share_elderly_served": "花园服务老年户比例",
+        "garden_m2_per_resident": "人均可达花园面积(m²)",
+        "parking_share_households_served": "停车服务住户比例",
+        "parking_share_elderly_served": "停车服务老年户比例",
+        "parking_spaces_per_household": "户均可达车位",
+    },
+    "en": {
+        "elevator_eligible_stairwells": "Eligible stairwells",
+        "elevator_in_service_stairwells": "Stairwells with an elevator in service",
+        "elevator_share_stairwells": "Elevator coverage (stairwells)",
+        "elevator_share_households": "Elevator coverage (households)",
+        "elevator_share_elderly_households": "Elevator coverage (elderly households)",
+        "garden_share_households_served": "Households a garden serves",
+        "garden_share_elderly_served": "Elderly households a garden serves",
+        "garden_m2_per_resident": "Garden m² within reach per resident",
+        "parking_share_households_served": "Households parking serves",
+        "parking_share_elderly_served": "Elderly households parking serves",
+        "parking_spaces_per_household": "Parking spaces within reach per household",
+    },
+}
+
+
+def negotiate(lang: str | None, accept_language: str | None) -> str:
+    """'zh' or 'en': the lang parameter, else the best Accept-Language match, else Chinese."""
+    if lang:
+        code = lang.strip().lower()[:2]
+        if code in LANGS:
+            return code
+    best, best_q = None, -1.0
+    for part in (accept_language or "").split(","):
+        tag, _, params = part.strip().partition(";")
+        code = tag.strip().lower()[:2]
+        if code not in LANGS:
+            continue
+        q = 1.0
+        if params.strip().startswith("q="):
+            try:
+                q = float(params.strip()[2:])
+            except ValueError:
+                q = 0.0
+        if q > best_q:
+            best, best_q = code, q
+    return best or DEFAULT_LANG

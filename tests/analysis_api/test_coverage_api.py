@@ -1,0 +1,149 @@
+"""GET /analysis/coverage through real HTTP against the demo district."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import pytest
+
+from tests.analysis_api.conftest import COMPOUND_34, execute, rows
+
+ELIGIBLE = "b.year_built <= 2000 AND b.floors >= 4 AND NOT b.has_original_elevator"
+UNIT = {
+    "grid": "s.grid_id",
+    "compound": "s.compound_id",
+    "community": "g.community_id",
+    "subdistrict": "cm.subdistrict_id",
+    "district": "sd.district_id",
+}
+
+
+def sql_coverage(engine, level: str) -> dict[int, dict]:
+    """Eligible and in-service counts per unit, counted independently in SQL."""
+    found = rows(
+        engine,
+        f"""
+        SELECT {UNIT[level]} AS unit,
+               count(*) AS stairwells,
+               count(*) FILTER (WHERE {ELIGIBLE}) AS eligible,
+               count(*) FILTER (WHERE {ELIGIBLE} AND s.elevator_status = 'in_service') AS done,
+               coalesce(sum(s.households) FILTER (WHERE {ELIGIBLE}), 0) AS hh,
+               coalesce(sum(s.elderly_households)
+                        FILTER (WHERE {ELIGIBLE} AND s.elevator_status = 'in_service'), 0) AS old
+        FROM stairwell s JOIN building b ON b.id = s.building_id
+        JOIN grid g ON g.id = s.grid_id JOIN community cm ON cm.id = g.community_id
+        JOIN subdistrict sd ON sd.id = cm.subdistrict_id
+        GROUP BY 1
+        """,
+    )
+    return {r["unit"]: r for r in found}
+
+
+def test_compound_34_is_15_of_57(shared_live, tokens):
+    with shared_live.client(tokens["planner"]) as http:
+        answer = http.get("/analysis/coverage", params={"level": "compound"})
+    assert answer.status_code == 200
+    row = next(r for r in answer.json()["rows"] if r["compound_id"] == COMPOUND_34)
+    assert row["name"] == "水荫路34号大院"
+    assert (row["eligible_stairwells"], row["in_service_stairwells"]) == (57, 15)
+    assert row["status_applied"] == 42
+    assert row["share_stairwells"] == pytest.approx(15 / 57)
+
+
+def test_batch_projection_15_57_to_57_57(shared_live, tokens):
+    with shared_live.client(tokens["planner"]) as http:
+        answer = http.get("/analysis/coverage", params={"level": "compound", "batch": 1})
+    assert answer.status_code == 200
+    (row,) = answer.json()["rows"]
+    assert row["compound_id"] == COMPOUND_34
+    assert row["label"] == "15/57 -> 57/57"
+    assert row["batch_stairwells"] == 42
+    assert row["after_share_households"] == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize("level", list(UNIT))
+def test_figures_equal_an_independent_sql_count(shared_live, shared_demo_db, tokens, level):
+    expected = sql_coverage(shared_demo_db, level)
+    with shared_live.client(tokens["analyst"]) as http:
+        answer = http.get("/analysis/coverage", params={"level": level})
+    got = {r[f"{level}_id"]: r for r in answer.json()["rows"]}
+    assert set(got) == set(expected)
+    for unit, want in expected.items():
+        row = got[unit]
+        assert row["stairwells"] == want["stairwells"]
+        assert row["eligible_stairwells"] == want["eligible"]
+        assert row["in_service_stairwells"] == want["done"]
+        assert row["eligible_households"] == want["hh"]
+        assert row["in_service_elderly_households"] == want["old"]
+
+
+def test_csv_and_geojson_for_the_choropleth(shared_live, shared_demo_db, tokens):
+    expected = sql_coverage(shared_demo_db, "community")
+    with shared_live.client(tokens["planner"]) as http:
+        table = http.get("/analysis/coverage", params={"level": "community", "f": "csv"})
+        geo = http.get("/analysis/coverage", params={"level": "community", "f": "geojson"})
+    assert table.headers["content-type"].startswith("text/csv")
+    parsed = list(csv.DictReader(io.StringIO(table.text)))
+    assert {int(r["community_id"]): int(r["in_service_stairwells"]) for r in parsed} == {
+        unit: r["done"] for unit, r in expected.items()
+    }
+    assert geo.headers["content-type"].startswith("application/geo+json")
+    features = geo.json()["features"]
+    assert len(features) == len(expected)
+    for feature in features:
+        assert feature["geometry"]["type"] in ("Polygon", "MultiPolygon")
+        props = feature["properties"]
+        want = expected[feature["id"]]
+        assert props["share_stairwells"] == pytest.approx(want["done"] / want["eligible"])
+
+
+def test_anonymous_is_401_and_grid_worker_sees_own_grid_only(shared_live, shared_demo_db, tokens):
+    with shared_live.client() as http:
+        assert http.get("/analysis/coverage").status_code == 401
+    own = rows(
+        shared_demo_db,
+        "SELECT g.grid_id FROM user_grid g JOIN app_user u ON u.id = g.user_id "
+        "WHERE u.username = 'grid01'",
+    )
+    grids = {r["grid_id"] for r in own}
+    expected = sql_coverage(shared_demo_db, "grid")
+    with shared_live.client(tokens["grid01"]) as http:
+        by_grid = http.get("/analysis/coverage", params={"level": "grid"}).json()["rows"]
+        by_district = http.get("/analysis/coverage", params={"level": "district"}).json()["rows"]
+    assert grids and {r["grid_id"] for r in by_grid} == grids
+    assert sum(r["stairwells"] for r in by_district) == sum(
+        expected[g]["stairwells"] for g in grids
+    )
+
+
+@pytest.mark.parametrize(
+    ("params", "field"),
+    [
+        ({"level": "city"}, "level"),
+        ({"batch": 99}, "batch"),
+        ({"batch": "one"}, "batch"),
+        ({"bbox": "1,2,3"}, "bbox"),
+        ({"compound_id": 99999}, "compound_id"),
+        ({"f": "xlsx"}, "f"),
+    ],
+)
+def test_bad_parameters_are_422_naming_the_parameter(shared_live, tokens, params, field):
+    with shared_live.client(tokens["planner"]) as http:
+        answer = http.get("/analysis/coverage", params=params)
+    assert answer.status_code == 422
+    assert any(field in e["field"] for e in answer.json()["errors"])
+
+
+def test_results_are_cached_and_a_sql_write_invalidates_them(live, demo_db, tokens):
+    params = {"level": "compound", "compound_id": COMPOUND_34}
+    with live.client(tokens["planner"]) as http:
+        first = http.get("/analysis/coverage", params=params)
+        second = http.get("/analysis/coverage", params=params)
+        assert (first.headers["x-cache"], second.headers["x-cache"]) == ("miss", "hit")
+        assert second.json()["cached"] is True
+        assert second.json()["rows"] == first.json()["rows"]
+        execute(demo_db, "UPDATE stairwell SET elevator_status = 'in_service' WHERE batch_id = 1")
+        third = http.get("/analysis/coverage", params=params)
+    assert third.headers["x-cache"] == "miss"
+    assert third.json()["rows"][0]["in_service_stairwells"] == 57

@@ -1,0 +1,1 @@
+"""Tests of the features package: CQL2, filters, values."""

@@ -1,0 +1,125 @@
+"""In Chromium on a copy of the demo: names are text never HTML, edits in the history, scenarios."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+import pytest
+import sqlalchemy as sa
+from fastapi import FastAPI
+from playwright.sync_api import Browser, sync_playwright
+from sqlalchemy.engine import Engine
+
+from gis_service.api.app import create_app
+from tests.conftest import DemoTemplate, LiveServer
+from tests.web.browser import ARGS, CHROMIUM, shot, watch
+
+XSS = "<img src=x onerror=alert(1)>"
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    """Debian's chromium, headless."""
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield chromium
+        chromium.close()
+
+
+def test_names_show_as_text_and_edits_in_the_history(
+    browser: Browser,
+    demo_db: Engine,
+    serve: Callable[[FastAPI], LiveServer],
+    demo_template: DemoTemplate,
+) -> None:
+    token = demo_template.tokens["planner"]
+    with demo_db.begin() as conn:
+        conn.execute(sa.text("UPDATE compound SET name = :n WHERE id = 5"), {"n": XSS})
+        stairwell = conn.execute(
+            sa.text("SELECT id FROM stairwell WHERE compound_id = 5 ORDER BY id LIMIT 1")
+        ).scalar_one()
+    live = serve(create_app(demo_db))
+    with live.client(token) as client:
+        url = f"/collections/stairwells/items/{stairwell}"
+        etag = client.get(url).headers["etag"]
+        patched = client.patch(
+            url,
+            json={"properties": {"elevator_status": "infeasible", "notes": XSS}},
+            headers={"If-Match": etag, "Content-Type": "application/merge-patch+json"},
+        )
+        assert patched.status_code == 200, patched.text
+    watched = watch(browser)
+    page = watched.page
+    page.goto(f"{live.url}/maps/planner?lang=en#token={token}")
+    page.wait_for_selector("html[data-gis-loaded-compounds]", timeout=30_000)
+    page.fill(".gis-search input", "<img")
+    hit = page.wait_for_selector(".gis-search-results button", timeout=15_000)
+    assert XSS in hit.inner_text()
+    hit.click()
+    card = page.wait_for_selector(".gis-card[data-compound='5'] h4")
+    assert card.inner_text() == XSS
+    page.wait_for_function("GisMap.layers.compounds.getLayers().some(l => l.feature.id === 5)")
+    page.evaluate(
+        "GisMap.layers.compounds.getLayers().find(l => l.feature.id === 5).openTooltip()"
+    )
+    tooltip = page.wait_for_selector(".leaflet-tooltip", timeout=10_000)
+    assert XSS in tooltip.inner_text()
+    page.evaluate(f"GisMap.stairwellPopup({stairwell}, GisMap.map.getCenter())")
+    popup = page.wait_for_selector(".gis-stairwell[data-loaded]", timeout=15_000)
+    history = popup.query_selector(".gis-history li")
+    assert history is not None
+    assert "→" in history.inner_text() and "Infeasible (planner)" in history.inner_text()
+    shot(page, "planner-escaped-name.png")
+    assert page.locator("img[src='x']").count() == 0
+    assert watched.dialogs == []
+    assert watched.real_errors() == []
+
+
+def test_scenario_swipe_with_deltas(
+    browser: Browser,
+    demo_db: Engine,
+    serve: Callable[[FastAPI], LiveServer],
+    demo_template: DemoTemplate,
+) -> None:
+    token = demo_template.tokens["planner"]
+    live = serve(create_app(demo_db))
+    with live.client(token) as client:
+        made = client.post(
+            "/scenarios",
+            json={"name": "Shuiyin 34 batch", "description": XSS,
+                  "interventions": {"batches": [1]}},
+        )
+        assert made.status_code == 201, made.text
+        scenario_id = made.json()["id"]
+        district = client.get(f"/scenarios/{scenario_id}?level=district").json()
+    rows = {r["indicator"]: r for r in district["evaluation"]["rows"]}
+    watched = watch(browser)
+    page = watched.page
+    page.goto(f"{live.url}/maps/planner?lang=en#token={token}")
+    page.wait_for_selector("html[data-gis-tiles-stairwells]", timeout=30_000)
+    page.click(".gis-scenario-toggle")
+    page.wait_for_selector(f".gis-scenarios option[value='{scenario_id}']", state="attached")
+    page.select_option('.gis-scenarios select[aria-label="Choose a scenario"]', str(scenario_id))
+    page.wait_for_selector(f".gis-scenario-body[data-scenario='{scenario_id}']")
+    page.wait_for_selector(".gis-swipe input")
+    shown = page.evaluate(
+        """() => Array.from(document.querySelectorAll('.gis-deltas tr[data-indicator]'))
+                 .map(r => [r.dataset.indicator, Number(r.dataset.baseline),
+                            Number(r.dataset.scenario), Number(r.dataset.delta)])"""
+    )
+    assert shown
+    for indicator, baseline, scenario, delta in shown:
+        assert baseline == pytest.approx(rows[indicator]["baseline"])
+        assert scenario == pytest.approx(rows[indicator]["scenario"])
+        assert delta == pytest.approx(rows[indicator]["delta"])
+    assert dict((s[0], s[3]) for s in shown)["elevator_in_service_stairwells"] == 42
+    assert XSS in page.inner_text(".gis-scenario-body")
+    before = page.evaluate("GisMap.map.getPane('gis-swipe-left').style.clip")
+    page.fill(".gis-swipe input", "200")
+    after = page.evaluate("GisMap.map.getPane('gis-swipe-left').style.clip")
+    assert before and after and before != after
+    shot(page, "planner-scenario-swipe.png")
+    assert page.locator("img[src='x']").count() == 0
+    assert watched.dialogs == []
+    assert watched.real_errors() == []
