@@ -51,6 +51,25 @@ from gis_service.settings import get_settings
 FID = Path(description="the feature id")
 
 
+def status_history(conn: sa.Connection, fid: object) -> list[dict[str, object]]:
+    """Every elevator status change of a stairwell, oldest first (kept by a trigger)."""
+    found = conn.execute(
+        sa.text(
+            "SELECT from_status, to_status, changed_on, changed_at, changed_by "
+            "FROM stairwell_status_history WHERE stairwell_id = :fid ORDER BY changed_on, id"
+        ),
+        {"fid": fid},
+    ).mappings()
+    return [
+        {
+            **dict(row),
+            "changed_on": row["changed_on"] and row["changed_on"].isoformat(),
+            "changed_at": row["changed_at"].isoformat(),
+        }
+        for row in found
+    ]
+
+
 def add_layer_routes(router: APIRouter, layer: Layer) -> None:
     """Register the items routes of one layer, documented with its own schemas."""
     settings = get_settings()
@@ -196,6 +215,8 @@ def add_layer_routes(router: APIRouter, layer: Layer) -> None:
             "entries": entries,
             "links": item_links(request, layer, fid),
         }
+        if layer.table == "stairwell":
+            body["status_history"] = status_history(conn, fid)
         return Response(orjson.dumps(body), media_type="application/json")
 
     handlers: dict[str, tuple[str, str, Callable[..., Response]]] = {

@@ -246,3 +246,16 @@ def test_bodies_above_the_limit_are_413(api: Clients, demo_db: Engine) -> None:
     assert "transfer-encoding" not in declared.request.headers
     assert streamed.request.headers.get("transfer-encoding") == "chunked"
     assert number(demo_db, "SELECT count(*) FROM parking") == before
+
+
+def test_stairwell_history_includes_its_status_changes(api: Clients, demo_db: Engine) -> None:
+    in_service = scalar(
+        demo_db,
+        "SELECT id FROM stairwell WHERE compound_id = 5 AND elevator_status = 'in_service' "
+        "ORDER BY id LIMIT 1",
+    )
+    with api("planner") as planner:
+        body = planner.get(f"/collections/stairwells/items/{in_service}/history").json()
+    steps = [entry["to_status"] for entry in body["status_history"]]
+    assert steps[0] == "proposed" and steps[-1] == "in_service"
+    assert all(entry["changed_on"] for entry in body["status_history"])
