@@ -210,6 +210,7 @@ def compare(ours: str, tipg: str, token: str, tiles: list[tuple[int, int, int]])
 
 
 def main() -> None:
+    """Build the city, serve it both ways, measure, print one JSON line."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--stairwells", type=int, default=1_000_000)
     parser.add_argument("--per-zoom", type=int, default=120, help="distinct tiles per zoom")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from fastapi import APIRouter, FastAPI, Request, Response
@@ -15,6 +14,7 @@ from prometheus_client import (
     generate_latest,
     multiprocess,
 )
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 REGISTRY = CollectorRegistry(auto_describe=True)
 REQUESTS = Counter(
@@ -56,22 +56,42 @@ def metrics() -> Response:
 
 def route_template(request: Request) -> str:
     """The matched route's path template (bounded label values), or 'unmatched'."""
-    route = request.scope.get("route")
-    return getattr(route, "path", "unmatched")
+    return scope_route(request.scope)
+
+
+def scope_route(scope: Scope) -> str:
+    """The path template of the route that handled an ASGI scope, or 'unmatched'."""
+    return getattr(scope.get("route"), "path", "unmatched")
+
+
+class MeasureRequests:
+    """Plain ASGI middleware counting and timing requests (no per-request task or body copy)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Time the request; label it by method, route template and status."""
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = [500]
+
+        async def send_status(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                status[0] = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_status)
+        finally:
+            route, method = scope_route(scope), scope["method"]
+            LATENCY.labels(method, route).observe(time.perf_counter() - started)
+            REQUESTS.labels(method, route, str(status[0])).inc()
 
 
 def install_metrics(app: FastAPI) -> None:
     """Count and time every request by method, route template and status."""
-
-    @app.middleware("http")
-    async def measure(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        started = time.perf_counter()
-        response = await call_next(request)
-        route = route_template(request)
-        LATENCY.labels(request.method, route).observe(time.perf_counter() - started)
-        REQUESTS.labels(request.method, route, str(response.status_code)).inc()
-        return response
-
+    app.add_middleware(MeasureRequests)
     app.include_router(router)

@@ -18,6 +18,7 @@ from gis_service.features import access
 from gis_service.features import openapi as doc
 from gis_service.features.geojson import CRS84, GEOJSON, link
 from gis_service.features.values import queryable_fields, quoted
+from gis_service.tiles import CONFORMANCE_CLASSES as TILES_CONFORMANCE
 
 OPENAPI_30 = "application/vnd.oai.openapi+json;version=3.0"
 SCHEMA_JSON = "application/schema+json"
@@ -38,6 +39,7 @@ CONFORMANCE = [
     "http://www.opengis.net/spec/cql2/1.0/conf/spatial-functions",
     "http://www.opengis.net/spec/ogcapi-features-4/1.0/conf/create-replace-delete",
     "http://www.opengis.net/spec/ogcapi-features-4/1.0/conf/update",
+    *TILES_CONFORMANCE,
     "http://www.opengis.net/spec/ogcapi-features-4/1.0/conf/optimistic-locking-etags",
 ]
 OBJECT = {"application/json": {"schema": {"type": "object"}}}

@@ -205,7 +205,9 @@ def read_csv(
         reason = f"coordinates {found[0]}/{found[1]} are not numbers"
     else:
         texts = table[found].str.strip()
-        parsed = shapely.from_wkt(texts.replace("", None).to_numpy(), on_invalid="ignore")
+        # empty or missing cells (a short row, e.g. split by a stray CR) are no geometry
+        cells = np.array([t if isinstance(t, str) and t else None for t in texts], dtype=object)
+        parsed = shapely.from_wkt(cells, on_invalid="ignore")
         geoms[:] = parsed
         bad, used = shapely.is_missing(parsed), [found]
         reason = f"column {found} holds no readable WKT geometry"

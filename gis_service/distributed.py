@@ -1,0 +1,186 @@
+"""Coverage and service radii for many districts at once on Dask, one partition per district.
+
+Each partition is one district's stairwells with the streets (and, along streets, the
+facilities) within the radius plus BORDER_SLACK_M around them, so a stairwell near a district
+edge is served by a facility on the other side. Workers read PostGIS themselves (the database
+URL travels with the task), run the same pure engine functions as a single process, in the
+city's one metric CRS, and the parent gathers the parts into one frame equal to the
+single-process one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import sqlalchemy as sa
+from pyproj import CRS
+
+from gis_service.analysis.coverage import Eligibility, coverage
+from gis_service.analysis.crs import utm_crs
+from gis_service.analysis.network import StreetGraph, build_graph
+from gis_service.datasets.area import Area, Box, expand
+from gis_service.datasets.load import STAIRWELL_SQL, load_layer, load_stairwells, read_geoframe
+from gis_service.datasets.params import ServiceParams
+from gis_service.datasets.runs import ServiceInputs, nearest_table
+from gis_service.db.engine import create_db_engine
+from gis_service.errors import InvalidInput
+
+BORDER_SLACK_M = 200.0
+"""Metres read beyond the radius around a district (snapping legs, streets bending back)."""
+DISTRICTS_SQL = """
+SELECT DISTINCT sd.district_id
+FROM stairwell s
+LEFT JOIN grid g ON g.id = s.grid_id
+LEFT JOIN compound c ON c.id = s.compound_id
+LEFT JOIN community cm ON cm.id = coalesce(g.community_id, c.community_id)
+LEFT JOIN subdistrict sd ON sd.id = cm.subdistrict_id
+ORDER BY 1
+"""
+EXTENT_SQL = (
+    "SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) "
+    "FROM (SELECT ST_Extent(geom) AS e FROM {table}) x"
+)
+
+
+@contextmanager
+def dask_client(scheduler: str | None = None, n_workers: int = 2) -> Iterator[Any]:
+    """A client of the scheduler at `scheduler` (tcp://host:8786), else of a LocalCluster."""
+    from dask.distributed import Client, LocalCluster
+
+    if scheduler:
+        with Client(scheduler) as client:
+            yield client
+        return
+    with (
+        LocalCluster(
+            n_workers=n_workers, threads_per_worker=1, processes=True, dashboard_address=None
+        ) as cluster,
+        Client(cluster) as client,
+    ):
+        yield client
+
+
+def district_partitions(conn: sa.Connection) -> list[int | None]:
+    """The districts holding stairwells (None for stairwells outside the hierarchy)."""
+    return [None if d is None else int(d) for (d,) in conn.execute(sa.text(DISTRICTS_SQL))]
+
+
+def city_crs(conn: sa.Connection) -> CRS:
+    """The metric CRS the single-process run picks for the whole city (stairwells first)."""
+    for table in ("stairwell", "facility", "garden", "parking"):
+        row = conn.execute(sa.text(EXTENT_SQL.format(table=table))).one()
+        if row[0] is not None:
+            return utm_crs((float(row[0]) + float(row[2])) / 2, (float(row[1]) + float(row[3])) / 2)
+    raise InvalidInput("there is no data in this area to analyse")
+
+
+def partition_stairwells(conn: sa.Connection, district: int | None) -> gpd.GeoDataFrame:
+    """One district's stairwells (the same frame as load_stairwells)."""
+    if district is not None:
+        return load_stairwells(conn, Area(district_id=district))
+    frame = read_geoframe(conn, STAIRWELL_SQL + " WHERE sd.district_id IS NULL ORDER BY s.id", {})
+    for col in ("floors", "building_floors", "households", "elderly_households"):
+        frame[col] = pd.to_numeric(frame[col]).astype(np.int64) if len(frame) else frame[col]
+    frame["has_original_elevator"] = frame["has_original_elevator"].astype(bool)
+    return frame
+
+
+def _with_connection(url: str, work: Callable[[sa.Connection], Any]) -> Any:
+    engine = create_db_engine(url)
+    try:
+        with engine.begin() as conn:
+            return work(conn)
+    finally:
+        engine.dispose()
+
+
+def coverage_part(
+    url: str, district: int | None, level: str, statuses: Sequence[str], rule: Eligibility
+) -> pd.DataFrame:
+    """Coverage of one district's stairwells (the counts combine across districts)."""
+    return _with_connection(
+        url, lambda conn: coverage(partition_stairwells(conn, district), level, statuses, rule)
+    )
+
+
+def combine_coverage(parts: list[pd.DataFrame], level: str) -> pd.DataFrame:
+    """Per-district coverage parts summed per unit, shares recomputed as coverage() does."""
+    frame = pd.concat(parts, ignore_index=True)
+    counts = [c for c in frame.columns if c != level and "share_" not in c]
+    out = frame.groupby(level, sort=True, dropna=False)[counts].sum()
+    for col in counts:
+        if col.startswith("in_service_"):
+            name = col[len("in_service_") :]
+            with np.errstate(invalid="ignore", divide="ignore"):
+                out[f"share_{name}"] = out[col] / out[f"eligible_{name}"]
+    return out.reset_index()[list(parts[0].columns)]
+
+
+def partition_inputs(
+    conn: sa.Connection, district: int | None, params: ServiceParams, crs: CRS
+) -> ServiceInputs:
+    """A district's stairwells, the facilities and streets within radius + slack around them."""
+    homes = partition_stairwells(conn, district)
+    w, s, e, n = (float(v) for v in homes.total_bounds)
+    box: Box = expand((w, s, e, n), params.radius_m + BORDER_SLACK_M)
+    if params.mode == "crow":  # the single process reports the nearest one however far
+        facilities = load_layer(conn, params.layer, None, params.kind)
+    else:
+        facilities = load_layer(conn, params.layer, box, params.kind)
+    graph: StreetGraph | None = None
+    if params.mode == "network":
+        streets = load_layer(conn, "streets", box)
+        if not len(streets):
+            raise InvalidInput("there are no streets in this area: use mode=crow")
+        graph = build_graph(streets.to_crs(crs))
+    return ServiceInputs(homes.to_crs(crs), facilities.to_crs(crs), graph, crs, box)
+
+
+def nearest_part(
+    url: str, district: int | None, params: ServiceParams, crs_text: str
+) -> pd.DataFrame:
+    """Per stairwell of one district: nearest facility, distance (m) and served flag."""
+    crs = CRS.from_user_input(crs_text)
+    return _with_connection(
+        url, lambda conn: nearest_table(partition_inputs(conn, district, params, crs), params)
+    )
+
+
+def _gather(client: Any, fn: Callable[..., pd.DataFrame], parts: list[Any], **kw: Any) -> list[Any]:
+    futures = [client.submit(fn, kw["url"], part, *kw["args"], pure=False) for part in parts]
+    return list(client.gather(futures))
+
+
+def coverage_all(
+    client: Any, url: str, level: str, rule: Eligibility = Eligibility()
+) -> pd.DataFrame:
+    """Coverage per level over every district, one Dask task per district."""
+    from gis_service.datasets.load import statuses as read_statuses
+
+    def plan(conn: sa.Connection) -> tuple[list[int | None], list[str]]:
+        return district_partitions(conn), read_statuses(conn)
+
+    parts, pipeline = _with_connection(url, plan)
+    if not parts:
+        raise InvalidInput("there are no stairwells to analyse")
+    frames = _gather(client, coverage_part, parts, url=url, args=(level, pipeline, rule))
+    return combine_coverage(frames, level)
+
+
+def nearest_all(client: Any, url: str, params: ServiceParams) -> pd.DataFrame:
+    """Per stairwell of every district: nearest facility and distance, one task per district."""
+
+    def plan(conn: sa.Connection) -> tuple[list[int | None], CRS]:
+        return district_partitions(conn), city_crs(conn)
+
+    parts, crs = _with_connection(url, plan)
+    if not parts:
+        raise InvalidInput("there are no stairwells to analyse")
+    frames = _gather(client, nearest_part, parts, url=url, args=(params, crs.to_string()))
+    out = pd.concat(frames, ignore_index=True)
+    return out.sort_values("id", kind="stable").reset_index(drop=True)

@@ -1,0 +1,125 @@
+"""Distributed analysis on a LocalCluster of 2 processes equals the single-process run exactly."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from typing import Any
+
+import pandas as pd
+import pytest
+import sqlalchemy as sa
+from dask.distributed import Client, LocalCluster
+from sqlalchemy.engine import Engine
+
+from gis_service.datasets.area import Area
+from gis_service.datasets.params import service_params
+from gis_service.datasets.runs import coverage_table, nearest_table, service_inputs, shares_table
+from gis_service.db.cluster import ManagedCluster
+from gis_service.db.engine import create_db_engine
+from gis_service.distributed import BORDER_SLACK_M, coverage_all, nearest_all
+from gis_service.ingest.demo_load import load_demo
+from tests.conftest import admin, create_database
+
+FACILITY_DISTRICT_SQL = """
+SELECT f.id AS facility_id, d.id AS facility_district
+FROM facility f JOIN district d ON ST_Intersects(d.geom, f.geom)
+"""
+BORDER_SQL = """
+SELECT s.id, ST_Distance(s.geom::geography, ST_Boundary(d.geom)::geography) AS to_border
+FROM stairwell s, district d WHERE ST_Intersects(d.geom, s.geom)
+"""
+
+
+@pytest.fixture(scope="module")
+def city(pg_cluster: ManagedCluster, empty_template: str) -> Iterator[Engine]:
+    """A demo city of several districts sharing borders (about 40,000 stairwells)."""
+    name = create_database(pg_cluster, empty_template)
+    engine = create_db_engine(pg_cluster.url(name))
+    load_demo(engine, target_stairwells=40_000)
+    yield engine
+    engine.dispose()
+    admin(pg_cluster, f'DROP DATABASE "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="module")
+def client() -> Iterator[Client]:
+    """A LocalCluster of 2 worker processes."""
+    with (
+        LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+        ) as cluster,
+        Client(cluster) as dask,
+    ):
+        yield dask
+
+
+def url(engine: Engine) -> str:
+    """The engine's URL with its password, for the workers."""
+    return engine.url.render_as_string(hide_password=False)
+
+
+def frame(engine: Engine, sql: str) -> pd.DataFrame:
+    """A query's rows."""
+    with engine.connect() as conn:
+        return pd.DataFrame(conn.execute(sa.text(sql)).mappings().all())
+
+
+def test_city_has_several_districts(city: Engine) -> None:
+    with city.connect() as conn:
+        assert conn.execute(sa.text("SELECT count(*) FROM district")).scalar_one() >= 3
+
+
+@pytest.mark.parametrize("level", ["grid_id", "compound_id", "subdistrict_id", "district_id"])
+def test_coverage_equals_single_process(city: Engine, client: Client, level: str) -> None:
+    with city.begin() as conn:
+        single = coverage_table(conn, level)
+    distributed = coverage_all(client, url(city), level)
+    assert len(distributed) >= 3
+    pd.testing.assert_frame_equal(distributed, single, check_exact=True)
+
+
+@pytest.mark.parametrize("mode", ["network", "crow"])
+def test_nearest_equals_single_process_across_borders(
+    city: Engine, client: Client, mode: str
+) -> None:
+    with city.begin() as conn:
+        params = service_params(conn, "facilities", None, 300.0, mode=mode)
+        single = nearest_table(service_inputs(conn, params, Area()), params)
+    distributed = nearest_all(client, url(city), params)
+    assert len(distributed) == len(single) > 30_000
+    pd.testing.assert_frame_equal(distributed, single, check_exact=True)
+    pd.testing.assert_frame_equal(
+        shares_table(distributed, "district_id"), shares_table(single, "district_id")
+    )
+    # stairwells within the margin of their district's border served by a facility across it
+    where = frame(city, FACILITY_DISTRICT_SQL).drop_duplicates("facility_id", keep=False)
+    near = distributed[distributed["served"]].astype({"facility_id": "int64"})
+    near = near.merge(where, on="facility_id").merge(frame(city, BORDER_SQL), on="id")
+    across = near[near["facility_district"] != near["district_id"].astype("int64")]
+    assert (across["to_border"] <= params.radius_m + BORDER_SLACK_M).all()
+    assert len(across) > 20, f"only {len(across)} stairwells served across a district border"
+
+
+def test_cli_all_runs_on_a_local_cluster(city: Engine) -> None:
+    env = {**os.environ, "GIS_DATABASE_URL": url(city)}
+    args: list[Any] = [sys.executable, "-c", "from gis_service.cli import main; main()"]
+    out = subprocess.run(
+        [*args, "analyze", "coverage", "--all", "--level", "district", "-f", "json"],
+        capture_output=True, text=True, env=env, timeout=300, check=False,
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    rows = json.loads(out.stdout)["rows"]
+    with city.begin() as conn:
+        single = coverage_table(conn, "district_id")
+    assert [r["eligible_stairwells"] for r in rows] == single["eligible_stairwells"].tolist()
+    out = subprocess.run(
+        [*args, "analyze", "service-areas", "--all", "--layer", "facilities", "--radius-m", "300",
+         "--level", "district", "-f", "json"],
+        capture_output=True, text=True, env=env, timeout=300, check=False,
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    assert len(json.loads(out.stdout)["rows"]) == len(single)
