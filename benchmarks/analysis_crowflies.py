@@ -12,17 +12,15 @@ from __future__ import annotations
 import argparse
 import io
 import json
-import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import psycopg
 import shapely
+from common import timed
 from pyproj import Transformer
 
 from gis_service.analysis.service import crow_flies_nearest
@@ -33,16 +31,6 @@ PEER_SQL = """
 SELECT s.id FROM bench_stairwell s
 WHERE EXISTS (SELECT 1 FROM bench_facility f WHERE ST_DWithin(f.geom_utm, s.geom_utm, %(r)s))
 """
-
-
-def timed(fn: Callable[[], Any], runs: int) -> tuple[float, Any]:
-    """Median wall time of `runs` calls and the last result."""
-    times, result = [], None
-    for _ in range(runs):
-        start = time.perf_counter()
-        result = fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times), result
 
 
 def synthetic(n: int, half_side_m: float, rng: np.random.Generator) -> np.ndarray:

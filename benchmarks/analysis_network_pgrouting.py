@@ -15,17 +15,13 @@ from __future__ import annotations
 import argparse
 import io
 import json
-import statistics
 import sys
 import tempfile
-import time
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import psycopg
-import shapely
+from common import lattice, timed
 
 from gis_service.analysis.network import StreetGraph, build_graph
 from gis_service.analysis.routing import nearest_source_nodes
@@ -36,25 +32,6 @@ SELECT node, agg_cost FROM pgr_drivingDistance(
     'SELECT id, source, target, cost FROM edges', %(vids)s::bigint[], %(limit)s,
     directed := false, equicost := true)
 """
-
-
-def lattice(size: int, spacing: float) -> np.ndarray:
-    """size rows and size columns of streets as long lines sharing their crossing vertices."""
-    axis = np.arange(size) * spacing
-    x, y = np.meshgrid(axis, axis)
-    rows = shapely.linestrings(np.stack([x, y], axis=-1))
-    cols = shapely.linestrings(np.stack([x.T, y.T], axis=-1))
-    return np.concatenate([rows, cols])
-
-
-def timed(fn: Callable[[], Any], runs: int) -> tuple[float, Any]:
-    """Median wall time of `runs` calls and the last result."""
-    times, result = [], None
-    for _ in range(runs):
-        start = time.perf_counter()
-        result = fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times), result
 
 
 def load_edges(conn: psycopg.Connection, graph: StreetGraph) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Literal, TypeVar
 
 import sqlalchemy as sa
 import yaml
@@ -148,27 +148,42 @@ def describe_error(path: Path, exc: ValidationError) -> str:
     return f"{path.name}: {where}: {first['msg']}"
 
 
-def load_catalog(layers_dir: Path = LAYERS_DIR) -> Catalog:
-    """Load and validate every layers/*.yaml; a broken file raises ConfigError naming it."""
-    layers: dict[str, Layer] = {}
-    files = sorted(layers_dir.glob("*.yaml"))
+ModelT = TypeVar("ModelT", bound=BaseModel)
+
+
+def load_yaml_models(
+    folder: Path, model: type[ModelT], kind: str
+) -> dict[str, tuple[Path, ModelT]]:
+    """Validate every folder/*.yaml as `model` (whose `id` is the file's stem), by id.
+
+    A broken file raises ConfigError naming the file and the field ("layer file x.yaml: ...").
+    """
+    found: dict[str, tuple[Path, ModelT]] = {}
+    files = sorted(folder.glob("*.yaml"))
     if not files:
-        raise ConfigError(f"no layer files in {layers_dir}")
+        raise ConfigError(f"no {kind} files in {folder}")
     for path in files:
         try:
             raw = yaml.safe_load(path.read_text(encoding="utf-8"))
         except yaml.YAMLError as exc:
             raise ConfigError(f"{path.name}: not valid YAML: {exc}") from exc
         if not isinstance(raw, dict):
-            raise ConfigError(f"{path.name}: a layer file holds one mapping")
+            raise ConfigError(f"{path.name}: a {kind} file holds one mapping")
         try:
-            layer = Layer.model_validate(raw)
+            item = model.model_validate(raw)
         except ValidationError as exc:
-            raise ConfigError(f"layer file {describe_error(path, exc)}") from exc
-        if layer.id != path.stem:
-            raise ConfigError(f"{path.name}: id {layer.id!r} differs from the file name")
-        layers[layer.id] = layer
-    return Catalog(layers=layers)
+            raise ConfigError(f"{kind} file {describe_error(path, exc)}") from exc
+        item_id = getattr(item, "id", None)
+        if item_id != path.stem:
+            raise ConfigError(f"{path.name}: id {item_id!r} differs from the file name")
+        found[item_id] = (path, item)
+    return found
+
+
+def load_catalog(layers_dir: Path = LAYERS_DIR) -> Catalog:
+    """Load and validate every layers/*.yaml; a broken file raises ConfigError naming it."""
+    loaded = load_yaml_models(layers_dir, Layer, "layer")
+    return Catalog(layers={layer_id: layer for layer_id, (_, layer) in loaded.items()})
 
 
 @lru_cache(maxsize=1)

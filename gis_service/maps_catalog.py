@@ -7,10 +7,9 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from gis_service.catalog import Catalog, Text, default_catalog, describe_error
+from gis_service.catalog import Catalog, Text, default_catalog, load_yaml_models
 from gis_service.errors import ConfigError
 
 MAPS_DIR = Path(__file__).resolve().parent.parent / "maps"
@@ -218,22 +217,7 @@ def load_maps(maps_dir: Path = MAPS_DIR, catalog: Catalog | None = None) -> dict
     """Load and validate every maps/*.yaml; a broken file raises ConfigError naming it."""
     catalog = catalog or default_catalog()
     views: dict[str, MapView] = {}
-    files = sorted(maps_dir.glob("*.yaml"))
-    if not files:
-        raise ConfigError(f"no map files in {maps_dir}")
-    for path in files:
-        try:
-            raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-        except yaml.YAMLError as exc:
-            raise ConfigError(f"{path.name}: not valid YAML: {exc}") from exc
-        if not isinstance(raw, dict):
-            raise ConfigError(f"{path.name}: a map file holds one mapping")
-        try:
-            view = MapView.model_validate(raw)
-        except ValidationError as exc:
-            raise ConfigError(f"map file {describe_error(path, exc)}") from exc
-        if view.id != path.stem:
-            raise ConfigError(f"{path.name}: id {view.id!r} differs from the file name")
+    for path, view in load_yaml_models(maps_dir, MapView, "map").values():
         try:
             view.check_catalog(catalog)
         except ValueError as exc:

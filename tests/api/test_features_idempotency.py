@@ -2,29 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import httpx
-import pytest
 from sqlalchemy.engine import Engine
 
-from tests.conftest import DemoTemplate
 from tests.features.live import (
     Clients,
-    clients,
     log_count,
     number,
     parking,
     problem_field,
-    running,
 )
-
-
-@pytest.fixture
-def api(demo_db: Engine, demo_template: DemoTemplate) -> Iterator[Clients]:
-    """Role clients against a live server on a writable copy of the demo."""
-    with running(demo_db) as live:
-        yield clients(live, demo_template)
 
 
 def test_idempotent_replay(api: Clients, demo_db: Engine) -> None:

@@ -2,31 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from sqlalchemy.engine import Engine
 
-from tests.conftest import DemoTemplate, scalar
+from tests.conftest import scalar
 from tests.features.live import (
     POINT_34,
     SQUARE,
     Clients,
-    clients,
     issue,
     parking,
     point_of,
-    running,
     stairwell_in_grid,
 )
-
-
-@pytest.fixture
-def api(demo_db: Engine, demo_template: DemoTemplate) -> Iterator[Clients]:
-    """Role clients against a live server on a writable copy of the demo."""
-    with running(demo_db) as live:
-        yield clients(live, demo_template)
 
 
 def test_grid_worker_reports_issues_in_own_grid_only(api: Clients, demo_db: Engine) -> None:

@@ -24,13 +24,6 @@ from tests.features.live import (
 )
 
 
-@pytest.fixture
-def api(demo_db: Engine, demo_template: DemoTemplate) -> Iterator[Clients]:
-    """Role clients against a live server on a writable copy of the demo."""
-    with running(demo_db) as live:
-        yield clients(live, demo_template)
-
-
 @pytest.fixture(scope="module")
 def unchanged_db(pg_cluster: ManagedCluster, demo_template: DemoTemplate) -> Iterator[Engine]:
     """A copy of the demo for tests whose writes must all be refused (so it stays unchanged)."""
