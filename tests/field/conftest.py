@@ -15,11 +15,12 @@ from gis_service.api.app import create_app
 from gis_service.settings import get_settings
 from tests.conftest import DemoTemplate, LiveServer, start_server
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
-PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True,
-         "device_scale_factor": 2}
+PHONE = {
+    "viewport": {"width": 390, "height": 844},
+    "is_mobile": True,
+    "has_touch": True,
+    "device_scale_factor": 2,
+}
 
 
 @dataclass
@@ -45,8 +46,11 @@ class FieldServer:
         """An HTTP client signed in with user name and password (session and CSRF cookies)."""
         client = httpx.Client(base_url=self.url, timeout=30)
         client.get("/field/login")
-        answer = client.post("/session", json={"username": user, "password": self.passwords[user]},
-                             headers={"X-CSRF-Token": client.cookies["gis_csrf"]})
+        answer = client.post(
+            "/session",
+            json={"username": user, "password": self.passwords[user]},
+            headers={"X-CSRF-Token": client.cookies["gis_csrf"]},
+        )
         assert answer.status_code == 200, answer.text
         return client
 
@@ -61,17 +65,6 @@ def field_server(
     yield FieldServer(live, demo_db, demo_template.tokens, demo_template.passwords, tmp_path)
     live.server.should_exit = True
     live.thread.join(timeout=10)
-
-
-@pytest.fixture(scope="session")
-def browser() -> Iterator[Any]:
-    """Headless system Chromium (never a downloaded browser); offline except localhost."""
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture

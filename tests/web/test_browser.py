@@ -2,27 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page
 
 from gis_service.catalog import default_catalog
 from tests.conftest import LiveServer
-from tests.web.browser import ARGS, CHROMIUM, count_colours, shot, watch
+from tests.web.browser import count_colours, shot, watch
 from tests.web.pagecheck import expected_legend, joined_values, page_config
 
 STATUS_COLOURS = default_catalog().layer("stairwells").style.colors
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    """Debian's chromium, headless (never a downloaded browser)."""
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield chromium
-        chromium.close()
 
 
 def open_planner(page: Page, live: LiveServer, token: str, zoom: int = 17) -> None:
@@ -75,8 +64,13 @@ def test_planner_draws_tiles_popups_and_legend(
     page.mouse.click(*point)
     popup = page.wait_for_selector(".gis-stairwell[data-loaded]", timeout=15_000)
     text = popup.inner_text()
-    for label in ("Households", "Agreeing households", "Retrofit batch", "Elevator status",
-                  "Status history"):
+    for label in (
+        "Households",
+        "Agreeing households",
+        "Retrofit batch",
+        "Elevator status",
+        "Status history",
+    ):
         assert label in text
     shot(page, "planner-popup.png")
 

@@ -45,13 +45,27 @@ def test_shipped_views_load() -> None:
             "unknown catalog layer 'nope'",
         ),
         (
-            {"layers": [{"id": "x", "source": {"kind": "geojson-url", "url": "https://cdn.example/x"}}]},
+            {
+                "layers": [
+                    {"id": "x", "source": {"kind": "geojson-url", "url": "https://cdn.example/x"}}
+                ]
+            },
             "planner.yaml: layers.0.source.geojson-url.url",
         ),
         ({"initial_view": {"center": [113.3, 23.1], "zoom": 15}}, "swapped"),
-        ({"basemaps": [{"id": "osm", "title": {"zh": "图", "en": "Map"},
-                        "url": "https://tile.example/{z}/{x}/{y}.png"}],
-          "default_basemap": "osm"}, "blank"),
+        (
+            {
+                "basemaps": [
+                    {
+                        "id": "osm",
+                        "title": {"zh": "图", "en": "Map"},
+                        "url": "https://tile.example/{z}/{x}/{y}.png",
+                    }
+                ],
+                "default_basemap": "osm",
+            },
+            "blank",
+        ),
         ({"id": "other"}, "differs from the file name"),
     ],
 )

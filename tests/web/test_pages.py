@@ -58,8 +58,16 @@ def test_planner_layers_and_controls(live: LiveServer) -> None:
         "Parking adequacy (households within reach)",
     ]
     assert [lv["id"] for lv in config["choropleth"]["levels"]] == ["community", "grid", "compound"]
-    assert {"sign_in", "layers", "search", "fullscreen", "measure", "scale", "legend",
-            "scenarios"} <= set(config["controls"])
+    assert {
+        "sign_in",
+        "layers",
+        "search",
+        "fullscreen",
+        "measure",
+        "scale",
+        "legend",
+        "scenarios",
+    } <= set(config["controls"])
     statuses = {s["code"]: s for s in config["statuses"]}
     assert statuses["in_service"]["color"] == "#2e7d32"
     assert statuses["in_service"]["label"] == "In service"
