@@ -52,7 +52,8 @@ def test_names_show_as_text_and_edits_in_the_history(
     assert card.inner_text() == XSS
     page.wait_for_function("GisMap.layers.compounds.getLayers().some(l => l.feature.id === 5)")
     page.evaluate("GisMap.layers.compounds.getLayers().find(l => l.feature.id === 5).openTooltip()")
-    page.wait_for_function(  # the compound's tooltip shows the name as text (other tooltips may open)
+    # the compound's tooltip shows the name as text (other tooltips may open too)
+    page.wait_for_function(
         "xss => [...document.querySelectorAll('.leaflet-tooltip')]"
         ".some(t => t.innerText.includes(xss))",
         arg=XSS,
