@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -123,3 +124,44 @@ def test_cli_all_runs_on_a_local_cluster(city: Engine) -> None:
     )  # fmt: skip
     assert out.returncode == 0, out.stderr
     assert len(json.loads(out.stdout)["rows"]) == len(single)
+
+
+def test_cli_all_runs_on_a_separately_started_cluster(city: Engine, tmp_path: Path) -> None:
+    """`--scheduler tcp://…`: a real scheduler and worker processes, started like on a cluster."""
+    from gis_service.db.cluster import free_port
+
+    port = free_port()
+    dask = Path(sys.executable).parent / "dask"
+    logs = (tmp_path / "scheduler.log").open("w"), (tmp_path / "worker.log").open("w")
+    scheduler = subprocess.Popen(
+        [str(dask), "scheduler", "--host", "127.0.0.1", "--port", str(port),
+         "--dashboard-address", ":0", "--no-show"],
+        stdout=logs[0], stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    worker = subprocess.Popen(
+        [str(dask), "worker", f"tcp://127.0.0.1:{port}", "--nworkers", "2", "--nthreads", "1",
+         "--no-dashboard", "--local-directory", str(tmp_path)],
+        stdout=logs[1], stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    try:
+        env = {**os.environ, "GIS_DATABASE_URL": url(city)}
+        out = subprocess.run(
+            [sys.executable, "-c", "from gis_service.cli import main; main()", "analyze",
+             "coverage", "--all", "--scheduler", f"tcp://127.0.0.1:{port}", "--level", "district",
+             "-f", "json"],
+            capture_output=True, text=True, env=env, timeout=300, check=False,
+        )  # fmt: skip
+        assert out.returncode == 0, out.stderr + (tmp_path / "worker.log").read_text()[-2000:]
+        rows = json.loads(out.stdout)["rows"]
+        with city.begin() as conn:
+            single = coverage_table(conn, "district_id")
+        assert [r["eligible_stairwells"] for r in rows] == single["eligible_stairwells"].tolist()
+        assert [r["in_service_stairwells"] for r in rows] == (
+            single["in_service_stairwells"].tolist()
+        )
+    finally:
+        for process in (worker, scheduler):
+            process.terminate()
+            process.wait(timeout=30)
+        for log in logs:
+            log.close()
