@@ -14,8 +14,9 @@ from gis_service.auth import Principal
 from gis_service.catalog import default_catalog
 from gis_service.errors import Forbidden, NotFound, Unauthorized
 from gis_service.features import access, edit
-from gis_service.features.errors import PayloadTooLarge, UnsupportedMediaType
+from gis_service.features.errors import UnsupportedMediaType
 from gis_service.features.geojson import quote_etag
+from gis_service.features.http import read_limited
 from gis_service.field import photos
 from gis_service.field.progress import issue_ledger
 from gis_service.settings import get_settings
@@ -39,19 +40,10 @@ async def photo_body(request: Request, _: Principal = Depends(uploader)) -> byte
     limit = get_settings().max_photo_bytes
     media = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if not media.startswith("image/"):
-        raise UnsupportedMediaType(f"send the photo as image/jpeg, image/png or image/webp, not "
-                                   f"{media or 'nothing'}")
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
-        raise PayloadTooLarge(f"the photo is larger than {limit} bytes")
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise PayloadTooLarge(f"the photo is larger than {limit} bytes")
-        chunks.append(chunk)
-    return b"".join(chunks)
+        raise UnsupportedMediaType(
+            f"send the photo as image/jpeg, image/png or image/webp, not {media or 'nothing'}"
+        )
+    return await read_limited(request, limit, "the photo")
 
 
 def upload(
@@ -68,20 +60,26 @@ def upload(
     relative = photos.store(get_settings().data_dir, issue_id, jpeg)
     after = current
     if current.values.get("photo_path") != relative:
-        conn.execute(sa.text("UPDATE issue SET photo_path = :path WHERE id = :id"),
-                     {"path": relative, "id": issue_id})
+        conn.execute(
+            sa.text("UPDATE issue SET photo_path = :path WHERE id = :id"),
+            {"path": relative, "id": issue_id},
+        )
         loaded = access.load(conn, layer, issue_id)
         assert loaded is not None
         after = loaded
         edit.log(conn, layer, principal, issue_id, "update", current.feature, after.feature)
     body = {"issue_id": issue_id, "photo": f"/issues/{issue_id}/photo", "bytes": len(jpeg)}
-    return Response(orjson.dumps(body), media_type="application/json",
-                    headers={"ETag": quote_etag(after.etag)})
+    return Response(
+        orjson.dumps(body), media_type="application/json", headers={"ETag": quote_etag(after.etag)}
+    )
 
 
 for method in ("PUT", "POST"):
     router.add_api_route(
-        "/issues/{issue_id}/photo", upload, methods=[method], summary="Upload an issue's photo",
+        "/issues/{issue_id}/photo",
+        upload,
+        methods=[method],
+        summary="Upload an issue's photo",
         responses={401: {}, 403: {}, 404: {}, 413: {}, 415: {}, 422: {}},
         name=f"issue-photo-{method.lower()}",
     )
@@ -114,5 +112,4 @@ def photo(
     data = photos.load(get_settings().data_dir, str(relative)) if relative else None
     if data is None:
         raise NotFound(f"issue {issue_id} has no photo")
-    return Response(data, media_type="image/jpeg",
-                    headers={"Cache-Control": "private, max-age=60"})
+    return Response(data, media_type="image/jpeg", headers={"Cache-Control": "private, max-age=60"})

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import shutil
 import tempfile
-from collections.abc import AsyncGenerator
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +26,8 @@ from gis_service.api.problems import problem
 from gis_service.auth import Principal, apply_scope
 from gis_service.catalog import Layer, default_catalog
 from gis_service.errors import Forbidden, InvalidInput, NotFound, Unauthorized
-from gis_service.features.errors import BadRequest, PayloadTooLarge, UnsupportedMediaType
+from gis_service.features.errors import BadRequest, UnsupportedMediaType
+from gis_service.features.http import limited_stream
 from gis_service.ingest.export import FORMATS, export_bytes, row_filter
 from gis_service.ingest.importer import ImportOptions, import_file
 from gis_service.ingest.readers import file_format
@@ -80,20 +80,9 @@ async def read_upload(request: Request, limit: int) -> UploadFile:
     content_type = request.headers.get("content-type", "")
     if not content_type.lower().startswith("multipart/form-data"):
         raise UnsupportedMediaType("send the file as multipart/form-data (form field 'file')")
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
-        raise PayloadTooLarge(f"the upload is above the limit of {limit} bytes")
-
-    async def limited() -> AsyncGenerator[bytes, None]:
-        seen = 0
-        async for chunk in request.stream():
-            seen += len(chunk)
-            if seen > limit:
-                raise PayloadTooLarge(f"the upload is above the limit of {limit} bytes")
-            yield chunk
-
+    chunks = limited_stream(request, limit, "the upload")
     try:
-        form = await MultiPartParser(request.headers, limited(), max_files=1, max_fields=20).parse()
+        form = await MultiPartParser(request.headers, chunks, max_files=1, max_fields=20).parse()
     except MultiPartException as exc:
         raise BadRequest(f"the body is not a valid multipart form: {exc.message}") from exc
     upload = form.get("file")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncGenerator
+
 import sqlalchemy as sa
 from fastapi import Request, Response
 
@@ -20,23 +22,33 @@ from gis_service.settings import get_settings
 JSON_TYPES = ("application/json", "application/geo+json", "application/merge-patch+json")
 
 
-async def limited_body(request: Request) -> bytes:
-    """The request body, refused with 413 above settings.max_body_bytes (declared or streamed)."""
-    limit = get_settings().max_body_bytes
+async def limited_stream(request: Request, limit: int, what: str) -> AsyncGenerator[bytes, None]:
+    """The body's chunks; 413 when the declared or the streamed size exceeds `limit` bytes."""
+    too_large = f"{what} is larger than {limit} bytes"
     declared = request.headers.get("content-length", "")
     if declared.isascii() and declared.isdigit() and int(declared) > limit:
-        raise PayloadTooLarge(f"the body is larger than {limit} bytes")
-    chunks: list[bytes] = []
-    size = 0
+        raise PayloadTooLarge(too_large)
+    seen = 0
     async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise PayloadTooLarge(f"the body is larger than {limit} bytes")
-        chunks.append(chunk)
+        seen += len(chunk)
+        if seen > limit:
+            raise PayloadTooLarge(too_large)
+        yield chunk
+
+
+async def read_limited(request: Request, limit: int, what: str) -> bytes:
+    """The whole body, refused with 413 above `limit` bytes (declared or streamed)."""
+    return b"".join([chunk async for chunk in limited_stream(request, limit, what)])
+
+
+async def limited_body(request: Request) -> bytes:
+    """The request body, refused with 413 above settings.max_body_bytes (declared or streamed)."""
+    body = await read_limited(request, get_settings().max_body_bytes, "the body")
+    size = len(body)
     media = request.headers.get("content-type", "application/json").split(";")[0].strip().lower()
     if size and media not in JSON_TYPES:
         raise UnsupportedMediaType(f"send GeoJSON ({', '.join(JSON_TYPES)}), not {media}")
-    return b"".join(chunks)
+    return body
 
 
 def base_url(request: Request) -> str:
