@@ -1,4 +1,9 @@
-"""Who is calling: bearer tokens to principals, and the per-transaction database scope."""
+"""Who is calling: bearer tokens to principals, and the per-transaction database scope.
+
+Bearer tokens live in api_token; browser sessions live in app_session (field/session.py). The
+two lookups read different tables, so a session secret is never accepted as a bearer token and a
+token never opens a session.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +11,7 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
+from gis_service import audit
 from gis_service.errors import Unauthorized
 
 DB_ROLES = {
@@ -15,6 +21,19 @@ DB_ROLES = {
     "grid_worker": "gis_grid_worker",
     "admin": "gis_admin",
 }
+TOKEN_SQL = """
+    SELECT t.id AS token_id,
+           t.last_used_at IS NULL
+               OR t.last_used_at < now() - make_interval(secs => :touch) AS stale,
+           u.id, u.username, u.role,
+           coalesce(array_agg(g.grid_id ORDER BY g.grid_id)
+                    FILTER (WHERE g.grid_id IS NOT NULL), '{}') AS grids
+    FROM api_token t JOIN app_user u ON u.id = t.user_id
+    LEFT JOIN user_grid g ON g.user_id = u.id
+    WHERE t.token_hash = :hash AND t.revoked_at IS NULL
+      AND (t.expires_at IS NULL OR t.expires_at > now())
+    GROUP BY t.id, u.id, u.username, u.role
+"""
 
 
 @dataclass(frozen=True)
@@ -25,6 +44,7 @@ class Principal:
     user_id: int | None = None
     username: str = "anonymous"
     grid_ids: tuple[int, ...] = ()
+    address: str | None = None
 
     @property
     def is_anonymous(self) -> bool:
@@ -35,29 +55,43 @@ class Principal:
 ANONYMOUS = Principal(role="anonymous")
 
 
-def authenticate(conn: sa.Connection, token: str | None) -> Principal:
-    """Resolve a bearer token (looked up by its SHA-256 hash) to a principal."""
+def resolve_token(
+    conn: sa.Connection, token: str, touch_seconds: float = 60
+) -> tuple[Principal, int | None]:
+    """The principal of a live bearer token, and the token's id when its last use is stale."""
     from gis_service.ingest.demo_load import hash_token
 
-    if not token:
-        return ANONYMOUS
     row = conn.execute(
-        sa.text("""
-            SELECT u.id, u.username, u.role,
-                   coalesce(array_agg(g.grid_id ORDER BY g.grid_id)
-                            FILTER (WHERE g.grid_id IS NOT NULL), '{}') AS grids
-            FROM api_token t JOIN app_user u ON u.id = t.user_id
-            LEFT JOIN user_grid g ON g.user_id = u.id
-            WHERE t.token_hash = :hash AND t.revoked_at IS NULL
-            GROUP BY u.id, u.username, u.role
-        """),
-        {"hash": hash_token(token)},
+        sa.text(TOKEN_SQL), {"hash": hash_token(token), "touch": touch_seconds}
     ).first()
     if row is None:
-        raise Unauthorized("the bearer token is unknown or revoked")
-    return Principal(
+        raise Unauthorized("the bearer token is unknown, revoked or expired")
+    principal = Principal(
         role=row.role, user_id=row.id, username=row.username, grid_ids=tuple(row.grids)
     )
+    return principal, (int(row.token_id) if row.stale else None)
+
+
+def touch_token(conn: sa.Connection, token_id: int, principal: Principal, what: str,
+                touch_seconds: float = 60) -> None:
+    """Record a token's use (time, and an audit entry) unless another request just did."""
+    label = conn.execute(
+        sa.text("UPDATE api_token SET last_used_at = now() WHERE id = :id AND "
+                "(last_used_at IS NULL OR last_used_at < now() - make_interval(secs => :touch)) "
+                "RETURNING label"),
+        {"id": token_id, "touch": touch_seconds},
+    ).first()
+    if label is not None:
+        detail = {"label": label[0], "request": what}
+        audit.append(conn, principal, audit.Event("token_used", target=f"token:{token_id}",
+                                                  detail=detail))
+
+
+def authenticate(conn: sa.Connection, token: str | None) -> Principal:
+    """Resolve a bearer token (looked up by its SHA-256 hash) to a principal."""
+    if not token:
+        return ANONYMOUS
+    return resolve_token(conn, token)[0]
 
 
 def apply_scope(conn: sa.Connection, principal: Principal) -> None:
@@ -66,11 +100,15 @@ def apply_scope(conn: sa.Connection, principal: Principal) -> None:
         sa.text(
             "SELECT set_config('gis.user_id', :uid, true), "
             "set_config('gis.username', :name, true), "
+            "set_config('gis.role', :role, true), "
+            "set_config('gis.client_addr', :addr, true), "
             "set_config('gis.grid_ids', :grids, true)"
         ),
         {
             "uid": "" if principal.user_id is None else str(principal.user_id),
             "name": principal.username,
+            "role": principal.role,
+            "addr": principal.address or "",
             "grids": "{" + ",".join(str(g) for g in principal.grid_ids) + "}",
         },
     )

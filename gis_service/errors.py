@@ -67,3 +67,14 @@ class InvalidInput(GisServiceError):
     def __init__(self, message: str, errors: list[dict[str, str]] | None = None) -> None:
         super().__init__(message)
         self.errors = errors or []
+
+
+class TooManyAttempts(GisServiceError):
+    """Too many wrong passwords lately: try again after `retry_after` seconds."""
+
+    status_code = 429
+    title = "Too many attempts"
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after

@@ -42,6 +42,8 @@ class Basemap(Strict):
     def _url(self) -> Basemap:
         if (self.kind == "xyz") != (self.url is not None):
             raise ValueError("an xyz basemap needs a url, a blank one has none")
+        if self.url and re.search(r"\{[{%#]", self.url):  # Folium compiles it as a template
+            raise ValueError("a basemap url may not hold '{{', '{%' or '{#'")
         return self
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -56,6 +57,46 @@ class Settings(BaseSettings):
     session_secret: str | None = Field(
         default=None,
         description="Key signing session cookies; unset: generated once, kept in the data dir.",
+    )
+    session_idle_minutes: int = Field(
+        default=120, ge=1, description="A session unused this long is refused (server-side)."
+    )
+    session_max_hours: int = Field(
+        default=12, ge=1, description="A session is refused this long after sign-in, used or not."
+    )
+    token_touch_seconds: int = Field(
+        default=60, ge=1,
+        description="A token's last use (and session's last activity) is written at most this "
+        "often, so reads add no write per request.",
+    )
+    login_free_attempts: int = Field(
+        default=5, ge=1, description="Wrong passwords per user name and address before delays."
+    )
+    login_address_free_attempts: int = Field(
+        default=30, ge=1, description="Wrong passwords from one address (any names) before delays."
+    )
+    login_user_free_attempts: int = Field(
+        default=100, ge=1, description="Wrong passwords for one name (any address) before delays."
+    )
+    login_max_delay_s: int = Field(
+        default=900, ge=1, description="Longest delay for a name at one address, or an address."
+    )
+    login_user_max_delay_s: int = Field(
+        default=30, ge=1,
+        description="Longest delay for a name over all addresses (the real user's worst wait).",
+    )
+    login_failure_window_s: int = Field(
+        default=3600, ge=1, description="Failed sign-ins are forgotten after this quiet time."
+    )
+    login_concurrency: int = Field(
+        default=2, ge=1, description="Password checks (scrypt, 16 MB each) at once per process."
+    )
+    metrics_access: Literal["local", "admin", "public"] = Field(
+        default="local",
+        description="Who may read /metrics: local = loopback or admin, admin, or public.",
+    )
+    audit_retention_days: int = Field(
+        default=400, ge=183, description="Audit entries are kept this long (at least 183 days)."
     )
     items_default_limit: int = Field(default=100, description="Features per page by default.")
     items_max_limit: int = Field(

@@ -127,7 +127,7 @@ def test_http_answers_follow_the_roles(
         bad = anonymous.get("/compounds", headers={"Authorization": "Bearer nope"})
         assert (
             bad.status_code == 401
-            and bad.json()["detail"] == "the bearer token is unknown or revoked"
+            and bad.json()["detail"] == "the bearer token is unknown, revoked or expired"
         )
         assert anonymous.get("/compounds", headers={"Authorization": "Basic x"}).status_code == 401
     with live.client(demo_template.tokens["grid02"]) as worker:

@@ -8,6 +8,7 @@ from sqlalchemy.engine import Engine
 from gis_service import __version__
 from gis_service.api import analysis, compounds, features, health, ogc, scenarios, tiles, transfer
 from gis_service.api.field import router as field_router
+from gis_service.api.guard import RequestGuard
 from gis_service.api.metrics import install_metrics
 from gis_service.api.pages import router as pages_router
 from gis_service.api.problems import install_problem_handlers
@@ -24,6 +25,7 @@ def create_app(engine: Engine, read_engine: Engine | None = None) -> FastAPI:
     app.state.engine = engine
     app.state.read_engine = read_engine
     install_problem_handlers(app)
+    app.add_middleware(RequestGuard)  # inside the metrics: refusals are counted too
     install_metrics(app)
     app.include_router(health.router)
     app.include_router(compounds.router)

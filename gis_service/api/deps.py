@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 
 import sqlalchemy as sa
 from fastapi import Depends, Request
 from sqlalchemy.engine import Engine
 
-from gis_service.auth import Principal, apply_scope, authenticate
+from gis_service.auth import Principal, apply_scope, resolve_token, touch_token
 from gis_service.errors import Unauthorized
-from gis_service.field.session import session_principal
+from gis_service.field.session import session_principal, touch_session
+from gis_service.settings import get_settings
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
@@ -41,14 +43,36 @@ def bearer_token(request: Request) -> str | None:
     return token.strip()
 
 
+def client_address(request: Request) -> str | None:
+    """The client's address (the proxy's X-Forwarded-For when uvicorn trusts the proxy)."""
+    return request.client.host if request.client else None
+
+
 def get_principal(request: Request) -> Principal:
-    """The caller: bearer token (401 for a bad one), else session cookie, else anonymous."""
+    """The caller: bearer token (401 for a bad one), else session cookie, else anonymous.
+
+    A token's last use and a session's last activity are written on the primary at most once
+    per settings.token_touch_seconds, so reads (tiles) add no write per request.
+    """
     cached = getattr(request.state, "principal", None)
     if isinstance(cached, Principal):
         return cached
+    touch = get_settings().token_touch_seconds
     with engine_for(request).connect() as conn:
         token = bearer_token(request)
-        principal = authenticate(conn, token) if token else session_principal(conn, request)
+        if token:
+            principal, stale_token = resolve_token(conn, token, touch)
+            stale_session = None
+        else:
+            (principal, stale_session), stale_token = session_principal(conn, request), None
+    principal = replace(principal, address=client_address(request))
+    if stale_token is not None or stale_session is not None:
+        with get_engine(request).begin() as conn:
+            if stale_token is not None:
+                what = f"{request.method} {request.url.path}"[:200]
+                touch_token(conn, stale_token, principal, what, touch)
+            if stale_session is not None:
+                touch_session(conn, stale_session)
     request.state.principal = principal
     return principal
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import html
 from typing import Any
 
 import orjson
@@ -30,6 +31,7 @@ from gis_service.field.strings import STRINGS
 from gis_service.maps_catalog import default_maps
 from gis_service.webmap import assets
 from gis_service.webmap.i18n import negotiate
+from gis_service.webmap.page_data import READ_DATA_JS, data_block
 
 router = APIRouter(tags=["field"])
 router.include_router(session_api.router)
@@ -200,16 +202,15 @@ def progress_page(
     language = negotiate(lang, request.headers.get("accept-language"))
     t = STRINGS[language]
     categories = {c.code: c.label(language) for c in lookup(conn, "issue_category", "code")}
-    config = orjson.dumps({"lang": language, "strings": t, "role": principal.role,
-                           "categories": categories,
-                           "csrf": {"cookie": "gis_csrf", "header": "X-CSRF-Token"}}).decode()
-    config = config.replace("<", "\\u003c")
+    data = {"lang": language, "strings": t, "role": principal.role, "categories": categories,
+            "csrf": {"cookie": "gis_csrf", "header": "X-CSRF-Token"}}
     page = f"""<!DOCTYPE html>
 <html lang="{'zh-CN' if language == 'zh' else 'en'}"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{t['progress']}</title>
+<title>{html.escape(t['progress'])}</title>
 <link rel="stylesheet" href="{assets.own('field/field.css')}"></head>
 <body class="progress-page"><main id="progress" aria-live="polite"></main>
+{data_block(data)}
 <script src="{assets.own('field/progress.js')}"></script>
-<script>FieldProgress.init({config});</script></body></html>"""
+<script>FieldProgress.init({READ_DATA_JS});</script></body></html>"""
     return HTMLResponse(page, headers=page_headers())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import time
 from pathlib import Path
 
@@ -15,6 +16,10 @@ from prometheus_client import (
     multiprocess,
 )
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from gis_service.api.deps import client_address, get_principal
+from gis_service.errors import Forbidden, Unauthorized
+from gis_service.settings import get_settings
 
 REGISTRY = CollectorRegistry(auto_describe=True)
 REQUESTS = Counter(
@@ -44,9 +49,30 @@ def enable_multiprocess(path: Path) -> None:
     MULTIPROCESS[:] = [path]
 
 
+def may_read_metrics(request: Request) -> None:
+    """settings.metrics_access: local (loopback or admin, the default), admin, or public."""
+    access = get_settings().metrics_access
+    if access == "public" or (access == "local" and is_loopback(client_address(request))):
+        return
+    principal = get_principal(request)
+    if principal.is_anonymous:
+        raise Unauthorized("/metrics is for the local host or an admin: send an admin token")
+    if principal.role != "admin":
+        raise Forbidden("/metrics is for admins")
+
+
+def is_loopback(address: str | None) -> bool:
+    """Whether an address is the machine itself (127.0.0.0/8, ::1)."""
+    try:
+        return address is not None and ipaddress.ip_address(address).is_loopback
+    except ValueError:
+        return False
+
+
 @router.get("/metrics", include_in_schema=False)
-def metrics() -> Response:
+def metrics(request: Request) -> Response:
     """The Prometheus text exposition of this process's metrics (all workers' when several)."""
+    may_read_metrics(request)
     if not MULTIPROCESS:
         return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
     registry = CollectorRegistry()

@@ -11,7 +11,12 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DataError, DBAPIError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from gis_service.errors import DatabaseUnavailable, GisServiceError, InvalidInput
+from gis_service.errors import (
+    DatabaseUnavailable,
+    GisServiceError,
+    InvalidInput,
+    TooManyAttempts,
+)
 
 PROBLEM_JSON = "application/problem+json"
 
@@ -35,7 +40,10 @@ def install_problem_handlers(app: FastAPI) -> None:
         extra: dict[str, Any] = {}
         if isinstance(exc, InvalidInput) and exc.errors:
             extra["errors"] = exc.errors
-        return problem(exc.status_code, exc.title, str(exc), **extra)
+        headers = None
+        if isinstance(exc, TooManyAttempts):
+            headers = {"Retry-After": str(exc.retry_after)}
+        return problem(exc.status_code, exc.title, str(exc), headers, **extra)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -4,28 +4,26 @@ from __future__ import annotations
 
 import hmac
 import html
-import threading
-import time
+from functools import partial
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import parse_qsl, quote
 
+import anyio
 import orjson
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 
-from gis_service.api.deps import get_engine, get_principal
+from gis_service import audit
+from gis_service.api.deps import client_address, get_engine, get_principal
 from gis_service.auth import Principal
-from gis_service.errors import Forbidden, GisServiceError, InvalidInput, Unauthorized
-from gis_service.field import session
+from gis_service.errors import Forbidden, InvalidInput, TooManyAttempts, Unauthorized
+from gis_service.features.errors import UnsupportedMediaType
+from gis_service.field import session, signin
 from gis_service.field.strings import STRINGS
+from gis_service.settings import get_settings
 from gis_service.webmap.i18n import negotiate
 
 router = APIRouter(tags=["session"])
-MAX_FAILURES = 5
-FAILURE_WINDOW_S = 300
-MAX_TRACKED = 10_000
-_failures: dict[str, list[float]] = {}
-_failures_lock = threading.Lock()
 LOGIN_HEADERS = {
     "Cache-Control": "no-store",
     "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; "
@@ -34,42 +32,11 @@ LOGIN_HEADERS = {
 }
 
 
-class TooManyAttempts(GisServiceError):
-    """Too many wrong passwords for one user name in a short time."""
-
-    status_code = 429
-    title = "Too many attempts"
-
-
 def safe_next(target: str | None) -> str:
     """A same-site path to go to after signing in (/field otherwise)."""
     if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
         return target
     return "/field"
-
-
-def throttled(username: str) -> bool:
-    """Whether a user name had too many failures lately (counted per process)."""
-    now = time.monotonic()
-    with _failures_lock:
-        recent = [t for t in _failures.get(username[:100], []) if now - t < FAILURE_WINDOW_S]
-        if recent:
-            _failures[username[:100]] = recent
-        else:
-            _failures.pop(username[:100], None)
-        return len(recent) >= MAX_FAILURES
-
-
-def record_failure(username: str) -> None:
-    """Count a failed sign-in (forgetting old ones, so made-up names cannot fill memory)."""
-    now = time.monotonic()
-    with _failures_lock:
-        if len(_failures) > MAX_TRACKED:
-            for name in [n for n, times in _failures.items() if now - times[-1] > FAILURE_WINDOW_S]:
-                del _failures[name]
-            for name in list(_failures)[: len(_failures) - MAX_TRACKED]:
-                del _failures[name]  # still too many: forget the oldest names
-        _failures.setdefault(username[:100], []).append(now)
 
 
 def login_page(lang: str, csrf: str, target: str, error: str = "") -> str:
@@ -119,12 +86,12 @@ def login_form(request: Request, next: str | None = None, lang: str | None = Non
     return with_login_cookie(page, request, csrf)
 
 
-async def credentials(request: Request) -> dict[str, Any]:
-    """username, password, csrf, next and lang from a form or a JSON body."""
+def credentials(request: Request, body: bytes) -> dict[str, Any]:
+    """username, password, csrf, next and lang from a urlencoded form or a JSON body."""
     media = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if media == "application/json":
         try:
-            data = orjson.loads(await request.body())
+            data = orjson.loads(body)
         except orjson.JSONDecodeError:
             data = None
         if not isinstance(data, dict):
@@ -132,14 +99,55 @@ async def credentials(request: Request) -> dict[str, Any]:
         data.setdefault("csrf", request.headers.get(session.CSRF_HEADER, ""))
         data["json"] = True
         return data
-    form = await request.form()
-    return {k: str(v) for k, v in form.items()} | {"json": False}
+    if media != "application/x-www-form-urlencoded":
+        raise UnsupportedMediaType("send application/x-www-form-urlencoded or application/json")
+    try:
+        form = dict(parse_qsl(body.decode("utf-8"), max_num_fields=20))
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise InvalidInput("the form is not valid UTF-8 urlencoded data") from exc
+    return {**form, "json": False}
 
 
-@router.post("/session", summary="Sign in (form or JSON): sets the session and CSRF cookies")
+def login_limiter(request: Request) -> anyio.CapacityLimiter:
+    """The app's bound on password checks running at once (each scrypt takes 16 MB)."""
+    limiter = getattr(request.app.state, "login_limiter", None)
+    if limiter is None:
+        limiter = anyio.CapacityLimiter(get_settings().login_concurrency)
+        request.app.state.login_limiter = limiter
+    return limiter
+
+
+SIGN_IN_RESPONSES: dict[int | str, dict[str, Any]] = {
+    303: {"description": "Signed in (form): go to `next`"},
+    **{code: {"description": text,
+              "content": {"application/problem+json": {"schema": {"type": "object"}}}}
+       for code, text in ((401, "Wrong user name or password"),
+                          (403, "The double-submit CSRF token is missing or stale"),
+                          (413, "The body is larger than the limit"),
+                          (415, "Neither a urlencoded form nor JSON"),
+                          (422, "Not a JSON object"),
+                          (429, "Too many wrong passwords lately: see Retry-After"))},
+}
+
+
+@router.post("/session", summary="Sign in (form or JSON): sets the session and CSRF cookies",
+             responses=SIGN_IN_RESPONSES)
 async def sign_in(request: Request) -> Response:
-    """Check the password and the double-submit token, then open a session."""
-    data = await credentials(request)
+    """Check the password and the double-submit token, then open a session.
+
+    Only the (size-bounded) body is read on the event loop; parsing, the throttle, the database
+    and scrypt run in a worker thread, a few at a time (settings.login_concurrency).
+    """
+    body = await request.body()
+    answer: Response = await anyio.to_thread.run_sync(
+        partial(sign_in_answer, request, body), limiter=login_limiter(request)
+    )
+    return answer
+
+
+def sign_in_answer(request: Request, body: bytes) -> Response:
+    """The answer to one sign-in (blocking: runs in a worker thread)."""
+    data = credentials(request, body)
     lang = negotiate(str(data.get("lang") or ""), request.headers.get("accept-language"))
     target = safe_next(str(data.get("next") or ""))
     username, password = str(data.get("username", "")), str(data.get("password", ""))
@@ -147,13 +155,10 @@ async def sign_in(request: Request) -> Response:
     sent = str(data.get("csrf") or "")
     if not cookie or not hmac.compare_digest(cookie.encode(), sent.encode()):
         raise Forbidden("the sign-in form is stale: load /field/login again (CSRF token)")
-    if throttled(username):
-        raise TooManyAttempts(STRINGS[lang]["too_many"])
-    with get_engine(request).begin() as conn:
-        user_id = session.check_password(conn, username, password)
-        value = session.open_session(conn, user_id) if user_id is not None else None
-    if value is None:
-        record_failure(username)
+    result = signin.attempt(get_engine(request), username, password, client_address(request))
+    if result.wait:
+        raise TooManyAttempts(STRINGS[lang]["too_many"], result.wait)
+    if result.cookie is None:
         if data["json"]:
             raise Unauthorized(STRINGS[lang]["bad_login"])
         csrf = session.login_csrf(request)
@@ -162,11 +167,11 @@ async def sign_in(request: Request) -> Response:
         return with_login_cookie(page, request, csrf)
     answer: Response
     if data["json"]:
-        secret = value.split(".")[0]
+        secret = result.cookie.split(".")[0]
         answer = JSONResponse({"username": username, "csrf": session.csrf_for(secret)})
     else:
         answer = RedirectResponse(target, status_code=303)
-    session.set_cookies(answer, request, value)
+    session.set_cookies(answer, request, result.cookie)
     return answer
 
 
@@ -185,6 +190,7 @@ def sign_out(request: Request, principal: Principal = Depends(get_principal)) ->
     if request.cookies.get(session.SESSION_COOKIE) and not principal.is_anonymous:
         with get_engine(request).begin() as conn:
             session.close_session(conn, request)
+            audit.append(conn, principal, audit.Event("sign_out"))
     answer = Response(status_code=204)
     session.set_cookies(answer, request, None)
     return answer

@@ -353,7 +353,7 @@ class AppUser(Base):
 
 
 class ApiToken(Base):
-    """A bearer token, stored only as its SHA-256 hash."""
+    """A bearer token for the API, stored only as its SHA-256 hash (sessions: app_session)."""
 
     __tablename__ = "api_token"
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -366,6 +366,8 @@ class ApiToken(Base):
         sa.DateTime(timezone=True), server_default=sa.func.now()
     )
     revoked_at: Mapped[dt.datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    expires_at: Mapped[dt.datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    last_used_at: Mapped[dt.datetime | None] = mapped_column(sa.DateTime(timezone=True))
 
 
 class UserGrid(Base):
@@ -519,3 +521,8 @@ class ScenarioRecord(Versioned, Base):
     created_at: Mapped[dt.datetime] = mapped_column(
         sa.DateTime(timezone=True), server_default=sa.func.now()
     )
+
+
+# Sessions, the sign-in throttle and the audit trail live in their own module; importing it here
+# registers their tables wherever Base.metadata is read (migrations, schema drift checks).
+from gis_service.db import models_access  # noqa: E402, F401

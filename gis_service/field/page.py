@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import html
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,6 +16,7 @@ from gis_service.field.strings import STRINGS, SURVEY_COLORS
 from gis_service.maps_catalog import MapView, TilesSource
 from gis_service.webmap import assets, elements
 from gis_service.webmap.config import layer_title, tile_url
+from gis_service.webmap.page_data import READ_DATA_JS, add_slots, fill, inert_label
 
 FIELD_JS = [
     ("field_outbox_js", assets.own("field/outbox.js")),
@@ -41,22 +41,21 @@ class Code:
 
 
 class FieldScript(JSCSSMixin, MacroElement):
-    """Loads the field scripts and hands them the page's configuration before the layers."""
+    """Loads the field scripts and hands them the page data block before the layers."""
 
     default_js = assets.VECTORGRID_JS + FIELD_JS
     default_css = FIELD_CSS
     _template = Template(
         """
         {% macro script(this, kwargs) %}
-            FieldMap.init({{ this._parent.get_name() }}, {{ this.config|tojson }});
+            FieldMap.init({{ this._parent.get_name() }}, """ + READ_DATA_JS + """);
         {% endmacro %}
         """
     )
 
-    def __init__(self, config: dict[str, Any]) -> None:
+    def __init__(self) -> None:
         super().__init__()
         self._name = "FieldScript"
-        self.config = config
 
 
 def layer_config(view: MapView, catalog: Catalog, grid: int, lang: str) -> dict[str, Any]:
@@ -116,8 +115,14 @@ def field_config(
 
 
 def render_field_page(view: MapView, catalog: Catalog, config: dict[str, Any]) -> str:
-    """The field page's HTML: Leaflet map, basemaps and overlays of the view, our scripts."""
+    """The field page's HTML: the skeleton (map, basemaps, overlays, scripts) and its data."""
     lang = config["lang"]
+    title = f"{view.title.pick(lang)} · {config['grid']['name']}"
+    return fill(field_skeleton(view, catalog, lang), config, title)
+
+
+def field_skeleton(view: MapView, catalog: Catalog, lang: str) -> str:
+    """The field page without data: Folium fed the view's YAML only."""
     start = view.initial_view
     fmap = elements.LocalMap(
         location=list(start.center), zoom_start=start.zoom, min_zoom=start.min_zoom,
@@ -125,21 +130,21 @@ def render_field_page(view: MapView, catalog: Catalog, config: dict[str, Any]) -
         zoom_control=False,
     )
     figure = fmap.get_root()
-    title = f"{view.title.pick(lang)} · {config['grid']['name']}"
-    figure.title = html.escape(title)  # type: ignore[attr-defined]
+    add_slots(figure)
     figure.lang = "zh-CN" if lang == "zh" else "en"  # type: ignore[attr-defined]
-    FieldScript(config).add_to(fmap)
+    FieldScript().add_to(fmap)
     for base in view.basemaps:
-        name = html.escape(base.title.pick(lang))
+        name = inert_label(base.title.pick(lang))
         show = base.id == view.default_basemap
         if base.kind == "blank" or base.url is None:
             elements.ScriptLayer("FieldMap.blankBasemap", base.id, name, False, show).add_to(fmap)
         else:
             elements.Basemap(
-                base.url, name, base.attribution, min(base.max_zoom, start.max_zoom), show
+                base.url, name, inert_label(base.attribution), min(base.max_zoom, start.max_zoom),
+                show,
             ).add_to(fmap)
     for overlay in view.layers:
-        name = html.escape(layer_title(overlay, catalog, lang))
+        name = inert_label(layer_title(overlay, catalog, lang))
         elements.ScriptLayer("FieldMap.layer", overlay.id, name, show=overlay.show).add_to(fmap)
     if "fullscreen" in view.controls:
         elements.LocalFullscreen(position="topright").add_to(fmap)

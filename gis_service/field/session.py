@@ -1,4 +1,5 @@
-"""Session cookies: signed, HttpOnly, SameSite=Strict, revocable, with double-submit CSRF."""
+"""Session cookies: signed, HttpOnly, SameSite=Strict, revocable, expiring when idle and absolutely
+(checked by the server), with double-submit CSRF; kept in app_session, apart from API tokens."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import os
 import secrets
 import time
 from pathlib import Path
+from typing import NamedTuple
 
 import sqlalchemy as sa
 from fastapi import Request, Response
@@ -21,20 +23,27 @@ from gis_service.settings import get_settings
 SESSION_COOKIE = "gis_session"
 CSRF_COOKIE = "gis_csrf"
 CSRF_HEADER = "x-csrf-token"
-MAX_AGE_S = 12 * 3600
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 _secrets: dict[str, bytes] = {}
 
 PRINCIPAL_SQL = """
-    SELECT u.id, u.username, u.role,
+    SELECT s.id AS session_id,
+           s.last_seen_at < now() - make_interval(secs => :touch) AS stale,
+           u.id, u.username, u.role,
            coalesce(array_agg(g.grid_id ORDER BY g.grid_id)
                     FILTER (WHERE g.grid_id IS NOT NULL), '{}') AS grids
-    FROM api_token t JOIN app_user u ON u.id = t.user_id
+    FROM app_session s JOIN app_user u ON u.id = s.user_id
     LEFT JOIN user_grid g ON g.user_id = u.id
-    WHERE t.token_hash = :hash AND t.label = 'session' AND t.revoked_at IS NULL
-      AND t.created_at > now() - make_interval(secs => :age)
-    GROUP BY u.id, u.username, u.role
+    WHERE s.secret_hash = :hash AND s.revoked_at IS NULL
+      AND s.created_at > now() - make_interval(hours => :max_hours)
+      AND s.last_seen_at > now() - make_interval(mins => :idle)
+    GROUP BY s.id, u.id, u.username, u.role
 """
+
+
+def max_age_s() -> int:
+    """A session's absolute lifetime in seconds (settings.session_max_hours)."""
+    return get_settings().session_max_hours * 3600
 
 
 def secret_key() -> bytes:
@@ -75,7 +84,7 @@ def sign(message: str) -> str:
 
 
 def stored_hash(secret: str) -> str:
-    """What api_token keeps for a session (never equal to a bearer token's hash)."""
+    """What app_session keeps for a session secret (the secret itself is never stored)."""
     return hashlib.sha256(f"session:{secret}".encode()).hexdigest()
 
 
@@ -99,50 +108,75 @@ def read_cookie(value: str | None) -> str | None:
     secret, issued, signature = parts
     if not hmac.compare_digest(signature, sign(f"{secret}.{issued}")):
         return None
-    if time.time() - int(issued) > MAX_AGE_S:
+    if time.time() - int(issued) > max_age_s():
         return None
     return secret
 
 
-def session_principal(conn: sa.Connection, request: Request) -> Principal:
-    """The caller of a session cookie (anonymous without a valid one); CSRF-checked for writes."""
+def session_principal(conn: sa.Connection, request: Request) -> tuple[Principal, int | None]:
+    """The caller of a live session cookie (anonymous without one), CSRF-checked for writes;
+    and the session's id when its last activity should be written again (idle expiry)."""
     secret = read_cookie(request.cookies.get(SESSION_COOKIE))
     if secret is None:
-        return ANONYMOUS
+        return ANONYMOUS, None
+    settings = get_settings()
     row = conn.execute(
-        sa.text(PRINCIPAL_SQL), {"hash": stored_hash(secret), "age": MAX_AGE_S}
+        sa.text(PRINCIPAL_SQL),
+        {"hash": stored_hash(secret), "touch": settings.token_touch_seconds,
+         "max_hours": settings.session_max_hours, "idle": settings.session_idle_minutes},
     ).first()
     if row is None:
-        return ANONYMOUS
+        return ANONYMOUS, None
     if request.method not in SAFE_METHODS:
         sent = request.headers.get(CSRF_HEADER, "")
         if not hmac.compare_digest(sent.encode(), csrf_for(secret).encode()):
             raise Forbidden("send the X-CSRF-Token header (the gis_csrf cookie) with this request")
-    return Principal(
+    principal = Principal(
         role=row.role, user_id=row.id, username=row.username, grid_ids=tuple(row.grids)
     )
+    return principal, (int(row.session_id) if row.stale else None)
 
 
-def check_password(conn: sa.Connection, username: str, password: str) -> int | None:
-    """The user id for a right username and password (None otherwise, in the same time)."""
+def touch_session(conn: sa.Connection, session_id: int) -> None:
+    """Note a session's activity now (its idle time starts again)."""
+    conn.execute(sa.text("UPDATE app_session SET last_seen_at = now() WHERE id = :id"),
+                 {"id": session_id})
+
+
+class PasswordUser(NamedTuple):
+    """A user who may sign in with a password."""
+
+    id: int
+    role: str
+    password_hash: str
+
+
+def password_user(conn: sa.Connection, username: str) -> PasswordUser | None:
+    """The user of a name, when it exists and has a password (None otherwise)."""
     row = conn.execute(
-        sa.text("SELECT id, password_hash FROM app_user WHERE username = :name"),
+        sa.text("SELECT id, role, password_hash FROM app_user WHERE username = :name"),
         {"name": username},
     ).first()
     if row is None or not row.password_hash:
-        spend_time()
         return None
-    return int(row.id) if verify_password(password, row.password_hash) else None
+    return PasswordUser(int(row.id), str(row.role), str(row.password_hash))
 
 
-def open_session(conn: sa.Connection, user_id: int) -> str:
+def password_matches(found: PasswordUser | None, password: str) -> bool:
+    """Whether the password is right (an unknown user costs the same time as a wrong one)."""
+    if found is None:
+        spend_time()
+        return False
+    return verify_password(password, found.password_hash)
+
+
+def open_session(conn: sa.Connection, user_id: int, address: str | None) -> str:
     """Record a new session for a user; its cookie value."""
     secret = secrets.token_urlsafe(32)
     conn.execute(
-        sa.text(
-            "INSERT INTO api_token (user_id, token_hash, label) VALUES (:uid, :hash, 'session')"
-        ),
-        {"uid": user_id, "hash": stored_hash(secret)},
+        sa.text("INSERT INTO app_session (user_id, secret_hash, client_addr) "
+                "VALUES (:uid, :hash, :addr)"),
+        {"uid": user_id, "hash": stored_hash(secret), "addr": (address or "")[:100] or None},
     )
     return cookie_value(secret, int(time.time()))
 
@@ -152,10 +186,8 @@ def close_session(conn: sa.Connection, request: Request) -> None:
     secret = read_cookie(request.cookies.get(SESSION_COOKIE))
     if secret is not None:
         conn.execute(
-            sa.text(
-                "UPDATE api_token SET revoked_at = now() "
-                "WHERE token_hash = :hash AND label = 'session' AND revoked_at IS NULL"
-            ),
+            sa.text("UPDATE app_session SET revoked_at = now() "
+                    "WHERE secret_hash = :hash AND revoked_at IS NULL"),
             {"hash": stored_hash(secret)},
         )
 
@@ -169,11 +201,11 @@ def set_cookies(response: Response, request: Request, value: str | None) -> None
         return
     secret = value.split(".")[0]
     response.set_cookie(
-        SESSION_COOKIE, value, max_age=MAX_AGE_S, path="/", secure=secure, httponly=True,
+        SESSION_COOKIE, value, max_age=max_age_s(), path="/", secure=secure, httponly=True,
         samesite="strict",
     )
     response.set_cookie(
-        CSRF_COOKIE, csrf_for(secret), max_age=MAX_AGE_S, path="/", secure=secure,
+        CSRF_COOKIE, csrf_for(secret), max_age=max_age_s(), path="/", secure=secure,
         httponly=False, samesite="strict",
     )
 

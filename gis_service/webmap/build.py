@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import html
 from typing import Any
 
 import folium
@@ -12,20 +11,15 @@ from gis_service.catalog import Catalog
 from gis_service.maps_catalog import MapView, TilesSource
 from gis_service.webmap import elements
 from gis_service.webmap.config import Status, client_config, layer_title, tile_url
+from gis_service.webmap.page_data import add_slots, fill, inert_label
 
 
-def build_map(
-    view: MapView,
-    catalog: Catalog,
-    lang: str,
-    statuses: list[Status],
-    config: dict[str, Any] | None = None,
-) -> elements.LocalMap:
-    """The Folium map of a view in a language (no feature data: everything is fetched).
+def build_map(view: MapView, catalog: Catalog, lang: str, config: dict[str, Any]) -> str:
+    """The page skeleton of a view in a language: Folium fed the view's YAML only, no data.
 
-    A given config (the static export's) replaces the view's; its layers may be GeoJSON only.
+    `config` (the page data, filled in afterwards) decides which overlays are drawn and how:
+    the static export's has GeoJSON layers only, and only those it could fetch.
     """
-    config = config or client_config(view, catalog, lang, statuses)
     start = view.initial_view
     fmap = elements.LocalMap(
         location=list(start.center),
@@ -37,20 +31,21 @@ def build_map(
         prefer_canvas=False,
     )
     figure = fmap.get_root()
-    figure.title = html.escape(view.title.pick(lang))  # type: ignore[attr-defined]
+    add_slots(figure)
     figure.lang = "zh-CN" if lang == "zh" else "en"  # type: ignore[attr-defined]
-    elements.AppScript(config).add_to(fmap)
+    elements.AppScript().add_to(fmap)
     basemaps: dict[str, Layer] = {}
     blank = ""
     for base in view.basemaps:
-        name = html.escape(base.title.pick(lang))
+        name = inert_label(base.title.pick(lang))
         show = base.id == view.default_basemap
         if base.kind == "blank" or base.url is None:
             layer: Layer = elements.ScriptLayer("GisMap.blankBasemap", base.id, name, False, show)
             blank = blank or base.id
         else:
+            attribution = inert_label(base.attribution)
             layer = elements.Basemap(
-                base.url, name, base.attribution, min(base.max_zoom, start.max_zoom), show
+                base.url, name, attribution, min(base.max_zoom, start.max_zoom), show
             )
         layer.add_to(fmap)
         basemaps[base.id] = layer
@@ -59,13 +54,13 @@ def build_map(
         elements.ScriptLayer(
             "GisMap.choroplethLayer",
             "choropleth",
-            html.escape(view.choropleth.title.pick(lang)),
+            inert_label(view.choropleth.title.pick(lang)),
             show=view.choropleth.show,
         ).add_to(fmap)
     for overlay in view.layers:
         if overlay.id not in config["layers"]:
             continue
-        name = html.escape(layer_title(overlay, catalog, lang))
+        name = inert_label(layer_title(overlay, catalog, lang))
         if config["layers"][overlay.id]["kind"] == "tiles" and isinstance(
             overlay.source, TilesSource
         ):
@@ -85,11 +80,10 @@ def build_map(
         ).add_to(fmap)
     if "layers" in controls:
         folium.LayerControl(position="topright", collapsed=True).add_to(fmap)
-    return fmap
+    return str(figure.render())
 
 
-def render_page(
-    view: MapView, catalog: Catalog, lang: str, statuses: list[Status]
-) -> str:
-    """The page's HTML."""
-    return build_map(view, catalog, lang, statuses).get_root().render()
+def render_page(view: MapView, catalog: Catalog, lang: str, statuses: list[Status]) -> str:
+    """The page's HTML: the skeleton with the page data (statuses from the database) filled in."""
+    config = client_config(view, catalog, lang, statuses)
+    return fill(build_map(view, catalog, lang, config), config, view.title.pick(lang))

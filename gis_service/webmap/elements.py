@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import folium
 from branca.element import MacroElement
 from folium.elements import JSCSSMixin
@@ -12,6 +10,7 @@ from folium.plugins import Fullscreen, MeasureControl, VectorGridProtobuf
 from folium.template import Template
 
 from gis_service.webmap import assets
+from gis_service.webmap.page_data import READ_DATA_JS
 
 
 class LocalMap(folium.Map):
@@ -51,22 +50,21 @@ class LocalMeasure(MeasureControl):
 
 
 class AppScript(JSCSSMixin, MacroElement):
-    """Loads our script and hands it the page's configuration (before any layer is made)."""
+    """Loads our script and hands it the page data block (before any layer is made)."""
 
     default_js = assets.APP_JS
     default_css = assets.APP_CSS
     _template = Template(
         """
         {% macro script(this, kwargs) %}
-            GisMap.init({{ this._parent.get_name() }}, {{ this.config|tojson }});
+            GisMap.init({{ this._parent.get_name() }}, """ + READ_DATA_JS + """);
         {% endmacro %}
         """
     )
 
-    def __init__(self, config: dict[str, Any]) -> None:
+    def __init__(self) -> None:
         super().__init__()
         self._name = "AppScript"
-        self.config = config
 
 
 class VectorTiles(VectorGridProtobuf):

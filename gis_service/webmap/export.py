@@ -19,6 +19,7 @@ from gis_service.maps_catalog import MapView
 from gis_service.webmap import asgi, assets
 from gis_service.webmap.build import build_map
 from gis_service.webmap.config import Status, client_config
+from gis_service.webmap.page_data import fill
 
 MARGIN_DEG = 0.0015  # about 150 m around the compound
 STATIC_CONTROLS = {"layers", "fullscreen", "measure", "scale", "legend"}
@@ -160,8 +161,8 @@ def export_html(
     if fetch.get(f"/compounds/{compound_id}") is None:
         raise NotFound(f"compound {compound_id} does not exist or is not visible to this user")
     config = export_config(view, catalog, lang, statuses, fetch, compound_id)
-    html = build_map(view, catalog, lang, statuses, config).get_root().render()
-    return inline_assets(html), fetch.skipped
+    page = fill(build_map(view, catalog, lang, config), config, view.title.pick(lang))
+    return inline_assets(page), fetch.skipped
 
 
 def screenshot(html_file: Path, png: Path, chromium: str, size: tuple[int, int]) -> None:

@@ -9,14 +9,20 @@ from typing import Any
 
 import httpx
 
-INIT = re.compile(r"GisMap\.init\(\w+, (\{.*?\})\);\n", re.S)
+DATA = re.compile(r'<script type="application/json" id="gis-page-data">(.*?)</script>', re.S)
 URL = re.compile(r"https?://[^\s\"'<>)\\]+")
 
 
 def page_config(html: str) -> dict[str, Any]:
-    """The JSON configuration the page hands to GisMap.init."""
-    found = INIT.search(html)
-    assert found, "the page does not call GisMap.init"
+    """The configuration a map page hands to GisMap.init (its data block)."""
+    assert "GisMap.init(" in html, "the page does not call GisMap.init"
+    return page_data(html)
+
+
+def page_data(html: str) -> dict[str, Any]:
+    """The page data block (JSON) the page's script reads."""
+    found = DATA.search(html)
+    assert found, "the page has no data block"
     config: dict[str, Any] = json.loads(found.group(1))
     return config
 

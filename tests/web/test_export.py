@@ -55,7 +55,7 @@ def test_export_is_self_contained_and_works_offline(
     html = html_file.read_text(encoding="utf-8")
     assert 'src="/static' not in html and 'href="/static' not in html
     assert not re.search(r"<(script|link|img)[^>]+(src|href)=", html)  # nothing fetched
-    config_text = html[html.index("GisMap.init(") :]
+    config_text = html[html.index('id="gis-page-data"') :]
     basemaps = {b.url for b in default_maps()["planner"].basemaps if b.url}
     assert outside_urls(config_text) <= basemaps  # not even links back to the service
     assert "L.vectorGrid" not in html  # GeoJSON instead of tiles
