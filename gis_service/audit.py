@@ -17,6 +17,7 @@ from sqlalchemy.engine import Engine
 
 if TYPE_CHECKING:
     from gis_service.auth import Principal
+    from gis_service.ingest.report import ImportReport
 
 OUTCOMES = ("ok", "refused", "failed")
 ACTIONS = {
@@ -78,6 +79,14 @@ def append(
             "detail": orjson.dumps(event.detail).decode(),
         },
     )
+
+
+def import_event(report: ImportReport, outcome: str = "ok") -> Event:
+    """The entry of an import: file, format, dry run, rows read, written and rejected."""
+    detail = {"file": report.source, "format": report.format, "dry_run": report.dry_run,
+              "rows_read": report.rows_read, "rows_written": report.rows_written,
+              "rows_rejected": report.rows_rejected}
+    return Event("import", outcome, target=report.layer, detail=detail)
 
 
 @dataclass(frozen=True)

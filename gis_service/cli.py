@@ -39,6 +39,11 @@ app.add_typer(analyze_app, name="analyze")
 from gis_service.cli_maps import app as map_app  # noqa: E402
 
 app.add_typer(map_app, name="map")
+from gis_service.cli_access import audit_app, token_app, user_app  # noqa: E402
+
+app.add_typer(user_app, name="user")
+app.add_typer(token_app, name="token")
+app.add_typer(audit_app, name="audit")
 
 
 def open_database(settings: Settings, migrated: bool = True) -> Engine:
@@ -97,6 +102,7 @@ def serve(
     if not port_is_free(port, host if host != "0.0.0.0" else "127.0.0.1"):
         raise PortInUse(f"port {port} on {host} is in use by another program; use --port")
     engine = open_database(settings)
+    purge_audit(engine, settings)
     if demo and stairwell_count(engine) == 0:
         typer.echo("the database is empty: loading the demo district")
         load_demo_with_report(engine, settings, settings.demo_seed, 0)
@@ -109,6 +115,17 @@ def serve(
         serve_workers(settings, host, port, workers, [engine, replica])
         return
     uvicorn.run(create_app(engine, replica), host=host, port=port, log_level="info")
+
+
+def purge_audit(engine: Engine, settings: Settings) -> None:
+    """Apply the audit trail's retention (settings.audit_retention_days) at start-up."""
+    from gis_service import audit
+    from gis_service.cli_access import operator
+
+    removed = audit.purge(engine, settings.audit_retention_days, operator())
+    if removed:
+        typer.echo(f"audit trail: removed {removed} entries older than "
+                   f"{settings.audit_retention_days} days")
 
 
 def serve_workers(
@@ -242,6 +259,8 @@ def import_command(
     report: Path = typer.Option(None, "--report", help="Also write the report as JSON here"),
 ) -> None:
     """Import a file into a layer: all rows or none, with a report of each rejected row."""
+    from gis_service import audit
+    from gis_service.cli_access import operator
     from gis_service.ingest.console import catalog_layer, print_report, progress_bar
     from gis_service.ingest.importer import ImportOptions, import_file
     from gis_service.ingest.report import ImportRejected
@@ -258,8 +277,10 @@ def import_command(
         with progress_bar(f"importing {file.name}") as progress, engine.begin() as conn:
             outcome = import_file(conn, target, file, options, progress=progress)
     except ImportRejected as exc:
+        audit.record(engine, operator(), audit.import_event(exc.report, "refused"))
         print_report(exc.report, report)
         raise GisServiceError(str(exc)) from exc
+    audit.record(engine, operator(), audit.import_event(outcome))
     print_report(outcome, report)
     typer.echo(outcome.summary())
 
@@ -272,6 +293,8 @@ def export_command(
     cql: str = typer.Option(None, "--filter", help="CQL2-text filter, e.g. \"floors >= 6\""),
 ) -> None:
     """Export a layer (optionally filtered) to GeoJSON, GeoPackage or CSV."""
+    from gis_service import audit
+    from gis_service.cli_access import operator
     from gis_service.ingest.console import catalog_layer, parse_where
     from gis_service.ingest.export import export_file, format_for, row_filter
 
@@ -281,6 +304,9 @@ def export_command(
     engine = open_database(get_settings())
     with engine.begin() as conn:
         count = export_file(conn, target, output, row_filter(target, filters, cql))
+    detail = {"format": output.suffix.lstrip("."), "features": count, "filter": cql,
+              "where": filters, "file": str(output)}
+    audit.record(engine, operator(), audit.Event("export", target=layer, detail=detail))
     typer.echo(f"exported {count} features of {layer} to {output}")
 
 

@@ -45,8 +45,10 @@ def export(
     """Write one compound's map: assets and data inlined (GeoJSON instead of tiles)."""
     import tempfile
 
+    from gis_service import audit
     from gis_service.api.pages import statuses
     from gis_service.cli import open_database
+    from gis_service.cli_access import operator
     from gis_service.settings import get_settings
     from gis_service.webmap.export import export_html, screenshot
     from gis_service.webmap.i18n import negotiate
@@ -57,12 +59,17 @@ def export(
     if view_id not in views:
         raise GisServiceError(f"no map view {view_id!r}; views: {', '.join(sorted(views))}")
     engine = open_database(get_settings())
+    reader = export_user(engine, user)
     html, skipped = export_html(
         engine, views[view_id], default_catalog(), negotiate(lang, None), statuses(engine),
-        compound, export_user(engine, user),
+        compound, reader,
     )
     for url in skipped:
         typer.echo(f"left out (the API refused it): {url}", err=True)
+    detail = {"compound": compound, "read_as": reader.username, "html": str(output or ""),
+              "png": str(png or "")}
+    audit.record(engine, operator(), audit.Event("export", target=f"map:{view_id}",
+                                                 detail=detail))
     with tempfile.TemporaryDirectory() as scratch:
         page = output or Path(scratch) / "map.html"
         page.write_text(html, encoding="utf-8")

@@ -6,7 +6,17 @@ from fastapi import FastAPI
 from sqlalchemy.engine import Engine
 
 from gis_service import __version__
-from gis_service.api import analysis, compounds, features, health, ogc, scenarios, tiles, transfer
+from gis_service.api import (
+    analysis,
+    audit,
+    compounds,
+    features,
+    health,
+    ogc,
+    scenarios,
+    tiles,
+    transfer,
+)
 from gis_service.api.field import router as field_router
 from gis_service.api.guard import RequestGuard
 from gis_service.api.metrics import install_metrics
@@ -37,6 +47,7 @@ def create_app(engine: Engine, read_engine: Engine | None = None) -> FastAPI:
     app.include_router(ogc.router)
     app.include_router(features.router)
     app.include_router(transfer.router)
+    app.include_router(audit.router)
     return app
 
 

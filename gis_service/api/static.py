@@ -19,7 +19,7 @@ def served_file(url: str) -> Path:
     """The file behind a static URL, refusing anything outside the served folders."""
     try:
         path = assets.file_for(url).resolve()
-    except KeyError as exc:
+    except (KeyError, ValueError, OSError) as exc:  # unknown, or not a file name at all
         raise NotFound(f"no static file {url}") from exc
     roots = [assets.OWN_STATIC.resolve()] + [
         (assets.NODE_MODULES / package / folder).resolve()

@@ -21,6 +21,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 from starlette.formparsers import MultiPartException, MultiPartParser
 
+from gis_service import audit
 from gis_service.api.deps import get_connection, get_engine, get_principal
 from gis_service.api.problems import problem
 from gis_service.auth import Principal, apply_scope
@@ -103,9 +104,16 @@ def run_import(
     name: str,
 ) -> ImportReport:
     """Import in one transaction in the caller's database role (rolled back on any error)."""
-    with get_engine(request).begin() as conn:
-        apply_scope(conn, principal)
-        return import_file(conn, layer, path, options, name=name, role=principal.role)
+    engine = get_engine(request)
+    try:
+        with engine.begin() as conn:
+            apply_scope(conn, principal)
+            report = import_file(conn, layer, path, options, name=name, role=principal.role)
+    except ImportRejected as exc:
+        audit.record(engine, principal, audit.import_event(exc.report, "refused"))
+        raise
+    audit.record(engine, principal, audit.import_event(report))
+    return report
 
 
 def rejected_answer(exc: ImportRejected) -> JSONResponse:
@@ -200,6 +208,9 @@ def export_layer(
         raise BadRequest(f"unknown format {f!r}: use one of {', '.join(FORMATS)}")
     filters = {key: value for key, value in params.items() if key not in EXPORT_PARAMETERS}
     data, count = export_bytes(conn, layer, f, row_filter(layer, filters, cql))
+    detail = {"format": f, "features": count, "filter": cql, "where": filters}
+    audit.record(get_engine(request), principal, audit.Event("export", target=layer_id,
+                                                             detail=detail))
     extension, media = FORMATS[f]
     return Response(
         data,

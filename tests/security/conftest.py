@@ -96,9 +96,9 @@ def server_process(
             proc.wait()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="package")
 def module_demo_db(pg_cluster: ManagedCluster, demo_template: DemoTemplate) -> Iterator[Engine]:
-    """An engine on a demo copy shared by one module's tests."""
+    """An engine on a demo copy shared by the attack tests that need a server process."""
     name = create_database(pg_cluster, demo_template.name)
     engine = create_db_engine(pg_cluster.url(name))
     yield engine
@@ -106,11 +106,11 @@ def module_demo_db(pg_cluster: ManagedCluster, demo_template: DemoTemplate) -> I
     admin(pg_cluster, f'DROP DATABASE "{name}" WITH (FORCE)')
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="package")
 def served(
     module_demo_db: Engine, demo_template: DemoTemplate, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[ServerProcess]:
-    """One server process for a module's tests."""
+    """One `gis-service serve` process shared by the attack tests."""
     with server_process(module_demo_db, demo_template, tmp_path_factory.mktemp("served")) as srv:
         yield srv
 

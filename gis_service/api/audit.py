@@ -1,0 +1,78 @@
+"""GET /audit: the audit trail for admins (read in the admin's database role), newest first."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Literal
+
+import sqlalchemy as sa
+from fastapi import APIRouter, Depends, Query, Request
+from pydantic import BaseModel
+
+from gis_service import audit
+from gis_service.api.deps import get_connection, get_engine, get_principal
+from gis_service.auth import Principal
+from gis_service.errors import Forbidden, Unauthorized
+from gis_service.features.openapi import PROBLEM
+
+router = APIRouter(tags=["audit"])
+PROBLEM_ANSWER = {"application/problem+json": {"schema": PROBLEM}}
+AUDIT_RESPONSES: dict[int | str, dict[str, Any]] = {
+    401: {"description": "Not signed in", "content": PROBLEM_ANSWER},
+    403: {"description": "Only admins read the audit trail", "content": PROBLEM_ANSWER},
+    422: {"description": "A filter has the wrong form", "content": PROBLEM_ANSWER},
+    503: {"description": "The database is unavailable", "content": PROBLEM_ANSWER},
+}
+
+
+class AuditEntry(BaseModel):
+    """One entry: when, what, with what outcome, who (id, name, role), from where, on what."""
+
+    id: int
+    at: str
+    action: str
+    outcome: Literal["ok", "refused", "failed"]
+    user_id: int | None
+    username: str | None
+    role: str | None
+    client_addr: str | None
+    target: str | None
+    detail: dict[str, Any]
+
+
+class AuditPage(BaseModel):
+    """Entries newest first, and the URL of the next (older) page when there may be one."""
+
+    events: list[AuditEntry]
+    next: str | None
+
+
+@router.get("/audit", response_model=AuditPage, responses=AUDIT_RESPONSES,
+            summary="The audit trail: sign-ins, token use, imports, exports, role and grid changes")
+def audit_trail(
+    request: Request,
+    action: str | None = Query(None, pattern=r"^[a-z][a-z_]*$", max_length=40,
+                               description="Only this action, e.g. sign_in, export"),
+    username: str | None = Query(None, max_length=100, description="Only this user's entries"),
+    target: str | None = Query(None, max_length=200, description="Only this target"),
+    outcome: Literal["ok", "refused", "failed"] | None = Query(None),
+    since: dt.datetime | None = Query(None, description="From this time (ISO 8601)"),
+    until: dt.datetime | None = Query(None, description="Before this time (ISO 8601)"),
+    before: int | None = Query(None, ge=1, le=2**62, description="Older than this entry id"),
+    limit: int = Query(100, ge=1, le=1000),
+    principal: Principal = Depends(get_principal),
+    conn: sa.Connection = Depends(get_connection, scope="function"),
+) -> dict[str, Any]:
+    """Entries matching the filters; reading the trail is itself recorded."""
+    if principal.is_anonymous:
+        raise Unauthorized("sign in as an admin to read the audit trail")
+    if principal.role != "admin":
+        raise Forbidden("only admins read the audit trail")
+    query = audit.Query(action, username, target, outcome, since, until, before, limit)
+    found = audit.events(conn, query)
+    filters = {k: v for k, v in request.query_params.items() if k != "before"}
+    audit.record(get_engine(request), principal, audit.Event("audit_read", detail=filters))
+    following = None
+    if len(found) == limit:
+        following = str(request.url.include_query_params(before=found[-1]["id"]))
+    return {"events": found, "next": following}
