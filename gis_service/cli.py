@@ -114,7 +114,8 @@ def serve(
     if workers > 1:
         serve_workers(settings, host, port, workers, [engine, replica])
         return
-    uvicorn.run(create_app(engine, replica), host=host, port=port, log_level="info")
+    uvicorn.run(create_app(engine, replica), host=host, port=port, log_level="info",
+                forwarded_allow_ips=settings.forwarded_allow_ips)
 
 
 def purge_audit(engine: Engine, settings: Settings) -> None:
@@ -152,6 +153,7 @@ def serve_workers(
         host=host,
         port=port,
         log_level="info",
+        forwarded_allow_ips=settings.forwarded_allow_ips,
     )
 
 

@@ -38,6 +38,11 @@ class Settings(BaseSettings):
     pg_database: str = Field(default="gis", description="Database name in the managed cluster.")
     host: str = "127.0.0.1"
     port: int = 8000
+    forwarded_allow_ips: str = Field(
+        default="127.0.0.1",
+        description="Proxies whose X-Forwarded-For gives the client address (comma-separated, "
+        "'*' for any): the address the sign-in throttle, /metrics and the audit trail use.",
+    )
     pool_size: int = 5
     statement_timeout_ms: int = 30_000
     tile_cache_bytes: int = Field(

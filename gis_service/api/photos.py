@@ -16,7 +16,6 @@ from gis_service.errors import Forbidden, NotFound, Unauthorized
 from gis_service.features import access, edit
 from gis_service.features.errors import UnsupportedMediaType
 from gis_service.features.geojson import quote_etag
-from gis_service.features.http import read_limited
 from gis_service.field import photos
 from gis_service.field.progress import issue_ledger
 from gis_service.settings import get_settings
@@ -36,14 +35,13 @@ def uploader(principal: Principal = Depends(get_principal)) -> Principal:
 
 
 async def photo_body(request: Request, _: Principal = Depends(uploader)) -> bytes:
-    """The uploaded image: 415 unless image/*, 413 above settings.max_photo_bytes."""
-    limit = get_settings().max_photo_bytes
+    """The uploaded image: 415 unless image/* (api/guard.py: 413 above max_photo_bytes)."""
     media = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if not media.startswith("image/"):
         raise UnsupportedMediaType(
             f"send the photo as image/jpeg, image/png or image/webp, not {media or 'nothing'}"
         )
-    return await read_limited(request, limit, "the photo")
+    return await request.body()
 
 
 def upload(

@@ -17,7 +17,6 @@ from gis_service.features.errors import (
     UnsupportedMediaType,
 )
 from gis_service.features.geojson import GEOJSON, feature_document, link, quote_etag
-from gis_service.settings import get_settings
 
 JSON_TYPES = ("application/json", "application/geo+json", "application/merge-patch+json")
 
@@ -36,14 +35,9 @@ async def limited_stream(request: Request, limit: int, what: str) -> AsyncGenera
         yield chunk
 
 
-async def read_limited(request: Request, limit: int, what: str) -> bytes:
-    """The whole body, refused with 413 above `limit` bytes (declared or streamed)."""
-    return b"".join([chunk async for chunk in limited_stream(request, limit, what)])
-
-
 async def limited_body(request: Request) -> bytes:
-    """The request body, refused with 413 above settings.max_body_bytes (declared or streamed)."""
-    body = await read_limited(request, get_settings().max_body_bytes, "the body")
+    """The request body (api/guard.py has refused it with 413 above settings.max_body_bytes)."""
+    body = await request.body()
     size = len(body)
     media = request.headers.get("content-type", "application/json").split(";")[0].strip().lower()
     if size and media not in JSON_TYPES:
