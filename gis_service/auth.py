@@ -8,6 +8,7 @@ token never opens a session.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -21,13 +22,15 @@ DB_ROLES = {
     "grid_worker": "gis_grid_worker",
     "admin": "gis_admin",
 }
-TOKEN_SQL = """
+USER_COLUMNS = """u.id, u.username, u.role,
+    coalesce(array_agg(g.grid_id ORDER BY g.grid_id) FILTER (WHERE g.grid_id IS NOT NULL), '{}')
+        AS grids"""
+"""The caller's columns (with `JOIN app_user u ... LEFT JOIN user_grid g`), read by principal_of."""
+TOKEN_SQL = f"""
     SELECT t.id AS token_id,
            t.last_used_at IS NULL
                OR t.last_used_at < now() - make_interval(secs => :touch) AS stale,
-           u.id, u.username, u.role,
-           coalesce(array_agg(g.grid_id ORDER BY g.grid_id)
-                    FILTER (WHERE g.grid_id IS NOT NULL), '{}') AS grids
+           {USER_COLUMNS}
     FROM api_token t JOIN app_user u ON u.id = t.user_id
     LEFT JOIN user_grid g ON g.user_id = u.id
     WHERE t.token_hash = :hash AND t.revoked_at IS NULL
@@ -55,6 +58,13 @@ class Principal:
 ANONYMOUS = Principal(role="anonymous")
 
 
+def principal_of(row: sa.Row[Any]) -> Principal:
+    """The principal of a row holding USER_COLUMNS."""
+    return Principal(
+        role=row.role, user_id=row.id, username=row.username, grid_ids=tuple(row.grids)
+    )
+
+
 def resolve_token(
     conn: sa.Connection, token: str, touch_seconds: float = 60
 ) -> tuple[Principal, int | None]:
@@ -66,10 +76,7 @@ def resolve_token(
     ).first()
     if row is None:
         raise Unauthorized("the bearer token is unknown, revoked or expired")
-    principal = Principal(
-        role=row.role, user_id=row.id, username=row.username, grid_ids=tuple(row.grids)
-    )
-    return principal, (int(row.token_id) if row.stale else None)
+    return principal_of(row), (int(row.token_id) if row.stale else None)
 
 
 def touch_token(conn: sa.Connection, token_id: int, principal: Principal, what: str,

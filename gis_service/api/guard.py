@@ -1,6 +1,7 @@
 """What every request must pass before any route, dependency, sign-in or database work runs.
 
-- The path holds no control characters (a NUL reaching the file system was a 500): 400.
+- The path holds no control characters (a NUL reaching the file system was a 500): 404, as no
+  resource of the service has such a name.
 - The body is no larger than its limit: settings.max_upload_bytes for layer imports,
   settings.max_photo_bytes for issue photos, settings.max_body_bytes for everything else. A
   declared Content-Length above the limit gets 413 without a byte of the body read. A body
@@ -61,7 +62,8 @@ class RequestGuard:
             await self.app(scope, receive, send)
             return
         if CONTROL.search(scope["path"]):
-            answer = problem(400, "Bad request", "the path holds a control character (NUL etc.)")
+            answer = problem(404, "Not found", "no resource has a control character (NUL etc.) "
+                             "in its path")
             await answer(scope, receive, send)
             return
         rule = body_rule(scope["path"])

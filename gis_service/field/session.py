@@ -15,7 +15,7 @@ from typing import NamedTuple
 import sqlalchemy as sa
 from fastapi import Request, Response
 
-from gis_service.auth import ANONYMOUS, Principal
+from gis_service.auth import ANONYMOUS, USER_COLUMNS, Principal, principal_of
 from gis_service.errors import Forbidden
 from gis_service.field.passwords import spend_time, verify_password
 from gis_service.settings import get_settings
@@ -26,12 +26,10 @@ CSRF_HEADER = "x-csrf-token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 _secrets: dict[str, bytes] = {}
 
-PRINCIPAL_SQL = """
+PRINCIPAL_SQL = f"""
     SELECT s.id AS session_id,
            s.last_seen_at < now() - make_interval(secs => :touch) AS stale,
-           u.id, u.username, u.role,
-           coalesce(array_agg(g.grid_id ORDER BY g.grid_id)
-                    FILTER (WHERE g.grid_id IS NOT NULL), '{}') AS grids
+           {USER_COLUMNS}
     FROM app_session s JOIN app_user u ON u.id = s.user_id
     LEFT JOIN user_grid g ON g.user_id = u.id
     WHERE s.secret_hash = :hash AND s.revoked_at IS NULL
@@ -131,10 +129,7 @@ def session_principal(conn: sa.Connection, request: Request) -> tuple[Principal,
         sent = request.headers.get(CSRF_HEADER, "")
         if not hmac.compare_digest(sent.encode(), csrf_for(secret).encode()):
             raise Forbidden("send the X-CSRF-Token header (the gis_csrf cookie) with this request")
-    principal = Principal(
-        role=row.role, user_id=row.id, username=row.username, grid_ids=tuple(row.grids)
-    )
-    return principal, (int(row.session_id) if row.stale else None)
+    return principal_of(row), (int(row.session_id) if row.stale else None)
 
 
 def touch_session(conn: sa.Connection, session_id: int) -> None:

@@ -11,7 +11,7 @@ import pytest
 
 from gis_service.settings import get_settings
 from tests.field.conftest import FieldServer
-from tests.security.conftest import ServerProcess
+from tests.serve_process import ServerProcess
 
 MB = 1024 * 1024
 HUGE = 63 * MB
@@ -75,11 +75,12 @@ def test_chunked_bodies_are_cut_at_the_limit_and_nothing_is_written(
         assert "the upload is larger than 262144 bytes" in refused.json()["detail"]
 
 
-def test_control_characters_in_paths_are_400_not_500(field_server: FieldServer) -> None:
+def test_control_characters_in_paths_are_404_not_500(field_server: FieldServer) -> None:
     with httpx.Client(base_url=field_server.url) as web:
         for path in ("/static/web/%00", "/static/web/leaflet%00.js", "/collections/%00/items",
                      "/maps/planner%0a", "/field/sw.js%00"):
             answer = web.get(path)
-            assert answer.status_code == 400, (path, answer.status_code)
+            assert answer.status_code == 404, (path, answer.status_code)
+            assert "control character" in answer.json()["detail"]
             assert answer.headers["content-type"] == "application/problem+json"
         assert web.get("/static/web/nothing-here.js").status_code == 404

@@ -5,7 +5,8 @@ from __future__ import annotations
 import secrets
 import threading
 
-from tests.security.conftest import ServerProcess, attacking, latencies, p99
+from tests.security.conftest import attacking, latencies, p99
+from tests.serve_process import ServerProcess
 
 ATTACKERS = 8
 P99_BOUND_S = 0.25  # measured about 0.9 s before sign-in left the event loop

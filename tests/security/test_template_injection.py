@@ -8,6 +8,7 @@ sign-in, `map export`) and read by the server's HTML and by Chromium.
 from __future__ import annotations
 
 import re
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx
@@ -134,8 +135,10 @@ def test_payloads_stay_text_on_every_page(field_server: FieldServer) -> None:
     view = default_maps()["planner"]
     statuses = [Status("none", PAYLOAD, PAYLOAD)]
     planner = Principal(role="planner", user_id=2, username="planner")
-    html, _ = export_html(field_server.engine, view, default_catalog(), "en", statuses,
-                          SHUIYIN_34, planner)  # what `gis-service map export` writes
+    with ThreadPoolExecutor(1) as thread:  # what `gis-service map export` writes (it runs the
+        # app in-process with asyncio.run: in a thread of its own, beside Playwright's loop)
+        html, _ = thread.submit(export_html, field_server.engine, view, default_catalog(), "en",
+                                statuses, SHUIYIN_34, planner).result()
     assert_inert(html, "map export")
     assert PAYLOAD in data_strings(html)
 
