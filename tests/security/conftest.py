@@ -14,7 +14,7 @@ from sqlalchemy.engine import Engine
 from gis_service.db.cluster import ManagedCluster
 from gis_service.db.engine import create_db_engine
 from tests.conftest import DemoTemplate, admin, create_database
-from tests.field.conftest import FieldServer, contexts, field_server  # noqa: F401  (fixtures)
+from tests.field.conftest import field_server  # noqa: F401  (a fixture of these tests too)
 from tests.serve_process import ServerProcess, server_process
 
 
