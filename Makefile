@@ -73,7 +73,7 @@ bench: venv pgrouting
 	$(BIN)/python benchmarks/load.py
 
 faults: venv
-	$(BIN)/pytest -q tests/faults $(PYTEST_ARGS)
+	$(BIN)/pytest -q -m faults tests $(PYTEST_ARGS)
 
 load: venv
 	$(BIN)/python benchmarks/load.py

@@ -86,7 +86,7 @@ def fresh_database(pg_cluster: ManagedCluster) -> Iterator[str]:
     admin(pg_cluster, f'DROP DATABASE "{name}" WITH (FORCE)')
 
 
-def _engine_on_copy(cluster: ManagedCluster, template: str) -> Iterator[Engine]:
+def engine_on_copy(cluster: ManagedCluster, template: str) -> Iterator[Engine]:
     name = create_database(cluster, template)
     engine = create_db_engine(cluster.url(name))
     yield engine
@@ -97,19 +97,28 @@ def _engine_on_copy(cluster: ManagedCluster, template: str) -> Iterator[Engine]:
 @pytest.fixture
 def empty_db(pg_cluster: ManagedCluster, empty_template: str) -> Iterator[Engine]:
     """An engine on a migrated, empty database of its own."""
-    yield from _engine_on_copy(pg_cluster, empty_template)
+    yield from engine_on_copy(pg_cluster, empty_template)
 
 
 @pytest.fixture
 def demo_db(pg_cluster: ManagedCluster, demo_template: DemoTemplate) -> Iterator[Engine]:
     """An engine on a copy of the demo district that this test may change."""
-    yield from _engine_on_copy(pg_cluster, demo_template.name)
+    yield from engine_on_copy(pg_cluster, demo_template.name)
 
 
 @pytest.fixture(scope="session")
 def shared_demo_db(pg_cluster: ManagedCluster, demo_template: DemoTemplate) -> Iterator[Engine]:
-    """An engine on one copy of the demo district shared by tests that only read."""
-    yield from _engine_on_copy(pg_cluster, demo_template.name)
+    """An engine on one copy of the demo district shared by tests that only read.
+
+    The database is read-only (default_transaction_read_only): a test that writes to it,
+    even through a sign-in or an import, fails at once instead of changing what others read.
+    """
+    name = create_database(pg_cluster, demo_template.name)
+    admin(pg_cluster, f'ALTER DATABASE "{name}" SET default_transaction_read_only = on')
+    engine = create_db_engine(pg_cluster.url(name))
+    yield engine
+    engine.dispose()
+    admin(pg_cluster, f'DROP DATABASE "{name}" WITH (FORCE)')
 
 
 @dataclass

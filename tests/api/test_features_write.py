@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy.engine import Engine
 
 from gis_service.db.cluster import ManagedCluster
-from tests.conftest import DemoTemplate, _engine_on_copy, scalar
+from tests.conftest import DemoTemplate, engine_on_copy, scalar
 from tests.features.live import (
     POINT_34,
     Clients,
@@ -27,7 +27,7 @@ from tests.features.live import (
 @pytest.fixture(scope="module")
 def unchanged_db(pg_cluster: ManagedCluster, demo_template: DemoTemplate) -> Iterator[Engine]:
     """A copy of the demo for tests whose writes must all be refused (so it stays unchanged)."""
-    yield from _engine_on_copy(pg_cluster, demo_template.name)
+    yield from engine_on_copy(pg_cluster, demo_template.name)
 
 
 @pytest.fixture(scope="module")

