@@ -43,7 +43,8 @@ def _result(
     dist: NDArray[np.float64], idx: NDArray[np.int64], ids: NDArray[np.int64], radius: float
 ) -> pd.DataFrame:
     found = idx >= 0
-    fid = pd.array(np.where(found, ids[np.maximum(idx, 0)], 0), dtype="Int64")
+    picked = ids[np.maximum(idx, 0)] if ids.size else np.zeros(idx.shape, np.int64)
+    fid = pd.array(np.where(found, picked, 0), dtype="Int64")
     fid[~found] = pd.NA
     return pd.DataFrame({"facility_id": fid, "distance": dist, "served": dist <= radius})
 

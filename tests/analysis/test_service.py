@@ -75,6 +75,13 @@ def test_walking_radius_and_elderly_speed():
         walking_radius(5, 0)
 
 
+def test_no_facility_serves_nobody():
+    homes = np.array([[0.0, 0.0], [50.0, 0.0]])
+    near = crow_flies_nearest(homes, np.zeros((0, 2)), np.zeros(0, np.int64), radius=300)
+    assert near["facility_id"].isna().all() and not near["served"].any()
+    assert np.isinf(near["distance"]).all()
+
+
 def test_served_shares_weights():
     frame = pd.DataFrame(
         {"compound_id": [1, 1, 2], "households": [10, 30, 20], "elderly_households": [5, 0, 4]}
