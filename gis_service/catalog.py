@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal, TypeVar
@@ -12,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from gis_service.db.models import ROLES, SITE_USES, Base
 from gis_service.errors import ConfigError
+from gis_service.rows.columns import checks
 from gis_service.settings import get_settings
 
 FieldType = Literal["string", "integer", "number", "boolean", "date", "datetime"]
@@ -33,6 +35,17 @@ class Text(BaseModel):
         return self.zh if lang.startswith("zh") else self.en
 
 
+class Limits(BaseModel):
+    """Bounds a value keeps beyond its column's own (data quality rules, per city)."""
+
+    model_config = ConfigDict(extra="forbid")
+    min: float | None = None
+    max: float | None = None
+    max_length: int | None = Field(default=None, gt=0)
+    earliest: dt.date | None = Field(default=None, description="dates: not before")
+    days_ahead: int | None = Field(default=None, ge=0, description="dates: at most after today")
+
+
 class LayerField(BaseModel):
     """One published attribute of a layer."""
 
@@ -44,6 +57,19 @@ class LayerField(BaseModel):
     enum_from: str | None = Field(default=None, description="lookup table holding the codes")
     household_data: bool = False
     queryable: bool = True
+    limits: Limits | None = None
+
+    @model_validator(mode="after")
+    def _limits_fit_the_type(self) -> LayerField:
+        limits = self.limits
+        if limits is None:
+            return self
+        kinds = {"min": ("integer", "number"), "max": ("integer", "number"),
+                 "max_length": ("string",), "earliest": ("date",), "days_ahead": ("date",)}
+        for name in limits.model_fields_set:
+            if self.type not in kinds[name]:
+                raise ValueError(f"limits.{name} does not apply to a {self.type} field")
+        return self
 
 
 class TileSpec(BaseModel):
@@ -138,6 +164,9 @@ class Layer(BaseModel):
     popup: list[str] = []
     search: list[str] = []
     edit: dict[str, list[str]] = {}
+    checks: dict[str, Text] = Field(
+        default={}, description="messages of the table's rules between fields (CHECKs)"
+    )
     service: Service | None = Field(default=None, description="analysable: serves stairwells")
     walking: Walking | None = Field(default=None, description="the walkable network")
 
@@ -152,30 +181,44 @@ class Layer(BaseModel):
                 raise ValueError(f"field {name!r} is not a column of table {self.table}")
         if len(set(names)) != len(names):
             raise ValueError("a field is listed twice")
-        known = set(names) | {"id"}
-        for where, listed in (
-            ("tiles.properties", self.tiles.properties),
-            ("popup", self.popup),
-            ("search", self.search),
-        ):
-            unknown = set(listed) - known
-            if unknown:
-                raise ValueError(f"{where} names unknown fields {sorted(unknown)}")
-        for role, editable in self.edit.items():
-            if role not in ROLES:
-                raise ValueError(f"edit: unknown role {role!r} (roles: {', '.join(ROLES)})")
-            unknown = set(editable) - set(names) - {"geom"}
-            if unknown:
-                raise ValueError(f"edit.{role} names unknown fields {sorted(unknown)}")
-        if self.style.color_by and self.style.color_by not in names:
-            raise ValueError(f"style.color_by {self.style.color_by!r} is not a field")
+        self._check_names(set(names))
         if self.tiles.minzoom > self.tiles.maxzoom:
             raise ValueError("tiles.minzoom is above tiles.maxzoom")
+        self._check_messages(set(names))
         if self.service is not None:
             self.service.check(self)
         if self.walking is not None and self.geometry != "linestring":
             raise ValueError("walking: only a layer of lines can be the walkable network")
         return self
+
+    def _check_names(self, names: set[str]) -> None:
+        """Tiles, popups, search, edit rights and styles name fields of the layer."""
+        for where, listed in (
+            ("tiles.properties", self.tiles.properties),
+            ("popup", self.popup),
+            ("search", self.search),
+        ):
+            unknown = set(listed) - names - {"id"}
+            if unknown:
+                raise ValueError(f"{where} names unknown fields {sorted(unknown)}")
+        for role, editable in self.edit.items():
+            if role not in ROLES:
+                raise ValueError(f"edit: unknown role {role!r} (roles: {', '.join(ROLES)})")
+            unknown = set(editable) - names - {"geom"}
+            if unknown:
+                raise ValueError(f"edit.{role} names unknown fields {sorted(unknown)}")
+        if self.style.color_by and self.style.color_by not in names:
+            raise ValueError(f"style.color_by {self.style.color_by!r} is not a field")
+
+    def _check_messages(self, names: set[str]) -> None:
+        """Every rule between this layer's fields has its message, and no other is given."""
+        rules = [r for r in checks(self.table).cross if {*r.fields, r.other} <= names]
+        missing = sorted({r.constraint for r in rules} - set(self.checks))
+        if missing:
+            raise ValueError(f"checks: give the zh/en message of {', '.join(missing)}")
+        unknown = sorted(set(self.checks) - {r.constraint for r in rules})
+        if unknown:
+            raise ValueError(f"checks: {', '.join(unknown)} is no rule between these fields")
 
     def field(self, name: str) -> LayerField:
         """A field by name."""

@@ -18,7 +18,7 @@ import sqlalchemy as sa
 
 from gis_service.catalog import Layer
 from gis_service.datasets.area import Area, Box
-from gis_service.features.values import quoted
+from gis_service.rows.columns import quoted
 
 CRS_LONLAT = "EPSG:4326"
 HIERARCHY = ("grid_id", "compound_id", "community_id", "subdistrict_id", "district_id")

@@ -11,7 +11,7 @@ from gis_service.analysis.service import walking_radius
 from gis_service.catalog import MAX_RADIUS_M, Catalog, Layer, default_catalog
 from gis_service.datasets.load import LayerSource, source_of
 from gis_service.errors import InvalidInput
-from gis_service.features.values import quoted
+from gis_service.rows.columns import quoted
 
 LEVELS = ("grid", "compound", "community", "subdistrict", "district")
 MODES = ("network", "crow")

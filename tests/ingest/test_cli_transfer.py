@@ -64,8 +64,7 @@ def test_rejected_rows_exit_1_with_the_rows_listed(demo_db: Engine, tmp_path: Pa
     result = run(demo_db, tmp_path, "import", "gardens", str(path), "--report", str(report))
     assert_one_line_error(result, "1 of 3 rows rejected; nothing was written")
     assert result.stdout.splitlines() == [
-        "row 2: kind: unknown value 'forest' "
-        "(allowed: neighbourhood_garden, pocket_park, street_garden)"
+        "row 2: kind: Kind must be one of: neighbourhood_garden, pocket_park, street_garden"
     ]
     saved = json.loads(report.read_text())
     assert saved["rejected"] == [{"row": 2, "field": "kind", "message": saved["rejected"][0][
