@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import shutil
 import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -14,9 +16,11 @@ import psycopg
 import pytest
 import sqlalchemy as sa
 import uvicorn
+import yaml
 from fastapi import FastAPI
 from sqlalchemy.engine import Engine
 
+from gis_service.catalog import LAYERS_DIR
 from gis_service.db import migrate
 from gis_service.db.cluster import ManagedCluster, ensure_postgis, free_port, throwaway_cluster
 from gis_service.db.engine import create_db_engine
@@ -193,6 +197,17 @@ def serve() -> Iterator[Callable[[FastAPI], LiveServer]]:
     for live in servers:
         live.server.should_exit = True
         live.thread.join(timeout=10)
+
+
+def catalog_copy(target: Path, changes: dict[str, dict[str, object]]) -> Path:
+    """A copy of layers/ at target, with top-level keys of some files changed (or new files)."""
+    shutil.copytree(LAYERS_DIR, target)
+    for layer, change in changes.items():
+        path = target / f"{layer}.yaml"
+        data = yaml.safe_load(path.read_text()) if path.exists() else {}
+        data.update(change)
+        path.write_text(yaml.safe_dump(data, allow_unicode=True))
+    return target
 
 
 def scalar(engine: Engine, sql: str, **params: object) -> object:

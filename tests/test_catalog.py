@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
-import yaml
 from sqlalchemy.engine import Engine
 
-from gis_service.catalog import LAYERS_DIR, check_against_database, load_catalog
+from gis_service.catalog import check_against_database, load_catalog
 from gis_service.errors import ConfigError
+from tests.conftest import catalog_copy
 
 EXPECTED = {
     "stairwells",
@@ -46,13 +45,7 @@ def test_shipped_catalog_has_every_layer_with_zh_and_en() -> None:
 
 
 def broken_copy(tmp_path: Path, layer: str, change: dict[str, object]) -> Path:
-    target = tmp_path / "layers"
-    shutil.copytree(LAYERS_DIR, target)
-    path = target / f"{layer}.yaml"
-    data = yaml.safe_load(path.read_text())
-    data.update(change)
-    path.write_text(yaml.safe_dump(data, allow_unicode=True))
-    return target
+    return catalog_copy(tmp_path / "layers", {layer: change})
 
 
 @pytest.mark.parametrize(

@@ -18,6 +18,7 @@ from pydantic.json_schema import JsonDict
 
 from gis_service.analysis.coverage import Eligibility
 from gis_service.api.analysis_answers import (
+    Asked,
     cached,
     gaps_answer,
     service_areas_answer,
@@ -76,7 +77,7 @@ def coverage(
     def compute() -> pd.DataFrame:
         return with_names(conn, coverage_table(conn, col, area, batch, rule, touched_only), level)
 
-    frame, hit = cached(request, conn, principal, key, tables, compute)
+    frame, hit = cached(Asked(request, principal, conn), key, tables, compute)
     meta = {"level": level, "batch": batch, "area": area.as_dict(), "eligibility": vars(rule)}
     return table_answer(conn, frame, level, f, hit, meta)
 
@@ -193,9 +194,8 @@ def build_router(catalog: Catalog) -> APIRouter:
         conn: sa.Connection = Depends(get_connection, scope="function"),
     ) -> Response:
         """Service-area polygons (GeoJSON), or per-stairwell nearest distances (json, csv)."""
-        return service_areas_answer(
-            request, params, per_facility, buffer_m, level, f, area, principal, conn
-        )
+        asked = Asked(request, principal, conn)
+        return service_areas_answer(asked, params, area, per_facility, buffer_m, level, f)
 
     @router.get("/gaps")
     def gaps(
@@ -208,7 +208,7 @@ def build_router(catalog: Catalog) -> APIRouter:
         conn: sa.Connection = Depends(get_connection, scope="function"),
     ) -> Response:
         """Stairwells and households not served within the radius, per level, or as points."""
-        return gaps_answer(request, params, level, f, area, principal, conn)
+        return gaps_answer(Asked(request, principal, conn), params, area, level, f)
 
     def siting(
         request: Request,
@@ -225,7 +225,7 @@ def build_router(catalog: Catalog) -> APIRouter:
             svc, body.k, body.budget, body.budget_field, body.method, body.weight,
             body.time_limit_s,
         )  # fmt: skip
-        return siting_answer(request, params, body.area(), principal, conn)
+        return siting_answer(Asked(request, principal, conn), params, body.area())
 
     siting.__annotations__["body"] = siting_request_for(catalog)  # the schema of this catalog
     router.add_api_route("/siting", siting, methods=["POST"])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Hashable
+from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
@@ -48,17 +49,25 @@ def caches(request: Request) -> tuple[ResultCache, ResultCache]:
     return state.analysis_cache, state.graph_cache
 
 
+@dataclass(frozen=True)
+class Asked:
+    """Who asks, and where: the request (its app's caches), the caller, their connection."""
+
+    request: Request
+    principal: Principal
+    conn: sa.Connection
+
+    def graphs(self) -> ResultCache:
+        """The app's street-graph cache."""
+        return caches(self.request)[1]
+
+
 def cached(
-    request: Request,
-    conn: sa.Connection,
-    principal: Principal,
-    key: tuple[Hashable, ...],
-    tables: tuple[str, ...],
-    compute: Callable[[], Any],
+    asked: Asked, key: tuple[Hashable, ...], tables: tuple[str, ...], compute: Callable[[], Any]
 ) -> tuple[Any, bool]:
     """A result for key + caller scope + data versions of tables, computed on a miss."""
-    results, _ = caches(request)
-    full = (*key, scope_key(principal), versions_key(conn, tables))
+    results, _ = caches(asked.request)
+    full = (*key, scope_key(asked.principal), versions_key(asked.conn, tables))
     return results.get_or_compute(full, compute)
 
 
@@ -99,51 +108,38 @@ def layer_tables(params: ServiceParams) -> tuple[str, ...]:
     return (params.sources.facilities.table, *((streets.table,) if streets else ()))
 
 
-def nearest(
-    request: Request,
-    conn: sa.Connection,
-    principal: Principal,
-    params: ServiceParams,
-    area: Area,
-) -> tuple[pd.DataFrame, bool]:
+def nearest(asked: Asked, params: ServiceParams, area: Area) -> tuple[pd.DataFrame, bool]:
     """Per-stairwell nearest facility and distance, cached."""
-    _, graphs = caches(request)
 
     def compute() -> pd.DataFrame:
-        return nearest_table(service_inputs(conn, params, area, graphs=graphs), params)
+        inputs = service_inputs(asked.conn, params, area, graphs=asked.graphs())
+        return nearest_table(inputs, params)
 
     key = ("nearest", freeze(params.as_dict()), area.key())
-    frame, hit = cached(request, conn, principal, key, service_tables(params), compute)
+    frame, hit = cached(asked, key, service_tables(params), compute)
     return frame, hit
 
 
 def service_areas_answer(
-    request: Request,
-    params: ServiceParams,
-    per_facility: bool,
-    buffer_m: float,
-    level: str,
-    f: str,
-    area: Area,
-    principal: Principal,
-    conn: sa.Connection,
-) -> Response:
+    asked: Asked, params: ServiceParams, area: Area, per_facility: bool, buffer_m: float,
+    level: str, f: str,
+) -> Response:  # fmt: skip
     """Service-area polygons (GeoJSON), or per-stairwell nearest distances (json, csv)."""
+    conn = asked.conn
     meta = {"parameters": params.as_dict(), "area": area.as_dict()}
     if f == "geojson":
-        _, graphs = caches(request)
 
         def compute() -> Any:
-            inputs = service_inputs(conn, params, area, stairwells=False, graphs=graphs)
+            inputs = service_inputs(conn, params, area, stairwells=False, graphs=asked.graphs())
             return area_frame(inputs, params, per_facility, buffer_m)
 
         key = ("areas", freeze(params.as_dict()), per_facility, buffer_m, area.key())
         tables = (*layer_tables(params), *HIERARCHY_TABLES)
-        polys, hit = cached(request, conn, principal, key, tables, compute)
+        polys, hit = cached(asked, key, tables, compute)
         texts = formats.geojson_texts(polys.geometry.to_numpy())
         body = formats.feature_collection(polys, texts, polys["facility_id"].tolist(), meta)
         return answer(body, GEOJSON, hit)
-    near, hit = nearest(request, conn, principal, params, area)
+    near, hit = nearest(asked, params, area)
     if f == "csv":
         return answer(formats.to_csv(near), "text/csv; charset=utf-8", hit)
     col = level_column(level)
@@ -158,17 +154,10 @@ def service_areas_answer(
     return answer(formats.dumps(payload), "application/json", hit)
 
 
-def gaps_answer(
-    request: Request,
-    params: ServiceParams,
-    level: str,
-    f: str,
-    area: Area,
-    principal: Principal,
-    conn: sa.Connection,
-) -> Response:
+def gaps_answer(asked: Asked, params: ServiceParams, area: Area, level: str, f: str) -> Response:
     """Stairwells and households not served within the radius, per level, or as points."""
-    near, hit = nearest(request, conn, principal, params, area)
+    conn = asked.conn
+    near, hit = nearest(asked, params, area)
     meta = {"parameters": params.as_dict(), "area": area.as_dict(), "level": level}
     if f == "geojson":
         unserved = near[~near["served"]]
@@ -180,19 +169,12 @@ def gaps_answer(
     )
 
 
-def siting_answer(
-    request: Request,
-    params: SitingParams,
-    area: Area,
-    principal: Principal,
-    conn: sa.Connection,
-) -> Response:
+def siting_answer(asked: Asked, params: SitingParams, area: Area) -> Response:
     """The chosen candidate sites and the households they newly serve, cached."""
-    _, graphs = caches(request)
     key = ("siting", freeze(params.as_dict()), area.key())
     sites = params.service.sources.sites
     tables = (*service_tables(params.service), *((sites.table,) if sites else ()))
     result, hit = cached(
-        request, conn, principal, key, tables, lambda: run_siting(conn, params, area, graphs)
+        asked, key, tables, lambda: run_siting(asked.conn, params, area, asked.graphs())
     )
     return answer(formats.dumps({**result, "cached": hit}), "application/json", hit)

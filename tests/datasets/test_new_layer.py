@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 from collections.abc import Callable
@@ -16,13 +15,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 from fastapi import FastAPI
 from sqlalchemy.engine import Engine
 
 from gis_service.api.app import create_app
-from gis_service.catalog import LAYERS_DIR, load_catalog
-from tests.conftest import LiveServer
+from gis_service.catalog import load_catalog
+from tests.conftest import LiveServer, catalog_copy
 from tests.datasets.conftest import COMPOUND_34, rows
 
 UTM_GUANGZHOU = 32649
@@ -47,10 +45,7 @@ SERVED = ["facilities", "gardens", "parking", "site_reach"]
 @pytest.fixture(scope="module")
 def city_layers(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The shipped catalog plus one YAML file."""
-    target = tmp_path_factory.mktemp("city") / "layers"
-    shutil.copytree(LAYERS_DIR, target)
-    (target / "site_reach.yaml").write_text(yaml.safe_dump(NEW_LAYER, allow_unicode=True))
-    return target
+    return catalog_copy(tmp_path_factory.mktemp("city") / "layers", {"site_reach": NEW_LAYER})
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import shutil
 from pathlib import Path
 
 import pytest
@@ -13,6 +12,7 @@ from gis_service.catalog import LAYERS_DIR, load_catalog
 from gis_service.errors import ConfigError
 from gis_service.rows.check import check_row, read_cell
 from gis_service.rows.rules import layer_rules
+from tests.conftest import catalog_copy
 
 CATALOG = load_catalog()
 STAIRWELL_CHECKS = yaml.safe_load((LAYERS_DIR / "stairwells.yaml").read_text())["checks"]
@@ -99,13 +99,7 @@ def test_dates_within_the_catalogs_limits() -> None:
 
 
 def changed_catalog(tmp_path: Path, layer: str, change: dict[str, object]) -> Path:
-    target = tmp_path / "layers"
-    shutil.copytree(LAYERS_DIR, target)
-    path = target / f"{layer}.yaml"
-    data = yaml.safe_load(path.read_text())
-    data.update(change)
-    path.write_text(yaml.safe_dump(data, allow_unicode=True))
-    return target
+    return catalog_copy(tmp_path / "layers", {layer: change})
 
 
 def test_a_city_changes_a_limit_in_its_catalog(tmp_path: Path) -> None:
