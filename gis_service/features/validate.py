@@ -73,7 +73,7 @@ def read_feature(
         if name not in doc["fields"]:
             errors.append({"field": name, "message": f"{layer.id} has no field {name!r}"})
             continue
-        value, broken = read_json(doc["fields"][name], raw)
+        value, broken = (None, None) if raw is None else read_json(doc["fields"][name], raw)
         if broken:
             errors.append({"field": name, "message": say(doc, broken, name)})
         else:

@@ -53,10 +53,8 @@ def json_datetime(raw: str) -> dt.datetime | None:
 
 
 def read_json(spec: dict[str, Any], raw: Any) -> tuple[Any, str | None]:
-    """A JSON value in the field's type, or the message key saying why it is not one."""
+    """A JSON value (not null) in the field's type, or the message key saying why it is not one."""
     kind = spec["type"]
-    if raw is None:
-        return None, None
     if kind in ("integer", "number"):
         return json_number(raw, kind == "integer")
     if kind == "boolean":
@@ -104,10 +102,8 @@ def cell_stamp(raw: Any, kind: str) -> tuple[Any, str | None]:
 
 
 def read_cell(spec: dict[str, Any], raw: Any) -> tuple[Any, str | None]:
-    """A file's cell in the field's type (text as well as typed cells), or why it is not one."""
+    """A file's cell (not blank) in the field's type (text or typed cells), or why it is not one."""
     kind = spec["type"]
-    if raw is None:
-        return None, None
     if kind in ("integer", "number"):
         return cell_number(raw, kind == "integer")
     if kind in ("date", "datetime"):
@@ -147,7 +143,7 @@ def field_broken(
     spec: dict[str, Any], raw: Any, read: Read, today: dt.date
 ) -> tuple[Any, str | None]:
     """A field's value and the message key of its first broken rule."""
-    value, key = read(spec, raw)
+    value, key = (None, None) if raw is None else read(spec, raw)
     if key is None and value is None:
         key = "required" if spec.get("required") or not spec.get("nullable", True) else None
     elif key is None:
