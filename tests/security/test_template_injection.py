@@ -24,8 +24,8 @@ from gis_service.maps_catalog import default_maps
 from gis_service.webmap.config import Status
 from gis_service.webmap.export import export_html
 from tests.field.conftest import FieldServer
-from tests.web.browser import watch
-from tests.web.pagecheck import page_data
+from tests.webmap.browser import watch
+from tests.webmap.pagecheck import page_data
 
 PAYLOAD = "{{ 7*191 }}<img src=x onerror=alert(1)></script><script>alert(1)</script>\u2028<!--"
 SHORT = "{{7*191}}</script><b>x"  # for columns of 32 characters
