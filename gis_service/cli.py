@@ -123,7 +123,11 @@ def purge_audit(engine: Engine, settings: Settings) -> None:
     from gis_service import audit
     from gis_service.cli_access import operator
 
-    removed = audit.purge(engine, settings.audit_retention_days, operator())
+    try:
+        removed = audit.purge(engine, settings.audit_retention_days, operator())
+    except DBAPIError as exc:  # a read-only database (a standby) keeps serving reads
+        typer.echo(f"audit trail not purged: {str(exc.orig).strip().splitlines()[0]}", err=True)
+        return
     if removed:
         typer.echo(f"audit trail: removed {removed} entries older than "
                    f"{settings.audit_retention_days} days")
@@ -355,6 +359,10 @@ def main() -> None:
     except OperationalError as exc:
         reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
         typer.echo(f"gis-service: error: {DatabaseUnavailable(reason)}", err=True)
+        sys.exit(1)
+    except DBAPIError as exc:  # e.g. a read-only database refusing the audit entry
+        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+        typer.echo(f"gis-service: error: the database refused: {reason}", err=True)
         sys.exit(1)
     except KeyboardInterrupt:
         sys.exit(130)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from dataclasses import replace
 
 import sqlalchemy as sa
 from fastapi import Depends, Request
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError
 
 from gis_service.auth import Principal, apply_scope, resolve_token, touch_token
 from gis_service.errors import Unauthorized
@@ -15,6 +17,8 @@ from gis_service.field.session import session_principal, touch_session
 from gis_service.settings import get_settings
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+READ_ONLY_TRANSACTION = "25006"
+log = logging.getLogger(__name__)
 
 
 def get_engine(request: Request) -> Engine:
@@ -67,14 +71,29 @@ def get_principal(request: Request) -> Principal:
             (principal, stale_session), stale_token = session_principal(conn, request), None
     principal = replace(principal, address=client_address(request))
     if stale_token is not None or stale_session is not None:
-        with get_engine(request).begin() as conn:
-            if stale_token is not None:
-                what = f"{request.method} {request.url.path}"[:200]
-                touch_token(conn, stale_token, principal, what, touch)
-            if stale_session is not None:
-                touch_session(conn, stale_session)
+        record_use(request, principal, stale_token, stale_session)
     request.state.principal = principal
     return principal
+
+
+def record_use(
+    request: Request, principal: Principal, token_id: int | None, session_id: int | None
+) -> None:
+    """Write a token's last use (and its audit entry) or a session's activity, on the primary.
+
+    A read-only database (a standby, maintenance) cannot take the write: reads go on unrecorded.
+    """
+    try:
+        with get_engine(request).begin() as conn:
+            if token_id is not None:
+                what = f"{request.method} {request.url.path}"[:200]
+                touch_token(conn, token_id, principal, what, get_settings().token_touch_seconds)
+            if session_id is not None:
+                touch_session(conn, session_id)
+    except DBAPIError as exc:
+        if getattr(exc.orig, "sqlstate", None) != READ_ONLY_TRANSACTION:
+            raise
+        log.warning("the database is read-only: the use of %s is not recorded", principal.username)
 
 
 def get_connection(

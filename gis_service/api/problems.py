@@ -80,6 +80,8 @@ SQLSTATE_ANSWERS = {
     "23502": (422, "Invalid input", "a required value is missing"),
     "22P02": (422, "Invalid input", "a value has the wrong form"),
     "57014": (503, "Query timeout", "the query took too long and was stopped"),
+    "25006": (503, "Database read-only", "the database takes no writes now (an action that "
+              "must be audited waits for it); try again later"),
 }
 
 

@@ -113,13 +113,15 @@ def test_failures_are_one_line(
     assert_one_line_error(result, expected)
 
 
-def test_export_filtered_gpkg(shared_demo_db: Engine, tmp_path: Path) -> None:
-    compound = scalar(shared_demo_db, "SELECT id FROM compound WHERE name = '水荫路34号大院'")
+def test_export_filtered_gpkg(demo_db: Engine, tmp_path: Path) -> None:
+    compound = scalar(demo_db, "SELECT id FROM compound WHERE name = '水荫路34号大院'")
     out = tmp_path / "s34.gpkg"
-    result = run(shared_demo_db, tmp_path, "export", "stairwells", "-o", str(out),
+    result = run(demo_db, tmp_path, "export", "stairwells", "-o", str(out),  # audited: a write
                  "--where", f"compound_id={compound}", "--filter", "elevator_status <> 'none'")
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == f"exported 57 features of stairwells to {out}"
+    assert scalar(demo_db, "SELECT detail->>'features' FROM audit_log WHERE action = 'export' "
+                  "AND target = 'stairwells'") == "57"
     frame: gpd.GeoDataFrame = pyogrio.read_dataframe(out)
     assert len(frame) == 57 and set(frame["compound_id"]) == {compound}
 

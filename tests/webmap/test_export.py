@@ -13,6 +13,7 @@ from playwright.sync_api import Browser
 from sqlalchemy.engine import Engine
 
 from gis_service.maps_catalog import default_maps
+from tests.conftest import scalar
 from tests.webmap.browser import shot, watch
 from tests.webmap.pagecheck import outside_urls, page_config
 
@@ -36,11 +37,11 @@ def export(engine: Engine, *args: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_export_is_self_contained_and_works_offline(
-    shared_demo_db: Engine, tmp_path: Path, browser: Browser
+    demo_db: Engine, tmp_path: Path, browser: Browser
 ) -> None:
     html_file, png_file = tmp_path / "shuiyin34.html", tmp_path / "shuiyin34.png"
     done = export(
-        shared_demo_db,
+        demo_db,  # writable: the export is recorded in the audit trail
         "planner",
         "--compound",
         str(SHUIYIN_34),
@@ -52,6 +53,7 @@ def test_export_is_self_contained_and_works_offline(
         "en",
     )
     assert done.returncode == 0, done.stderr
+    assert scalar(demo_db, "SELECT target FROM audit_log WHERE action = 'export'") == "map:planner"
     html = html_file.read_text(encoding="utf-8")
     assert 'src="/static' not in html and 'href="/static' not in html
     assert not re.search(r"<(script|link|img)[^>]+(src|href)=", html)  # nothing fetched
