@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import logging
+import threading
+import time
 from collections.abc import Iterator
 from dataclasses import replace
 
 import sqlalchemy as sa
 from fastapi import Depends, Request
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, OperationalError
 
 from gis_service.auth import Principal, apply_scope, resolve_token, touch_token
 from gis_service.errors import Unauthorized
@@ -18,7 +20,11 @@ from gis_service.settings import get_settings
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 READ_ONLY_TRANSACTION = "25006"
+MAX_REMEMBERED = 10_000
 log = logging.getLogger(__name__)
+_attempts: dict[tuple[str, int, int], float] = {}
+"""When this process last tried to record a use: (kind, primary engine, credential id)."""
+_attempts_lock = threading.Lock()
 
 
 def get_engine(request: Request) -> Engine:
@@ -70,8 +76,12 @@ def get_principal(request: Request) -> Principal:
         else:
             (principal, stale_session), stale_token = session_principal(conn, request), None
     principal = replace(principal, address=client_address(request))
-    if stale_token is not None or stale_session is not None:
-        record_use(request, principal, stale_token, stale_session)
+    primary = id(get_engine(request))
+    token_due = stale_token is not None and due(("token", primary, stale_token), touch)
+    session_due = stale_session is not None and due(("session", primary, stale_session), touch)
+    if token_due or session_due:
+        record_use(request, principal, stale_token if token_due else None,
+                   stale_session if session_due else None)
     request.state.principal = principal
     return principal
 
@@ -81,7 +91,8 @@ def record_use(
 ) -> None:
     """Write a token's last use (and its audit entry) or a session's activity, on the primary.
 
-    A read-only database (a standby, maintenance) cannot take the write: reads go on unrecorded.
+    A primary that is down or read-only (a standby, maintenance) cannot take the write: reads go
+    on (from the replica) unrecorded.
     """
     try:
         with get_engine(request).begin() as conn:
@@ -91,9 +102,24 @@ def record_use(
             if session_id is not None:
                 touch_session(conn, session_id)
     except DBAPIError as exc:
-        if getattr(exc.orig, "sqlstate", None) != READ_ONLY_TRANSACTION:
+        down = isinstance(exc, OperationalError) or exc.connection_invalidated
+        if not down and getattr(exc.orig, "sqlstate", None) != READ_ONLY_TRANSACTION:
             raise
-        log.warning("the database is read-only: the use of %s is not recorded", principal.username)
+        log.warning("the primary takes no writes: %s's use is not recorded", principal.username)
+
+
+def due(key: tuple[str, int, int], every: float) -> bool:
+    """Whether this process records a credential's use now: at most once per `every` seconds,
+    even when the write fails (so an outage of the primary costs reads no connection attempts)."""
+    now = time.monotonic()
+    with _attempts_lock:
+        last = _attempts.get(key)
+        if last is not None and now - last < every:
+            return False
+        if len(_attempts) >= MAX_REMEMBERED:
+            _attempts.clear()
+        _attempts[key] = now
+        return True
 
 
 def get_connection(
