@@ -60,7 +60,7 @@ def refusals(layer: Layer, action: str) -> Iterator[None]:
         detail = getattr(diag, "message_detail", None) or ""
         keys = re.match(r"Key \(([^)]*)\)=", detail)
         if column:
-            fields = [column]
+            fields = ["geometry" if column == "geom" else column]
         elif keys:
             fields = [name.strip() for name in keys.group(1).split(",")]
         else:
@@ -69,6 +69,8 @@ def refusals(layer: Layer, action: str) -> Iterator[None]:
             "23502": "is required",
             "23503": "refers to a record that does not exist",
         }.get(state, f"breaks the rule {constraint}")
+        if state == "23514" and column:  # a rule of a trigger, which says what is wrong
+            message = getattr(diag, "message_primary", None) or message
         raise InvalidInput(
             f"{', '.join(fields)}: {message}",
             [{"field": f, "message": message} for f in fields],
