@@ -47,6 +47,24 @@ class Settings(BaseSettings):
     max_upload_bytes: int = Field(
         default=50 * 1024 * 1024, description="Largest import upload accepted (413 above)."
     )
+    max_import_bytes: int = Field(
+        default=256 * 1024 * 1024,
+        description="Largest import once expanded: the file, or the members of a zip (413 above).",
+    )
+    max_import_rows: int = Field(
+        default=500_000, description="Most rows one import may hold (413 above)."
+    )
+    max_archive_members: int = Field(
+        default=100, description="Most members a zip upload may hold (413 above)."
+    )
+    import_report_rows: int = Field(
+        default=100,
+        description="Rejected rows an import report lists; the others are counted by reason.",
+    )
+    import_workers: int = Field(
+        default=2,
+        description="Processes that run imports (never the serving process); more imports wait.",
+    )
     max_body_bytes: int = Field(
         default=2 * 1024 * 1024, description="Largest request body accepted (413 above)."
     )

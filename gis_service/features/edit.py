@@ -18,10 +18,13 @@ from gis_service.errors import InvalidInput
 from gis_service.features import rules
 from gis_service.features.access import Current, load
 from gis_service.features.errors import Conflict
+from gis_service.features.geojson import feature_sql
 from gis_service.features.validate import Written, check_lookups, check_rights, same_geometry
 from gis_service.features.values import quoted
 
 GEOM_SQL = "ST_GeomFromWKB(:geom_wkb, 4326)"
+LOG_BATCH = 5000
+COMMAND_LINE = "command line"
 
 
 def constraint_fields(layer: Layer, constraint: str | None) -> list[str]:
@@ -129,6 +132,27 @@ def log(
             "after": after,
         },
     )
+
+
+def log_inserts(
+    conn: sa.Connection, layer: Layer, principal: Principal | None, ids: list[int]
+) -> None:
+    """Append an insert entry for each new feature (an import), as `log` would one by one."""
+    statement = sa.text(
+        "INSERT INTO edit_log (user_id, username, table_name, feature_id, action, before, after) "
+        f"SELECT :uid, :name, :table, \"id\"::text, 'insert', NULL, ({feature_sql(layer)})::jsonb "
+        f'FROM {quoted(layer.table)} WHERE "id" = ANY(:ids) ORDER BY "id"'
+    )
+    for start in range(0, len(ids), LOG_BATCH):
+        conn.execute(
+            statement,
+            {
+                "uid": principal.user_id if principal else None,
+                "name": principal.username if principal else COMMAND_LINE,
+                "table": layer.table,
+                "ids": ids[start : start + LOG_BATCH],
+            },
+        )
 
 
 def create(
