@@ -67,11 +67,14 @@ def database_copy(cluster: ManagedCluster, template: str) -> Iterator[Engine]:
 
 
 @contextmanager
-def served(engine: Engine, folder: Path, **settings: str) -> Iterator[Served]:
+def served(
+    engine: Engine, folder: Path, environ: dict[str, str] | None = None, **settings: str
+) -> Iterator[Served]:
     """`gis-service serve` on an engine's database, with GIS_* settings given by name."""
     port = free_port()
     env = {
         **os.environ,
+        **(environ or {}),
         "GIS_DATABASE_URL": engine.url.render_as_string(hide_password=False),
         "GIS_DATA_DIR": str(folder),
         **{f"GIS_{name.upper()}": value for name, value in settings.items()},
