@@ -35,6 +35,19 @@ class Settings(BaseSettings):
         description="As root, PostgreSQL runs as the 'postgres' user with its cluster here.",
     )
     pg_database: str = Field(default="gis", description="Database name in the managed cluster.")
+    pg_supervise: bool = Field(
+        default=True,
+        description="`serve` restarts the managed PostgreSQL after a crash (not with a URL).",
+    )
+    pg_check_interval_s: float = Field(
+        default=2.0, description="How often `serve` checks that the managed PostgreSQL runs."
+    )
+    pg_restart_delay_s: float = Field(
+        default=1.0, description="Wait before restarting a crashed managed PostgreSQL."
+    )
+    pg_restart_max_delay_s: float = Field(
+        default=60.0, description="Longest wait between restart tries (doubling from the first)."
+    )
     host: str = "127.0.0.1"
     port: int = 8000
     pool_size: int = 5
