@@ -7,7 +7,6 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -22,9 +21,39 @@ from gis_service.db import migrate
 from gis_service.db.cluster import ManagedCluster, ensure_postgis, free_port, throwaway_cluster
 from gis_service.db.engine import create_db_engine
 from gis_service.ingest.demo_load import load_demo
+from tests import hygiene
 
-TEST_ROOT = Path("/var/lib/gis-service-test")
+RUN = hygiene.current_run()  # this run's tag, inherited by everything the suite starts
+TEST_ROOT = hygiene.run_dir(RUN)  # every throwaway cluster of this run lives below it
 DEMO_SEED = 34
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    """`--keep-test-clusters` leaves this run's clusters running for debugging."""
+    parser.addoption(
+        "--keep-test-clusters", action="store_true",
+        help="leave the run's PostgreSQL clusters and processes for debugging (removed next run)",
+    )
+
+
+def _owns_run(config: pytest.Config) -> bool:
+    return not hasattr(config, "workerinput")  # the xdist controller, or a run without xdist
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """The run's owner first removes what earlier runs that crashed left behind."""
+    if _owns_run(config):
+        hygiene.sweep_orphans()
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """The run's owner stops every process the run started and removes its clusters."""
+    if not _owns_run(config):
+        return
+    if config.getoption("--keep-test-clusters"):
+        hygiene.keep(RUN)
+        return
+    hygiene.sweep(RUN)
 
 
 @pytest.fixture(scope="session")
