@@ -12,7 +12,10 @@ process: a 49 MB dry run took /live to p99 631 ms, max 1.7 s (benchmarks/import_
 from __future__ import annotations
 
 import io
+import os
 import re
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -103,8 +106,6 @@ def test_no_route_blocks_the_event_loop(
 
 def test_the_detector_sees_a_blocking_handler(tmp_path: Path) -> None:
     """The debug log this test relies on does report a handler that blocks (no false pass)."""
-    import subprocess
-    import sys
 
     script = (
         "import asyncio, time\n"
@@ -112,6 +113,7 @@ def test_the_detector_sees_a_blocking_handler(tmp_path: Path) -> None:
         "    time.sleep(0.3)\n"
         "asyncio.run(handler())\n"
     )
-    done = subprocess.run([sys.executable, "-c", script], env={"PYTHONASYNCIODEBUG": "1"},
+    done = subprocess.run([sys.executable, "-c", script],
+                          env={**os.environ, "PYTHONASYNCIODEBUG": "1"},
                           capture_output=True, text=True, timeout=60, check=True)
     assert SLOW.search(done.stderr), done.stderr
