@@ -11,7 +11,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,7 +22,7 @@ from sqlalchemy.engine import Engine
 
 from gis_service.db.cluster import ManagedCluster, free_port
 from gis_service.db.engine import create_db_engine
-from tests.conftest import admin, create_database
+from tests.conftest import admin, create_database, wait_until_ready
 
 MB = 1024 * 1024
 
@@ -40,18 +40,9 @@ class Served:
         return int(psutil.Process(self.proc.pid).memory_info().rss)
 
 
-def wait_ready(url: str, proc: subprocess.Popen[bytes], log: Path, seconds: float = 90) -> None:
-    """Poll /ready until it answers 200 (or fail with the server's log)."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        assert proc.poll() is None, log.read_text()[-3000:]
-        try:
-            if httpx.get(f"{url}/ready", timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    raise AssertionError(f"the server did not become ready: {log.read_text()[-3000:]}")
+def log_tail(log: Path) -> Callable[[], str]:
+    """The end of a server's log, read when asked."""
+    return lambda: log.read_text()[-3000:]
 
 
 @contextmanager
@@ -87,7 +78,7 @@ def served(
         proc = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
-        wait_ready(url, proc, log)
+        wait_until_ready(url, proc, log_tail(log), 90)
         yield Served(url, proc, log)
     finally:
         proc.terminate()

@@ -30,8 +30,8 @@ from gis_service.db.cluster import (
 )
 from gis_service.db.engine import create_db_engine
 from gis_service.db.supervisor import clear_zombie_lock, postmaster_state
-from tests.conftest import TEST_ROOT
-from tests.security.served import wait_ready
+from tests.conftest import TEST_ROOT, wait_until_ready
+from tests.security.served import log_tail
 
 SUPERVISION = {"GIS_PG_CHECK_INTERVAL_S": "0.3", "GIS_PG_RESTART_DELAY_S": "0.5",
                "GIS_PG_RESTART_MAX_DELAY_S": "4"}  # fmt: skip
@@ -98,7 +98,7 @@ def managed(tmp_path: Path) -> Iterator[tuple[ManagedCluster, str, Path]]:
     proc = serve(tmp_path, port, env)
     url = f"http://127.0.0.1:{port}"
     try:
-        wait_ready(url, proc, tmp_path / "server.log", 180)
+        wait_until_ready(url, proc, log_tail(tmp_path / "server.log"), 180)
         yield cluster, url, tmp_path / "server.log"
     finally:
         proc.terminate()
@@ -142,7 +142,7 @@ def test_an_external_database_is_not_restarted_by_the_service(tmp_path: Path) ->
         proc = serve(tmp_path, port, env)
         url = f"http://127.0.0.1:{port}"
         try:
-            wait_ready(url, proc, tmp_path / "server.log", 120)
+            wait_until_ready(url, proc, log_tail(tmp_path / "server.log"), 120)
             os.kill(postmaster_pid(cluster), signal.SIGKILL)
             time.sleep(2.5)
             assert ready_status(url) == 503

@@ -13,7 +13,8 @@ to the lookups):
   break the rule can still get other edits);
 - issue and survey written by a grid worker: reporter_id / surveyor_id is the worker;
 - issue: grid workers insert only the columns the catalog lets them write (no assignee).
-Refusals are check violations (23514) naming the column and the rule.
+Refusals are check violations (23514) naming the column and the rule. A grid worker's row outside
+their grids is left to row-level security, which refuses it as before.
 """
 
 from collections.abc import Sequence
@@ -44,6 +45,10 @@ DECLARE
     stairwell_grid int;
     visible boolean;
 BEGIN
+    IF current_user = 'gis_grid_worker'
+            AND NOT coalesce(NEW.grid_id = ANY (gis_current_grids()), false) THEN
+        RETURN NEW;  -- not the worker's grid: row-level security refuses the row
+    END IF;
     IF current_user = 'gis_grid_worker' AND TG_OP = 'INSERT' AND NEW.reporter_id IS DISTINCT FROM
             nullif(current_setting('gis.user_id', true), '')::int THEN
         PERFORM gis_refuse('issue', 'reporter_id', 'issue_reporter_is_writer',
@@ -84,6 +89,10 @@ END $$;
 SURVEY_RULES = """
 CREATE FUNCTION gis_survey_integrity() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
+    IF current_user = 'gis_grid_worker'
+            AND NOT EXISTS (SELECT 1 FROM stairwell WHERE id = NEW.stairwell_id) THEN
+        RETURN NEW;  -- not a stairwell of the worker's grids: row-level security refuses it
+    END IF;
     IF current_user = 'gis_grid_worker' AND NEW.surveyor_id IS DISTINCT FROM
             nullif(current_setting('gis.user_id', true), '')::int THEN
         PERFORM gis_refuse('survey', 'surveyor_id', 'survey_surveyor_is_writer',
