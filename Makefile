@@ -83,7 +83,7 @@ bench: venv pgrouting
 	$(BIN)/python benchmarks/load.py
 
 faults: venv
-	$(call run_suite,-q tests/faults)
+	$(call run_suite,-q -m faults tests)
 
 load: venv
 	$(BIN)/python benchmarks/load.py

@@ -48,6 +48,9 @@ class Settings(BaseSettings):
     pg_restart_max_delay_s: float = Field(
         default=60.0, description="Longest wait between restart tries (doubling from the first)."
     )
+    layers_dir: Path | None = Field(
+        default=None, description="A city's own layer catalog (*.yaml); unset: the shipped layers/."
+    )
     host: str = "127.0.0.1"
     port: int = 8000
     pool_size: int = 5

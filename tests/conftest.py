@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -15,9 +17,11 @@ import psycopg
 import pytest
 import sqlalchemy as sa
 import uvicorn
+import yaml
 from fastapi import FastAPI
 from sqlalchemy.engine import Engine
 
+from gis_service.catalog import LAYERS_DIR
 from gis_service.db import migrate
 from gis_service.db.cluster import ManagedCluster, ensure_postgis, free_port, throwaway_cluster
 from gis_service.db.engine import create_db_engine
@@ -116,7 +120,7 @@ def fresh_database(pg_cluster: ManagedCluster) -> Iterator[str]:
     admin(pg_cluster, f'DROP DATABASE "{name}" WITH (FORCE)')
 
 
-def _engine_on_copy(cluster: ManagedCluster, template: str) -> Iterator[Engine]:
+def engine_on_copy(cluster: ManagedCluster, template: str) -> Iterator[Engine]:
     name = create_database(cluster, template)
     engine = create_db_engine(cluster.url(name))
     yield engine
@@ -127,19 +131,28 @@ def _engine_on_copy(cluster: ManagedCluster, template: str) -> Iterator[Engine]:
 @pytest.fixture
 def empty_db(pg_cluster: ManagedCluster, empty_template: str) -> Iterator[Engine]:
     """An engine on a migrated, empty database of its own."""
-    yield from _engine_on_copy(pg_cluster, empty_template)
+    yield from engine_on_copy(pg_cluster, empty_template)
 
 
 @pytest.fixture
 def demo_db(pg_cluster: ManagedCluster, demo_template: DemoTemplate) -> Iterator[Engine]:
     """An engine on a copy of the demo district that this test may change."""
-    yield from _engine_on_copy(pg_cluster, demo_template.name)
+    yield from engine_on_copy(pg_cluster, demo_template.name)
 
 
 @pytest.fixture(scope="session")
 def shared_demo_db(pg_cluster: ManagedCluster, demo_template: DemoTemplate) -> Iterator[Engine]:
-    """An engine on one copy of the demo district shared by tests that only read."""
-    yield from _engine_on_copy(pg_cluster, demo_template.name)
+    """An engine on one copy of the demo district shared by tests that only read.
+
+    The database is read-only (default_transaction_read_only): a test that writes to it,
+    even through a sign-in or an import, fails at once instead of changing what others read.
+    """
+    name = create_database(pg_cluster, demo_template.name)
+    admin(pg_cluster, f'ALTER DATABASE "{name}" SET default_transaction_read_only = on')
+    engine = create_db_engine(pg_cluster.url(name))
+    yield engine
+    engine.dispose()
+    admin(pg_cluster, f'DROP DATABASE "{name}" WITH (FORCE)')
 
 
 @dataclass
@@ -201,6 +214,17 @@ def wait_until_ready(
             pass
         time.sleep(0.2)
     raise AssertionError(f"the server did not become ready: {output()}")
+
+
+def catalog_copy(target: Path, changes: dict[str, dict[str, object]]) -> Path:
+    """A copy of layers/ at target, with top-level keys of some files changed (or new files)."""
+    shutil.copytree(LAYERS_DIR, target)
+    for layer, change in changes.items():
+        path = target / f"{layer}.yaml"
+        data = yaml.safe_load(path.read_text()) if path.exists() else {}
+        data.update(change)
+        path.write_text(yaml.safe_dump(data, allow_unicode=True))
+    return target
 
 
 def scalar(engine: Engine, sql: str, **params: object) -> object:
