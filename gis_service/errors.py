@@ -68,6 +68,10 @@ class InvalidInput(GisServiceError):
         super().__init__(message)
         self.errors = errors or []
 
+    def __reduce__(self) -> tuple[object, ...]:
+        """Pickle with the field-level details (imports run in worker processes)."""
+        return (type(self), (str(self), self.errors))
+
 
 class TooManyAttempts(GisServiceError):
     """Too many wrong passwords lately: try again after `retry_after` seconds."""

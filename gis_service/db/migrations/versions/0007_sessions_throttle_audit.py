@@ -1,7 +1,7 @@
 """Sessions apart from API tokens, token expiry and last use, a shared sign-in throttle, audit trail
 
 Revision ID: 0007
-Revises: 0006
+Revises: 0008
 Create Date: 2026-12-02
 
 Sessions move out of api_token into app_session, so a session secret can never be presented as a
@@ -19,7 +19,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = "0007"
-down_revision: str | None = "0006"
+down_revision: str | None = "0008"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
