@@ -30,7 +30,6 @@ from gis_service.auth import Principal
 from gis_service.catalog import Layer, default_catalog
 from gis_service.errors import Forbidden, InvalidInput, NotFound, Unauthorized
 from gis_service.features.errors import BadRequest, UnsupportedMediaType
-from gis_service.features.http import limited_stream
 from gis_service.ingest.export import FORMATS, export_bytes, row_filter
 from gis_service.ingest.importer import ImportOptions
 from gis_service.ingest.limits import ImportLimits
@@ -80,14 +79,15 @@ def check_import_rights(principal: Principal, layer: Layer) -> None:
         raise Forbidden(f"the role {principal.role} may not import into {layer.id}")
 
 
-async def read_upload(request: Request, limit: int) -> UploadFile:
-    """The uploaded file of a multipart body, refusing bodies above `limit` bytes (413)."""
+async def read_upload(request: Request) -> UploadFile:
+    """The uploaded file of a multipart body (api/guard.py cuts it at max_upload_bytes: 413)."""
     content_type = request.headers.get("content-type", "")
     if not content_type.lower().startswith("multipart/form-data"):
         raise UnsupportedMediaType("send the file as multipart/form-data (form field 'file')")
-    chunks = limited_stream(request, limit, "the upload")
     try:
-        form = await MultiPartParser(request.headers, chunks, max_files=1, max_fields=20).parse()
+        form = await MultiPartParser(
+            request.headers, request.stream(), max_files=1, max_fields=20
+        ).parse()
     except MultiPartException as exc:
         raise BadRequest(f"the body is not a valid multipart form: {exc.message}") from exc
     upload = form.get("file")
@@ -141,7 +141,7 @@ async def import_layer(
     layer = layer_or_404(layer_id)
     check_import_rights(principal, layer)
     settings = get_settings()
-    upload = await read_upload(request, settings.max_upload_bytes)
+    upload = await read_upload(request)
     name = Path(upload.filename or "upload").name
     file_format(name)
     options = ImportOptions(

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator
-
 import sqlalchemy as sa
 from fastapi import Request, Response
 
@@ -12,27 +10,12 @@ from gis_service.catalog import Layer
 from gis_service.features import access
 from gis_service.features import idempotency as idem
 from gis_service.features.errors import (
-    PayloadTooLarge,
     PreconditionRequired,
     UnsupportedMediaType,
 )
 from gis_service.features.geojson import GEOJSON, feature_document, link, quote_etag
 
 JSON_TYPES = ("application/json", "application/geo+json", "application/merge-patch+json")
-
-
-async def limited_stream(request: Request, limit: int, what: str) -> AsyncGenerator[bytes, None]:
-    """The body's chunks; 413 when the declared or the streamed size exceeds `limit` bytes."""
-    too_large = f"{what} is larger than {limit} bytes"
-    declared = request.headers.get("content-length", "")
-    if declared.isascii() and declared.isdigit() and int(declared) > limit:
-        raise PayloadTooLarge(too_large)
-    seen = 0
-    async for chunk in request.stream():
-        seen += len(chunk)
-        if seen > limit:
-            raise PayloadTooLarge(too_large)
-        yield chunk
 
 
 async def limited_body(request: Request) -> bytes:

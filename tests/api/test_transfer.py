@@ -12,9 +12,8 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy.engine import Engine
 
-from gis_service.api import transfer
 from gis_service.api.app import create_app
-from gis_service.settings import Settings
+from gis_service.settings import get_settings
 from tests.conftest import DemoTemplate, LiveServer, scalar
 from tests.ingest.files import garden_frame, write
 
@@ -101,7 +100,7 @@ def test_body_above_the_limit_is_413(
     live: LiveServer, demo_db: Engine, demo_template: DemoTemplate, tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(transfer, "get_settings", lambda: Settings(max_upload_bytes=2000))
+    monkeypatch.setattr(get_settings(), "max_upload_bytes", 2000)  # read by api/guard.py
     before = gardens(demo_db)
     big = write(garden_frame(30), tmp_path / "big.geojson")
     assert big.stat().st_size > 2000

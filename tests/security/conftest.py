@@ -20,9 +20,12 @@ def target(
     pg_cluster: ManagedCluster, demo_template: DemoTemplate,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Served]:
-    """One `gis-service serve` process on its own demo copy, shared by the attack tests."""
+    """One `gis-service serve` process on its own demo copy, shared by the attack tests.
+
+    One password check at a time, so an attack on it leaves the other test worker a core.
+    """
     with database_copy(pg_cluster, demo_template.name) as engine, served(
-        engine, tmp_path_factory.mktemp("target"), pool_size="4"
+        engine, tmp_path_factory.mktemp("target"), pool_size="4", login_concurrency="1"
     ) as server:
         yield server
 

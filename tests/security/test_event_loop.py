@@ -28,10 +28,10 @@ def test_live_stays_fast_while_eight_clients_fail_to_sign_in(target: Served) -> 
                 attempts[0] += 1
 
     with attacking(guess, ATTACKERS), watching(target) as loaded:
-        time.sleep(6)
+        time.sleep(4)
     print(f"/live p99 calm {calm.p99() * 1000:.1f} ms, under {ATTACKERS} failing sign-ins "
           f"{loaded.p99() * 1000:.1f} ms ({len(loaded.latencies)} requests, {attempts[0]} "
           "sign-ins)")
     assert not loaded.failures
-    assert attempts[0] >= 2 * ATTACKERS  # the attack really ran (each costs a scrypt hash)
+    assert attempts[0] >= ATTACKERS  # the attack really ran (each costs a scrypt hash)
     assert loaded.p99() < P99_BOUND_S
