@@ -25,6 +25,7 @@ from gis_service.api.analysis_answers import (
     siting_answer,
     table_answer,
 )
+from gis_service.api.analysis_supply import definitions, supply_description, supply_route
 from gis_service.api.deps import get_connection, get_principal
 from gis_service.auth import Principal
 from gis_service.catalog import MAX_RADIUS_M, Catalog
@@ -178,7 +179,17 @@ def siting_request_for(catalog: Catalog) -> type[SitingRequest]:
 def build_router(catalog: Catalog) -> APIRouter:
     """The /analysis routes for a catalog (its analysable layers and walking speeds)."""
     router = APIRouter(prefix="/analysis", tags=["analysis"])
-    router.add_api_route("/coverage", coverage, methods=["GET"])
+    stated = definitions(catalog)
+    router.add_api_route(
+        "/coverage", coverage, methods=["GET"],
+        description="Retrofit coverage of eligible stairwells per level, or a batch's "
+        "before/after projection.\n\n"
+        + "\n".join(f"- {stated[n]['en']}" for n in ("eligible", "coverage") if n in stated),
+    )  # fmt: skip
+    router.add_api_route(
+        "/supply", supply_route(catalog, area_query), methods=["GET"],
+        description=supply_description(catalog),
+    )  # fmt: skip
     service_query = service_query_for(catalog)
 
     @router.get("/service-areas")
