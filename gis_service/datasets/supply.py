@@ -36,7 +36,7 @@ from gis_service.datasets.params import (
     one_of,
     service_layer,
 )
-from gis_service.datasets.runs import SNAP_SLACK_M, pick_crs, quiet, street_graph
+from gis_service.datasets.runs import SNAP_SLACK_M, Progress, pick_crs, quiet, street_graph
 
 DECAYS = ("none", "gaussian", "stepped")
 
@@ -146,7 +146,7 @@ def run_supply(
     params: SupplyParams,
     area: Area = Area(),
     graphs: ResultCache | None = None,
-    progress: Any = quiet,
+    progress: Progress = quiet,
 ) -> SupplyResult:
     """The catchment of a measure for the stairwells of an area.
 

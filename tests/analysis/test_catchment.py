@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 
 from gis_service.analysis.catchment import crow_flies_reach, network_reach, two_step_fca
-from gis_service.analysis.supply import demand_of, level_table
 from gis_service.analysis.snapping import snap_points, snapped_distances
+from gis_service.analysis.supply import demand_of, level_table
 from gis_service.errors import InvalidInput
 
 FACILITIES = np.array([[0.0, 0.0], [200.0, 0.0]])

@@ -106,7 +106,8 @@ def test_wrong_questions_are_named(shared_live, tokens, params, field):
 
 STAIRWELL = """SELECT s.id, s.compound_id FROM stairwell s WHERE s.compound_id = :c
                ORDER BY s.id LIMIT 1"""
-AT = "ST_Project((SELECT geom FROM stairwell WHERE id = :s)::geography, :m, radians(:deg))::geometry"
+AT = ("ST_Project((SELECT geom FROM stairwell WHERE id = :s)::geography, :m, "
+      "radians(:deg))::geometry")
 
 
 def test_hand_made_an_ev_point_450_m_away_counts_a_shed_200_m_away_does_not(

@@ -12,7 +12,7 @@ from sqlalchemy.engine import Engine
 
 from gis_service.api.app import create_app
 from tests.conftest import DemoTemplate, LiveServer
-from tests.webmap.browser import shot, watch
+from tests.webmap.browser import open_scenario, shot, watch
 
 pytestmark = pytest.mark.slow
 COMPOUND_34 = 5
@@ -40,8 +40,8 @@ def test_choropleth_shows_the_target_and_the_card_the_shortage(
     browser: Browser, live: LiveServer, planner_token: str
 ) -> None:
     with live.client(planner_token) as client:
-        answer = client.get("/analysis/supply", params={"layer": "parking",
-                                                         "measure": "car_spaces"}).json()  # fmt: skip
+        asked = {"layer": "parking", "measure": "car_spaces"}
+        answer = client.get("/analysis/supply", params=asked).json()
     ours = {r["compound_id"]: r for r in answer["rows"]}[COMPOUND_34]
     watched = watch(browser)
     page = watched.page
@@ -87,8 +87,8 @@ def test_a_stacked_garage_scenario_shows_the_spaces_before_and_after(
     garage = {"site_id": COMPOUND_34, "kind": "parking", "facility_kind": "stacked_garage",
               "size": 96}  # fmt: skip
     with live.client(token) as client:
-        made = client.post("/scenarios", json={"name": "Stacked garage at No. 34",
-                                               "interventions": {"amenities": [garage]}})  # fmt: skip
+        body = {"name": "Stacked garage at No. 34", "interventions": {"amenities": [garage]}}
+        made = client.post("/scenarios", json=body)
         assert made.status_code == 201, made.text
         scenario_id = made.json()["id"]
         district = client.get(f"/scenarios/{scenario_id}?level=district").json()
@@ -98,12 +98,7 @@ def test_a_stacked_garage_scenario_shows_the_spaces_before_and_after(
     assert rows["bicycle_places_shortage"]["delta"] in (0, None)
     watched = watch(browser)
     page = watched.page
-    page.goto(f"{live.url}/maps/planner?lang=en#token={token}")
-    page.wait_for_selector("html[data-gis-tiles-stairwells]", timeout=30_000)
-    page.click(".gis-scenario-toggle")
-    page.wait_for_selector(f".gis-scenarios option[value='{scenario_id}']", state="attached")
-    page.select_option('.gis-scenarios select[aria-label="Choose a scenario"]', str(scenario_id))
-    page.wait_for_selector(f".gis-scenario-body[data-scenario='{scenario_id}']")
+    open_scenario(page, live.url, token, scenario_id)
     row = page.wait_for_selector(".gis-deltas tr[data-indicator='car_spaces_shortage']")
     assert float(row.get_attribute("data-delta") or "nan") == pytest.approx(-96.0)
     assert "Car spaces: shortage (spaces)" in row.inner_text()
