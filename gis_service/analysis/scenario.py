@@ -122,12 +122,15 @@ def _indicators(
         table = level_table(stairwell_table(stairwells, found, m.target), keys, level, m.target)
         table = table.set_index(level).reindex(out.index)
         for column in MEASURE_INDICATORS:
-            out[f"{m.name}_{column}"] = table[column]
+            if m.target is not None or column not in TARGET_INDICATORS:
+                out[f"{m.name}_{column}"] = table[column]
     return out
 
 
 MEASURE_INDICATORS = ("ratio", "shortage", "households_short", "share_households_reached")
 """What the scenario reports of each supply measure (see analysis.supply.level_table)."""
+TARGET_INDICATORS = ("shortage", "households_short")
+"""Reported only for measures with a target."""
 
 
 def validate_scenario(base: Baseline, scenario: Scenario) -> None:

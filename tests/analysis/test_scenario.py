@@ -93,6 +93,7 @@ def test_scenario_deltas_crow_flies():
     assert out.loc[(2, "car_spaces_shortage"), "scenario"] == pytest.approx(-8.0)
     assert out.loc[(2, "car_spaces_households_short"), "delta"] == pytest.approx(-40.0)
     assert out.loc[(2, "bicycle_places_ratio"), "delta"] == 0.0
+    assert "bicycle_places_shortage" not in set(out.index.get_level_values(1))  # no target
     assert set(out["scenario_name"]) == {"batch and site 10"}
 
 

@@ -84,6 +84,10 @@ def test_roles(live, tokens):
         ({"amenities": [{"site_id": 1, "kind": "pool"}]}, "interventions.amenities.0.kind"),
         ({"amenities": [{"site_id": 1, "kind": "garden", "size": -1}]}, "amenities.0.size"),
         ({}, "interventions"),
+        (
+            {"amenities": [{"site_id": 5, "kind": "parking", "facility_kind": "pocket_park"}]},
+            "interventions.amenities.facility_kind",
+        ),
     ],
 )
 def test_interventions_are_checked_against_the_database(live, tokens, interventions, field):

@@ -95,7 +95,8 @@ def test_a_stacked_garage_scenario_shows_the_spaces_before_and_after(
     rows = {r["indicator"]: r for r in district["evaluation"]["rows"]}
     assert rows["car_spaces_shortage"]["delta"] == pytest.approx(-96.0)
     assert rows["car_spaces_households_short"]["delta"] == pytest.approx(-96 / 0.3)
-    assert rows["bicycle_places_shortage"]["delta"] in (0, None)
+    assert "bicycle_places_shortage" not in rows  # no target, no shortage
+    assert rows["bicycle_places_ratio"]["delta"] == 0
     watched = watch(browser)
     page = watched.page
     open_scenario(page, live.url, token, scenario_id)
