@@ -102,6 +102,13 @@ INDICATORS: dict[str, dict[str, str]] = {
         "elevator_share_stairwells": "加装电梯覆盖率(梯口)",
         "elevator_share_households": "加装电梯覆盖率(住户)",
         "elevator_share_elderly_households": "加装电梯覆盖率(老年户)",
+        # results stored before supply measures (one radius for every kind, all parking summed)
+        "garden_share_households_served": "花园服务住户比例(旧口径)",
+        "garden_share_elderly_served": "花园服务老年户比例(旧口径)",
+        "garden_m2_per_resident": "人均可达花园面积(m²,旧口径)",
+        "parking_share_households_served": "停车服务住户比例(旧口径)",
+        "parking_share_elderly_served": "停车服务老年户比例(旧口径)",
+        "parking_spaces_per_household": "户均可达停车设施(各类相加,旧口径)",
     },
     "en": {
         "elevator_eligible_stairwells": "Eligible stairwells",
@@ -109,6 +116,12 @@ INDICATORS: dict[str, dict[str, str]] = {
         "elevator_share_stairwells": "Elevator coverage (stairwells)",
         "elevator_share_households": "Elevator coverage (households)",
         "elevator_share_elderly_households": "Elevator coverage (elderly households)",
+        "garden_share_households_served": "Households a garden serves (former definition)",
+        "garden_share_elderly_served": "Elderly households a garden serves (former definition)",
+        "garden_m2_per_resident": "Garden m² within reach per resident (former definition)",
+        "parking_share_households_served": "Households parking serves (former definition)",
+        "parking_share_elderly_served": "Elderly households parking serves (former definition)",
+        "parking_spaces_per_household": "Parking of every kind per household (former definition)",
     },
 }
 
