@@ -22,6 +22,7 @@ from gis_service.db import migrate
 from gis_service.db.cluster import ManagedCluster, ensure_postgis, free_port, throwaway_cluster
 from gis_service.db.engine import create_db_engine
 from gis_service.ingest.demo_load import load_demo
+from tests.conformance import RECORDERS, recorded
 
 TEST_ROOT = Path("/var/lib/gis-service-test")
 DEMO_SEED = 34
@@ -126,10 +127,11 @@ class LiveServer:
         return httpx.Client(base_url=self.url, headers=headers, timeout=30)
 
 
-def start_server(app: FastAPI) -> LiveServer:
-    """Serve an app on a free loopback port until stopped."""
+def start_server(app: FastAPI, check_answers: bool = True) -> LiveServer:
+    """Serve an app on a free loopback port until stopped (its answers checked against /api)."""
     port = free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+    served = recorded(app) if check_answers else app
+    config = uvicorn.Config(served, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -139,6 +141,15 @@ def start_server(app: FastAPI) -> LiveServer:
             raise RuntimeError("test server did not start")
         time.sleep(0.02)
     return LiveServer(f"http://127.0.0.1:{port}", server, thread)
+
+
+@pytest.fixture(autouse=True)
+def answers_follow_the_openapi_document() -> Iterator[None]:
+    """After each test: every answer its live servers gave is one the app's document declares."""
+    yield
+    found = [line for recorder in RECORDERS for line in recorder.violations()]
+    assert not found, "answers the OpenAPI document does not declare (add them to the route's " \
+        "responses, see gis_service/api/openapi.py):\n" + "\n".join(dict.fromkeys(found))
 
 
 @pytest.fixture

@@ -14,9 +14,10 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from gis_service.analysis.coverage import Eligibility
 from gis_service.api.deps import get_connection, get_principal
+from gis_service.api.openapi import CSV, beyond_schema, header
 from gis_service.auth import Principal
 from gis_service.datasets import formats
-from gis_service.datasets.area import Area, parse_bbox
+from gis_service.datasets.area import BBOX_PATTERN, Area, parse_bbox
 from gis_service.datasets.cache import (
     HIERARCHY_TABLES,
     STAIRWELL_TABLES,
@@ -26,7 +27,13 @@ from gis_service.datasets.cache import (
     versions_key,
 )
 from gis_service.datasets.load import LAYER_TABLES, level_geometries
-from gis_service.datasets.params import ServiceParams, level_column, service_params
+from gis_service.datasets.params import (
+    MAX_RADIUS_M,
+    SPEEDS,
+    ServiceParams,
+    level_column,
+    service_params,
+)
 from gis_service.datasets.runs import (
     area_frame,
     coverage_table,
@@ -43,6 +50,29 @@ Level = Literal["grid", "compound", "community", "subdistrict", "district"]
 Layer = Literal["gardens", "parking", "facilities"]
 GEOJSON = "application/geo+json"
 _LOCK = threading.Lock()
+MAX_MINUTES = MAX_RADIUS_M / min(SPEEDS.values())
+AREA_RULES = (
+    "district_id, subdistrict_id, community_id, grid_id, compound_id: units that exist",
+    "bbox: west < east within -180..180, south < north within -90..90",
+    "the area holds data to analyse",
+)
+SERVICE_RULES = (
+    "kind: a kind of the chosen layer",
+    "radius_m or minutes, not both; minutes of walking at the chosen speed at most "
+    f"{MAX_RADIUS_M:g} m; without either, the layer's default radius from the catalog",
+    "mode=network: the area has streets",
+)
+CACHE_HEADER = {"X-Cache": header("hit when the result came from the cache, else miss")}
+TABLE = {"type": "object", "description": "the parameters, then one row per unit"}
+FEATURES = {"type": "object", "description": "a GeoJSON FeatureCollection"}
+
+
+def tables(*kinds: str) -> dict[int | str, dict[str, Any]]:
+    """The answers of an analysis: JSON, CSV or GeoJSON by `f`, from the cache or computed."""
+    schemas = {"application/json": TABLE, GEOJSON: FEATURES, CSV: None}
+    content = {kind: ({"schema": schemas[kind]} if schemas[kind] else {}) for kind in kinds}
+    ok = {"description": "the result in the format asked for (f)", "content": content}
+    return {200: {**ok, "headers": CACHE_HEADER}}
 
 
 def caches(request: Request) -> tuple[ResultCache, ResultCache]:
@@ -75,7 +105,9 @@ def area_query(
     community_id: int | None = Query(None, description="Only this community"),
     grid_id: int | None = Query(None, description="Only this grid"),
     compound_id: int | None = Query(None, description="Only this compound"),
-    bbox: str | None = Query(None, description="west,south,east,north in degrees"),
+    bbox: str | None = Query(
+        None, description="west,south,east,north in degrees", pattern=BBOX_PATTERN
+    ),
 ) -> Area:
     """The area filter of a request."""
     return Area(district_id, subdistrict_id, community_id, grid_id, compound_id, parse_bbox(bbox))
@@ -107,7 +139,11 @@ def table_answer(
     )
 
 
-@router.get("/coverage")
+@router.get(
+    "/coverage",
+    responses=tables("application/json", CSV, GEOJSON),
+    openapi_extra=beyond_schema(422, "batch: a retrofit batch that exists", *AREA_RULES),
+)
 def coverage(
     request: Request,
     level: Level = Query("compound", description="Unit the figures are grouped by"),
@@ -137,8 +173,10 @@ def coverage(
 def service_query(
     layer: Layer = Query("gardens", description="Facility layer"),
     kind: str | None = Query(None, description="Kind within the layer (all when omitted)"),
-    radius_m: float | None = Query(None, gt=0, description="Radius in metres"),
-    minutes: float | None = Query(None, gt=0, description="Radius in minutes of walking"),
+    radius_m: float | None = Query(None, gt=0, le=MAX_RADIUS_M, description="Radius in metres"),
+    minutes: float | None = Query(
+        None, gt=0, le=MAX_MINUTES, description="Radius in minutes of walking"
+    ),
     speed: Literal["normal", "elderly"] = Query("normal", description="Walking speed"),
     mode: Literal["network", "crow"] = Query("network", description="Along streets or not"),
     conn: sa.Connection = Depends(get_connection, scope="function"),
@@ -170,7 +208,11 @@ def nearest(
     return frame, hit
 
 
-@router.get("/service-areas")
+@router.get(
+    "/service-areas",
+    responses=tables(GEOJSON, "application/json", CSV),
+    openapi_extra=beyond_schema(422, *SERVICE_RULES, *AREA_RULES),
+)
 def service_areas(
     request: Request,
     params: ServiceParams = Depends(service_query),
@@ -212,7 +254,11 @@ def service_areas(
     return answer(formats.dumps(payload), "application/json", hit)
 
 
-@router.get("/gaps")
+@router.get(
+    "/gaps",
+    responses=tables("application/json", CSV, GEOJSON),
+    openapi_extra=beyond_schema(422, *SERVICE_RULES, *AREA_RULES),
+)
 def gaps(
     request: Request,
     params: ServiceParams = Depends(service_query),
@@ -241,8 +287,8 @@ class SitingRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     layer: Layer = "gardens"
     kind: str | None = None
-    radius_m: float | None = Field(default=None, gt=0)
-    minutes: float | None = Field(default=None, gt=0)
+    radius_m: float | None = Field(default=None, gt=0, le=MAX_RADIUS_M)
+    minutes: float | None = Field(default=None, gt=0, le=MAX_MINUTES)
     speed: Literal["normal", "elderly"] = "normal"
     mode: Literal["network", "crow"] = "network"
     k: int | None = Field(default=None, ge=1, le=1000, description="Number of sites to choose")
@@ -256,10 +302,18 @@ class SitingRequest(BaseModel):
     community_id: int | None = None
     grid_id: int | None = None
     compound_id: int | None = None
-    bbox: str | None = Field(default=None, description="west,south,east,north in degrees")
+    bbox: str | None = Field(
+        default=None, description="west,south,east,north in degrees", pattern=BBOX_PATTERN
+    )
 
 
-@router.post("/siting")
+@router.post(
+    "/siting",
+    responses=tables("application/json"),
+    openapi_extra=beyond_schema(
+        422, "k or budget, or both", *SERVICE_RULES, *AREA_RULES
+    ),
+)
 def siting(
     request: Request,
     body: SitingRequest,

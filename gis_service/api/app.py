@@ -9,6 +9,7 @@ from gis_service import __version__
 from gis_service.api import analysis, compounds, features, health, ogc, scenarios, tiles, transfer
 from gis_service.api.field import router as field_router
 from gis_service.api.metrics import install_metrics
+from gis_service.api.openapi import install_openapi
 from gis_service.api.pages import router as pages_router
 from gis_service.api.problems import install_problem_handlers
 from gis_service.settings import get_settings
@@ -35,6 +36,7 @@ def create_app(engine: Engine, read_engine: Engine | None = None) -> FastAPI:
     app.include_router(ogc.router)
     app.include_router(features.router)
     app.include_router(transfer.router)
+    install_openapi(app)
     return app
 
 

@@ -14,6 +14,7 @@ from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 
 from gis_service.api.deps import get_engine, get_principal
+from gis_service.api.openapi import HTML, errors, header, media
 from gis_service.auth import Principal
 from gis_service.errors import Forbidden, GisServiceError, InvalidInput, Unauthorized
 from gis_service.field import session
@@ -32,6 +33,42 @@ LOGIN_HEADERS = {
     "frame-ancestors 'none'; base-uri 'none'",
     "X-Content-Type-Options": "nosniff",
 }
+
+
+CREDENTIALS = {
+    "type": "object",
+    "required": ["username", "password"],
+    "properties": {
+        "username": {"type": "string"},
+        "password": {"type": "string"},
+        "csrf": {"type": "string", "description": "the gis_csrf cookie (JSON: or X-CSRF-Token)"},
+        "next": {"type": "string", "description": "a path of this site to go to afterwards"},
+        "lang": {"type": "string", "enum": ["zh", "en"]},
+    },
+}
+SIGN_IN_DOC: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/x-www-form-urlencoded": {"schema": CREDENTIALS},
+            "application/json": {"schema": CREDENTIALS},
+        },
+    }
+}
+SIGN_IN_ANSWERS = {
+    200: media(
+        "application/json",
+        description="JSON sign-in: the session cookie is set; the CSRF token for writes",
+        schema={"type": "object", "required": ["username", "csrf"],
+                "properties": {"username": {"type": "string"}, "csrf": {"type": "string"}}},
+    ),
+    303: {"description": "Form sign-in: to `next`", "headers": {"Location": header("next")}},
+    **errors(401, 403, 422, 429, 503,
+             e401="Wrong user name or password (the form again, or problem+json for JSON)",
+             e403="No or a stale CSRF token: load /field/login again",
+             e422="The JSON body is not an object"),
+}
+SIGN_IN_ANSWERS[401]["content"] = {HTML: {}}
 
 
 class TooManyAttempts(GisServiceError):
@@ -136,7 +173,12 @@ async def credentials(request: Request) -> dict[str, Any]:
     return {k: str(v) for k, v in form.items()} | {"json": False}
 
 
-@router.post("/session", summary="Sign in (form or JSON): sets the session and CSRF cookies")
+@router.post(
+    "/session",
+    summary="Sign in (form or JSON): sets the session and CSRF cookies",
+    responses=SIGN_IN_ANSWERS,
+    openapi_extra=SIGN_IN_DOC,
+)
 async def sign_in(request: Request) -> Response:
     """Check the password and the double-submit token, then open a session."""
     data = await credentials(request)
@@ -179,7 +221,12 @@ def whoami(principal: Principal = Depends(get_principal)) -> dict[str, Any]:
             "grid_ids": list(principal.grid_ids)}
 
 
-@router.post("/session/logout", status_code=204, summary="Sign out (needs X-CSRF-Token)")
+@router.post(
+    "/session/logout",
+    status_code=204,
+    summary="Sign out (needs X-CSRF-Token)",
+    responses=errors(403, e403="A session cookie without its X-CSRF-Token header"),
+)
 def sign_out(request: Request, principal: Principal = Depends(get_principal)) -> Response:
     """Revoke the session and clear its cookies."""
     if request.cookies.get(session.SESSION_COOKIE) and not principal.is_anonymous:

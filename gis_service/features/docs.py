@@ -5,24 +5,42 @@ from __future__ import annotations
 from typing import Any
 
 from gis_service.catalog import Layer
-from gis_service.features import idempotency as idem
 from gis_service.features import openapi as doc
 from gis_service.features.geojson import GEOJSON
 
-ETAG_HEADER = {"ETag": {"description": "the feature's version", "schema": {"type": "string"}}}
+ETAG_HEADER = {
+    "ETag": {"description": "the feature's version", "required": True, "schema": {"type": "string"}}
+}
 FEATURE_ID = {
     "name": "featureId",
     "in": "path",
     "required": True,
     "schema": {"type": "string", "pattern": "^[0-9]{1,18}$", "example": "1"},
 }
+ETAGS = r'^(\*|(W/)?"[!#-~]*"(\s*,\s*(W/)?"[!#-~]*")*)$'  # RFC 9110 entity tags
+WRITE_RULES = doc.beyond_schema(
+    422,
+    "geometry: a valid GeoJSON geometry (closed rings, no self-intersection) whose longitudes "
+    "and latitudes each lie inside the service area box (GIS_SERVICE_AREA)",
+    "households: elderly households, and consenting plus objecting households, at most the "
+    "households (stairwells; a patch is checked merged with the stored feature)",
+    "codes of lookup tables (enum_from in the catalog) and referenced features exist",
+)
+QUERY_RULES = doc.beyond_schema(
+    400,
+    "filter: CQL2-text over the layer's queryables (see its queryables)",
+    "bbox: south <= north",
+    "no NUL character in any value",
+)
 WRITE_ERRORS = (400, 401, 403, 404, 409, 412, 413, 415, 422, 428)
 
 
-def bodies(layer: Layer) -> tuple[dict[str, Any], dict[str, Any]]:
+def bodies(
+    layer: Layer, area: tuple[float, float, float, float]
+) -> tuple[dict[str, Any], dict[str, Any]]:
     """The request bodies of create/replace and of merge patches."""
-    full = doc.feature_schema(layer, write=True)
-    patch = doc.feature_schema(layer, write=True, patch=True)
+    full = doc.feature_schema(layer, write=True, area=area)
+    patch = doc.feature_schema(layer, write=True, patch=True, area=area)
     return (
         {
             "required": True,
@@ -38,16 +56,18 @@ def bodies(layer: Layer) -> tuple[dict[str, Any], dict[str, Any]]:
     )
 
 
-def route_docs(layer: Layer, default_limit: int, max_limit: int) -> dict[str, dict[str, Any]]:
+def route_docs(
+    layer: Layer, default_limit: int, max_limit: int, area: tuple[float, float, float, float]
+) -> dict[str, dict[str, Any]]:
     """Keyword arguments of add_api_route for each items route of a layer."""
     title = layer.title.en
     geo = {"content": {GEOJSON: {"schema": doc.feature_schema(layer)}}}
     feature_ok = {"description": "the feature", "headers": ETAG_HEADER, **geo}
-    body, patch = bodies(layer)
-    key = doc.header_parameter(
-        "Idempotency-Key", "replays the first answer for repeats", pattern=idem.KEY_PATTERN
+    body, patch = bodies(layer, area)
+    key = doc.IDEMPOTENCY_KEY
+    match = doc.header_parameter(
+        "If-Match", "the feature's ETag, or * (428 without it, 412 when stale)", True, ETAGS
     )
-    match = doc.header_parameter("If-Match", "the ETag of the feature (428 without it)")
     none_match = doc.header_parameter("If-None-Match", "an ETag seen before (304 if current)")
     security = {"security": doc.SECURITY}
     page = {
@@ -57,7 +77,11 @@ def route_docs(layer: Layer, default_limit: int, max_limit: int) -> dict[str, di
     created = {
         "description": "created",
         **geo,
-        "headers": {**ETAG_HEADER, "Location": {"schema": {"type": "string"}}},
+        "headers": {
+            **ETAG_HEADER,
+            "Location": {"description": "the new feature", "required": True,
+                         "schema": {"type": "string"}},
+        },
     }
     history = {
         "description": "edits, oldest first",
@@ -69,12 +93,15 @@ def route_docs(layer: Layer, default_limit: int, max_limit: int) -> dict[str, di
             "openapi_extra": {
                 **security,
                 "parameters": doc.items_parameters(layer, default_limit, max_limit),
+                **QUERY_RULES,
             },
             "responses": doc.answers({200: page}, 400, 401, 403, 422),
         },
         "create": {
             "summary": f"{title}: add a feature",
-            "openapi_extra": {**security, "requestBody": body, "parameters": [key]},
+            "openapi_extra": {
+                **security, "requestBody": body, "parameters": [key], **WRITE_RULES
+            },
             "responses": doc.answers({201: created}, 400, 401, 403, 409, 413, 415, 422),
             "status_code": 201,
         },
@@ -89,6 +116,7 @@ def route_docs(layer: Layer, default_limit: int, max_limit: int) -> dict[str, di
                 **security,
                 "requestBody": body,
                 "parameters": [FEATURE_ID, match, key],
+                **WRITE_RULES,
             },
             "responses": doc.answers({200: feature_ok}, *WRITE_ERRORS),
         },
@@ -98,6 +126,7 @@ def route_docs(layer: Layer, default_limit: int, max_limit: int) -> dict[str, di
                 **security,
                 "requestBody": patch,
                 "parameters": [FEATURE_ID, match, key],
+                **WRITE_RULES,
             },
             "responses": doc.answers({200: feature_ok}, *WRITE_ERRORS),
         },

@@ -82,6 +82,39 @@ def rules_document(catalog: Catalog, lang: str) -> dict[str, Any]:
     }
 
 
+def field_json_schema(spec: dict[str, Any]) -> dict[str, Any]:
+    """The JSON schema of one form field (what a single value may be)."""
+    kind = spec["type"]
+    if kind == "integer":
+        return {"type": "integer", "minimum": spec["min"], "maximum": spec["max"]}
+    if kind == "date":
+        return {"type": "string", "format": "date", "description": f"from {spec['min']}, "
+                f"at most {spec['days_ahead']} day after today"}
+    if kind == "enum":
+        return {"type": "string", "enum": spec["values"]}
+    return {"type": ["string", "null"], "maxLength": spec["max_length"]}
+
+
+SURVEY_RULES = (
+    *(f"{check['field']}: {' + '.join(check['sum'])} at most {check['at_most']}"
+      for check in CHECKS),
+    f"surveyed_on: from {EARLIEST} to {DAYS_AHEAD} day after today",
+)
+"""The survey's rules JSON Schema cannot state (two fields compared; today's date)."""
+
+
+def survey_schema() -> dict[str, Any]:
+    """A survey as sent to POST /field/surveys (SURVEY_RULES are checked too)."""
+    props = {"stairwell_id": {"type": "integer", "minimum": 1, "maximum": 2**31 - 1}}
+    props.update({name: field_json_schema(spec) for name, spec in FIELDS.items()})
+    required = [name for name, spec in FIELDS.items() if spec.get("required")]
+    return {
+        "type": "object",
+        "required": ["stairwell_id", *required],
+        "properties": props,
+    }
+
+
 def say(doc: dict[str, Any], key: str, name: str) -> str:
     """A message with {label} and the field's parameters filled in (as the page does)."""
     spec = doc["fields"].get(name, {})
