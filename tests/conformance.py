@@ -21,6 +21,8 @@ from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 from starlette.types import Message, Receive, Scope, Send
 
+from gis_service.api.routes import api_routes, original
+
 MAX_CHECKED_BODY = 16 * 1024 * 1024  # bigger JSON bodies are checked for status and type only
 DOCUMENT_URI = "urn:gis-service:openapi"
 
@@ -96,11 +98,20 @@ class Recorder:
         if not exchanges:
             return []
         if self._checker is None:
-            self._checker = DocumentChecker(self.app.openapi())
+            self._checker = checker_for(self.app)
         return [line for exchange in exchanges for line in self._checker.check(exchange)]
 
 
 RECORDERS: list[Recorder] = []
+CHECKERS: dict[tuple[object, ...], DocumentChecker] = {}
+
+
+def checker_for(app: FastAPI) -> DocumentChecker:
+    """The checker of an app's document (apps made of the same routes share one)."""
+    key = (app.title, app.version, *(id(original(route)) for route in api_routes(app)))
+    if key not in CHECKERS:
+        CHECKERS[key] = DocumentChecker(app.openapi())
+    return CHECKERS[key]
 
 
 def recorded(app: FastAPI) -> Recorder:
@@ -136,9 +147,12 @@ class DocumentChecker:
         self.validators: dict[str, Draft202012Validator] = {}
 
     def documented_path(self, exchange: Exchange) -> str | None:
-        """The document's path for this request (its route's template, else a match)."""
+        """The document's path for this request: its route's template (None for a route the
+        document leaves out, e.g. /static), else, when no route took it, a matching template."""
         if exchange.route in self.paths:
             return exchange.route
+        if exchange.route is not None and exchange.status != 405:
+            return None
         for pattern, path in self.templates:
             if pattern.match(exchange.path):
                 return path

@@ -129,7 +129,10 @@ def show(
             "application/json", schema=SCENARIO, description="stored and evaluated",
             headers={"Location": header("/scenarios/<id>")},
         ),
-        **errors(422, e422="interventions unknown to the database, or parameters out of range"),
+        **errors(
+            409, 422, e409="a scenario of this name exists already",
+            e422="interventions unknown to the database, or parameters out of range",
+        ),
     },
     openapi_extra=beyond_schema(
         422,
