@@ -23,8 +23,9 @@ from gis_service.api import deps
 from gis_service.api.problems import PROBLEM_JSON
 from gis_service.api.routes import api_routes
 from gis_service.features.http import limited_body
-from gis_service.features.openapi import BEYOND_SCHEMA
+from gis_service.features.openapi import BEYOND_SCHEMA, SECURITY
 from gis_service.features.openapi import beyond_schema as beyond_schema
+from gis_service.settings import get_settings
 
 PROBLEM_REF = "#/components/schemas/Problem"
 PROBLEM_SCHEMA: dict[str, Any] = {
@@ -73,7 +74,6 @@ BEARER = {
     "scheme": "bearer",
     "description": "a token of a demo or real user; without one the caller is anonymous",
 }
-OPTIONAL_BEARER: list[dict[str, list[str]]] = [{}, {"bearerAuth": []}]
 # What a dependency answers on its own, for every route that uses it (directly or not).
 IMPLIED_BY_DEPENDENCY: dict[Callable[..., Any], tuple[int, ...]] = {
     deps.get_principal: (401, 503),
@@ -82,6 +82,12 @@ IMPLIED_BY_DEPENDENCY: dict[Callable[..., Any], tuple[int, ...]] = {
     deps.engine_for: (503,),
     limited_body: (413, 415),
 }
+
+
+def body_limit(setting: str) -> str:
+    """A 413's description naming the limit in force and its setting."""
+    limit = getattr(get_settings(), setting)
+    return f"The body is larger than {limit} bytes (GIS_{setting.upper()})"
 
 
 def errors(*codes: int, **texts: str) -> dict[int | str, dict[str, Any]]:
@@ -132,17 +138,21 @@ def dependency_calls(dependant: Dependant) -> Iterator[Callable[..., Any]]:
             yield sub.call
 
 
-def implied_answers(route: Any) -> set[int]:
+def implied_answers(route: Any) -> dict[int, str]:
     """The error statuses a route answers through its dependencies and FastAPI's validation."""
     found: set[int] = set()
-    for call in dependency_calls(route.dependant):
+    calls = set(dependency_calls(route.dependant))
+    for call in calls:
         found.update(IMPLIED_BY_DEPENDENCY.get(call, ()))
     for part in (route.dependant, *sub_dependants(route.dependant)):
         if part.path_params or part.query_params or part.header_params or part.cookie_params:
             found.add(422)
     if route.body_field is not None:
         found.update((400, 422))
-    return found
+    texts = {code: STATUS_TEXT.get(code) or phrase(code) for code in found}
+    if limited_body in calls:
+        texts[413] = body_limit("max_body_bytes")
+    return texts
 
 
 def authenticates(route: Any) -> bool:
@@ -177,15 +187,15 @@ def complete_operation(operation: dict[str, Any], route: Any, method: str) -> No
         listed = "\n".join(f"- {rule}" for rule in rules)
         text = f"Checked beyond the schema ({status} when broken):\n{listed}"
         operation["description"] = f"{operation.get('description', '')}\n\n{text}".strip()
-    for code in sorted(implied_answers(route)):
-        responses.setdefault(str(code), {"description": STATUS_TEXT.get(code) or phrase(code)})
+    for code, text in sorted(implied_answers(route).items()):
+        responses.setdefault(str(code), {"description": text})
     for code, response in responses.items():
         if code[0] in "45":
             response["content"] = problem_content(response)
             if response.get("description") in (None, "", "Validation Error", phrase(int(code))):
                 response["description"] = STATUS_TEXT.get(int(code)) or phrase(int(code))
     if authenticates(route):
-        operation.setdefault("security", OPTIONAL_BEARER)
+        operation.setdefault("security", SECURITY)
     operation["responses"] = dict(sorted(responses.items()))
 
 

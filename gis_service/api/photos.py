@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Path, Request, Response
 from sqlalchemy.engine import Engine
 
 from gis_service.api.deps import engine_for, get_connection, get_principal
-from gis_service.api.openapi import errors, header, media
+from gis_service.api.openapi import body_limit, errors, header, media
 from gis_service.auth import Principal
 from gis_service.catalog import default_catalog
 from gis_service.errors import Forbidden, NotFound, Unauthorized
@@ -100,6 +100,7 @@ for method in ("PUT", "POST"):
             200: UPLOADED,
             **errors(
                 401, 403, 404, 413, 415, 422,
+                e413=body_limit("max_photo_bytes"),
                 e422="Not a whole JPEG, PNG or WebP image, or too many pixels",
             ),
         },

@@ -22,7 +22,7 @@ from starlette.datastructures import UploadFile
 from starlette.formparsers import MultiPartException, MultiPartParser
 
 from gis_service.api.deps import get_connection, get_engine, get_principal
-from gis_service.api.openapi import errors, header, media
+from gis_service.api.openapi import body_limit, errors, header, media
 from gis_service.api.problems import problem
 from gis_service.auth import Principal, apply_scope
 from gis_service.catalog import Layer, default_catalog
@@ -127,6 +127,7 @@ def rejected_answer(exc: ImportRejected) -> JSONResponse:
         **errors(
             400, 401, 403, 404, 409, 413, 415, 422, 503,
             e400="not a multipart form, or a file that cannot be read",
+            e413=body_limit("max_upload_bytes"),
             e409="a row duplicates a stored key: nothing written (the report is in `report`)",
             e422="rows rejected, nothing written (`errors` names each row, `report` sums up)",
         ),

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import copy
+import math
 from typing import Any
 
 from gis_service.catalog import Layer
 from gis_service.features import idempotency as idem
+from gis_service.features import rules
 from gis_service.features.values import column, integer_range, max_length, queryable_fields
 
 SCALARS: dict[str, dict[str, Any]] = {
@@ -30,14 +32,10 @@ STATUS_TEXT = {
     403: "The caller's role or grids do not allow this (also a change of a field outside "
     "the role's edit rights in the catalog)",
     404: "No such feature",
-    405: "Method not allowed",
     409: "Idempotency-Key reused for another request, a duplicate or references remain",
     412: "If-Match names an ETag that is no longer current",
-    413: "The body is larger than the configured limit",
-    415: "The body must be JSON",
     422: "The feature breaks a rule (RFC 9457 problem details name the field)",
     428: "If-Match is required for writes to existing features",
-    503: "The database is unavailable or the query took too long",
 }
 BEYOND_SCHEMA = "x-beyond-schema"
 MAX_WHOLE = 10**18 - 1  # limit and offset: at most 18 digits
@@ -70,10 +68,26 @@ def field_schema(layer: Layer, name: str, nullable: bool) -> dict[str, Any]:
     return schema
 
 
+def with_bounds(schema: dict[str, Any], limits: tuple[tuple[str, float], ...]) -> dict[str, Any]:
+    """A number's schema narrowed by its column's CHECK bounds (x >= 0, x > 0, BETWEEN)."""
+    keyword = {">=": "minimum", ">": "exclusiveMinimum", "<=": "maximum"}
+    for op, limit in limits:
+        schema[keyword[op]] = int(limit) if limit.is_integer() else limit
+    if "exclusiveMinimum" in schema and schema.get("minimum", -math.inf) <= schema[
+        "exclusiveMinimum"
+    ]:
+        schema.pop("minimum", None)
+    return schema
+
+
 def properties_schema(layer: Layer, write: bool) -> dict[str, Any]:
     """The properties object of a layer's features (reads), or what a write may carry."""
+    limits = rules.bounds(layer.table)
     props = {
-        f.name: field_schema(layer, f.name, write or bool(column(layer, f.name).nullable))
+        f.name: with_bounds(
+            field_schema(layer, f.name, write or bool(column(layer, f.name).nullable)),
+            limits.get(f.name, ()),
+        )
         for f in layer.fields
     }
     schema: dict[str, Any] = {"type": "object", "properties": props}
