@@ -173,9 +173,25 @@ def problem_content(response: dict[str, Any]) -> dict[str, Any]:
     return {PROBLEM_JSON: {"schema": {"$ref": PROBLEM_REF}}, **kept}
 
 
-def complete_operation(operation: dict[str, Any], route: Any, method: str) -> None:
+def declare_answer(
+    app: FastAPI, status: int, description: str, with_body_only: bool = False
+) -> None:
+    """Declare an answer a middleware gives before any route runs (e.g. 413 for every body).
+
+    It is added to every operation of the app's document, or to every one taking a body.
+    """
+    found = [*getattr(app.state, "openapi_answers", []), (status, description, with_body_only)]
+    app.state.openapi_answers = found
+
+
+def complete_operation(
+    operation: dict[str, Any], route: Any, method: str, middleware: list[tuple[int, str, bool]]
+) -> None:
     """Add a route's implied answers and security, and problem+json to every error answer."""
     responses = operation.setdefault("responses", {})
+    for status, text, with_body_only in middleware:
+        if "requestBody" in operation or not with_body_only:
+            responses.setdefault(str(status), {"description": text})
     for code, declared in (route.responses or {}).items():
         if str(code)[0] in "23" and "content" in declared:  # the route's own, not FastAPI's guess
             responses[str(code)]["content"] = copy.deepcopy(declared["content"])
@@ -210,10 +226,11 @@ def build_document(app: FastAPI) -> dict[str, Any]:
         if route.include_in_schema
         for method in route.methods
     }
+    middleware = getattr(app.state, "openapi_answers", [])
     for path, item in document.get("paths", {}).items():
         for method, operation in item.items():
             if (path, method) in routes:
-                complete_operation(operation, routes[(path, method)], method)
+                complete_operation(operation, routes[(path, method)], method, middleware)
     components = document.setdefault("components", {})
     schemas = components.setdefault("schemas", {})
     for unused in ("HTTPValidationError", "ValidationError"):

@@ -19,6 +19,7 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
+from pydantic import BaseModel
 from sqlalchemy.engine import Engine
 
 from gis_service.api.openapi import PROBLEM_REF, errors, install_openapi
@@ -232,3 +233,42 @@ def test_conformance_recorder_catches_an_undeclared_answer() -> None:
         live.server.should_exit = True
         live.thread.join(timeout=10)
     assert len(found) == 1 and "GET /undeclared -> 404: status not declared" in found[0], found
+
+
+class Named(BaseModel):
+    """A body FastAPI validates."""
+
+    name: str
+
+
+def test_answers_come_from_the_route_dependencies_and_declared_middleware() -> None:
+    """What a route's dependencies or a middleware answer is documented without the route."""
+    from gis_service.api.app import create_app
+    from gis_service.api.openapi import declare_answer
+
+    document = create_app(None).openapi()  # type: ignore[arg-type]  # no request is served
+    paths = document["paths"]
+    assert set(paths["/live"]["get"]["responses"]) == {"200"}
+    assert {"401", "403", "422", "503"} <= set(paths["/compounds"]["get"]["responses"])
+    assert "security" in paths["/compounds"]["get"] and "security" not in paths["/live"]["get"]
+    create = paths["/collections/parking/items"]["post"]["responses"]
+    assert create["413"]["description"].endswith("(GIS_MAX_BODY_BYTES)")
+    assert {"400", "422"} <= set(paths["/scenarios"]["post"]["responses"])  # a FastAPI body
+
+    app = FastAPI()
+
+    @app.post("/with-body")
+    def with_body(body: Named) -> dict[str, str]:
+        return {"name": body.name}
+
+    @app.get("/without")
+    def without() -> dict[str, str]:
+        return {}
+
+    install_openapi(app)
+    declare_answer(app, 413, "too large", with_body_only=True)
+    declare_answer(app, 429, "slow down")
+    small = app.openapi()["paths"]
+    assert {"413", "429"} <= set(small["/with-body"]["post"]["responses"])
+    assert set(small["/without"]["get"]["responses"]) == {"200", "429"}
+    assert small["/without"]["get"]["responses"]["429"]["content"][PROBLEM_JSON]
