@@ -5,6 +5,16 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 PYTEST_ARGS ?=
+# KEEP_TEST_CLUSTERS=1 leaves the run's throwaway clusters running for debugging (the next run
+# removes them); otherwise the suite stops everything it started and the check below proves it.
+KEEP_TEST_CLUSTERS ?=
+# pytest, then the check that the run left no cluster or process behind (fails loudly if it did).
+define run_suite
+	@status=0; $(BIN)/pytest $(1) $(if $(KEEP_TEST_CLUSTERS),--keep-test-clusters) $(PYTEST_ARGS) \
+	  || status=$$?; \
+	if [ -z "$(KEEP_TEST_CLUSTERS)" ]; then $(BIN)/python -m tests.hygiene check || status=1; fi; \
+	exit $$status
+endef
 
 .PHONY: help run test lint bench system venv web clean pgrouting faults load
 
@@ -54,7 +64,7 @@ lint: venv
 	$(BIN)/mypy gis_service
 
 test: venv web lint
-	$(BIN)/pytest -q -n 2 $(PYTEST_ARGS)
+	$(call run_suite,-q -n 2)
 
 # pgRouting is only needed by one benchmark: installed here, not by `make system`.
 pgrouting:
@@ -73,7 +83,7 @@ bench: venv pgrouting
 	$(BIN)/python benchmarks/load.py
 
 faults: venv
-	$(BIN)/pytest -q tests/faults $(PYTEST_ARGS)
+	$(call run_suite,-q -m faults tests)
 
 load: venv
 	$(BIN)/python benchmarks/load.py

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal, TypeVar
@@ -10,12 +11,16 @@ import sqlalchemy as sa
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from gis_service.db.models import ROLES, Base
+from gis_service.db.models import ROLES, SITE_USES, Base
 from gis_service.errors import ConfigError
+from gis_service.rows.columns import checks
+from gis_service.settings import get_settings
 
 FieldType = Literal["string", "integer", "number", "boolean", "date", "datetime"]
 GeometryType = Literal["point", "linestring", "polygon", "multipolygon"]
 LAYERS_DIR = Path(__file__).resolve().parent.parent / "layers"
+MAX_RADIUS_M = 5000.0
+"""The largest service radius an analysis takes (metres)."""
 
 
 class Text(BaseModel):
@@ -30,6 +35,17 @@ class Text(BaseModel):
         return self.zh if lang.startswith("zh") else self.en
 
 
+class Limits(BaseModel):
+    """Bounds a value keeps beyond its column's own (data quality rules, per city)."""
+
+    model_config = ConfigDict(extra="forbid")
+    min: float | None = None
+    max: float | None = None
+    max_length: int | None = Field(default=None, gt=0)
+    earliest: dt.date | None = Field(default=None, description="dates: not before")
+    days_ahead: int | None = Field(default=None, ge=0, description="dates: at most after today")
+
+
 class LayerField(BaseModel):
     """One published attribute of a layer."""
 
@@ -41,6 +57,19 @@ class LayerField(BaseModel):
     enum_from: str | None = Field(default=None, description="lookup table holding the codes")
     household_data: bool = False
     queryable: bool = True
+    limits: Limits | None = None
+
+    @model_validator(mode="after")
+    def _limits_fit_the_type(self) -> LayerField:
+        limits = self.limits
+        if limits is None:
+            return self
+        kinds = {"min": ("integer", "number"), "max": ("integer", "number"),
+                 "max_length": ("string",), "earliest": ("date",), "days_ahead": ("date",)}
+        for name in limits.model_fields_set:
+            if self.type not in kinds[name]:
+                raise ValueError(f"limits.{name} does not apply to a {self.type} field")
+        return self
 
 
 class TileSpec(BaseModel):
@@ -68,8 +97,58 @@ class Style(BaseModel):
     radius: float = Field(default=5, ge=0)
 
 
+class Service(BaseModel):
+    """How a layer serves stairwells on foot: what analysis/service-areas, gaps and siting read."""
+
+    model_config = ConfigDict(extra="forbid")
+    radii_m: dict[str, float] = Field(description="service radius per kind, and 'default'")
+    kind_field: str = Field(default="kind", description="the field holding the kind")
+    sited_on: list[str] | None = Field(
+        default=None, description="candidate sites (suitable_for) where a new one may go; all"
+    )
+
+    def check(self, layer: Layer) -> None:
+        """ValueError when the kinds, radii or site uses do not fit the layer."""
+        if self.kind_field not in {f.name for f in layer.fields}:
+            raise ValueError(f"service.kind_field {self.kind_field!r} is not a field")
+        kind = layer.field(self.kind_field)
+        if not (kind.enum or kind.enum_from):
+            raise ValueError(f"service.kind_field {self.kind_field!r} has no enum or enum_from")
+        if "default" not in self.radii_m:
+            raise ValueError("service.radii_m needs a 'default' radius")
+        unknown = set(self.radii_m) - {"default"} - set(kind.enum or self.radii_m)
+        if unknown:
+            raise ValueError(f"service.radii_m names unknown kinds {sorted(unknown)}")
+        if any(not 0 < radius <= MAX_RADIUS_M for radius in self.radii_m.values()):
+            raise ValueError(f"service.radii_m must lie in (0, {MAX_RADIUS_M:g}] metres")
+        unknown = set(self.sited_on or ()) - set(SITE_USES)
+        if unknown:
+            raise ValueError(f"service.sited_on: unknown site uses {sorted(unknown)}")
+
+
+class Pace(BaseModel):
+    """One walking speed, with its label."""
+
+    model_config = ConfigDict(extra="forbid")
+    m_per_min: float = Field(gt=0, le=500)
+    label: Text
+
+
+class Walking(BaseModel):
+    """The walkable network's rule: how fast people walk (minutes of walking to metres)."""
+
+    model_config = ConfigDict(extra="forbid")
+    speeds: dict[str, Pace]
+
+    @model_validator(mode="after")
+    def _has_normal(self) -> Walking:
+        if "normal" not in self.speeds:
+            raise ValueError("walking.speeds needs a 'normal' speed")
+        return self
+
+
 class Layer(BaseModel):
-    """One published layer: table, fields, tiles, style, editing rights, service radii."""
+    """One published layer: table, fields, tiles, style, editing rights, how it serves."""
 
     model_config = ConfigDict(extra="forbid")
     id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
@@ -85,7 +164,11 @@ class Layer(BaseModel):
     popup: list[str] = []
     search: list[str] = []
     edit: dict[str, list[str]] = {}
-    service_radii_m: dict[str, float] | None = None
+    checks: dict[str, Text] = Field(
+        default={}, description="messages of the table's rules between fields (CHECKs)"
+    )
+    service: Service | None = Field(default=None, description="analysable: serves stairwells")
+    walking: Walking | None = Field(default=None, description="the walkable network")
 
     @model_validator(mode="after")
     def _consistent(self) -> Layer:
@@ -98,26 +181,44 @@ class Layer(BaseModel):
                 raise ValueError(f"field {name!r} is not a column of table {self.table}")
         if len(set(names)) != len(names):
             raise ValueError("a field is listed twice")
-        known = set(names) | {"id"}
+        self._check_names(set(names))
+        if self.tiles.minzoom > self.tiles.maxzoom:
+            raise ValueError("tiles.minzoom is above tiles.maxzoom")
+        self._check_messages(set(names))
+        if self.service is not None:
+            self.service.check(self)
+        if self.walking is not None and self.geometry != "linestring":
+            raise ValueError("walking: only a layer of lines can be the walkable network")
+        return self
+
+    def _check_names(self, names: set[str]) -> None:
+        """Tiles, popups, search, edit rights and styles name fields of the layer."""
         for where, listed in (
             ("tiles.properties", self.tiles.properties),
             ("popup", self.popup),
             ("search", self.search),
         ):
-            unknown = set(listed) - known
+            unknown = set(listed) - names - {"id"}
             if unknown:
                 raise ValueError(f"{where} names unknown fields {sorted(unknown)}")
         for role, editable in self.edit.items():
             if role not in ROLES:
                 raise ValueError(f"edit: unknown role {role!r} (roles: {', '.join(ROLES)})")
-            unknown = set(editable) - set(names) - {"geom"}
+            unknown = set(editable) - names - {"geom"}
             if unknown:
                 raise ValueError(f"edit.{role} names unknown fields {sorted(unknown)}")
         if self.style.color_by and self.style.color_by not in names:
             raise ValueError(f"style.color_by {self.style.color_by!r} is not a field")
-        if self.tiles.minzoom > self.tiles.maxzoom:
-            raise ValueError("tiles.minzoom is above tiles.maxzoom")
-        return self
+
+    def _check_messages(self, names: set[str]) -> None:
+        """Every rule between this layer's fields has its message, and no other is given."""
+        rules = [r for r in checks(self.table).cross if {*r.fields, r.other} <= names]
+        missing = sorted({r.constraint for r in rules} - set(self.checks))
+        if missing:
+            raise ValueError(f"checks: give the zh/en message of {', '.join(missing)}")
+        unknown = sorted(set(self.checks) - {r.constraint for r in rules})
+        if unknown:
+            raise ValueError(f"checks: {', '.join(unknown)} is no rule between these fields")
 
     def field(self, name: str) -> LayerField:
         """A field by name."""
@@ -136,9 +237,31 @@ class Catalog(BaseModel):
 
     layers: dict[str, Layer]
 
+    @model_validator(mode="after")
+    def _one_network(self) -> Catalog:
+        networks = [layer.id for layer in self.layers.values() if layer.walking is not None]
+        if len(networks) > 1:
+            raise ValueError(f"more than one layer is the walkable network: {networks}")
+        if self.service_layers() and not networks:
+            raise ValueError("analysable layers need a walkable network (a layer with walking)")
+        return self
+
     def layer(self, layer_id: str) -> Layer:
         """A layer by id (KeyError when unknown)."""
         return self.layers[layer_id]
+
+    def service_layers(self) -> list[str]:
+        """Ids of the layers that serve stairwells (analysable), in catalog order."""
+        return [layer.id for layer in self.layers.values() if layer.service is not None]
+
+    def network(self) -> Layer | None:
+        """The walkable network (the layer with walking speeds), if the catalog has one."""
+        return next((lay for lay in self.layers.values() if lay.walking is not None), None)
+
+    def walking_speeds(self) -> dict[str, Pace]:
+        """Walking speeds by name (empty when the catalog has no walkable network)."""
+        network = self.network()
+        return dict(network.walking.speeds) if network and network.walking else {}
 
 
 def describe_error(path: Path, exc: ValidationError) -> str:
@@ -183,13 +306,16 @@ def load_yaml_models(
 def load_catalog(layers_dir: Path = LAYERS_DIR) -> Catalog:
     """Load and validate every layers/*.yaml; a broken file raises ConfigError naming it."""
     loaded = load_yaml_models(layers_dir, Layer, "layer")
-    return Catalog(layers={layer_id: layer for layer_id, (_, layer) in loaded.items()})
+    try:
+        return Catalog(layers={layer_id: layer for layer_id, (_, layer) in loaded.items()})
+    except ValidationError as exc:
+        raise ConfigError(f"layer catalog {layers_dir}: {exc.errors()[0]['msg']}") from exc
 
 
 @lru_cache(maxsize=1)
 def default_catalog() -> Catalog:
-    """The catalog shipped in layers/ (loaded once)."""
-    return load_catalog()
+    """The catalog of GIS_LAYERS_DIR, else the one shipped in layers/ (loaded once)."""
+    return load_catalog(get_settings().layers_dir or LAYERS_DIR)
 
 
 def check_against_database(catalog: Catalog, conn: sa.Connection) -> None:

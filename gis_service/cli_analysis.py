@@ -15,10 +15,11 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from gis_service.analysis.coverage import Eligibility
+from gis_service.catalog import default_catalog
 from gis_service.datasets import formats
 from gis_service.datasets import scenarios as store
 from gis_service.datasets.area import Area, parse_bbox
-from gis_service.datasets.params import ServiceParams, level_column, service_params
+from gis_service.datasets.params import ServiceParams, default_layer, level_column, service_params
 from gis_service.datasets.runs import (
     area_frame,
     coverage_table,
@@ -41,7 +42,10 @@ analyze_app.add_typer(scenario_app, name="scenario")
 FORMAT = typer.Option("table", "--format", "-f", help="table, json, csv (or geojson where listed)")
 OUTPUT = typer.Option(None, "--output", "-o", help="Write to this file instead of stdout")
 LEVEL = typer.Option("compound", help="grid, compound, community, subdistrict or district")
-LAYER = typer.Option("gardens", help="gardens, parking or facilities")
+CATALOG = default_catalog()
+LAYER = typer.Option(
+    default_layer(CATALOG), help=f"Analysable layer: {', '.join(CATALOG.service_layers())}"
+)
 MODE = typer.Option("network", help="network (along streets) or crow (straight line)")
 STEPS = 6
 
@@ -153,13 +157,13 @@ def service_of(
     minutes: float | None, speed: str, mode: str,
 ) -> ServiceParams:  # fmt: skip
     """Validated service parameters."""
-    return service_params(conn, layer, kind, radius_m, minutes, speed, mode)
+    return service_params(conn, layer, kind, radius_m, minutes, speed, mode, CATALOG)
 
 
 KIND = typer.Option(None, help="Kind within the layer (all when omitted)")
 RADIUS = typer.Option(None, "--radius-m", help="Radius in metres (default: catalog)")
 MINUTES = typer.Option(None, help="Radius in minutes of walking")
-SPEED = typer.Option("normal", help="normal or elderly walking speed")
+SPEED = typer.Option("normal", help=f"Walking speed: {', '.join(CATALOG.walking_speeds())}")
 
 
 @analyze_app.command("service-areas")

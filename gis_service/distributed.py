@@ -70,9 +70,9 @@ def district_partitions(conn: sa.Connection) -> list[int | None]:
     return [None if d is None else int(d) for (d,) in conn.execute(sa.text(DISTRICTS_SQL))]
 
 
-def city_crs(conn: sa.Connection) -> CRS:
+def city_crs(conn: sa.Connection, params: ServiceParams) -> CRS:
     """The metric CRS the single-process run picks for the whole city (stairwells first)."""
-    for table in ("stairwell", "facility", "garden", "parking"):
+    for table in ("stairwell", params.sources.facilities.table):
         row = conn.execute(sa.text(EXTENT_SQL.format(table=table))).one()
         if row[0] is not None:
             return utm_crs((float(row[0]) + float(row[2])) / 2, (float(row[1]) + float(row[3])) / 2)
@@ -128,13 +128,14 @@ def partition_inputs(
     homes = partition_stairwells(conn, district)
     w, s, e, n = (float(v) for v in homes.total_bounds)
     box: Box = expand((w, s, e, n), params.radius_m + BORDER_SLACK_M)
+    source = params.sources.facilities
     if params.mode == "crow":  # the single process reports the nearest one however far
-        facilities = load_layer(conn, params.layer, None, params.kind)
+        facilities = load_layer(conn, source, None, params.kind)
     else:
-        facilities = load_layer(conn, params.layer, box, params.kind)
+        facilities = load_layer(conn, source, box, params.kind)
     graph: StreetGraph | None = None
-    if params.mode == "network":
-        streets = load_layer(conn, "streets", box)
+    if params.mode == "network" and params.sources.streets is not None:
+        streets = load_layer(conn, params.sources.streets, box)
         if not len(streets):
             raise InvalidInput("there are no streets in this area: use mode=crow")
         graph = build_graph(streets.to_crs(crs))
@@ -176,7 +177,7 @@ def nearest_all(client: Any, url: str, params: ServiceParams) -> pd.DataFrame:
     """Per stairwell of every district: nearest facility and distance, one task per district."""
 
     def plan(conn: sa.Connection) -> tuple[list[int | None], CRS]:
-        return district_partitions(conn), city_crs(conn)
+        return district_partitions(conn), city_crs(conn, params)
 
     parts, crs = _with_connection(url, plan)
     if not parts:

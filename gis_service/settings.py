@@ -35,6 +35,9 @@ class Settings(BaseSettings):
         description="As root, PostgreSQL runs as the 'postgres' user with its cluster here.",
     )
     pg_database: str = Field(default="gis", description="Database name in the managed cluster.")
+    layers_dir: Path | None = Field(
+        default=None, description="A city's own layer catalog (*.yaml); unset: the shipped layers/."
+    )
     host: str = "127.0.0.1"
     port: int = 8000
     pool_size: int = 5

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import threading
 import time
 import uuid
@@ -15,17 +16,49 @@ import psycopg
 import pytest
 import sqlalchemy as sa
 import uvicorn
+import yaml
 from fastapi import FastAPI
 from sqlalchemy.engine import Engine
 
+from gis_service.catalog import LAYERS_DIR
 from gis_service.db import migrate
 from gis_service.db.cluster import ManagedCluster, ensure_postgis, free_port, throwaway_cluster
 from gis_service.db.engine import create_db_engine
 from gis_service.ingest.demo_load import load_demo
+from tests import hygiene
 from tests.conformance import RECORDERS, recorded
 
-TEST_ROOT = Path("/var/lib/gis-service-test")
+RUN = hygiene.current_run()  # this run's tag, inherited by everything the suite starts
+TEST_ROOT = hygiene.run_dir(RUN)  # every throwaway cluster of this run lives below it
 DEMO_SEED = 34
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    """`--keep-test-clusters` leaves this run's clusters running for debugging."""
+    parser.addoption(
+        "--keep-test-clusters", action="store_true",
+        help="leave the run's PostgreSQL clusters and processes for debugging (removed next run)",
+    )
+
+
+def _owns_run(config: pytest.Config) -> bool:
+    return not hasattr(config, "workerinput")  # the xdist controller, or a run without xdist
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """The run's owner first removes what earlier runs that crashed left behind."""
+    if _owns_run(config):
+        hygiene.sweep_orphans()
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """The run's owner stops every process the run started and removes its clusters."""
+    if not _owns_run(config):
+        return
+    if config.getoption("--keep-test-clusters"):
+        hygiene.keep(RUN)
+        return
+    hygiene.sweep(RUN)
 
 
 @pytest.fixture(scope="session")
@@ -87,7 +120,7 @@ def fresh_database(pg_cluster: ManagedCluster) -> Iterator[str]:
     admin(pg_cluster, f'DROP DATABASE "{name}" WITH (FORCE)')
 
 
-def _engine_on_copy(cluster: ManagedCluster, template: str) -> Iterator[Engine]:
+def engine_on_copy(cluster: ManagedCluster, template: str) -> Iterator[Engine]:
     name = create_database(cluster, template)
     engine = create_db_engine(cluster.url(name))
     yield engine
@@ -98,19 +131,28 @@ def _engine_on_copy(cluster: ManagedCluster, template: str) -> Iterator[Engine]:
 @pytest.fixture
 def empty_db(pg_cluster: ManagedCluster, empty_template: str) -> Iterator[Engine]:
     """An engine on a migrated, empty database of its own."""
-    yield from _engine_on_copy(pg_cluster, empty_template)
+    yield from engine_on_copy(pg_cluster, empty_template)
 
 
 @pytest.fixture
 def demo_db(pg_cluster: ManagedCluster, demo_template: DemoTemplate) -> Iterator[Engine]:
     """An engine on a copy of the demo district that this test may change."""
-    yield from _engine_on_copy(pg_cluster, demo_template.name)
+    yield from engine_on_copy(pg_cluster, demo_template.name)
 
 
 @pytest.fixture(scope="session")
 def shared_demo_db(pg_cluster: ManagedCluster, demo_template: DemoTemplate) -> Iterator[Engine]:
-    """An engine on one copy of the demo district shared by tests that only read."""
-    yield from _engine_on_copy(pg_cluster, demo_template.name)
+    """An engine on one copy of the demo district shared by tests that only read.
+
+    The database is read-only (default_transaction_read_only): a test that writes to it,
+    even through a sign-in or an import, fails at once instead of changing what others read.
+    """
+    name = create_database(pg_cluster, demo_template.name)
+    admin(pg_cluster, f'ALTER DATABASE "{name}" SET default_transaction_read_only = on')
+    engine = create_db_engine(pg_cluster.url(name))
+    yield engine
+    engine.dispose()
+    admin(pg_cluster, f'DROP DATABASE "{name}" WITH (FORCE)')
 
 
 @dataclass
@@ -166,6 +208,17 @@ def serve() -> Iterator[Callable[[FastAPI], LiveServer]]:
     for live in servers:
         live.server.should_exit = True
         live.thread.join(timeout=10)
+
+
+def catalog_copy(target: Path, changes: dict[str, dict[str, object]]) -> Path:
+    """A copy of layers/ at target, with top-level keys of some files changed (or new files)."""
+    shutil.copytree(LAYERS_DIR, target)
+    for layer, change in changes.items():
+        path = target / f"{layer}.yaml"
+        data = yaml.safe_load(path.read_text()) if path.exists() else {}
+        data.update(change)
+        path.write_text(yaml.safe_dump(data, allow_unicode=True))
+    return target
 
 
 def scalar(engine: Engine, sql: str, **params: object) -> object:

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
-import yaml
 from sqlalchemy.engine import Engine
 
-from gis_service.catalog import LAYERS_DIR, check_against_database, load_catalog
+from gis_service.catalog import check_against_database, load_catalog
 from gis_service.errors import ConfigError
+from tests.conftest import catalog_copy
 
 EXPECTED = {
     "stairwells",
@@ -37,18 +36,16 @@ def test_shipped_catalog_has_every_layer_with_zh_and_en() -> None:
     assert stairwells.style.color_by == "elevator_status"
     assert "elevator_status" not in stairwells.editable_by("grid_worker")
     assert "households" in stairwells.editable_by("grid_worker")
-    assert catalog.layer("facilities").service_radii_m["health_centre"] == 1000  # type: ignore[index]
-    assert catalog.layer("gardens").service_radii_m["default"] == 300  # type: ignore[index]
+    assert catalog.service_layers() == ["facilities", "gardens", "parking"]
+    assert catalog.layer("facilities").service.radii_m["health_centre"] == 1000  # type: ignore[union-attr]
+    assert catalog.layer("gardens").service.radii_m["default"] == 300  # type: ignore[union-attr]
+    speeds = catalog.walking_speeds()
+    assert (speeds["normal"].m_per_min, speeds["elderly"].m_per_min) == (60, 45)
+    assert speeds["elderly"].label.pick("zh") == "老年人步速"
 
 
 def broken_copy(tmp_path: Path, layer: str, change: dict[str, object]) -> Path:
-    target = tmp_path / "layers"
-    shutil.copytree(LAYERS_DIR, target)
-    path = target / f"{layer}.yaml"
-    data = yaml.safe_load(path.read_text())
-    data.update(change)
-    path.write_text(yaml.safe_dump(data, allow_unicode=True))
-    return target
+    return catalog_copy(tmp_path / "layers", {layer: change})
 
 
 @pytest.mark.parametrize(
@@ -64,6 +61,32 @@ def broken_copy(tmp_path: Path, layer: str, change: dict[str, object]) -> Path:
         ("grids", {"tiles": {"minzoom": 30, "properties": []}}, "grids.yaml: tiles.minzoom"),
         ("issues", {"colour": "red"}, "issues.yaml: colour: Extra inputs are not permitted"),
         ("compounds", {"id": "estates"}, "compounds.yaml: id 'estates' differs"),
+        (
+            "gardens",
+            {"service": {"radii_m": {"pocket_park": 300}}},
+            "gardens.yaml: (file): Value error, service.radii_m needs a 'default' radius",
+        ),
+        (
+            "parking",
+            {"service": {"radii_m": {"default": 300, "jetpack_dock": 50}}},
+            "parking.yaml: (file): Value error, service.radii_m names unknown kinds",
+        ),
+        (
+            "facilities",
+            {"service": {"radii_m": {"default": 300}, "kind_field": "name"}},
+            "facilities.yaml: (file): Value error, service.kind_field 'name' has no enum",
+        ),
+        (
+            "gardens",
+            {"service": {"radii_m": {"default": 300}, "sited_on": ["roof"]}},
+            "gardens.yaml: (file): Value error, service.sited_on: unknown site uses ['roof']",
+        ),
+        (
+            "streets",
+            {"walking": {"speeds": {"slow": {"m_per_min": 40, "label": {"zh": "慢", "en": "S"}}}}},
+            "streets.yaml: walking: Value error, walking.speeds needs a 'normal' speed",
+        ),
+        ("streets", {"walking": None}, "analysable layers need a walkable network"),
     ],
 )
 def test_broken_layer_file_names_file_and_field(

@@ -14,8 +14,6 @@ from gis_service.analysis.snapping import PointsLike, snap_points
 from gis_service.errors import InvalidInput
 
 __all__ = [
-    "ELDERLY_WALK_SPEED",
-    "WALK_SPEED",
     "crow_flies_nearest",
     "metric_crs",
     "network_nearest",
@@ -24,14 +22,9 @@ __all__ = [
     "walking_radius",
 ]
 
-WALK_SPEED = 60.0
-"""Metres per minute of walking (GB 50180-2018 life circles: 5 min ≈ 300 m)."""
-ELDERLY_WALK_SPEED = 45.0
-"""A slower walking speed for elderly residents, metres per minute."""
 
-
-def walking_radius(minutes: float, speed_m_per_min: float = WALK_SPEED) -> float:
-    """The walking distance in metres covered in `minutes` at `speed_m_per_min`."""
+def walking_radius(minutes: float, speed_m_per_min: float) -> float:
+    """The walking distance in metres covered in `minutes` at `speed_m_per_min` (the catalog's)."""
     if minutes < 0 or speed_m_per_min <= 0:
         raise InvalidInput("minutes must be >= 0 and the walking speed > 0")
     return float(minutes) * float(speed_m_per_min)
@@ -50,7 +43,8 @@ def _result(
     dist: NDArray[np.float64], idx: NDArray[np.int64], ids: NDArray[np.int64], radius: float
 ) -> pd.DataFrame:
     found = idx >= 0
-    fid = pd.array(np.where(found, ids[np.maximum(idx, 0)], 0), dtype="Int64")
+    picked = ids[np.maximum(idx, 0)] if ids.size else np.zeros(idx.shape, np.int64)
+    fid = pd.array(np.where(found, picked, 0), dtype="Int64")
     fid[~found] = pd.NA
     return pd.DataFrame({"facility_id": fid, "distance": dist, "served": dist <= radius})
 

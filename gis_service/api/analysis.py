@@ -1,56 +1,49 @@
-"""Analysis endpoints: retrofit coverage, service areas, gaps and site selection (cached)."""
+"""Analysis endpoints: retrofit coverage, service areas, gaps and site selection (cached).
+
+The router is built for a catalog: the layers, kinds and walking speeds a request may name
+are the catalog's, listed in the OpenAPI document and checked by datasets/params.py.
+"""
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable, Hashable
+from collections.abc import Callable
 from typing import Any, Literal
 
 import pandas as pd
 import sqlalchemy as sa
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, create_model
+from pydantic.json_schema import JsonDict
 
 from gis_service.analysis.coverage import Eligibility
+from gis_service.api.analysis_answers import (
+    GEOJSON,
+    Asked,
+    cached,
+    gaps_answer,
+    service_areas_answer,
+    siting_answer,
+    table_answer,
+)
 from gis_service.api.deps import get_connection, get_principal
 from gis_service.api.openapi import CSV, beyond_schema, header
 from gis_service.auth import Principal
-from gis_service.datasets import formats
+from gis_service.catalog import MAX_RADIUS_M, Catalog
 from gis_service.datasets.area import BBOX_PATTERN, Area, parse_bbox
-from gis_service.datasets.cache import (
-    HIERARCHY_TABLES,
-    STAIRWELL_TABLES,
-    ResultCache,
-    freeze,
-    scope_key,
-    versions_key,
-)
-from gis_service.datasets.load import LAYER_TABLES, level_geometries
+from gis_service.datasets.cache import STAIRWELL_TABLES
 from gis_service.datasets.params import (
-    MAX_RADIUS_M,
-    SPEEDS,
+    DEFAULT_LAYER,
     ServiceParams,
+    default_layer,
     level_column,
     service_params,
 )
-from gis_service.datasets.runs import (
-    area_frame,
-    coverage_table,
-    gaps_table,
-    nearest_table,
-    service_inputs,
-    shares_table,
-    with_names,
-)
-from gis_service.datasets.siting import SitingParams, run_siting
+from gis_service.datasets.runs import coverage_table, with_names
+from gis_service.datasets.siting import SitingParams
 
-router = APIRouter(prefix="/analysis", tags=["analysis"])
 Level = Literal["grid", "compound", "community", "subdistrict", "district"]
-Layer = Literal["gardens", "parking", "facilities"]
-GEOJSON = "application/geo+json"
-_LOCK = threading.Lock()
-MAX_MINUTES = MAX_RADIUS_M / min(SPEEDS.values())
+Mode = Literal["network", "crow"]
 AREA_RULES = (
     "district_id, subdistrict_id, community_id, grid_id, compound_id: units that exist",
     "bbox: west < east within -180..180, south < north within -90..90",
@@ -59,7 +52,7 @@ AREA_RULES = (
 SERVICE_RULES = (
     "kind: a kind of the chosen layer",
     "radius_m or minutes, not both; minutes of walking at the chosen speed at most "
-    f"{MAX_RADIUS_M:g} m; without either, the layer's default radius from the catalog",
+    f"{MAX_RADIUS_M:g} m; without either, the layer's default radius",
     "mode=network: the area has streets",
 )
 CACHE_HEADER = {"X-Cache": header("hit when the result came from the cache, else miss")}
@@ -73,30 +66,6 @@ def tables(*kinds: str) -> dict[int | str, dict[str, Any]]:
     content = {kind: ({"schema": schemas[kind]} if schemas[kind] else {}) for kind in kinds}
     ok = {"description": "the result in the format asked for (f)", "content": content}
     return {200: {**ok, "headers": CACHE_HEADER}}
-
-
-def caches(request: Request) -> tuple[ResultCache, ResultCache]:
-    """The app's result cache and street-graph cache (made on first use)."""
-    state = request.app.state
-    with _LOCK:
-        if getattr(state, "analysis_cache", None) is None:
-            state.analysis_cache = ResultCache(maxsize=128)
-            state.graph_cache = ResultCache(maxsize=4)
-    return state.analysis_cache, state.graph_cache
-
-
-def cached(
-    request: Request,
-    conn: sa.Connection,
-    principal: Principal,
-    key: tuple[Hashable, ...],
-    tables: tuple[str, ...],
-    compute: Callable[[], Any],
-) -> tuple[Any, bool]:
-    """A result for key + caller scope + data versions of tables, computed on a miss."""
-    results, _ = caches(request)
-    full = (*key, scope_key(principal), versions_key(conn, tables))
-    return results.get_or_compute(full, compute)
 
 
 def area_query(
@@ -113,37 +82,6 @@ def area_query(
     return Area(district_id, subdistrict_id, community_id, grid_id, compound_id, parse_bbox(bbox))
 
 
-def answer(body: bytes | str, media_type: str, hit: bool | None = None) -> Response:
-    """A response with an X-Cache header telling whether the result came from the cache."""
-    headers = {} if hit is None else {"X-Cache": "hit" if hit else "miss"}
-    return Response(body, media_type=media_type, headers=headers)
-
-
-def table_answer(
-    conn: sa.Connection, frame: pd.DataFrame, level: str, f: str, hit: bool, meta: dict[str, Any]
-) -> Response:
-    """A per-level table as JSON, CSV or GeoJSON of the level's polygons."""
-    if f == "csv":
-        return answer(formats.to_csv(frame), "text/csv; charset=utf-8", hit)
-    if f == "geojson":
-        col = f"{level}_id"
-        rows = frame[frame[col].notna()]
-        geoms = level_geometries(conn, level, [int(i) for i in rows[col]])
-        texts = [geoms.get(int(i)) for i in rows[col]]
-        body = formats.feature_collection(rows, texts, rows[col].tolist(), meta)
-        return answer(body, GEOJSON, hit)
-    return answer(
-        formats.dumps({**meta, "cached": hit, "rows": formats.records(frame)}),
-        "application/json",
-        hit,
-    )
-
-
-@router.get(
-    "/coverage",
-    responses=tables("application/json", CSV, GEOJSON),
-    openapi_extra=beyond_schema(422, "batch: a retrofit batch that exists", *AREA_RULES),
-)
 def coverage(
     request: Request,
     level: Level = Query("compound", description="Unit the figures are grouped by"),
@@ -165,132 +103,79 @@ def coverage(
     def compute() -> pd.DataFrame:
         return with_names(conn, coverage_table(conn, col, area, batch, rule, touched_only), level)
 
-    frame, hit = cached(request, conn, principal, key, tables, compute)
+    frame, hit = cached(Asked(request, principal, conn), key, tables, compute)
     meta = {"level": level, "batch": batch, "area": area.as_dict(), "eligibility": vars(rule)}
     return table_answer(conn, frame, level, f, hit, meta)
 
 
-def service_query(
-    layer: Layer = Query("gardens", description="Facility layer"),
-    kind: str | None = Query(None, description="Kind within the layer (all when omitted)"),
-    radius_m: float | None = Query(None, gt=0, le=MAX_RADIUS_M, description="Radius in metres"),
-    minutes: float | None = Query(
-        None, gt=0, le=MAX_MINUTES, description="Radius in minutes of walking"
-    ),
-    speed: Literal["normal", "elderly"] = Query("normal", description="Walking speed"),
-    mode: Literal["network", "crow"] = Query("network", description="Along streets or not"),
-    conn: sa.Connection = Depends(get_connection, scope="function"),
-) -> ServiceParams:
-    """The validated service question of a request (default radius from the catalog)."""
-    return service_params(conn, layer, kind, radius_m, minutes, speed, mode)
+class ServiceDoc:
+    """The catalog's choices for a service question, as the OpenAPI document lists them."""
+
+    def __init__(self, catalog: Catalog) -> None:
+        self.layers = catalog.service_layers()
+        self.default = default_layer(catalog)
+        self.speeds = list(catalog.walking_speeds())
+        slowest = min((p.m_per_min for p in catalog.walking_speeds().values()), default=None)
+        self.max_minutes = MAX_RADIUS_M / slowest if slowest else None
+        kinds, radii = [], []
+        for layer_id in self.layers:
+            service = catalog.layer(layer_id).service
+            assert service is not None
+            spec = catalog.layer(layer_id).field(service.kind_field)
+            kinds.append(f"{layer_id}: {', '.join(spec.enum or [f'a code of {spec.enum_from}'])}")
+            radii.append(f"{layer_id} {service.radii_m['default']:g} m")
+        self.kinds = "Kind within the layer (all when omitted). " + "; ".join(kinds)
+        self.radius = "Radius in metres (default: the layer's, per kind: " + ", ".join(radii) + ")"
+
+    def layer(self) -> JsonDict:
+        """JSON schema extras of the layer parameter."""
+        return {"enum": list(self.layers)}
+
+    def speed(self) -> JsonDict:
+        """JSON schema extras of the walking speed parameter."""
+        return {"enum": list(self.speeds)}
+
+    def minutes(self) -> JsonDict:
+        """JSON schema extras of minutes: no speed walks farther than MAX_RADIUS_M."""
+        return {} if self.max_minutes is None else {"maximum": self.max_minutes}
 
 
-def service_tables(params: ServiceParams) -> tuple[str, ...]:
-    """Tables a service answer depends on."""
-    return (*STAIRWELL_TABLES, LAYER_TABLES[params.layer], "street")
+def service_query_for(catalog: Catalog) -> Callable[..., ServiceParams]:
+    """The dependency reading a service question of the catalog's layers from the query."""
+    doc = ServiceDoc(catalog)
 
+    def service_query(
+        layer: str = Query(
+            doc.default, description="Analysable layer", json_schema_extra=doc.layer()
+        ),
+        kind: str | None = Query(None, description=doc.kinds),
+        radius_m: float | None = Query(
+            None, gt=0, description=doc.radius, json_schema_extra={"maximum": MAX_RADIUS_M}
+        ),
+        minutes: float | None = Query(
+            None, gt=0, description="Radius in minutes of walking",
+            json_schema_extra=doc.minutes(),
+        ),
+        speed: str = Query("normal", description="Walking speed", json_schema_extra=doc.speed()),
+        mode: Mode = Query("network", description="Along streets or not"),
+        conn: sa.Connection = Depends(get_connection, scope="function"),
+    ) -> ServiceParams:
+        """The validated service question of a request (default radius from the catalog)."""
+        return service_params(conn, layer, kind, radius_m, minutes, speed, mode, catalog)
 
-def nearest(
-    request: Request,
-    conn: sa.Connection,
-    principal: Principal,
-    params: ServiceParams,
-    area: Area,
-) -> tuple[pd.DataFrame, bool]:
-    """Per-stairwell nearest facility and distance, cached."""
-    _, graphs = caches(request)
-
-    def compute() -> pd.DataFrame:
-        return nearest_table(service_inputs(conn, params, area, graphs=graphs), params)
-
-    key = ("nearest", freeze(params.as_dict()), area.key())
-    frame, hit = cached(request, conn, principal, key, service_tables(params), compute)
-    return frame, hit
-
-
-@router.get(
-    "/service-areas",
-    responses=tables(GEOJSON, "application/json", CSV),
-    openapi_extra=beyond_schema(422, *SERVICE_RULES, *AREA_RULES),
-)
-def service_areas(
-    request: Request,
-    params: ServiceParams = Depends(service_query),
-    per_facility: bool = Query(True, description="One polygon per facility, or one dissolved"),
-    buffer_m: float = Query(25.0, ge=0, le=200, description="Buffer around reached streets"),
-    level: Level = Query("compound", description="f=json: unit of the served shares"),
-    f: Literal["geojson", "json", "csv"] = Query("geojson", description="Output format"),
-    area: Area = Depends(area_query),
-    principal: Principal = Depends(get_principal),
-    conn: sa.Connection = Depends(get_connection, scope="function"),
-) -> Response:
-    """Service-area polygons (GeoJSON), or per-stairwell nearest distances (json, csv)."""
-    meta = {"parameters": params.as_dict(), "area": area.as_dict()}
-    if f == "geojson":
-        _, graphs = caches(request)
-
-        def compute() -> Any:
-            inputs = service_inputs(conn, params, area, stairwells=False, graphs=graphs)
-            return area_frame(inputs, params, per_facility, buffer_m)
-
-        key = ("areas", freeze(params.as_dict()), per_facility, buffer_m, area.key())
-        tables = (LAYER_TABLES[params.layer], "street", *HIERARCHY_TABLES)
-        polys, hit = cached(request, conn, principal, key, tables, compute)
-        texts = formats.geojson_texts(polys.geometry.to_numpy())
-        body = formats.feature_collection(polys, texts, polys["facility_id"].tolist(), meta)
-        return answer(body, GEOJSON, hit)
-    near, hit = nearest(request, conn, principal, params, area)
-    if f == "csv":
-        return answer(formats.to_csv(near), "text/csv; charset=utf-8", hit)
-    col = level_column(level)
-    shares = with_names(conn, shares_table(near, col), level)
-    payload = {
-        **meta,
-        "cached": hit,
-        "level": level,
-        "summary": formats.records(shares),
-        "stairwells": formats.records(near),
-    }
-    return answer(formats.dumps(payload), "application/json", hit)
-
-
-@router.get(
-    "/gaps",
-    responses=tables("application/json", CSV, GEOJSON),
-    openapi_extra=beyond_schema(422, *SERVICE_RULES, *AREA_RULES),
-)
-def gaps(
-    request: Request,
-    params: ServiceParams = Depends(service_query),
-    level: Level = Query("compound", description="Unit the gaps are counted by"),
-    f: Literal["json", "csv", "geojson"] = Query("json", description="geojson: the stairwells"),
-    area: Area = Depends(area_query),
-    principal: Principal = Depends(get_principal),
-    conn: sa.Connection = Depends(get_connection, scope="function"),
-) -> Response:
-    """Stairwells and households not served within the radius, per level, or as points."""
-    near, hit = nearest(request, conn, principal, params, area)
-    meta = {"parameters": params.as_dict(), "area": area.as_dict(), "level": level}
-    if f == "geojson":
-        unserved = near[~near["served"]]
-        texts = formats.geojson_texts(unserved["geometry"].to_numpy())
-        body = formats.feature_collection(unserved, texts, unserved["id"].tolist(), meta)
-        return answer(body, GEOJSON, hit)
-    return table_answer(
-        conn, with_names(conn, gaps_table(near, level_column(level)), level), level, f, hit, meta
-    )
+    return service_query
 
 
 class SitingRequest(BaseModel):
     """Where to add facilities: candidate sites serving the most unserved households."""
 
     model_config = ConfigDict(extra="forbid")
-    layer: Layer = "gardens"
+    layer: str = DEFAULT_LAYER
     kind: str | None = None
-    radius_m: float | None = Field(default=None, gt=0, le=MAX_RADIUS_M)
-    minutes: float | None = Field(default=None, gt=0, le=MAX_MINUTES)
-    speed: Literal["normal", "elderly"] = "normal"
-    mode: Literal["network", "crow"] = "network"
+    radius_m: float | None = Field(default=None, gt=0, json_schema_extra={"maximum": MAX_RADIUS_M})
+    minutes: float | None = Field(default=None, gt=0)
+    speed: str = "normal"
+    mode: Mode = "network"
     k: int | None = Field(default=None, ge=1, le=1000, description="Number of sites to choose")
     budget: float | None = Field(default=None, ge=0, description="Total of budget_field allowed")
     budget_field: Literal["cost_yuan", "area_m2"] = "cost_yuan"
@@ -306,39 +191,111 @@ class SitingRequest(BaseModel):
         default=None, description="west,south,east,north in degrees", pattern=BBOX_PATTERN
     )
 
+    def area(self) -> Area:
+        """The area the sites are chosen for."""
+        return Area(
+            self.district_id, self.subdistrict_id, self.community_id, self.grid_id,
+            self.compound_id, parse_bbox(self.bbox),
+        )  # fmt: skip
 
-@router.post(
-    "/siting",
-    responses=tables("application/json"),
-    openapi_extra=beyond_schema(
-        422, "k or budget, or both", *SERVICE_RULES, *AREA_RULES
-    ),
-)
-def siting(
-    request: Request,
-    body: SitingRequest,
-    principal: Principal = Depends(get_principal),
-    conn: sa.Connection = Depends(get_connection, scope="function"),
-) -> Response:
-    """Choose k candidate sites (or within a budget) serving the most unserved households."""
-    svc = service_params(
-        conn, body.layer, body.kind, body.radius_m, body.minutes, body.speed, body.mode
+
+def siting_request_for(catalog: Catalog) -> type[SitingRequest]:
+    """SitingRequest with the catalog's layers, kinds and walking speeds in its schema."""
+    doc = ServiceDoc(catalog)
+    model: type[SitingRequest] = create_model(
+        "SitingRequest",
+        __base__=SitingRequest,
+        layer=(str, Field(default=doc.default, json_schema_extra=doc.layer())),
+        kind=(str | None, Field(default=None, description=doc.kinds)),
+        speed=(str, Field(default="normal", json_schema_extra=doc.speed())),
+        minutes=(float | None, Field(default=None, gt=0, json_schema_extra=doc.minutes())),
     )
-    params = SitingParams(
-        svc, body.k, body.budget, body.budget_field, body.method, body.weight, body.time_limit_s
+    return model
+
+
+_ROUTERS: dict[int, tuple[Catalog, APIRouter]] = {}
+
+
+def router_for(catalog: Catalog) -> APIRouter:
+    """The /analysis routes of a catalog, built once (apps of one catalog share them)."""
+    found = _ROUTERS.get(id(catalog))
+    if found is None or found[0] is not catalog:
+        found = _ROUTERS[id(catalog)] = (catalog, build_router(catalog))
+    return found[1]
+
+
+def build_router(catalog: Catalog) -> APIRouter:
+    """The /analysis routes for a catalog (its analysable layers and walking speeds)."""
+    router = APIRouter(prefix="/analysis", tags=["analysis"])
+    router.add_api_route(
+        "/coverage",
+        coverage,
+        methods=["GET"],
+        responses=tables("application/json", CSV, GEOJSON),
+        openapi_extra=beyond_schema(422, "batch: a retrofit batch that exists", *AREA_RULES),
     )
-    area = Area(
-        body.district_id,
-        body.subdistrict_id,
-        body.community_id,
-        body.grid_id,
-        body.compound_id,
-        parse_bbox(body.bbox),
+    service_query = service_query_for(catalog)
+
+    @router.get(
+        "/service-areas",
+        responses=tables(GEOJSON, "application/json", CSV),
+        openapi_extra=beyond_schema(422, *SERVICE_RULES, *AREA_RULES),
     )
-    _, graphs = caches(request)
-    key = ("siting", freeze(params.as_dict()), area.key())
-    tables = (*service_tables(svc), "candidate_site")
-    result, hit = cached(
-        request, conn, principal, key, tables, lambda: run_siting(conn, params, area, graphs)
+    def service_areas(
+        request: Request,
+        params: ServiceParams = Depends(service_query),
+        per_facility: bool = Query(True, description="One polygon per facility, or one dissolved"),
+        buffer_m: float = Query(25.0, ge=0, le=200, description="Buffer around reached streets"),
+        level: Level = Query("compound", description="f=json: unit of the served shares"),
+        f: Literal["geojson", "json", "csv"] = Query("geojson", description="Output format"),
+        area: Area = Depends(area_query),
+        principal: Principal = Depends(get_principal),
+        conn: sa.Connection = Depends(get_connection, scope="function"),
+    ) -> Response:
+        """Service-area polygons (GeoJSON), or per-stairwell nearest distances (json, csv)."""
+        asked = Asked(request, principal, conn)
+        return service_areas_answer(asked, params, area, per_facility, buffer_m, level, f)
+
+    @router.get(
+        "/gaps",
+        responses=tables("application/json", CSV, GEOJSON),
+        openapi_extra=beyond_schema(422, *SERVICE_RULES, *AREA_RULES),
     )
-    return answer(formats.dumps({**result, "cached": hit}), "application/json", hit)
+    def gaps(
+        request: Request,
+        params: ServiceParams = Depends(service_query),
+        level: Level = Query("compound", description="Unit the gaps are counted by"),
+        f: Literal["json", "csv", "geojson"] = Query("json", description="geojson: the stairwells"),
+        area: Area = Depends(area_query),
+        principal: Principal = Depends(get_principal),
+        conn: sa.Connection = Depends(get_connection, scope="function"),
+    ) -> Response:
+        """Stairwells and households not served within the radius, per level, or as points."""
+        return gaps_answer(Asked(request, principal, conn), params, area, level, f)
+
+    def siting(
+        request: Request,
+        body: SitingRequest,
+        principal: Principal = Depends(get_principal),
+        conn: sa.Connection = Depends(get_connection, scope="function"),
+    ) -> Response:
+        """Choose k candidate sites (or within a budget) serving the most unserved households."""
+        svc = service_params(
+            conn, body.layer, body.kind, body.radius_m, body.minutes, body.speed, body.mode,
+            catalog,
+        )  # fmt: skip
+        params = SitingParams(
+            svc, body.k, body.budget, body.budget_field, body.method, body.weight,
+            body.time_limit_s,
+        )  # fmt: skip
+        return siting_answer(Asked(request, principal, conn), params, body.area())
+
+    siting.__annotations__["body"] = siting_request_for(catalog)  # the schema of this catalog
+    router.add_api_route(
+        "/siting",
+        siting,
+        methods=["POST"],
+        responses=tables("application/json"),
+        openapi_extra=beyond_schema(422, "k or budget, or both", *SERVICE_RULES, *AREA_RULES),
+    )
+    return router

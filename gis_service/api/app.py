@@ -12,11 +12,17 @@ from gis_service.api.metrics import install_metrics
 from gis_service.api.openapi import install_openapi
 from gis_service.api.pages import router as pages_router
 from gis_service.api.problems import install_problem_handlers
+from gis_service.catalog import Catalog, default_catalog
 from gis_service.settings import get_settings
 
 
-def create_app(engine: Engine, read_engine: Engine | None = None) -> FastAPI:
-    """Build the app around an engine to an up-to-date database (and an optional replica)."""
+def create_app(
+    engine: Engine, read_engine: Engine | None = None, catalog: Catalog | None = None
+) -> FastAPI:
+    """Build the app around an engine to an up-to-date database (and an optional replica).
+
+    The analysis routes are built for `catalog` (default: the process's catalog).
+    """
     app = FastAPI(
         title="Old-neighbourhood renewal GIS service",
         version=__version__,
@@ -30,7 +36,7 @@ def create_app(engine: Engine, read_engine: Engine | None = None) -> FastAPI:
     app.include_router(compounds.router)
     app.include_router(field_router)  # before the pages: /maps/field and /maps/field-progress
     app.include_router(pages_router)
-    app.include_router(analysis.router)
+    app.include_router(analysis.router_for(catalog or default_catalog()))
     app.include_router(scenarios.router)
     app.include_router(tiles.router)
     app.include_router(ogc.router)

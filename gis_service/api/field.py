@@ -27,7 +27,12 @@ from gis_service.features.openapi import IDEMPOTENCY_KEY
 from gis_service.features.validate import parse_body
 from gis_service.field.page import Code, field_config, render_field_page
 from gis_service.field.progress import survey_progress
-from gis_service.field.rules import SURVEY_RULES, rules_document, survey_schema, validate
+from gis_service.field.rules import (
+    rules_document,
+    survey_schema,
+    unstated_survey_rules,
+    validate,
+)
 from gis_service.field.strings import STRINGS
 from gis_service.maps_catalog import default_maps
 from gis_service.webmap import assets
@@ -39,7 +44,10 @@ router.include_router(photos_api.router)
 STATIC = assets.OWN_STATIC / "field"
 FIELD_ROLES = ("grid_worker", "planner", "admin")
 SURVEY_BODY = {
-    "requestBody": {"required": True, "content": {"application/json": {"schema": survey_schema()}}},
+    "requestBody": {
+        "required": True,
+        "content": {"application/json": {"schema": survey_schema(default_catalog())}},
+    },
     "parameters": [IDEMPOTENCY_KEY],
 }
 NO_CACHE = {"Cache-Control": "no-cache", "Vary": "Cookie", "X-Content-Type-Options": "nosniff"}
@@ -153,7 +161,7 @@ def survey_rules(request: Request, lang: str | None = None) -> Response:
     status_code=201,
     summary="Record a visit to a stairwell",
     responses=errors(400, 403, 404, 409, 422, e404="No such stairwell (or not in your grids)"),
-    openapi_extra={**SURVEY_BODY, **beyond_schema(422, *SURVEY_RULES)},
+    openapi_extra={**SURVEY_BODY, **beyond_schema(422, *unstated_survey_rules(default_catalog()))},
 )
 def record_survey(
     request: Request,

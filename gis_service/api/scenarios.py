@@ -10,7 +10,8 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from gis_service.api.analysis import Level, answer, caches
+from gis_service.api.analysis import Level
+from gis_service.api.analysis_answers import answer, caches
 from gis_service.api.deps import get_connection, get_principal
 from gis_service.api.openapi import CSV, beyond_schema, errors, header, media
 from gis_service.auth import Principal

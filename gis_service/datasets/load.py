@@ -6,6 +6,7 @@ geometry decoded by shapely in one call; no ORM objects row by row.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import geopandas as gpd
@@ -15,7 +16,9 @@ import psycopg
 import shapely
 import sqlalchemy as sa
 
+from gis_service.catalog import Layer
 from gis_service.datasets.area import Area, Box
+from gis_service.rows.columns import quoted
 
 CRS_LONLAT = "EPSG:4326"
 HIERARCHY = ("grid_id", "compound_id", "community_id", "subdistrict_id", "district_id")
@@ -40,23 +43,32 @@ STAIRWELL_FILTERS = {
     "grid_id": "s.grid_id",
     "compound_id": "s.compound_id",
 }
-LAYER_SQL = {
-    "gardens": "SELECT id, compound_id, name, kind, area_m2, ST_AsBinary(geom) AS geom FROM garden",
-    "parking": "SELECT id, compound_id, garden_id, name, kind, capacity, "
-    "ST_AsBinary(geom) AS geom FROM parking",
-    "facilities": "SELECT id, name, kind, capacity, floor_area_m2, ST_AsBinary(geom) AS geom "
-    "FROM facility",
-    "candidate_sites": "SELECT id, compound_id, name, suitable_for, area_m2, cost_yuan, "
-    "ST_AsBinary(geom) AS geom FROM candidate_site",
-    "streets": "SELECT id, highway, ST_AsBinary(geom) AS geom FROM street",
-}
-LAYER_TABLES = {
-    "gardens": "garden",
-    "parking": "parking",
-    "facilities": "facility",
-    "candidate_sites": "candidate_site",
-    "streets": "street",
-}
+
+
+@dataclass(frozen=True)
+class LayerSource:
+    """Where the rows of a catalog layer are read from (identifiers from the validated catalog)."""
+
+    layer: str
+    table: str
+    columns: tuple[str, ...]
+    kind_column: str | None = None
+
+    def select(self) -> str:
+        """SELECT of id, the columns, the kind column as `kind` and the WKB geometry."""
+        names = [quoted(name) for name in ("id", *self.columns)]
+        if self.kind_column and self.kind_column != "kind":
+            names.append(f"{quoted(self.kind_column)} AS kind")
+        return f"SELECT {', '.join(names)}, ST_AsBinary(geom) AS geom FROM {quoted(self.table)}"
+
+
+def source_of(layer: Layer) -> LayerSource:
+    """The source of a catalog layer: its fields but the version and household data."""
+    names = tuple(f.name for f in layer.fields if f.name != "version" and not f.household_data)
+    kind = layer.service.kind_field if layer.service else None
+    return LayerSource(layer.id, layer.table, names, kind)
+
+
 INT_COLUMNS = ("id", "building_id", "compound_id", "garden_id", "batch_id", *HIERARCHY)
 
 
@@ -123,21 +135,21 @@ def load_stairwells(conn: sa.Connection, area: Area = Area()) -> gpd.GeoDataFram
 
 def load_layer(
     conn: sa.Connection,
-    layer: str,
+    source: LayerSource,
     box: Box | None = None,
     kind: str | None = None,
     suitable_for: tuple[str, ...] | None = None,
 ) -> gpd.GeoDataFrame:
-    """One amenity layer (gardens, parking, facilities, candidate_sites, streets) in a box."""
+    """One catalog layer (facilities, candidate sites, streets, ...) in a box, of one kind."""
     params: dict[str, Any] = {}
     where = _envelope(box, "geom", params)
-    if kind is not None:
-        where.append("kind = %(kind)s")
+    if kind is not None and source.kind_column:
+        where.append(f"{quoted(source.kind_column)} = %(kind)s")
         params["kind"] = kind
     if suitable_for is not None:
         where.append("suitable_for = ANY(%(uses)s)")
         params["uses"] = list(suitable_for)
-    sql = LAYER_SQL[layer] + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY id"
+    sql = source.select() + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY id"
     return read_geoframe(conn, sql, params)
 
 

@@ -1,23 +1,22 @@
-"""Validated analysis parameters: levels, layers, kinds, modes and radii (catalog defaults)."""
+"""Validated analysis parameters: levels, layers, kinds, modes and radii (from the catalog)."""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
 
-from gis_service.analysis.service import ELDERLY_WALK_SPEED, WALK_SPEED, walking_radius
-from gis_service.catalog import default_catalog
-from gis_service.db.models import GARDEN_KINDS, PARKING_KINDS
+from gis_service.analysis.service import walking_radius
+from gis_service.catalog import MAX_RADIUS_M, Catalog, Layer, default_catalog
+from gis_service.datasets.load import LayerSource, source_of
 from gis_service.errors import InvalidInput
+from gis_service.rows.columns import quoted
 
 LEVELS = ("grid", "compound", "community", "subdistrict", "district")
-LAYERS = ("gardens", "parking", "facilities")
 MODES = ("network", "crow")
-SPEEDS = {"normal": WALK_SPEED, "elderly": ELDERLY_WALK_SPEED}
-MAX_RADIUS_M = 5000.0
-SITE_USES = {"gardens": ("garden", "both"), "parking": ("parking", "both"), "facilities": None}
+DEFAULT_LAYER = "gardens"
+SITES_LAYER = "candidate_sites"
 
 
 def bad(field: str, message: str) -> InvalidInput:
@@ -37,24 +36,56 @@ def level_column(level: str) -> str:
     return one_of("level", level, LEVELS) + "_id"
 
 
-def layer_kinds(conn: sa.Connection, layer: str) -> list[str]:
-    """The kinds a layer knows (facility kinds come from the facility_kind lookup table)."""
-    one_of("layer", layer, LAYERS)
-    if layer == "gardens":
-        return list(GARDEN_KINDS)
-    if layer == "parking":
-        return list(PARKING_KINDS)
-    return [str(c) for (c,) in conn.execute(sa.text("SELECT code FROM facility_kind ORDER BY 1"))]
+def default_layer(catalog: Catalog) -> str:
+    """The layer a service question asks about when none is named."""
+    layers = catalog.service_layers()
+    return DEFAULT_LAYER if DEFAULT_LAYER in layers else layers[0]
 
 
-def default_radius(layer: str, kind: str | None) -> float:
-    """The layer's service radius for a kind from the catalog (layers/*.yaml)."""
-    radii = default_catalog().layer(layer).service_radii_m or {}
-    if kind is not None and kind in radii:
-        return float(radii[kind])
-    if "default" in radii:
-        return float(radii["default"])
-    raise bad("radius_m", f"layer {layer} has no default service radius; give radius_m")
+def service_layer(catalog: Catalog, layer: str) -> Layer:
+    """An analysable layer of the catalog (InvalidInput listing them otherwise)."""
+    return catalog.layer(one_of("layer", layer, catalog.service_layers()))
+
+
+def layer_kinds(conn: sa.Connection, layer: Layer) -> list[str]:
+    """The kinds a layer knows: its kind field's enum, or the codes of its lookup table."""
+    assert layer.service is not None
+    spec = layer.field(layer.service.kind_field)
+    if spec.enum:
+        return list(spec.enum)
+    sql = f"SELECT code FROM {quoted(str(spec.enum_from))} ORDER BY 1"
+    return [str(code) for (code,) in conn.execute(sa.text(sql))]
+
+
+def default_radius(layer: Layer, kind: str | None) -> float:
+    """The layer's service radius for a kind, else its default (layers/*.yaml)."""
+    assert layer.service is not None
+    radii = layer.service.radii_m
+    return float(radii[kind] if kind is not None and kind in radii else radii["default"])
+
+
+@dataclass(frozen=True)
+class Sources:
+    """Where a service question reads its facilities, the street network and candidate sites."""
+
+    facilities: LayerSource
+    streets: LayerSource | None
+    sites: LayerSource | None
+    sited_on: tuple[str, ...] | None
+
+    @classmethod
+    def of(cls, catalog: Catalog, layer: Layer) -> Sources:
+        """The sources of an analysable layer in a catalog."""
+        assert layer.service is not None
+        network = catalog.network()
+        sites = catalog.layers.get(SITES_LAYER)
+        uses = layer.service.sited_on
+        return cls(
+            source_of(layer),
+            source_of(network) if network else None,
+            source_of(sites) if sites else None,
+            tuple(uses) if uses is not None else None,
+        )
 
 
 @dataclass(frozen=True)
@@ -67,10 +98,30 @@ class ServiceParams:
     mode: str = "network"
     speed: str = "normal"
     minutes: float | None = None
+    sources: Sources = field(compare=False, repr=False, kw_only=True)
 
     def as_dict(self) -> dict[str, Any]:
-        """The parameters, for reports and cache keys."""
-        return asdict(self)
+        """The question, for reports and cache keys (not where it is read from)."""
+        return {
+            "layer": self.layer, "kind": self.kind, "radius_m": self.radius_m, "mode": self.mode,
+            "speed": self.speed, "minutes": self.minutes,
+        }  # fmt: skip
+
+
+def service_radius(
+    layer: Layer, kind: str | None, radius_m: float | None, minutes: float | None, speed: float
+) -> float:
+    """The radius: radius_m, minutes at the walking speed (m/min), or the catalog default."""
+    if radius_m is not None and minutes is not None:
+        raise bad("radius_m", "give radius_m or minutes, not both")
+    if minutes is not None:
+        if not 0 < minutes <= MAX_RADIUS_M / speed:
+            raise bad("minutes", f"minutes must be > 0 and at most {MAX_RADIUS_M:g} m of walking")
+        return walking_radius(minutes, speed)
+    radius = float(radius_m) if radius_m is not None else default_radius(layer, kind)
+    if not 0 < radius <= MAX_RADIUS_M:
+        raise bad("radius_m", f"the radius must be > 0 and at most {MAX_RADIUS_M:g} m")
+    return radius
 
 
 def service_params(
@@ -81,23 +132,18 @@ def service_params(
     minutes: float | None = None,
     speed: str = "normal",
     mode: str = "network",
+    catalog: Catalog | None = None,
 ) -> ServiceParams:
-    """Validate a service question; the radius is radius_m, minutes x speed, or the default."""
-    one_of("layer", layer, LAYERS)
+    """Validate a service question against the catalog (default: the shipped one)."""
+    catalog = catalog or default_catalog()
+    found = service_layer(catalog, layer)
     one_of("mode", mode, MODES)
-    one_of("speed", speed, tuple(SPEEDS))
+    speeds = catalog.walking_speeds()
+    one_of("speed", speed, list(speeds))
     if kind is not None:
-        one_of("kind", kind, layer_kinds(conn, layer))
-    if radius_m is not None and minutes is not None:
-        raise bad("radius_m", "give radius_m or minutes, not both")
-    if minutes is not None:
-        if not 0 < minutes <= MAX_RADIUS_M / SPEEDS[speed]:
-            raise bad("minutes", f"minutes must be > 0 and at most {MAX_RADIUS_M:g} m of walking")
-        radius = walking_radius(minutes, SPEEDS[speed])
-    elif radius_m is not None:
-        radius = float(radius_m)
-    else:
-        radius = default_radius(layer, kind)
-    if not 0 < radius <= MAX_RADIUS_M:
-        raise bad("radius_m", f"the radius must be > 0 and at most {MAX_RADIUS_M:g} m")
-    return ServiceParams(layer, kind, radius, mode, speed, minutes)
+        one_of("kind", kind, layer_kinds(conn, found))
+    radius = service_radius(found, kind, radius_m, minutes, speeds[speed].m_per_min)
+    sources = Sources.of(catalog, found)
+    if mode == "network" and sources.streets is None:
+        raise bad("mode", "the catalog has no walkable network: use mode=crow")
+    return ServiceParams(layer, kind, radius, mode, speed, minutes, sources=sources)

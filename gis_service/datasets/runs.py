@@ -21,6 +21,7 @@ from gis_service.analysis.service_area import service_areas
 from gis_service.datasets.area import Area, Box, area_box, margin_box
 from gis_service.datasets.cache import ResultCache, versions_key
 from gis_service.datasets.load import (
+    LayerSource,
     level_names,
     load_layer,
     load_stairwells,
@@ -89,13 +90,17 @@ def pick_crs(*frames: gpd.GeoDataFrame) -> CRS:
 
 
 def street_graph(
-    conn: sa.Connection, box: Box | None, crs: CRS, graphs: ResultCache | None
+    conn: sa.Connection,
+    network: LayerSource,
+    box: Box | None,
+    crs: CRS,
+    graphs: ResultCache | None,
 ) -> StreetGraph:
-    """The walkable street graph of a box in a metric CRS (cached by the street data version)."""
-    key = ("graph", box, crs.to_string(), versions_key(conn, ("street",)))
+    """The walkable street graph of a box in a metric CRS (cached by the network's data version)."""
+    key = ("graph", network.table, box, crs.to_string(), versions_key(conn, (network.table,)))
 
     def build() -> StreetGraph:
-        streets = load_layer(conn, "streets", box)
+        streets = load_layer(conn, network, box)
         if not len(streets):
             raise InvalidInput("there are no streets in this area: use mode=crow")
         return build_graph(streets.to_crs(crs))
@@ -118,12 +123,13 @@ def service_inputs(
     progress("reading stairwells")
     homes = load_stairwells(conn, area) if stairwells else no_stairwells()
     progress(f"reading {params.layer}")
-    facilities = load_layer(conn, params.layer, box, params.kind)
+    facilities = load_layer(conn, params.sources.facilities, box, params.kind)
     crs = pick_crs(homes, facilities) if len(homes) or len(facilities) else CRS.from_epsg(3857)
     graph = None
-    if params.mode == "network" and (len(homes) or len(facilities)):
+    network = params.sources.streets
+    if params.mode == "network" and network is not None and (len(homes) or len(facilities)):
         progress("building the street graph")
-        graph = street_graph(conn, box, crs, graphs)
+        graph = street_graph(conn, network, box, crs, graphs)
     return ServiceInputs(homes.to_crs(crs), facilities.to_crs(crs), graph, crs, box)
 
 
@@ -191,9 +197,10 @@ def area_frame(
         )
     out = out.to_crs(4326)
     if per_facility and len(out):
-        meta = fac.set_index("id")[["name", "kind"]]
-        out["name"] = meta["name"].reindex(out["facility_id"].to_numpy()).to_numpy()
-        out["kind"] = meta["kind"].reindex(out["facility_id"].to_numpy()).to_numpy()
+        meta = fac.set_index("id")
+        for col in ("name", "kind"):
+            if col in meta.columns:
+                out[col] = meta[col].reindex(out["facility_id"].to_numpy()).to_numpy()
     out["layer"] = params.layer
     out["radius_m"] = params.radius_m
     out["mode"] = params.mode

@@ -12,16 +12,19 @@ from sqlalchemy.dialects.postgresql import JSONB
 
 from gis_service.analysis.coverage import Eligibility
 from gis_service.analysis.scenario import Baseline, NewAmenity, Scenario, evaluate_scenario
+from gis_service.catalog import MAX_RADIUS_M, Catalog, default_catalog
 from gis_service.datasets.area import Area
 from gis_service.datasets.cache import STAIRWELL_TABLES, ResultCache, freeze, versions_key
 from gis_service.datasets.formats import records
-from gis_service.datasets.load import load_layer, load_stairwells, statuses
-from gis_service.datasets.params import MAX_RADIUS_M, bad, default_radius, level_column, one_of
+from gis_service.datasets.load import load_layer, load_stairwells, source_of, statuses
+from gis_service.datasets.params import SITES_LAYER, bad, default_radius, level_column, one_of
 from gis_service.datasets.runs import pick_crs, street_graph
+from gis_service.db.models import SITE_USES
 from gis_service.errors import InvalidInput, NotFound
 
 SCENARIO_TABLES = (*STAIRWELL_TABLES, "garden", "parking", "candidate_site", "street")
-AMENITY_USES = {"garden": ("garden", "both"), "parking": ("parking", "both")}
+AMENITY_LAYERS = {"garden": "gardens", "parking": "parking"}
+"""The catalog layer of each kind of new amenity a scenario may add."""
 M2_PER_PARKING_SPACE = 25.0
 """Default size of a new parking lot: the site's area at 25 m² per space (access lanes included)."""
 
@@ -34,15 +37,27 @@ def scenario_parameters(raw: dict[str, Any] | None) -> dict[str, Any]:
         "cutoff_year": int(raw.pop("cutoff_year", Eligibility.cutoff_year)),
         "min_floors": int(raw.pop("min_floors", Eligibility.min_floors)),
     }
-    for key, layer in (("garden_radius_m", "gardens"), ("parking_radius_m", "parking")):
+    catalog = default_catalog()
+    for kind, layer in AMENITY_LAYERS.items():
+        key = f"{kind}_radius_m"
         value = raw.pop(key, None)
-        radius = default_radius(layer, None) if value is None else float(value)
+        radius = default_radius(catalog.layer(layer), None) if value is None else float(value)
         if not 0 < radius <= MAX_RADIUS_M:
             raise bad(f"parameters.{key}", f"must be > 0 and at most {MAX_RADIUS_M:g} m")
         out[key] = radius
     if raw:
         raise bad("parameters", f"unknown parameters: {', '.join(sorted(raw))}")
     return out
+
+
+def amenity_uses(catalog: Catalog) -> dict[str, tuple[str, ...] | None]:
+    """Candidate site uses (suitable_for) where each kind of amenity may go (None: any)."""
+    uses: dict[str, tuple[str, ...] | None] = {}
+    for kind, layer in AMENITY_LAYERS.items():
+        service = catalog.layer(layer).service
+        sited_on = service.sited_on if service else None
+        uses[kind] = tuple(sited_on) if sited_on is not None else None
+    return uses
 
 
 def check_interventions(conn: sa.Connection, raw: dict[str, Any]) -> dict[str, Any]:
@@ -82,13 +97,14 @@ def check_interventions(conn: sa.Connection, raw: dict[str, Any]) -> dict[str, A
             {"ids": site_ids},
         ).all()
     )
+    allowed = amenity_uses(default_catalog())
     for i, a in enumerate(amenities):
         field = f"interventions.amenities.{i}"
-        if a["kind"] not in AMENITY_USES:
+        if a["kind"] not in allowed:
             errors.append({"field": field, "message": "kind must be garden or parking"})
         elif a["site_id"] not in uses:
             errors.append({"field": field, "message": f"unknown candidate site {a['site_id']}"})
-        elif uses[a["site_id"]] not in AMENITY_USES[a["kind"]]:
+        elif uses[a["site_id"]] not in (allowed[a["kind"]] or SITE_USES):
             errors.append(
                 {"field": field, "message": f"site {a['site_id']} is not for a {a['kind']}"}
             )
@@ -104,14 +120,22 @@ def check_interventions(conn: sa.Connection, raw: dict[str, Any]) -> dict[str, A
 
 def baseline(conn: sa.Connection, params: dict[str, Any], graphs: ResultCache | None) -> Baseline:
     """The whole city as it is: stairwells, gardens, parking, candidate sites, street graph."""
+    catalog = default_catalog()
     homes = load_stairwells(conn, Area())
     crs = pick_crs(homes)
-    graph = street_graph(conn, None, crs, graphs) if params["mode"] == "network" else None
+    network = catalog.network()
+    graph = None
+    if params["mode"] == "network" and network is not None:
+        graph = street_graph(conn, source_of(network), None, crs, graphs)
+
+    def layer(layer_id: str) -> Any:
+        return load_layer(conn, source_of(catalog.layer(layer_id))).to_crs(crs)
+
     return Baseline(
         stairwells=homes.to_crs(crs),
-        gardens=load_layer(conn, "gardens").to_crs(crs),
-        parking=load_layer(conn, "parking").to_crs(crs),
-        sites=load_layer(conn, "candidate_sites").to_crs(crs),
+        gardens=layer(AMENITY_LAYERS["garden"]),
+        parking=layer(AMENITY_LAYERS["parking"]),
+        sites=layer(SITES_LAYER),
         statuses=statuses(conn),
         graph=graph,
         garden_radius=params["garden_radius_m"],

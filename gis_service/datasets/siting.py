@@ -16,7 +16,7 @@ from gis_service.analysis.siting import exact_cover, greedy_cover
 from gis_service.datasets.area import Area
 from gis_service.datasets.cache import ResultCache
 from gis_service.datasets.load import load_layer
-from gis_service.datasets.params import SITE_USES, ServiceParams, bad, one_of
+from gis_service.datasets.params import ServiceParams, bad, one_of
 from gis_service.datasets.runs import Progress, nearest_table, quiet, service_inputs
 
 METHODS = ("greedy", "exact")
@@ -72,7 +72,9 @@ def run_siting(
     near = nearest_table(inputs, svc, progress)
     served = near["served"].to_numpy(bool)
     progress("reading candidate sites")
-    sites = load_layer(conn, "candidate_sites", inputs.box, suitable_for=SITE_USES[svc.layer])
+    if svc.sources.sites is None:
+        raise bad("layer", "the catalog has no candidate sites to choose from")
+    sites = load_layer(conn, svc.sources.sites, inputs.box, suitable_for=svc.sources.sited_on)
     skipped = 0
     if params.budget is not None:
         known = sites[params.budget_field].notna().to_numpy()

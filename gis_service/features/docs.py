@@ -7,6 +7,8 @@ from typing import Any
 from gis_service.catalog import Layer
 from gis_service.features import openapi as doc
 from gis_service.features.geojson import GEOJSON
+from gis_service.rows.rules import layer_rules
+from gis_service.rows.schema import unstated_rules
 
 ETAG_HEADER = {
     "ETag": {"description": "the feature's version", "required": True, "schema": {"type": "string"}}
@@ -18,14 +20,6 @@ FEATURE_ID = {
     "schema": {"type": "string", "pattern": "^[0-9]{1,18}$", "example": "1"},
 }
 ETAGS = r'^(\*|(W/)?"[!#-~]*"(\s*,\s*(W/)?"[!#-~]*")*)$'  # RFC 9110 entity tags
-WRITE_RULES = doc.beyond_schema(
-    422,
-    "geometry: a valid GeoJSON geometry (closed rings, no self-intersection) whose longitudes "
-    "and latitudes each lie inside the service area box (GIS_SERVICE_AREA)",
-    "households: elderly households, and consenting plus objecting households, at most the "
-    "households (stairwells; a patch is checked merged with the stored feature)",
-    "codes of lookup tables (enum_from in the catalog) and referenced features exist",
-)
 QUERY_RULES = doc.beyond_schema(
     400,
     "filter: CQL2-text over the layer's queryables (see its queryables)",
@@ -35,25 +29,27 @@ QUERY_RULES = doc.beyond_schema(
 WRITE_ERRORS = (400, 401, 403, 404, 409, 412, 422, 428)  # 413, 415: from the body reader
 
 
-def bodies(
-    layer: Layer, area: tuple[float, float, float, float]
-) -> tuple[dict[str, Any], dict[str, Any]]:
-    """The request bodies of create/replace and of merge patches."""
-    full = doc.feature_schema(layer, write=True, area=area)
-    patch = doc.feature_schema(layer, write=True, patch=True, area=area)
-    return (
-        {
-            "required": True,
-            "content": {GEOJSON: {"schema": full}, "application/json": {"schema": full}},
-        },
-        {
-            "required": True,
-            "content": {
-                "application/merge-patch+json": {"schema": patch},
-                "application/json": {"schema": patch},
-            },
-        },
+def write_rules(layer: Layer) -> dict[str, Any]:
+    """What a write's schema cannot state, from the layer's row rules (422 when broken)."""
+    return doc.beyond_schema(
+        422,
+        "geometry: a valid GeoJSON geometry (closed rings, no self-intersection) whose "
+        "longitudes and latitudes each lie inside the service area box (GIS_SERVICE_AREA)",
+        *unstated_rules(layer_rules(layer)),
+        "a change is checked merged with the stored feature; referenced features exist",
     )
+
+
+def body(
+    layer: Layer, mode: str, area: tuple[float, float, float, float]
+) -> dict[str, Any]:
+    """The request body of a create, replace or (merge) patch."""
+    schema = doc.feature_schema(layer, mode, area)
+    first = "application/merge-patch+json" if mode == "patch" else GEOJSON
+    return {
+        "required": True,
+        "content": {first: {"schema": schema}, "application/json": {"schema": schema}},
+    }
 
 
 def route_docs(
@@ -63,7 +59,6 @@ def route_docs(
     title = layer.title.en
     geo = {"content": {GEOJSON: {"schema": doc.feature_schema(layer)}}}
     feature_ok = {"description": "the feature", "headers": ETAG_HEADER, **geo}
-    body, patch = bodies(layer, area)
     key = doc.IDEMPOTENCY_KEY
     match = doc.header_parameter(
         "If-Match", "the feature's ETag, or * (428 without it, 412 when stale)", True, ETAGS
@@ -100,7 +95,10 @@ def route_docs(
         "create": {
             "summary": f"{title}: add a feature",
             "openapi_extra": {
-                **security, "requestBody": body, "parameters": [key], **WRITE_RULES
+                **security,
+                "requestBody": body(layer, "create", area),
+                "parameters": [key],
+                **write_rules(layer),
             },
             "responses": doc.answers({201: created}, 400, 401, 403, 409, 422),
             "status_code": 201,
@@ -114,9 +112,9 @@ def route_docs(
             "summary": f"{title}: replace a feature (fields you may edit and leave out: null)",
             "openapi_extra": {
                 **security,
-                "requestBody": body,
+                "requestBody": body(layer, "replace", area),
                 "parameters": [FEATURE_ID, match, key],
-                **WRITE_RULES,
+                **write_rules(layer),
             },
             "responses": doc.answers({200: feature_ok}, *WRITE_ERRORS),
         },
@@ -124,9 +122,9 @@ def route_docs(
             "summary": f"{title}: change fields (JSON merge patch)",
             "openapi_extra": {
                 **security,
-                "requestBody": patch,
+                "requestBody": body(layer, "patch", area),
                 "parameters": [FEATURE_ID, match, key],
-                **WRITE_RULES,
+                **write_rules(layer),
             },
             "responses": doc.answers({200: feature_ok}, *WRITE_ERRORS),
         },

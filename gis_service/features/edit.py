@@ -15,11 +15,12 @@ from gis_service.auth import Principal
 from gis_service.catalog import Layer
 from gis_service.db.models import Base
 from gis_service.errors import InvalidInput
-from gis_service.features import rules
 from gis_service.features.access import Current, load
 from gis_service.features.errors import Conflict
-from gis_service.features.validate import Written, check_lookups, check_rights, same_geometry
+from gis_service.features.validate import Written, check_rights, check_values, same_geometry
 from gis_service.features.values import quoted
+from gis_service.rows.messages import say
+from gis_service.rows.rules import layer_rules
 
 GEOM_SQL = "ST_GeomFromWKB(:geom_wkb, 4326)"
 
@@ -41,6 +42,17 @@ def constraint_fields(layer: Layer, constraint: str | None) -> list[str]:
         if (constraint or "").endswith(suffix) and middle in names:
             return [middle]
     return [str(constraint or "feature")]
+
+
+def refused_fields(
+    layer: Layer, state: str, constraint: str | None, fields: list[str]
+) -> list[dict[str, str]]:
+    """The fields a database refusal names, with the row rules' messages."""
+    doc = layer_rules(layer)
+    key = {"23502": "required", "23503": "reference"}.get(state, "rule")
+    if key == "rule" and constraint in doc["messages"]:
+        key = str(constraint)
+    return [{"field": f, "message": say(doc, key, f, rule=constraint)} for f in fields]
 
 
 @contextmanager
@@ -65,14 +77,8 @@ def refusals(layer: Layer, action: str) -> Iterator[None]:
             fields = [name.strip() for name in keys.group(1).split(",")]
         else:
             fields = constraint_fields(layer, constraint)
-        message = {
-            "23502": "is required",
-            "23503": "refers to a record that does not exist",
-        }.get(state, f"breaks the rule {constraint}")
-        raise InvalidInput(
-            f"{', '.join(fields)}: {message}",
-            [{"field": f, "message": message} for f in fields],
-        ) from exc
+        errors = refused_fields(layer, state, constraint, fields)
+        raise InvalidInput(f"{', '.join(fields)}: {errors[0]['message']}", errors) from exc
     except DataError as exc:
         detail = str(exc.orig).splitlines()[0] if exc.orig else "bad value"
         raise InvalidInput(f"a value has the wrong form: {detail}") from exc
@@ -136,8 +142,7 @@ def create(
     assert written.geometry is not None
     given = {k: v for k, v in written.values.items() if v is not None}
     check_rights(layer, principal.role, set(given) | {"geom"})
-    rules.check(layer, given, given)
-    check_lookups(conn, layer, given)
+    check_values(conn, layer, given, None)
     wkb = shapely.to_wkb(written.geometry)
     values = {**given, **derived(conn, layer, principal, given, wkb)}
     names = list(values)
@@ -185,8 +190,7 @@ def update(
     check_rights(layer, principal.role, set(changed) | ({"geom"} if geometry_changed else set()))
     if not changed and not geometry_changed:
         return current
-    rules.check(layer, changed, {**current.values, **changed})
-    check_lookups(conn, layer, changed)
+    check_values(conn, layer, changed, current.values)
     sets = [f"{quoted(n)} = :v_{n}" for n in changed]
     params: dict[str, Any] = {f"v_{n}": v for n, v in changed.items()}
     if geometry_changed and written.geometry is not None:

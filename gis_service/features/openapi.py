@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import copy
-import math
 from typing import Any
 
 from gis_service.catalog import Layer
 from gis_service.features import idempotency as idem
-from gis_service.features import rules
 from gis_service.features.values import column, integer_range, max_length, queryable_fields
+from gis_service.rows.rules import layer_rules
+from gis_service.rows.schema import row_schema
 
 SCALARS: dict[str, dict[str, Any]] = {
     "string": {"type": "string"},
@@ -68,31 +68,34 @@ def field_schema(layer: Layer, name: str, nullable: bool) -> dict[str, Any]:
     return schema
 
 
-def with_bounds(schema: dict[str, Any], limits: tuple[tuple[str, float], ...]) -> dict[str, Any]:
-    """A number's schema narrowed by its column's CHECK bounds (x >= 0, x > 0, BETWEEN)."""
-    keyword = {">=": "minimum", ">": "exclusiveMinimum", "<=": "maximum"}
-    for op, limit in limits:
-        schema[keyword[op]] = int(limit) if limit.is_integer() else limit
-    if "exclusiveMinimum" in schema and schema.get("minimum", -math.inf) <= schema[
-        "exclusiveMinimum"
-    ]:
-        schema.pop("minimum", None)
-    return schema
-
-
-def properties_schema(layer: Layer, write: bool) -> dict[str, Any]:
-    """The properties object of a layer's features (reads), or what a write may carry."""
-    limits = rules.bounds(layer.table)
+def properties_schema(layer: Layer) -> dict[str, Any]:
+    """The properties object of a layer's features as read."""
     props = {
-        f.name: with_bounds(
-            field_schema(layer, f.name, write or bool(column(layer, f.name).nullable)),
-            limits.get(f.name, ()),
-        )
+        f.name: field_schema(layer, f.name, bool(column(layer, f.name).nullable))
         for f in layer.fields
     }
-    schema: dict[str, Any] = {"type": "object", "properties": props}
-    if write:
-        schema["additionalProperties"] = False
+    return {"type": "object", "properties": props}
+
+
+def written_properties(layer: Layer, mode: str) -> dict[str, Any]:
+    """What a write may carry, from the layer's row rules (the ones the server applies).
+
+    create: required fields given (null leaves a field out); replace: every field that takes
+    no null given (editable ones left out become null); patch: any fields.
+    """
+    doc = layer_rules(layer)
+    fields = doc["fields"]
+    if mode == "create":
+        required = [name for name, spec in fields.items() if spec.get("required")]
+        schema = row_schema({**doc, "fields": {
+            name: {**spec, "nullable": name not in required} for name, spec in fields.items()
+        }}, required)  # fmt: skip
+    elif mode == "replace":
+        required = [name for name, spec in fields.items() if not spec.get("nullable", True)]
+        schema = row_schema(doc, required)
+    else:
+        schema = row_schema(doc)
+    schema["properties"]["version"] = {"description": "ignored: If-Match names the version"}
     return schema
 
 
@@ -135,25 +138,23 @@ def geometry_schema(
 
 
 def feature_schema(
-    layer: Layer,
-    write: bool = False,
-    patch: bool = False,
-    area: tuple[float, float, float, float] | None = None,
+    layer: Layer, mode: str = "read", area: tuple[float, float, float, float] | None = None
 ) -> dict[str, Any]:
-    """A GeoJSON Feature of the layer (writes: geometry within the service area)."""
+    """A GeoJSON Feature of the layer as read, or as a create, replace or patch sends it."""
+    write = mode != "read"
     schema: dict[str, Any] = {
         "type": "object",
         "properties": {
             "type": {"type": "string", "enum": ["Feature"]},
             "geometry": geometry_schema(layer, area if write else None),
-            "properties": properties_schema(layer, write),
+            "properties": written_properties(layer, mode) if write else properties_schema(layer),
         },
     }
     if not write:
         schema["properties"]["id"] = {"type": "integer"}
         schema["properties"]["links"] = {"type": "array", "items": {"type": "object"}}
         schema["required"] = ["type", "id", "geometry", "properties"]
-    elif not patch:
+    elif mode != "patch":
         schema["required"] = ["type", "geometry", "properties"]
     return schema
 

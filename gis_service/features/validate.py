@@ -15,7 +15,10 @@ from shapely.geometry.base import BaseGeometry
 from gis_service.catalog import Layer
 from gis_service.errors import Forbidden, InvalidInput
 from gis_service.features.errors import BadRequest
-from gis_service.features.values import from_json, quoted
+from gis_service.rows.check import as_read, check_row, read_json
+from gis_service.rows.lookups import lookup_errors
+from gis_service.rows.messages import say
+from gis_service.rows.rules import layer_rules
 
 GEOMETRY_TYPES = {
     "point": ("Point",),
@@ -61,23 +64,20 @@ def read_feature(
         properties = {}
     if not isinstance(properties, dict):
         raise problem("properties", "must be an object")
+    doc = layer_rules(layer)
     errors: list[dict[str, str]] = []
     values: dict[str, Any] = {}
-    fields = {f.name: f for f in layer.fields}
     for name, raw in properties.items():
         if name in READ_ONLY:
             continue
-        if name not in fields:
+        if name not in doc["fields"]:
             errors.append({"field": name, "message": f"{layer.id} has no field {name!r}"})
             continue
-        try:
-            values[name] = from_json(layer, fields[name], raw)
-        except ValueError as exc:
-            errors.append({"field": name, "message": str(exc)})
-            continue
-        allowed = fields[name].enum
-        if allowed and values[name] is not None and values[name] not in allowed:
-            errors.append({"field": name, "message": f"must be one of {', '.join(allowed)}"})
+        value, broken = (None, None) if raw is None else read_json(doc["fields"][name], raw)
+        if broken:
+            errors.append({"field": name, "message": say(doc, broken, name)})
+        else:
+            values[name] = value
     geometry = None
     if "geometry" in data or not patch:
         try:
@@ -128,18 +128,23 @@ def inside(bounds: tuple[float, ...], area: tuple[float, float, float, float]) -
     return area[0] <= west and east <= area[2] and area[1] <= south and north <= area[3]
 
 
-def check_lookups(conn: sa.Connection, layer: Layer, values: dict[str, Any]) -> None:
-    """422 for codes missing from the lookup tables named by enum_from."""
-    errors = []
-    for f in layer.fields:
-        value = values.get(f.name)
-        if f.enum_from and value is not None:
-            codes = conn.execute(sa.text(f"SELECT code FROM {quoted(f.enum_from)}")).scalars()
-            known = sorted(str(c) for c in codes)
-            if value not in known:
-                errors.append({"field": f.name, "message": f"must be one of {', '.join(known)}"})
+def check_values(
+    conn: sa.Connection, layer: Layer, values: dict[str, Any], stored: dict[str, Any] | None
+) -> None:
+    """422 naming every field that breaks a rule of the layer (stored: the row being changed).
+
+    A new row (stored None) needs its required fields; the rules between fields see the
+    stored values, or the defaults, where the values leave fields out.
+    """
+    doc = layer_rules(layer)
+    _, errors = check_row(doc, values, stored, complete=stored is None, read=as_read)
+    if not errors:
+        columns = {name: [value] for name, value in values.items()}
+        found = lookup_errors(conn, layer, doc, columns, references=False)
+        errors = [{"field": name, "message": message} for (_, name), message in found.items()]
     if errors:
-        raise InvalidInput(f"unknown code for {errors[0]['field']}", errors)
+        names = ", ".join(dict.fromkeys(e["field"] for e in errors))
+        raise InvalidInput(f"invalid values: {names}", errors)
 
 
 def check_rights(layer: Layer, role: str, changed: set[str]) -> None:

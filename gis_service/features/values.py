@@ -1,4 +1,4 @@
-"""Values of catalog fields: parsed from query strings and JSON bodies, checked against columns."""
+"""Values of catalog fields in query strings: parsed by type, checked to fit their column."""
 
 from __future__ import annotations
 
@@ -11,23 +11,18 @@ import sqlalchemy as sa
 
 from gis_service.catalog import Layer, LayerField, Text
 from gis_service.db.models import Base
+from gis_service.rows import columns
+from gis_service.rows.columns import quoted
+
+__all__ = ["quoted"]  # the one identifier quoting, kept where the features package finds it
 
 INTEGER = re.compile(r"^[+-]?[0-9]{1,30}$")
-INT_RANGES = {"integer": (-(2**31), 2**31 - 1), "bigint": (-(2**63), 2**63 - 1)}
-IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]*$")
 TRUE_WORDS = {"true": True, "1": True, "false": False, "0": False}
 
 
 def column(layer: Layer, name: str) -> sa.Column[Any]:
     """The model column behind a layer field."""
-    return Base.metadata.tables[layer.table].c[name]
-
-
-def quoted(name: str) -> str:
-    """A double-quoted SQL identifier for a catalog name (which must look like one)."""
-    if not IDENTIFIER.match(name):
-        raise ValueError(f"not a safe identifier: {name!r}")
-    return f'"{name}"'
+    return columns.column(layer.table, name)
 
 
 def has_column(layer: Layer, name: str) -> bool:
@@ -37,14 +32,12 @@ def has_column(layer: Layer, name: str) -> bool:
 
 def integer_range(layer: Layer, name: str) -> tuple[int, int]:
     """The smallest and largest value an integer column stores."""
-    kind = "bigint" if isinstance(column(layer, name).type, sa.BigInteger) else "integer"
-    return INT_RANGES[kind]
+    return columns.integer_range(layer.table, name)
 
 
 def max_length(layer: Layer, name: str) -> int | None:
     """The longest string a column stores (None: unlimited)."""
-    length = getattr(column(layer, name).type, "length", None)
-    return int(length) if length else None
+    return columns.max_length(layer.table, name)
 
 
 def parse_datetime(text: str) -> dt.datetime:
@@ -94,44 +87,6 @@ def check_fits(layer: Layer, field: LayerField, value: object) -> None:
     limit = max_length(layer, field.name) if field.type == "string" else None
     if limit is not None and isinstance(value, str) and len(value) > limit:
         raise ValueError(f"must be at most {limit} characters")
-
-
-def from_json(layer: Layer, field: LayerField, value: Any) -> object:
-    """A JSON value converted to the field's type and checked to fit its column."""
-    if value is None:
-        return None
-    kind = field.type
-    if kind == "integer":
-        if isinstance(value, float) and value.is_integer():
-            value = int(value)
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise ValueError("must be an integer")
-        low, high = integer_range(layer, field.name)
-        if not low <= value <= high:
-            raise ValueError(f"must lie between {low} and {high}")
-        return value
-    if kind == "number":
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise ValueError("must be a number")
-        if not math.isfinite(float(value)):
-            raise ValueError("must be a finite number")
-        return float(value)
-    if kind == "boolean":
-        if not isinstance(value, bool):
-            raise ValueError("must be true or false")
-        return value
-    if not isinstance(value, str):
-        raise ValueError("must be a string" if kind == "string" else f"must be an ISO {kind}")
-    if "\x00" in value:
-        raise ValueError("must not contain NUL characters")
-    if kind == "date":
-        return parse_date(value)
-    if kind == "datetime":
-        return parse_datetime(value)
-    limit = max_length(layer, field.name)
-    if limit is not None and len(value) > limit:
-        raise ValueError(f"must be at most {limit} characters")
-    return value
 
 
 def queryable_fields(layer: Layer) -> dict[str, LayerField]:

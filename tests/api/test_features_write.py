@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy.engine import Engine
 
 from gis_service.db.cluster import ManagedCluster
-from tests.conftest import DemoTemplate, _engine_on_copy, scalar
+from tests.conftest import DemoTemplate, engine_on_copy, scalar
 from tests.features.live import (
     POINT_34,
     Clients,
@@ -27,7 +27,7 @@ from tests.features.live import (
 @pytest.fixture(scope="module")
 def unchanged_db(pg_cluster: ManagedCluster, demo_template: DemoTemplate) -> Iterator[Engine]:
     """A copy of the demo for tests whose writes must all be refused (so it stays unchanged)."""
-    yield from _engine_on_copy(pg_cluster, demo_template.name)
+    yield from engine_on_copy(pg_cluster, demo_template.name)
 
 
 @pytest.fixture(scope="module")
@@ -122,15 +122,17 @@ def bowtie() -> dict[str, Any]:
 
 
 INVALID: list[tuple[str, dict[str, Any], str, str]] = [
-    ("stairwells", {"properties": {"consent_agree": 999}}, "consent_agree", "above households"),
-    ("stairwells", {"properties": {"households": -1}}, "households", "must not be negative"),
-    ("stairwells", {"properties": {"consent_object": -3}}, "consent_object", "negative"),
-    ("stairwells", {"properties": {"elderly_households": 500}}, "elderly_households", "above"),
+    ("stairwells", {"properties": {"consent_agree": 999}}, "consent_agree", "cannot exceed"),
+    ("stairwells", {"properties": {"households": -1}}, "households", "must be at least 0"),
+    ("stairwells", {"properties": {"consent_object": -3}}, "consent_object", "at least 0"),
+    ("stairwells", {"properties": {"elderly_households": 500}}, "elderly_households", "exceed"),
+    ("stairwells", {"properties": {"households": 5000}}, "households", "at most 1000"),
     ("stairwells", {"properties": {"floors": 0}}, "floors", "at least 1"),
     ("stairwells", {"properties": {"survey_status": "maybe"}}, "survey_status", "one of"),
     ("stairwells", {"properties": {"elevator_status": "flying"}}, "elevator_status", "one of"),
-    ("stairwells", {"properties": {"floors": "seven"}}, "floors", "integer"),
-    ("stairwells", {"properties": {"floors": 2**40}}, "floors", "between"),
+    ("stairwells", {"properties": {"floors": "seven"}}, "floors", "whole number"),
+    ("stairwells", {"properties": {"floors": 2**40}}, "floors", "at most 200"),
+    ("stairwells", {"properties": {"building_id": 2**40}}, "building_id", "at most 2147483647"),
     ("stairwells", {"properties": {"label": "x" * 51}}, "label", "at most 50"),
     ("stairwells", {"properties": {"label": None}}, "label", "required"),
     ("stairwells", {"properties": {"building_id": 999999}}, "building_id", "does not exist"),
@@ -167,7 +169,10 @@ INVALID: list[tuple[str, dict[str, Any], str, str]] = [
     ("gardens", {"geometry": bowtie()}, "geometry", "Self-intersection"),
     ("gardens", {"properties": {"kind": "jungle"}}, "kind", "one of"),
     ("gardens", {"properties": {"area_m2": 0}}, "area_m2", "greater than 0"),
-    ("issues", {"properties": {"status": "resolved"}}, "resolved_at", "rule"),
+    ("issues", {"properties": {"status": "resolved"}}, "resolved_at", "and only then"),
+    ("stairwells", {"properties": {"last_surveyed_on": "1999-12-31"}}, "last_surveyed_on",
+     "must not be before 2000-01-01"),
+    ("stairwells", {"properties": {"notes": "x" * 2001}}, "notes", "at most 2000 characters"),
 ]
 
 

@@ -10,7 +10,7 @@ from sqlalchemy.engine import Engine
 from gis_service.api.app import create_app
 from gis_service.db import migrate
 from gis_service.db.engine import create_db_engine
-from tests.conftest import LiveServer
+from tests.conftest import DemoTemplate, LiveServer, scalar
 
 
 def test_ready_checks_database_and_revision(
@@ -44,14 +44,24 @@ def test_metrics_count_requests_by_route(
 
 
 def test_reads_go_to_the_replica_and_writes_to_the_primary(
-    shared_demo_db: Engine, demo_template, serve: Callable[[FastAPI], LiveServer]
+    shared_demo_db: Engine, demo_template: DemoTemplate, serve: Callable[[FastAPI], LiveServer]
 ) -> None:
-    from gis_service.db.engine import create_db_engine
-
     primary = create_db_engine(str(shared_demo_db.url.set(database="no_such_primary")))
     live = serve(create_app(primary, read_engine=shared_demo_db))
+    sid = scalar(shared_demo_db, "SELECT min(id) FROM stairwell WHERE compound_id = 5")
+    stored = "SELECT version::text || coalesce(notes, '-') FROM stairwell WHERE id = :id"
+    before = scalar(shared_demo_db, stored, id=sid)
     with live.client(demo_template.tokens["planner"]) as client:
-        read = client.get("/compounds/5")
-        write = client.post("/compounds/5")
-    assert read.status_code == 200 and read.json()["stairwells"] == 57
-    assert write.status_code in (405, 503)  # never served by the replica
+        summary = client.get("/compounds/5")
+        item = client.get(f"/collections/stairwells/items/{sid}")
+        write = client.patch(
+            f"/collections/stairwells/items/{sid}",
+            json={"type": "Feature", "properties": {"notes": "written to the replica?"}},
+            headers={"If-Match": item.headers["etag"]},
+        )
+    assert summary.status_code == 200 and summary.json()["stairwells"] == 57
+    assert item.status_code == 200 and item.json()["id"] == sid
+    # the edit goes to the primary, which is down: 503, and the replica is left as it was
+    assert write.status_code == 503, write.text
+    assert write.headers["content-type"] == "application/problem+json"
+    assert scalar(shared_demo_db, stored, id=sid) == before

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from gis_service.db import migrate
 from gis_service.db.cluster import ManagedCluster
+from tests.conftest import TEST_ROOT
 
 HEAD = migrate.head_revision()
 
@@ -97,7 +98,7 @@ def test_managed_cluster_through_the_cli(tmp_path: Path) -> None:
     env = {
         "GIS_DATA_DIR": str(tmp_path / "data"),
         "GIS_PG_PORT": str(free_port()),
-        "GIS_PG_ROOT_DIR": "/var/lib/gis-service-test",
+        "GIS_PG_ROOT_DIR": str(TEST_ROOT),
     }
     try:
         assert json.loads(run("db", "status", env=env).stdout)["running"] is False

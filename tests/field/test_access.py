@@ -23,25 +23,39 @@ def test_grid_worker_cannot_read_household_data_outside_their_grid(
     field_server: FieldServer,
 ) -> None:
     web = field_server.signed_in("grid02")
-    other = rows(field_server.engine, "SELECT id, ST_X(geom) AS lon, ST_Y(geom) AS lat "
-                 "FROM stairwell WHERE grid_id = 3 ORDER BY id LIMIT 1")[0]
+    engine = field_server.engine
+    # a stairwell of another grid whose z17 tile also holds stairwells of grid 2
+    everyone = rows(engine, "SELECT id, grid_id, ST_X(geom) AS lon, ST_Y(geom) AS lat "
+                    "FROM stairwell ORDER BY id")
+    tiles: dict[tuple[int, int], set[int]] = {}
+    for s in everyone:
+        tiles.setdefault(tile_pixel(s["lon"], s["lat"], 17)[:2], set()).add(s["grid_id"])
+    other = next(s for s in everyone if s["grid_id"] != 2
+                 and 2 in tiles[tile_pixel(s["lon"], s["lat"], 17)[:2]])
     assert web.get(f"/collections/stairwells/items/{other['id']}").status_code == 403
-    assert web.get("/collections/stairwells/items?grid_id=3").json()["features"] == []
+    listed = web.get(f"/collections/stairwells/items?grid_id={other['grid_id']}")
+    assert listed.status_code == 200 and listed.json()["features"] == []
     mine = web.get("/collections/stairwells/items?limit=5000").json()["features"]
     assert mine and {f["properties"]["grid_id"] for f in mine} == {2}
     assert web.get(f"/collections/stairwells/items/{other['id']}/history").status_code == 403
     x, y, _, _ = tile_pixel(other["lon"], other["lat"], 17)
-    tile = web.get(f"/tiles/stairwells/17/{x}/{y}.pbf")  # as the field page asks: by cookie
-    assert tile.status_code in (200, 204)
-    layers = decode(tile.content) if tile.content else {}
-    features = layers.get("stairwells", {}).get("features", [])
-    assert {f["properties"]["grid_id"] for f in features} <= {2}
-    assert other["id"] not in {f["properties"]["id"] for f in features}
-    with field_server.client("planner") as planner:  # the planner does see it in that tile
+    with field_server.client("planner") as planner:  # the planner sees both grids in that tile
         seen = decode(planner.get(f"/tiles/stairwells/17/{x}/{y}.pbf").content)
-        assert other["id"] in {f["properties"]["id"] for f in seen["stairwells"]["features"]}
+    grids = {f["properties"]["id"]: f["properties"]["grid_id"]
+             for f in seen["stairwells"]["features"]}
+    assert grids[other["id"]] == other["grid_id"] and 2 in grids.values()
+    tile = web.get(f"/tiles/stairwells/17/{x}/{y}.pbf")  # as the field page asks: by cookie
+    assert tile.status_code == 200
+    features = decode(tile.content)["stairwells"]["features"]
+    assert {f["properties"]["id"] for f in features} == {i for i, g in grids.items() if g == 2}
+    with field_server.client("planner") as planner:  # an issue the grid worker must not see
+        elsewhere = planner.post("/collections/issues/items", json={
+            "type": "Feature", "properties": {"category": "heating", "status": "open"},
+            "geometry": {"type": "Point", "coordinates": [other["lon"], other["lat"]]}})
+    assert elsewhere.status_code == 201, elsewhere.text
+    assert elsewhere.json()["properties"]["grid_id"] == other["grid_id"]
     issues = web.get("/collections/issues/items?limit=5000").json()["features"]
-    assert {f["properties"]["grid_id"] for f in issues} <= {2}
+    assert issues and {f["properties"]["grid_id"] for f in issues} == {2}
     web.close()
 
 

@@ -51,6 +51,7 @@ def test_survey_offline_reload_and_replay(field_server: FieldServer, contexts: A
     fill_survey(page, bad)
     page.click("#survey-save")
     shown = page.inner_text(".field-error[data-field=elderly_households]")
+    shown_agree = page.inner_text(".field-error[data-field=consent_agree]")
     shown_consent = page.inner_text(".field-error[data-field=consent_object]")
     body = {"stairwell_id": a["id"], "surveyed_on": dt.date.today().isoformat(),
             "survey_status": "visited", "notes": None, **bad}
@@ -58,7 +59,10 @@ def test_survey_offline_reload_and_replay(field_server: FieldServer, contexts: A
         answer = api.post("/field/surveys?lang=en", json=body)
     assert answer.status_code == 422
     messages = {e["field"]: e["message"] for e in answer.json()["errors"]}
-    assert messages == {"elderly_households": shown, "consent_object": shown_consent}
+    assert messages == {"elderly_households": shown, "consent_agree": shown_agree,
+                        "consent_object": shown_consent}
+    assert shown == "Elderly households cannot exceed households"
+    assert shown_agree == shown_consent  # the rule names both counts it adds up
     assert pending(page) == 0
 
     edits = {

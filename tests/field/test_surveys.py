@@ -41,6 +41,7 @@ def test_rules_are_served_and_applied_with_the_same_messages(field_server: Field
                                                            consent_agree=11))
         assert {e["field"]: e["message"] for e in zh.json()["errors"]} == {
             "surveyed_on": "走访日期不能晚于今天",
+            "consent_agree": "同意户数与反对户数之和不能超过总户数",
             "consent_object": "同意户数与反对户数之和不能超过总户数",
         }
 

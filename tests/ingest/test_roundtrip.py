@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -11,9 +12,11 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from gis_service.catalog import default_catalog
+from gis_service.db.cluster import ManagedCluster
 from gis_service.ingest.export import export_file, row_filter
 from gis_service.ingest.importer import ImportOptions, import_file
 from gis_service.ingest.validate import importable_fields
+from tests.conftest import DemoTemplate, engine_on_copy
 
 LAYERS = ["stairwells", "buildings", "gardens", "streets", "issues", "parking"]
 
@@ -32,17 +35,23 @@ def rows(engine: Engine, layer_id: str, ids: list[int] | None = None) -> list[di
     return [dict(row) for row in result]
 
 
+@pytest.fixture(scope="module")
+def module_demo_db(pg_cluster: ManagedCluster, demo_template: DemoTemplate) -> Iterator[Engine]:
+    """A copy of the demo district for this module: each import is rolled back."""
+    yield from engine_on_copy(pg_cluster, demo_template.name)
+
+
 @pytest.mark.parametrize("fmt", ["geojson", "gpkg", "csv"])
 @pytest.mark.parametrize("layer_id", LAYERS)
 def test_export_then_import_gives_the_same_rows(
-    shared_demo_db: Engine, tmp_path: Path, layer_id: str, fmt: str
+    module_demo_db: Engine, tmp_path: Path, layer_id: str, fmt: str
 ) -> None:
     layer = default_catalog().layer(layer_id)
     path = tmp_path / f"{layer_id}.{fmt}"
-    original = rows(shared_demo_db, layer_id)
-    with shared_demo_db.begin() as conn:
+    original = rows(module_demo_db, layer_id)
+    with module_demo_db.begin() as conn:
         assert export_file(conn, layer, path, row_filter(layer, {})) == len(original)
-    conn = shared_demo_db.connect()
+    conn = module_demo_db.connect()
     transaction = conn.begin()
     try:
         report = import_file(conn, layer, path, ImportOptions())
@@ -52,7 +61,7 @@ def test_export_then_import_gives_the_same_rows(
             {"ids": report.ids},
         ).mappings()]
     finally:
-        transaction.rollback()  # the shared database stays as it was
+        transaction.rollback()  # the next case exports the demo as it was
         conn.close()
     assert report.rows_written == len(original) and not report.rejected
     assert len(copied) == len(original)

@@ -50,7 +50,7 @@
     var number = function (name) {
       return el('input', {name: name, type: 'number', inputmode: 'numeric', min: '0', step: '1', value: p[name]});
     };
-    var status = el('select', {name: 'survey_status'}, ['visited', 'follow_up'].map(function (code) {
+    var status = el('select', {name: 'survey_status'}, FieldMap.rules.fields.survey_status.values.map(function (code) {
       return el('option', {value: code, text: FieldMap.surveyInfo(code).label, selected: p.survey_status === code});
     }));
     var form = el('form', {id: 'survey-form', novalidate: true, 'data-id': feature.id}, [

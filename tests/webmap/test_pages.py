@@ -8,7 +8,7 @@ import pytest
 
 from gis_service.maps_catalog import default_maps
 from tests.conftest import LiveServer
-from tests.web.pagecheck import outside_urls, page_config
+from tests.webmap.pagecheck import outside_urls, page_config
 
 MAX_PAGE_BYTES = 300_000
 

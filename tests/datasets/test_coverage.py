@@ -7,7 +7,7 @@ import io
 
 import pytest
 
-from tests.analysis_api.conftest import COMPOUND_34, execute, rows
+from tests.datasets.conftest import COMPOUND_34, execute, rows
 
 ELIGIBLE = "b.year_built <= 2000 AND b.floors >= 4 AND NOT b.has_original_elevator"
 UNIT = {

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.analysis_api.conftest import COMPOUND_34, execute
+from tests.datasets.conftest import COMPOUND_34, execute
 
 
 def indicator(body: dict, unit: int, name: str, col: str = "compound_id") -> dict:

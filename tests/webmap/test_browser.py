@@ -7,8 +7,8 @@ from playwright.sync_api import Browser, Page
 
 from gis_service.catalog import default_catalog
 from tests.conftest import LiveServer
-from tests.web.browser import count_colours, shot, watch
-from tests.web.pagecheck import expected_legend, joined_values, page_config
+from tests.webmap.browser import count_colours, shot, watch
+from tests.webmap.pagecheck import expected_legend, joined_values, page_config
 
 STATUS_COLOURS = default_catalog().layer("stairwells").style.colors
 pytestmark = pytest.mark.slow

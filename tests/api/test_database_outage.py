@@ -22,6 +22,7 @@ from gis_service.db.engine import create_db_engine
 from gis_service.ingest.demo_load import load_demo
 from tests.conftest import TEST_ROOT, LiveServer
 
+pytestmark = pytest.mark.faults
 BOUND_S = 20.0
 """No request may take longer (connect_timeout 5 s, pool_timeout 10 s)."""
 

@@ -13,8 +13,8 @@ from playwright.sync_api import Browser
 from sqlalchemy.engine import Engine
 
 from gis_service.maps_catalog import default_maps
-from tests.web.browser import shot, watch
-from tests.web.pagecheck import outside_urls, page_config
+from tests.webmap.browser import shot, watch
+from tests.webmap.pagecheck import outside_urls, page_config
 
 CLI = str(Path(sys.executable).parent / "gis-service")
 SHUIYIN_34 = 5

@@ -12,7 +12,7 @@ from sqlalchemy.engine import Engine
 
 from gis_service.api.app import create_app
 from tests.conftest import DemoTemplate, LiveServer
-from tests.web.browser import shot, watch
+from tests.webmap.browser import shot, watch
 
 XSS = "<img src=x onerror=alert(1)>"
 pytestmark = pytest.mark.slow

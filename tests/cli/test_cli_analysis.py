@@ -12,7 +12,7 @@ from pathlib import Path
 
 from sqlalchemy.engine import Engine
 
-from tests.analysis_api.conftest import COMPOUND_34, rows
+from tests.datasets.conftest import COMPOUND_34, rows
 
 
 def run(engine: Engine, *args: str, tmp: Path | None = None) -> subprocess.CompletedProcess[str]:

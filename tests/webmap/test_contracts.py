@@ -7,7 +7,7 @@ import math
 import mapbox_vector_tile
 
 from tests.conftest import LiveServer
-from tests.web.pagecheck import joined_values, page_config
+from tests.webmap.pagecheck import joined_values, page_config
 
 CENTER = (23.1491, 113.2982)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.analysis_api.conftest import rows
+from tests.datasets.conftest import rows
 
 
 def site(live, token, **body):

@@ -1,0 +1,180 @@
+"""Answers of the analysis endpoints: cached results as JSON, CSV or GeoJSON."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+import sqlalchemy as sa
+from fastapi import Request
+from fastapi.responses import Response
+
+from gis_service.auth import Principal
+from gis_service.datasets import formats
+from gis_service.datasets.area import Area
+from gis_service.datasets.cache import (
+    HIERARCHY_TABLES,
+    STAIRWELL_TABLES,
+    ResultCache,
+    freeze,
+    scope_key,
+    versions_key,
+)
+from gis_service.datasets.load import level_geometries
+from gis_service.datasets.params import ServiceParams, level_column
+from gis_service.datasets.runs import (
+    area_frame,
+    gaps_table,
+    nearest_table,
+    service_inputs,
+    shares_table,
+    with_names,
+)
+from gis_service.datasets.siting import SitingParams, run_siting
+
+GEOJSON = "application/geo+json"
+_LOCK = threading.Lock()
+
+
+def caches(request: Request) -> tuple[ResultCache, ResultCache]:
+    """The app's result cache and street-graph cache (made on first use)."""
+    state = request.app.state
+    with _LOCK:
+        if getattr(state, "analysis_cache", None) is None:
+            state.analysis_cache = ResultCache(maxsize=128)
+            state.graph_cache = ResultCache(maxsize=4)
+    return state.analysis_cache, state.graph_cache
+
+
+@dataclass(frozen=True)
+class Asked:
+    """Who asks, and where: the request (its app's caches), the caller, their connection."""
+
+    request: Request
+    principal: Principal
+    conn: sa.Connection
+
+    def graphs(self) -> ResultCache:
+        """The app's street-graph cache."""
+        return caches(self.request)[1]
+
+
+def cached(
+    asked: Asked, key: tuple[Hashable, ...], tables: tuple[str, ...], compute: Callable[[], Any]
+) -> tuple[Any, bool]:
+    """A result for key + caller scope + data versions of tables, computed on a miss."""
+    results, _ = caches(asked.request)
+    full = (*key, scope_key(asked.principal), versions_key(asked.conn, tables))
+    return results.get_or_compute(full, compute)
+
+
+def answer(body: bytes | str, media_type: str, hit: bool | None = None) -> Response:
+    """A response with an X-Cache header telling whether the result came from the cache."""
+    headers = {} if hit is None else {"X-Cache": "hit" if hit else "miss"}
+    return Response(body, media_type=media_type, headers=headers)
+
+
+def table_answer(
+    conn: sa.Connection, frame: pd.DataFrame, level: str, f: str, hit: bool, meta: dict[str, Any]
+) -> Response:
+    """A per-level table as JSON, CSV or GeoJSON of the level's polygons."""
+    if f == "csv":
+        return answer(formats.to_csv(frame), "text/csv; charset=utf-8", hit)
+    if f == "geojson":
+        col = f"{level}_id"
+        rows = frame[frame[col].notna()]
+        geoms = level_geometries(conn, level, [int(i) for i in rows[col]])
+        texts = [geoms.get(int(i)) for i in rows[col]]
+        body = formats.feature_collection(rows, texts, rows[col].tolist(), meta)
+        return answer(body, GEOJSON, hit)
+    return answer(
+        formats.dumps({**meta, "cached": hit, "rows": formats.records(frame)}),
+        "application/json",
+        hit,
+    )
+
+
+def service_tables(params: ServiceParams) -> tuple[str, ...]:
+    """Tables a service answer depends on."""
+    return (*STAIRWELL_TABLES, *layer_tables(params))
+
+
+def layer_tables(params: ServiceParams) -> tuple[str, ...]:
+    """The facility and street tables a service question reads."""
+    streets = params.sources.streets
+    return (params.sources.facilities.table, *((streets.table,) if streets else ()))
+
+
+def nearest(asked: Asked, params: ServiceParams, area: Area) -> tuple[pd.DataFrame, bool]:
+    """Per-stairwell nearest facility and distance, cached."""
+
+    def compute() -> pd.DataFrame:
+        inputs = service_inputs(asked.conn, params, area, graphs=asked.graphs())
+        return nearest_table(inputs, params)
+
+    key = ("nearest", freeze(params.as_dict()), area.key())
+    frame, hit = cached(asked, key, service_tables(params), compute)
+    return frame, hit
+
+
+def service_areas_answer(
+    asked: Asked, params: ServiceParams, area: Area, per_facility: bool, buffer_m: float,
+    level: str, f: str,
+) -> Response:  # fmt: skip
+    """Service-area polygons (GeoJSON), or per-stairwell nearest distances (json, csv)."""
+    conn = asked.conn
+    meta = {"parameters": params.as_dict(), "area": area.as_dict()}
+    if f == "geojson":
+
+        def compute() -> Any:
+            inputs = service_inputs(conn, params, area, stairwells=False, graphs=asked.graphs())
+            return area_frame(inputs, params, per_facility, buffer_m)
+
+        key = ("areas", freeze(params.as_dict()), per_facility, buffer_m, area.key())
+        tables = (*layer_tables(params), *HIERARCHY_TABLES)
+        polys, hit = cached(asked, key, tables, compute)
+        texts = formats.geojson_texts(polys.geometry.to_numpy())
+        body = formats.feature_collection(polys, texts, polys["facility_id"].tolist(), meta)
+        return answer(body, GEOJSON, hit)
+    near, hit = nearest(asked, params, area)
+    if f == "csv":
+        return answer(formats.to_csv(near), "text/csv; charset=utf-8", hit)
+    col = level_column(level)
+    shares = with_names(conn, shares_table(near, col), level)
+    payload = {
+        **meta,
+        "cached": hit,
+        "level": level,
+        "summary": formats.records(shares),
+        "stairwells": formats.records(near),
+    }
+    return answer(formats.dumps(payload), "application/json", hit)
+
+
+def gaps_answer(asked: Asked, params: ServiceParams, area: Area, level: str, f: str) -> Response:
+    """Stairwells and households not served within the radius, per level, or as points."""
+    conn = asked.conn
+    near, hit = nearest(asked, params, area)
+    meta = {"parameters": params.as_dict(), "area": area.as_dict(), "level": level}
+    if f == "geojson":
+        unserved = near[~near["served"]]
+        texts = formats.geojson_texts(unserved["geometry"].to_numpy())
+        body = formats.feature_collection(unserved, texts, unserved["id"].tolist(), meta)
+        return answer(body, GEOJSON, hit)
+    return table_answer(
+        conn, with_names(conn, gaps_table(near, level_column(level)), level), level, f, hit, meta
+    )
+
+
+def siting_answer(asked: Asked, params: SitingParams, area: Area) -> Response:
+    """The chosen candidate sites and the households they newly serve, cached."""
+    key = ("siting", freeze(params.as_dict()), area.key())
+    sites = params.service.sources.sites
+    tables = (*service_tables(params.service), *((sites.table,) if sites else ()))
+    result, hit = cached(
+        asked, key, tables, lambda: run_siting(asked.conn, params, area, asked.graphs())
+    )
+    return answer(formats.dumps({**result, "cached": hit}), "application/json", hit)

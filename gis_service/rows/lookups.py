@@ -1,0 +1,65 @@
+"""The row checks that need the database: lookup codes (enum_from) and references to records."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+
+from gis_service.catalog import Layer
+from gis_service.db.models import Base
+from gis_service.rows.columns import quoted
+from gis_service.rows.messages import say
+
+
+def target(layer: Layer, name: str, references: bool) -> tuple[str, str] | None:
+    """The table and column a field's values must exist in: its lookup table, or its reference."""
+    spec = layer.field(name)
+    if spec.enum_from:
+        return spec.enum_from, "code"
+    keys = list(Base.metadata.tables[layer.table].c[name].foreign_keys)
+    if references and keys:
+        return keys[0].column.table.name, keys[0].column.name
+    return None
+
+
+def existing(conn: sa.Connection, table: str, column: str, wanted: list[Any]) -> set[Any] | None:
+    """Which of the wanted values exist (None when the caller may not read the table)."""
+    readable = conn.execute(
+        sa.text("SELECT has_table_privilege(:t, 'SELECT')"), {"t": table}
+    ).scalar_one()
+    if not readable:
+        return None  # the database checks the reference when the row is written
+    sql = f"SELECT {quoted(column)} FROM {quoted(table)} WHERE {quoted(column)} = ANY(:values)"
+    return {row[0] for row in conn.execute(sa.text(sql), {"values": wanted})}
+
+
+def codes(conn: sa.Connection, table: str) -> list[str]:
+    """Every code of a lookup table, sorted."""
+    found = conn.execute(sa.text(f"SELECT code FROM {quoted(table)}")).scalars()
+    return sorted(str(code) for code in found)
+
+
+def lookup_errors(
+    conn: sa.Connection,
+    layer: Layer,
+    doc: dict[str, Any],
+    columns: dict[str, list[Any]],
+    references: bool = True,
+) -> dict[tuple[int, str], str]:
+    """Unknown codes (and, with references, missing referenced records) by (row, field)."""
+    found: dict[tuple[int, str], str] = {}
+    for name, values in columns.items():
+        where = target(layer, name, references)
+        wanted = sorted({v for v in values if v is not None}, key=str)
+        if where is None or not wanted:
+            continue
+        present = existing(conn, *where, wanted)
+        if present is None:
+            continue
+        lookup = layer.field(name).enum_from
+        message = say(doc, "enum", name, values=codes(conn, lookup)) if lookup else None
+        for index, value in enumerate(values):
+            if value is not None and value not in present:
+                found[(index, name)] = message or say(doc, "reference", name)
+    return found
