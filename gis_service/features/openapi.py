@@ -2,23 +2,14 @@
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
 from gis_service.catalog import Layer
 from gis_service.features import idempotency as idem
 from gis_service.features.values import column, integer_range, max_length, queryable_fields
 from gis_service.rows.rules import layer_rules
-from gis_service.rows.schema import row_schema
+from gis_service.rows.schema import TYPES, row_schema
 
-SCALARS: dict[str, dict[str, Any]] = {
-    "string": {"type": "string"},
-    "integer": {"type": "integer"},
-    "number": {"type": "number"},
-    "boolean": {"type": "boolean"},
-    "date": {"type": "string", "format": "date"},
-    "datetime": {"type": "string", "format": "date-time"},
-}
 GEOMETRY_NAMES = {
     "point": ["Point"],
     "linestring": ["LineString"],
@@ -55,7 +46,7 @@ def beyond_schema(status: int, *rules: str) -> dict[str, Any]:
 def field_schema(layer: Layer, name: str, nullable: bool) -> dict[str, Any]:
     """The JSON schema of one field (3.1 style; converted for /api)."""
     found = queryable_fields(layer).get(name) or layer.field(name)
-    schema = copy.deepcopy(SCALARS[found.type])
+    schema: dict[str, Any] = dict(TYPES[found.type])
     schema["title"] = found.label.en
     if found.type == "integer":
         schema["minimum"], schema["maximum"] = integer_range(layer, name)
