@@ -24,6 +24,7 @@ from starlette.types import Message, Receive, Scope, Send
 from gis_service.api.routes import api_routes, original
 
 MAX_CHECKED_BODY = 16 * 1024 * 1024  # bigger JSON bodies are checked for status and type only
+MAX_KEPT_BYTES = 256 * 1024 * 1024  # bodies kept until the test ends, beyond: status and type
 DOCUMENT_URI = "urn:gis-service:openapi"
 
 
@@ -46,6 +47,7 @@ class Recorder:
     def __init__(self, app: FastAPI) -> None:
         self.app = app
         self.exchanges: list[Exchange] = []
+        self.kept = 0
         self.lock = threading.Lock()
         self._checker: DocumentChecker | None = None
 
@@ -84,12 +86,15 @@ class Recorder:
             size[0] > 0,
         )
         with self.lock:
+            if exchange.body is not None and self.kept + len(exchange.body) > MAX_KEPT_BYTES:
+                exchange.body = None
+            self.kept += len(exchange.body or b"")
             self.exchanges.append(exchange)
 
     def drain(self) -> list[Exchange]:
         """The answers recorded since the last call."""
         with self.lock:
-            found, self.exchanges = self.exchanges, []
+            found, self.exchanges, self.kept = self.exchanges, [], 0
         return found
 
     def violations(self) -> list[str]:
