@@ -100,7 +100,7 @@ def run_schemathesis(
         "--phases",
         "examples,coverage,fuzzing,stateful",
         "--max-examples",
-        "5",
+        "4",
         "--seed",
         "34",
         "-w",
