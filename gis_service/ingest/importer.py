@@ -4,7 +4,9 @@ Policy: when any row is rejected nothing is written and the report lists each re
 (row number in the file, field, reason); with `skip_invalid` the valid rows are written and the
 rejected ones reported. The write runs in a SAVEPOINT of the caller's transaction: if the
 database refuses any row (a unique key, a reference, a rule the checks did not catch), every
-row already inserted is rolled back and the report says why.
+row already inserted is rolled back and the report says why. Each written row gets its
+edit-log entry (an insert by the importing user) in the same transaction. The file is read
+within `ImportLimits` (bytes, zip members, rows).
 """
 
 from __future__ import annotations
@@ -17,8 +19,11 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.exc import DBAPIError
 
+from gis_service.auth import Principal
 from gis_service.catalog import Layer
 from gis_service.errors import InvalidInput
+from gis_service.features.edit import log_inserts
+from gis_service.ingest.limits import ImportLimits
 from gis_service.ingest.readers import read_source
 from gis_service.ingest.report import ImportRejected, ImportReport, RowError
 from gis_service.ingest.validate import prepare
@@ -60,11 +65,16 @@ def import_file(
     options: ImportOptions,
     *,
     name: str | None = None,
-    role: str | None = None,
+    author: Principal | None = None,
     progress: Progress | None = None,
     batch_rows: int = BATCH_ROWS,
+    limits: ImportLimits | None = None,
 ) -> ImportReport:
-    """Import a file into a layer within the connection's transaction (all rows or none)."""
+    """Import a file into a layer within the connection's transaction (all rows or none).
+
+    `author` is the importing user, whose role decides the importable fields (None: the
+    command line, every field).
+    """
     source = read_source(
         path,
         name=name,
@@ -74,10 +84,11 @@ def import_file(
         lon_column=options.lon_column,
         lat_column=options.lat_column,
         encoding=options.encoding,
+        limits=limits,
     )
     if len(source.frame) == 0:
         raise InvalidInput("the file holds no rows to import")
-    prepared = prepare(conn, layer, source, role)
+    prepared = prepare(conn, layer, source, author.role if author else None)
     report = ImportReport(
         layer=layer.id,
         source=name or path.name,
@@ -100,6 +111,7 @@ def import_file(
     savepoint = conn.begin_nested()
     try:
         ids = write_frame(conn, layer.table, rows.reset_index(drop=True), progress, batch_rows)
+        log_inserts(conn, layer, author, ids)
     except DBAPIError as exc:
         savepoint.rollback()
         state, where, message = refusal_message(exc)
