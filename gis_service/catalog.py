@@ -11,28 +11,20 @@ import sqlalchemy as sa
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from gis_service.catalog_demand import Demand, SupplyMeasure
 from gis_service.db.models import ROLES, SITE_USES, Base
 from gis_service.errors import ConfigError
 from gis_service.rows.columns import checks
 from gis_service.settings import get_settings
+from gis_service.text import Text
+
+__all__ = ["Catalog", "Demand", "Layer", "LayerField", "SupplyMeasure", "Text", "default_catalog"]
 
 FieldType = Literal["string", "integer", "number", "boolean", "date", "datetime"]
 GeometryType = Literal["point", "linestring", "polygon", "multipolygon"]
 LAYERS_DIR = Path(__file__).resolve().parent.parent / "layers"
 MAX_RADIUS_M = 5000.0
 """The largest service radius an analysis takes (metres)."""
-
-
-class Text(BaseModel):
-    """A label in Chinese and English."""
-
-    model_config = ConfigDict(extra="forbid")
-    zh: str
-    en: str
-
-    def pick(self, lang: str) -> str:
-        """The label in a language ('zh' or 'en'; English otherwise)."""
-        return self.zh if lang.startswith("zh") else self.en
 
 
 class Limits(BaseModel):
@@ -106,6 +98,9 @@ class Service(BaseModel):
     sited_on: list[str] | None = Field(
         default=None, description="candidate sites (suitable_for) where a new one may go; all"
     )
+    supply: dict[str, SupplyMeasure] = Field(
+        default={}, description="kinds counted together in one unit, with a target per household"
+    )
 
     def check(self, layer: Layer) -> None:
         """ValueError when the kinds, radii or site uses do not fit the layer."""
@@ -124,6 +119,19 @@ class Service(BaseModel):
         unknown = set(self.sited_on or ()) - set(SITE_USES)
         if unknown:
             raise ValueError(f"service.sited_on: unknown site uses {sorted(unknown)}")
+        for name, measure in self.supply.items():
+            self._check_measure(layer, name, measure)
+
+    def _check_measure(self, layer: Layer, name: str, measure: SupplyMeasure) -> None:
+        """A supply measure names kinds of the layer and a numeric size field."""
+        where = f"service.supply.{name}"
+        kinds = layer.field(self.kind_field).enum
+        unknown = set(measure.kinds or ()) - set(kinds or measure.kinds or ())
+        if unknown:
+            raise ValueError(f"{where}.kinds: unknown kinds {sorted(unknown)}")
+        size = next((f for f in layer.fields if f.name == measure.size_field), None)
+        if size is None or size.type not in ("integer", "number"):
+            raise ValueError(f"{where}.size_field {measure.size_field!r} is no numeric field")
 
 
 class Pace(BaseModel):
@@ -169,6 +177,9 @@ class Layer(BaseModel):
     )
     service: Service | None = Field(default=None, description="analysable: serves stairwells")
     walking: Walking | None = Field(default=None, description="the walkable network")
+    demand: Demand | None = Field(
+        default=None, description="the demand layer: persons per household, decay, definitions"
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> Layer:
@@ -244,6 +255,12 @@ class Catalog(BaseModel):
             raise ValueError(f"more than one layer is the walkable network: {networks}")
         if self.service_layers() and not networks:
             raise ValueError("analysable layers need a walkable network (a layer with walking)")
+        demands = [layer.id for layer in self.layers.values() if layer.demand is not None]
+        if len(demands) > 1:
+            raise ValueError(f"more than one layer states the demand: {demands}")
+        measured = [lay.id for lay in self.layers.values() if lay.service and lay.service.supply]
+        if measured and not demands:
+            raise ValueError(f"supply measures of {measured} need a layer stating the demand")
         return self
 
     def layer(self, layer_id: str) -> Layer:
@@ -257,6 +274,15 @@ class Catalog(BaseModel):
     def network(self) -> Layer | None:
         """The walkable network (the layer with walking speeds), if the catalog has one."""
         return next((lay for lay in self.layers.values() if lay.walking is not None), None)
+
+    def demand(self) -> Demand | None:
+        """The demand rules (persons per household, decay, definitions), if the catalog has them."""
+        return next((lay.demand for lay in self.layers.values() if lay.demand), None)
+
+    def supply_measures(self, layer_id: str) -> dict[str, SupplyMeasure]:
+        """The supply measures of an analysable layer by name (empty when it states none)."""
+        service = self.layer(layer_id).service
+        return dict(service.supply) if service else {}
 
     def walking_speeds(self) -> dict[str, Pace]:
         """Walking speeds by name (empty when the catalog has no walkable network)."""
