@@ -27,6 +27,7 @@ from gis_service.db.cluster import ManagedCluster, ensure_postgis, free_port, th
 from gis_service.db.engine import create_db_engine
 from gis_service.ingest.demo_load import load_demo
 from tests import hygiene
+from tests.conformance import RECORDERS, recorded
 
 RUN = hygiene.current_run()  # this run's tag, inherited by everything the suite starts
 TEST_ROOT = hygiene.run_dir(RUN)  # every throwaway cluster of this run lives below it
@@ -169,10 +170,11 @@ class LiveServer:
         return httpx.Client(base_url=self.url, headers=headers, timeout=30)
 
 
-def start_server(app: FastAPI) -> LiveServer:
-    """Serve an app on a free loopback port until stopped."""
+def start_server(app: FastAPI, check_answers: bool = True) -> LiveServer:
+    """Serve an app on a free loopback port until stopped (its answers checked against /api)."""
     port = free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+    served = recorded(app) if check_answers else app
+    config = uvicorn.Config(served, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -182,6 +184,15 @@ def start_server(app: FastAPI) -> LiveServer:
             raise RuntimeError("test server did not start")
         time.sleep(0.02)
     return LiveServer(f"http://127.0.0.1:{port}", server, thread)
+
+
+@pytest.fixture(autouse=True)
+def answers_follow_the_openapi_document() -> Iterator[None]:
+    """After each test: every answer its live servers gave is one the app's document declares."""
+    yield
+    found = [line for recorder in RECORDERS for line in recorder.violations()]
+    assert not found, "answers the OpenAPI document does not declare (add them to the route's " \
+        "responses, see gis_service/api/openapi.py):\n" + "\n".join(dict.fromkeys(found))
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ are the catalog's, listed in the OpenAPI document and checked by datasets/params
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Literal
+from typing import Any, Literal
 
 import pandas as pd
 import sqlalchemy as sa
@@ -18,6 +18,7 @@ from pydantic.json_schema import JsonDict
 
 from gis_service.analysis.coverage import Eligibility
 from gis_service.api.analysis_answers import (
+    GEOJSON,
     Asked,
     cached,
     gaps_answer,
@@ -27,9 +28,10 @@ from gis_service.api.analysis_answers import (
 )
 from gis_service.api.analysis_supply import definitions, supply_description, supply_route
 from gis_service.api.deps import get_connection, get_principal
+from gis_service.api.openapi import CSV, beyond_schema, header
 from gis_service.auth import Principal
 from gis_service.catalog import MAX_RADIUS_M, Catalog
-from gis_service.datasets.area import Area, parse_bbox
+from gis_service.datasets.area import BBOX_PATTERN, Area, parse_bbox
 from gis_service.datasets.cache import STAIRWELL_TABLES
 from gis_service.datasets.params import (
     DEFAULT_LAYER,
@@ -43,6 +45,28 @@ from gis_service.datasets.siting import SitingParams
 
 Level = Literal["grid", "compound", "community", "subdistrict", "district"]
 Mode = Literal["network", "crow"]
+AREA_RULES = (
+    "district_id, subdistrict_id, community_id, grid_id, compound_id: units that exist",
+    "bbox: west < east within -180..180, south < north within -90..90",
+    "the area holds data to analyse",
+)
+SERVICE_RULES = (
+    "kind: a kind of the chosen layer",
+    "radius_m or minutes, not both; minutes of walking at the chosen speed at most "
+    f"{MAX_RADIUS_M:g} m; without either, the layer's default radius",
+    "mode=network: the area has streets",
+)
+CACHE_HEADER = {"X-Cache": header("hit when the result came from the cache, else miss")}
+TABLE = {"type": "object", "description": "the parameters, then one row per unit"}
+FEATURES = {"type": "object", "description": "a GeoJSON FeatureCollection"}
+
+
+def tables(*kinds: str) -> dict[int | str, dict[str, Any]]:
+    """The answers of an analysis: JSON, CSV or GeoJSON by `f`, from the cache or computed."""
+    schemas = {"application/json": TABLE, GEOJSON: FEATURES, CSV: None}
+    content = {kind: ({"schema": schemas[kind]} if schemas[kind] else {}) for kind in kinds}
+    ok = {"description": "the result in the format asked for (f)", "content": content}
+    return {200: {**ok, "headers": CACHE_HEADER}}
 
 
 def area_query(
@@ -51,7 +75,9 @@ def area_query(
     community_id: int | None = Query(None, description="Only this community"),
     grid_id: int | None = Query(None, description="Only this grid"),
     compound_id: int | None = Query(None, description="Only this compound"),
-    bbox: str | None = Query(None, description="west,south,east,north in degrees"),
+    bbox: str | None = Query(
+        None, description="west,south,east,north in degrees", pattern=BBOX_PATTERN
+    ),
 ) -> Area:
     """The area filter of a request."""
     return Area(district_id, subdistrict_id, community_id, grid_id, compound_id, parse_bbox(bbox))
@@ -104,6 +130,8 @@ class ServiceDoc:
         self.layers = catalog.service_layers()
         self.default = default_layer(catalog)
         self.speeds = list(catalog.walking_speeds())
+        slowest = min((p.m_per_min for p in catalog.walking_speeds().values()), default=None)
+        self.max_minutes = MAX_RADIUS_M / slowest if slowest else None
         kinds, radii = [], []
         for layer_id in self.layers:
             service = catalog.layer(layer_id).service
@@ -122,6 +150,10 @@ class ServiceDoc:
         """JSON schema extras of the walking speed parameter."""
         return {"enum": list(self.speeds)}
 
+    def minutes(self) -> JsonDict:
+        """JSON schema extras of minutes: no speed walks farther than MAX_RADIUS_M."""
+        return {} if self.max_minutes is None else {"maximum": self.max_minutes}
+
 
 def service_query_for(catalog: Catalog) -> Callable[..., ServiceParams]:
     """The dependency reading a service question of the catalog's layers from the query."""
@@ -135,7 +167,10 @@ def service_query_for(catalog: Catalog) -> Callable[..., ServiceParams]:
         radius_m: float | None = Query(
             None, gt=0, description=doc.radius, json_schema_extra={"maximum": MAX_RADIUS_M}
         ),
-        minutes: float | None = Query(None, gt=0, description="Radius in minutes of walking"),
+        minutes: float | None = Query(
+            None, gt=0, description="Radius in minutes of walking",
+            json_schema_extra=doc.minutes(),
+        ),
         speed: str = Query("normal", description="Walking speed", json_schema_extra=doc.speed()),
         mode: Mode = Query("network", description="Along streets or not"),
         conn: sa.Connection = Depends(get_connection, scope="function"),
@@ -152,7 +187,7 @@ class SitingRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     layer: str = DEFAULT_LAYER
     kind: str | None = None
-    radius_m: float | None = Field(default=None, gt=0)
+    radius_m: float | None = Field(default=None, gt=0, json_schema_extra={"maximum": MAX_RADIUS_M})
     minutes: float | None = Field(default=None, gt=0)
     speed: str = "normal"
     mode: Mode = "network"
@@ -167,7 +202,9 @@ class SitingRequest(BaseModel):
     community_id: int | None = None
     grid_id: int | None = None
     compound_id: int | None = None
-    bbox: str | None = Field(default=None, description="west,south,east,north in degrees")
+    bbox: str | None = Field(
+        default=None, description="west,south,east,north in degrees", pattern=BBOX_PATTERN
+    )
 
     def area(self) -> Area:
         """The area the sites are chosen for."""
@@ -186,8 +223,20 @@ def siting_request_for(catalog: Catalog) -> type[SitingRequest]:
         layer=(str, Field(default=doc.default, json_schema_extra=doc.layer())),
         kind=(str | None, Field(default=None, description=doc.kinds)),
         speed=(str, Field(default="normal", json_schema_extra=doc.speed())),
+        minutes=(float | None, Field(default=None, gt=0, json_schema_extra=doc.minutes())),
     )
     return model
+
+
+_ROUTERS: dict[int, tuple[Catalog, APIRouter]] = {}
+
+
+def router_for(catalog: Catalog) -> APIRouter:
+    """The /analysis routes of a catalog, built once (apps of one catalog share them)."""
+    found = _ROUTERS.get(id(catalog))
+    if found is None or found[0] is not catalog:
+        found = _ROUTERS[id(catalog)] = (catalog, build_router(catalog))
+    return found[1]
 
 
 def build_router(catalog: Catalog) -> APIRouter:
@@ -199,14 +248,26 @@ def build_router(catalog: Catalog) -> APIRouter:
         description="Retrofit coverage of eligible stairwells per level, or a batch's "
         "before/after projection.\n\n"
         + "\n".join(f"- {stated[n]['en']}" for n in ("eligible", "coverage") if n in stated),
+        responses=tables("application/json", CSV, GEOJSON),
+        openapi_extra=beyond_schema(422, "batch: a retrofit batch that exists", *AREA_RULES),
     )  # fmt: skip
     router.add_api_route(
         "/supply", supply_route(catalog, area_query), methods=["GET"],
         description=supply_description(catalog),
+        responses=tables("application/json", CSV, GEOJSON),
+        openapi_extra=beyond_schema(
+            422, "measure: a supply measure of the chosen layer", "target: below 1,000,000",
+            "the catalog states the demand; mode=network: it has a walkable network",
+            *AREA_RULES,
+        ),
     )  # fmt: skip
     service_query = service_query_for(catalog)
 
-    @router.get("/service-areas")
+    @router.get(
+        "/service-areas",
+        responses=tables(GEOJSON, "application/json", CSV),
+        openapi_extra=beyond_schema(422, *SERVICE_RULES, *AREA_RULES),
+    )
     def service_areas(
         request: Request,
         params: ServiceParams = Depends(service_query),
@@ -222,7 +283,11 @@ def build_router(catalog: Catalog) -> APIRouter:
         asked = Asked(request, principal, conn)
         return service_areas_answer(asked, params, area, per_facility, buffer_m, level, f)
 
-    @router.get("/gaps")
+    @router.get(
+        "/gaps",
+        responses=tables("application/json", CSV, GEOJSON),
+        openapi_extra=beyond_schema(422, *SERVICE_RULES, *AREA_RULES),
+    )
     def gaps(
         request: Request,
         params: ServiceParams = Depends(service_query),
@@ -253,5 +318,11 @@ def build_router(catalog: Catalog) -> APIRouter:
         return siting_answer(Asked(request, principal, conn), params, body.area())
 
     siting.__annotations__["body"] = siting_request_for(catalog)  # the schema of this catalog
-    router.add_api_route("/siting", siting, methods=["POST"])
+    router.add_api_route(
+        "/siting",
+        siting,
+        methods=["POST"],
+        responses=tables("application/json"),
+        openapi_extra=beyond_schema(422, "k or budget, or both", *SERVICE_RULES, *AREA_RULES),
+    )
     return router

@@ -20,6 +20,7 @@ from gis_service.api import (
 from gis_service.api.field import router as field_router
 from gis_service.api.guard import RequestGuard
 from gis_service.api.metrics import install_metrics
+from gis_service.api.openapi import install_openapi
 from gis_service.api.pages import router as pages_router
 from gis_service.api.problems import install_problem_handlers
 from gis_service.catalog import Catalog, default_catalog
@@ -47,13 +48,14 @@ def create_app(
     app.include_router(compounds.router)
     app.include_router(field_router)  # before the pages: /maps/field and /maps/field-progress
     app.include_router(pages_router)
-    app.include_router(analysis.build_router(catalog or default_catalog()))
+    app.include_router(analysis.router_for(catalog or default_catalog()))
     app.include_router(scenarios.router)
     app.include_router(tiles.router)
     app.include_router(ogc.router)
     app.include_router(features.router)
     app.include_router(transfer.router)
     app.include_router(audit.router)
+    install_openapi(app)
     return app
 
 

@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from fastapi import APIRouter, Depends, Query
 
 from gis_service.api.deps import get_connection
+from gis_service.api.openapi import errors
 from gis_service.errors import NotFound
 
 router = APIRouter(prefix="/compounds", tags=["compounds"])
@@ -55,7 +56,7 @@ def list_compounds(
     return summaries(conn, "true ORDER BY c.id LIMIT :limit", {"limit": limit})
 
 
-@router.get("/{compound_id}")
+@router.get("/{compound_id}", responses=errors(404))
 def get_compound(
     compound_id: int, conn: sa.Connection = Depends(get_connection, scope="function")
 ) -> dict[str, Any]:

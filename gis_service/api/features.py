@@ -8,7 +8,7 @@ another grid (404 only when it does not exist); 428 without If-Match, 412 when i
 settings.max_body_bytes; 415 for non-JSON bodies; 422 for rule breaks, naming the fields; 409 for
 an Idempotency-Key reused with another request, a feature still referenced, or a duplicate.
 Only successful writes store their answer under an Idempotency-Key (with the write, same
-transaction); a repeat replays it, whatever its If-Match.
+transaction); a repeat replays it, whatever its If-Match (which it must still carry).
 """
 
 from __future__ import annotations
@@ -144,11 +144,11 @@ def add_layer_routes(router: APIRouter, layer: Layer) -> None:
             access.check_write(layer, principal)
             fid = access.feature_id(featureId, layer)
             path = f"{items_path}/{fid}"
+            if_match = precondition(request)
             key = idem.describe(request.headers.get("idempotency-key"), method, path, body)
             stored = idem.find(conn, principal, key) if key else None
             if stored:
                 return replay(stored)
-            if_match = precondition(request)
             written = read_feature(layer, parse_body(body), area, patch=patch)
             current = access.require(conn, engine, layer, principal, fid, lock=True)
             if not etag_matches(if_match, current.etag, weak=False):
@@ -170,13 +170,13 @@ def add_layer_routes(router: APIRouter, layer: Layer) -> None:
     ) -> Response:
         access.check_write(layer, principal)
         fid = access.feature_id(featureId, layer)
+        if_match = precondition(request)
         key = idem.describe(
             request.headers.get("idempotency-key"), "DELETE", f"{items_path}/{fid}", body
         )
         stored = idem.find(conn, principal, key) if key else None
         if stored:
             return replay(stored)
-        if_match = precondition(request)
         current = access.require(conn, engine, layer, principal, fid, lock=True)
         if not etag_matches(if_match, current.etag, weak=False):
             raise PreconditionFailed(f"{layer.id} {fid} changed since; GET it again")
@@ -228,7 +228,9 @@ def add_layer_routes(router: APIRouter, layer: Layer) -> None:
         "delete": ("DELETE", item_path, delete_item),
         "history": ("GET", item_path + "/history", history),
     }
-    described = route_docs(layer, settings.items_default_limit, settings.items_max_limit)
+    described = route_docs(
+        layer, settings.items_default_limit, settings.items_max_limit, settings.service_area
+    )
     for name, (method, path, handler) in handlers.items():
         router.add_api_route(
             path,

@@ -15,6 +15,7 @@ from sqlalchemy.engine import Engine
 from gis_service.api import photos as photos_api
 from gis_service.api import session as session_api
 from gis_service.api.deps import engine_for, get_connection, get_principal
+from gis_service.api.openapi import REDIRECT_TO_LOGIN, beyond_schema, errors, media
 from gis_service.api.pages import content_security_policy
 from gis_service.api.session import login_redirect
 from gis_service.auth import Principal
@@ -23,10 +24,16 @@ from gis_service.errors import Forbidden, InvalidInput, NotFound, Unauthorized
 from gis_service.features import access
 from gis_service.features import idempotency as idem
 from gis_service.features.http import keep, limited_body, replay
+from gis_service.features.openapi import IDEMPOTENCY_KEY
 from gis_service.features.validate import parse_body
 from gis_service.field.page import Code, field_config, render_field_page
 from gis_service.field.progress import survey_progress
-from gis_service.field.rules import rules_document, validate
+from gis_service.field.rules import (
+    rules_document,
+    survey_schema,
+    unstated_survey_rules,
+    validate,
+)
 from gis_service.field.strings import STRINGS
 from gis_service.maps_catalog import default_maps
 from gis_service.webmap import assets
@@ -38,6 +45,13 @@ router.include_router(session_api.router)
 router.include_router(photos_api.router)
 STATIC = assets.OWN_STATIC / "field"
 FIELD_ROLES = ("grid_worker", "planner", "admin")
+SURVEY_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {"application/json": {"schema": survey_schema(default_catalog())}},
+    },
+    "parameters": [IDEMPOTENCY_KEY],
+}
 NO_CACHE = {"Cache-Control": "no-cache", "Vary": "Cookie", "X-Content-Type-Options": "nosniff"}
 
 
@@ -88,7 +102,12 @@ def page_grid(conn: sa.Connection, principal: Principal, grid: int | None) -> di
             "bounds": [[row.s, row.w], [row.n, row.e]]}
 
 
-@router.get("/field", response_class=HTMLResponse, summary="The grid worker's field map")
+@router.get(
+    "/field",
+    response_class=HTMLResponse,
+    summary="The grid worker's field map",
+    responses={303: REDIRECT_TO_LOGIN, **errors(403, 404)},
+)
 def field_page(
     request: Request,
     grid: int | None = None,
@@ -127,7 +146,11 @@ def service_worker() -> FileResponse:
     )
 
 
-@router.get("/field/rules", summary="Survey form rules and messages (the page reads these)")
+@router.get(
+    "/field/rules",
+    summary="Survey form rules and messages (the page reads these)",
+    responses={200: media("application/json", schema={"type": "object"})},
+)
 def survey_rules(request: Request, lang: str | None = None) -> Response:
     """Fields, cross-field checks, labels and messages: the one source of the form's rules."""
     language = negotiate(lang, request.headers.get("accept-language"))
@@ -135,7 +158,13 @@ def survey_rules(request: Request, lang: str | None = None) -> Response:
     return Response(body, media_type="application/json", headers={"Cache-Control": "no-cache"})
 
 
-@router.post("/field/surveys", status_code=201, summary="Record a visit to a stairwell")
+@router.post(
+    "/field/surveys",
+    status_code=201,
+    summary="Record a visit to a stairwell",
+    responses=errors(400, 403, 404, 409, 422, e404="No such stairwell (or not in your grids)"),
+    openapi_extra={**SURVEY_BODY, **beyond_schema(422, *unstated_survey_rules(default_catalog()))},
+)
 def record_survey(
     request: Request,
     lang: str | None = None,
@@ -189,7 +218,12 @@ def progress(
     return survey_progress(conn, grids)
 
 
-@router.get("/maps/field-progress", response_class=HTMLResponse, summary="Supervisor page")
+@router.get(
+    "/maps/field-progress",
+    response_class=HTMLResponse,
+    summary="Supervisor page",
+    responses={303: REDIRECT_TO_LOGIN},
+)
 def progress_page(
     request: Request,
     lang: str | None = None,

@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 
 from gis_service import __version__
 from gis_service.api.deps import get_connection, get_principal
+from gis_service.api.openapi import to_openapi_30
 from gis_service.auth import Principal
 from gis_service.catalog import Catalog, Layer, default_catalog
 from gis_service.errors import NotFound
@@ -83,7 +84,7 @@ def openapi_30(request: Request) -> JSONResponse:
     """The API definition as OpenAPI 3.0."""
     state = request.app.state
     if getattr(state, "openapi_30", None) is None:
-        state.openapi_30 = doc.to_openapi_30(request.app.openapi())
+        state.openapi_30 = to_openapi_30(request.app.openapi())
     return JSONResponse(state.openapi_30, media_type=OPENAPI_30)
 
 

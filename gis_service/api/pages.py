@@ -12,6 +12,7 @@ from sqlalchemy.engine import Engine
 
 from gis_service.api import static
 from gis_service.api.deps import get_engine
+from gis_service.api.openapi import errors
 from gis_service.catalog import default_catalog
 from gis_service.errors import NotFound
 from gis_service.maps_catalog import MapView, default_maps
@@ -62,7 +63,7 @@ def list_maps(request: Request) -> list[dict[str, Any]]:
     ]
 
 
-@router.get("/maps/{view_id}", response_class=HTMLResponse)
+@router.get("/maps/{view_id}", response_class=HTMLResponse, responses=errors(404))
 def map_page(
     view_id: str,
     request: Request,

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Path, Request, Response
 from sqlalchemy.engine import Engine
 
 from gis_service.api.deps import engine_for, get_connection, get_principal
+from gis_service.api.openapi import body_limit, errors, header, media
 from gis_service.auth import Principal
 from gis_service.catalog import default_catalog
 from gis_service.errors import Forbidden, NotFound, Unauthorized
@@ -22,6 +23,21 @@ from gis_service.settings import get_settings
 
 router = APIRouter(tags=["issues"])
 UPLOADERS = ("grid_worker", "planner", "admin")
+PHOTO_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            kind: {"schema": {"type": "string", "format": "binary"}}
+            for kind in ("image/jpeg", "image/png", "image/webp")
+        },
+    }
+}
+UPLOADED = media(
+    "application/json",
+    description="stored, re-encoded as JPEG (no EXIF, at most 2048 px a side)",
+    schema={"type": "object", "required": ["issue_id", "photo", "bytes"]},
+    headers={"ETag": header("the issue's new version")},
+)
 ISSUE_ID = Path(ge=1, le=2**31 - 1, description="the issue id")
 
 
@@ -78,7 +94,15 @@ for method in ("PUT", "POST"):
         upload,
         methods=[method],
         summary="Upload an issue's photo",
-        responses={401: {}, 403: {}, 404: {}, 413: {}, 415: {}, 422: {}},
+        responses={
+            200: UPLOADED,
+            **errors(
+                401, 403, 404, 413, 415, 422,
+                e413=body_limit("max_photo_bytes"),
+                e422="Not a whole JPEG, PNG or WebP image, or too many pixels",
+            ),
+        },
+        openapi_extra=PHOTO_BODY,
         name=f"issue-photo-{method.lower()}",
     )
 
@@ -95,7 +119,11 @@ def ledger(
     return issue_ledger(conn, grids)
 
 
-@router.get("/issues/{issue_id}/photo", summary="An issue's photo (JPEG)")
+@router.get(
+    "/issues/{issue_id}/photo",
+    summary="An issue's photo (JPEG)",
+    responses={200: media("image/jpeg", description="the photo"), **errors(404)},
+)
 def photo(
     issue_id: int = ISSUE_ID,
     principal: Principal = Depends(get_principal),

@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DataError, DBAPIError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from gis_service.api.routes import flat_routes
 from gis_service.errors import (
     DatabaseUnavailable,
     GisServiceError,
@@ -36,13 +37,13 @@ def install_problem_handlers(app: FastAPI) -> None:
     """Map domain, validation, HTTP and database errors to problem+json answers."""
 
     @app.exception_handler(GisServiceError)
-    async def domain_error(_request: Request, exc: GisServiceError) -> JSONResponse:
+    async def domain_error(request: Request, exc: GisServiceError) -> JSONResponse:
         extra: dict[str, Any] = {}
         if isinstance(exc, InvalidInput) and exc.errors:
             extra["errors"] = exc.errors
-        headers = None
+        headers = dict(allow(request, exc.status_code))
         if isinstance(exc, TooManyAttempts):
-            headers = {"Retry-After": str(exc.retry_after)}
+            headers["Retry-After"] = str(exc.retry_after)
         return problem(exc.status_code, exc.title, str(exc), headers, **extra)
 
     @app.exception_handler(RequestValidationError)
@@ -57,8 +58,9 @@ def install_problem_handlers(app: FastAPI) -> None:
         return problem(422, "Invalid input", "the request does not follow the rules", errors=errors)
 
     @app.exception_handler(StarletteHTTPException)
-    async def http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        return problem(exc.status_code, str(exc.detail), str(exc.detail), headers=exc.headers)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        headers = {**(exc.headers or {}), **allow(request, exc.status_code)}
+        return problem(exc.status_code, str(exc.detail), str(exc.detail), headers=headers)
 
     @app.exception_handler(OperationalError)
     async def database_down(_request: Request, exc: OperationalError) -> JSONResponse:
@@ -70,6 +72,37 @@ def install_problem_handlers(app: FastAPI) -> None:
         if exc.connection_invalidated:
             return problem(503, "Database unavailable", "the database connection was lost")
         return database_refusal(request, exc)
+
+
+def allow(request: Request, status: int) -> dict[str, str]:
+    """The Allow header of a 405: every method some route answers at this path (RFC 9110)."""
+    if status != 405:
+        return {}
+    return {"Allow": ", ".join(allowed_methods(request.app, request.url.path))}
+
+
+def allowed_methods(app: Any, path: str) -> list[str]:
+    """Methods of the resource at a path: the routes of the first documented template it matches.
+
+    Catch-all fallbacks (undocumented) count only where no documented route matches.
+    """
+    matching = [
+        route
+        for route in flat_routes(app)
+        if getattr(route, "methods", None)
+        and getattr(route, "path_regex", None) is not None
+        and route.path_regex.match(path)
+    ]
+    documented = [r for r in matching if getattr(r, "include_in_schema", True)] or matching
+    if not documented:
+        return []
+    template = documented[0].path_format
+    same = [r for r in matching if r.path_format == template]
+    methods: set[str] = set().union(*(r.methods for r in same if r in documented))
+    if "GET" in methods and any("HEAD" in r.methods for r in same):
+        methods.add("HEAD")
+    order = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+    return sorted(methods, key=lambda m: (order.index(m) if m in order else len(order), m))
 
 
 SQLSTATE_ANSWERS = {

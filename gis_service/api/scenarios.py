@@ -6,13 +6,14 @@ from typing import Any, Literal
 
 import pandas as pd
 import sqlalchemy as sa
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from gis_service.api.analysis import Level
 from gis_service.api.analysis_answers import answer, caches
 from gis_service.api.deps import get_connection, get_principal
+from gis_service.api.openapi import CSV, beyond_schema, errors, header, media
 from gis_service.auth import Principal
 from gis_service.datasets import formats
 from gis_service.datasets import scenarios as store
@@ -22,6 +23,11 @@ from gis_service.errors import Forbidden, Unauthorized
 
 router = APIRouter(prefix="/scenarios", tags=["scenarios"])
 MAX_COMPARED = 10
+SCENARIO_ID = Path(ge=1, le=2**31 - 1, description="the scenario id")
+SCENARIO = {"type": "object", "description": "the scenario and its evaluation (rows by level)"}
+SHOWN: dict[int | str, dict[str, Any]] = {
+    200: media("application/json", CSV, schema=SCENARIO, description="as JSON or CSV (f)")
+}
 
 
 class Amenity(BaseModel):
@@ -126,7 +132,25 @@ def show(
     return answer(formats.dumps(body), "application/json", source != "computed")
 
 
-@router.post("", status_code=201)
+@router.post(
+    "",
+    status_code=201,
+    responses={
+        201: media(
+            "application/json", schema=SCENARIO, description="stored and evaluated",
+            headers={"Location": header("/scenarios/<id>")},
+        ),
+        **errors(
+            409, 422, e409="a scenario of this name exists already",
+            e422="interventions unknown to the database, or parameters out of range",
+        ),
+    },
+    openapi_extra=beyond_schema(
+        422,
+        "interventions: at least one; stairwells, retrofit batches and candidate sites that "
+        "exist; each amenity on a site suited to its kind",
+    ),
+)
 def create_scenario(
     request: Request,
     body: ScenarioIn,
@@ -158,10 +182,14 @@ def list_scenarios(conn: sa.Connection = Depends(get_connection, scope="function
     return answer(formats.dumps(store.fetch_all(conn)), "application/json")
 
 
-@router.get("/compare")
+@router.get("/compare", responses={**SHOWN, **errors(404)})
 def compare_scenarios(
     request: Request,
-    ids: str = Query(..., description="Scenario ids, comma-separated, e.g. 1,2"),
+    ids: str = Query(
+        ...,
+        description=f"Scenario ids, comma-separated, e.g. 1,2 (at most {MAX_COMPARED})",
+        pattern=rf"^[0-9]{{1,9}}(,[0-9]{{1,9}}){{0,{MAX_COMPARED - 1}}}$",
+    ),
     level: Level = Query("compound"),
     changed_only: bool = Query(False, description="Only rows some scenario changes"),
     f: Literal["json", "csv"] = Query("json"),
@@ -190,10 +218,10 @@ def compare_scenarios(
     return answer(formats.dumps(body), "application/json")
 
 
-@router.get("/{scenario_id}")
+@router.get("/{scenario_id:int}", responses={**SHOWN, **errors(404)})
 def get_scenario(
     request: Request,
-    scenario_id: int,
+    scenario_id: int = SCENARIO_ID,
     level: Level = Query("compound"),
     changed_only: bool = Query(False, description="Only rows the scenario changes"),
     f: Literal["json", "csv"] = Query("json"),
@@ -205,9 +233,9 @@ def get_scenario(
     return show(request, conn, principal, record, level, changed_only, f)
 
 
-@router.delete("/{scenario_id}", status_code=204)
+@router.delete("/{scenario_id:int}", status_code=204, responses=errors(404))
 def delete_scenario(
-    scenario_id: int,
+    scenario_id: int = SCENARIO_ID,
     principal: Principal = Depends(get_principal),
     conn: sa.Connection = Depends(get_connection, scope="function"),
 ) -> Response:

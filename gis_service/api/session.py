@@ -15,6 +15,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 
 from gis_service import audit
 from gis_service.api.deps import client_address, get_engine, get_principal
+from gis_service.api.openapi import HTML, errors, header, media
 from gis_service.auth import Principal
 from gis_service.errors import Forbidden, InvalidInput, TooManyAttempts, Unauthorized
 from gis_service.features.errors import UnsupportedMediaType
@@ -30,6 +31,45 @@ LOGIN_HEADERS = {
     "frame-ancestors 'none'; base-uri 'none'",
     "X-Content-Type-Options": "nosniff",
 }
+
+
+CREDENTIALS = {
+    "type": "object",
+    "required": ["username", "password"],
+    "properties": {
+        "username": {"type": "string"},
+        "password": {"type": "string"},
+        "csrf": {"type": "string", "description": "the gis_csrf cookie (JSON: or X-CSRF-Token)"},
+        "next": {"type": "string", "description": "a path of this site to go to afterwards"},
+        "lang": {"type": "string", "enum": ["zh", "en"]},
+    },
+}
+SIGN_IN_DOC: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/x-www-form-urlencoded": {"schema": CREDENTIALS},
+            "application/json": {"schema": CREDENTIALS},
+        },
+    }
+}
+SIGN_IN_ANSWERS = {
+    200: media(
+        "application/json",
+        description="JSON sign-in: the session cookie is set; the CSRF token for writes",
+        schema={"type": "object", "required": ["username", "csrf"],
+                "properties": {"username": {"type": "string"}, "csrf": {"type": "string"}}},
+    ),
+    303: {"description": "Form sign-in: to `next`", "headers": {"Location": header("next")}},
+    **errors(400, 401, 403, 413, 415, 422, 429, 503,
+             e400="A form body that cannot be parsed",
+             e401="Wrong user name or password (the form again, or problem+json for JSON)",
+             e403="No or a stale CSRF token: load /field/login again",
+             e415="Neither a urlencoded form nor JSON",
+             e422="The JSON body is not an object",
+             e429="Too many wrong passwords lately: see Retry-After"),
+}
+SIGN_IN_ANSWERS[401]["content"] = {HTML: {}}
 
 
 def safe_next(target: str | None) -> str:
@@ -117,21 +157,12 @@ def login_limiter(request: Request) -> anyio.CapacityLimiter:
     return limiter
 
 
-SIGN_IN_RESPONSES: dict[int | str, dict[str, Any]] = {
-    303: {"description": "Signed in (form): go to `next`"},
-    **{code: {"description": text,
-              "content": {"application/problem+json": {"schema": {"type": "object"}}}}
-       for code, text in ((401, "Wrong user name or password"),
-                          (403, "The double-submit CSRF token is missing or stale"),
-                          (413, "The body is larger than the limit"),
-                          (415, "Neither a urlencoded form nor JSON"),
-                          (422, "Not a JSON object"),
-                          (429, "Too many wrong passwords lately: see Retry-After"))},
-}
-
-
-@router.post("/session", summary="Sign in (form or JSON): sets the session and CSRF cookies",
-             responses=SIGN_IN_RESPONSES)
+@router.post(
+    "/session",
+    summary="Sign in (form or JSON): sets the session and CSRF cookies",
+    responses=SIGN_IN_ANSWERS,
+    openapi_extra=SIGN_IN_DOC,
+)
 async def sign_in(request: Request) -> Response:
     """Check the password and the double-submit token, then open a session.
 
@@ -184,7 +215,12 @@ def whoami(principal: Principal = Depends(get_principal)) -> dict[str, Any]:
             "grid_ids": list(principal.grid_ids)}
 
 
-@router.post("/session/logout", status_code=204, summary="Sign out (needs X-CSRF-Token)")
+@router.post(
+    "/session/logout",
+    status_code=204,
+    summary="Sign out (needs X-CSRF-Token)",
+    responses=errors(403, e403="A session cookie without its X-CSRF-Token header"),
+)
 def sign_out(request: Request, principal: Principal = Depends(get_principal)) -> Response:
     """Revoke the session and clear its cookies."""
     if request.cookies.get(session.SESSION_COOKIE) and not principal.is_anonymous:

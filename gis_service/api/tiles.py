@@ -12,6 +12,7 @@ from starlette.concurrency import run_in_threadpool
 
 from gis_service.api.deps import engine_for, get_connection, get_principal
 from gis_service.api.metrics import TILE_CACHE
+from gis_service.api.openapi import errors, header, media
 from gis_service.auth import Principal
 from gis_service.catalog import Catalog, Layer, default_catalog
 from gis_service.errors import NotFound
@@ -24,18 +25,29 @@ from gis_service.tiles.render import readable_state, render_tile
 
 router = APIRouter(tags=["tiles"])
 MAX_AGE_SECONDS = 5
-PROBLEM = {"application/problem+json": {"schema": {"type": "object"}}}
-ERRORS: dict[int | str, dict[str, Any]] = {
-    400: {"content": PROBLEM, "description": "Unknown parameter, bad filter, tile outside"},
-    401: {"content": PROBLEM, "description": "A private layer without credentials"},
-    403: {"content": PROBLEM, "description": "The role may not read the layer"},
-    404: {"content": PROBLEM, "description": "Unknown layer, collection or tile matrix set"},
+ERRORS = errors(
+    400, 401, 403, 404, 503, e400="Unknown parameter, bad filter, tile outside the matrix",
+    e404="Unknown layer, collection or tile matrix set",
+)
+TILE_HEADERS = {
+    "ETag": header("the tile's version (send it back in If-None-Match)"),
+    "Cache-Control": header("public or private, max-age, must-revalidate"),
 }
 TILE_RESPONSES: dict[int | str, dict[str, Any]] = {
-    200: {"content": {ogc.MVT_MEDIA_TYPE: {}}, "description": "A Mapbox Vector Tile"},
-    204: {"description": "No feature in this tile (or below the layers' minzoom)"},
-    304: {"description": "The tile has not changed (If-None-Match)"},
+    200: media(
+        ogc.MVT_MEDIA_TYPE, description="A Mapbox Vector Tile (gzip when accepted)",
+        headers=TILE_HEADERS,
+    ),
+    204: {"description": "No feature in this tile (or below the layers' minzoom)",
+          "headers": TILE_HEADERS},
+    304: {"description": "The tile has not changed (If-None-Match)", "headers": TILE_HEADERS},
     **ERRORS,
+}
+IF_NONE_MATCH = {
+    "parameters": [
+        {"name": "If-None-Match", "in": "header", "required": False,
+         "schema": {"type": "string"}, "description": "an ETag seen before (304 if current)"}
+    ]
 }
 _cache_lock = threading.Lock()
 
@@ -122,7 +134,10 @@ def serve_tile(request: Request, layers: str | Layer, z: str, x: str, y: str) ->
     return tile_response(request, entry, found, hit)
 
 
-@router.get("/tiles/{layers}/{z}/{x}/{y}.pbf", response_class=Response, responses=TILE_RESPONSES)
+@router.get(
+    "/tiles/{layers}/{z}/{x}/{y}.pbf", response_class=Response, responses=TILE_RESPONSES,
+    openapi_extra=IF_NONE_MATCH,
+)
 async def xyz_tile(
     request: Request,
     layers: str = documented(LAYER_LIST, "A layer id, or several joined by commas"),
@@ -180,14 +195,14 @@ def check_tms(tms: str) -> None:
         raise NotFound(f"tile matrix set {tms!r} is not served; use {TMS_ID}")
 
 
-@router.get("/tileMatrixSets/{tms}", responses=ERRORS)
+@router.get("/tileMatrixSets/{tms}", responses=errors(404))
 def tile_matrix_set_definition(tms: str, request: Request) -> dict[str, Any]:
     """The definition of WebMercatorQuad (OGC TileMatrixSet 2.0 JSON)."""
     check_tms(tms)
     return tile_matrix_set(base_url(request))
 
 
-@router.get("/collections/{collection_id}/tiles", responses=ERRORS)
+@router.get("/collections/{collection_id}/tiles", responses=errors(404))
 def collection_tilesets(
     request: Request, collection_id: str = documented(LAYER_ID, "A layer id")
 ) -> dict[str, Any]:
@@ -215,7 +230,9 @@ def collection_tileset(
 OGC_TILE = "/collections/{collection_id}/tiles/{tms}/{tile_matrix}/{tile_row}/{tile_col}"
 
 
-@router.get(OGC_TILE, response_class=Response, responses=TILE_RESPONSES)
+@router.get(
+    OGC_TILE, response_class=Response, responses=TILE_RESPONSES, openapi_extra=IF_NONE_MATCH
+)
 async def ogc_tile(
     request: Request,
     tms: str,

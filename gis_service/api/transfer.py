@@ -25,6 +25,7 @@ from starlette.formparsers import MultiPartException, MultiPartParser
 
 from gis_service import audit
 from gis_service.api.deps import get_connection, get_engine, get_principal
+from gis_service.api.openapi import body_limit, errors, header, media
 from gis_service.api.problems import problem
 from gis_service.auth import Principal
 from gis_service.catalog import Layer, default_catalog
@@ -41,6 +42,7 @@ from gis_service.settings import get_settings
 router = APIRouter(tags=["import and export"])
 IMPORT_ROLES = ("planner", "admin")
 EXPORT_PARAMETERS = {"f", "filter", "filter-lang"}
+REPORT = {"type": "object", "description": "rows read, written and rejected, per reason"}
 IMPORT_BODY: dict[str, Any] = {
     "requestBody": {
         "required": True,
@@ -120,8 +122,15 @@ def rejected_answer(exc: ImportRejected) -> JSONResponse:
     status_code=201,
     openapi_extra=IMPORT_BODY,
     responses={
-        200: {"description": "dry run: the report, nothing written"},
-        422: {"description": "rows rejected, nothing written"},
+        201: media("application/json", schema=REPORT, description="imported: the report"),
+        200: media("application/json", schema=REPORT, description="dry run: nothing written"),
+        **errors(
+            400, 401, 403, 404, 409, 413, 415, 422, 503,
+            e400="not a multipart form, or a file that cannot be read",
+            e413=body_limit("max_upload_bytes"),
+            e409="a row duplicates a stored key: nothing written (the report is in `report`)",
+            e422="rows rejected, nothing written (`errors` names each row, `report` sums up)",
+        ),
     },
 )
 async def import_layer(
@@ -183,10 +192,15 @@ async def import_layer(
 @router.get(
     "/collections/{layer_id}/export",
     responses={
-        200: {
-            "content": {media: {} for _ext, media in FORMATS.values()},
-            "description": "The layer's features in the chosen format",
-        }
+        200: media(
+            *(kind.split(";")[0] for _ext, kind in FORMATS.values()),
+            description="The layer's features in the chosen format (f)",
+            headers={
+                "Content-Disposition": header("attachment; filename=<layer><extension>"),
+                "X-Feature-Count": header("how many features the file holds"),
+            },
+        ),
+        **errors(400, 404, e400="unknown parameter or format, repeated parameter, bad filter"),
     },
 )
 def export_layer(

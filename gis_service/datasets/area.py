@@ -21,6 +21,11 @@ LEVEL_TABLES = {
 }
 
 
+NUMBER = r"\s*[-+]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][-+]?[0-9]+)?\s*"
+BBOX_PATTERN = rf"^(\s*|{NUMBER}(,{NUMBER}){{3}})$"
+"""What a bbox parameter looks like: empty (none), or four numbers west,south,east,north."""
+
+
 def parse_bbox(text: str | None) -> Box | None:
     """A 'west,south,east,north' lon/lat box, or InvalidInput naming the bbox parameter."""
     if text is None or not text.strip():

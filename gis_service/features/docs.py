@@ -5,49 +5,64 @@ from __future__ import annotations
 from typing import Any
 
 from gis_service.catalog import Layer
-from gis_service.features import idempotency as idem
 from gis_service.features import openapi as doc
 from gis_service.features.geojson import GEOJSON
+from gis_service.rows.rules import layer_rules
+from gis_service.rows.schema import unstated_rules
 
-ETAG_HEADER = {"ETag": {"description": "the feature's version", "schema": {"type": "string"}}}
+ETAG_HEADER = {
+    "ETag": {"description": "the feature's version", "required": True, "schema": {"type": "string"}}
+}
 FEATURE_ID = {
     "name": "featureId",
     "in": "path",
     "required": True,
     "schema": {"type": "string", "pattern": "^[0-9]{1,18}$", "example": "1"},
 }
-WRITE_ERRORS = (400, 401, 403, 404, 409, 412, 413, 415, 422, 428)
+ETAGS = r'^(\*|(W/)?"[!#-~]*"(\s*,\s*(W/)?"[!#-~]*")*)$'  # RFC 9110 entity tags
+QUERY_RULES = doc.beyond_schema(
+    400,
+    "filter: CQL2-text over the layer's queryables (see its queryables)",
+    "bbox: south <= north",
+    "no NUL character in any value",
+)
+WRITE_ERRORS = (400, 401, 403, 404, 409, 412, 422, 428)  # 413, 415: from the body reader
 
 
-def bodies(layer: Layer) -> tuple[dict[str, Any], dict[str, Any]]:
-    """The request bodies of create/replace and of merge patches."""
-    full = doc.feature_schema(layer, write=True)
-    patch = doc.feature_schema(layer, write=True, patch=True)
-    return (
-        {
-            "required": True,
-            "content": {GEOJSON: {"schema": full}, "application/json": {"schema": full}},
-        },
-        {
-            "required": True,
-            "content": {
-                "application/merge-patch+json": {"schema": patch},
-                "application/json": {"schema": patch},
-            },
-        },
+def write_rules(layer: Layer) -> dict[str, Any]:
+    """What a write's schema cannot state, from the layer's row rules (422 when broken)."""
+    return doc.beyond_schema(
+        422,
+        "geometry: a valid GeoJSON geometry (closed rings, no self-intersection) whose "
+        "longitudes and latitudes each lie inside the service area box (GIS_SERVICE_AREA)",
+        *unstated_rules(layer_rules(layer)),
+        "a change is checked merged with the stored feature; referenced features exist",
     )
 
 
-def route_docs(layer: Layer, default_limit: int, max_limit: int) -> dict[str, dict[str, Any]]:
+def body(
+    layer: Layer, mode: str, area: tuple[float, float, float, float]
+) -> dict[str, Any]:
+    """The request body of a create, replace or (merge) patch."""
+    schema = doc.feature_schema(layer, mode, area)
+    first = "application/merge-patch+json" if mode == "patch" else GEOJSON
+    return {
+        "required": True,
+        "content": {first: {"schema": schema}, "application/json": {"schema": schema}},
+    }
+
+
+def route_docs(
+    layer: Layer, default_limit: int, max_limit: int, area: tuple[float, float, float, float]
+) -> dict[str, dict[str, Any]]:
     """Keyword arguments of add_api_route for each items route of a layer."""
     title = layer.title.en
     geo = {"content": {GEOJSON: {"schema": doc.feature_schema(layer)}}}
     feature_ok = {"description": "the feature", "headers": ETAG_HEADER, **geo}
-    body, patch = bodies(layer)
-    key = doc.header_parameter(
-        "Idempotency-Key", "replays the first answer for repeats", pattern=idem.KEY_PATTERN
+    key = doc.IDEMPOTENCY_KEY
+    match = doc.header_parameter(
+        "If-Match", "the feature's ETag, or * (428 without it, 412 when stale)", True, ETAGS
     )
-    match = doc.header_parameter("If-Match", "the ETag of the feature (428 without it)")
     none_match = doc.header_parameter("If-None-Match", "an ETag seen before (304 if current)")
     security = {"security": doc.SECURITY}
     page = {
@@ -57,7 +72,11 @@ def route_docs(layer: Layer, default_limit: int, max_limit: int) -> dict[str, di
     created = {
         "description": "created",
         **geo,
-        "headers": {**ETAG_HEADER, "Location": {"schema": {"type": "string"}}},
+        "headers": {
+            **ETAG_HEADER,
+            "Location": {"description": "the new feature", "required": True,
+                         "schema": {"type": "string"}},
+        },
     }
     history = {
         "description": "edits, oldest first",
@@ -69,13 +88,19 @@ def route_docs(layer: Layer, default_limit: int, max_limit: int) -> dict[str, di
             "openapi_extra": {
                 **security,
                 "parameters": doc.items_parameters(layer, default_limit, max_limit),
+                **QUERY_RULES,
             },
             "responses": doc.answers({200: page}, 400, 401, 403, 422),
         },
         "create": {
             "summary": f"{title}: add a feature",
-            "openapi_extra": {**security, "requestBody": body, "parameters": [key]},
-            "responses": doc.answers({201: created}, 400, 401, 403, 409, 413, 415, 422),
+            "openapi_extra": {
+                **security,
+                "requestBody": body(layer, "create", area),
+                "parameters": [key],
+                **write_rules(layer),
+            },
+            "responses": doc.answers({201: created}, 400, 401, 403, 409, 422),
             "status_code": 201,
         },
         "item": {
@@ -87,8 +112,9 @@ def route_docs(layer: Layer, default_limit: int, max_limit: int) -> dict[str, di
             "summary": f"{title}: replace a feature (fields you may edit and leave out: null)",
             "openapi_extra": {
                 **security,
-                "requestBody": body,
+                "requestBody": body(layer, "replace", area),
                 "parameters": [FEATURE_ID, match, key],
+                **write_rules(layer),
             },
             "responses": doc.answers({200: feature_ok}, *WRITE_ERRORS),
         },
@@ -96,8 +122,9 @@ def route_docs(layer: Layer, default_limit: int, max_limit: int) -> dict[str, di
             "summary": f"{title}: change fields (JSON merge patch)",
             "openapi_extra": {
                 **security,
-                "requestBody": patch,
+                "requestBody": body(layer, "patch", area),
                 "parameters": [FEATURE_ID, match, key],
+                **write_rules(layer),
             },
             "responses": doc.answers({200: feature_ok}, *WRITE_ERRORS),
         },

@@ -1,37 +1,20 @@
-"""OpenAPI pieces of the features API (schemas per layer) and the OpenAPI 3.0 form of the app."""
+"""OpenAPI pieces of the features API: schemas, parameters and answers per catalog layer."""
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
 from gis_service.catalog import Layer
+from gis_service.features import idempotency as idem
 from gis_service.features.values import column, integer_range, max_length, queryable_fields
+from gis_service.rows.rules import layer_rules
+from gis_service.rows.schema import TYPES, row_schema
 
-SCALARS: dict[str, dict[str, Any]] = {
-    "string": {"type": "string"},
-    "integer": {"type": "integer"},
-    "number": {"type": "number"},
-    "boolean": {"type": "boolean"},
-    "date": {"type": "string", "format": "date"},
-    "datetime": {"type": "string", "format": "date-time"},
-}
 GEOMETRY_NAMES = {
     "point": ["Point"],
     "linestring": ["LineString"],
     "polygon": ["Polygon"],
     "multipolygon": ["MultiPolygon", "Polygon"],
-}
-PROBLEM = {
-    "type": "object",
-    "properties": {
-        "type": {"type": "string"},
-        "title": {"type": "string"},
-        "status": {"type": "integer"},
-        "detail": {"type": "string"},
-        "errors": {"type": "array", "items": {"type": "object"}},
-    },
-    "required": ["title", "status"],
 }
 STATUS_TEXT = {
     304: "Not modified (If-None-Match names the current ETag)",
@@ -40,22 +23,30 @@ STATUS_TEXT = {
     403: "The caller's role or grids do not allow this (also a change of a field outside "
     "the role's edit rights in the catalog)",
     404: "No such feature",
-    405: "Method not allowed",
     409: "Idempotency-Key reused for another request, a duplicate or references remain",
     412: "If-Match names an ETag that is no longer current",
-    413: "The body is larger than the configured limit",
-    415: "The body must be JSON",
     422: "The feature breaks a rule (RFC 9457 problem details name the field)",
     428: "If-Match is required for writes to existing features",
-    503: "The database is unavailable or the query took too long",
 }
+BEYOND_SCHEMA = "x-beyond-schema"
+MAX_WHOLE = 10**18 - 1  # limit and offset: at most 18 digits
 SECURITY: list[dict[str, list[str]]] = [{}, {"bearerAuth": []}]
+
+
+def beyond_schema(status: int, *rules: str) -> dict[str, Any]:
+    """`openapi_extra` naming rules the schema cannot state, and the status that refuses them.
+
+    OpenAPI 3.0 cannot compare two fields, parse CQL2 or look in the database; such rules
+    are listed per operation (and in its description), so a client knows why a request
+    that fits the schema may still be refused.
+    """
+    return {BEYOND_SCHEMA: {str(status): list(rules)}}
 
 
 def field_schema(layer: Layer, name: str, nullable: bool) -> dict[str, Any]:
     """The JSON schema of one field (3.1 style; converted for /api)."""
     found = queryable_fields(layer).get(name) or layer.field(name)
-    schema = copy.deepcopy(SCALARS[found.type])
+    schema: dict[str, Any] = dict(TYPES[found.type])
     schema["title"] = found.label.en
     if found.type == "integer":
         schema["minimum"], schema["maximum"] = integer_range(layer, name)
@@ -68,39 +59,68 @@ def field_schema(layer: Layer, name: str, nullable: bool) -> dict[str, Any]:
     return schema
 
 
-def properties_schema(layer: Layer, write: bool) -> dict[str, Any]:
-    """The properties object of a layer's features (reads), or what a write may carry."""
+def properties_schema(layer: Layer) -> dict[str, Any]:
+    """The properties object of a layer's features as read."""
     props = {
-        f.name: field_schema(layer, f.name, write or bool(column(layer, f.name).nullable))
+        f.name: field_schema(layer, f.name, bool(column(layer, f.name).nullable))
         for f in layer.fields
     }
-    schema: dict[str, Any] = {"type": "object", "properties": props}
-    if write:
-        schema["additionalProperties"] = False
+    return {"type": "object", "properties": props}
+
+
+def written_properties(layer: Layer, mode: str) -> dict[str, Any]:
+    """What a write may carry, from the layer's row rules (the ones the server applies).
+
+    create: required fields given (null leaves a field out); replace: every field that takes
+    no null given (editable ones left out become null); patch: any fields.
+    """
+    doc = layer_rules(layer)
+    fields = doc["fields"]
+    if mode == "create":
+        required = [name for name, spec in fields.items() if spec.get("required")]
+        schema = row_schema({**doc, "fields": {
+            name: {**spec, "nullable": name not in required} for name, spec in fields.items()
+        }}, required)  # fmt: skip
+    elif mode == "replace":
+        required = [name for name, spec in fields.items() if not spec.get("nullable", True)]
+        schema = row_schema(doc, required)
+    else:
+        schema = row_schema(doc)
+    schema["properties"]["version"] = {"description": "ignored: If-Match names the version"}
     return schema
 
 
-POSITION = {"type": "array", "minItems": 2, "maxItems": 3, "items": {"type": "number"}}
-LINE = {"type": "array", "minItems": 2, "items": POSITION}
-RING = {"type": "array", "minItems": 4, "items": POSITION}
-POLYGON = {"type": "array", "minItems": 1, "items": RING}
-COORDINATES = {
-    "Point": POSITION,
-    "LineString": LINE,
-    "Polygon": POLYGON,
-    "MultiPolygon": {"type": "array", "minItems": 1, "items": POLYGON},
-}
+def coordinates(name: str, area: tuple[float, float, float, float] | None) -> dict[str, Any]:
+    """The coordinates of a GeoJSON geometry type; each number within the area's box if given.
+
+    OpenAPI 3.0 cannot bound longitude and latitude apart, so a number may lie anywhere from
+    the box's smallest to its largest edge; the server checks each axis (422 naming geometry).
+    """
+    number: dict[str, Any] = {"type": "number"}
+    if area is not None:
+        number.update(minimum=min(area), maximum=max(area))
+    position = {"type": "array", "minItems": 2, "maxItems": 3, "items": number}
+    ring = {"type": "array", "minItems": 4, "items": position}
+    polygon = {"type": "array", "minItems": 1, "items": ring}
+    return {
+        "Point": position,
+        "LineString": {"type": "array", "minItems": 2, "items": position},
+        "Polygon": polygon,
+        "MultiPolygon": {"type": "array", "minItems": 1, "items": polygon},
+    }[name]
 
 
-def geometry_schema(layer: Layer) -> dict[str, Any]:
-    """A GeoJSON geometry of the layer's type (lon, lat in CRS84)."""
+def geometry_schema(
+    layer: Layer, area: tuple[float, float, float, float] | None = None
+) -> dict[str, Any]:
+    """A GeoJSON geometry of the layer's type (lon, lat in CRS84; writes: inside the area)."""
     options = [
         {
             "type": "object",
             "required": ["type", "coordinates"],
             "properties": {
                 "type": {"type": "string", "enum": [name]},
-                "coordinates": COORDINATES[name],
+                "coordinates": coordinates(name, area),
             },
         }
         for name in GEOMETRY_NAMES[layer.geometry]
@@ -108,21 +128,24 @@ def geometry_schema(layer: Layer) -> dict[str, Any]:
     return options[0] if len(options) == 1 else {"oneOf": options}
 
 
-def feature_schema(layer: Layer, write: bool = False, patch: bool = False) -> dict[str, Any]:
-    """A GeoJSON Feature of the layer."""
+def feature_schema(
+    layer: Layer, mode: str = "read", area: tuple[float, float, float, float] | None = None
+) -> dict[str, Any]:
+    """A GeoJSON Feature of the layer as read, or as a create, replace or patch sends it."""
+    write = mode != "read"
     schema: dict[str, Any] = {
         "type": "object",
         "properties": {
             "type": {"type": "string", "enum": ["Feature"]},
-            "geometry": geometry_schema(layer),
-            "properties": properties_schema(layer, write),
+            "geometry": geometry_schema(layer, area if write else None),
+            "properties": written_properties(layer, mode) if write else properties_schema(layer),
         },
     }
     if not write:
         schema["properties"]["id"] = {"type": "integer"}
         schema["properties"]["links"] = {"type": "array", "items": {"type": "object"}}
         schema["required"] = ["type", "id", "geometry", "properties"]
-    elif not patch:
+    elif mode != "patch":
         schema["required"] = ["type", "geometry", "properties"]
     return schema
 
@@ -144,17 +167,16 @@ def collection_schema(layer: Layer) -> dict[str, Any]:
 
 
 def answers(ok: dict[int, dict[str, Any]], *codes: int) -> dict[int | str, dict[str, Any]]:
-    """Responses of an operation: the given successes, then problem+json for each error code."""
+    """Responses of an operation: the given successes, then each error code's description.
+
+    The app's document (api/openapi.py) gives every error answer its problem+json content.
+    """
     found: dict[int | str, dict[str, Any]] = {}
     found.update(ok.items())
-    for code in (*codes, 503):
+    for code in codes:
+        found[code] = {"description": STATUS_TEXT[code]}
         if code == 304:
-            found[code] = {"description": STATUS_TEXT[code]}
-            continue
-        found[code] = {
-            "description": STATUS_TEXT[code],
-            "content": {"application/problem+json": {"schema": PROBLEM}},
-        }
+            found[code]["headers"] = {"ETag": {"required": True, "schema": {"type": "string"}}}
     return found
 
 
@@ -179,22 +201,36 @@ def header_parameter(
     }
 
 
+IDEMPOTENCY_KEY = header_parameter(
+    "Idempotency-Key", "replays the first answer for repeats", pattern=idem.KEY_PATTERN
+)
+
+
 def items_parameters(layer: Layer, default_limit: int, max_limit: int) -> list[dict[str, Any]]:
     """The items query parameters: paging, bbox, CQL2 filter, one equality filter per field."""
     found = [
         query_parameter(
             "limit",
-            {"type": "integer", "minimum": 1, "default": default_limit},
-            f"features per page (at most {max_limit}; larger values are clamped)",
+            {"type": "integer", "minimum": 1, "maximum": max_limit, "default": default_limit},
+            f"features per page: at most {max_limit} (GIS_ITEMS_MAX_LIMIT); a larger limit is "
+            "clamped to it, as OGC API Features requires",
         ),
         query_parameter(
-            "offset", {"type": "integer", "minimum": 0, "default": 0}, "features to skip"
+            "offset",
+            {"type": "integer", "minimum": 0, "maximum": MAX_WHOLE, "default": 0},
+            "features to skip",
         ),
         {
             **query_parameter(
                 "bbox",
-                {"type": "array", "minItems": 4, "maxItems": 6, "items": {"type": "number"}},
-                "west,south,east,north in CRS84",
+                {
+                    "type": "array",
+                    "minItems": 4,
+                    "maxItems": 6,
+                    "items": {"type": "number", "minimum": -180, "maximum": 180},
+                },
+                "west,south,east,north in CRS84 (longitudes -180..180, latitudes -90..90, "
+                "south <= north; west > east crosses the antimeridian); 6 numbers: 3D",
             ),
             "style": "form",
             "explode": False,
@@ -212,74 +248,3 @@ def items_parameters(layer: Layer, default_limit: int, max_limit: int) -> list[d
         schema.pop("title", None)
         found.append(query_parameter(name, schema, f"features whose {name} equals this value"))
     return found
-
-
-def to_openapi_30(document: dict[str, Any]) -> dict[str, Any]:
-    """The app's OpenAPI 3.1 document rewritten as OpenAPI 3.0.3 (nullable, example, enum)."""
-    converted: dict[str, Any] = _convert(copy.deepcopy(document))
-    converted["openapi"] = "3.0.3"
-    unique_operation_ids(converted)
-    components = converted.setdefault("components", {})
-    components.setdefault("securitySchemes", {})["bearerAuth"] = {
-        "type": "http",
-        "scheme": "bearer",
-        "description": "a token of a demo or real user; without one the caller is anonymous",
-    }
-    return converted
-
-
-def unique_operation_ids(document: dict[str, Any]) -> None:
-    """Make operationIds unique (a route answering GET and HEAD shares one in FastAPI)."""
-    seen: set[str] = set()
-    for item in document.get("paths", {}).values():
-        for method, operation in item.items():
-            if not isinstance(operation, dict) or "operationId" not in operation:
-                continue
-            name = operation["operationId"]
-            if name in seen:
-                name = f"{name}_{method}"
-                operation["operationId"] = name
-            seen.add(name)
-
-
-def _convert(node: Any) -> Any:
-    if isinstance(node, list):
-        return [_convert(item) for item in node]
-    if not isinstance(node, dict):
-        return node
-    node = {key: _convert(value) for key, value in node.items()}
-    kind = node.get("type")
-    if isinstance(kind, list):
-        rest = [k for k in kind if k != "null"]
-        if "null" in kind:
-            node["nullable"] = True
-        if len(rest) == 1:
-            node["type"] = rest[0]
-        else:
-            node.pop("type")
-            node["anyOf"] = [{"type": k} for k in rest]
-    for key in ("anyOf", "oneOf"):
-        options = node.get(key)
-        if isinstance(options, list) and {"type": "null"} in options:
-            rest = [o for o in options if o != {"type": "null"}]
-            node.pop(key)
-            node["nullable"] = True
-            if len(rest) == 1 and "$ref" in rest[0]:
-                node["allOf"] = rest
-            elif len(rest) == 1:
-                node.update(rest[0])
-            else:
-                node[key] = rest
-    if "const" in node and not isinstance(node["const"], dict):
-        node["enum"] = [node.pop("const")]
-    if isinstance(node.get("examples"), list):
-        examples = node.pop("examples")
-        if examples:
-            node["example"] = examples[0]
-    for bound, name in (("exclusiveMinimum", "minimum"), ("exclusiveMaximum", "maximum")):
-        if isinstance(node.get(bound), int | float) and not isinstance(node[bound], bool):
-            node[name] = node[bound]
-            node[bound] = True
-    node.pop("contentMediaType", None)
-    node.pop("$schema", None)
-    return node

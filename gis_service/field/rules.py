@@ -9,6 +9,7 @@ from typing import Any
 from gis_service.catalog import Catalog
 from gis_service.rows.check import check_row
 from gis_service.rows.rules import form_rules, layer_rules
+from gis_service.rows.schema import row_schema, unstated_rules
 
 FORM = {
     "surveyed_on": "last_surveyed_on",
@@ -37,3 +38,24 @@ def validate(
     """Clean values and the errors ({field, message}) of a survey form, as the page checks it."""
     given = {name: None if data.get(name) == "" else data.get(name) for name in doc["fields"]}
     return check_row(doc, given, complete=True, today=today)
+
+
+def survey_schema(catalog: Catalog) -> dict[str, Any]:
+    """A survey as POST /field/surveys takes it: the form's rules as JSON Schema.
+
+    A required field takes no null (nor ""); keys the form does not know are ignored.
+    """
+    doc = rules_document(catalog, "en")
+    required = [name for name, spec in doc["fields"].items() if spec.get("required")]
+    fields = {
+        name: {**spec, "nullable": name not in required} for name, spec in doc["fields"].items()
+    }
+    schema = row_schema({**doc, "fields": fields}, ["stairwell_id", *required])
+    schema["properties"]["stairwell_id"] = {"type": "integer", "minimum": 1, "maximum": 2**31 - 1}
+    del schema["additionalProperties"]
+    return schema
+
+
+def unstated_survey_rules(catalog: Catalog) -> list[str]:
+    """The form's rules JSON Schema cannot state (between fields, dates against today)."""
+    return unstated_rules(rules_document(catalog, "en"))
