@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
+from gis_service.analysis.access import AccessRule
 from gis_service.analysis.catchment import (
     PERSONS_PER_HOUSEHOLD,
     Reach,
@@ -18,9 +19,9 @@ from gis_service.analysis.catchment import (
     two_step_fca,
 )
 from gis_service.analysis.coverage import Eligibility, apply_batch, coverage
-from gis_service.analysis.crs import as_points
 from gis_service.analysis.network import StreetGraph
 from gis_service.analysis.service import crow_flies_nearest, network_nearest
+from gis_service.analysis.snapping import SnapRule
 from gis_service.errors import InvalidInput
 
 AMENITY_KINDS = ("garden", "parking")
@@ -50,7 +51,8 @@ class Baseline:
 
     stairwells: points with id, level columns, households, elderly_households,
     elevator_status and the eligibility columns; gardens with area_m2; parking with capacity;
-    sites (candidate sites) with id. With a graph, service is measured along streets.
+    sites (candidate sites) with id. With a graph, service is measured along streets, each
+    amenity entered by its layer's access rule (areas at their edges), points snapped by snap.
     """
 
     stairwells: gpd.GeoDataFrame
@@ -63,21 +65,24 @@ class Baseline:
     parking_radius: float = 300.0
     rule: Eligibility = field(default_factory=Eligibility)
     persons_per_household: float = PERSONS_PER_HOUSEHOLD
+    garden_access: AccessRule = field(default_factory=AccessRule)
+    parking_access: AccessRule = field(default_factory=AccessRule)
+    snap: SnapRule = field(default_factory=SnapRule)
 
 
 def _amenities(
     base: Baseline, scenario: Scenario | None, kind: str
 ) -> tuple[NDArray[np.object_], NDArray[np.float64]]:
-    """Points and sizes of one amenity kind, with the scenario's new ones appended."""
+    """Geometries and sizes of one amenity kind, with the scenario's new ones appended."""
     layer, column = (base.gardens, "area_m2") if kind == "garden" else (base.parking, "capacity")
-    pts = as_points(layer) if len(layer) else np.empty(0, dtype=object)
+    pts = np.asarray(layer.geometry.values) if len(layer) else np.empty(0, dtype=object)
     size = pd.to_numeric(layer[column], errors="coerce").fillna(0).to_numpy(float)
     if scenario is None:
         return pts, size
     new = [a for a in scenario.amenities if a.kind == kind]
     if not new:
         return pts, size
-    site_pts = pd.Series(list(as_points(base.sites)), index=base.sites["id"].to_numpy())
+    site_pts = pd.Series(list(base.sites.geometry.values), index=base.sites["id"].to_numpy())
     extra = np.array([site_pts[a.site_id] for a in new], dtype=object)
     return np.r_[pts, extra], np.r_[size, [float(a.size) for a in new]]
 
@@ -88,6 +93,7 @@ def _service(
     size: NDArray[np.float64],
     demand: NDArray[np.float64],
     radius: float,
+    access: AccessRule,
 ) -> tuple[NDArray[np.bool_], NDArray[np.float64]]:
     """Served flag and 2SFCA accessibility (supply per demand unit) per stairwell."""
     n = len(base.stairwells)
@@ -98,11 +104,15 @@ def _service(
         served = crow_flies_nearest(base.stairwells, pts, radius=radius)["served"].to_numpy()
         reach = crow_flies_reach(pts, base.stairwells, radius)
     else:
-        near = network_nearest(base.graph, base.stairwells, pts, radius=radius)
+        near = network_nearest(
+            base.graph, base.stairwells, pts, radius=radius, access=access, snap=base.snap
+        )
         served = near["served"].to_numpy()
-        reach = network_reach(base.graph, pts, base.stairwells, radius)
-    _, access = two_step_fca(reach, size, demand)
-    return served.astype(bool), access
+        reach = network_reach(
+            base.graph, pts, base.stairwells, radius, access=access, snap=base.snap
+        )
+    _, supply_per_demand = two_step_fca(reach, size, demand)
+    return served.astype(bool), supply_per_demand
 
 
 def _indicators(
@@ -118,12 +128,13 @@ def _indicators(
     hh = pd.to_numeric(stairwells["households"], errors="coerce").fillna(0).to_numpy(float)
     old = pd.to_numeric(stairwells["elderly_households"], errors="coerce").fillna(0)
     keys = stairwells[level].to_numpy()
-    for kind, radius, demand, unit in (
-        ("garden", base.garden_radius, hh * base.persons_per_household, "m2_per_resident"),
-        ("parking", base.parking_radius, hh, "spaces_per_household"),
-    ):
+    for kind, radius, demand, unit, rule in (
+        ("garden", base.garden_radius, hh * base.persons_per_household, "m2_per_resident",
+         base.garden_access),
+        ("parking", base.parking_radius, hh, "spaces_per_household", base.parking_access),
+    ):  # fmt: skip
         pts, size = _amenities(base, scenario, kind)
-        served, access = _service(base, pts, size, demand, radius)
+        served, access = _service(base, pts, size, demand, radius, rule)
         frame = pd.DataFrame(
             {
                 "hh": hh,

@@ -17,7 +17,14 @@ from gis_service.datasets.area import Area
 from gis_service.datasets.cache import STAIRWELL_TABLES, ResultCache, freeze, versions_key
 from gis_service.datasets.formats import records
 from gis_service.datasets.load import load_layer, load_stairwells, source_of, statuses
-from gis_service.datasets.params import SITES_LAYER, bad, default_radius, level_column, one_of
+from gis_service.datasets.params import (
+    SITES_LAYER,
+    WalkRules,
+    bad,
+    default_radius,
+    level_column,
+    one_of,
+)
 from gis_service.datasets.runs import pick_crs, street_graph
 from gis_service.db.models import SITE_USES
 from gis_service.errors import InvalidInput, NotFound
@@ -125,8 +132,10 @@ def baseline(conn: sa.Connection, params: dict[str, Any], graphs: ResultCache | 
     crs = pick_crs(homes)
     network = catalog.network()
     graph = None
+    garden_rules = WalkRules.of(catalog, catalog.layer(AMENITY_LAYERS["garden"]))
+    parking_rules = WalkRules.of(catalog, catalog.layer(AMENITY_LAYERS["parking"]))
     if params["mode"] == "network" and network is not None:
-        graph = street_graph(conn, source_of(network), None, crs, graphs)
+        graph = street_graph(conn, source_of(network), None, crs, graphs, garden_rules.closed)
 
     def layer(layer_id: str) -> Any:
         return load_layer(conn, source_of(catalog.layer(layer_id))).to_crs(crs)
@@ -141,6 +150,9 @@ def baseline(conn: sa.Connection, params: dict[str, Any], graphs: ResultCache | 
         garden_radius=params["garden_radius_m"],
         parking_radius=params["parking_radius_m"],
         rule=Eligibility(params["cutoff_year"], params["min_floors"]),
+        garden_access=garden_rules.access,
+        parking_access=parking_rules.access,
+        snap=garden_rules.snap,
     )
 
 
