@@ -291,7 +291,10 @@ def import_osm_command(
     default_floors: int = typer.Option(5, help="Floors of a building without building:levels"),
     dry_run: bool = typer.Option(False, "--dry-run", help="Read and count, write nothing"),
 ) -> None:
-    """Import buildings, stairwells, gardens, parking and walkable streets from OSM (pyrosm)."""
+    """Import buildings, stairwells, gardens, parking and walkable streets from OSM (pyrosm).
+
+    Importing again updates what changed, adds what is new and reports what vanished.
+    """
     from gis_service.ingest.console import steps
     from gis_service.ingest.osm import parse_bbox, read_osm
     from gis_service.ingest.osm_load import load_osm
@@ -309,12 +312,13 @@ def import_osm_command(
     engine = open_database(get_settings())
     try:
         with steps("writing") as say, engine.begin() as conn:
-            written = load_osm(conn, data, progress=say)
+            reports = load_osm(conn, data, progress=say, bbox=box)
     except DBAPIError as exc:
         reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
         message = f"the database refused the import, nothing written: {reason}"
         raise GisServiceError(message) from exc
-    typer.echo("imported " + ", ".join(f"{table} {n}" for table, n in written.items()))
+    for table, report in reports.items():
+        typer.echo(report.line(table))
 
 
 def main() -> None:

@@ -160,8 +160,8 @@ def access_points(
         end.append(at)
         leg.append(dist)
     e_all = np.concatenate(edge).astype(np.int64)
-    s_all = np.concatenate(start).astype(np.float64)
-    span = np.concatenate(end).astype(np.float64) - s_all
+    s_all = np.clip(np.concatenate(start).astype(np.float64), 0.0, graph.length[e_all])
+    span = np.clip(np.concatenate(end).astype(np.float64), s_all, graph.length[e_all]) - s_all
     stretches = placed(graph, e_all, s_all, np.concatenate(leg).astype(np.float64),
                        on_edges(graph, e_all, s_all), np.maximum(span, 0.0))  # fmt: skip
     return Access(stretches, np.concatenate(owner).astype(np.int64), n)

@@ -91,7 +91,7 @@ def augmented_matrix(
     else:
         virt, f = n + owner[ok], int(owner.max(initial=-1)) + 1
     wu = sources.access[ok] + sources.offset[ok]
-    wv = sources.access[ok] + sources.rest_after[ok]
+    wv = sources.access[ok] + np.maximum(sources.rest_after[ok], 0.0)
     rows = np.r_[base.row, virt, virt, sources.u[ok], sources.v[ok]].astype(np.int64)
     cols = np.r_[base.col, sources.u[ok], sources.v[ok], virt, virt].astype(np.int64)
     data = np.r_[base.data, wu, wv, wu, wv]

@@ -7,17 +7,19 @@ answer is compared with it point by point:
 - The network is the one the data itself defines: for OSM, pyrosm's node-to-node edges (ways
   meet only at shared OSM nodes, so a tunnel never meets the street above it); for a line file,
   lines meeting at shared vertices. Parallel edges keep the shortest.
-- A point walks a straight leg to the nearest edge of a component that can take it somewhere:
-  one with at least `min_component_m` metres of ways (the largest component always qualifies).
-- An area is reached where the network touches it: every stretch of an edge inside the area or
-  within `touch_m` of its outline is at distance 0; an area no edge touches is reached by a
-  straight leg from the nearest point of the network (at most `max_leg_m`).
+- A point walks a straight leg (at most `max_leg_m`) to the nearest edge at ground level (its
+  way is no tunnel, no bridge, on layer 0) of a component that can take it somewhere: one with
+  at least `min_component_m` metres of ways (the largest component always qualifies).
+- An area is reached where such edges touch it: every stretch of one inside the area or within
+  `touch_m` of its outline is at distance 0; an area no edge touches is reached by a straight
+  leg from the nearest point of those edges (at most `max_leg_m`).
 - Distance = the point's leg + the shortest path along edges (Dijkstra) to the nearest such
   stretch.
 """
 
 from __future__ import annotations
 
+import json
 import warnings
 from dataclasses import dataclass
 
@@ -34,7 +36,7 @@ MIN_COMPONENT_M = 300.0
 
 @dataclass
 class RefNetwork:
-    """Edges (u, v, length, geometry) in a metric CRS, over node labels of the source data."""
+    """Edges (u, v, length, ground, geometry) in a metric CRS, over the data's node labels."""
 
     edges: gpd.GeoDataFrame
 
@@ -59,10 +61,24 @@ def osm_network(pbf: str, crs: object) -> RefNetwork:
     edges = edges.to_crs(crs)
     frame = gpd.GeoDataFrame(
         {"u": edges["u"].to_numpy(), "v": edges["v"].to_numpy(),
-         "length": edges.geometry.length.to_numpy()},
+         "length": edges.geometry.length.to_numpy(), "ground": osm_ground(edges)},
         geometry=edges.geometry.to_numpy(), crs=crs,
     )  # fmt: skip
     return RefNetwork(frame[frame["length"] > 0].reset_index(drop=True))
+
+
+def osm_ground(edges: pd.DataFrame) -> np.ndarray:
+    """Whether each OSM way lies at ground level: no tunnel, no bridge, no layer but 0."""
+    out = []
+    for tunnel, bridge, tags in zip(edges["tunnel"], edges["bridge"], edges["tags"], strict=True):
+        extra = json.loads(tags) if isinstance(tags, str) else {}
+        layer = str(extra.get("layer", "0")).strip()
+        out.append(
+            tunnel in (None, "no", "building_passage") or (isinstance(tunnel, float))
+        )
+        out[-1] = out[-1] and (bridge in (None, "no", "boardwalk") or isinstance(bridge, float))
+        out[-1] = out[-1] and layer in ("0", "")
+    return np.array(out, dtype=bool)
 
 
 def line_network(lines: gpd.GeoSeries) -> RefNetwork:
@@ -78,6 +94,7 @@ def line_network(lines: gpd.GeoSeries) -> RefNetwork:
         geometry=[r[2] for r in rows], crs=lines.crs,
     )  # fmt: skip
     frame["length"] = frame.geometry.length
+    frame["ground"] = True
     return RefNetwork(frame)
 
 
@@ -88,7 +105,7 @@ def usable_edges(net: RefNetwork, g: nx.Graph, min_component_m: float) -> np.nda
     lab = np.array([label.get(a, -1) for a in net.edges["u"]])
     total = pd.Series(net.edges["length"].to_numpy()).groupby(lab).sum()
     keep = set(total[total >= min_component_m].index) | {int(total.idxmax())}
-    return np.flatnonzero(np.isin(lab, list(keep)))
+    return np.flatnonzero(np.isin(lab, list(keep)) & net.edges["ground"].to_numpy())
 
 
 def _access_stretches(
@@ -188,6 +205,8 @@ def agreement(ours: np.ndarray, ref: np.ndarray, radius: float = 300.0) -> dict[
         "n": int(ours.size),
         "median_abs_diff_m": round(float(np.median(diff[both])), 1) if both.any() else None,
         "share_within_25m": round(float(agree.mean()), 3),
+        "share_within_1m": round(float(np.where(both, diff <= 1.0, agree).mean()), 3),
+        "max_abs_diff_m": round(float(diff[both].max()), 1) if both.any() else None,
         "unreached_ours": int((~np.isfinite(ours)).sum()),
         "unreached_reference": int((~np.isfinite(ref)).sum()),
         f"served_{radius:g}m_ours": round(float((ours <= radius).mean()), 3),
