@@ -300,6 +300,7 @@ class Parking(Versioned, Base):
             "outline IS NULL OR (ST_IsValid(outline) AND NOT ST_IsEmpty(outline))",
             name="ck_parking_outline_valid",
         ),
+        sa.Index("ix_parking_outline", "outline", postgresql_using="gist"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     compound_id: Mapped[int | None] = mapped_column(sa.ForeignKey("compound.id"), index=True)

@@ -10,7 +10,8 @@ Every row carries its source key (osm:TYPE/ID, see osm_tags.py). Importing an ex
 Columns people edit after an import (a stairwell's households, notes and survey data, the
 compound and grid of a row) are set when a row is added, never overwritten. New or moved
 buildings, gardens and parking take the compound (and buildings the grid) whose area holds their
-representative point; stairwells take their building's.
+representative point; stairwells take their building's. An extract reaching outside the service
+area (rows/area.py, the rule edits and file imports follow) is refused as a whole.
 """
 
 from __future__ import annotations
@@ -24,9 +25,11 @@ import pandas as pd
 import shapely
 import sqlalchemy as sa
 
+from gis_service.errors import InvalidInput
 from gis_service.ingest.osm import OsmData
 from gis_service.ingest.osm_tags import OSM_PREFIX
 from gis_service.ingest.writer import write_frame
+from gis_service.rows.area import inside, outside_message, service_area
 
 OWNED = {
     "building": ["name", "floors", "year_built"],
@@ -181,6 +184,21 @@ def building_ids(conn: sa.Connection, keys: list[str]) -> dict[str, int]:
     return {str(k): int(i) for k, i in rows}
 
 
+def check_area(conn: sa.Connection, data: OsmData) -> None:
+    """InvalidInput when the extract reaches outside the service area (rows/area.py)."""
+    area = service_area(conn)
+    frames = [f for f in (data.buildings, data.gardens, data.parking, data.streets) if len(f)]
+    if area is None or not frames:
+        return
+    bounds = np.array([f.total_bounds for f in frames])
+    extent = (*bounds[:, :2].min(axis=0), *bounds[:, 2:].max(axis=0))
+    if not inside(tuple(float(v) for v in extent), area):
+        raise InvalidInput(
+            f"the extract reaches {outside_message(area)}; nothing written (use --bbox, or set "
+            "GIS_SERVICE_AREA)"
+        )
+
+
 def load_osm(
     conn: sa.Connection,
     data: OsmData,
@@ -189,6 +207,7 @@ def load_osm(
 ) -> dict[str, TableReport]:
     """Upsert the layers inside the connection's transaction; what happened per table."""
     say = progress or (lambda _message: None)
+    check_area(conn, data)
     reports: dict[str, TableReport] = {}
     touched: dict[str, list[int]] = {}
     say(f"building: {len(data.buildings)} rows")

@@ -47,9 +47,11 @@ def upgrade() -> None:
         "ck_parking_outline_valid", "parking",
         "outline IS NULL OR (ST_IsValid(outline) AND NOT ST_IsEmpty(outline))",
     )
+    op.create_index("ix_parking_outline", "parking", ["outline"], postgresql_using="gist")
 
 
 def downgrade() -> None:
+    op.drop_index("ix_parking_outline", "parking")
     op.drop_constraint("ck_parking_outline_valid", "parking")
     op.drop_column("parking", "outline")
     op.drop_constraint("ck_street_layer", "street")
