@@ -239,6 +239,9 @@ def import_command(
     encoding: str = typer.Option(None, help="Text encoding when not UTF-8 (default: GB18030)"),
     dry_run: bool = typer.Option(False, "--dry-run", help="Check every row, write nothing"),
     skip_invalid: bool = typer.Option(False, "--skip-invalid", help="Write the valid rows only"),
+    key: str = typer.Option(
+        None, "--key", help="A column with a stable id: re-imports update changed rows"
+    ),
     report: Path = typer.Option(None, "--report", help="Also write the report as JSON here"),
 ) -> None:
     """Import a file into a layer: all rows or none, with a report of each rejected row."""
@@ -252,6 +255,7 @@ def import_command(
     options = ImportOptions(
         layer_name=source_layer, crs=crs, from_gcj02=from_gcj02, lon_column=lon_column,
         lat_column=lat_column, encoding=encoding, dry_run=dry_run, skip_invalid=skip_invalid,
+        key=key,
     )
     engine = open_database(get_settings())
     try:

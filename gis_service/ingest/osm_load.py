@@ -17,18 +17,16 @@ area (rows/area.py, the rule edits and file imports follow) is refused as a whol
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
-import shapely
 import sqlalchemy as sa
 
 from gis_service.errors import InvalidInput
 from gis_service.ingest.osm import OsmData
 from gis_service.ingest.osm_tags import OSM_PREFIX
-from gis_service.ingest.writer import write_frame
+from gis_service.ingest.upsert import TableReport, upsert
 from gis_service.rows.area import inside, outside_message, service_area
 
 OWNED = {
@@ -39,120 +37,6 @@ OWNED = {
     "street": ["name", "highway", "layer", "bridge", "tunnel", "level", "access", "foot"],
 }
 ADDED_ONLY = {"stairwell": ["households", "notes"]}
-GEOMETRY_COLUMNS = {"geom", "outline"}
-VANISHED_SHOWN = 20
-
-
-@dataclass
-class TableReport:
-    """What an import did to one table."""
-
-    added: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    vanished: int = 0
-    vanished_keys: list[str] = field(default_factory=list)
-
-    def line(self, table: str) -> str:
-        """One line of text."""
-        more = " …" if self.vanished > VANISHED_SHOWN else ""
-        shown = f" ({', '.join(self.vanished_keys)}{more})"
-        gone = f", {self.vanished} vanished from OSM, kept{shown}" if self.vanished else ""
-        return (f"{table}: {self.added} added, {self.updated} updated, "
-                f"{self.unchanged} unchanged{gone}")  # fmt: skip
-
-
-def same_value(a: Any, b: Any) -> bool:
-    """Equal as stored: NULL = NULL, numbers by value, geometries to a nanodegree."""
-    a_missing = a is None or (not isinstance(a, str | bytes | shapely.Geometry) and pd.isna(a))
-    b_missing = b is None or (not isinstance(b, str | bytes | shapely.Geometry) and pd.isna(b))
-    if a_missing or b_missing:
-        return a_missing and b_missing
-    if isinstance(a, shapely.Geometry) or isinstance(b, shapely.Geometry):
-        return bool(shapely.equals_exact(a, b, tolerance=1e-9))
-    if isinstance(a, int | float | np.number) and isinstance(b, int | float | np.number):
-        return bool(np.isclose(float(a), float(b), rtol=0, atol=1e-9))
-    return bool(a == b)
-
-
-def stored_rows(conn: sa.Connection, table: str, keys: list[str]) -> pd.DataFrame:
-    """The stored rows holding these keys: id, source_key, owned columns, geometries."""
-    owned = OWNED[table]
-    picks = [f'ST_AsBinary("{c}") AS "{c}"' if c in GEOMETRY_COLUMNS else f'"{c}"'
-             for c in owned]  # fmt: skip
-    sql = (f'SELECT id, source_key, {", ".join(picks)}, ST_AsBinary(geom) AS geom '
-           f'FROM "{table}" WHERE source_key = ANY(:keys)')  # fmt: skip
-    rows = conn.execute(sa.text(sql), {"keys": keys}).mappings().all()
-    frame = pd.DataFrame([dict(r) for r in rows], columns=["id", "source_key", *owned, "geom"])
-    for column in GEOMETRY_COLUMNS & set(frame.columns):
-        frame[column] = [shapely.from_wkb(bytes(v)) if v is not None else None
-                         for v in frame[column]]  # fmt: skip
-    return frame
-
-
-def vanished_keys(
-    conn: sa.Connection, table: str, keys: list[str], bbox: tuple[float, ...] | None
-) -> list[str]:
-    """Stored OSM keys of a table the extract no longer has (inside bbox, when given)."""
-    where = "source_key LIKE :prefix AND NOT (source_key = ANY(:keys))"
-    params: dict[str, Any] = {"prefix": f"{OSM_PREFIX}%", "keys": keys}
-    if bbox is not None:
-        where += " AND geom && ST_MakeEnvelope(:w, :s, :e, :n, 4326)"
-        params.update(w=bbox[0], s=bbox[1], e=bbox[2], n=bbox[3])
-    rows = conn.execute(sa.text(f'SELECT source_key FROM "{table}" WHERE {where} ORDER BY 1'),
-                        params)  # fmt: skip
-    return [str(r[0]) for r in rows]
-
-
-def update_rows(conn: sa.Connection, table: str, changed: pd.DataFrame) -> None:
-    """Write the owned columns and geometry of changed rows (one UPDATE, many parameter sets)."""
-    owned = OWNED[table]
-    sets = [f'"{c}" = ST_SetSRID(ST_GeomFromWKB(:{c}), 4326)' if c in GEOMETRY_COLUMNS
-            else f'"{c}" = :{c}' for c in (*owned, "geom")]  # fmt: skip
-    statement = sa.text(f'UPDATE "{table}" SET {", ".join(sets)} WHERE id = :id')
-    params = []
-    for record in changed.to_dict("records"):
-        values = {}
-        for c in (*owned, "geom"):
-            value = record[c]
-            if c in GEOMETRY_COLUMNS:
-                value = None if value is None else shapely.to_wkb(value)
-            elif value is not None and not isinstance(value, str) and pd.isna(value):
-                value = None
-            elif isinstance(value, np.generic):
-                value = value.item()
-            values[c] = value
-        params.append({"id": int(record["id"]), **values})
-    conn.execute(statement, params)
-
-
-def upsert(
-    conn: sa.Connection, table: str, rows: pd.DataFrame, bbox: tuple[float, ...] | None
-) -> tuple[TableReport, list[int], list[int]]:
-    """Add new keys, update changed rows; the report, new ids, ids whose geometry changed."""
-    report = TableReport()
-    keys = rows["source_key"].tolist()
-    stored = stored_rows(conn, table, keys).set_index("source_key")
-    known = rows["source_key"].isin(stored.index).to_numpy()
-    fresh = rows[~known].reset_index(drop=True)
-    changed, moved = [], []
-    for record in rows[known].to_dict("records"):
-        old = stored.loc[record["source_key"]]
-        columns = [*OWNED[table], "geom"]
-        if all(same_value(record[c], old[c]) for c in columns):
-            report.unchanged += 1
-            continue
-        changed.append({**record, "id": int(old["id"])})
-        if not same_value(record["geom"], old["geom"]):
-            moved.append(int(old["id"]))
-    if changed:
-        update_rows(conn, table, pd.DataFrame(changed))
-    report.updated = len(changed)
-    new_ids = write_frame(conn, table, fresh) if len(fresh) else []
-    report.added = len(new_ids)
-    gone = vanished_keys(conn, table, keys, bbox)
-    report.vanished, report.vanished_keys = len(gone), gone[:VANISHED_SHOWN]
-    return report, new_ids, moved
 
 
 def as_rows(frame: Any, columns: list[str]) -> pd.DataFrame:
@@ -212,14 +96,18 @@ def load_osm(
     touched: dict[str, list[int]] = {}
     say(f"building: {len(data.buildings)} rows")
     buildings = as_rows(data.buildings, ["source_key", *OWNED["building"]])
-    reports["building"], added, moved = upsert(conn, "building", buildings, bbox)
+    reports["building"], added, moved = upsert(
+        conn, "building", buildings, OWNED["building"], OSM_PREFIX, bbox
+    )
     touched["building"] = added + moved
     say(f"stairwell: {len(data.stairwells)} rows")
     by_key = building_ids(conn, buildings["source_key"].tolist())
     stairs = data.stairwells.copy()
     stairs["building_id"] = [by_key[buildings["source_key"].iloc[i]] for i in stairs["building"]]
     stairwells = as_rows(stairs, ["source_key", *OWNED["stairwell"], *ADDED_ONLY["stairwell"]])
-    reports["stairwell"], added, moved = upsert(conn, "stairwell", stairwells, bbox)
+    reports["stairwell"], added, moved = upsert(
+        conn, "stairwell", stairwells, OWNED["stairwell"], OSM_PREFIX, bbox
+    )
     touched["stairwell"] = added + moved
     for table, frame in (("garden", data.gardens), ("parking", data.parking),
                          ("street", data.streets)):  # fmt: skip
@@ -228,7 +116,7 @@ def load_osm(
             reports[table] = TableReport()
             continue
         rows = as_rows(frame, ["source_key", *OWNED[table]])
-        reports[table], added, moved = upsert(conn, table, rows, bbox)
+        reports[table], added, moved = upsert(conn, table, rows, OWNED[table], OSM_PREFIX, bbox)
         touched[table] = added + moved
     say("compounds and grids")
     for table in ("building", "garden", "parking"):
