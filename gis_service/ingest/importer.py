@@ -5,8 +5,8 @@ Policy: when any row is rejected nothing is written and the report lists each re
 rejected ones reported. With `key` (a column holding a stable id), each row's source key is
 COLUMN=value and the import is an upsert (ingest/upsert.py): changed rows are updated, new ones
 added, rows the file no longer has reported. The write runs in a SAVEPOINT of the caller's
-transaction: if the database refuses any row (a unique key, a reference, a rule the checks did not catch), every
-row already inserted is rolled back and the report says why.
+transaction: if the database refuses any row (a unique key, a reference, a rule the checks did
+not catch), every row already inserted is rolled back and the report says why.
 """
 
 from __future__ import annotations
