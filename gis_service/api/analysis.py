@@ -41,6 +41,7 @@ from gis_service.datasets.runs import coverage_table, with_names
 from gis_service.datasets.siting import SitingParams
 
 Level = Literal["grid", "compound", "community", "subdistrict", "district"]
+ServedLevel = Literal["stairwell", "grid", "compound", "community", "subdistrict", "district"]
 Mode = Literal["network", "crow"]
 
 
@@ -89,6 +90,7 @@ class ServiceDoc:
         self.layers = catalog.service_layers()
         self.default = default_layer(catalog)
         self.speeds = list(catalog.walking_speeds())
+        self.circles = list(catalog.life_circles())
         kinds, radii = [], []
         for layer_id in self.layers:
             service = catalog.layer(layer_id).service
@@ -107,6 +109,10 @@ class ServiceDoc:
         """JSON schema extras of the walking speed parameter."""
         return {"enum": list(self.speeds)}
 
+    def circle(self) -> JsonDict:
+        """JSON schema extras of the life circle parameter."""
+        return {"enum": list(self.circles)}
+
 
 def service_query_for(catalog: Catalog) -> Callable[..., ServiceParams]:
     """The dependency reading a service question of the catalog's layers from the query."""
@@ -122,11 +128,17 @@ def service_query_for(catalog: Catalog) -> Callable[..., ServiceParams]:
         ),
         minutes: float | None = Query(None, gt=0, description="Radius in minutes of walking"),
         speed: str = Query("normal", description="Walking speed", json_schema_extra=doc.speed()),
+        life_circle: str | None = Query(
+            None, description="A life circle: its minutes at the speed (10min + elderly: "
+            "within 10 minutes for an elderly person)", json_schema_extra=doc.circle(),
+        ),
         mode: Mode = Query("network", description="Along streets or not"),
         conn: sa.Connection = Depends(get_connection, scope="function"),
     ) -> ServiceParams:
         """The validated service question of a request (default radius from the catalog)."""
-        return service_params(conn, layer, kind, radius_m, minutes, speed, mode, catalog)
+        return service_params(
+            conn, layer, kind, radius_m, minutes, speed, mode, catalog, life_circle
+        )
 
     return service_query
 
@@ -140,6 +152,7 @@ class SitingRequest(BaseModel):
     radius_m: float | None = Field(default=None, gt=0)
     minutes: float | None = Field(default=None, gt=0)
     speed: str = "normal"
+    life_circle: str | None = None
     mode: Mode = "network"
     k: int | None = Field(default=None, ge=1, le=1000, description="Number of sites to choose")
     budget: float | None = Field(default=None, ge=0, description="Total of budget_field allowed")
@@ -171,6 +184,7 @@ def siting_request_for(catalog: Catalog) -> type[SitingRequest]:
         layer=(str, Field(default=doc.default, json_schema_extra=doc.layer())),
         kind=(str | None, Field(default=None, description=doc.kinds)),
         speed=(str, Field(default="normal", json_schema_extra=doc.speed())),
+        life_circle=(str | None, Field(default=None, json_schema_extra=doc.circle())),
     )
     return model
 
@@ -187,7 +201,10 @@ def build_router(catalog: Catalog) -> APIRouter:
         params: ServiceParams = Depends(service_query),
         per_facility: bool = Query(True, description="One polygon per facility, or one dissolved"),
         buffer_m: float = Query(25.0, ge=0, le=200, description="Buffer around reached streets"),
-        level: Level = Query("compound", description="f=json: unit of the served shares"),
+        level: ServedLevel = Query(
+            "compound", description="f=json: unit of the served shares; stairwell: per stairwell "
+            "the distance, minutes, facility reached and the access point used",
+        ),
         f: Literal["geojson", "json", "csv"] = Query("geojson", description="Output format"),
         area: Area = Depends(area_query),
         principal: Principal = Depends(get_principal),
@@ -219,7 +236,7 @@ def build_router(catalog: Catalog) -> APIRouter:
         """Choose k candidate sites (or within a budget) serving the most unserved households."""
         svc = service_params(
             conn, body.layer, body.kind, body.radius_m, body.minutes, body.speed, body.mode,
-            catalog,
+            catalog, body.life_circle,
         )  # fmt: skip
         params = SitingParams(
             svc, body.k, body.budget, body.budget_field, body.method, body.weight,
