@@ -27,7 +27,7 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the tests' reference
 
-from tests.analysis.walk_reference import (  # noqa: E402
+from tests.analysis.walk_reference import (
     agreement,
     line_network,
     nearest_area_distances,

@@ -19,6 +19,7 @@ answer is compared with it point by point:
 
 from __future__ import annotations
 
+import itertools
 import json
 import warnings
 from dataclasses import dataclass
@@ -86,7 +87,7 @@ def line_network(lines: gpd.GeoSeries) -> RefNetwork:
     rows = []
     for geom in lines.geometry:
         coords = np.round(np.asarray(geom.coords)[:, :2], 3)
-        for a, b in zip(coords[:-1], coords[1:], strict=True):
+        for a, b in itertools.pairwise(coords):
             if not np.array_equal(a, b):
                 rows.append((tuple(a), tuple(b), shapely.LineString([a, b])))
     frame = gpd.GeoDataFrame(
