@@ -38,30 +38,19 @@ from tests.analysis.walk_reference import (
 RADIUS = 5000.0
 
 
-def bubenec_gardens(plots: gpd.GeoDataFrame, buildings: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    """Plots holding no building, of at least 1,000 m² and not street-shaped (metric CRS)."""
-    free = ~plots.geometry.intersects(buildings.geometry.union_all().buffer(-0.5))
-    area = plots.area
-    compact = 4 * np.pi * area / plots.length**2
-    return plots[free & (area >= 1000) & (compact >= 0.3)].reset_index(drop=True)
-
-
 def bubenec() -> dict[str, Any]:
     """Engine against the reference on momepy's Bubenec."""
-    import momepy
-
     from gis_service.analysis.network import build_graph
     from gis_service.analysis.service import network_nearest
     from gis_service.ingest.osm_stairwells import derive_stairwells
+    from tests.realdata import bubenec as layers
+    from tests.realdata import bubenec_gardens
 
-    path = momepy.datasets.get_path("bubenec")
-    streets = gpd.read_file(path, layer="streets")
-    crs = streets.estimate_utm_crs()
-    streets = streets.to_crs(crs)
-    buildings = gpd.read_file(path, layer="buildings").to_crs(crs)
-    gardens = bubenec_gardens(gpd.read_file(path, layer="plots").to_crs(crs), buildings)
+    streets, buildings = layers()["streets"], layers()["buildings"]
+    crs = streets.crs
+    gardens = bubenec_gardens()
     frame = gpd.GeoDataFrame(
-        {"name": buildings["uID"].astype(str), "floors": 5, "kind": "yes"},
+        {"name": buildings["uID"].astype(str), "floors": 5, "kind": "yes", "source_key": None},
         geometry=buildings.geometry.to_numpy(), crs=crs,
     ).to_crs(4326)  # fmt: skip
     stairs, _ = derive_stairwells(frame, None, streets.to_crs(4326))

@@ -132,3 +132,26 @@ def test_bad_service_parameters_are_422(shared_live, tokens, params, field):
             answer = http.get(path, params=params)
             assert answer.status_code == 422, answer.text
             assert any(field in e["field"] for e in answer.json()["errors"])
+
+
+def test_per_stairwell_answers_within_a_life_circle_for_an_elderly_person(shared_live, tokens):
+    body = served(shared_live, tokens["analyst"], layer="gardens", level="stairwell",
+                  life_circle="10min", speed="elderly", compound_id=COMPOUND_34)  # fmt: skip
+    parameters = body["parameters"]
+    assert (parameters["radius_m"], parameters["minutes"], parameters["m_per_min"]) == (
+        450.0, 10.0, 45.0)
+    assert body["rules"]["access"]["rule"] == "edges" and "summary" not in body
+    assert body["unsnapped"] == {}
+    stairwells = body["stairwells"]
+    assert len(stairwells) == 57
+    reached = [s for s in stairwells if s["served"]]
+    assert reached
+    for s in reached:
+        assert s["minutes"] == round(s["distance_m"] / 45, 1) <= 10
+        assert s["facility_name"] and s["access_lon"] is not None and s["access_lat"] is not None
+    with shared_live.client(tokens["analyst"]) as http:
+        both = http.get("/analysis/service-areas", params={
+            "f": "json", "life_circle": "10min", "minutes": 5})
+        unknown = http.get("/analysis/service-areas", params={"f": "json", "life_circle": "7min"})
+    assert both.status_code == unknown.status_code == 422
+    assert "5min, 10min, 15min" in unknown.text
