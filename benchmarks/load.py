@@ -172,8 +172,13 @@ async def drive(base: str, token: str, seconds: float, clients: int, seed: int) 
 
 
 @contextmanager
-def local_service(workers: int) -> Iterator[tuple[str, str]]:
-    """A throwaway PostGIS with the demo district served by `gis-service serve`; URL, token."""
+def served(
+    workers: int, env: dict[str, str] | None = None
+) -> Iterator[tuple[str, str, subprocess.Popen[bytes]]]:
+    """A throwaway PostGIS with the demo district served by `gis-service serve`.
+
+    Yields the base URL, the planner's token and the server process; `env` adds settings.
+    """
     from gis_service.db import migrate
     from gis_service.db.cluster import ensure_postgis, free_port, throwaway_cluster
     from gis_service.db.engine import create_db_engine
@@ -187,11 +192,11 @@ def local_service(workers: int) -> Iterator[tuple[str, str]]:
         url = engine.url.render_as_string(hide_password=False)
         engine.dispose()
         port = free_port()
-        env = {**os.environ, "GIS_DATABASE_URL": url, "GIS_DATA_DIR": tmp}
+        settings = {**os.environ, "GIS_DATABASE_URL": url, "GIS_DATA_DIR": tmp, **(env or {})}
         proc = subprocess.Popen(
             [sys.executable, "-c", "from gis_service.cli import main; main()", "serve",
              "--no-demo", "--workers", str(workers), "--port", str(port)],
-            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            env=settings, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )  # fmt: skip
         base = f"http://127.0.0.1:{port}"
         try:
@@ -205,10 +210,17 @@ def local_service(workers: int) -> Iterator[tuple[str, str]]:
                 if proc.poll() is not None or time.monotonic() > deadline:
                     raise RuntimeError("the service did not start")
                 time.sleep(0.3)
-            yield base, token
+            yield base, token, proc
         finally:
             proc.terminate()
             proc.wait(timeout=30)
+
+
+@contextmanager
+def local_service(workers: int) -> Iterator[tuple[str, str]]:
+    """A throwaway PostGIS with the demo district served by `gis-service serve`; URL, token."""
+    with served(workers) as (base, token, _proc):
+        yield base, token
 
 
 def main() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import sys
 from pathlib import Path
@@ -49,6 +50,16 @@ def open_database(settings: Settings, migrated: bool = True) -> Engine:
     if migrated:
         migrate.upgrade(engine)
     return engine
+
+
+def log_to_stderr() -> None:
+    """Show the service's own log lines (gis_service.*) on stderr, with time and level."""
+    logger = logging.getLogger("gis_service")
+    if not logger.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
 
 
 def write_tokens(settings: Settings, tokens: dict[str, str]) -> Path:
@@ -104,6 +115,11 @@ def serve(
     if settings.database_read_url:
         replica = create_db_engine(normalise_url(settings.database_read_url), settings)
         check_database(replica)
+    if not settings.database_url and settings.pg_supervise:
+        from gis_service.db.supervisor import ClusterSupervisor
+
+        log_to_stderr()
+        ClusterSupervisor.from_settings(ManagedCluster.from_settings(settings), settings).start()
     typer.echo(f"serving on http://{host}:{port} (database {describe_url(str(engine.url))})")
     if workers > 1:
         serve_workers(settings, host, port, workers, [engine, replica])

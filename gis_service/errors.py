@@ -67,3 +67,7 @@ class InvalidInput(GisServiceError):
     def __init__(self, message: str, errors: list[dict[str, str]] | None = None) -> None:
         super().__init__(message)
         self.errors = errors or []
+
+    def __reduce__(self) -> tuple[object, ...]:
+        """Pickle with the field-level details (imports run in worker processes)."""
+        return (type(self), (str(self), self.errors))

@@ -36,6 +36,19 @@ class Settings(BaseSettings):
         description="As root, PostgreSQL runs as the 'postgres' user with its cluster here.",
     )
     pg_database: str = Field(default="gis", description="Database name in the managed cluster.")
+    pg_supervise: bool = Field(
+        default=True,
+        description="`serve` restarts the managed PostgreSQL after a crash (not with a URL).",
+    )
+    pg_check_interval_s: float = Field(
+        default=2.0, description="How often `serve` checks that the managed PostgreSQL runs."
+    )
+    pg_restart_delay_s: float = Field(
+        default=1.0, description="Wait before restarting a crashed managed PostgreSQL."
+    )
+    pg_restart_max_delay_s: float = Field(
+        default=60.0, description="Longest wait between restart tries (doubling from the first)."
+    )
     layers_dir: Path | None = Field(
         default=None, description="A city's own layer catalog (*.yaml); unset: the shipped layers/."
     )
@@ -50,6 +63,24 @@ class Settings(BaseSettings):
     demo_seed: int = 34
     max_upload_bytes: int = Field(
         default=50 * 1024 * 1024, description="Largest import upload accepted (413 above)."
+    )
+    max_import_bytes: int = Field(
+        default=256 * 1024 * 1024,
+        description="Largest import once expanded: the file, or the members of a zip (413 above).",
+    )
+    max_import_rows: int = Field(
+        default=500_000, description="Most rows one import may hold (413 above)."
+    )
+    max_archive_members: int = Field(
+        default=100, description="Most members a zip upload may hold (413 above)."
+    )
+    import_report_rows: int = Field(
+        default=100,
+        description="Rejected rows an import report lists; the others are counted by reason.",
+    )
+    import_workers: int = Field(
+        default=2,
+        description="Processes that run imports (never the serving process); more imports wait.",
     )
     max_body_bytes: int = Field(
         default=2 * 1024 * 1024, description="Largest request body accepted (413 above)."

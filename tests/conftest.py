@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import subprocess
 import threading
 import time
 import uuid
@@ -197,6 +198,22 @@ def serve() -> Iterator[Callable[[FastAPI], LiveServer]]:
     for live in servers:
         live.server.should_exit = True
         live.thread.join(timeout=10)
+
+
+def wait_until_ready(
+    url: str, proc: subprocess.Popen[Any], output: Callable[[], str], seconds: float = 60
+) -> None:
+    """Poll a server process's /ready until it answers 200; fail with its output otherwise."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, output()
+        try:
+            if httpx.get(f"{url}/ready", timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    raise AssertionError(f"the server did not become ready: {output()}")
 
 
 def catalog_copy(target: Path, changes: dict[str, dict[str, object]]) -> Path:

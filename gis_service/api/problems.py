@@ -73,6 +73,19 @@ SQLSTATE_ANSWERS = {
     "22P02": (422, "Invalid input", "a value has the wrong form"),
     "57014": (503, "Query timeout", "the query took too long and was stopped"),
 }
+TYPE_ERRORS = ("42804", "42883", "42725", "42P18")
+"""Datatype mismatch, no such operator, ambiguous function, untyped parameter."""
+
+
+def filter_refusal(request: Request, state: str, exc: DBAPIError) -> JSONResponse | None:
+    """400 for a data or type error of a request with a CQL2 filter (the filter is the input)."""
+    if "filter" not in request.query_params:
+        return None
+    if not (state.startswith("22") or state in TYPE_ERRORS):
+        return None
+    diag = getattr(exc.orig, "diag", None)
+    reason = getattr(diag, "message_primary", None) or "the database cannot evaluate it"
+    return problem(400, "Bad request", f"filter: {reason}")
 
 
 def database_refusal(request: Request, exc: DBAPIError) -> JSONResponse:
@@ -82,6 +95,9 @@ def database_refusal(request: Request, exc: DBAPIError) -> JSONResponse:
     principal = getattr(request.state, "principal", None)
     if state == "42501" and principal is not None and principal.is_anonymous:
         return problem(401, "Unauthorized", "sign in: this needs a bearer token")
+    refused_filter = filter_refusal(request, state, exc)
+    if refused_filter is not None:
+        return refused_filter
     if state not in SQLSTATE_ANSWERS and (state.startswith("22") or isinstance(exc, DataError)):
         state = "22P02"  # a data exception: the value itself is malformed or out of range
     if state in SQLSTATE_ANSWERS:

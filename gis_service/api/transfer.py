@@ -3,8 +3,10 @@
 Imports take a multipart upload (field `file`: .geojson, .gpkg, .zip Shapefile or .csv) and run
 in the caller's database role, so grants and row-level security apply; only roles that may edit
 the layer in the catalog (planner, admin) may import. All rows or none: 201 with the report, or
-422 with each rejected row (409 when the database refuses a duplicate key), nothing written.
-Bodies above `max_upload_bytes` get 413, before they are read whole.
+422 with the first rejected rows and counts by reason (409 when the database refuses a duplicate
+key), nothing written. Bodies above `max_upload_bytes` get 413, before they are read whole;
+files beyond the import limits (expanded bytes, zip members, rows) get 413 before they are read.
+The upload is written to disk off the event loop and the import runs in a worker process.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from __future__ import annotations
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import sqlalchemy as sa
 from fastapi import APIRouter, Depends, Query, Request, Response
@@ -23,15 +25,17 @@ from starlette.formparsers import MultiPartException, MultiPartParser
 
 from gis_service.api.deps import get_connection, get_engine, get_principal
 from gis_service.api.problems import problem
-from gis_service.auth import Principal, apply_scope
+from gis_service.auth import Principal
 from gis_service.catalog import Layer, default_catalog
 from gis_service.errors import Forbidden, InvalidInput, NotFound, Unauthorized
 from gis_service.features.errors import BadRequest, UnsupportedMediaType
 from gis_service.features.http import limited_stream
 from gis_service.ingest.export import FORMATS, export_bytes, row_filter
-from gis_service.ingest.importer import ImportOptions, import_file
+from gis_service.ingest.importer import ImportOptions
+from gis_service.ingest.limits import ImportLimits
 from gis_service.ingest.readers import file_format
-from gis_service.ingest.report import ImportRejected, ImportReport
+from gis_service.ingest.report import ImportRejected
+from gis_service.ingest.worker import POOL, ImportJob
 from gis_service.settings import get_settings
 
 router = APIRouter(tags=["import and export"])
@@ -94,18 +98,13 @@ async def read_upload(request: Request, limit: int) -> UploadFile:
     return upload
 
 
-def run_import(
-    request: Request,
-    principal: Principal,
-    layer: Layer,
-    path: Path,
-    options: ImportOptions,
-    name: str,
-) -> ImportReport:
-    """Import in one transaction in the caller's database role (rolled back on any error)."""
-    with get_engine(request).begin() as conn:
-        apply_scope(conn, principal)
-        return import_file(conn, layer, path, options, name=name, role=principal.role)
+def stage_upload(source: BinaryIO, name: str) -> Path:
+    """Copy an upload into a new private folder; its path (blocking: run in the thread pool)."""
+    path = Path(tempfile.mkdtemp(prefix="gis-import-")) / f"upload{Path(name).suffix.lower()}"
+    source.seek(0)
+    with path.open("wb") as out:
+        shutil.copyfileobj(source, out)
+    return path
 
 
 def rejected_answer(exc: ImportRejected) -> JSONResponse:
@@ -143,7 +142,8 @@ async def import_layer(
     """Import a file into a layer: all rows or none, with a report of each rejected row."""
     layer = layer_or_404(layer_id)
     check_import_rights(principal, layer)
-    upload = await read_upload(request, get_settings().max_upload_bytes)
+    settings = get_settings()
+    upload = await read_upload(request, settings.max_upload_bytes)
     name = Path(upload.filename or "upload").name
     file_format(name)
     options = ImportOptions(
@@ -157,16 +157,24 @@ async def import_layer(
         skip_invalid=skip_invalid,
         key=key,
     )
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / f"upload{Path(name).suffix.lower()}"
-        with path.open("wb") as out:
-            shutil.copyfileobj(upload.file, out)
-        try:
-            report = await run_in_threadpool(
-                run_import, request, principal, layer, path, options, name
-            )
-        except ImportRejected as exc:
-            return rejected_answer(exc)
+    path = await run_in_threadpool(stage_upload, upload.file, name)
+    job = ImportJob(
+        database_url=get_engine(request).url.render_as_string(hide_password=False),
+        statement_timeout_ms=settings.statement_timeout_ms,
+        principal=principal,
+        layer=layer,
+        path=path,
+        name=name,
+        options=options,
+        limits=ImportLimits.from_settings(settings),
+    )
+    try:
+        report = await POOL.run(job, settings.import_workers)
+    except ImportRejected as exc:
+        return rejected_answer(exc)
+    finally:
+        await upload.close()
+        await run_in_threadpool(shutil.rmtree, path.parent, True)
     status = 200 if dry_run else 201
     return JSONResponse(report.as_dict(with_ids=not dry_run), status_code=status)
 

@@ -51,10 +51,33 @@ def dumps(value: Any) -> bytes:
     )
 
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+"""What makes a spreadsheet read a cell as a formula (OWASP, CSV injection)."""
+
+
+def spreadsheet_safe(frame: pd.DataFrame) -> pd.DataFrame:
+    """Text cells a spreadsheet would run as a formula, prefixed with ' (numbers untouched)."""
+    safe = frame
+    for column in frame.columns:
+        if pd.api.types.is_numeric_dtype(frame[column]):
+            continue  # -3.5 in a number column stays a number
+        values = frame[column]
+        risky = values.map(lambda v: isinstance(v, str) and v.startswith(FORMULA_STARTS))
+        if bool(risky.any()):
+            if safe is frame:
+                safe = frame.copy()
+            safe[column] = values.astype(object).where(~risky, "'" + values.astype(str))
+    return safe
+
+
 def to_csv(frame: pd.DataFrame) -> str:
-    """A CSV table (geometry left out)."""
+    """A CSV table (geometry left out) that spreadsheets open without running formulas.
+
+    Rows end in CRLF (RFC 4180), so a cell holding a CR or LF is quoted, never a row break.
+    """
     buffer = io.StringIO()
-    frame.drop(columns=["geometry"], errors="ignore").to_csv(buffer, index=False)
+    table = spreadsheet_safe(frame.drop(columns=["geometry"], errors="ignore"))
+    table.to_csv(buffer, index=False, lineterminator="\r\n")
     return buffer.getvalue()
 
 

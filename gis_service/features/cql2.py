@@ -10,6 +10,8 @@ from gis_service.features.errors import BadRequest
 
 MAX_LENGTH = 20_000
 MAX_DEPTH = 60
+MAX_NUMBER_CHARS = 40
+MAX_STRING_CHARS = 1_000
 TOKEN = re.compile(
     r"""\s*(?:
       (?P<number>[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?)
@@ -53,10 +55,26 @@ def tokenize(text: str) -> list[Token]:
             start = len(text) - len(text[pos:].lstrip())
             raise BadRequest(f"filter: unexpected character {text[start]!r} at position {start}")
         kind = match.lastgroup or ""
-        tokens.append(Token(kind, match.group(kind), match.start(kind)))
+        token = Token(kind, match.group(kind), match.start(kind))
+        check_size(token)
+        tokens.append(token)
         pos = match.end()
     tokens.append(Token("eof", "", len(text)))
     return tokens
+
+
+def check_size(token: Token) -> None:
+    """400 for a number or a string literal longer than the parser accepts."""
+    if token.kind == "number" and len(token.text) > MAX_NUMBER_CHARS:
+        raise BadRequest(
+            f"filter: the number at position {token.pos} is longer than {MAX_NUMBER_CHARS} "
+            "characters"
+        )
+    if token.kind == "string" and len(token.text) - 2 > MAX_STRING_CHARS:
+        raise BadRequest(
+            f"filter: the string at position {token.pos} is longer than {MAX_STRING_CHARS} "
+            "characters"
+        )
 
 
 class Parser:
@@ -106,11 +124,15 @@ class Parser:
             raise self.fail(f"unexpected {self.peek().text!r}")
         return node
 
-    def expression(self) -> ast.Node:
-        """booleanTerm {OR booleanTerm}."""
+    def enter(self) -> None:
+        """One level deeper (parentheses, NOT, CASEI): 400 beyond MAX_DEPTH levels."""
         self.depth += 1
         if self.depth > MAX_DEPTH:
             raise self.fail(f"nested deeper than {MAX_DEPTH} levels")
+
+    def expression(self) -> ast.Node:
+        """booleanTerm {OR booleanTerm}."""
+        self.enter()
         items = [self.term()]
         while self.word() == "OR":
             self.next()
@@ -130,9 +152,7 @@ class Parser:
         """[NOT] booleanPrimary."""
         if self.word() == "NOT":
             self.next()
-            self.depth += 1
-            if self.depth > MAX_DEPTH:
-                raise self.fail(f"nested deeper than {MAX_DEPTH} levels")
+            self.enter()
             node = ast.Not(self.factor())
             self.depth -= 1
             return node
@@ -230,8 +250,10 @@ class Parser:
                 return ast.Lit(word.lower(), inner.text[1:-1], token.pos)
             if word == "CASEI" and self.peek().text == "(":
                 self.next()
+                self.enter()
                 arg = self.scalar()
                 self.expect(")")
+                self.depth -= 1
                 if isinstance(arg, ast.Casei):
                     return arg
                 return ast.Casei(arg, token.pos)

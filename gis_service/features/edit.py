@@ -17,12 +17,15 @@ from gis_service.db.models import Base
 from gis_service.errors import InvalidInput
 from gis_service.features.access import Current, load
 from gis_service.features.errors import Conflict
+from gis_service.features.geojson import feature_sql
 from gis_service.features.validate import Written, check_rights, check_values, same_geometry
 from gis_service.features.values import quoted
 from gis_service.rows.messages import say
 from gis_service.rows.rules import layer_rules
 
 GEOM_SQL = "ST_GeomFromWKB(:geom_wkb, 4326)"
+LOG_BATCH = 5000
+COMMAND_LINE = "command line"
 
 
 def constraint_fields(layer: Layer, constraint: str | None) -> list[str]:
@@ -72,12 +75,15 @@ def refusals(layer: Layer, action: str) -> Iterator[None]:
         detail = getattr(diag, "message_detail", None) or ""
         keys = re.match(r"Key \(([^)]*)\)=", detail)
         if column:
-            fields = [column]
+            fields = ["geometry" if column == "geom" else column]
         elif keys:
             fields = [name.strip() for name in keys.group(1).split(",")]
         else:
             fields = constraint_fields(layer, constraint)
         errors = refused_fields(layer, state, constraint, fields)
+        if state == "23514" and column:  # a rule of a trigger, which says what is wrong
+            message = getattr(diag, "message_primary", None) or errors[0]["message"]
+            errors = [{"field": f, "message": message} for f in fields]
         raise InvalidInput(f"{', '.join(fields)}: {errors[0]['message']}", errors) from exc
     except DataError as exc:
         detail = str(exc.orig).splitlines()[0] if exc.orig else "bad value"
@@ -133,6 +139,33 @@ def log(
             "after": after,
         },
     )
+
+
+def log_inserts(
+    conn: sa.Connection,
+    layer: Layer,
+    principal: Principal | None,
+    ids: list[int],
+    action: str = "insert",
+) -> None:
+    """Append an entry for each new feature (an import), as `log` would one by one; with
+    action="update", for each feature a keyed re-import changed (its row as it now is)."""
+    statement = sa.text(
+        "INSERT INTO edit_log (user_id, username, table_name, feature_id, action, before, after) "
+        f"SELECT :uid, :name, :table, \"id\"::text, :action, NULL, ({feature_sql(layer)})::jsonb "
+        f'FROM {quoted(layer.table)} WHERE "id" = ANY(:ids) ORDER BY "id"'
+    )
+    for start in range(0, len(ids), LOG_BATCH):
+        conn.execute(
+            statement,
+            {
+                "uid": principal.user_id if principal else None,
+                "name": principal.username if principal else COMMAND_LINE,
+                "table": layer.table,
+                "action": action,
+                "ids": ids[start : start + LOG_BATCH],
+            },
+        )
 
 
 def create(

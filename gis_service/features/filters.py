@@ -111,56 +111,77 @@ class _Compiler:
         if isinstance(node, ast.BoolConst):
             return "TRUE" if node.value else "FALSE"
         if isinstance(node, ast.Compare):
-            kind = self.kind_of(node.left) or self.kind_of(node.right)
+            kind = self.common_kind((node.left, node.right))
             left, right = self.scalar(node.left, kind), self.scalar(node.right, kind)
-            self.check_comparable(node.left, node.right)
             return f"({left} {node.op} {right})"
         if isinstance(node, ast.Like):
             for part in (node.expr, node.pattern):
                 if self.kind_of(part) not in ("string", None):
-                    raise BadRequest(f"filter: LIKE needs strings (position {self.pos(part)})")
+                    raise BadRequest(f"filter: LIKE needs strings (position {part.pos})")
+            self.common_kind((node.expr, node.pattern))
             expr, pattern = self.scalar(node.expr, "string"), self.scalar(node.pattern, "string")
             return f"({expr} {'NOT ' if node.negate else ''}LIKE {pattern})"
         if isinstance(node, ast.Between):
-            kind = self.kind_of(node.expr)
+            kind = self.common_kind((node.expr, node.low, node.high))
             if kind in ("string", "boolean"):
                 raise BadRequest(
-                    f"filter: BETWEEN needs numbers or dates (position {self.pos(node.expr)})"
+                    f"filter: BETWEEN needs numbers or dates (position {node.expr.pos})"
                 )
             parts = [self.scalar(p, kind) for p in (node.expr, node.low, node.high)]
             negate = "NOT " if node.negate else ""
             return f"({parts[0]} {negate}BETWEEN {parts[1]} AND {parts[2]})"
         if isinstance(node, ast.In):
-            kind = self.kind_of(node.expr)
+            kind = self.common_kind((node.expr, *node.items))
             items = ", ".join(self.scalar(item, kind) for item in node.items)
             return f"({self.scalar(node.expr, kind)} {'NOT ' if node.negate else ''}IN ({items}))"
         if isinstance(node, ast.IsNull):
-            return f"({self.scalar(node.expr, None)} IS {'NOT ' if node.negate else ''}NULL)"
+            kind = self.common_kind((node.expr,))
+            return f"({self.scalar(node.expr, kind)} IS {'NOT ' if node.negate else ''}NULL)"
         return self.spatial(node)
 
-    def pos(self, node: ast.Scalar) -> int:
-        return node.pos
-
     def kind_of(self, node: ast.Scalar) -> str | None:
+        """The type of a property (or CASEI), None for a literal (it takes the other side's)."""
         if isinstance(node, ast.Prop):
             return self.prop(node).type
         if isinstance(node, ast.Casei):
+            self.kind_of(node.arg)
             return "string"
         return None
 
-    def check_comparable(self, left: ast.Scalar, right: ast.Scalar) -> None:
-        kinds = [self.kind_of(left), self.kind_of(right)]
-        if None in kinds or kinds[0] == kinds[1]:
-            return
-        if kinds[0] in NUMERIC and kinds[1] in NUMERIC:
-            return
-        if {kinds[0], kinds[1]} == {"date", "datetime"}:
-            return
-        raise BadRequest(
-            f"filter: cannot compare {kinds[0]} with {kinds[1]} (position {self.pos(left)})"
+    def common_kind(self, parts: tuple[ast.Scalar, ...]) -> str:
+        """The one type the operands of a predicate share; 400 without a property or on a clash.
+
+        Every predicate names a property, so each literal gets its type from one and nothing
+        untyped or ill-typed ever reaches PostgreSQL.
+        """
+        if all(self.is_literal(part) for part in parts):
+            raise BadRequest(
+                f"filter: the predicate at position {parts[0].pos} compares values only; "
+                "name a property (queryables: " + ", ".join(sorted(self.queryables)) + ")"
+            )
+        kinds = [kind for kind in map(self.kind_of, parts) if kind is not None]
+        for other in kinds[1:]:
+            self.check_comparable(kinds[0], other, parts[0].pos)
+        return kinds[0]
+
+    @staticmethod
+    def is_literal(node: ast.Scalar) -> bool:
+        """A literal, or CASEI over a literal."""
+        return isinstance(node, ast.Lit) or (
+            isinstance(node, ast.Casei) and isinstance(node.arg, ast.Lit)
         )
 
-    def scalar(self, node: ast.Scalar, kind: str | None) -> str:
+    def check_comparable(self, first: str, second: str, pos: int) -> None:
+        """400 unless values of two property types can be compared."""
+        if first == second:
+            return
+        if first in NUMERIC and second in NUMERIC:
+            return
+        if {first, second} == {"date", "datetime"}:
+            return
+        raise BadRequest(f"filter: cannot compare {first} with {second} (position {pos})")
+
+    def scalar(self, node: ast.Scalar, kind: str) -> str:
         if isinstance(node, ast.Prop):
             self.prop(node)
             return quoted(node.name)
@@ -170,7 +191,7 @@ class _Compiler:
             return f"lower({self.scalar(node.arg, 'string')})"
         return self.bind(self.literal(node, kind))
 
-    def literal(self, node: ast.Lit, kind: str | None) -> object:
+    def literal(self, node: ast.Lit, kind: str) -> object:
         value = node.value
         wrong = BadRequest(
             f"filter: the {node.kind} literal at position {node.pos} does not fit a property "
@@ -178,19 +199,15 @@ class _Compiler:
         )
         try:
             if node.kind == "date":
-                if kind not in (None, "date", "datetime"):
+                if kind not in ("date", "datetime"):
                     raise wrong
                 return parse_date(str(value))
             if node.kind == "timestamp":
-                if kind not in (None, "date", "datetime"):
+                if kind not in ("date", "datetime"):
                     raise wrong
                 return parse_datetime(str(value))
         except ValueError as exc:
             raise BadRequest(f"filter: bad {node.kind} {value!r} at position {node.pos}") from exc
-        if kind is None:
-            if isinstance(value, str) and "\x00" in value:
-                raise BadRequest("filter: strings must not contain NUL characters")
-            return self.finite(value, node)
         if kind in NUMERIC:
             if node.kind != "number":
                 raise wrong

@@ -3,7 +3,8 @@
 Rows are read through the caller's connection, so the caller's role decides what comes out
 (grid workers get only their grids: row-level security does it). Every catalog field is
 written, with the feature id as `id`. CSV is UTF-8 with a byte-order mark (Excel opens it
-right); point layers get `lon`/`lat` columns, other layers a `wkt` column.
+right); point layers get `lon`/`lat` columns, other layers a `wkt` column; text cells that a
+spreadsheet would run as a formula (=, +, -, @, tab, CR first) start with a ' instead.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import shapely
 import sqlalchemy as sa
 
 from gis_service.catalog import Layer
+from gis_service.datasets.formats import to_csv
 from gis_service.features.errors import BadRequest
 from gis_service.features.filters import SqlFilter, cql2_to_sql, equality_filters
 from gis_service.features.values import queryable_fields
@@ -92,7 +94,7 @@ def read_layer(
 
 
 def to_csv_bytes(frame: gpd.GeoDataFrame, points: bool) -> bytes:
-    """CSV bytes: lon/lat columns for points, a WKT column otherwise."""
+    """CSV bytes: lon/lat columns for points, a WKT column otherwise; formulas neutralised."""
     table = pd.DataFrame(frame.drop(columns=frame.geometry.name))
     geoms = frame.geometry.to_numpy()
     if points:
@@ -100,7 +102,7 @@ def to_csv_bytes(frame: gpd.GeoDataFrame, points: bool) -> bytes:
         table["lat"] = shapely.get_y(geoms)
     else:
         table["wkt"] = shapely.to_wkt(geoms, rounding_precision=-1)
-    return table.to_csv(index=False).encode("utf-8-sig")
+    return to_csv(table).encode("utf-8-sig")
 
 
 def export_bytes(

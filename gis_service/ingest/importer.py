@@ -6,7 +6,9 @@ rejected ones reported. With `key` (a column holding a stable id), each row's so
 COLUMN=value and the import is an upsert (ingest/upsert.py): changed rows are updated, new ones
 added, rows the file no longer has reported. The write runs in a SAVEPOINT of the caller's
 transaction: if the database refuses any row (a unique key, a reference, a rule the checks did
-not catch), every row already inserted is rolled back and the report says why.
+not catch), every row already inserted is rolled back and the report says why. Each written row
+gets its edit-log entry (an insert, or an update of a keyed row, by the importing user) in the
+same transaction. The file is read within `ImportLimits` (bytes, zip members, rows).
 """
 
 from __future__ import annotations
@@ -19,9 +21,12 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.exc import DBAPIError
 
+from gis_service.auth import Principal
 from gis_service.catalog import Layer
 from gis_service.db.models import Base
 from gis_service.errors import InvalidInput
+from gis_service.features.edit import log_inserts
+from gis_service.ingest.limits import ImportLimits
 from gis_service.ingest.readers import read_source
 from gis_service.ingest.report import ImportRejected, ImportReport, RowError
 from gis_service.ingest.upsert import upsert
@@ -65,11 +70,16 @@ def import_file(
     options: ImportOptions,
     *,
     name: str | None = None,
-    role: str | None = None,
+    author: Principal | None = None,
     progress: Progress | None = None,
     batch_rows: int = BATCH_ROWS,
+    limits: ImportLimits | None = None,
 ) -> ImportReport:
-    """Import a file into a layer within the connection's transaction (all rows or none)."""
+    """Import a file into a layer within the connection's transaction (all rows or none).
+
+    `author` is the importing user, whose role decides the importable fields (None: the
+    command line, every field).
+    """
     source = read_source(
         path,
         name=name,
@@ -79,10 +89,11 @@ def import_file(
         lon_column=options.lon_column,
         lat_column=options.lat_column,
         encoding=options.encoding,
+        limits=limits,
     )
     if len(source.frame) == 0:
         raise InvalidInput("the file holds no rows to import")
-    prepared = prepare(conn, layer, source, role)
+    prepared = prepare(conn, layer, source, author.role if author else None)
     if options.key is not None:
         prepared = with_keys(layer, source.frame, prepared, options.key)
     report = ImportReport(
@@ -115,6 +126,8 @@ def import_file(
                                   key_prefix(options.key))  # fmt: skip
             report.rows_updated, report.rows_unchanged = done.updated, done.unchanged
             report.rows_vanished, report.vanished_keys = done.vanished, done.vanished_keys
+            log_inserts(conn, layer, author, done.updated_ids, action="update")
+        log_inserts(conn, layer, author, ids)
     except DBAPIError as exc:
         savepoint.rollback()
         state, where, message = refusal_message(exc)

@@ -25,6 +25,7 @@ from pyproj.exceptions import CRSError
 
 from gis_service.errors import InvalidInput
 from gis_service.ingest.gcj02 import geometries_gcj02_to_wgs84
+from gis_service.ingest.limits import ImportLimits
 from gis_service.ingest.report import RowError
 
 FORMATS = {
@@ -38,6 +39,7 @@ FORMATS = {
 LONLAT_NAMES = [("lon", "lat"), ("longitude", "latitude"), ("lng", "lat"), ("x", "y")]
 WKT_NAMES = ("wkt", "geometry", "geom", "the_geom")
 FALLBACK_ENCODING = "gb18030"
+SHAPEFILE_PARTS = (".shp", ".shx", ".dbf", ".prj", ".cpg")
 
 
 @dataclass
@@ -90,27 +92,34 @@ def decode_text(raw: bytes, encoding: str | None, warnings: list[str]) -> str:
     return text
 
 
-def read_ogr(path: str, layer: str | None, encoding: str | None) -> gpd.GeoDataFrame:
-    """Read one layer with GDAL (pyogrio); a broken file is a one-line InvalidInput."""
+def read_ogr(
+    path: str, layer: str | None, encoding: str | None, limits: ImportLimits
+) -> gpd.GeoDataFrame:
+    """Read one layer with GDAL (pyogrio), at most max_rows + 1 rows (413 for more)."""
     try:
-        frame = pyogrio.read_dataframe(path, layer=layer, encoding=encoding)
+        frame = pyogrio.read_dataframe(
+            path, layer=layer, encoding=encoding, max_features=limits.max_rows + 1
+        )
     except Exception as exc:  # pyogrio raises several kinds for unreadable data
         raise InvalidInput(f"cannot read the file: {first_line(exc)}") from exc
     if not isinstance(frame, gpd.GeoDataFrame):
         raise InvalidInput("the file has no geometry column")
+    limits.check_rows(len(frame))
     return frame
 
 
-def read_geojson(path: Path, encoding: str | None, warnings: list[str]) -> gpd.GeoDataFrame:
+def read_geojson(
+    path: Path, encoding: str | None, warnings: list[str], limits: ImportLimits
+) -> gpd.GeoDataFrame:
     """A GeoJSON file (re-encoded to UTF-8 first when it is not)."""
     raw = path.read_bytes()
     text = decode_text(raw, encoding, warnings)
     if text.encode("utf-8") == raw.removeprefix(b"\xef\xbb\xbf"):
-        return read_ogr(str(path), None, None)
+        return read_ogr(str(path), None, None, limits)
     with tempfile.TemporaryDirectory() as tmp:
         utf8 = Path(tmp) / "source.geojson"
         utf8.write_text(text, encoding="utf-8")
-        return read_ogr(str(utf8), None, None)
+        return read_ogr(str(utf8), None, None, limits)
 
 
 def choose_layer(available: list[str], wanted: str | None, what: str) -> str:
@@ -127,7 +136,7 @@ def choose_layer(available: list[str], wanted: str | None, what: str) -> str:
     return available[0]
 
 
-def read_gpkg(path: Path, layer: str | None) -> gpd.GeoDataFrame:
+def read_gpkg(path: Path, layer: str | None, limits: ImportLimits) -> gpd.GeoDataFrame:
     """One layer of a GeoPackage."""
     try:
         layers = [str(row[0]) for row in pyogrio.list_layers(path) if row[1] is not None]
@@ -135,30 +144,41 @@ def read_gpkg(path: Path, layer: str | None) -> gpd.GeoDataFrame:
         raise InvalidInput(f"cannot read the GeoPackage: {first_line(exc)}") from exc
     if not layers:
         raise InvalidInput("the GeoPackage has no layer with geometry")
-    return read_ogr(str(path), choose_layer(layers, layer, "layer"), None)
+    return read_ogr(str(path), choose_layer(layers, layer, "layer"), None, limits)
 
 
 def read_shapefile_zip(
-    path: Path, layer: str | None, encoding: str | None, crs_given: bool
+    path: Path, layer: str | None, encoding: str | None, crs_given: bool, limits: ImportLimits
 ) -> gpd.GeoDataFrame:
-    """A zipped Shapefile: .shp, .shx and .dbf required; .prj required unless a CRS is given."""
+    """A zipped Shapefile: .shp, .shx and .dbf required; .prj required unless a CRS is given.
+
+    The zip's directory is checked against the limits before anything is inflated, and only
+    the chosen Shapefile's parts are copied out (bytes counted) to be read from disk.
+    """
     try:
         with zipfile.ZipFile(path) as archive:
+            limits.check_archive(archive.infolist())
             names = [n for n in archive.namelist() if not n.startswith("__MACOSX/")]
-    except (zipfile.BadZipFile, OSError) as exc:
+            lower = {n.lower(): n for n in names}
+            shapes = {PurePosixPath(n).stem: n for n in names if n.lower().endswith(".shp")}
+            if not shapes:
+                raise InvalidInput("the zip file holds no .shp file")
+            stem = choose_layer(sorted(shapes), layer, "shapefile")
+            base = shapes[stem][:-4].lower()
+            missing = [ext for ext in (".shx", ".dbf") if base + ext not in lower]
+            if missing:
+                raise InvalidInput(
+                    f"the shapefile {stem!r} lacks {' and '.join(missing)} in the zip"
+                )
+            if base + ".prj" not in lower and not crs_given:
+                raise InvalidInput(f"the shapefile {stem!r} has no .prj: give its CRS with --crs")
+            parts = [(lower[base + ext], "layer" + ext) for ext in SHAPEFILE_PARTS
+                     if base + ext in lower]
+            with tempfile.TemporaryDirectory() as tmp:
+                limits.extract(archive, parts, Path(tmp))
+                return read_ogr(str(Path(tmp) / "layer.shp"), None, encoding, limits)
+    except (zipfile.BadZipFile, OSError, NotImplementedError, RuntimeError) as exc:
         raise InvalidInput(f"not a readable zip file: {first_line(exc)}") from exc
-    lower = {n.lower(): n for n in names}
-    shapes = {PurePosixPath(n).stem: n for n in names if n.lower().endswith(".shp")}
-    if not shapes:
-        raise InvalidInput("the zip file holds no .shp file")
-    stem = choose_layer(sorted(shapes), layer, "shapefile")
-    base = shapes[stem][:-4].lower()
-    missing = [ext for ext in (".shx", ".dbf") if base + ext not in lower]
-    if missing:
-        raise InvalidInput(f"the shapefile {stem!r} lacks {' and '.join(missing)} in the zip")
-    if base + ".prj" not in lower and not crs_given:
-        raise InvalidInput(f"the shapefile {stem!r} has no .prj: give its CRS with --crs")
-    return read_ogr(f"/vsizip/{path}/{shapes[stem]}", None, encoding)
 
 
 def find_columns(columns: list[str], lon: str | None, lat: str | None) -> tuple[str, str] | str:
@@ -184,16 +204,24 @@ def find_columns(columns: list[str], lon: str | None, lat: str | None) -> tuple[
 
 
 def read_csv(
-    path: Path, encoding: str | None, lon: str | None, lat: str | None, state: SourceData
+    path: Path,
+    encoding: str | None,
+    lon: str | None,
+    lat: str | None,
+    state: SourceData,
+    limits: ImportLimits,
 ) -> gpd.GeoDataFrame:
     """A CSV with lon/lat (or WKT) columns; unreadable coordinates become row errors."""
     import io
 
     text = decode_text(path.read_bytes(), encoding, state.warnings)
     try:
-        table = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
+        table = pd.read_csv(
+            io.StringIO(text), dtype=str, keep_default_na=False, nrows=limits.max_rows + 1
+        )
     except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as exc:
         raise InvalidInput(f"cannot read the CSV: {first_line(exc)}") from exc
+    limits.check_rows(len(table))
     found = find_columns(list(table.columns), lon, lat)
     geoms = np.full(len(table), None, dtype=object)
     if isinstance(found, tuple):
@@ -226,21 +254,24 @@ def read_source(
     lon_column: str | None = None,
     lat_column: str | None = None,
     encoding: str | None = None,
+    limits: ImportLimits | None = None,
 ) -> SourceData:
-    """Read a file (format from `name` or the path's extension) into EPSG:4326."""
+    """Read a file (format from `name` or the path's extension) into EPSG:4326, within limits."""
     fmt = file_format(name or path.name)
+    limits = limits or ImportLimits.from_settings()
+    limits.check_file(path)
     state = SourceData(gpd.GeoDataFrame(geometry=[]), fmt, None)
     given = parse_crs(crs) if crs else None
     if fmt == "geojson":
-        frame = read_geojson(path, encoding, state.warnings)
+        frame = read_geojson(path, encoding, state.warnings, limits)
     elif fmt == "gpkg":
-        frame = read_gpkg(path, layer)
+        frame = read_gpkg(path, layer, limits)
     elif fmt == "shapefile" and path.suffix.lower() == ".zip":
-        frame = read_shapefile_zip(path, layer, encoding, given is not None)
+        frame = read_shapefile_zip(path, layer, encoding, given is not None, limits)
     elif fmt == "shapefile":
-        frame = read_ogr(str(path), None, encoding)
+        frame = read_ogr(str(path), None, encoding, limits)
     else:
-        frame = read_csv(path, encoding, lon_column, lat_column, state)
+        frame = read_csv(path, encoding, lon_column, lat_column, state, limits)
     state.frame = to_lonlat(frame, given, fmt, from_gcj02, state)
     return state
 

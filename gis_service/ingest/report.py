@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from collections import Counter
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from gis_service.errors import InvalidInput
@@ -39,6 +40,9 @@ class ImportReport:
     ignored_columns: dict[str, str] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     ids: list[int] = field(default_factory=list)
+    problems: int | None = None
+    problems_by_reason: list[dict[str, Any]] | None = None
+    rejected_rows: int | None = None
     key: str | None = None
     rows_updated: int = 0
     rows_unchanged: int = 0
@@ -48,7 +52,28 @@ class ImportReport:
     @property
     def rows_rejected(self) -> int:
         """How many distinct rows were rejected."""
+        if self.rejected_rows is not None:
+            return self.rejected_rows
         return len({error.row for error in self.rejected})
+
+    def capped(self, shown: int) -> ImportReport:
+        """The report listing only the first `shown` problems, with counts of all by reason.
+
+        Reasons are a field and its message; the `shown` most frequent are counted one by one.
+        """
+        if self.problems is not None:
+            return self
+        reasons = Counter((error.field, error.message) for error in self.rejected)
+        return replace(
+            self,
+            rejected=self.rejected[:shown],
+            problems=len(self.rejected),
+            problems_by_reason=[
+                {"field": name, "message": message, "rows": count}
+                for (name, message), count in reasons.most_common(shown)
+            ],
+            rejected_rows=self.rows_rejected,
+        )
 
     def summary(self) -> str:
         """One line saying what happened."""
@@ -70,6 +95,10 @@ class ImportReport:
     def as_dict(self, with_ids: bool = False) -> dict[str, Any]:
         """A JSON-ready form of the report."""
         data = asdict(self)
+        data.pop("rejected_rows")
+        if self.problems is None:
+            data.pop("problems")
+            data.pop("problems_by_reason")
         data["rows_rejected"] = self.rows_rejected
         data["summary"] = self.summary()
         if not with_ids:
@@ -84,3 +113,7 @@ class ImportRejected(InvalidInput):
         super().__init__(detail or report.summary())
         self.report = report
         self.status_code = status_code
+
+    def __reduce__(self) -> tuple[object, ...]:
+        """Pickle with the report (imports run in worker processes)."""
+        return (type(self), (self.report, self.status_code, str(self)))

@@ -32,6 +32,7 @@ class TableReport:
     unchanged: int = 0
     vanished: int = 0
     vanished_keys: list[str] = field(default_factory=list)
+    updated_ids: list[int] = field(default_factory=list)
 
     def line(self, table: str) -> str:
         """One line of text."""
@@ -140,6 +141,7 @@ def upsert(
     if changed:
         update_rows(conn, table, pd.DataFrame(changed), owned)
     report.updated = len(changed)
+    report.updated_ids = [int(c["id"]) for c in changed]
     new_ids = write_frame(conn, table, fresh) if len(fresh) else []
     report.added = len(new_ids)
     gone = vanished_keys(conn, table, keys, prefix, bbox)

@@ -6,30 +6,15 @@ import os
 import re
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
 from sqlalchemy.engine import Engine
 
 from gis_service.db.cluster import free_port
-from tests.conftest import DemoTemplate
+from tests.conftest import DemoTemplate, wait_until_ready
 
 REQUESTS = 60
-
-
-def wait_ready(url: str, proc: subprocess.Popen[str], seconds: float = 60) -> None:
-    """Poll /ready until it answers 200 (or fail with the server's output)."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        assert proc.poll() is None, proc.communicate()[0]
-        try:
-            if httpx.get(f"{url}/ready", timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.3)
-    raise AssertionError("the server did not become ready")
 
 
 def counted(text: str, route: str) -> float:
@@ -57,7 +42,8 @@ def test_two_workers_share_metrics(
     auth = {"Authorization": f"Bearer {demo_template.tokens['analyst']}"}
     url = f"http://127.0.0.1:{port}"
     try:
-        wait_ready(url, proc)
+        wait_until_ready(url, proc, lambda: proc.communicate(timeout=5)[0]
+                         if proc.poll() is not None else "")
         with httpx.Client(base_url=url, timeout=10) as client:
             for _ in range(REQUESTS):  # new connections, so both workers take some
                 assert httpx.get(f"{url}/compounds/5", headers=auth, timeout=10).status_code == 200

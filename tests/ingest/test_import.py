@@ -32,7 +32,7 @@ def run(
             apply_scope(conn, principal)
         return import_file(
             conn, default_catalog().layer(layer), path, ImportOptions(**options),  # type: ignore[arg-type]
-            role=principal.role if principal else None, batch_rows=batch_rows,
+            author=principal, batch_rows=batch_rows,
         )
 
 

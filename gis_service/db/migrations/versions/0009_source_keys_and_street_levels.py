@@ -1,7 +1,7 @@
 """Source keys for re-imports, street levels and access tags, parking outlines
 
 Revision ID: 0009
-Revises: 0006
+Revises: 0008
 Create Date: 2026-11-24
 
 - source_key on every imported layer: where a row came from ("osm:way/123" for OpenStreetMap,
@@ -20,7 +20,7 @@ from alembic import op
 from geoalchemy2 import Geometry
 
 revision: str = "0009"
-down_revision: str | None = "0006"
+down_revision: str | None = "0008"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
