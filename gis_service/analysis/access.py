@@ -131,37 +131,27 @@ def access_points(
     pts = np.flatnonzero(as_point)
     snapped = snap_points(graph, as_points(geoms[pts]) if pts.size else np.zeros((0, 2)),
                           rule=rule)  # fmt: skip
-    owner = [pts[snapped.ok]]
-    edge, start, end, leg = [snapped.edge[snapped.ok]], [snapped.offset[snapped.ok]], [], []
-    end.append(start[0])
-    leg.append(snapped.access[snapped.ok])
+    ok = snapped.ok
+    # parts: (owner, edge, start, end, leg) of the stretches found by each step
+    parts = [(pts[ok], snapped.edge[ok], snapped.offset[ok], snapped.offset[ok],
+              snapped.access[ok])]  # fmt: skip
     todo = np.flatnonzero(~as_point)
-    if access.rule == "entrances" and todo.size:
-        zi, e, a, b = _stretches(graph, geoms[todo], rule, inside_only=True)
-        owner.append(todo[zi])
-        edge.append(e)
-        start.append(a)
-        end.append(b)
-        leg.append(np.zeros(e.size))
+    for inside_only in [True, False] if access.rule == "entrances" else [False]:
+        if not todo.size:
+            break
+        zones = geoms[todo]
+        if not inside_only and access.touch_m:
+            zones = shapely.buffer(zones, access.touch_m)
+        zi, e, a, b = _stretches(graph, zones, rule, inside_only)
+        parts.append((todo[zi], e, a, b, np.zeros(e.size)))
         todo = np.setdiff1d(todo, todo[zi])
     if todo.size:
-        zones = shapely.buffer(geoms[todo], access.touch_m) if access.touch_m else geoms[todo]
-        zi, e, a, b = _stretches(graph, zones, rule, inside_only=False)
-        owner.append(todo[zi])
-        edge.append(e)
-        start.append(a)
-        end.append(b)
-        leg.append(np.zeros(e.size))
-        far = np.setdiff1d(todo, todo[zi])
-        gi, e, at, dist = _legs(graph, geoms[far], rule)
-        owner.append(far[gi])
-        edge.append(e)
-        start.append(at)
-        end.append(at)
-        leg.append(dist)
-    e_all = np.concatenate(edge).astype(np.int64)
-    s_all = np.clip(np.concatenate(start).astype(np.float64), 0.0, graph.length[e_all])
-    span = np.clip(np.concatenate(end).astype(np.float64), s_all, graph.length[e_all]) - s_all
-    stretches = placed(graph, e_all, s_all, np.concatenate(leg).astype(np.float64),
-                       on_edges(graph, e_all, s_all), np.maximum(span, 0.0))  # fmt: skip
-    return Access(stretches, np.concatenate(owner).astype(np.int64), n)
+        gi, e, at, dist = _legs(graph, geoms[todo], rule)
+        parts.append((todo[gi], e, at, at, dist))
+    owner, edge, start, end, leg = (np.concatenate(column) for column in zip(*parts, strict=True))
+    e_all = edge.astype(np.int64)
+    s_all = np.clip(start.astype(np.float64), 0.0, graph.length[e_all])
+    span = np.clip(end.astype(np.float64), s_all, graph.length[e_all]) - s_all
+    stretches = placed(graph, e_all, s_all, leg.astype(np.float64),
+                       on_edges(graph, e_all, s_all), span)  # fmt: skip
+    return Access(stretches, owner.astype(np.int64), n)
