@@ -11,18 +11,16 @@ import sqlalchemy as sa
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from gis_service.catalog_demand import Demand, SupplyMeasure
 from gis_service.catalog_walking import MAX_RADIUS_M as MAX_RADIUS_M  # re-exported
-from gis_service.catalog_walking import (
-    LifeCircle,
-    Pace,
-    Service,
-    Text,
-    Walking,
-)
+from gis_service.catalog_walking import LifeCircle, Pace, Service, Walking
 from gis_service.db.models import ROLES, Base
 from gis_service.errors import ConfigError
 from gis_service.rows.columns import checks
 from gis_service.settings import get_settings
+from gis_service.text import Text
+
+__all__ = ["Catalog", "Demand", "Layer", "LayerField", "SupplyMeasure", "Text", "default_catalog"]
 
 FieldType = Literal["string", "integer", "number", "boolean", "date", "datetime"]
 GeometryType = Literal["point", "linestring", "polygon", "multipolygon"]
@@ -113,6 +111,9 @@ class Layer(BaseModel):
     )
     service: Service | None = Field(default=None, description="analysable: serves stairwells")
     walking: Walking | None = Field(default=None, description="the walkable network")
+    demand: Demand | None = Field(
+        default=None, description="the demand layer: persons per household, decay, definitions"
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> Layer:
@@ -188,6 +189,12 @@ class Catalog(BaseModel):
             raise ValueError(f"more than one layer is the walkable network: {networks}")
         if self.service_layers() and not networks:
             raise ValueError("analysable layers need a walkable network (a layer with walking)")
+        demands = [layer.id for layer in self.layers.values() if layer.demand is not None]
+        if len(demands) > 1:
+            raise ValueError(f"more than one layer states the demand: {demands}")
+        measured = [lay.id for lay in self.layers.values() if lay.service and lay.service.supply]
+        if measured and not demands:
+            raise ValueError(f"supply measures of {measured} need a layer stating the demand")
         return self
 
     def layer(self, layer_id: str) -> Layer:
@@ -201,6 +208,15 @@ class Catalog(BaseModel):
     def network(self) -> Layer | None:
         """The walkable network (the layer with walking speeds), if the catalog has one."""
         return next((lay for lay in self.layers.values() if lay.walking is not None), None)
+
+    def demand(self) -> Demand | None:
+        """The demand rules (persons per household, decay, definitions), if the catalog has them."""
+        return next((lay.demand for lay in self.layers.values() if lay.demand), None)
+
+    def supply_measures(self, layer_id: str) -> dict[str, SupplyMeasure]:
+        """The supply measures of an analysable layer by name (empty when it states none)."""
+        service = self.layer(layer_id).service
+        return dict(service.supply) if service else {}
 
     def walking_speeds(self) -> dict[str, Pace]:
         """Walking speeds by name (empty when the catalog has no walkable network)."""

@@ -10,25 +10,15 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from gis_service.catalog_demand import SupplyMeasure
 from gis_service.db.models import SITE_USES, Base
+from gis_service.text import Text
 
 if TYPE_CHECKING:
     from gis_service.catalog import Layer
 
 MAX_RADIUS_M = 5000.0
 """The largest service radius an analysis takes (metres)."""
-
-
-class Text(BaseModel):
-    """A label in Chinese and English."""
-
-    model_config = ConfigDict(extra="forbid")
-    zh: str
-    en: str
-
-    def pick(self, lang: str) -> str:
-        """The label in a language ('zh' or 'en'; English otherwise)."""
-        return self.zh if lang.startswith("zh") else self.en
 
 
 class Access(BaseModel):
@@ -60,6 +50,9 @@ class Service(BaseModel):
         default=None, description="candidate sites (suitable_for) where a new one may go; all"
     )
     access: Access = Field(default_factory=Access, description="where the walk reaches it")
+    supply: dict[str, SupplyMeasure] = Field(
+        default={}, description="kinds counted together in one unit, with a target per household"
+    )
 
     def check(self, layer: Layer) -> None:
         """ValueError when the kinds, radii, site uses or access rule do not fit the layer."""
@@ -83,6 +76,19 @@ class Service(BaseModel):
             column = Base.metadata.tables[layer.table].c.get(outline)
             if column is None or getattr(column.type, "geometry_type", None) != "MULTIPOLYGON":
                 raise ValueError(f"service.access.outline {outline!r} is no polygon column")
+        for name, measure in self.supply.items():
+            self._check_measure(layer, name, measure)
+
+    def _check_measure(self, layer: Layer, name: str, measure: SupplyMeasure) -> None:
+        """A supply measure names kinds of the layer and a numeric size field."""
+        where = f"service.supply.{name}"
+        kinds = layer.field(self.kind_field).enum
+        unknown = set(measure.kinds or ()) - set(kinds or measure.kinds or ())
+        if unknown:
+            raise ValueError(f"{where}.kinds: unknown kinds {sorted(unknown)}")
+        size = next((f for f in layer.fields if f.name == measure.size_field), None)
+        if size is None or size.type not in ("integer", "number"):
+            raise ValueError(f"{where}.size_field {measure.size_field!r} is no numeric field")
 
 
 class Pace(BaseModel):

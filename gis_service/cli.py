@@ -37,6 +37,7 @@ app.add_typer(db_app, name="db")
 from gis_service.cli_analysis import analyze_app  # noqa: E402  (its commands import this module)
 
 app.add_typer(analyze_app, name="analyze")
+import gis_service.cli_supply  # noqa: E402, F401  (adds `analyze supply`)
 from gis_service.cli_maps import app as map_app  # noqa: E402
 
 app.add_typer(map_app, name="map")

@@ -1,4 +1,7 @@
-"""`gis-service analyze ...`: coverage, service areas, gaps, siting and scenarios from the shell."""
+"""`gis-service analyze ...`: coverage, service areas, gaps, siting and scenarios from the shell.
+
+`analyze supply` lives in cli_supply.py.
+"""
 
 from __future__ import annotations
 
@@ -299,12 +302,16 @@ def evaluation_of(conn: sa.Connection, record: dict[str, Any], level: str) -> pd
 
 
 def parse_amenity(text: str, kind: str) -> dict[str, Any]:
-    """SITE or SITE:SIZE as an amenity of a kind."""
-    site, _, size = text.partition(":")
+    """SITE, SITE:SIZE or SITE:SIZE:KIND as an amenity (KIND: e.g. stacked_garage)."""
+    site, _, rest = text.partition(":")
+    size, _, facility_kind = rest.partition(":")
     try:
-        return {"site_id": int(site), "kind": kind, "size": float(size) if size else None}
+        return {
+            "site_id": int(site), "kind": kind, "size": float(size) if size else None,
+            "facility_kind": facility_kind or None,
+        }  # fmt: skip
     except ValueError as exc:
-        raise GisServiceError(f"--{kind} takes SITE_ID or SITE_ID:SIZE, not {text!r}") from exc
+        raise GisServiceError(f"--{kind} takes SITE_ID[:SIZE[:KIND]], not {text!r}") from exc
 
 
 @scenario_app.command("list")
@@ -340,8 +347,10 @@ def scenario_create(
     description: str = typer.Option(None, help="What the scenario is about"),
     batch: list[int] = typer.Option([], "--batch", help="Put a retrofit batch into service"),
     elevator: list[int] = typer.Option([], "--elevator", help="Put a stairwell into service"),
-    garden: list[str] = typer.Option([], "--garden", help="New garden: SITE_ID[:M2]"),
-    parking: list[str] = typer.Option([], "--parking", help="New parking: SITE_ID[:SPACES]"),
+    garden: list[str] = typer.Option([], "--garden", help="New garden: SITE_ID[:M2[:KIND]]"),
+    parking: list[str] = typer.Option(
+        [], "--parking", help="New parking: SITE_ID[:SPACES[:KIND]], e.g. 3:60:stacked_garage"
+    ),
     mode: str = MODE,
 ) -> None:  # fmt: skip
     """Store a scenario (checked against the database) and print its id."""

@@ -101,13 +101,24 @@ class Join(Strict):
     complement: bool = Field(default=False, description="show 1 - value (served from unserved)")
 
 
+class SupplyRef(Strict):
+    """The catalog's supply measure a figure counts (its target and unit shown in the legend)."""
+
+    layer: str = Field(pattern=ID)
+    measure: str = Field(pattern=ID)
+
+
 class Indicator(Strict):
     """One figure a choropleth can show, with its class breaks and colours."""
 
     property: str = Field(pattern=r"^[a-zA-Z_][a-zA-Z0-9_]*$")
     title: Text
     join: Join | None = None
-    format: Literal["percent", "number"] = "percent"
+    format: Literal["percent", "number", "ratio", "count"] = "percent"
+    supply: SupplyRef | None = None
+    definitions: list[str] = Field(
+        default=[], description="names of the catalog's definitions shown with the figure"
+    )
     breaks: list[float] = Field(min_length=1)
     colors: list[str] = Field(min_length=2)
 
@@ -206,6 +217,17 @@ class MapView(Strict):
             for layer_id in layer.catalog_ids():
                 if layer_id not in catalog.layers:
                     raise ValueError(f"layers.{index}.source: unknown catalog layer {layer_id!r}")
+        for index, ind in enumerate(self.choropleth.indicators if self.choropleth else []):
+            where = f"choropleth.indicators.{index}"
+            ref = ind.supply
+            if ref is not None and ref.measure not in (
+                catalog.supply_measures(ref.layer) if ref.layer in catalog.layers else {}
+            ):
+                raise ValueError(f"{where}.supply: no measure {ref.measure!r} of {ref.layer!r}")
+            demand = catalog.demand()
+            unknown = sorted(set(ind.definitions) - set(demand.definitions if demand else {}))
+            if unknown:
+                raise ValueError(f"{where}.definitions: unknown {', '.join(unknown)}")
         for layer_id in self.search.layers if self.search else []:
             if layer_id not in catalog.layers:
                 raise ValueError(f"search.layers: unknown catalog layer {layer_id!r}")

@@ -22,7 +22,8 @@ from gis_service.errors import InvalidInput
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
-PERSONS_PER_HOUSEHOLD = 2.6
+Weight = Callable[[FloatArray], FloatArray] | ArrayLike | None
+"""No weight, a weight of the distance (a decay), or one weight per pair."""
 
 
 @dataclass(frozen=True)
@@ -34,9 +35,16 @@ class Reach:
     dist: FloatArray
     shape: tuple[int, int]
 
-    def matrix(self, weight: Callable[[FloatArray], FloatArray] | None = None) -> sp.csr_matrix:
-        """Sparse rows x cols matrix of ones (or of weight(distance), e.g. a decay)."""
-        data = np.ones(self.dist.size) if weight is None else np.asarray(weight(self.dist), float)
+    def matrix(self, weight: Weight = None) -> sp.csr_matrix:
+        """Sparse rows x cols matrix of ones, of weight(distance) (a decay), or of given weights."""
+        if weight is None:
+            data = np.ones(self.dist.size)
+        elif callable(weight):
+            data = np.asarray(weight(self.dist), float)
+        else:
+            data = np.asarray(weight, float)
+        if data.shape != self.dist.shape:
+            raise InvalidInput("one weight per pair is needed")
         return sp.csr_matrix((data, (self.rows, self.cols)), shape=self.shape)
 
 
@@ -121,35 +129,16 @@ def network_reach(
     )
 
 
-def demand_weights(
-    stairwells: pd.DataFrame,
-    kind: str = "households",
-    persons_per_household: float = PERSONS_PER_HOUSEHOLD,
-) -> FloatArray:
-    """Demand per stairwell: 'households', 'residents' (households x persons) or 'elderly'."""
-    if kind == "households":
-        col, factor = "households", 1.0
-    elif kind == "residents":
-        col, factor = "households", persons_per_household
-    elif kind == "elderly":
-        col, factor = "elderly_households", 1.0
-    else:
-        raise InvalidInput(f"unknown demand kind {kind!r}: households, residents or elderly")
-    if col not in stairwells.columns:
-        raise InvalidInput(f"missing column {col!r}")
-    return pd.to_numeric(stairwells[col], errors="coerce").fillna(0).to_numpy(float) * factor
-
-
 def two_step_fca(
     reach: Reach,
     supply: ArrayLike,
     demand: ArrayLike,
-    weight: Callable[[FloatArray], FloatArray] | None = None,
+    weight: Weight = None,
 ) -> tuple[FloatArray, FloatArray]:
     """2SFCA: supply-to-demand ratio per facility and accessibility (supply per demand) per point.
 
     Step 1: R_j = S_j / sum of demand within reach of j. Step 2: A_i = sum of R_j reaching i.
-    An optional weight(distance) applies a distance decay in both steps.
+    An optional weight (of the distance, or per pair) applies a distance decay in both steps.
     """
     s = np.asarray(supply, dtype=np.float64)
     d = np.asarray(demand, dtype=np.float64)
@@ -163,37 +152,3 @@ def two_step_fca(
         ratio = np.where(catchment > 0, s / catchment, 0.0)
     access = m.T @ ratio
     return ratio, np.asarray(access, dtype=np.float64)
-
-
-def catchment_deficit(
-    stairwells: pd.DataFrame,
-    access: ArrayLike,
-    demand: ArrayLike,
-    target_ratio: float,
-    level: str = "compound_id",
-) -> pd.DataFrame:
-    """Per level: demand, accessible supply, mean ratio and the deficit against a target ratio.
-
-    accessible_supply = sum(A_i * D_i); deficit = sum(max(0, target - A_i) * D_i), in supply
-    units (e.g. parking spaces or m² of garden still missing).
-    """
-    if level not in stairwells.columns:
-        raise InvalidInput(f"missing column {level!r}")
-    a = np.asarray(access, dtype=np.float64)
-    d = np.asarray(demand, dtype=np.float64)
-    if a.shape != (len(stairwells),) or d.shape != (len(stairwells),):
-        raise InvalidInput("one accessibility and one demand value per stairwell are needed")
-    frame = pd.DataFrame(
-        {
-            level: stairwells[level].to_numpy(),
-            "demand": d,
-            "accessible_supply": a * d,
-            "deficit": np.maximum(0.0, target_ratio - a) * d,
-            "stairwells_below_target": (a < target_ratio).astype(np.int64),
-        }
-    )
-    out = frame.groupby(level, sort=True, dropna=False).sum()
-    with np.errstate(invalid="ignore", divide="ignore"):
-        out["ratio"] = out["accessible_supply"] / out["demand"]
-    out["target_ratio"] = float(target_ratio)
-    return out.reset_index()

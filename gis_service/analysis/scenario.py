@@ -8,20 +8,17 @@ from dataclasses import dataclass, field
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-from numpy.typing import NDArray
 
-from gis_service.analysis.access import AccessRule
-from gis_service.analysis.catchment import (
-    PERSONS_PER_HOUSEHOLD,
-    Reach,
-    crow_flies_reach,
-    network_reach,
-    two_step_fca,
-)
 from gis_service.analysis.coverage import Eligibility, apply_batch, coverage
 from gis_service.analysis.network import StreetGraph
-from gis_service.analysis.service import crow_flies_nearest, network_nearest
-from gis_service.analysis.snapping import SnapRule
+from gis_service.analysis.supply import (
+    Decay,
+    Facilities,
+    demand_of,
+    level_table,
+    stairwell_supply,
+    stairwell_table,
+)
 from gis_service.errors import InvalidInput
 
 AMENITY_KINDS = ("garden", "parking")
@@ -29,11 +26,12 @@ AMENITY_KINDS = ("garden", "parking")
 
 @dataclass(frozen=True)
 class NewAmenity:
-    """A garden (size in m²) or a parking lot (size in spaces) built on a candidate site."""
+    """A garden (size in m²) or parking (size in spaces) of a kind built on a candidate site."""
 
     site_id: int
     kind: str
     size: float
+    facility_kind: str | None = None
 
 
 @dataclass(frozen=True)
@@ -46,73 +44,63 @@ class Scenario:
 
 
 @dataclass(frozen=True)
+class Measure:
+    """A supply measure of the baseline: the amenity it counts, its facilities, demand, target.
+
+    radius_of gives the radius of each facility kind the measure counts (a new amenity of
+    another kind does not count for it; kinds=None counts every kind).
+    """
+
+    name: str
+    amenity: str
+    facilities: Facilities
+    radius_of: dict[str, float]
+    per: str = "household"
+    target: float | None = None
+    kinds: frozenset[str] | None = None
+
+    def counts(self, amenity: NewAmenity) -> bool:
+        """Whether a new amenity adds to this measure."""
+        if amenity.kind != self.amenity:
+            return False
+        return self.kinds is None or amenity.facility_kind in self.kinds
+
+
+@dataclass(frozen=True)
 class Baseline:
     """Everything a scenario is compared with; all layers in one metric CRS.
 
     stairwells: points with id, level columns, households, elderly_households,
-    elevator_status and the eligibility columns; gardens with area_m2; parking with capacity;
-    sites (candidate sites) with id. With a graph, service is measured along streets, each
-    amenity entered by its layer's access rule (areas at their edges), points snapped by snap.
+    elevator_status and the eligibility columns; measures: the supply measures (facilities with
+    size and radius each); sites (candidate sites) with id. With a graph, reach is measured
+    along streets.
     """
 
     stairwells: gpd.GeoDataFrame
-    gardens: gpd.GeoDataFrame
-    parking: gpd.GeoDataFrame
+    measures: tuple[Measure, ...]
     sites: gpd.GeoDataFrame
     statuses: Sequence[str]
+    persons_per_household: float
     graph: StreetGraph | None = None
-    garden_radius: float = 300.0
-    parking_radius: float = 300.0
     rule: Eligibility = field(default_factory=Eligibility)
-    persons_per_household: float = PERSONS_PER_HOUSEHOLD
-    garden_access: AccessRule = field(default_factory=AccessRule)
-    parking_access: AccessRule = field(default_factory=AccessRule)
-    snap: SnapRule = field(default_factory=SnapRule)
+    decay: Decay = field(default_factory=Decay)
 
 
-def _amenities(
-    base: Baseline, scenario: Scenario | None, kind: str
-) -> tuple[NDArray[np.object_], NDArray[np.float64]]:
-    """Geometries and sizes of one amenity kind, with the scenario's new ones appended."""
-    layer, column = (base.gardens, "area_m2") if kind == "garden" else (base.parking, "capacity")
-    pts = np.asarray(layer.geometry.values) if len(layer) else np.empty(0, dtype=object)
-    size = pd.to_numeric(layer[column], errors="coerce").fillna(0).to_numpy(float)
-    if scenario is None:
-        return pts, size
-    new = [a for a in scenario.amenities if a.kind == kind]
+def _facilities(base: Baseline, measure: Measure, scenario: Scenario | None) -> Facilities:
+    """A measure's facilities, with the scenario's new ones of its kinds appended."""
+    new = [a for a in (scenario.amenities if scenario else ()) if measure.counts(a)]
     if not new:
-        return pts, size
-    site_pts = pd.Series(list(base.sites.geometry.values), index=base.sites["id"].to_numpy())
-    extra = np.array([site_pts[a.site_id] for a in new], dtype=object)
-    return np.r_[pts, extra], np.r_[size, [float(a.size) for a in new]]
-
-
-def _service(
-    base: Baseline,
-    pts: NDArray[np.object_],
-    size: NDArray[np.float64],
-    demand: NDArray[np.float64],
-    radius: float,
-    access: AccessRule,
-) -> tuple[NDArray[np.bool_], NDArray[np.float64]]:
-    """Served flag and 2SFCA accessibility (supply per demand unit) per stairwell."""
-    n = len(base.stairwells)
-    if pts.size == 0:
-        return np.zeros(n, dtype=bool), np.zeros(n)
-    reach: Reach
-    if base.graph is None:
-        served = crow_flies_nearest(base.stairwells, pts, radius=radius)["served"].to_numpy()
-        reach = crow_flies_reach(pts, base.stairwells, radius)
-    else:
-        near = network_nearest(
-            base.graph, base.stairwells, pts, radius=radius, access=access, snap=base.snap
-        )
-        served = near["served"].to_numpy()
-        reach = network_reach(
-            base.graph, pts, base.stairwells, radius, access=access, snap=base.snap
-        )
-    _, supply_per_demand = two_step_fca(reach, size, demand)
-    return served.astype(bool), supply_per_demand
+        return measure.facilities
+    sites = base.sites.set_index("id")
+    default = next(iter(measure.radius_of.values()))
+    extra = Facilities(
+        gpd.GeoDataFrame(
+            geometry=[sites.geometry.loc[a.site_id] for a in new], crs=base.sites.crs
+        ),
+        np.array([float(a.size) for a in new]),
+        np.array([measure.radius_of.get(str(a.facility_kind), default) for a in new]),
+    )
+    return measure.facilities.extended(extra)
 
 
 def _indicators(
@@ -125,33 +113,24 @@ def _indicators(
     out["elevator_eligible_stairwells"] = cov["eligible_stairwells"]
     for name in ("stairwells", "households", "elderly_households"):
         out[f"elevator_share_{name}"] = cov[f"share_{name}"]
-    hh = pd.to_numeric(stairwells["households"], errors="coerce").fillna(0).to_numpy(float)
-    old = pd.to_numeric(stairwells["elderly_households"], errors="coerce").fillna(0)
     keys = stairwells[level].to_numpy()
-    for kind, radius, demand, unit, rule in (
-        ("garden", base.garden_radius, hh * base.persons_per_household, "m2_per_resident",
-         base.garden_access),
-        ("parking", base.parking_radius, hh, "spaces_per_household", base.parking_access),
-    ):  # fmt: skip
-        pts, size = _amenities(base, scenario, kind)
-        served, access = _service(base, pts, size, demand, radius, rule)
-        frame = pd.DataFrame(
-            {
-                "hh": hh,
-                "hh_served": hh * served,
-                "old": old.to_numpy(float),
-                "old_served": old.to_numpy(float) * served,
-                "d": demand,
-                "ad": access * demand,
-            },
-            index=keys,
+    for m in base.measures:
+        demand = demand_of(stairwells, m.per, base.persons_per_household)
+        found = stairwell_supply(
+            _facilities(base, m, scenario), base.stairwells, demand, base.graph, base.decay
         )
-        sums = frame.groupby(level=0, dropna=False).sum().reindex(out.index)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            out[f"{kind}_share_households_served"] = sums["hh_served"] / sums["hh"]
-            out[f"{kind}_share_elderly_served"] = sums["old_served"] / sums["old"]
-            out[f"{kind}_{unit}"] = sums["ad"] / sums["d"]
+        table = level_table(stairwell_table(stairwells, found, m.target), keys, level, m.target)
+        table = table.set_index(level).reindex(out.index)
+        for column in MEASURE_INDICATORS:
+            if m.target is not None or column not in TARGET_INDICATORS:
+                out[f"{m.name}_{column}"] = table[column]
     return out
+
+
+MEASURE_INDICATORS = ("ratio", "shortage", "households_short", "share_households_reached")
+"""What the scenario reports of each supply measure (see analysis.supply.level_table)."""
+TARGET_INDICATORS = ("shortage", "households_short")
+"""Reported only for measures with a target."""
 
 
 def validate_scenario(base: Baseline, scenario: Scenario) -> None:
@@ -165,6 +144,8 @@ def validate_scenario(base: Baseline, scenario: Scenario) -> None:
     for a in scenario.amenities:
         if a.kind not in AMENITY_KINDS:
             errors.append({"field": "amenities", "msg": f"unknown kind {a.kind!r}"})
+        elif not any(m.counts(a) for m in base.measures if m.amenity == a.kind):
+            errors.append({"field": "amenities", "msg": f"no measure counts {a.facility_kind!r}"})
         if a.site_id not in sites:
             errors.append({"field": "amenities", "msg": f"unknown candidate site {a.site_id}"})
         if not a.size >= 0:
@@ -178,9 +159,10 @@ def evaluate_scenario(
 ) -> pd.DataFrame:
     """Per level and indicator: baseline value, scenario value and delta (long table).
 
-    Indicators: elevator coverage (in service, shares by stairwells, households, elderly),
-    share of households and elderly served by gardens / parking within their radius, and
-    2SFCA garden m² per resident and parking spaces per household.
+    Indicators: elevator coverage (in service, shares by stairwells, households, elderly) and,
+    per supply measure (car spaces, bicycle places, EV points, garden area), the supply within
+    reach per household or resident (2SFCA, each kind its own radius), the shortage against
+    the target, households short of the target and the share of households within reach.
     """
     validate_scenario(base, scenario)
     before = _indicators(base, base.stairwells, None, level)

@@ -25,6 +25,7 @@ from gis_service.api.analysis_answers import (
     siting_answer,
     table_answer,
 )
+from gis_service.api.analysis_supply import definitions, supply_description, supply_route
 from gis_service.api.deps import get_connection, get_principal
 from gis_service.auth import Principal
 from gis_service.catalog import MAX_RADIUS_M, Catalog
@@ -57,30 +58,44 @@ def area_query(
     return Area(district_id, subdistrict_id, community_id, grid_id, compound_id, parse_bbox(bbox))
 
 
-def coverage(
-    request: Request,
-    level: Level = Query("compound", description="Unit the figures are grouped by"),
-    batch: int | None = Query(None, description="Project this retrofit batch into service"),
-    touched_only: bool = Query(True, description="With batch: only units the batch touches"),
-    cutoff_year: int = Query(Eligibility.cutoff_year, ge=1800, le=2100),
-    min_floors: int = Query(Eligibility.min_floors, ge=1, le=200),
-    f: Literal["json", "csv", "geojson"] = Query("json", description="Output format"),
-    area: Area = Depends(area_query),
-    principal: Principal = Depends(get_principal),
-    conn: sa.Connection = Depends(get_connection, scope="function"),
-) -> Response:
-    """Retrofit coverage of eligible stairwells per level, or a batch's before/after projection."""
-    col = level_column(level)
-    rule = Eligibility(cutoff_year, min_floors)
-    key = ("coverage", level, batch, touched_only, cutoff_year, min_floors, area.key())
-    tables = (*STAIRWELL_TABLES, "retrofit_batch")
+def coverage_route(catalog: Catalog) -> Callable[..., Response]:
+    """The /analysis/coverage handler; its answers state the catalog's definitions."""
 
-    def compute() -> pd.DataFrame:
-        return with_names(conn, coverage_table(conn, col, area, batch, rule, touched_only), level)
+    def coverage(
+        request: Request,
+        level: Level = Query("compound", description="Unit the figures are grouped by"),
+        batch: int | None = Query(None, description="Project this retrofit batch into service"),
+        touched_only: bool = Query(True, description="With batch: only units the batch touches"),
+        cutoff_year: int = Query(
+            Eligibility.cutoff_year, ge=1800, le=2100, description="Eligible: completed by"
+        ),
+        min_floors: int = Query(
+            Eligibility.min_floors, ge=1, le=200, description="Eligible: at least these floors"
+        ),
+        f: Literal["json", "csv", "geojson"] = Query("json", description="Output format"),
+        area: Area = Depends(area_query),
+        principal: Principal = Depends(get_principal),
+        conn: sa.Connection = Depends(get_connection, scope="function"),
+    ) -> Response:
+        """Retrofit coverage of eligible stairwells per level, or a batch's projection."""
+        col = level_column(level)
+        rule = Eligibility(cutoff_year, min_floors)
+        key = ("coverage", level, batch, touched_only, cutoff_year, min_floors, area.key())
+        tables = (*STAIRWELL_TABLES, "retrofit_batch")
 
-    frame, hit = cached(Asked(request, principal, conn), key, tables, compute)
-    meta = {"level": level, "batch": batch, "area": area.as_dict(), "eligibility": vars(rule)}
-    return table_answer(conn, frame, level, f, hit, meta)
+        def compute() -> pd.DataFrame:
+            table = coverage_table(conn, col, area, batch, rule, touched_only)
+            return with_names(conn, table, level)
+
+        frame, hit = cached(Asked(request, principal, conn), key, tables, compute)
+        stated = definitions(catalog, rule)
+        meta = {
+            "level": level, "batch": batch, "area": area.as_dict(), "eligibility": vars(rule),
+            "definitions": {n: stated[n] for n in ("eligible", "coverage") if n in stated},
+        }  # fmt: skip
+        return table_answer(conn, frame, level, f, hit, meta)
+
+    return coverage
 
 
 class ServiceDoc:
@@ -192,7 +207,17 @@ def siting_request_for(catalog: Catalog) -> type[SitingRequest]:
 def build_router(catalog: Catalog) -> APIRouter:
     """The /analysis routes for a catalog (its analysable layers and walking speeds)."""
     router = APIRouter(prefix="/analysis", tags=["analysis"])
-    router.add_api_route("/coverage", coverage, methods=["GET"])
+    stated = definitions(catalog)
+    router.add_api_route(
+        "/coverage", coverage_route(catalog), methods=["GET"],
+        description="Retrofit coverage of eligible stairwells per level, or a batch's "
+        "before/after projection.\n\n"
+        + "\n".join(f"- {stated[n]['en']}" for n in ("eligible", "coverage") if n in stated),
+    )  # fmt: skip
+    router.add_api_route(
+        "/supply", supply_route(catalog, area_query), methods=["GET"],
+        description=supply_description(catalog),
+    )  # fmt: skip
     service_query = service_query_for(catalog)
 
     @router.get("/service-areas")

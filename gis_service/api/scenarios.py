@@ -25,11 +25,16 @@ MAX_COMPARED = 10
 
 
 class Amenity(BaseModel):
-    """A garden (size in m²) or parking lot (size in spaces) on a candidate site."""
+    """A garden (size in m²) or parking (size in spaces) of a kind on a candidate site."""
 
     model_config = ConfigDict(extra="forbid")
     site_id: int
     kind: Literal["garden", "parking"]
+    facility_kind: str | None = Field(
+        default=None,
+        max_length=100,
+        description="Kind within the layer (e.g. stacked_garage); default: the layer's first",
+    )
     size: float | None = Field(
         default=None, ge=0, description="Default: the site's area / 25 m² a space"
     )
@@ -45,12 +50,17 @@ class Interventions(BaseModel):
 
 
 class Parameters(BaseModel):
-    """How a scenario is measured (radii default to the catalog's service radii)."""
+    """How a scenario is measured (each kind's radius from the catalog unless one is given)."""
 
     model_config = ConfigDict(extra="forbid")
     mode: Literal["network", "crow"] = "network"
-    garden_radius_m: float | None = Field(default=None, gt=0, le=5000)
-    parking_radius_m: float | None = Field(default=None, gt=0, le=5000)
+    decay: Literal["none", "gaussian", "stepped"] = "none"
+    garden_radius_m: float | None = Field(
+        default=None, gt=0, le=5000, description="One radius for every garden kind"
+    )
+    parking_radius_m: float | None = Field(
+        default=None, gt=0, le=5000, description="One radius for every parking kind"
+    )
     cutoff_year: int = Field(default=2000, ge=1800, le=2100)
     min_floors: int = Field(default=4, ge=1, le=200)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Hashable
+from dataclasses import replace
 from typing import Any
 
 import pandas as pd
@@ -11,7 +12,13 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB
 
 from gis_service.analysis.coverage import Eligibility
-from gis_service.analysis.scenario import Baseline, NewAmenity, Scenario, evaluate_scenario
+from gis_service.analysis.scenario import (
+    Baseline,
+    Measure,
+    NewAmenity,
+    Scenario,
+    evaluate_scenario,
+)
 from gis_service.catalog import MAX_RADIUS_M, Catalog, default_catalog
 from gis_service.datasets.area import Area
 from gis_service.datasets.cache import STAIRWELL_TABLES, ResultCache, freeze, versions_key
@@ -21,11 +28,12 @@ from gis_service.datasets.params import (
     SITES_LAYER,
     WalkRules,
     bad,
-    default_radius,
+    layer_kinds,
     level_column,
     one_of,
 )
 from gis_service.datasets.runs import pick_crs, street_graph
+from gis_service.datasets.supply import DECAYS, decay_of, facilities_of, supply_params
 from gis_service.db.models import SITE_USES
 from gis_service.errors import InvalidInput, NotFound
 
@@ -41,17 +49,16 @@ def scenario_parameters(raw: dict[str, Any] | None) -> dict[str, Any]:
     raw = dict(raw or {})
     out: dict[str, Any] = {
         "mode": one_of("parameters.mode", str(raw.pop("mode", "network")), ("network", "crow")),
+        "decay": one_of("parameters.decay", str(raw.pop("decay", "none")), DECAYS),
         "cutoff_year": int(raw.pop("cutoff_year", Eligibility.cutoff_year)),
         "min_floors": int(raw.pop("min_floors", Eligibility.min_floors)),
     }
-    catalog = default_catalog()
-    for kind, layer in AMENITY_LAYERS.items():
+    for kind in AMENITY_LAYERS:
         key = f"{kind}_radius_m"
         value = raw.pop(key, None)
-        radius = default_radius(catalog.layer(layer), None) if value is None else float(value)
-        if not 0 < radius <= MAX_RADIUS_M:
+        if value is not None and not 0 < float(value) <= MAX_RADIUS_M:
             raise bad(f"parameters.{key}", f"must be > 0 and at most {MAX_RADIUS_M:g} m")
-        out[key] = radius
+        out[key] = None if value is None else float(value)  # None: each kind's own radius
     if raw:
         raise bad("parameters", f"unknown parameters: {', '.join(sorted(raw))}")
     return out
@@ -67,6 +74,17 @@ def amenity_uses(catalog: Catalog) -> dict[str, tuple[str, ...] | None]:
     return uses
 
 
+def facility_kind(conn: sa.Connection, amenity: str, kind: Any) -> str | None:
+    """The kind of a new amenity within its layer (default: the layer's first kind)."""
+    layer_id = AMENITY_LAYERS.get(amenity)
+    if layer_id is None:
+        return None  # an unknown amenity is named by check_interventions
+    kinds = layer_kinds(conn, default_catalog().layer(layer_id))
+    if kind is None:
+        return kinds[0]
+    return one_of("interventions.amenities.facility_kind", str(kind), kinds)
+
+
 def check_interventions(conn: sa.Connection, raw: dict[str, Any]) -> dict[str, Any]:
     """Interventions normalised and checked against the database (unknown ids are named)."""
     try:
@@ -76,6 +94,7 @@ def check_interventions(conn: sa.Connection, raw: dict[str, Any]) -> dict[str, A
             {
                 "site_id": int(a["site_id"]),
                 "kind": str(a["kind"]),
+                "facility_kind": facility_kind(conn, str(a["kind"]), a.get("facility_kind")),
                 "size": None if a.get("size") is None else float(a["size"]),
             }
             for a in raw.get("amenities", [])
@@ -125,34 +144,48 @@ def check_interventions(conn: sa.Connection, raw: dict[str, Any]) -> dict[str, A
     return {"elevators": elevators, "batches": batches, "amenities": amenities}
 
 
+def measures(
+    conn: sa.Connection, params: dict[str, Any], crs: Any, catalog: Catalog
+) -> tuple[Measure, ...]:
+    """Every supply measure of the amenity layers, read now (each kind its own radius)."""
+    found = []
+    for amenity, layer_id in AMENITY_LAYERS.items():
+        frame = load_layer(conn, source_of(catalog.layer(layer_id))).to_crs(crs)
+        override = params.get(f"{amenity}_radius_m")
+        for name in catalog.supply_measures(layer_id):
+            asked = supply_params(conn, layer_id, name, params["mode"], "none", None, catalog)
+            radii = {kind: float(override or r) for kind, r in asked.radii.items()}
+            asked = replace(asked, radii=radii)
+            kinds = frozenset(asked.spec.kinds) if asked.spec.kinds else None
+            facilities = facilities_of(frame, asked)
+            found.append(
+                Measure(name, amenity, facilities, radii, asked.spec.per, asked.target, kinds)
+            )
+    return tuple(found)
+
+
 def baseline(conn: sa.Connection, params: dict[str, Any], graphs: ResultCache | None) -> Baseline:
-    """The whole city as it is: stairwells, gardens, parking, candidate sites, street graph."""
+    """The whole city as it is: stairwells, supply measures, candidate sites, street graph."""
     catalog = default_catalog()
     homes = load_stairwells(conn, Area())
     crs = pick_crs(homes)
     network = catalog.network()
     graph = None
-    garden_rules = WalkRules.of(catalog, catalog.layer(AMENITY_LAYERS["garden"]))
-    parking_rules = WalkRules.of(catalog, catalog.layer(AMENITY_LAYERS["parking"]))
     if params["mode"] == "network" and network is not None:
-        graph = street_graph(conn, source_of(network), None, crs, graphs, garden_rules.closed)
-
-    def layer(layer_id: str) -> Any:
-        return load_layer(conn, source_of(catalog.layer(layer_id))).to_crs(crs)
-
+        closed = WalkRules.of(catalog, None).closed
+        graph = street_graph(conn, source_of(network), None, crs, graphs, closed)
+    demand = catalog.demand()
+    if demand is None:
+        raise InvalidInput("the catalog states no demand (persons per household)")
     return Baseline(
         stairwells=homes.to_crs(crs),
-        gardens=layer(AMENITY_LAYERS["garden"]),
-        parking=layer(AMENITY_LAYERS["parking"]),
-        sites=layer(SITES_LAYER),
+        measures=measures(conn, params, crs, catalog),
+        sites=load_layer(conn, source_of(catalog.layer(SITES_LAYER))).to_crs(crs),
         statuses=statuses(conn),
+        persons_per_household=demand.persons_per_household.value,
         graph=graph,
-        garden_radius=params["garden_radius_m"],
-        parking_radius=params["parking_radius_m"],
         rule=Eligibility(params["cutoff_year"], params["min_floors"]),
-        garden_access=garden_rules.access,
-        parking_access=parking_rules.access,
-        snap=garden_rules.snap,
+        decay=decay_of(demand, params.get("decay", "none")),
     )
 
 
@@ -170,7 +203,12 @@ def as_scenario(name: str, interventions: dict[str, Any], base: Baseline) -> Sce
             size = (
                 site_area if a["kind"] == "garden" else math.floor(site_area / M2_PER_PARKING_SPACE)
             )
-        amenities.append(NewAmenity(int(a["site_id"]), str(a["kind"]), float(size)))
+        kind = a.get("facility_kind")
+        amenities.append(
+            NewAmenity(
+                int(a["site_id"]), str(a["kind"]), float(size), None if kind is None else str(kind)
+            )
+        )
     return Scenario(name, tuple(elevators), tuple(amenities))
 
 

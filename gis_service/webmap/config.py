@@ -5,9 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from gis_service.analysis.coverage import Eligibility
+from gis_service.analysis.scenario import MEASURE_INDICATORS as SCENARIO_MEASURE_INDICATORS
 from gis_service.catalog import Catalog, Layer
-from gis_service.maps_catalog import GeoJsonSource, MapLayer, MapView, TilesSource
-from gis_service.webmap.i18n import INDICATORS, STRINGS
+from gis_service.maps_catalog import GeoJsonSource, Indicator, MapLayer, MapView, TilesSource
+from gis_service.webmap.i18n import INDICATORS, MEASURE_INDICATORS, STRINGS
 
 TILE_URL = "/tiles/{layers}/{{z}}/{{x}}/{{y}}.pbf"
 
@@ -89,6 +91,51 @@ def layer_entry(layer: MapLayer, catalog: Catalog, lang: str) -> dict[str, Any]:
     return entry
 
 
+def measure_labels(catalog: Catalog, lang: str) -> dict[str, str]:
+    """Labels of the scenario indicators of every supply measure (from the catalog's labels)."""
+    out: dict[str, str] = {}
+    for layer_id in catalog.service_layers():
+        for name, m in catalog.supply_measures(layer_id).items():
+            values = {"label": m.label.pick(lang), "unit": m.unit.pick(lang)}
+            for suffix in SCENARIO_MEASURE_INDICATORS:
+                key = f"{suffix}_{m.per}" if suffix == "ratio" else suffix
+                text = MEASURE_INDICATORS[lang].get(key, MEASURE_INDICATORS[lang][suffix])
+                out[f"{name}_{suffix}"] = text.format(**values)
+    return out
+
+
+def target_text(catalog: Catalog, indicator: Indicator, lang: str) -> dict[str, Any]:
+    """The target of a supply figure, in words, and its source (none without a target)."""
+    ref = indicator.supply
+    if ref is None:
+        return {"target": None}
+    m = catalog.supply_measures(ref.layer)[ref.measure]
+    if m.target is None:
+        return {"target": None}
+    per = STRINGS[lang][f"per_{m.per}"]
+    words = STRINGS[lang]["target_is"].format(value=f"{m.target.value:g}", unit=m.unit.pick(lang),
+                                              per=per)  # fmt: skip
+    return {"target": m.target.value, "target_text": words,
+            "target_source": m.target.source.pick(lang)}  # fmt: skip
+
+
+def indicator_entry(catalog: Catalog, indicator: Indicator, lang: str) -> dict[str, Any]:
+    """One choropleth figure: title, format, classes, join, target and definitions in words."""
+    demand = catalog.demand()
+    rule = Eligibility()
+    stated = demand.stated(lang, rule.cutoff_year, rule.min_floors) if demand else {}
+    return {
+        "property": indicator.property,
+        "title": indicator.title.pick(lang),
+        "format": indicator.format,
+        "breaks": indicator.breaks,
+        "colors": indicator.colors,
+        "join": indicator.join.model_dump() if indicator.join else None,
+        "definitions": [stated[name] for name in indicator.definitions],
+        **target_text(catalog, indicator, lang),
+    }
+
+
 def client_config(
     view: MapView, catalog: Catalog, lang: str, statuses: list[Status]
 ) -> dict[str, Any]:
@@ -100,7 +147,7 @@ def client_config(
         "view": view.id,
         "lang": lang,
         "strings": STRINGS[lang],
-        "indicators": INDICATORS[lang],
+        "indicators": {**INDICATORS[lang], **measure_labels(catalog, lang)},
         "controls": list(view.controls),
         "initial_view": view.initial_view.model_dump(),
         "catalog": {i: catalog_entry(catalog.layer(i), lang) for i in used},
@@ -128,16 +175,6 @@ def client_config(
             "show": ch.show,
             "name_property": ch.name_property,
             "levels": [{"id": lv.id, "title": lv.title.pick(lang)} for lv in ch.levels],
-            "indicators": [
-                {
-                    "property": ind.property,
-                    "title": ind.title.pick(lang),
-                    "format": ind.format,
-                    "breaks": ind.breaks,
-                    "colors": ind.colors,
-                    "join": ind.join.model_dump() if ind.join else None,
-                }
-                for ind in ch.indicators
-            ],
+            "indicators": [indicator_entry(catalog, ind, lang) for ind in ch.indicators],
         }
     return config

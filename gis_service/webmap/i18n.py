@@ -43,6 +43,11 @@ STRINGS: dict[str, dict[str, str]] = {
         "basemap_failed": "底图无法加载,已切换为空白底图",
         "compound_card": "小区指标",
         "unchanged": "该指标无变化",
+        "target_is": "目标:每{per}{value}{unit}",
+        "per_household": "户",
+        "per_resident": "人",
+        "target_source": "来源",
+        "definitions": "口径说明",
     },
     "en": {
         "sign_in": "Sign in",
@@ -81,6 +86,11 @@ STRINGS: dict[str, dict[str, str]] = {
         "basemap_failed": "The basemap cannot be reached: switched to the blank one",
         "compound_card": "Compound indicators",
         "unchanged": "No change in this indicator",
+        "target_is": "Target: {value} {unit} per {per}",
+        "per_household": "household",
+        "per_resident": "resident",
+        "target_source": "Source",
+        "definitions": "Definitions",
     },
 }
 
@@ -92,12 +102,13 @@ INDICATORS: dict[str, dict[str, str]] = {
         "elevator_share_stairwells": "加装电梯覆盖率(梯口)",
         "elevator_share_households": "加装电梯覆盖率(住户)",
         "elevator_share_elderly_households": "加装电梯覆盖率(老年户)",
-        "garden_share_households_served": "花园服务住户比例",
-        "garden_share_elderly_served": "花园服务老年户比例",
-        "garden_m2_per_resident": "人均可达花园面积(m²)",
-        "parking_share_households_served": "停车服务住户比例",
-        "parking_share_elderly_served": "停车服务老年户比例",
-        "parking_spaces_per_household": "户均可达车位",
+        # results stored before supply measures (one radius for every kind, all parking summed)
+        "garden_share_households_served": "花园服务住户比例(旧口径)",
+        "garden_share_elderly_served": "花园服务老年户比例(旧口径)",
+        "garden_m2_per_resident": "人均可达花园面积(m²,旧口径)",
+        "parking_share_households_served": "停车服务住户比例(旧口径)",
+        "parking_share_elderly_served": "停车服务老年户比例(旧口径)",
+        "parking_spaces_per_household": "户均可达停车设施(各类相加,旧口径)",
     },
     "en": {
         "elevator_eligible_stairwells": "Eligible stairwells",
@@ -105,12 +116,34 @@ INDICATORS: dict[str, dict[str, str]] = {
         "elevator_share_stairwells": "Elevator coverage (stairwells)",
         "elevator_share_households": "Elevator coverage (households)",
         "elevator_share_elderly_households": "Elevator coverage (elderly households)",
-        "garden_share_households_served": "Households a garden serves",
-        "garden_share_elderly_served": "Elderly households a garden serves",
-        "garden_m2_per_resident": "Garden m² within reach per resident",
-        "parking_share_households_served": "Households parking serves",
-        "parking_share_elderly_served": "Elderly households parking serves",
-        "parking_spaces_per_household": "Parking spaces within reach per household",
+        "garden_share_households_served": "Households a garden serves (former definition)",
+        "garden_share_elderly_served": "Elderly households a garden serves (former definition)",
+        "garden_m2_per_resident": "Garden m² within reach per resident (former definition)",
+        "parking_share_households_served": "Households parking serves (former definition)",
+        "parking_share_elderly_served": "Elderly households parking serves (former definition)",
+        "parking_spaces_per_household": "Parking of every kind per household (former definition)",
+    },
+}
+
+
+# Scenario indicators of each supply measure (analysis.scenario.MEASURE_INDICATORS): templates
+# filled with the measure's label and unit from layers/*.yaml (ratio_<per>: per household/resident)
+MEASURE_INDICATORS: dict[str, dict[str, str]] = {
+    "zh": {
+        "ratio": "{label}:可达量({unit})",
+        "ratio_household": "{label}:户均可达({unit}/户)",
+        "ratio_resident": "{label}:人均可达({unit}/人)",
+        "shortage": "{label}:缺口({unit})",
+        "households_short": "{label}:未达标住户(折算户数)",
+        "share_households_reached": "{label}:服务半径内住户比例",
+    },
+    "en": {
+        "ratio": "{label}: within reach ({unit})",
+        "ratio_household": "{label} within reach per household ({unit})",
+        "ratio_resident": "{label} within reach per resident ({unit})",
+        "shortage": "{label}: shortage ({unit})",
+        "households_short": "{label}: households short of the target (equivalents)",
+        "share_households_reached": "{label}: households within reach",
     },
 }
 

@@ -6,14 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from gis_service.analysis.catchment import (
-    catchment_deficit,
-    crow_flies_reach,
-    demand_weights,
-    network_reach,
-    two_step_fca,
-)
+from gis_service.analysis.catchment import crow_flies_reach, network_reach, two_step_fca
 from gis_service.analysis.snapping import snap_points, snapped_distances
+from gis_service.analysis.supply import demand_of, level_table
 from gis_service.errors import InvalidInput
 
 FACILITIES = np.array([[0.0, 0.0], [200.0, 0.0]])
@@ -28,12 +23,16 @@ def test_two_facilities_three_demand_points():
     assert ratio.tolist() == pytest.approx([10 / 5, 6 / 4])
     assert access.tolist() == pytest.approx([2.0, 3.5, 1.5])
     assert float(access @ np.array([2, 3, 1])) == pytest.approx(16.0)
-    stairwells = pd.DataFrame({"compound_id": [1, 1, 2]})
-    out = catchment_deficit(stairwells, access, [2, 3, 1], target_ratio=3).set_index("compound_id")
-    assert out.loc[1, "deficit"] == pytest.approx(2.0)
+    d = np.array([2.0, 3.0, 1.0])
+    per_stairwell = pd.DataFrame(
+        {"households": d, "demand": d, "supply": access * d, "reached": True,
+         "households_short": d * np.maximum(0, 1 - access / 3)}
+    )  # fmt: skip
+    out = level_table(per_stairwell, [1, 1, 2], "compound_id", 3.0).set_index("compound_id")
     assert out.loc[1, "ratio"] == pytest.approx((4 + 10.5) / 5)
-    assert out.loc[1, "stairwells_below_target"] == 1
-    assert out.loc[2, "deficit"] == pytest.approx(1.5)
+    assert out.loc[1, "shortage"] == pytest.approx(5 * 3 - 14.5)  # additive, surplus nets out
+    assert out.loc[1, "households_short"] == pytest.approx(2 * (1 - 2 / 3))
+    assert out.loc[2, "shortage"] == pytest.approx(1.5)
 
 
 def test_unreached_facility_and_zero_distance_pairs():
@@ -49,11 +48,11 @@ def test_unreached_facility_and_zero_distance_pairs():
 
 
 def test_demand_kinds():
-    frame = pd.DataFrame({"households": [10, 0], "elderly_households": [3, 0]})
-    assert demand_weights(frame, "residents").tolist() == pytest.approx([26.0, 0.0])
-    assert demand_weights(frame, "elderly").tolist() == [3.0, 0.0]
+    frame = pd.DataFrame({"households": [10, 0]})
+    assert demand_of(frame, "resident", 2.62).tolist() == pytest.approx([26.2, 0.0])
+    assert demand_of(frame, "household", 2.62).tolist() == [10.0, 0.0]
     with pytest.raises(InvalidInput):
-        demand_weights(frame, "cars")
+        demand_of(frame, "cars", 2.62)
 
 
 def test_network_reach_matches_snapped_distances(lattice):

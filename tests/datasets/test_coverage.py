@@ -51,6 +51,17 @@ def test_compound_34_is_15_of_57(shared_live, tokens):
     assert row["share_stairwells"] == pytest.approx(15 / 57)
 
 
+def test_the_answer_and_the_api_document_state_the_eligibility_rule(shared_live, tokens):
+    with shared_live.client(tokens["planner"]) as http:
+        answer = http.get("/analysis/coverage", params={"cutoff_year": 1995}).json()
+        document = http.get("/openapi.json").json()
+    eligible = answer["definitions"]["eligible"]
+    assert "end of 1995" in eligible["en"] and "no original elevator" in eligible["en"]
+    assert "1995年底前建成" in eligible["zh"] and "原无电梯" in eligible["zh"]
+    described = document["paths"]["/analysis/coverage"]["get"]["description"]
+    assert "end of 2000, with 4 or more floors" in described and "no original elevator" in described
+
+
 def test_batch_projection_15_57_to_57_57(shared_live, tokens):
     with shared_live.client(tokens["planner"]) as http:
         answer = http.get("/analysis/coverage", params={"level": "compound", "batch": 1})

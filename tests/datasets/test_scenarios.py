@@ -52,7 +52,7 @@ def test_scenario_lifecycle_with_deltas(live, demo_db, tokens):
         if r["compound_id"] == COMPOUND_34 and r["indicator"] == "elevator_in_service_stairwells"
     )  # fmt: skip
     assert (row[f"delta_{first['id']}"], row[f"delta_{second['id']}"]) == (42, 0)
-    garden_rows = [r for r in compared.json()["rows"] if r["indicator"] == "garden_m2_per_resident"]
+    garden_rows = [r for r in compared.json()["rows"] if r["indicator"] == "garden_area_ratio"]
     assert sum(r[f"delta_{second['id']}"] for r in garden_rows) > 0
 
     execute(demo_db, "UPDATE stairwell SET households = households + 1 WHERE id = 1")
@@ -84,6 +84,10 @@ def test_roles(live, tokens):
         ({"amenities": [{"site_id": 1, "kind": "pool"}]}, "interventions.amenities.0.kind"),
         ({"amenities": [{"site_id": 1, "kind": "garden", "size": -1}]}, "amenities.0.size"),
         ({}, "interventions"),
+        (
+            {"amenities": [{"site_id": 5, "kind": "parking", "facility_kind": "pocket_park"}]},
+            "interventions.amenities.facility_kind",
+        ),
     ],
 )
 def test_interventions_are_checked_against_the_database(live, tokens, interventions, field):

@@ -84,3 +84,13 @@ def count_colours(page: Page, png: bytes, colours: list[str]) -> dict[str, int]:
         [src, colours],
     )
     return counts
+
+
+def open_scenario(page: Page, url: str, token: str, scenario_id: int) -> None:
+    """The planner page (English) with a stored scenario chosen in the scenarios panel."""
+    page.goto(f"{url}/maps/planner?lang=en#token={token}")
+    page.wait_for_selector("html[data-gis-tiles-stairwells]", timeout=30_000)
+    page.click(".gis-scenario-toggle")
+    page.wait_for_selector(f".gis-scenarios option[value='{scenario_id}']", state="attached")
+    page.select_option('.gis-scenarios select[aria-label="Choose a scenario"]', str(scenario_id))
+    page.wait_for_selector(f".gis-scenario-body[data-scenario='{scenario_id}']")

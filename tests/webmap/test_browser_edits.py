@@ -12,7 +12,7 @@ from sqlalchemy.engine import Engine
 
 from gis_service.api.app import create_app
 from tests.conftest import DemoTemplate, LiveServer
-from tests.webmap.browser import shot, watch
+from tests.webmap.browser import open_scenario, shot, watch
 
 XSS = "<img src=x onerror=alert(1)>"
 pytestmark = pytest.mark.slow
@@ -94,12 +94,7 @@ def test_scenario_swipe_with_deltas(
     rows = {r["indicator"]: r for r in district["evaluation"]["rows"]}
     watched = watch(browser)
     page = watched.page
-    page.goto(f"{live.url}/maps/planner?lang=en#token={token}")
-    page.wait_for_selector("html[data-gis-tiles-stairwells]", timeout=30_000)
-    page.click(".gis-scenario-toggle")
-    page.wait_for_selector(f".gis-scenarios option[value='{scenario_id}']", state="attached")
-    page.select_option('.gis-scenarios select[aria-label="Choose a scenario"]', str(scenario_id))
-    page.wait_for_selector(f".gis-scenario-body[data-scenario='{scenario_id}']")
+    open_scenario(page, live.url, token, scenario_id)
     page.wait_for_selector(".gis-swipe input")
     shown = page.evaluate(
         """() => Array.from(document.querySelectorAll('.gis-deltas tr[data-indicator]'))

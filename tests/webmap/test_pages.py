@@ -56,6 +56,8 @@ def test_planner_layers_and_controls(live: LiveServer) -> None:
         "Elevator coverage (stairwells)",
         "Garden coverage (households within reach)",
         "Parking adequacy (households within reach)",
+        "Car spaces within reach per household",
+        "Car space shortage (spaces)",
     ]
     assert [lv["id"] for lv in config["choropleth"]["levels"]] == ["community", "grid", "compound"]
     assert {

@@ -79,9 +79,25 @@
 
   function figuresTable(props) {
     return el('table', {}, cfg().choropleth.indicators.map(function (ind) {
-      return el('tr', {'data-indicator': ind.property}, [el('th', {}, [GisMap.swatch(colorOf(ind, props[ind.property])), ind.title]),
-        el('td', {text: GisMap.format(props[ind.property], ind.format)})]);
+      return el('tr', {'data-indicator': ind.property, 'data-value': props[ind.property]},
+        [el('th', {}, [GisMap.swatch(colorOf(ind, props[ind.property])), ind.title]),
+         el('td', {text: GisMap.format(props[ind.property], ind.format) +
+                         (ind.target_text && ind.format !== 'count' ? ' (' + ind.target_text + ')' : '')})]);
     }));
+  }
+
+  /** The target (with its source) and the definitions of a figure, as the legend states them. */
+  function explained(ind) {
+    var out = [];
+    var notes = (ind.definitions || []).map(function (text) { return el('p', {class: 'gis-muted', text: text}); });
+    if (ind.target !== null && ind.target !== undefined) {
+      out.push(el('p', {class: 'gis-legend-target', 'data-target': ind.target}, [el('strong', {text: ind.target_text})]));
+      notes.unshift(el('p', {class: 'gis-muted gis-legend-source', text: t('target_source') + ': ' + ind.target_source}));
+    }
+    if (notes.length) {
+      out.push(el('details', {class: 'gis-legend-definitions'}, [el('summary', {text: t('definitions')})].concat(notes)));
+    }
+    return out;
   }
 
   /* ---- choropleth layer + legend ---- */
@@ -143,7 +159,7 @@
         [t('min') + ' ' + GisMap.format(values[0], ind.format) + ' · ' + t('median') + ' ' +
          GisMap.format(median(values), ind.format) + ' · ' + t('max') + ' ' +
          GisMap.format(values[values.length - 1], ind.format) + ' · ' + values.length + ' ' + t('areas')]);
-      legend.body.replaceChildren.apply(legend.body, rows.concat([stats]));
+      legend.body.replaceChildren.apply(legend.body, rows.concat([stats], explained(ind)));
       legend.body.setAttribute('data-level', state.level);
       legend.body.setAttribute('data-indicator', ind.property);
       legend.body.setAttribute('data-ready', 'true');

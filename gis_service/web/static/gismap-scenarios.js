@@ -9,7 +9,14 @@
   function cfg() { return GisMap.config; }
   function isShare(indicator) { return indicator.indexOf('share') >= 0; }
   function label(indicator) { return (cfg().indicators || {})[indicator] || indicator; }
-  function fmt(indicator, value) { return GisMap.format(value, isShare(indicator) ? 'percent' : 'number'); }
+  /** Shares as percentages, supply per household with 3 decimals, spaces and households whole. */
+  function formatOf(indicator) {
+    if (isShare(indicator)) { return 'percent'; }
+    if (/_ratio$/.test(indicator)) { return 'ratio'; }
+    if (/_(shortage|households_short)$/.test(indicator)) { return 'count'; }
+    return 'number';
+  }
+  function fmt(indicator, value) { return GisMap.format(value, formatOf(indicator)); }
 
   function scale(indicator, rows) {
     if (isShare(indicator)) { return {breaks: SHARE_BREAKS, colors: RAMP}; }
@@ -129,9 +136,9 @@
             el('td', {text: fmt(r.indicator, r.scenario)}),
             el('td', {class: sign, text: ((r.delta || 0) > 0 ? '+' : '') + fmt(r.indicator, r.delta)})]);
         })));
-        this.body.replaceChildren(el('h4', {text: scenario.name}),
+        this.body.replaceChildren.apply(this.body, [el('h4', {text: scenario.name}),
           scenario.description ? el('p', {class: 'gis-muted', text: scenario.description}) : null, table,
-          el('p', {class: 'gis-muted', text: t('swipe')}));
+          el('p', {class: 'gis-muted', text: t('swipe')})].filter(Boolean));
         this.body.setAttribute('data-scenario', scenario.id);
       },
       shapes: function (rows) {

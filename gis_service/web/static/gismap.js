@@ -46,6 +46,8 @@
     if (typeof value === 'boolean') { return value ? '✓' : '✗'; }
     if (typeof value !== 'number') { return String(value); }
     if (kind === 'percent') { return (value * 100).toFixed(1) + ' %'; }
+    if (kind === 'ratio') { return value.toFixed(3); }
+    if (kind === 'count') { return Math.round(value).toLocaleString(GisMap.config.lang === 'zh' ? 'zh-CN' : 'en'); }
     if (Number.isInteger(value)) { return value.toLocaleString(GisMap.config.lang === 'zh' ? 'zh-CN' : 'en'); }
     return value.toFixed(2);
   };
