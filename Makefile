@@ -81,6 +81,7 @@ bench: venv pgrouting
 	$(BIN)/python benchmarks/analysis_network_pgrouting.py
 	$(BIN)/python benchmarks/distributed.py
 	$(BIN)/python benchmarks/load.py
+	$(BIN)/python benchmarks/walking_agreement.py
 
 faults: venv
 	$(call run_suite,-q -m faults tests)

@@ -12,7 +12,9 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from gis_service.catalog_demand import Demand, SupplyMeasure
-from gis_service.db.models import ROLES, SITE_USES, Base
+from gis_service.catalog_walking import MAX_RADIUS_M as MAX_RADIUS_M  # re-exported
+from gis_service.catalog_walking import LifeCircle, Pace, Service, Walking
+from gis_service.db.models import ROLES, Base
 from gis_service.errors import ConfigError
 from gis_service.rows.columns import checks
 from gis_service.settings import get_settings
@@ -23,8 +25,6 @@ __all__ = ["Catalog", "Demand", "Layer", "LayerField", "SupplyMeasure", "Text", 
 FieldType = Literal["string", "integer", "number", "boolean", "date", "datetime"]
 GeometryType = Literal["point", "linestring", "polygon", "multipolygon"]
 LAYERS_DIR = Path(__file__).resolve().parent.parent / "layers"
-MAX_RADIUS_M = 5000.0
-"""The largest service radius an analysis takes (metres)."""
 
 
 class Limits(BaseModel):
@@ -87,72 +87,6 @@ class Style(BaseModel):
     fill_opacity: float = Field(default=0.4, ge=0, le=1)
     weight: float = Field(default=1.5, ge=0)
     radius: float = Field(default=5, ge=0)
-
-
-class Service(BaseModel):
-    """How a layer serves stairwells on foot: what analysis/service-areas, gaps and siting read."""
-
-    model_config = ConfigDict(extra="forbid")
-    radii_m: dict[str, float] = Field(description="service radius per kind, and 'default'")
-    kind_field: str = Field(default="kind", description="the field holding the kind")
-    sited_on: list[str] | None = Field(
-        default=None, description="candidate sites (suitable_for) where a new one may go; all"
-    )
-    supply: dict[str, SupplyMeasure] = Field(
-        default={}, description="kinds counted together in one unit, with a target per household"
-    )
-
-    def check(self, layer: Layer) -> None:
-        """ValueError when the kinds, radii or site uses do not fit the layer."""
-        if self.kind_field not in {f.name for f in layer.fields}:
-            raise ValueError(f"service.kind_field {self.kind_field!r} is not a field")
-        kind = layer.field(self.kind_field)
-        if not (kind.enum or kind.enum_from):
-            raise ValueError(f"service.kind_field {self.kind_field!r} has no enum or enum_from")
-        if "default" not in self.radii_m:
-            raise ValueError("service.radii_m needs a 'default' radius")
-        unknown = set(self.radii_m) - {"default"} - set(kind.enum or self.radii_m)
-        if unknown:
-            raise ValueError(f"service.radii_m names unknown kinds {sorted(unknown)}")
-        if any(not 0 < radius <= MAX_RADIUS_M for radius in self.radii_m.values()):
-            raise ValueError(f"service.radii_m must lie in (0, {MAX_RADIUS_M:g}] metres")
-        unknown = set(self.sited_on or ()) - set(SITE_USES)
-        if unknown:
-            raise ValueError(f"service.sited_on: unknown site uses {sorted(unknown)}")
-        for name, measure in self.supply.items():
-            self._check_measure(layer, name, measure)
-
-    def _check_measure(self, layer: Layer, name: str, measure: SupplyMeasure) -> None:
-        """A supply measure names kinds of the layer and a numeric size field."""
-        where = f"service.supply.{name}"
-        kinds = layer.field(self.kind_field).enum
-        unknown = set(measure.kinds or ()) - set(kinds or measure.kinds or ())
-        if unknown:
-            raise ValueError(f"{where}.kinds: unknown kinds {sorted(unknown)}")
-        size = next((f for f in layer.fields if f.name == measure.size_field), None)
-        if size is None or size.type not in ("integer", "number"):
-            raise ValueError(f"{where}.size_field {measure.size_field!r} is no numeric field")
-
-
-class Pace(BaseModel):
-    """One walking speed, with its label."""
-
-    model_config = ConfigDict(extra="forbid")
-    m_per_min: float = Field(gt=0, le=500)
-    label: Text
-
-
-class Walking(BaseModel):
-    """The walkable network's rule: how fast people walk (minutes of walking to metres)."""
-
-    model_config = ConfigDict(extra="forbid")
-    speeds: dict[str, Pace]
-
-    @model_validator(mode="after")
-    def _has_normal(self) -> Walking:
-        if "normal" not in self.speeds:
-            raise ValueError("walking.speeds needs a 'normal' speed")
-        return self
 
 
 class Layer(BaseModel):
@@ -288,6 +222,16 @@ class Catalog(BaseModel):
         """Walking speeds by name (empty when the catalog has no walkable network)."""
         network = self.network()
         return dict(network.walking.speeds) if network and network.walking else {}
+
+    def life_circles(self) -> dict[str, LifeCircle]:
+        """Life circles by name (minutes of walking), from the walkable network's rules."""
+        network = self.network()
+        return dict(network.walking.life_circles) if network and network.walking else {}
+
+    def walking(self) -> Walking | None:
+        """The walkable network's rules (speeds, life circles, snapping, closed ways)."""
+        network = self.network()
+        return network.walking if network else None
 
 
 def describe_error(path: Path, exc: ValidationError) -> str:

@@ -279,6 +279,9 @@ def import_command(
     encoding: str = typer.Option(None, help="Text encoding when not UTF-8 (default: GB18030)"),
     dry_run: bool = typer.Option(False, "--dry-run", help="Check every row, write nothing"),
     skip_invalid: bool = typer.Option(False, "--skip-invalid", help="Write the valid rows only"),
+    key: str = typer.Option(
+        None, "--key", help="A column with a stable id: re-imports update changed rows"
+    ),
     report: Path = typer.Option(None, "--report", help="Also write the report as JSON here"),
 ) -> None:
     """Import a file into a layer: all rows or none, with a report of each rejected row."""
@@ -294,6 +297,7 @@ def import_command(
     options = ImportOptions(
         layer_name=source_layer, crs=crs, from_gcj02=from_gcj02, lon_column=lon_column,
         lat_column=lat_column, encoding=encoding, dry_run=dry_run, skip_invalid=skip_invalid,
+        key=key,
     )
     engine = open_database(get_settings())
     try:
@@ -340,7 +344,10 @@ def import_osm_command(
     default_floors: int = typer.Option(5, help="Floors of a building without building:levels"),
     dry_run: bool = typer.Option(False, "--dry-run", help="Read and count, write nothing"),
 ) -> None:
-    """Import buildings, stairwells, gardens, parking and walkable streets from OSM (pyrosm)."""
+    """Import buildings, stairwells, gardens, parking and walkable streets from OSM (pyrosm).
+
+    Importing again updates what changed, adds what is new and reports what vanished.
+    """
     from gis_service.ingest.console import steps
     from gis_service.ingest.osm import parse_bbox, read_osm
     from gis_service.ingest.osm_load import load_osm
@@ -358,12 +365,13 @@ def import_osm_command(
     engine = open_database(get_settings())
     try:
         with steps("writing") as say, engine.begin() as conn:
-            written = load_osm(conn, data, progress=say)
+            reports = load_osm(conn, data, progress=say, bbox=box)
     except DBAPIError as exc:
         reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
         message = f"the database refused the import, nothing written: {reason}"
         raise GisServiceError(message) from exc
-    typer.echo("imported " + ", ".join(f"{table} {n}" for table, n in written.items()))
+    for table, report in reports.items():
+        typer.echo(report.line(table))
 
 
 def main() -> None:

@@ -157,35 +157,48 @@ def coverage_command(
 
 def service_of(
     conn: sa.Connection, layer: str, kind: str | None, radius_m: float | None,
-    minutes: float | None, speed: str, mode: str,
+    minutes: float | None, speed: str, mode: str, life_circle: str | None = None,
 ) -> ServiceParams:  # fmt: skip
     """Validated service parameters."""
-    return service_params(conn, layer, kind, radius_m, minutes, speed, mode, CATALOG)
+    return service_params(
+        conn, layer, kind, radius_m, minutes, speed, mode, CATALOG, life_circle
+    )
 
 
 KIND = typer.Option(None, help="Kind within the layer (all when omitted)")
 RADIUS = typer.Option(None, "--radius-m", help="Radius in metres (default: catalog)")
 MINUTES = typer.Option(None, help="Radius in minutes of walking")
 SPEED = typer.Option("normal", help=f"Walking speed: {', '.join(CATALOG.walking_speeds())}")
+LIFE_CIRCLE = typer.Option(
+    None, "--life-circle",
+    help=f"A life circle's minutes at the speed: {', '.join(CATALOG.life_circles())}",
+)
+SERVED_LEVEL = typer.Option(
+    "compound", help="stairwell (distance, facility and access point of each), grid, compound, "
+    "community, subdistrict or district",
+)
+STAIRWELL_COLUMNS = ["id", "building_id", "label", "facility_id", "facility_name", "distance_m",
+                     "minutes", "served", "access_lon", "access_lat", "unsnapped"]
 
 
 @analyze_app.command("service-areas")
 def service_areas_command(
     layer: str = LAYER, kind: str = KIND, radius_m: float = RADIUS, minutes: float = MINUTES,
-    speed: str = SPEED, mode: str = MODE, level: str = LEVEL,
+    speed: str = SPEED, life_circle: str = LIFE_CIRCLE, mode: str = MODE,
+    level: str = SERVED_LEVEL,
     dissolve: bool = typer.Option(False, help="One polygon for the layer, not one per facility"),
     district: int = DISTRICT, subdistrict: int = SUBDISTRICT, community: int = COMMUNITY,
     grid: int = GRID, compound: int = COMPOUND, bbox: str = BBOX,
     fmt: str = FORMAT, output: Path = OUTPUT,
     every: bool = ALL, scheduler: str = SCHEDULER, workers: int = WORKERS,
 ) -> None:  # fmt: skip
-    """Service areas (geojson) or shares served per level (table/json/csv)."""
+    """Service areas (geojson), shares served per level, or per stairwell (table/json/csv)."""
     area = area_of(district, subdistrict, community, grid, compound, bbox)
-    col = level_column(level)
-    if every and (fmt == "geojson" or not area.everything):
+    col = "id" if level == "stairwell" else level_column(level)
+    if every and (fmt == "geojson" or not area.everything or level == "stairwell"):
         raise GisServiceError("--all gives shares for the whole city: no geojson, no area filters")
     with session("service areas") as (conn, step):
-        params = service_of(conn, layer, kind, radius_m, minutes, speed, mode)
+        params = service_of(conn, layer, kind, radius_m, minutes, speed, mode, life_circle)
         if every:
             from gis_service.distributed import dask_client, nearest_all
 
@@ -208,7 +221,12 @@ def service_areas_command(
                 output,
             )
             return
-        shares = with_names(conn, shares_table(nearest_table(inputs, params, step), col), level)
+        near = nearest_table(inputs, params, step)
+        if level == "stairwell":
+            rows = pd.DataFrame(near[STAIRWELL_COLUMNS])
+            formats.write_table(rows, fmt, output, meta, STAIRWELL_COLUMNS)
+            return
+        shares = with_names(conn, shares_table(near, col), level)
     shown = [col, "name", "stairwells", "served_stairwells", "share_households",
              "share_elderly_households"]  # fmt: skip
     formats.write_table(shares, fmt, output, meta, shown)
@@ -217,7 +235,7 @@ def service_areas_command(
 @analyze_app.command("gaps")
 def gaps_command(
     layer: str = LAYER, kind: str = KIND, radius_m: float = RADIUS, minutes: float = MINUTES,
-    speed: str = SPEED, mode: str = MODE, level: str = LEVEL,
+    speed: str = SPEED, life_circle: str = LIFE_CIRCLE, mode: str = MODE, level: str = LEVEL,
     district: int = DISTRICT, subdistrict: int = SUBDISTRICT, community: int = COMMUNITY,
     grid: int = GRID, compound: int = COMPOUND, bbox: str = BBOX,
     fmt: str = FORMAT, output: Path = OUTPUT,
@@ -226,7 +244,7 @@ def gaps_command(
     area = area_of(district, subdistrict, community, grid, compound, bbox)
     col = level_column(level)
     with session("gaps") as (conn, step):
-        params = service_of(conn, layer, kind, radius_m, minutes, speed, mode)
+        params = service_of(conn, layer, kind, radius_m, minutes, speed, mode, life_circle)
         near = nearest_table(service_inputs(conn, params, area, progress=step), params, step)
         meta = {"parameters": params.as_dict(), "area": area.as_dict(), "level": level}
         if fmt == "geojson":
@@ -245,7 +263,7 @@ def gaps_command(
 @analyze_app.command("siting")
 def siting_command(
     layer: str = LAYER, kind: str = KIND, radius_m: float = RADIUS, minutes: float = MINUTES,
-    speed: str = SPEED, mode: str = MODE,
+    speed: str = SPEED, life_circle: str = LIFE_CIRCLE, mode: str = MODE,
     k: int = typer.Option(None, "--k", "-k", help="Number of sites to choose"),
     budget: float = typer.Option(None, help="Budget over --budget-field"),
     budget_field: str = typer.Option("cost_yuan", help="cost_yuan or area_m2"),
@@ -259,7 +277,7 @@ def siting_command(
     """Choose candidate sites serving the most households not served yet."""
     area = area_of(district, subdistrict, community, grid, compound, bbox)
     with session("siting") as (conn, step):
-        svc = service_of(conn, layer, kind, radius_m, minutes, speed, mode)
+        svc = service_of(conn, layer, kind, radius_m, minutes, speed, mode, life_circle)
         params = SitingParams(svc, k, budget, budget_field, method, weight, time_limit_s)
         result = run_siting(conn, params, area, progress=step)
     if fmt == "json":

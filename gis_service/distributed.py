@@ -22,11 +22,11 @@ from pyproj import CRS
 
 from gis_service.analysis.coverage import Eligibility, coverage
 from gis_service.analysis.crs import utm_crs
-from gis_service.analysis.network import StreetGraph, build_graph
+from gis_service.analysis.network import StreetGraph
 from gis_service.datasets.area import Area, Box, expand
 from gis_service.datasets.load import STAIRWELL_SQL, load_layer, load_stairwells, read_geoframe
 from gis_service.datasets.params import ServiceParams
-from gis_service.datasets.runs import ServiceInputs, nearest_table
+from gis_service.datasets.runs import ServiceInputs, nearest_table, walkable_graph
 from gis_service.db.engine import create_db_engine
 from gis_service.errors import InvalidInput
 
@@ -138,7 +138,7 @@ def partition_inputs(
         streets = load_layer(conn, params.sources.streets, box)
         if not len(streets):
             raise InvalidInput("there are no streets in this area: use mode=crow")
-        graph = build_graph(streets.to_crs(crs))
+        graph = walkable_graph(streets, crs, params.rules.closed)
     return ServiceInputs(homes.to_crs(crs), facilities.to_crs(crs), graph, crs, box)
 
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
 class Settings(BaseSettings):
@@ -141,10 +141,26 @@ class Settings(BaseSettings):
     items_max_limit: int = Field(
         default=10_000, description="Largest page of features; larger limits are clamped."
     )
-    service_area: tuple[float, float, float, float] = Field(
-        default=(73.0, 3.0, 136.0, 54.0),
-        description="lon/lat box (W, S, E, N) edited geometries must lie in (swapped axes fail).",
+    service_area: Annotated[tuple[float, float, float, float] | None, NoDecode] = Field(
+        default=None,
+        description="lon/lat box 'W,S,E,N' stored geometries must lie in (edits, imports); unset: "
+        "the stored data's extent grown by service_area_margin_km (gis_service/rows/area.py).",
     )
+    service_area_margin_km: float = Field(
+        default=50.0, ge=0, description="How far beyond the stored data's extent new data may lie."
+    )
+
+    @field_validator("service_area", mode="before")
+    @classmethod
+    def _box(cls, value: Any) -> Any:
+        """'W,S,E,N' text as four numbers, west < east and south < north within lon/lat."""
+        if isinstance(value, str):
+            value = [float(part) for part in value.split(",")] if value.strip() else None
+        if value is not None:
+            w, s, e, n = value
+            if not (-180 <= w < e <= 180 and -90 <= s < n <= 90):
+                raise ValueError("service_area must be W,S,E,N with W < E and S < N in degrees")
+        return value
 
 
 @lru_cache(maxsize=1)

@@ -74,11 +74,12 @@ def _candidate_segments(vx: Vertices, seg: IntArray, tolerance: float) -> IntArr
 
 
 def endpoint_segment_links(
-    vx: Vertices, tolerance: float
+    vx: Vertices, tolerance: float, line_layer: IntArray | None = None
 ) -> tuple[Vertices, tuple[IntArray, IntArray]]:
-    """Link each line end to lines passing within `tolerance`, inserting split vertices.
+    """Link each line end to lines of its layer passing within `tolerance`, inserting splits.
 
     Returns the vertex table with inserted vertices and pairs (end, vertex) to merge.
+    line_layer gives each source line's vertical layer (None: all on one layer).
     """
     empty = np.zeros(0, dtype=np.int64)
     seg = np.flatnonzero(vx.part[1:] == vx.part[:-1]).astype(np.int64)
@@ -90,6 +91,8 @@ def endpoint_segment_links(
     pi, si = tree.query(shapely.points(vx.xy[ends]), predicate="dwithin", distance=tolerance)
     e, k = ends[pi], seg[si]
     own = (k == e) | (k + 1 == e)
+    if line_layer is not None:
+        own |= line_layer[vx.line[e]] != line_layer[vx.line[k]]
     e, k = e[~own], k[~own]
     p, a, b = vx.xy[e], vx.xy[k], vx.xy[k + 1]
     ab = b - a

@@ -8,14 +8,16 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
+import shapely
 from numpy.typing import ArrayLike, NDArray
 from scipy.sparse.csgraph import dijkstra
 from scipy.spatial import cKDTree
 
+from gis_service.analysis.access import AccessRule, access_points, facility_geometries
 from gis_service.analysis.crs import xy_of
 from gis_service.analysis.network import StreetGraph
-from gis_service.analysis.routing import augmented_matrix
-from gis_service.analysis.snapping import PointsLike, snap_points
+from gis_service.analysis.routing import along_to_stretch, augmented_matrix
+from gis_service.analysis.snapping import PointsLike, SnapRule, snap_points
 from gis_service.errors import InvalidInput
 
 FloatArray = NDArray[np.float64]
@@ -47,20 +49,24 @@ class Reach:
 
 
 def crow_flies_reach(supply: PointsLike, demand: PointsLike, radius: float) -> Reach:
-    """Every (supply, demand) pair within `radius` metres in a straight line."""
-    sxy, dxy = xy_of(supply), xy_of(demand)
+    """Every (supply, demand) pair within `radius` metres in a straight line (areas: from
+    their outline)."""
+    geoms, dxy = facility_geometries(supply), xy_of(demand)
     if not radius >= 0:
         raise InvalidInput("radius must be >= 0")
-    if sxy.shape[0] == 0 or dxy.shape[0] == 0:
+    shape = (geoms.size, dxy.shape[0])
+    if geoms.size == 0 or dxy.shape[0] == 0:
         empty = np.zeros(0, dtype=np.int64)
-        return Reach(empty, empty, np.zeros(0), (sxy.shape[0], dxy.shape[0]))
-    pairs = cKDTree(sxy).sparse_distance_matrix(cKDTree(dxy), radius, output_type="ndarray")
-    return Reach(
-        pairs["i"].astype(np.int64),
-        pairs["j"].astype(np.int64),
-        pairs["v"].astype(np.float64),
-        (sxy.shape[0], dxy.shape[0]),
-    )
+        return Reach(empty, empty, np.zeros(0), shape)
+    if (shapely.get_type_id(geoms) == 0).all():
+        sxy = shapely.get_coordinates(geoms)
+        pairs = cKDTree(sxy).sparse_distance_matrix(cKDTree(dxy), radius, output_type="ndarray")
+        return Reach(pairs["i"].astype(np.int64), pairs["j"].astype(np.int64),
+                     pairs["v"].astype(np.float64), shape)  # fmt: skip
+    pts = shapely.points(dxy)
+    di, si = shapely.STRtree(geoms).query(pts, predicate="dwithin", distance=radius)
+    return Reach(si.astype(np.int64), di.astype(np.int64),
+                 shapely.distance(geoms[si], pts[di]).astype(np.float64), shape)  # fmt: skip
 
 
 def network_reach(
@@ -70,27 +76,33 @@ def network_reach(
     radius: float,
     max_snap: float | None = None,
     chunk_cells: int = 20_000_000,
+    access: AccessRule = AccessRule(),
+    snap: SnapRule = SnapRule(),
 ) -> Reach:
     """Every (supply, demand) pair within `radius` metres along streets (snapped, exact).
 
-    Runs Dijkstra from the supply points in chunks so at most `chunk_cells` distances are
-    held in memory at once.
+    Supply is reached at its access stretches (`access`: areas at their edges), demand points
+    snap by `snap` (max_snap, when given, is the longest leg). Runs Dijkstra from the supply
+    in chunks so at most `chunk_cells` distances are held in memory at once.
     """
     if not radius >= 0:
         raise InvalidInput("radius must be >= 0")
-    sources = snap_points(graph, supply, max_distance=max_snap)
-    targets = snap_points(graph, demand, max_distance=max_snap)
-    n, n_s = graph.n_nodes, len(sources)
+    snap = snap.limited(max_snap)
+    entry = access_points(graph, supply, access, snap)
+    sources, owner = entry.stretches, entry.owner
+    targets = snap_points(graph, demand, rule=snap)
+    n, n_s = graph.n_nodes, entry.n_facilities
     t_ok = np.flatnonzero(targets.ok)
     tt = targets.take(t_ok)
-    s_ok = np.flatnonzero(sources.ok)
-    same = pd.DataFrame({"s": s_ok, "edge": sources.edge[s_ok]}).merge(
+    same = pd.DataFrame({"k": np.arange(len(sources)), "edge": sources.edge}).merge(
         pd.DataFrame({"t": np.arange(t_ok.size), "edge": tt.edge}), on="edge"
     )
-    same_s, same_t = same["s"].to_numpy(np.int64), same["t"].to_numpy(np.int64)
-    direct = sources.access[same_s] + np.abs(sources.offset[same_s] - tt.offset[same_t])
-    matrix = augmented_matrix(graph, sources)
-    step = max(1, chunk_cells // (n + n_s + t_ok.size))
+    same_k, same_t = same["k"].to_numpy(np.int64), same["t"].to_numpy(np.int64)
+    direct = sources.access[same_k] + along_to_stretch(sources, same_k, tt.offset[same_t])
+    same_s = owner[same_k]
+    matrix = augmented_matrix(graph, sources, owner)
+    s_ok = np.flatnonzero(entry.reached())
+    step = max(1, chunk_cells // (matrix.shape[0] + t_ok.size))
     rows, cols, dist = [], [], []
     for lo in range(0, s_ok.size, step):
         chunk = s_ok[lo : lo + step]

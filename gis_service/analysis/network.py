@@ -14,6 +14,7 @@ from numpy.typing import ArrayLike, NDArray
 from scipy.sparse.csgraph import connected_components
 
 from gis_service.analysis._junctions import Vertices, endpoint_segment_links, prepare_vertices
+from gis_service.analysis.walkable import at_ground, vertical_layers
 from gis_service.errors import InvalidInput
 
 FloatArray = NDArray[np.float64]
@@ -30,7 +31,11 @@ def csr_from_edges(rows: IntArray, cols: IntArray, data: FloatArray, n: int) -> 
 
 @dataclass(frozen=True, eq=False)
 class StreetGraph:
-    """An undirected street graph; each edge keeps its polyline (oriented from u to v)."""
+    """An undirected street graph; each edge keeps its polyline (oriented from u to v).
+
+    ground marks the edges at ground level (no bridge, no tunnel; None: all are), where points
+    and the outlines of areas may join the network (see walkable.py).
+    """
 
     node_xy: FloatArray
     u: IntArray
@@ -40,6 +45,7 @@ class StreetGraph:
     coords: FloatArray
     edge_ptr: IntArray
     crs: Any = None
+    ground: NDArray[np.bool_] | None = None
 
     @property
     def n_nodes(self) -> int:
@@ -83,6 +89,33 @@ class StreetGraph:
         """STRtree over the edge polylines."""
         return shapely.STRtree(self.geometries)
 
+    @cached_property
+    def component_length(self) -> FloatArray:
+        """Per edge: the total length of the ways of its connected piece (metres)."""
+        _, labels = connected_components(self.matrix, directed=False)
+        lab = labels[self.u]
+        total = np.bincount(lab, weights=self.length, minlength=int(labels.max(initial=0)) + 1)
+        return total[lab]
+
+    def usable_edges(self, min_component_m: float) -> IntArray:
+        """Edges a point may join: at ground level, on a piece of at least min_component_m
+        metres of ways or on the largest piece."""
+        pieces = self.__dict__.setdefault("_usable", {})
+        if min_component_m not in pieces:
+            total = self.component_length
+            big = (total >= min_component_m) | (total >= total.max(initial=0.0))
+            ground = np.ones(self.n_edges, bool) if self.ground is None else self.ground
+            pieces[min_component_m] = np.flatnonzero(big & ground).astype(np.int64)
+        return pieces[min_component_m]
+
+    def usable_tree(self, min_component_m: float) -> tuple[shapely.STRtree, IntArray]:
+        """STRtree over the usable edges and their edge indices."""
+        trees = self.__dict__.setdefault("_usable_trees", {})
+        if min_component_m not in trees:
+            edges = self.usable_edges(min_component_m)
+            trees[min_component_m] = (shapely.STRtree(self.geometries[edges]), edges)
+        return trees[min_component_m]
+
     def edges_frame(self) -> gpd.GeoDataFrame:
         """The edges as a GeoDataFrame (u, v, length, line_index, geometry)."""
         return gpd.GeoDataFrame(
@@ -125,8 +158,10 @@ def graph_from_arrays(
     return StreetGraph(xy, a, b, w, np.arange(a.size, dtype=np.int64), seg, ptr, crs)
 
 
-def _clusters(vx: Vertices, links: tuple[IntArray, IntArray], tolerance: float) -> IntArray:
-    """Cluster label per vertex: equal coordinates, close endpoints, endpoint-to-line links."""
+def _clusters(
+    vx: Vertices, links: tuple[IntArray, IntArray], tolerance: float, line_layer: IntArray
+) -> IntArray:
+    """Cluster label per vertex: equal coordinates, close endpoints of one layer, T-links."""
     from scipy.spatial import cKDTree
 
     n = vx.xy.shape[0]
@@ -137,8 +172,10 @@ def _clusters(vx: Vertices, links: tuple[IntArray, IntArray], tolerance: float) 
     ends = np.flatnonzero(vx.endpoint)
     if ends.size > 1 and tolerance > 0:
         pairs = cKDTree(vx.xy[ends]).query_pairs(tolerance, output_type="ndarray")
-        ra.append(ends[pairs[:, 0]])
-        rb.append(ends[pairs[:, 1]])
+        a, b = ends[pairs[:, 0]], ends[pairs[:, 1]]
+        same = line_layer[vx.line[a]] == line_layer[vx.line[b]]
+        ra.append(a[same])
+        rb.append(b[same])
     ra.append(links[0])
     rb.append(links[1])
     a, b = np.concatenate(ra), np.concatenate(rb)
@@ -152,10 +189,12 @@ def build_graph(
 ) -> StreetGraph:
     """Street graph from LineStrings in a metric CRS.
 
-    Nodes are line ends (snapped together within `tolerance` metres), vertices shared by
-    several lines, and points where a line end touches another line mid-segment (T-junction,
-    the touched line is split there). Lines crossing without a shared vertex (bridges,
-    tunnels) stay unconnected. Edge weight = polyline length.
+    Nodes are vertices shared by several lines, line ends (snapped together within `tolerance`
+    metres) and points where a line end touches another line mid-segment (T-junction, the
+    touched line is split there). The tolerance joins only lines on the same vertical layer
+    (a GeoDataFrame's layer/bridge/tunnel columns, see walkable.py): lines crossing without a
+    shared vertex, and a tunnel ending under a street, stay unconnected. Edge weight =
+    polyline length.
     """
     crs = getattr(lines, "crs", None)
     geoms = np.asarray(lines.geometry.values if isinstance(lines, gpd.GeoDataFrame) else lines)
@@ -163,9 +202,13 @@ def build_graph(
         raise InvalidInput("the street layer is empty")
     if crs is not None and getattr(crs, "is_geographic", False):
         raise InvalidInput("street lines must be in a metric CRS, not degrees")
+    frame = lines if isinstance(lines, gpd.GeoDataFrame) else None
+    line_layer = (
+        vertical_layers(frame) if frame is not None else np.zeros(geoms.size, dtype=np.int64)
+    )
     vx = prepare_vertices(geoms)
-    vx, links = endpoint_segment_links(vx, tolerance)
-    labels = _clusters(vx, links, tolerance)
+    vx, links = endpoint_segment_links(vx, tolerance, line_layer)
+    labels = _clusters(vx, links, tolerance, line_layer)
     size = np.bincount(labels)
     is_node = vx.endpoint | vx.inserted | (size[labels] >= 2)
     cand = np.flatnonzero(is_node)
@@ -193,4 +236,5 @@ def build_graph(
     np.cumsum(counts, out=ptr[1:])
     gather = np.arange(ptr[-1]) - np.repeat(ptr[:-1] - start_v, counts)
     line_index = vx.line[start_v]
-    return StreetGraph(node_xy, u, v, length, line_index, xy[gather], ptr, crs)
+    ground = at_ground(frame)[line_index] if frame is not None else None
+    return StreetGraph(node_xy, u, v, length, line_index, xy[gather], ptr, crs, ground)

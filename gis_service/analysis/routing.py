@@ -11,7 +11,7 @@ from numpy.typing import ArrayLike, NDArray
 from scipy.sparse.csgraph import dijkstra
 
 from gis_service.analysis.network import StreetGraph, csr_from_edges
-from gis_service.analysis.snapping import Snapped
+from gis_service.analysis.snapping import Snapped, on_edges
 from gis_service.errors import InvalidInput
 
 FloatArray = NDArray[np.float64]
@@ -74,18 +74,24 @@ def nearest_source_nodes(
     return NodeReach(dist, source, _clean(pred, 0, graph.n_nodes), limit)
 
 
-def augmented_matrix(graph: StreetGraph, sources: Snapped) -> sp.csr_matrix:
+def augmented_matrix(
+    graph: StreetGraph, sources: Snapped, owner: IntArray | None = None
+) -> sp.csr_matrix:
     """The graph plus one virtual node per source joined to both ends of its snapped edge.
 
     The virtual node of source f (index n_nodes + f) reaches u at access + offset and v at
-    access + (edge length - offset), so a Dijkstra from it is exact at every graph node.
+    access + the rest of the edge beyond its stretch, so a Dijkstra from it is exact at every
+    graph node. With owner, sources of one owner share the virtual node n_nodes + owner.
     """
     base = graph.matrix.tocoo()
-    n, f = graph.n_nodes, len(sources)
+    n = graph.n_nodes
     ok = np.flatnonzero(sources.ok)
-    virt = n + ok
+    if owner is None:
+        virt, f = n + ok, len(sources)
+    else:
+        virt, f = n + owner[ok], int(owner.max(initial=-1)) + 1
     wu = sources.access[ok] + sources.offset[ok]
-    wv = sources.access[ok] + sources.rest[ok]
+    wv = sources.access[ok] + np.maximum(sources.rest_after[ok], 0.0)
     rows = np.r_[base.row, virt, virt, sources.u[ok], sources.v[ok]].astype(np.int64)
     cols = np.r_[base.col, sources.u[ok], sources.v[ok], virt, virt].astype(np.int64)
     data = np.r_[base.data, wu, wv, wu, wv]
@@ -113,13 +119,30 @@ def nearest_source_snapped(
     return NodeReach(dist[:n], _clean(found[:n], n, len(sources)), _clean(pred[:n], 0, n), limit)
 
 
+def along_to_stretch(sources: Snapped, index: IntArray, at: FloatArray) -> FloatArray:
+    """Distance along a shared edge from positions `at` to the stretches of sources[index]."""
+    start = sources.offset[index]
+    end = start + sources.extent[index]
+    return np.maximum(0.0, np.maximum(start - at, at - end))
+
+
+def entry_nodes(reach: NodeReach) -> IntArray:
+    """Per node: the first graph node of its shortest path (where it left its source's edge)."""
+    nxt = np.where(reach.predecessor >= 0, reach.predecessor, np.arange(reach.dist.size))
+    while True:
+        jumped = nxt[nxt]
+        if np.array_equal(jumped, nxt):
+            return nxt.astype(np.int64)
+        nxt = jumped
+
+
 def reach_targets(
     reach: NodeReach, sources: Snapped, targets: Snapped
 ) -> tuple[FloatArray, IntArray]:
     """Distance and nearest source for snapped targets, exact also when sharing a source's edge.
 
     distance = target access + min(dist[u] + offset, dist[v] + rest, direct along the shared
-    edge from a source on it); beyond the limit: inf and source -1.
+    edge from a source (stretch) on it); beyond the limit: inf and source -1.
     """
     n = len(targets)
     dist = np.full(n, np.inf)
@@ -136,7 +159,7 @@ def reach_targets(
     )
     if len(pairs):
         ti, si = pairs["t"].to_numpy(), pairs["s"].to_numpy()
-        direct = sources.access[si] + np.abs(sources.offset[si] - t.offset[ti])
+        direct = sources.access[si] + along_to_stretch(sources, si, t.offset[ti])
         order = np.lexsort((direct, ti))
         ti, si, direct = ti[order], si[order], direct[order]
         first = np.r_[True, ti[1:] != ti[:-1]]
@@ -149,3 +172,31 @@ def reach_targets(
     dist[ok[inside]] = total[inside]
     src[ok[inside]] = best_src[inside]
     return dist, src
+
+
+def meeting_points(
+    graph: StreetGraph, reach: NodeReach, sources: Snapped, targets: Snapped, src: IntArray
+) -> FloatArray:
+    """(n, 2) where each target's shortest path meets its source's stretch (NaN: unreached).
+
+    src is the source of each target (reach_targets); the meeting point is the stretch's end
+    the path entered by, or the nearest point of a stretch on the target's own edge.
+    """
+    out = np.full((len(targets), 2), np.nan)
+    hit = np.flatnonzero(src >= 0)
+    if not hit.size:
+        return out
+    t, f = targets.take(hit), src[hit]
+    start = sources.offset[f]
+    end = start + sources.extent[f]
+    via_u = reach.dist[t.u] + t.offset
+    via_v = reach.dist[t.v] + t.rest
+    node = np.where(via_u <= via_v, t.u, t.v)
+    entry = entry_nodes(reach)[node]
+    along = np.where(entry == sources.v[f], end, start)
+    same = t.edge == sources.edge[f]
+    direct = sources.access[f] + along_to_stretch(sources, f, t.offset)
+    use_direct = same & (direct <= np.minimum(via_u, via_v))
+    along = np.where(use_direct, np.clip(t.offset, start, end), along)
+    out[hit] = on_edges(graph, sources.edge[f], along)
+    return out

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import shapely
 from numpy.typing import ArrayLike, NDArray
 from scipy.spatial import cKDTree
 
-from gis_service.analysis.crs import as_points, metric_crs, to_metric, xy_of
+from gis_service.analysis.access import AccessRule, access_points, facility_geometries
+from gis_service.analysis.crs import metric_crs, to_metric, xy_of
 from gis_service.analysis.network import StreetGraph
-from gis_service.analysis.routing import nearest_source_snapped, reach_targets
-from gis_service.analysis.snapping import PointsLike, snap_points
+from gis_service.analysis.routing import meeting_points, nearest_source_snapped, reach_targets
+from gis_service.analysis.snapping import PointsLike, SnapRule, snap_points, unsnapped_reasons
 from gis_service.errors import InvalidInput
 
 __all__ = [
@@ -58,15 +60,29 @@ def crow_flies_nearest(
 ) -> pd.DataFrame:
     """Nearest facility and straight-line distance for every point (metric CRS), served flag.
 
-    Columns: facility_id (Int64, NA when none within max_distance), distance (inf), served.
+    An area's distance is to its outline (0 inside it). Columns: facility_id (Int64, NA when
+    none within max_distance), distance (inf), served.
     """
-    pxy, fxy = xy_of(points), xy_of(facilities)
-    ids = _ids(facility_ids, fxy.shape[0])
-    if fxy.shape[0] == 0:
+    pxy = xy_of(points)
+    geoms = facility_geometries(facilities)
+    ids = _ids(facility_ids, geoms.size)
+    if geoms.size == 0:
         return _result(np.full(pxy.shape[0], np.inf), np.full(pxy.shape[0], -1), ids, radius)
-    dist, idx = cKDTree(fxy).query(pxy, k=1, distance_upper_bound=max_distance)
-    idx = np.where(np.isfinite(dist), idx, -1).astype(np.int64)
-    return _result(dist.astype(np.float64), idx, ids, radius)
+    if (shapely.get_type_id(geoms) == 0).all():
+        dist, idx = cKDTree(shapely.get_coordinates(geoms)).query(
+            pxy, k=1, distance_upper_bound=max_distance
+        )
+        idx = np.where(np.isfinite(dist), idx, -1).astype(np.int64)
+        return _result(dist.astype(np.float64), idx, ids, radius)
+    limit = None if not np.isfinite(max_distance) else float(max_distance)
+    pi, fi = shapely.STRtree(geoms).query_nearest(
+        shapely.points(pxy), max_distance=limit, all_matches=False
+    )
+    dist = np.full(pxy.shape[0], np.inf)
+    idx = np.full(pxy.shape[0], -1, dtype=np.int64)
+    dist[pi] = shapely.distance(shapely.points(pxy[pi]), geoms[fi])
+    idx[pi] = fi
+    return _result(dist, idx, ids, radius)
 
 
 def network_nearest(
@@ -76,25 +92,35 @@ def network_nearest(
     facility_ids: ArrayLike | None = None,
     radius: float = np.inf,
     max_snap: float | None = None,
+    access: AccessRule = AccessRule(),
+    snap: SnapRule = SnapRule(),
 ) -> pd.DataFrame:
     """Nearest facility and walking distance along streets for every point, in one pass.
 
-    Points and facilities are snapped onto their nearest segment (access legs count); the
-    search stops at `radius` (distance inf and facility_id NA beyond it). Columns:
-    facility_id, distance, served, access (the point's leg to the street).
+    Points snap onto the network by `snap` (max_snap, when given, is the longest leg);
+    facilities are reached at their access stretches (`access`: areas at their edges by
+    default). The search stops at `radius` (distance inf and facility_id NA beyond it).
+    Columns: facility_id, distance, served, access (the point's leg to the street), access_x,
+    access_y (where the walk reaches the facility, graph CRS), unsnapped (why a point found
+    no way, else None).
     """
-    fac = as_points(facilities)
-    ids = _ids(facility_ids, fac.shape[0])
-    targets = snap_points(graph, points, max_distance=max_snap)
+    snap = snap.limited(max_snap)
+    ids = _ids(facility_ids, facility_geometries(facilities).size)
+    targets = snap_points(graph, points, rule=snap)
     n = len(targets)
-    sources = snap_points(graph, fac, max_distance=max_snap)
+    entry = access_points(graph, facilities, access, snap)
+    sources = entry.stretches
+    xy = np.full((n, 2), np.nan)
     if not sources.ok.any():
         out = _result(np.full(n, np.inf), np.full(n, -1, dtype=np.int64), ids, radius)
     else:
         reach = nearest_source_snapped(graph, sources, limit=radius)
         dist, src = reach_targets(reach, sources, targets)
-        out = _result(dist, src, ids, radius)
+        xy = meeting_points(graph, reach, sources, targets, src)
+        out = _result(dist, np.where(src >= 0, entry.owner[np.maximum(src, 0)], -1), ids, radius)
     out["access"] = targets.access
+    out["access_x"], out["access_y"] = xy[:, 0], xy[:, 1]
+    out["unsnapped"] = unsnapped_reasons(graph, points, targets, snap)
     return out
 
 

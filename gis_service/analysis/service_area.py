@@ -8,9 +8,10 @@ import pandas as pd
 import shapely
 from numpy.typing import ArrayLike, NDArray
 
+from gis_service.analysis.access import AccessRule, access_points
 from gis_service.analysis.network import StreetGraph
 from gis_service.analysis.routing import NodeReach, nearest_source_snapped
-from gis_service.analysis.snapping import PointsLike, Snapped, snap_points
+from gis_service.analysis.snapping import PointsLike, Snapped, SnapRule
 from gis_service.errors import InvalidInput
 
 FloatArray = NDArray[np.float64]
@@ -50,12 +51,14 @@ def reached_pieces(
     sources: Snapped,
     radius: float,
     split_between_sources: bool = True,
+    owner: IntArray | None = None,
 ) -> tuple[IntArray, FloatArray, FloatArray, IntArray]:
     """Reached parts of edges within `radius`: (edge, start, end, source) per piece.
 
-    Pieces come from either end of every edge and from each source along its own edge. With
-    split_between_sources an edge reached from different sources at u and v is cut where the
-    two distances meet, so each piece belongs to its nearest source.
+    Pieces come from either end of every edge and from each source along its own edge (its
+    whole stretch and beyond). With split_between_sources an edge reached from different
+    sources at u and v is cut where the two distances meet, so each piece belongs to its
+    nearest source. reach.source and the pieces' source are owners when owner is given.
     """
     du, dv = reach.dist[graph.u], reach.dist[graph.v]
     su, sv = reach.source[graph.u], reach.source[graph.v]
@@ -74,8 +77,9 @@ def reached_pieces(
     rem = radius - sources.access[own]
     edge = np.r_[from_u, from_v, sources.edge[own]]
     start = np.r_[np.zeros(from_u.size), start_v[from_v], sources.offset[own] - rem]
-    end = np.r_[end_u[from_u], length[from_v], sources.offset[own] + rem]
-    source = np.r_[su[from_u], sv[from_v], own]
+    far = sources.offset[own] + sources.extent[own] + rem
+    end = np.r_[end_u[from_u], length[from_v], far]
+    source = np.r_[su[from_u], sv[from_v], own if owner is None else owner[own]]
     start = np.clip(start, 0.0, length[edge])
     end = np.clip(end, 0.0, length[edge])
     keep = end - start > _EPS
@@ -110,17 +114,21 @@ def service_areas(
     buffer: float = 25.0,
     per_facility: bool = True,
     max_snap: float | None = None,
+    access: AccessRule = AccessRule(),
+    snap: SnapRule = SnapRule(),
 ) -> gpd.GeoDataFrame:
     """Service-area polygons: reached street pieces (cut at the remaining distance) buffered.
 
-    per_facility=True gives one polygon per facility over the streets it is nearest to
-    (network Voronoi within the radius); False gives one dissolved polygon for the layer.
-    Columns: facility_id (None overall), street_length_m, geometry (graph CRS).
+    Facilities are reached at their access stretches (`access`, see access.py). per_facility
+    gives one polygon per facility over the streets it is nearest to (network Voronoi within
+    the radius); False one dissolved polygon for the layer. Columns: facility_id (None
+    overall), street_length_m, geometry (graph CRS).
     """
     if radius < 0 or buffer < 0:
         raise InvalidInput("radius and buffer must be >= 0")
-    sources = snap_points(graph, facilities, max_distance=max_snap)
-    n_fac = len(sources)
+    entry = access_points(graph, facilities, access, snap.limited(max_snap))
+    sources, owner = entry.stretches, entry.owner
+    n_fac = entry.n_facilities
     ids = np.arange(n_fac) if facility_ids is None else np.asarray(facility_ids)
     if ids.shape != (n_fac,):
         raise InvalidInput(f"expected {n_fac} facility ids, got {ids.size}")
@@ -128,8 +136,12 @@ def service_areas(
         return gpd.GeoDataFrame(
             {"facility_id": [], "street_length_m": []}, geometry=[], crs=graph.crs
         )
-    reach = nearest_source_snapped(graph, sources, limit=radius)
-    edge, start, end, source = reached_pieces(graph, reach, sources, radius, per_facility)
+    found = nearest_source_snapped(graph, sources, limit=radius)
+    by_owner = np.where(found.source >= 0, owner[np.maximum(found.source, 0)], -1)
+    reach = NodeReach(found.dist, by_owner, found.predecessor, found.limit)
+    edge, start, end, source = reached_pieces(
+        graph, reach, sources, radius, per_facility, owner
+    )
     pieces = edge_substrings(graph, edge, start, end)
     if per_facility:
         order = np.argsort(source, kind="stable")

@@ -1,4 +1,11 @@
-"""Snap points onto the nearest street segment and measure snapped-to-snapped distances."""
+"""Snap points onto the walkable network and measure snapped-to-snapped distances.
+
+The rule (SnapRule, from the catalog's walking.snapping): a point walks a straight leg of at most
+max_leg_m to the nearest way at ground level of a connected piece with at least
+min_component_m metres of ways (the largest piece always qualifies), so no point lands on an
+island it cannot leave, or in a tunnel under its door. unsnapped_reasons says why a point found
+no way.
+"""
 
 from __future__ import annotations
 
@@ -20,10 +27,26 @@ PointsLike: TypeAlias = gpd.GeoDataFrame | gpd.GeoSeries | NDArray[np.object_] |
 
 
 @dataclass(frozen=True)
-class Snapped:
-    """Points placed on edges: edge (u -> v), distance from u along it, access leg length.
+class SnapRule:
+    """How points join the network: longest straight leg, smallest connected piece (metres)."""
 
-    Points farther than the snapping limit have edge = -1 and NaN distances.
+    max_leg_m: float = 150.0
+    min_component_m: float = 300.0
+
+    def limited(self, max_distance: float | None) -> SnapRule:
+        """The rule with a caller's max_distance as the longest leg (None: unchanged)."""
+        if max_distance is None:
+            return self
+        return SnapRule(float(max_distance), self.min_component_m)
+
+
+@dataclass(frozen=True)
+class Snapped:
+    """Points (or stretches) placed on edges: edge (u -> v), distance from u, access leg.
+
+    span is the length along the edge a stretch covers from offset on (0 for points; an area's
+    outline meets the network along stretches). Points that found no edge have edge = -1 and
+    NaN distances.
     """
 
     edge: IntArray
@@ -33,6 +56,7 @@ class Snapped:
     edge_length: FloatArray
     access: FloatArray
     xy: FloatArray
+    span: FloatArray | None = None
 
     def __len__(self) -> int:
         """Number of points."""
@@ -44,9 +68,19 @@ class Snapped:
         return self.edge >= 0
 
     @property
+    def extent(self) -> FloatArray:
+        """The span of each stretch (zeros for points)."""
+        return np.zeros(len(self)) if self.span is None else self.span
+
+    @property
     def rest(self) -> FloatArray:
         """Distance from the snapped position to v along the edge."""
         return self.edge_length - self.offset
+
+    @property
+    def rest_after(self) -> FloatArray:
+        """Distance from the far end of each stretch to v along the edge."""
+        return self.edge_length - self.offset - self.extent
 
     def take(self, index: IntArray | NDArray[np.bool_]) -> Snapped:
         """A subset of the snapped points."""
@@ -58,37 +92,107 @@ class Snapped:
             self.edge_length[index],
             self.access[index],
             self.xy[index],
+            None if self.span is None else self.span[index],
         )
 
 
+def on_edges(graph: StreetGraph, edge: IntArray, offset: FloatArray) -> FloatArray:
+    """(n, 2) coordinates at distances along edges (NaN where edge is -1)."""
+    xy = np.full((edge.size, 2), np.nan)
+    found = edge >= 0
+    if found.any():
+        on = shapely.line_interpolate_point(graph.geometries[edge[found]], offset[found])
+        xy[found] = shapely.get_coordinates(on)
+    return xy
+
+
+def nearest_usable(
+    graph: StreetGraph, geoms: NDArray[np.object_], rule: SnapRule
+) -> tuple[IntArray, IntArray]:
+    """(geometry index, edge) of the nearest usable edge within the rule's leg, one per geometry."""
+    if not geoms.size or not graph.n_edges:
+        empty = np.zeros(0, dtype=np.int64)
+        return empty, empty
+    tree, edges = graph.usable_tree(rule.min_component_m)
+    gi, ki = tree.query_nearest(geoms, max_distance=rule.max_leg_m, return_distance=False)
+    first = np.r_[True, gi[1:] != gi[:-1]] if gi.size else np.zeros(0, dtype=bool)
+    return gi[first].astype(np.int64), edges[ki[first]]
+
+
 def snap_points(
-    graph: StreetGraph, points: PointsLike, max_distance: float | None = None
+    graph: StreetGraph,
+    points: PointsLike,
+    max_distance: float | None = None,
+    rule: SnapRule = SnapRule(),
 ) -> Snapped:
-    """Snap each point to the nearest street segment (not node) of the graph."""
+    """Snap each point to the nearest usable segment (not node) of the graph (see SnapRule).
+
+    max_distance, when given, is the longest leg instead of the rule's.
+    """
+    rule = rule.limited(max_distance)
     pts = as_points(points)
     n = pts.shape[0]
     edge = np.full(n, -1, dtype=np.int64)
     access = np.full(n, np.nan)
-    if n and graph.n_edges:
-        pi, ei = graph.tree.query_nearest(pts, max_distance=max_distance, return_distance=False)
-        first = np.r_[True, pi[1:] != pi[:-1]]
-        pi, ei = pi[first], ei[first]
-        edge[pi] = ei
+    pi, ei = nearest_usable(graph, pts, rule)
+    edge[pi] = ei
     found = edge >= 0
     e = edge[found]
     geoms = graph.geometries[e]
     offset = np.full(n, np.nan)
     offset[found] = np.clip(shapely.line_locate_point(geoms, pts[found]), 0.0, graph.length[e])
-    xy = np.full((n, 2), np.nan)
-    if found.any():
-        on = shapely.line_interpolate_point(geoms, offset[found])
-        xy[found] = shapely.get_coordinates(on)
-        access[found] = shapely.distance(pts[found], on)
+    xy = on_edges(graph, edge, offset)
+    access[found] = shapely.distance(pts[found], shapely.points(xy[found]))
+    return placed(graph, edge, offset, access, xy)
+
+
+def placed(
+    graph: StreetGraph,
+    edge: IntArray,
+    offset: FloatArray,
+    access: FloatArray,
+    xy: FloatArray,
+    span: FloatArray | None = None,
+) -> Snapped:
+    """Snapped positions from edges and offsets (edge -1: not placed)."""
+    found = edge >= 0
     safe = np.where(found, edge, 0)
     u = np.where(found, graph.u[safe], -1)
     v = np.where(found, graph.v[safe], -1)
     length = np.where(found, graph.length[safe], np.nan)
-    return Snapped(edge, u, v, offset, length, access, xy)
+    return Snapped(edge, u, v, offset, length, access, xy, span)
+
+
+def unsnapped_reasons(
+    graph: StreetGraph, points: PointsLike, snapped: Snapped, rule: SnapRule = SnapRule()
+) -> list[str | None]:
+    """Why each point found no way (None where it did): nothing near, a tunnel, an island."""
+    pts = as_points(points)
+    out: list[str | None] = [None] * len(snapped)
+    missing = np.flatnonzero(~snapped.ok)
+    if not missing.size:
+        return out
+    near = np.full(missing.size, -1, dtype=np.int64)
+    if graph.n_edges:
+        pi, ei = graph.tree.query_nearest(
+            pts[missing], max_distance=rule.max_leg_m, return_distance=False
+        )
+        near[pi] = ei
+    ground = np.ones(graph.n_edges, bool) if graph.ground is None else graph.ground
+    for slot, k in zip(missing.tolist(), near.tolist(), strict=True):
+        if k < 0:
+            out[slot] = f"no walkable way within {rule.max_leg_m:g} m"
+        elif not ground[k]:
+            out[slot] = (
+                f"within {rule.max_leg_m:g} m only ways off the ground (tunnel, bridge, layer)"
+            )
+        else:
+            piece = float(graph.component_length[k])
+            out[slot] = (
+                f"within {rule.max_leg_m:g} m only an isolated piece of {piece:.0f} m of ways "
+                f"(less than {rule.min_component_m:g} m)"
+            )
+    return out
 
 
 def snapped_distances(

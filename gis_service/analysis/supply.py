@@ -10,15 +10,17 @@ ratio − supply within reach, in the supply's unit.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 
+from gis_service.analysis.access import AccessRule
 from gis_service.analysis.catchment import Reach, crow_flies_reach, network_reach, two_step_fca
 from gis_service.analysis.network import StreetGraph
+from gis_service.analysis.snapping import SnapRule
 from gis_service.errors import InvalidInput
 
 FloatArray = NDArray[np.float64]
@@ -59,11 +61,14 @@ class Decay:
 
 @dataclass(frozen=True)
 class Facilities:
-    """The facilities of one measure in a metric CRS: geometry, size and radius of each."""
+    """The facilities of one measure in a metric CRS: geometry, size and radius of each, and
+    how the walk enters them (their layer's access rule) and snaps (the network's rule)."""
 
     geometry: gpd.GeoDataFrame
     size: FloatArray
     radius: FloatArray
+    access: AccessRule = field(default_factory=AccessRule)
+    snap: SnapRule = field(default_factory=SnapRule)
 
     def __post_init__(self) -> None:
         n = len(self.geometry)
@@ -79,6 +84,8 @@ class Facilities:
             gpd.GeoDataFrame(geometry, geometry="geometry", crs=self.geometry.crs),
             np.r_[self.size, more.size],
             np.r_[self.radius, more.radius],
+            self.access,
+            self.snap,
         )
 
 
@@ -100,7 +107,10 @@ def reach_by_radius(
             found = (
                 crow_flies_reach(part, homes, float(value))
                 if graph is None
-                else network_reach(graph, part, homes, float(value))
+                else network_reach(
+                    graph, part, homes, float(value),
+                    access=facilities.access, snap=facilities.snap,
+                )
             )
             rows.append(idx[found.rows])
             cols.append(found.cols)

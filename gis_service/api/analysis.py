@@ -44,6 +44,7 @@ from gis_service.datasets.runs import coverage_table, with_names
 from gis_service.datasets.siting import SitingParams
 
 Level = Literal["grid", "compound", "community", "subdistrict", "district"]
+ServedLevel = Literal["stairwell", "grid", "compound", "community", "subdistrict", "district"]
 Mode = Literal["network", "crow"]
 AREA_RULES = (
     "district_id, subdistrict_id, community_id, grid_id, compound_id: units that exist",
@@ -132,6 +133,7 @@ class ServiceDoc:
         self.speeds = list(catalog.walking_speeds())
         slowest = min((p.m_per_min for p in catalog.walking_speeds().values()), default=None)
         self.max_minutes = MAX_RADIUS_M / slowest if slowest else None
+        self.circles = list(catalog.life_circles())
         kinds, radii = [], []
         for layer_id in self.layers:
             service = catalog.layer(layer_id).service
@@ -154,6 +156,10 @@ class ServiceDoc:
         """JSON schema extras of minutes: no speed walks farther than MAX_RADIUS_M."""
         return {} if self.max_minutes is None else {"maximum": self.max_minutes}
 
+    def circle(self) -> JsonDict:
+        """JSON schema extras of the life circle parameter."""
+        return {"enum": list(self.circles)}
+
 
 def service_query_for(catalog: Catalog) -> Callable[..., ServiceParams]:
     """The dependency reading a service question of the catalog's layers from the query."""
@@ -172,11 +178,17 @@ def service_query_for(catalog: Catalog) -> Callable[..., ServiceParams]:
             json_schema_extra=doc.minutes(),
         ),
         speed: str = Query("normal", description="Walking speed", json_schema_extra=doc.speed()),
+        life_circle: str | None = Query(
+            None, description="A life circle: its minutes at the speed (10min + elderly: "
+            "within 10 minutes for an elderly person)", json_schema_extra=doc.circle(),
+        ),
         mode: Mode = Query("network", description="Along streets or not"),
         conn: sa.Connection = Depends(get_connection, scope="function"),
     ) -> ServiceParams:
         """The validated service question of a request (default radius from the catalog)."""
-        return service_params(conn, layer, kind, radius_m, minutes, speed, mode, catalog)
+        return service_params(
+            conn, layer, kind, radius_m, minutes, speed, mode, catalog, life_circle
+        )
 
     return service_query
 
@@ -190,6 +202,7 @@ class SitingRequest(BaseModel):
     radius_m: float | None = Field(default=None, gt=0, json_schema_extra={"maximum": MAX_RADIUS_M})
     minutes: float | None = Field(default=None, gt=0)
     speed: str = "normal"
+    life_circle: str | None = None
     mode: Mode = "network"
     k: int | None = Field(default=None, ge=1, le=1000, description="Number of sites to choose")
     budget: float | None = Field(default=None, ge=0, description="Total of budget_field allowed")
@@ -224,6 +237,7 @@ def siting_request_for(catalog: Catalog) -> type[SitingRequest]:
         kind=(str | None, Field(default=None, description=doc.kinds)),
         speed=(str, Field(default="normal", json_schema_extra=doc.speed())),
         minutes=(float | None, Field(default=None, gt=0, json_schema_extra=doc.minutes())),
+        life_circle=(str | None, Field(default=None, json_schema_extra=doc.circle())),
     )
     return model
 
@@ -273,7 +287,10 @@ def build_router(catalog: Catalog) -> APIRouter:
         params: ServiceParams = Depends(service_query),
         per_facility: bool = Query(True, description="One polygon per facility, or one dissolved"),
         buffer_m: float = Query(25.0, ge=0, le=200, description="Buffer around reached streets"),
-        level: Level = Query("compound", description="f=json: unit of the served shares"),
+        level: ServedLevel = Query(
+            "compound", description="f=json: unit of the served shares; stairwell: per stairwell "
+            "the distance, minutes, facility reached and the access point used",
+        ),
         f: Literal["geojson", "json", "csv"] = Query("geojson", description="Output format"),
         area: Area = Depends(area_query),
         principal: Principal = Depends(get_principal),
@@ -309,7 +326,7 @@ def build_router(catalog: Catalog) -> APIRouter:
         """Choose k candidate sites (or within a budget) serving the most unserved households."""
         svc = service_params(
             conn, body.layer, body.kind, body.radius_m, body.minutes, body.speed, body.mode,
-            catalog,
+            catalog, body.life_circle,
         )  # fmt: skip
         params = SitingParams(
             svc, body.k, body.budget, body.budget_field, body.method, body.weight,

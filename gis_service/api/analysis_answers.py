@@ -126,7 +126,8 @@ def service_areas_answer(
 ) -> Response:  # fmt: skip
     """Service-area polygons (GeoJSON), or per-stairwell nearest distances (json, csv)."""
     conn = asked.conn
-    meta = {"parameters": params.as_dict(), "area": area.as_dict()}
+    meta = {"parameters": params.as_dict(), "rules": params.rules.as_dict(),
+            "area": area.as_dict()}  # fmt: skip
     if f == "geojson":
 
         def compute() -> Any:
@@ -142,16 +143,20 @@ def service_areas_answer(
     near, hit = nearest(asked, params, area)
     if f == "csv":
         return answer(formats.to_csv(near), "text/csv; charset=utf-8", hit)
-    col = level_column(level)
-    shares = with_names(conn, shares_table(near, col), level)
-    payload = {
-        **meta,
-        "cached": hit,
-        "level": level,
-        "summary": formats.records(shares),
-        "stairwells": formats.records(near),
-    }
+    payload: dict[str, Any] = {**meta, "cached": hit, "level": level}
+    if level != "stairwell":
+        shares = with_names(conn, shares_table(near, level_column(level)), level)
+        payload["summary"] = formats.records(shares)
+    payload["unsnapped"] = unsnapped_counts(near)
+    payload["stairwells"] = formats.records(near)
     return answer(formats.dumps(payload), "application/json", hit)
+
+
+def unsnapped_counts(near: pd.DataFrame) -> dict[str, int]:
+    """How many stairwells found no walkable way, by reason."""
+    if "unsnapped" not in near:
+        return {}
+    return {str(k): int(v) for k, v in near["unsnapped"].dropna().value_counts().items()}
 
 
 def gaps_answer(asked: Asked, params: ServiceParams, area: Area, level: str, f: str) -> Response:

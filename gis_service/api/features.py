@@ -46,6 +46,7 @@ from gis_service.features.http import (
 )
 from gis_service.features.query import fetch_page, page_links, parse_items_query
 from gis_service.features.validate import parse_body, read_feature
+from gis_service.rows.area import service_area
 from gis_service.settings import get_settings
 
 FID = Path(description="the feature id")
@@ -73,7 +74,6 @@ def status_history(conn: sa.Connection, fid: object) -> list[dict[str, object]]:
 def add_layer_routes(router: APIRouter, layer: Layer) -> None:
     """Register the items routes of one layer, documented with its own schemas."""
     settings = get_settings()
-    area = settings.service_area
     items_path = f"/collections/{layer.id}/items"
     item_path = items_path + "/{featureId}"
 
@@ -126,7 +126,7 @@ def add_layer_routes(router: APIRouter, layer: Layer) -> None:
         stored = idem.find(conn, principal, key) if key else None
         if stored:
             return replay(stored)
-        written = read_feature(layer, parse_body(body), area, patch=False)
+        written = read_feature(layer, parse_body(body), service_area(conn), patch=False)
         fid, current = edit.create(conn, layer, principal, written)
         return keep(conn, principal, key, answer(request, layer, fid, current, 201))
 
@@ -149,7 +149,7 @@ def add_layer_routes(router: APIRouter, layer: Layer) -> None:
             stored = idem.find(conn, principal, key) if key else None
             if stored:
                 return replay(stored)
-            written = read_feature(layer, parse_body(body), area, patch=patch)
+            written = read_feature(layer, parse_body(body), service_area(conn), patch=patch)
             current = access.require(conn, engine, layer, principal, fid, lock=True)
             if not etag_matches(if_match, current.etag, weak=False):
                 raise PreconditionFailed(

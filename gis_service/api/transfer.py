@@ -144,6 +144,9 @@ async def import_layer(
     encoding: str | None = Query(None, description="Text encoding when not UTF-8"),
     dry_run: bool = Query(False, description="Check every row, write nothing"),
     skip_invalid: bool = Query(False, description="Write the valid rows, report the others"),
+    key: str | None = Query(
+        None, max_length=100, description="A column with a stable id: re-imports update by it"
+    ),
     principal: Principal = Depends(get_principal),
 ) -> Response:
     """Import a file into a layer: all rows or none, with a report of each rejected row."""
@@ -162,6 +165,7 @@ async def import_layer(
         encoding=encoding,
         dry_run=dry_run,
         skip_invalid=skip_invalid,
+        key=key,
     )
     path = await run_in_threadpool(stage_upload, upload.file, name)
     job = ImportJob(

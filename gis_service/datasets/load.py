@@ -53,20 +53,29 @@ class LayerSource:
     table: str
     columns: tuple[str, ...]
     kind_column: str | None = None
+    outline: str | None = None
 
     def select(self) -> str:
-        """SELECT of id, the columns, the kind column as `kind` and the WKB geometry."""
+        """SELECT of id, the columns, the kind column as `kind` and the WKB geometry.
+
+        With an outline column, a row's geometry is its outline where it has one (a parking
+        lot's area rather than its entrance point).
+        """
         names = [quoted(name) for name in ("id", *self.columns)]
         if self.kind_column and self.kind_column != "kind":
             names.append(f"{quoted(self.kind_column)} AS kind")
-        return f"SELECT {', '.join(names)}, ST_AsBinary(geom) AS geom FROM {quoted(self.table)}"
+        shape = f"coalesce({quoted(self.outline)}, geom)" if self.outline else "geom"
+        return (
+            f"SELECT {', '.join(names)}, ST_AsBinary({shape}) AS geom FROM {quoted(self.table)}"
+        )
 
 
 def source_of(layer: Layer) -> LayerSource:
     """The source of a catalog layer: its fields but the version and household data."""
     names = tuple(f.name for f in layer.fields if f.name != "version" and not f.household_data)
     kind = layer.service.kind_field if layer.service else None
-    return LayerSource(layer.id, layer.table, names, kind)
+    outline = layer.service.access.outline if layer.service else None
+    return LayerSource(layer.id, layer.table, names, kind, outline)
 
 
 INT_COLUMNS = ("id", "building_id", "compound_id", "garden_id", "batch_id", *HIERARCHY)
@@ -142,7 +151,8 @@ def load_layer(
 ) -> gpd.GeoDataFrame:
     """One catalog layer (facilities, candidate sites, streets, ...) in a box, of one kind."""
     params: dict[str, Any] = {}
-    where = _envelope(box, "geom", params)
+    shape = f"coalesce({quoted(source.outline)}, geom)" if source.outline else "geom"
+    where = _envelope(box, shape, params)
     if kind is not None and source.kind_column:
         where.append(f"{quoted(source.kind_column)} = %(kind)s")
         params["kind"] = kind

@@ -7,7 +7,10 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from gis_service.analysis.access import AccessRule
 from gis_service.analysis.service import walking_radius
+from gis_service.analysis.snapping import SnapRule
+from gis_service.analysis.walkable import ClosedRule
 from gis_service.catalog import MAX_RADIUS_M, Catalog, Layer, default_catalog
 from gis_service.datasets.load import LayerSource, source_of
 from gis_service.errors import InvalidInput
@@ -65,6 +68,35 @@ def default_radius(layer: Layer, kind: str | None) -> float:
 
 
 @dataclass(frozen=True)
+class WalkRules:
+    """The catalog's rules of a walk: how facilities are entered, points snap, ways close."""
+
+    access: AccessRule = field(default_factory=AccessRule)
+    snap: SnapRule = field(default_factory=SnapRule)
+    closed: ClosedRule = field(default_factory=ClosedRule)
+
+    @classmethod
+    def of(cls, catalog: Catalog, layer: Layer | None) -> WalkRules:
+        """The rules for a layer's facilities (None: the defaults of every rule)."""
+        walking = catalog.walking()
+        spec = layer.service.access if layer is not None and layer.service else None
+        access = AccessRule(spec.rule, spec.touch_m) if spec else AccessRule()
+        if walking is None:
+            return cls(access)
+        snap = SnapRule(walking.snapping.max_leg_m, walking.snapping.min_component_m)
+        closed = ClosedRule(tuple(walking.closed.keys), frozenset(walking.closed.values))
+        return cls(access, snap, closed)
+
+    def as_dict(self) -> dict[str, Any]:
+        """The rules, for reports."""
+        return {
+            "access": {"rule": self.access.rule, "touch_m": self.access.touch_m},
+            "snapping": {"max_leg_m": self.snap.max_leg_m,
+                         "min_component_m": self.snap.min_component_m},
+        }  # fmt: skip
+
+
+@dataclass(frozen=True)
 class Sources:
     """Where a service question reads its facilities, the street network and candidate sites."""
 
@@ -72,6 +104,7 @@ class Sources:
     streets: LayerSource | None
     sites: LayerSource | None
     sited_on: tuple[str, ...] | None
+    rules: WalkRules = field(default_factory=WalkRules)
 
     @classmethod
     def of(cls, catalog: Catalog, layer: Layer) -> Sources:
@@ -85,6 +118,7 @@ class Sources:
             source_of(network) if network else None,
             source_of(sites) if sites else None,
             tuple(uses) if uses is not None else None,
+            WalkRules.of(catalog, layer),
         )
 
 
@@ -98,14 +132,22 @@ class ServiceParams:
     mode: str = "network"
     speed: str = "normal"
     minutes: float | None = None
+    life_circle: str | None = None
+    m_per_min: float = 60.0
     sources: Sources = field(compare=False, repr=False, kw_only=True)
 
     def as_dict(self) -> dict[str, Any]:
         """The question, for reports and cache keys (not where it is read from)."""
         return {
             "layer": self.layer, "kind": self.kind, "radius_m": self.radius_m, "mode": self.mode,
-            "speed": self.speed, "minutes": self.minutes,
+            "speed": self.speed, "m_per_min": self.m_per_min, "minutes": self.minutes,
+            "life_circle": self.life_circle,
         }  # fmt: skip
+
+    @property
+    def rules(self) -> WalkRules:
+        """How the walk enters the layer's facilities, snaps points, and which ways are closed."""
+        return self.sources.rules
 
 
 def service_radius(
@@ -133,8 +175,14 @@ def service_params(
     speed: str = "normal",
     mode: str = "network",
     catalog: Catalog | None = None,
+    life_circle: str | None = None,
 ) -> ServiceParams:
-    """Validate a service question against the catalog (default: the shipped one)."""
+    """Validate a service question against the catalog (default: the shipped one).
+
+    How far: radius_m, or minutes of walking at the speed, or a life circle of the catalog
+    (its minutes at the speed: "within 10 minutes for an elderly person"), else the layer's
+    radius for the kind.
+    """
     catalog = catalog or default_catalog()
     found = service_layer(catalog, layer)
     one_of("mode", mode, MODES)
@@ -142,8 +190,17 @@ def service_params(
     one_of("speed", speed, list(speeds))
     if kind is not None:
         one_of("kind", kind, layer_kinds(conn, found))
-    radius = service_radius(found, kind, radius_m, minutes, speeds[speed].m_per_min)
+    if life_circle is not None:
+        circles = catalog.life_circles()
+        one_of("life_circle", life_circle, list(circles))
+        if minutes is not None or radius_m is not None:
+            raise bad("life_circle", "give life_circle, minutes or radius_m, not several")
+        minutes = circles[life_circle].minutes
+    pace = speeds[speed].m_per_min
+    radius = service_radius(found, kind, radius_m, minutes, pace)
     sources = Sources.of(catalog, found)
     if mode == "network" and sources.streets is None:
         raise bad("mode", "the catalog has no walkable network: use mode=crow")
-    return ServiceParams(layer, kind, radius, mode, speed, minutes, sources=sources)
+    return ServiceParams(
+        layer, kind, radius, mode, speed, minutes, life_circle, pace, sources=sources
+    )

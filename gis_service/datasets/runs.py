@@ -14,10 +14,11 @@ import sqlalchemy as sa
 from pyproj import CRS
 
 from gis_service.analysis.coverage import Eligibility, coverage, project_batch
-from gis_service.analysis.crs import as_points, metric_crs
+from gis_service.analysis.crs import metric_crs
 from gis_service.analysis.network import StreetGraph, build_graph
 from gis_service.analysis.service import crow_flies_nearest, network_nearest, served_shares
 from gis_service.analysis.service_area import service_areas
+from gis_service.analysis.walkable import ClosedRule, walkable
 from gis_service.datasets.area import Area, Box, area_box, margin_box
 from gis_service.datasets.cache import ResultCache, versions_key
 from gis_service.datasets.load import (
@@ -28,7 +29,7 @@ from gis_service.datasets.load import (
     no_stairwells,
     statuses,
 )
-from gis_service.datasets.params import ServiceParams, bad
+from gis_service.datasets.params import ServiceParams, WalkRules, bad
 from gis_service.errors import InvalidInput
 
 Progress = Callable[[str], None]
@@ -89,21 +90,32 @@ def pick_crs(*frames: gpd.GeoDataFrame) -> CRS:
     raise InvalidInput("there is no data in this area to analyse")
 
 
+def walkable_graph(streets: gpd.GeoDataFrame, crs: CRS, closed: ClosedRule) -> StreetGraph:
+    """The graph of the ways people may walk (closed ones left out), in a metric CRS."""
+    open_ways = streets[walkable(streets, closed)]
+    if not len(open_ways):
+        raise InvalidInput("there are no walkable streets in this area: use mode=crow")
+    return build_graph(open_ways.to_crs(crs))
+
+
 def street_graph(
     conn: sa.Connection,
     network: LayerSource,
     box: Box | None,
     crs: CRS,
     graphs: ResultCache | None,
+    closed: ClosedRule | None = None,
 ) -> StreetGraph:
     """The walkable street graph of a box in a metric CRS (cached by the network's data version)."""
-    key = ("graph", network.table, box, crs.to_string(), versions_key(conn, (network.table,)))
+    closed = closed or WalkRules().closed
+    key = ("graph", network.table, box, crs.to_string(), closed,
+           versions_key(conn, (network.table,)))  # fmt: skip
 
     def build() -> StreetGraph:
         streets = load_layer(conn, network, box)
         if not len(streets):
             raise InvalidInput("there are no streets in this area: use mode=crow")
-        return build_graph(streets.to_crs(crs))
+        return walkable_graph(streets, crs, closed)
 
     if graphs is None:
         return build()
@@ -129,35 +141,62 @@ def service_inputs(
     network = params.sources.streets
     if params.mode == "network" and network is not None and (len(homes) or len(facilities)):
         progress("building the street graph")
-        graph = street_graph(conn, network, box, crs, graphs)
+        graph = street_graph(conn, network, box, crs, graphs, params.rules.closed)
     return ServiceInputs(homes.to_crs(crs), facilities.to_crs(crs), graph, crs, box)
 
 
 def nearest_table(
     inputs: ServiceInputs, params: ServiceParams, progress: Progress = quiet
 ) -> pd.DataFrame:
-    """Per stairwell: nearest facility, its distance (m, crow-flies or along streets), served."""
+    """Per stairwell: nearest facility, distance (m) and minutes at the speed, served, and
+    where the walk reaches the facility (access point, lon/lat) or why a stairwell found no way.
+    """
     homes, fac = inputs.stairwells, inputs.facilities
     ids = fac["id"].to_numpy(np.int64) if len(fac) else np.zeros(0, np.int64)
     progress("routing" if params.mode == "network" else "nearest neighbours")
+    rules = params.rules
     if not len(homes):
         near = pd.DataFrame(
             {"facility_id": pd.array([], dtype="Int64"), "distance": [], "served": []}
         )
     elif params.mode == "network" and inputs.graph is not None and len(fac):
-        near = network_nearest(inputs.graph, homes, fac, ids, radius=params.radius_m)
+        near = network_nearest(
+            inputs.graph, homes, fac, ids, radius=params.radius_m, access=rules.access,
+            snap=rules.snap,
+        )  # fmt: skip
     else:
-        pts = as_points(fac) if len(fac) else np.zeros((0, 2))
-        near = crow_flies_nearest(homes, pts, ids, radius=params.radius_m)
-    keep = ["id", "grid_id", "compound_id", "community_id", "subdistrict_id", "district_id",
-            "households", "elderly_households"]  # fmt: skip
+        shapes = fac if len(fac) else np.zeros((0, 2))
+        near = crow_flies_nearest(homes, shapes, ids, radius=params.radius_m)
+    keep = ["id", "building_id", "label", "grid_id", "compound_id", "community_id",
+            "subdistrict_id", "district_id", "households", "elderly_households"]  # fmt: skip
     out = pd.DataFrame(homes[keep]).reset_index(drop=True)
     out["facility_id"] = near["facility_id"].to_numpy()
+    names = fac.set_index("id")["name"] if len(fac) and "name" in fac.columns else pd.Series()
+    out["facility_name"] = [
+        names.get(int(f)) if pd.notna(f) else None for f in out["facility_id"]
+    ]
     dist = near["distance"].to_numpy(np.float64)
     out["distance_m"] = np.where(np.isfinite(dist), np.round(dist, 1), np.nan)
+    out["minutes"] = np.round(out["distance_m"] / params.m_per_min, 1)
     out["served"] = near["served"].to_numpy(bool)
+    out["access_lon"], out["access_lat"] = access_lonlat(near, inputs.crs)
+    out["unsnapped"] = near["unsnapped"].to_numpy() if "unsnapped" in near else None
     out["geometry"] = inputs.stairwells.to_crs(4326).geometry.to_numpy()
     return out
+
+
+def access_lonlat(near: pd.DataFrame, crs: CRS) -> tuple[np.ndarray, np.ndarray]:
+    """The access points of a network answer in lon/lat (NaN where there is none)."""
+    n = len(near)
+    if "access_x" not in near or not n:
+        return np.full(n, np.nan), np.full(n, np.nan)
+    x, y = near["access_x"].to_numpy(np.float64), near["access_y"].to_numpy(np.float64)
+    found = np.isfinite(x)
+    lon, lat = np.full(n, np.nan), np.full(n, np.nan)
+    if found.any():
+        pts = gpd.GeoSeries(shapely.points(x[found], y[found]), crs=crs).to_crs(4326)
+        lon[found], lat[found] = np.round(pts.x, 7), np.round(pts.y, 7)
+    return lon, lat
 
 
 def shares_table(near: pd.DataFrame, level_col: str) -> pd.DataFrame:
@@ -186,9 +225,13 @@ def area_frame(
         return gpd.GeoDataFrame({"facility_id": [], "street_length_m": []}, geometry=[], crs=4326)
     ids = fac["id"].to_numpy(np.int64)
     if params.mode == "network" and inputs.graph is not None:
-        out = service_areas(inputs.graph, fac, params.radius_m, ids, buffer_m, per_facility)
+        rules = params.rules
+        out = service_areas(
+            inputs.graph, fac, params.radius_m, ids, buffer_m, per_facility,
+            access=rules.access, snap=rules.snap,
+        )  # fmt: skip
     else:
-        circles = shapely.buffer(as_points(fac), params.radius_m, quad_segs=16)
+        circles = shapely.buffer(fac.geometry.to_numpy(), params.radius_m, quad_segs=16)
         geoms: Any = circles if per_facility else [shapely.union_all(circles)]
         out = gpd.GeoDataFrame(
             {"facility_id": list(ids) if per_facility else [None], "street_length_m": np.nan},

@@ -24,7 +24,14 @@ from gis_service.datasets.area import Area
 from gis_service.datasets.cache import STAIRWELL_TABLES, ResultCache, freeze, versions_key
 from gis_service.datasets.formats import records
 from gis_service.datasets.load import load_layer, load_stairwells, source_of, statuses
-from gis_service.datasets.params import SITES_LAYER, bad, layer_kinds, level_column, one_of
+from gis_service.datasets.params import (
+    SITES_LAYER,
+    WalkRules,
+    bad,
+    layer_kinds,
+    level_column,
+    one_of,
+)
 from gis_service.datasets.runs import pick_crs, street_graph
 from gis_service.datasets.supply import DECAYS, decay_of, facilities_of, supply_params
 from gis_service.db.models import SITE_USES
@@ -165,7 +172,8 @@ def baseline(conn: sa.Connection, params: dict[str, Any], graphs: ResultCache | 
     network = catalog.network()
     graph = None
     if params["mode"] == "network" and network is not None:
-        graph = street_graph(conn, source_of(network), None, crs, graphs)
+        closed = WalkRules.of(catalog, None).closed
+        graph = street_graph(conn, source_of(network), None, crs, graphs, closed)
     demand = catalog.demand()
     if demand is None:
         raise InvalidInput("the catalog states no demand (persons per household)")

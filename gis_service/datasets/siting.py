@@ -11,7 +11,6 @@ import scipy.sparse as sp
 import sqlalchemy as sa
 
 from gis_service.analysis.catchment import crow_flies_reach, network_reach
-from gis_service.analysis.crs import as_points
 from gis_service.analysis.siting import exact_cover, greedy_cover
 from gis_service.datasets.area import Area
 from gis_service.datasets.cache import ResultCache
@@ -90,9 +89,12 @@ def run_siting(
     if not len(sites) or not len(homes):
         reach = sp.csr_matrix((len(sites), len(homes)))
     elif svc.mode == "network" and inputs.graph is not None:
-        reach = network_reach(inputs.graph, sites, homes, svc.radius_m).matrix()
+        rules = svc.rules
+        reach = network_reach(
+            inputs.graph, sites, homes, svc.radius_m, access=rules.access, snap=rules.snap
+        ).matrix()
     else:
-        reach = crow_flies_reach(as_points(sites), homes, svc.radius_m).matrix()
+        reach = crow_flies_reach(sites, homes, svc.radius_m).matrix()
     costs = sites[params.budget_field].to_numpy(np.float64) if params.budget is not None else None
     progress(f"choosing sites ({params.method})")
     if params.method == "exact":

@@ -130,7 +130,9 @@ def facilities_of(frame: gpd.GeoDataFrame, params: SupplyParams) -> Facilities:
     rows = frame[keep].reset_index(drop=True)
     size = pd.to_numeric(rows[params.spec.size_field], errors="coerce").fillna(0).to_numpy(float)
     radius = rows["kind"].astype(str).map(params.radii).to_numpy(float)
-    return Facilities(rows[["id", "kind", "geometry"]], np.maximum(size, 0.0), radius)
+    walk = params.sources.rules
+    return Facilities(rows[["id", "kind", "geometry"]], np.maximum(size, 0.0), radius,
+                      walk.access, walk.snap)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -167,7 +169,7 @@ def run_supply(
     network = params.sources.streets
     if params.mode == "network" and network is not None and len(homes) and len(frame):
         progress("building the street graph")
-        graph = street_graph(conn, network, box, crs, graphs)
+        graph = street_graph(conn, network, box, crs, graphs, params.sources.rules.closed)
     metric = homes.to_crs(crs)
     facilities = facilities_of(frame.to_crs(crs), params)
     decay = decay_of(params.rules, params.decay)

@@ -52,6 +52,19 @@ def geom(kind: str) -> Any:
     return mapped_column(Geometry(kind, srid=SRID, spatial_index=False), nullable=False)
 
 
+def source_key() -> Any:
+    """Where an imported row came from ("osm:way/123", "COLUMN=value"); unique when set."""
+    return mapped_column(sa.String(200), nullable=True)
+
+
+def source_key_index(table: str) -> sa.Index:
+    """The partial unique index keeping a table's source keys unique."""
+    return sa.Index(
+        f"ux_{table}_source_key", "source_key", unique=True,
+        postgresql_where=sa.text("source_key IS NOT NULL"),
+    )
+
+
 class Base(DeclarativeBase):
     """Declarative base of all tables."""
 
@@ -93,11 +106,16 @@ class Community(Base):
     """社区: a residents' community."""
 
     __tablename__ = "community"
-    __table_args__ = (*geometry_checks("community"), gist("community"))
+    __table_args__ = (
+        source_key_index("community"),
+        *geometry_checks("community"),
+        gist("community"),
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     subdistrict_id: Mapped[int] = mapped_column(sa.ForeignKey("subdistrict.id"), index=True)
     name: Mapped[str] = mapped_column(sa.String(200))
     name_en: Mapped[str | None] = mapped_column(sa.String(200))
+    source_key: Mapped[str | None] = source_key()
     geom: Mapped[Any] = geom("MULTIPOLYGON")
 
 
@@ -105,11 +123,12 @@ class Grid(Versioned, Base):
     """网格: the area one grid worker looks after door to door."""
 
     __tablename__ = "grid"
-    __table_args__ = (*geometry_checks("grid"), gist("grid"))
+    __table_args__ = (source_key_index("grid"), *geometry_checks("grid"), gist("grid"))
     id: Mapped[int] = mapped_column(primary_key=True)
     community_id: Mapped[int] = mapped_column(sa.ForeignKey("community.id"), index=True)
     code: Mapped[str] = mapped_column(sa.String(32), unique=True)
     name: Mapped[str] = mapped_column(sa.String(200))
+    source_key: Mapped[str | None] = source_key()
     geom: Mapped[Any] = geom("MULTIPOLYGON")
 
 
@@ -118,6 +137,7 @@ class Compound(Versioned, Base):
 
     __tablename__ = "compound"
     __table_args__ = (
+        source_key_index("compound"),
         *geometry_checks("compound"),
         gist("compound"),
         sa.CheckConstraint("year_built BETWEEN 1800 AND 2100", name="ck_compound_year"),
@@ -128,6 +148,7 @@ class Compound(Versioned, Base):
     name_en: Mapped[str | None] = mapped_column(sa.String(200))
     address: Mapped[str | None] = mapped_column(sa.String(300))
     year_built: Mapped[int | None] = mapped_column(sa.Integer)
+    source_key: Mapped[str | None] = source_key()
     geom: Mapped[Any] = geom("MULTIPOLYGON")
 
 
@@ -136,6 +157,7 @@ class Building(Versioned, Base):
 
     __tablename__ = "building"
     __table_args__ = (
+        source_key_index("building"),
         *geometry_checks("building"),
         gist("building"),
         sa.CheckConstraint("floors BETWEEN 1 AND 200", name="ck_building_floors"),
@@ -148,6 +170,7 @@ class Building(Versioned, Base):
     floors: Mapped[int] = mapped_column(sa.Integer)
     year_built: Mapped[int | None] = mapped_column(sa.Integer)
     has_original_elevator: Mapped[bool] = mapped_column(sa.Boolean, server_default=sa.false())
+    source_key: Mapped[str | None] = source_key()
     geom: Mapped[Any] = geom("MULTIPOLYGON")
 
 
@@ -182,6 +205,7 @@ class Stairwell(Versioned, Base):
 
     __tablename__ = "stairwell"
     __table_args__ = (
+        source_key_index("stairwell"),
         *geometry_checks("stairwell"),
         gist("stairwell"),
         sa.CheckConstraint("floors BETWEEN 1 AND 200", name="ck_stairwell_floors"),
@@ -221,6 +245,7 @@ class Stairwell(Versioned, Base):
     survey_status: Mapped[str] = mapped_column(sa.String(20), server_default="not_visited")
     last_surveyed_on: Mapped[dt.date | None] = mapped_column(sa.Date)
     notes: Mapped[str | None] = mapped_column(sa.Text)
+    source_key: Mapped[str | None] = source_key()
     geom: Mapped[Any] = geom("POINT")
 
 
@@ -246,6 +271,7 @@ class Garden(Versioned, Base):
 
     __tablename__ = "garden"
     __table_args__ = (
+        source_key_index("garden"),
         *geometry_checks("garden"),
         gist("garden"),
         one_of("kind", GARDEN_KINDS, "ck_garden_kind"),
@@ -256,18 +282,25 @@ class Garden(Versioned, Base):
     name: Mapped[str] = mapped_column(sa.String(200))
     kind: Mapped[str] = mapped_column(sa.String(40))
     area_m2: Mapped[float] = mapped_column(sa.Float)
+    source_key: Mapped[str | None] = source_key()
     geom: Mapped[Any] = geom("MULTIPOLYGON")
 
 
 class Parking(Versioned, Base):
-    """便民停车场 / 立体车库 / 车棚 / 充电桩: a point at the entrance."""
+    """便民停车场 / 立体车库 / 车棚 / 充电桩: a point at the entrance (and the lot's outline)."""
 
     __tablename__ = "parking"
     __table_args__ = (
+        source_key_index("parking"),
         *geometry_checks("parking"),
         gist("parking"),
         one_of("kind", PARKING_KINDS, "ck_parking_kind"),
         sa.CheckConstraint("capacity >= 0", name="ck_parking_capacity"),
+        sa.CheckConstraint(
+            "outline IS NULL OR (ST_IsValid(outline) AND NOT ST_IsEmpty(outline))",
+            name="ck_parking_outline_valid",
+        ),
+        sa.Index("ix_parking_outline", "outline", postgresql_using="gist"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     compound_id: Mapped[int | None] = mapped_column(sa.ForeignKey("compound.id"), index=True)
@@ -275,6 +308,10 @@ class Parking(Versioned, Base):
     name: Mapped[str] = mapped_column(sa.String(200))
     kind: Mapped[str] = mapped_column(sa.String(40))
     capacity: Mapped[int] = mapped_column(sa.Integer)
+    source_key: Mapped[str | None] = source_key()
+    outline: Mapped[Any | None] = mapped_column(
+        Geometry("MULTIPOLYGON", srid=SRID, spatial_index=False), nullable=True
+    )
     geom: Mapped[Any] = geom("POINT")
 
 
@@ -292,6 +329,7 @@ class Facility(Versioned, Base):
 
     __tablename__ = "facility"
     __table_args__ = (
+        source_key_index("facility"),
         *geometry_checks("facility"),
         gist("facility"),
         sa.CheckConstraint("capacity IS NULL OR capacity >= 0", name="ck_facility_capacity"),
@@ -302,6 +340,7 @@ class Facility(Versioned, Base):
     kind: Mapped[str] = mapped_column(sa.ForeignKey("facility_kind.code"), index=True)
     capacity: Mapped[int | None] = mapped_column(sa.Integer)
     floor_area_m2: Mapped[float | None] = mapped_column(sa.Float)
+    source_key: Mapped[str | None] = source_key()
     geom: Mapped[Any] = geom("POINT")
 
 
@@ -309,10 +348,23 @@ class Street(Versioned, Base):
     """A walkable line of the street network."""
 
     __tablename__ = "street"
-    __table_args__ = (*geometry_checks("street"), gist("street"))
+    __table_args__ = (
+        source_key_index("street"),
+        *geometry_checks("street"),
+        gist("street"),
+        sa.CheckConstraint("layer BETWEEN -10 AND 10", name="ck_street_layer"),
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str | None] = mapped_column(sa.String(200))
     highway: Mapped[str] = mapped_column(sa.String(40), server_default="footway")
+    # OSM tags deciding where ways meet and who may walk them (gis_service/analysis/walkable.py)
+    layer: Mapped[int | None] = mapped_column(sa.SmallInteger)
+    bridge: Mapped[str | None] = mapped_column(sa.String(40))
+    tunnel: Mapped[str | None] = mapped_column(sa.String(40))
+    level: Mapped[str | None] = mapped_column(sa.String(40))
+    access: Mapped[str | None] = mapped_column(sa.String(80))
+    foot: Mapped[str | None] = mapped_column(sa.String(40))
+    source_key: Mapped[str | None] = source_key()
     geom: Mapped[Any] = geom("LINESTRING")
 
 
@@ -321,6 +373,7 @@ class CandidateSite(Versioned, Base):
 
     __tablename__ = "candidate_site"
     __table_args__ = (
+        source_key_index("candidate_site"),
         *geometry_checks("candidate_site"),
         gist("candidate_site"),
         one_of("suitable_for", SITE_USES, "ck_candidate_site_use"),
@@ -334,6 +387,7 @@ class CandidateSite(Versioned, Base):
     suitable_for: Mapped[str] = mapped_column(sa.String(20), server_default="both")
     area_m2: Mapped[float] = mapped_column(sa.Float)
     cost_yuan: Mapped[float | None] = mapped_column(sa.Float)
+    source_key: Mapped[str | None] = source_key()
     geom: Mapped[Any] = geom("MULTIPOLYGON")
 
 

@@ -34,14 +34,15 @@ def write_rules(layer: Layer) -> dict[str, Any]:
     return doc.beyond_schema(
         422,
         "geometry: a valid GeoJSON geometry (closed rings, no self-intersection) whose "
-        "longitudes and latitudes each lie inside the service area box (GIS_SERVICE_AREA)",
+        "longitudes and latitudes each lie inside the service area: the GIS_SERVICE_AREA box "
+        "when set, else the stored data's extent grown by GIS_SERVICE_AREA_MARGIN_KM",
         *unstated_rules(layer_rules(layer)),
         "a change is checked merged with the stored feature; referenced features exist",
     )
 
 
 def body(
-    layer: Layer, mode: str, area: tuple[float, float, float, float]
+    layer: Layer, mode: str, area: tuple[float, float, float, float] | None
 ) -> dict[str, Any]:
     """The request body of a create, replace or (merge) patch."""
     schema = doc.feature_schema(layer, mode, area)
@@ -53,7 +54,7 @@ def body(
 
 
 def route_docs(
-    layer: Layer, default_limit: int, max_limit: int, area: tuple[float, float, float, float]
+    layer: Layer, default_limit: int, max_limit: int, area: tuple[float, float, float, float] | None
 ) -> dict[str, dict[str, Any]]:
     """Keyword arguments of add_api_route for each items route of a layer."""
     title = layer.title.en

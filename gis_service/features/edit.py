@@ -142,12 +142,17 @@ def log(
 
 
 def log_inserts(
-    conn: sa.Connection, layer: Layer, principal: Principal | None, ids: list[int]
+    conn: sa.Connection,
+    layer: Layer,
+    principal: Principal | None,
+    ids: list[int],
+    action: str = "insert",
 ) -> None:
-    """Append an insert entry for each new feature (an import), as `log` would one by one."""
+    """Append an entry for each new feature (an import), as `log` would one by one; with
+    action="update", for each feature a keyed re-import changed (its row as it now is)."""
     statement = sa.text(
         "INSERT INTO edit_log (user_id, username, table_name, feature_id, action, before, after) "
-        f"SELECT :uid, :name, :table, \"id\"::text, 'insert', NULL, ({feature_sql(layer)})::jsonb "
+        f"SELECT :uid, :name, :table, \"id\"::text, :action, NULL, ({feature_sql(layer)})::jsonb "
         f'FROM {quoted(layer.table)} WHERE "id" = ANY(:ids) ORDER BY "id"'
     )
     for start in range(0, len(ids), LOG_BATCH):
@@ -157,6 +162,7 @@ def log_inserts(
                 "uid": principal.user_id if principal else None,
                 "name": principal.username if principal else COMMAND_LINE,
                 "table": layer.table,
+                "action": action,
                 "ids": ids[start : start + LOG_BATCH],
             },
         )

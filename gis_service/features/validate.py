@@ -15,6 +15,7 @@ from shapely.geometry.base import BaseGeometry
 from gis_service.catalog import Layer
 from gis_service.errors import Forbidden, InvalidInput
 from gis_service.features.errors import BadRequest
+from gis_service.rows.area import Box, fits, outside_message
 from gis_service.rows.check import as_read, check_row, read_json
 from gis_service.rows.lookups import lookup_errors
 from gis_service.rows.messages import say
@@ -54,7 +55,7 @@ def parse_body(body: bytes) -> dict[str, Any]:
 
 
 def read_feature(
-    layer: Layer, data: dict[str, Any], area: tuple[float, float, float, float], patch: bool
+    layer: Layer, data: dict[str, Any], area: Box | None, patch: bool
 ) -> Written:
     """Check a GeoJSON Feature (or a merge patch of one) against the layer's fields."""
     if data.get("type", "Feature" if patch else None) != "Feature":
@@ -90,8 +91,9 @@ def read_feature(
     return Written(values, geometry)
 
 
-def read_geometry(layer: Layer, raw: Any, area: tuple[float, float, float, float]) -> BaseGeometry:
-    """A GeoJSON geometry of the layer's type: valid, in lon/lat range, inside the service area."""
+def read_geometry(layer: Layer, raw: Any, area: Box | None) -> BaseGeometry:
+    """A GeoJSON geometry of the layer's type: valid, in lon/lat range, inside the service area
+    (rows/area.py; None: anywhere in lon/lat range)."""
     if not isinstance(raw, dict):
         raise problem("geometry", "a GeoJSON geometry object is required")
     expected = GEOMETRY_TYPES[layer.geometry]
@@ -107,25 +109,20 @@ def read_geometry(layer: Layer, raw: Any, area: tuple[float, float, float, float
     if not all(math.isfinite(v) for v in coords.ravel()):
         raise problem("geometry", "coordinates must be finite numbers")
     west, south, east, north = geom.bounds
-    if not inside(geom.bounds, area):
-        if inside((south, west, north, east), area):
+    if not fits(geom.bounds, area):
+        if fits((south, west, north, east), area):
             raise problem("geometry", "latitude and longitude look swapped: GeoJSON is lon, lat")
-        if west < -180 or east > 180 or south < -90 or north > 90:
+        if not fits(geom.bounds, None):
             raise problem(
                 "geometry", "coordinates out of range: longitude -180..180, latitude -90..90"
             )
-        raise problem("geometry", f"outside the service area (lon/lat box {list(area)})")
+        assert area is not None
+        raise problem("geometry", outside_message(area))
     if not geom.is_valid:
         raise problem("geometry", f"invalid geometry: {shapely.is_valid_reason(geom)}")
     if layer.geometry == "multipolygon" and geom.geom_type == "Polygon":
         geom = shapely.MultiPolygon([geom])
     return geom
-
-
-def inside(bounds: tuple[float, ...], area: tuple[float, float, float, float]) -> bool:
-    """Whether a bounding box lies within the service area."""
-    west, south, east, north = bounds
-    return area[0] <= west and east <= area[2] and area[1] <= south and north <= area[3]
 
 
 def check_values(

@@ -12,10 +12,12 @@ Rules (also in README, "Importing OpenStreetMap"):
   Nodes (no area) are counted and skipped.
 - Parking: `amenity=parking` → surface_lot, or stacked_garage when `parking=multi-storey|
   underground|rooftop`; `amenity=bicycle_parking` → bicycle_shed; `amenity=charging_station` →
-  ev_charging. Areas and lines become their representative point. Capacity from `capacity`,
-  else 0 (unknown).
-- Streets: every way of pyrosm's `get_network("walking")`, with its `name` and `highway`.
-Every row pyrosm returns is accounted for: kept, repaired, or dropped with a reason.
+  ev_charging. Areas and lines become their representative point; an area is also kept as the
+  lot's outline (the analysis reaches a lot at its edges). Capacity from `capacity`, else 0.
+- Streets: every way of pyrosm's `get_network("walking")` (osm_streets.py).
+Every row keeps its source key (osm:TYPE/ID, see osm_tags.py), so a re-import updates what
+changed (osm_load.py). Every row pyrosm returns is accounted for: kept, repaired, or dropped
+with a reason.
 """
 
 from __future__ import annotations
@@ -35,7 +37,9 @@ import shapely
 
 from gis_service.errors import InvalidInput
 from gis_service.ingest.geometry import geodesic_area_m2
-from gis_service.ingest.osm_stairwells import Tally, derive_stairwells, tag_dict
+from gis_service.ingest.osm_stairwells import derive_stairwells
+from gis_service.ingest.osm_streets import read_streets
+from gis_service.ingest.osm_tags import Tally, first_number, source_key, tag_dict, text
 
 GREEN_FILTER = {"leisure": ["park", "garden"]}
 PARKING_FILTER = {"amenity": ["parking", "bicycle_parking", "charging_station"]}
@@ -84,23 +88,6 @@ def parse_bbox(text: str) -> tuple[float, float, float, float]:
     if not (-180 <= west < east <= 180 and -90 <= south < north <= 90):
         raise InvalidInput(f"--bbox {text!r} is not a lon/lat box W,S,E,N")
     return west, south, east, north
-
-
-def text(value: Any) -> str | None:
-    """A tag value as stripped text (None when missing)."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return None
-    stripped = str(value).strip()
-    return stripped or None
-
-
-def first_number(value: Any, largest: bool = False) -> float | None:
-    """The first (or largest) number in a tag value ("4;5", "12 m", "3,5")."""
-    found = re.findall(r"\d+(?:[.,]\d+)?", text(value) or "")
-    numbers = [float(n.replace(",", ".")) for n in found]
-    if not numbers:
-        return None
-    return max(numbers) if largest else numbers[0]
 
 
 def floors_of(row: pd.Series, default_floors: int) -> int:
@@ -169,6 +156,7 @@ def read_buildings(frame: gpd.GeoDataFrame | None, default_floors: int) -> tuple
     rows = frame[keep]
     out = gpd.GeoDataFrame(
         {
+            "source_key": [source_key(r) for _, r in rows.iterrows()],
             "name": [osm_name(r, "building") for _, r in rows.iterrows()],
             "floors": [floors_of(r, default_floors) for _, r in rows.iterrows()],
             "year_built": pd.array([year_of(v) for v in rows.get("start_date", [None] * len(rows))],
@@ -197,7 +185,8 @@ def read_gardens(frame: gpd.GeoDataFrame | None) -> tuple[Any, Tally]:
     area = [round(geodesic_area_m2(g), 2) for g in geoms]
     kinds = [next((k for limit, k in GARDEN_SIZES if a < limit), LARGEST_GARDEN) for a in area]
     names = [osm_name(r, text(r.get("leisure")) or "park") for _, r in rows.iterrows()]
-    out = gpd.GeoDataFrame({"name": names, "kind": kinds, "area_m2": area},
+    keys = [source_key(r) for _, r in rows.iterrows()]
+    out = gpd.GeoDataFrame({"source_key": keys, "name": names, "kind": kinds, "area_m2": area},
                            geometry=list(geoms), crs=4326)
     tally.kept = len(out)
     return out, tally
@@ -213,7 +202,7 @@ def parking_kind(row: pd.Series) -> str:
 
 
 def read_parking(frame: gpd.GeoDataFrame | None) -> tuple[Any, Tally]:
-    """Parking as points (areas and lines by their representative point)."""
+    """Parking as points (areas and lines by their representative point), areas' outlines."""
     tally = Tally(read=0 if frame is None else len(frame))
     if frame is None or frame.empty:
         return gpd.GeoDataFrame(geometry=[], crs=4326), tally
@@ -226,33 +215,14 @@ def read_parking(frame: gpd.GeoDataFrame | None) -> tuple[Any, Tally]:
     capacity = [int(first_number(r.get("capacity", tag_dict(r.get("tags")).get("capacity")))
                     or 0) for _, r in rows.iterrows()]
     names = [osm_name(r, k) for (_, r), k in zip(rows.iterrows(), kinds, strict=True)]
-    out = gpd.GeoDataFrame({"name": names, "kind": kinds, "capacity": capacity},
-                           geometry=list(points[keep]), crs=4326)
-    tally.kept = len(out)
-    return out, tally
-
-
-def read_streets(frame: gpd.GeoDataFrame | None) -> tuple[Any, Tally]:
-    """Walkable ways as streets (a multi-part way merged, or split into its parts)."""
-    tally = Tally(read=0 if frame is None else len(frame))
-    if frame is None or frame.empty:
-        return gpd.GeoDataFrame(geometry=[], crs=4326), tally
-    names, kinds, lines = [], [], []
-    for (_, row), geom in zip(frame.iterrows(), frame.geometry.to_numpy(), strict=True):
-        merged = shapely.line_merge(geom) if geom is not None and geom.geom_type.startswith(
-            "Multi") else geom
-        parts = list(getattr(merged, "geoms", [merged])) if merged is not None else []
-        parts = [p for p in parts if p.geom_type == "LineString" and p.is_valid and p.length > 0]
-        if not parts:
-            tally.drop("no valid line")
-            continue
-        tally.add("parts of a split multi-part way", len(parts) - 1)
-        for part in parts:
-            name = text(row.get("name"))
-            names.append(name[:200] if name else None)
-            kinds.append((text(row.get("highway")) or "footway")[:40])
-            lines.append(part)
-    out = gpd.GeoDataFrame({"name": names, "highway": kinds}, geometry=lines, crs=4326)
+    areas = geoms[keep]
+    is_area = shapely.get_dimensions(areas) == 2
+    outline = polygonal(np.array([g if a else None for g, a in zip(areas, is_area, strict=True)],
+                                 dtype=object), Tally())  # fmt: skip
+    out = gpd.GeoDataFrame({"source_key": [source_key(r, "node") for _, r in rows.iterrows()],
+                            "name": names, "kind": kinds, "capacity": capacity,
+                            "outline": outline},
+                           geometry=list(points[keep]), crs=4326)  # fmt: skip
     tally.kept = len(out)
     return out, tally
 

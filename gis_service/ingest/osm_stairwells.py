@@ -11,6 +11,9 @@ Rules (also in README, "Importing OpenStreetMap"):
   of its minimum rotated rectangle (at least one), evenly spaced along the long side facing the
   nearest walkable way (the southern long side when there is none), each moved onto the
   footprint's outline; numbered 1, 2, … from west to east.
+- No two stairwells share a position: a placed one closer than 1 m to another stairwell moves
+  along its building's outline, in 1 m steps, to the nearest free place.
+- Placed stairwells face the nearest walkable way at ground level (no tunnel, no bridge).
 - Floors are the building's. Households are an estimate, floors × 2 (two flats per landing, the
   common walk-up layout), until grid workers survey them; elderly and consent counts are 0 and
   the elevator status is `none`. Each stairwell's notes say where it came from.
@@ -18,13 +21,14 @@ Rules (also in README, "Importing OpenStreetMap"):
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass, field
 from typing import Any
 
 import geopandas as gpd
 import numpy as np
 import shapely
+
+from gis_service.analysis.walkable import at_ground
+from gis_service.ingest.osm_tags import Tally, tag_dict
 
 RESIDENTIAL = {"yes", "apartments", "residential", "house", "detached", "semidetached_house",
                "terrace", "dormitory", "block"}
@@ -32,41 +36,9 @@ STAIRWELL_ENTRANCES = {"yes", "main", "staircase", "home"}
 NEAR_M = 3.0
 SPACING_M = 12.0
 HOUSEHOLDS_PER_FLOOR = 2
-COLUMNS = ["building", "label", "floors", "households", "notes"]
-
-
-@dataclass
-class Tally:
-    """What happened to the features pyrosm returned for one layer."""
-
-    read: int = 0
-    kept: int = 0
-    repaired: int = 0
-    dropped: dict[str, int] = field(default_factory=dict)
-    added: dict[str, int] = field(default_factory=dict)
-
-    def drop(self, reason: str, count: int = 1) -> None:
-        """Count features dropped for a reason."""
-        if count:
-            self.dropped[reason] = self.dropped.get(reason, 0) + int(count)
-
-    def add(self, reason: str, count: int = 1) -> None:
-        """Count rows made that pyrosm did not return as such (split parts, placed entrances)."""
-        if count:
-            self.added[reason] = self.added.get(reason, 0) + int(count)
-
-
-def tag_dict(value: Any) -> dict[str, Any]:
-    """pyrosm's extra tags (a JSON text) as a dict."""
-    if isinstance(value, dict):
-        return value
-    if isinstance(value, str) and value:
-        try:
-            parsed = json.loads(value)
-        except ValueError:
-            return {}
-        return parsed if isinstance(parsed, dict) else {}
-    return {}
+COLUMNS = ["building", "label", "floors", "households", "notes", "source_key"]
+APART_M = 1.0
+"""Two stairwells closer than this are one position: a placed one is moved along the outline."""
 
 
 def place_along(footprint: Any, street: Any | None) -> list[Any]:
@@ -124,7 +96,7 @@ def derive_stairwells(
     metric = buildings.estimate_utm_crs()
     footprints = buildings.to_crs(metric).geometry.to_numpy()
     residential = np.flatnonzero(buildings["kind"].isin(RESIDENTIAL).to_numpy())
-    found: dict[int, list[tuple[str | None, Any, str]]] = {}
+    found: dict[int, list[tuple[str | None, Any, str, str]]] = {}
     if entrances is not None and len(entrances):
         nodes = entrances.reset_index(drop=True)
         tags = [tag_dict(v) for v in nodes.get("tags", [None] * len(nodes))]
@@ -140,11 +112,13 @@ def derive_stairwells(
             row = int(kept[node_pos])
             tag = tags[row]
             label = tag.get("ref") or tag.get("addr:unit")
-            note = f"OSM node {nodes['id'].iloc[row]}; households estimated as floors × 2"
+            node_id = int(nodes["id"].iloc[row])
+            note = f"OSM node {node_id}; households estimated as floors × 2"
             found.setdefault(int(residential[tree_pos]), []).append(
-                (str(label) if label else None, nodes.geometry.iloc[row], note)
+                (str(label) if label else None, nodes_m[row], note, f"osm:node/{node_id}")
             )
-    street_lines = streets.to_crs(metric).geometry.to_numpy() if len(streets) else None
+    ground = streets[at_ground(streets)] if len(streets) else streets
+    street_lines = ground.to_crs(metric).geometry.to_numpy() if len(ground) else None
     street_tree = shapely.STRtree(street_lines) if street_lines is not None else None
     placed: list[tuple[int, list[Any]]] = []
     for index in residential.tolist():
@@ -155,29 +129,64 @@ def derive_stairwells(
             nearest = street_tree.query_nearest(footprints[index], all_matches=False)
             street = street_lines[int(nearest[0])] if len(nearest) else None
         placed.append((index, place_along(footprints[index], street)))
-    placed_points = gpd.GeoSeries(
-        [shapely.Point(xy) for _, points in placed for xy in points], crs=metric
-    ).to_crs(4326)
+    keys = buildings["source_key"].tolist() if "source_key" in buildings else None
     records: list[dict[str, Any]] = []
     geoms: list[Any] = []
     for pos, items in sorted(found.items()):
-        labels = unique_labels([label for label, _, _ in items])
-        for label, (_, point, note) in zip(labels, items, strict=True):
-            records.append({"building": pos, "label": label, "notes": note})
+        labels = unique_labels([label for label, _, _, _ in items])
+        for label, (_, point, note, key) in zip(labels, items, strict=True):
+            records.append({"building": pos, "label": label, "notes": note, "source_key": key,
+                            "movable": False})
             geoms.append(point)
-    cursor = 0
+    count = 0
     for pos, points in placed:
-        for number in range(1, len(points) + 1):
-            records.append({"building": pos, "label": str(number), "notes": (
+        for number, xy in enumerate(points, start=1):
+            placed_key = f"{keys[pos]}/stairwell/{number}" if keys else None
+            records.append({"building": pos, "label": str(number), "source_key": placed_key,
+                            "movable": True, "notes": (
                 "placed by rule (no entrance in OSM); households estimated as floors × 2")})
-            geoms.append(placed_points.iloc[cursor])
-            cursor += 1
-    tally.add("placed along buildings without an entrance", cursor)
+            geoms.append(shapely.Point(xy))
+            count += 1
+    tally.add("placed along buildings without an entrance", count)
     if not records:
         return empty, tally
-    out = gpd.GeoDataFrame(records, geometry=geoms, crs=4326)
+    moved = spread_apart(geoms, [r["movable"] for r in records],
+                         [footprints[r["building"]] for r in records])  # fmt: skip
+    tally.repaired += moved  # placed on another stairwell's position: moved along the outline
+    out = gpd.GeoDataFrame(records, geometry=geoms, crs=metric).to_crs(4326)
     floors = buildings["floors"].to_numpy()[out["building"].to_numpy()]
     out["floors"] = floors
     out["households"] = floors * HOUSEHOLDS_PER_FLOOR
     tally.kept = len(out)
     return out[[*COLUMNS, "geometry"]], tally
+
+
+def spread_apart(geoms: list[Any], movable: list[bool], footprints: list[Any]) -> int:
+    """Move placed stairwells along their building's outline until no two stairwells lie
+    within APART_M of each other (entrance nodes stay); how many moved. Changes geoms."""
+    taken: dict[tuple[int, int], list[Any]] = {}
+
+    def cell(p: Any) -> tuple[int, int]:
+        return int(p.x // APART_M), int(p.y // APART_M)
+
+    def clashes(p: Any) -> bool:
+        cx, cy = cell(p)
+        return any(p.distance(q) < APART_M for dx in (-1, 0, 1) for dy in (-1, 0, 1)
+                   for q in taken.get((cx + dx, cy + dy), ()))  # fmt: skip
+
+    order = sorted(range(len(geoms)), key=lambda i: movable[i])  # entrance nodes first
+    moved = 0
+    for i in order:
+        point = geoms[i]
+        if movable[i] and clashes(point):
+            ring = footprints[i].boundary
+            at = ring.project(point)
+            steps = (k * APART_M * sign for k in range(1, 50) for sign in (1, -1))
+            for step in steps:
+                candidate = ring.interpolate((at + step) % ring.length)
+                if not clashes(candidate):
+                    geoms[i], point = candidate, candidate
+                    moved += 1
+                    break
+        taken.setdefault(cell(point), []).append(point)
+    return moved

@@ -43,6 +43,11 @@ class ImportReport:
     problems: int | None = None
     problems_by_reason: list[dict[str, Any]] | None = None
     rejected_rows: int | None = None
+    key: str | None = None
+    rows_updated: int = 0
+    rows_unchanged: int = 0
+    rows_vanished: int = 0
+    vanished_keys: list[str] = field(default_factory=list)
 
     @property
     def rows_rejected(self) -> int:
@@ -80,7 +85,12 @@ class ImportReport:
         verb = "would import" if self.dry_run else "imported"
         count = self.rows_valid if self.dry_run else self.rows_written
         skipped = f" ({self.rows_rejected} invalid rows skipped)" if self.rejected else ""
-        return f"{verb} {count} of {self.rows_read} rows into {self.layer}{skipped}"
+        keyed = ""
+        if self.key is not None and not self.dry_run:
+            keyed = (f" by {self.key}: {self.rows_written} added, {self.rows_updated} updated, "
+                     f"{self.rows_unchanged} unchanged, {self.rows_vanished} vanished (kept)")
+            count = self.rows_written + self.rows_updated + self.rows_unchanged
+        return f"{verb} {count} of {self.rows_read} rows into {self.layer}{skipped}{keyed}"
 
     def as_dict(self, with_ids: bool = False) -> dict[str, Any]:
         """A JSON-ready form of the report."""

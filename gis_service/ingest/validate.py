@@ -5,7 +5,8 @@ field name cut to 10 characters. `id`, `version` and `updated_at` are assigned b
 other unknown columns, and fields the caller's role may not edit, are reported and ignored.
 Each row is checked by the layer's row rules (gis_service/rows: types, text lengths, enum
 values and lookup codes, references to existing records, the ranges and sums the database
-enforces, the catalog's limits) and its geometry (see geometry.py).
+enforces, the catalog's limits), its geometry (see geometry.py) and the service area (the
+rule edits follow, rows/area.py).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from gis_service.errors import InvalidInput
 from gis_service.ingest.geometry import check_geometries, geodesic_area_m2
 from gis_service.ingest.readers import SourceData
 from gis_service.ingest.report import RowError
+from gis_service.rows.area import inside, outside_message, service_area
 from gis_service.rows.check import check_row, read_cell
 from gis_service.rows.lookups import lookup_errors
 from gis_service.rows.rules import layer_rules
@@ -140,6 +142,10 @@ def prepare(
     geoms, geometry_problems = check_geometries(frame.geometry.to_numpy(), target)
     for index, message in geometry_problems.items():
         problems.setdefault((index, "geometry"), message)
+    area = service_area(conn)
+    for index, geom in enumerate(geoms):
+        if geom is not None and area is not None and not inside(geom.bounds, area):
+            problems.setdefault((index, "geometry"), outside_message(area))
     cells = row_cells(frame, mapping, doc)
     if "area_m2" in allowed and target == "MULTIPOLYGON":
         add_areas(cells, list(geoms))

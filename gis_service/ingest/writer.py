@@ -73,11 +73,12 @@ def write_frame(
     )
     data = frame.copy()
     for column in data.columns:
-        if column != "geom":
+        values = data[column].to_numpy(dtype=object)
+        if column == "geom" or any(isinstance(v, shapely.Geometry) for v in values):
+            geoms = shapely.set_srid(values, 4326)  # geometry columns as EWKB (NULL stays)
+            data[column] = shapely.to_wkb(geoms, hex=True, include_srid=True)
+        else:
             data[column] = data[column].astype(object).where(data[column].notna(), None)
-    if "geom" in data:
-        geoms = shapely.set_srid(data["geom"].to_numpy(), 4326)
-        data["geom"] = shapely.to_wkb(geoms, hex=True, include_srid=True)
     raw = conn.connection.driver_connection
     assert raw is not None
     statement = f"COPY {temp} (_row, {quoted}) FROM STDIN"

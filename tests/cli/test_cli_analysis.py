@@ -81,3 +81,18 @@ def test_scenario_commands(demo_db):
     assert gone.returncode == 0, gone.stderr
     again = run(demo_db, "scenario", "delete", str(scenario_id))
     assert again.returncode == 1 and "does not exist" in again.stderr
+
+
+def test_service_areas_per_stairwell(shared_demo_db):
+    out = run(shared_demo_db, "service-areas", "--layer", "gardens", "--level", "stairwell",
+              "--life-circle", "5min", "--compound", str(COMPOUND_34), "--format", "csv")
+    assert out.returncode == 0, out.stderr
+    table = list(csv.DictReader(io.StringIO(out.stdout)))
+    assert len(table) == 57
+    assert {"facility_name", "distance_m", "minutes", "access_lon", "access_lat",
+            "unsnapped"} <= set(table[0])  # fmt: skip
+    served = [r for r in table if r["served"] == "True"]
+    assert served and all(float(r["distance_m"]) <= 300 for r in served)
+    text = run(shared_demo_db, "service-areas", "--level", "stairwell", "--compound",
+               str(COMPOUND_34))  # fmt: skip
+    assert text.returncode == 0 and "facility_name" in text.stdout

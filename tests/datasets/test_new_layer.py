@@ -69,11 +69,12 @@ def test_the_openapi_document_lists_the_catalogs_layers(city: LiveServer) -> Non
 
 
 def nearest_sites(engine: Engine) -> dict[int, tuple[int, float]]:
-    """Per stairwell of compound 34: the nearest site for both uses and its distance, by PostGIS."""
+    """Per stairwell of compound 34: the nearest site for both uses and the distance to its
+    outline (as the crow flies, an area is reached at its edge), by PostGIS."""
     found = rows(engine, f"""
         SELECT DISTINCT ON (s.id) s.id, c.id AS site,
                ST_Distance(ST_Transform(s.geom, {UTM_GUANGZHOU}),
-                           ST_PointOnSurface(ST_Transform(c.geom, {UTM_GUANGZHOU}))) AS d
+                           ST_Transform(c.geom, {UTM_GUANGZHOU})) AS d
         FROM stairwell s CROSS JOIN candidate_site c
         WHERE s.compound_id = :compound AND c.suitable_for = 'both'
         ORDER BY s.id, d""", compound=COMPOUND_34)  # fmt: skip

