@@ -11,18 +11,16 @@ from pydantic import BaseModel
 
 from gis_service import audit
 from gis_service.api.deps import get_connection, get_engine, get_principal
+from gis_service.api.openapi import errors
 from gis_service.auth import Principal
 from gis_service.errors import Forbidden, Unauthorized
-from gis_service.features.openapi import PROBLEM
 
 router = APIRouter(tags=["audit"])
-PROBLEM_ANSWER = {"application/problem+json": {"schema": PROBLEM}}
-AUDIT_RESPONSES: dict[int | str, dict[str, Any]] = {
-    401: {"description": "Not signed in", "content": PROBLEM_ANSWER},
-    403: {"description": "Only admins read the audit trail", "content": PROBLEM_ANSWER},
-    422: {"description": "A filter has the wrong form", "content": PROBLEM_ANSWER},
-    503: {"description": "The database is unavailable", "content": PROBLEM_ANSWER},
-}
+AUDIT_RESPONSES = errors(
+    401, 403, 422, 503,
+    e401="Not signed in", e403="Only admins read the audit trail",
+    e422="A filter has the wrong form",
+)
 
 
 class AuditEntry(BaseModel):

@@ -1,7 +1,7 @@
 """Source keys for re-imports, street levels and access tags, parking outlines
 
 Revision ID: 0009
-Revises: 0008
+Revises: 0007
 Create Date: 2026-11-24
 
 - source_key on every imported layer: where a row came from ("osm:way/123" for OpenStreetMap,
