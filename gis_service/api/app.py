@@ -20,7 +20,7 @@ from gis_service.api import (
 from gis_service.api.field import router as field_router
 from gis_service.api.guard import RequestGuard
 from gis_service.api.metrics import install_metrics
-from gis_service.api.openapi import install_openapi
+from gis_service.api.openapi import body_limit, declare_answer, install_openapi
 from gis_service.api.pages import router as pages_router
 from gis_service.api.problems import install_problem_handlers
 from gis_service.catalog import Catalog, default_catalog
@@ -55,6 +55,7 @@ def create_app(
     app.include_router(features.router)
     app.include_router(transfer.router)
     app.include_router(audit.router)
+    declare_answer(app, 413, body_limit("max_body_bytes"), with_body_only=True)  # the guard's
     install_openapi(app)
     return app
 
