@@ -47,8 +47,7 @@ def export(
 
     from gis_service import audit
     from gis_service.api.pages import statuses
-    from gis_service.cli import open_database
-    from gis_service.cli_access import operator
+    from gis_service.cli_base import open_database, operator
     from gis_service.settings import get_settings
     from gis_service.webmap.export import export_html, screenshot
     from gis_service.webmap.i18n import negotiate

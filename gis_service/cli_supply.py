@@ -1,4 +1,6 @@
-"""`gis-service analyze supply`: supply within reach per household and the shortage."""
+"""`gis-service analyze supply`: supply within reach per household and the shortage.
+
+cli_analysis.py adds the command to `analyze`."""
 
 from __future__ import annotations
 
@@ -6,9 +8,9 @@ from pathlib import Path
 
 import typer
 
-from gis_service.cli_analysis import (
+from gis_service.catalog import default_catalog
+from gis_service.cli_base import (
     BBOX,
-    CATALOG,
     COMMUNITY,
     COMPOUND,
     DISTRICT,
@@ -17,7 +19,6 @@ from gis_service.cli_analysis import (
     MODE,
     OUTPUT,
     SUBDISTRICT,
-    analyze_app,
     area_of,
     session,
 )
@@ -26,11 +27,11 @@ from gis_service.datasets.params import level_column
 from gis_service.datasets.runs import with_names
 from gis_service.datasets.supply import run_supply, supply_level_table, supply_params
 
+CATALOG = default_catalog()
 MEASURED = [i for i in CATALOG.service_layers() if CATALOG.supply_measures(i)]
 LISTED = "; ".join(f"{i}: {', '.join(CATALOG.supply_measures(i))}" for i in MEASURED)
 
 
-@analyze_app.command("supply")
 def supply_command(
     layer: str = typer.Option(MEASURED[0] if MEASURED else "parking", help=f"Layer ({LISTED})"),
     measure: str = typer.Option(None, help="Supply measure of the layer (its first if omitted)"),
