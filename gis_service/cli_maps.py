@@ -46,6 +46,7 @@ def export(
     import tempfile
 
     from gis_service import audit
+    from gis_service.api import asgi
     from gis_service.api.pages import statuses
     from gis_service.cli_base import open_database, operator
     from gis_service.settings import get_settings
@@ -60,8 +61,8 @@ def export(
     engine = open_database(get_settings())
     reader = export_user(engine, user)
     html, skipped = export_html(
-        engine, views[view_id], default_catalog(), negotiate(lang, None), statuses(engine),
-        compound, reader,
+        asgi.reader(engine, reader), views[view_id], default_catalog(), negotiate(lang, None),
+        statuses(engine), compound,
     )
     for url in skipped:
         typer.echo(f"left out (the API refused it): {url}", err=True)
