@@ -35,6 +35,7 @@ from gis_service.features.geojson import (
     link,
     quote_etag,
 )
+from gis_service.features.history import edit_history, status_history
 from gis_service.features.http import (
     answer,
     base_url,
@@ -50,25 +51,6 @@ from gis_service.rows.area import service_area
 from gis_service.settings import get_settings
 
 FID = Path(description="the feature id")
-
-
-def status_history(conn: sa.Connection, fid: object) -> list[dict[str, object]]:
-    """Every elevator status change of a stairwell, oldest first (kept by a trigger)."""
-    found = conn.execute(
-        sa.text(
-            "SELECT from_status, to_status, changed_on, changed_at, changed_by "
-            "FROM stairwell_status_history WHERE stairwell_id = :fid ORDER BY changed_on, id"
-        ),
-        {"fid": fid},
-    ).mappings()
-    return [
-        {
-            **dict(row),
-            "changed_on": row["changed_on"] and row["changed_on"].isoformat(),
-            "changed_at": row["changed_at"].isoformat(),
-        }
-        for row in found
-    ]
 
 
 def add_layer_routes(router: APIRouter, layer: Layer) -> None:
@@ -195,20 +177,9 @@ def add_layer_routes(router: APIRouter, layer: Layer) -> None:
             raise Unauthorized("sign in to read the edit history")
         fid = access.feature_id(featureId, layer)
         current = access.load(conn, layer, fid)
-        rows = (
-            conn.execute(
-                sa.text(
-                    "SELECT id, at, user_id, username, action, before, after FROM edit_log "
-                    "WHERE table_name = :table AND feature_id = :fid ORDER BY id"
-                ),
-                {"table": layer.table, "fid": str(fid)},
-            )
-            .mappings()
-            .all()
-        )
-        if current is None and not rows:
+        entries = edit_history(conn, layer, fid)
+        if current is None and not entries:
             raise access.missing(engine, layer, principal, fid)
-        entries = [{**dict(row), "at": row["at"].isoformat()} for row in rows]
         body = {
             "collection": layer.id,
             "featureId": fid,

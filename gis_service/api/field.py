@@ -26,7 +26,7 @@ from gis_service.features import idempotency as idem
 from gis_service.features.http import keep, limited_body, replay
 from gis_service.features.openapi import IDEMPOTENCY_KEY
 from gis_service.features.validate import parse_body
-from gis_service.field.page import Code, field_config, render_field_page
+from gis_service.field.page import field_config, render_field_page
 from gis_service.field.progress import survey_progress
 from gis_service.field.rules import (
     rules_document,
@@ -35,7 +35,9 @@ from gis_service.field.rules import (
     validate,
 )
 from gis_service.field.strings import STRINGS
+from gis_service.field.surveys import add_survey, grid_outline
 from gis_service.maps_catalog import default_maps
+from gis_service.rows.lookups import labelled
 from gis_service.webmap import assets
 from gis_service.webmap.i18n import negotiate
 from gis_service.webmap.page_data import READ_DATA_JS, data_block
@@ -73,12 +75,6 @@ def field_worker(principal: Principal) -> None:
         raise Forbidden(f"the role {principal.role} does not survey stairwells")
 
 
-def lookup(conn: sa.Connection, table: str, order: str) -> list[Code]:
-    """Rows of a lookup table (a fixed name from this module) as codes with labels."""
-    rows = conn.execute(sa.text(f"SELECT code, label_zh, label_en FROM {table} ORDER BY {order}"))
-    return [Code(r.code, r.label_zh, r.label_en) for r in rows]
-
-
 def page_grid(conn: sa.Connection, principal: Principal, grid: int | None) -> dict[str, Any]:
     """The grid a page opens on: a grid worker's own (403 for another), any for staff."""
     if principal.role == "grid_worker":
@@ -88,18 +84,10 @@ def page_grid(conn: sa.Connection, principal: Principal, grid: int | None) -> di
             grid = principal.grid_ids[0]
         elif grid not in principal.grid_ids:
             raise Forbidden(f"grid {grid} is not yours")
-    row = conn.execute(
-        sa.text(
-            "SELECT id, code, name, ST_XMin(geom) AS w, ST_YMin(geom) AS s, ST_XMax(geom) AS e, "
-            "ST_YMax(geom) AS n FROM grid "
-            "WHERE id = coalesce(CAST(:grid AS int), (SELECT min(id) FROM grid))"
-        ),
-        {"grid": grid},
-    ).first()
-    if row is None:
+    found = grid_outline(conn, grid)
+    if found is None:
         raise NotFound(f"no grid {grid}")
-    return {"id": row.id, "code": row.code, "name": row.name,
-            "bounds": [[row.s, row.w], [row.n, row.e]]}
+    return found
 
 
 @router.get(
@@ -124,7 +112,7 @@ def field_page(
     catalog = default_catalog()
     config = field_config(
         default_maps()["field"], catalog, principal, where, language,
-        lookup(conn, "elevator_status", "rank"), lookup(conn, "issue_category", "code"),
+        labelled(conn, "elevator_status", "rank"), labelled(conn, "issue_category"),
     )
     return HTMLResponse(render_field_page(default_maps()["field"], catalog, config),
                         headers=page_headers())
@@ -190,18 +178,8 @@ def record_survey(
         names = ", ".join(dict.fromkeys(e["field"] for e in errors))
         raise InvalidInput(f"invalid survey: {names}", errors)
     access.require(conn, engine, default_catalog().layer("stairwells"), principal, sid)
-    row = conn.execute(
-        sa.text(
-            "INSERT INTO survey (stairwell_id, surveyor_id, surveyed_on, households, "
-            "elderly_households, consent_agree, consent_object, notes) VALUES (:sid, :uid, "
-            ":surveyed_on, :households, :elderly_households, :consent_agree, :consent_object, "
-            ":notes) RETURNING id"
-        ),
-        {"sid": sid, "uid": principal.user_id, **{k: values.get(k) for k in (
-            "surveyed_on", "households", "elderly_households", "consent_agree",
-            "consent_object", "notes")}},
-    ).one()
-    record = {"id": row.id, "stairwell_id": sid, "surveyor": principal.username,
+    survey_id = add_survey(conn, sid, principal.user_id, values)
+    record = {"id": survey_id, "stairwell_id": sid, "surveyor": principal.username,
               **{k: v.isoformat() if isinstance(v, dt.date) else v for k, v in values.items()}}
     sent = Response(orjson.dumps(record), status_code=201, media_type="application/json")
     return keep(conn, principal, key, sent)
@@ -235,7 +213,7 @@ def progress_page(
         return login_redirect(request)
     language = negotiate(lang, request.headers.get("accept-language"))
     t = STRINGS[language]
-    categories = {c.code: c.label(language) for c in lookup(conn, "issue_category", "code")}
+    categories = {c.code: c.label(language) for c in labelled(conn, "issue_category")}
     data = {"lang": language, "strings": t, "role": principal.role, "categories": categories,
             "csrf": {"cookie": "gis_csrf", "header": "X-CSRF-Token"}}
     page = f"""<!DOCTYPE html>

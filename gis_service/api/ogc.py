@@ -17,8 +17,10 @@ from gis_service.catalog import Catalog, Layer, default_catalog
 from gis_service.errors import NotFound
 from gis_service.features import access
 from gis_service.features import openapi as doc
+from gis_service.features.extent import extent
 from gis_service.features.geojson import CRS84, GEOJSON, link
-from gis_service.features.values import queryable_fields, quoted
+from gis_service.features.values import queryable_fields
+from gis_service.rows.lookups import codes
 from gis_service.tiles import CONFORMANCE_CLASSES as TILES_CONFORMANCE
 
 OPENAPI_30 = "application/vnd.oai.openapi+json;version=3.0"
@@ -44,7 +46,6 @@ CONFORMANCE = [
     "http://www.opengis.net/spec/ogcapi-features-4/1.0/conf/optimistic-locking-etags",
 ]
 OBJECT = {"application/json": {"schema": {"type": "object"}}}
-_extents: dict[tuple[str, int, str, tuple[int, ...]], list[float] | None] = {}
 
 router = APIRouter(tags=["ogc"])
 
@@ -86,28 +87,6 @@ def openapi_30(request: Request) -> JSONResponse:
     if getattr(state, "openapi_30", None) is None:
         state.openapi_30 = to_openapi_30(request.app.openapi())
     return JSONResponse(state.openapi_30, media_type=OPENAPI_30)
-
-
-def extent(conn: sa.Connection, layer: Layer, principal: Principal) -> list[float] | None:
-    """The layer's bounding box in CRS84 as the caller sees it (cached per data version)."""
-    version = conn.execute(
-        sa.text("SELECT version FROM data_version WHERE table_name = :t"), {"t": layer.table}
-    ).scalar()
-    key = (layer.table, int(version or 0), principal.role, principal.grid_ids)
-    if version is None or key not in _extents:
-        row = conn.execute(
-            sa.text(
-                "SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) "
-                f'FROM (SELECT ST_Extent("geom") AS e FROM {quoted(layer.table)}) AS x'
-            )
-        ).first()
-        box = [float(v) for v in row] if row is not None and row[0] is not None else None
-        if version is None:
-            return box
-        if len(_extents) > 10_000:
-            _extents.clear()
-        _extents[key] = box
-    return _extents[key]
 
 
 def describe(
@@ -165,8 +144,7 @@ def queryables_schema(request: Request, conn: sa.Connection, layer: Layer) -> di
     for name, field in queryable_fields(layer).items():
         schema = {k: v for k, v in doc.field_schema(layer, name, False).items()}
         if field.enum_from:
-            codes = conn.execute(sa.text(f"SELECT code FROM {quoted(field.enum_from)}"))
-            schema["enum"] = sorted(str(c) for c in codes.scalars())
+            schema["enum"] = codes(conn, field.enum_from)
         props[name] = schema
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlsplit
 
-import sqlalchemy as sa
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse
 from sqlalchemy.engine import Engine
@@ -16,7 +15,8 @@ from gis_service.api.openapi import errors
 from gis_service.catalog import default_catalog
 from gis_service.errors import NotFound
 from gis_service.maps_catalog import MapView, default_maps
-from gis_service.webmap import Status, render_page
+from gis_service.rows.lookups import elevator_statuses
+from gis_service.webmap import render_page
 from gis_service.webmap.i18n import negotiate
 
 # Validated when the app is built: a broken maps/*.yaml stops start-up. Views whose URLs need
@@ -24,15 +24,6 @@ from gis_service.webmap.i18n import negotiate
 VIEWS = {k: v for k, v in default_maps().items() if not v.placeholders()}
 router = APIRouter(tags=["maps"])
 router.include_router(static.router)  # the pages' scripts and styles
-
-
-def statuses(engine: Engine) -> list[Status]:
-    """The elevator pipeline with its labels (reference data, read as the service)."""
-    with engine.connect() as conn:
-        rows = conn.execute(
-            sa.text("SELECT code, label_zh, label_en FROM elevator_status ORDER BY rank")
-        ).all()
-    return [Status(row.code, row.label_zh, row.label_en) for row in rows]
 
 
 def content_security_policy(view: MapView) -> str:
@@ -75,7 +66,7 @@ def map_page(
     if view is None:
         raise NotFound(f"there is no map {view_id!r}; maps: {', '.join(sorted(VIEWS))}")
     chosen = negotiate(lang, request.headers.get("accept-language"))
-    page = render_page(view, default_catalog(), chosen, statuses(engine))
+    page = render_page(view, default_catalog(), chosen, elevator_statuses(engine))
     headers = {
         "Content-Language": "zh-CN" if chosen == "zh" else "en",
         "Vary": "Accept-Language",

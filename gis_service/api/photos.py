@@ -74,10 +74,7 @@ def upload(
     relative = photos.store(get_settings().data_dir, issue_id, jpeg)
     after = current
     if current.values.get("photo_path") != relative:
-        conn.execute(
-            sa.text("UPDATE issue SET photo_path = :path WHERE id = :id"),
-            {"path": relative, "id": issue_id},
-        )
+        photos.attach(conn, issue_id, relative)
         loaded = access.load(conn, layer, issue_id)
         assert loaded is not None
         after = loaded
