@@ -14,16 +14,16 @@ from sqlalchemy.engine import Engine
 
 from gis_service.api import photos as photos_api
 from gis_service.api import session as session_api
-from gis_service.api.deps import engine_for, get_connection, get_principal
+from gis_service.api.deps import engine_for, get_catalog, get_connection, get_maps, get_principal
+from gis_service.api.http import keep, limited_body, replay
 from gis_service.api.openapi import REDIRECT_TO_LOGIN, beyond_schema, errors, media
 from gis_service.api.pages import content_security_policy
 from gis_service.api.session import login_redirect
 from gis_service.auth import Principal
-from gis_service.catalog import default_catalog
+from gis_service.catalog import Catalog
 from gis_service.errors import Forbidden, InvalidInput, NotFound, Unauthorized
 from gis_service.features import access
 from gis_service.features import idempotency as idem
-from gis_service.features.http import keep, limited_body, replay
 from gis_service.features.openapi import IDEMPOTENCY_KEY
 from gis_service.features.validate import parse_body
 from gis_service.field.page import field_config, render_field_page
@@ -36,7 +36,6 @@ from gis_service.field.rules import (
 )
 from gis_service.field.strings import STRINGS
 from gis_service.field.surveys import add_survey, grid_outline
-from gis_service.maps_catalog import default_maps
 from gis_service.rows.lookups import labelled
 from gis_service.webmap import assets
 from gis_service.webmap.i18n import negotiate
@@ -47,19 +46,13 @@ router.include_router(session_api.router)
 router.include_router(photos_api.router)
 STATIC = assets.OWN_STATIC / "field"
 FIELD_ROLES = ("grid_worker", "planner", "admin")
-SURVEY_BODY = {
-    "requestBody": {
-        "required": True,
-        "content": {"application/json": {"schema": survey_schema(default_catalog())}},
-    },
-    "parameters": [IDEMPOTENCY_KEY],
-}
 NO_CACHE = {"Cache-Control": "no-cache", "Vary": "Cookie", "X-Content-Type-Options": "nosniff"}
 
 
-def page_headers() -> dict[str, str]:
+def page_headers(request: Request) -> dict[str, str]:
     """No caching by proxies, and the map pages' content security policy (our scripts only)."""
-    return {**NO_CACHE, "Content-Security-Policy": content_security_policy(default_maps()["field"])}
+    field_view = get_maps(request)["field"]
+    return {**NO_CACHE, "Content-Security-Policy": content_security_policy(field_view)}
 
 
 def signed_in(principal: Principal) -> None:
@@ -109,13 +102,12 @@ def field_page(
     field_worker(principal)
     language = negotiate(lang, request.headers.get("accept-language"))
     where = page_grid(conn, principal, grid)
-    catalog = default_catalog()
+    catalog, view = get_catalog(request), get_maps(request)["field"]
     config = field_config(
-        default_maps()["field"], catalog, principal, where, language,
+        view, catalog, principal, where, language,
         labelled(conn, "elevator_status", "rank"), labelled(conn, "issue_category"),
     )
-    return HTMLResponse(render_field_page(default_maps()["field"], catalog, config),
-                        headers=page_headers())
+    return HTMLResponse(render_field_page(view, catalog, config), headers=page_headers(request))
 
 
 @router.get("/maps/field", include_in_schema=False)
@@ -142,17 +134,10 @@ def service_worker() -> FileResponse:
 def survey_rules(request: Request, lang: str | None = None) -> Response:
     """Fields, cross-field checks, labels and messages: the one source of the form's rules."""
     language = negotiate(lang, request.headers.get("accept-language"))
-    body = orjson.dumps(rules_document(default_catalog(), language))
+    body = orjson.dumps(rules_document(get_catalog(request), language))
     return Response(body, media_type="application/json", headers={"Cache-Control": "no-cache"})
 
 
-@router.post(
-    "/field/surveys",
-    status_code=201,
-    summary="Record a visit to a stairwell",
-    responses=errors(400, 403, 404, 409, 422, e404="No such stairwell (or not in your grids)"),
-    openapi_extra={**SURVEY_BODY, **beyond_schema(422, *unstated_survey_rules(default_catalog()))},
-)
 def record_survey(
     request: Request,
     lang: str | None = None,
@@ -169,7 +154,8 @@ def record_survey(
         return replay(stored)
     data = parse_body(body)
     language = negotiate(lang, request.headers.get("accept-language"))
-    values, errors = validate(rules_document(default_catalog(), language), data)
+    catalog = get_catalog(request)
+    values, errors = validate(rules_document(catalog, language), data)
     raw = data.get("stairwell_id")
     sid = raw if isinstance(raw, int) and not isinstance(raw, bool) and 0 < raw < 2**31 else 0
     if not sid:
@@ -177,7 +163,7 @@ def record_survey(
     if errors:
         names = ", ".join(dict.fromkeys(e["field"] for e in errors))
         raise InvalidInput(f"invalid survey: {names}", errors)
-    access.require(conn, engine, default_catalog().layer("stairwells"), principal, sid)
+    access.require(conn, engine, catalog.layer("stairwells"), principal, sid)
     survey_id = add_survey(conn, sid, principal.user_id, values)
     record = {"id": survey_id, "stairwell_id": sid, "surveyor": principal.username,
               **{k: v.isoformat() if isinstance(v, dt.date) else v for k, v in values.items()}}
@@ -225,4 +211,28 @@ def progress_page(
 {data_block(data)}
 <script src="{assets.own('field/progress.js')}"></script>
 <script>FieldProgress.init({READ_DATA_JS});</script></body></html>"""
-    return HTMLResponse(page, headers=page_headers())
+    return HTMLResponse(page, headers=page_headers(request))
+
+
+def router_for(catalog: Catalog) -> APIRouter:
+    """The field routes, the survey form documented with the catalog's rules."""
+    found = APIRouter()
+    found.include_router(router)
+    found.add_api_route(
+        "/field/surveys",
+        record_survey,
+        methods=["POST"],
+        status_code=201,
+        tags=["field"],
+        summary="Record a visit to a stairwell",
+        responses=errors(400, 403, 404, 409, 422, e404="No such stairwell (or not in your grids)"),
+        openapi_extra={
+            "requestBody": {
+                "required": True,
+                "content": {"application/json": {"schema": survey_schema(catalog)}},
+            },
+            "parameters": [IDEMPOTENCY_KEY],
+            **beyond_schema(422, *unstated_survey_rules(catalog)),
+        },
+    )
+    return found

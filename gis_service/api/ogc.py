@@ -10,10 +10,11 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 
 from gis_service import __version__
-from gis_service.api.deps import get_connection, get_principal
+from gis_service.api.deps import get_catalog, get_connection, get_principal
+from gis_service.api.http import base_url
 from gis_service.api.openapi import to_openapi_30
 from gis_service.auth import Principal
-from gis_service.catalog import Catalog, Layer, default_catalog
+from gis_service.catalog import Catalog, Layer
 from gis_service.errors import NotFound
 from gis_service.features import access
 from gis_service.features import openapi as doc
@@ -50,15 +51,10 @@ OBJECT = {"application/json": {"schema": {"type": "object"}}}
 router = APIRouter(tags=["ogc"])
 
 
-def root(request: Request) -> str:
-    """The service root URL without a trailing slash."""
-    return str(request.base_url).rstrip("/")
-
-
 @router.get("/", responses={200: {"content": OBJECT}})
 def landing_page(request: Request) -> dict[str, Any]:
     """The OGC API landing page: links to the API description, conformance and collections."""
-    base = root(request)
+    base = base_url(request)
     return {
         "title": "Old-neighbourhood renewal GIS service (老旧小区改造)",
         "description": "Stairwells, buildings, grids, compounds, gardens, parking and facilities "
@@ -93,7 +89,7 @@ def describe(
     request: Request, conn: sa.Connection, layer: Layer, principal: Principal
 ) -> dict[str, Any]:
     """One collection: id, titles, extent in CRS84, links to items and queryables."""
-    base = f"{root(request)}/collections/{layer.id}"
+    base = f"{base_url(request)}/collections/{layer.id}"
     found: dict[str, Any] = {
         "id": layer.id,
         "title": layer.title.en,
@@ -124,15 +120,16 @@ def collections(
     request: Request,
     principal: Principal = Depends(get_principal),
     conn: sa.Connection = Depends(get_connection, scope="function"),
+    catalog: Catalog = Depends(get_catalog),
 ) -> dict[str, Any]:
     """The collections the caller may read (anonymous callers see the public ones)."""
     layers = [
         layer
-        for layer in default_catalog().layers.values()
+        for layer in catalog.layers.values()
         if layer.public or not principal.is_anonymous
     ]
     return {
-        "links": [link(f"{root(request)}/collections", "self", "application/json")],
+        "links": [link(f"{base_url(request)}/collections", "self", "application/json")],
         "collections": [describe(request, conn, layer, principal) for layer in layers],
     }
 
@@ -148,7 +145,7 @@ def queryables_schema(request: Request, conn: sa.Connection, layer: Layer) -> di
         props[name] = schema
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
-        "$id": f"{root(request)}/collections/{layer.id}/queryables",
+        "$id": f"{base_url(request)}/collections/{layer.id}/queryables",
         "type": "object",
         "title": layer.title.en,
         "properties": props,
@@ -156,7 +153,7 @@ def queryables_schema(request: Request, conn: sa.Connection, layer: Layer) -> di
     }
 
 
-def add_collection_routes(layer: Layer) -> None:
+def add_collection_routes(router: APIRouter, layer: Layer) -> None:
     """GET /collections/{id} and /collections/{id}/queryables for one layer."""
 
     def collection(
@@ -208,9 +205,16 @@ def missing_collection(catalog: Catalog) -> Callable[[str], None]:
     return handler
 
 
-for _layer in default_catalog().layers.values():
-    add_collection_routes(_layer)
-for _path in ("/collections/{collection_id}", "/collections/{collection_id}/queryables"):
-    router.add_api_route(
-        _path, missing_collection(default_catalog()), methods=["GET"], include_in_schema=False
-    )
+def router_for(catalog: Catalog) -> APIRouter:
+    """The landing page, conformance, the API and the collections of a catalog."""
+    layers = APIRouter(tags=["ogc"])
+    for layer in catalog.layers.values():
+        add_collection_routes(layers, layer)
+    for path in ("/collections/{collection_id}", "/collections/{collection_id}/queryables"):
+        layers.add_api_route(
+            path, missing_collection(catalog), methods=["GET"], include_in_schema=False
+        )
+    found = APIRouter()
+    found.include_router(router)
+    found.include_router(layers)
+    return found
