@@ -2,13 +2,26 @@
 
 from __future__ import annotations
 
+import os
 import statistics
+import subprocess
+import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
+import httpx
 import numpy as np
 import shapely
+from fastapi import FastAPI
+
+from gis_service.api.app import create_app
+from gis_service.db.engine import create_db_engine, resolve_database_url
+from gis_service.settings import get_settings
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def lattice(size: int, spacing: float) -> np.ndarray:
@@ -28,3 +41,34 @@ def timed(fn: Callable[[], Any], runs: int) -> tuple[float, Any]:
         result = fn()
         times.append(time.perf_counter() - start)
     return statistics.median(times), result
+
+
+def make_app() -> FastAPI:
+    """uvicorn factory of our app in each worker (database from GIS_DATABASE_URL)."""
+    settings = get_settings()
+    return create_app(create_db_engine(resolve_database_url(settings, start=False), settings))
+
+
+@contextmanager
+def server(argv: list[str], env: dict[str, str], port: int, ready: str) -> Iterator[str]:
+    """A uvicorn subprocess, up when `ready` answers 200; stopped afterwards."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", *argv, "--host", "127.0.0.1", "--port", str(port),
+         "--log-level", "warning", "--no-access-log"],
+        cwd=ROOT, env={**os.environ, **env},
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}{ready}", timeout=5).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"server {argv[0]} did not start")
+            time.sleep(0.3)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
