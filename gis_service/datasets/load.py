@@ -22,13 +22,7 @@ from gis_service.rows.columns import quoted
 
 CRS_LONLAT = "EPSG:4326"
 HIERARCHY = ("grid_id", "compound_id", "community_id", "subdistrict_id", "district_id")
-STAIRWELL_SQL = """
-SELECT s.id, s.building_id, s.compound_id, s.grid_id,
-       coalesce(g.community_id, c.community_id) AS community_id,
-       cm.subdistrict_id, sd.district_id,
-       s.label, s.floors, b.floors AS building_floors, b.year_built, b.has_original_elevator,
-       s.households, s.elderly_households, s.elevator_status, s.batch_id,
-       ST_AsBinary(s.geom) AS geom
+STAIRWELL_FROM = """
 FROM stairwell s
 JOIN building b ON b.id = s.building_id
 LEFT JOIN grid g ON g.id = s.grid_id
@@ -36,6 +30,13 @@ LEFT JOIN compound c ON c.id = s.compound_id
 LEFT JOIN community cm ON cm.id = coalesce(g.community_id, c.community_id)
 LEFT JOIN subdistrict sd ON sd.id = cm.subdistrict_id
 """
+STAIRWELL_SQL = """
+SELECT s.id, s.building_id, s.compound_id, s.grid_id,
+       coalesce(g.community_id, c.community_id) AS community_id,
+       cm.subdistrict_id, sd.district_id,
+       s.label, s.floors, b.floors AS building_floors, b.year_built, b.has_original_elevator,
+       s.households, s.elderly_households, s.elevator_status, s.batch_id,
+       ST_AsBinary(s.geom) AS geom"""
 STAIRWELL_FILTERS = {
     "district_id": "sd.district_id",
     "subdistrict_id": "cm.subdistrict_id",
@@ -128,14 +129,19 @@ def no_stairwells() -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame(frame, geometry=np.empty(0, dtype=object), crs=CRS_LONLAT)
 
 
-def load_stairwells(conn: sa.Connection, area: Area = Area()) -> gpd.GeoDataFrame:
-    """Stairwells with building floors/year/lift and hierarchy ids up to district (lon/lat)."""
+def stairwells_in(area: Area) -> tuple[str, dict[str, Any]]:
+    """The WHERE clause (psycopg parameters) of the stairwells of an area, over STAIRWELL_FROM."""
     params: dict[str, Any] = {}
     where = [f"{STAIRWELL_FILTERS[col]} = %({col})s" for col in area.ids()]
     params.update(area.ids())
     where += _envelope(area.bbox, "s.geom", params)
-    sql = STAIRWELL_SQL + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY s.id"
-    frame = read_geoframe(conn, sql, params)
+    return (" WHERE " + " AND ".join(where) if where else ""), params
+
+
+def load_stairwells(conn: sa.Connection, area: Area = Area()) -> gpd.GeoDataFrame:
+    """Stairwells with building floors/year/lift and hierarchy ids up to district (lon/lat)."""
+    where, params = stairwells_in(area)
+    frame = read_geoframe(conn, STAIRWELL_SQL + STAIRWELL_FROM + where + " ORDER BY s.id", params)
     for col in ("floors", "building_floors", "households", "elderly_households"):
         frame[col] = pd.to_numeric(frame[col]).astype(np.int64) if len(frame) else frame[col]
     frame["has_original_elevator"] = frame["has_original_elevator"].astype(bool)

@@ -13,13 +13,14 @@ import shapely
 import sqlalchemy as sa
 from pyproj import CRS
 
-from gis_service.analysis.coverage import Eligibility, coverage, project_batch
+from gis_service.analysis.coverage import Eligibility, project_batch
 from gis_service.analysis.crs import metric_crs
 from gis_service.analysis.network import StreetGraph, build_graph
 from gis_service.analysis.service import crow_flies_nearest, network_nearest, served_shares
 from gis_service.analysis.service_area import service_areas
 from gis_service.analysis.walkable import ClosedRule, walkable
 from gis_service.datasets.area import Area, Box, area_box, margin_box
+from gis_service.datasets.coverage import coverage_in_sql
 from gis_service.datasets.cache import ResultCache, versions_key
 from gis_service.datasets.load import (
     LayerSource,
@@ -52,9 +53,9 @@ def coverage_table(
     """Coverage per level, or the before/after projection of a retrofit batch."""
     area_box(conn, area)  # unknown hierarchy ids are named
     pipeline = statuses(conn)
-    stairwells = load_stairwells(conn, area)
     if batch is None:
-        return coverage(stairwells, level_col, pipeline, rule)
+        return coverage_in_sql(conn, level_col, area, pipeline, rule)
+    stairwells = load_stairwells(conn, area)
     found = conn.execute(sa.text("SELECT 1 FROM retrofit_batch WHERE id = :id"), {"id": batch})
     if found.first() is None:
         raise bad("batch", f"there is no retrofit batch {batch}")
