@@ -89,7 +89,8 @@ def partition_stairwells(conn: sa.Connection, district: int | None) -> gpd.GeoDa
     """One district's stairwells (the same frame as load_stairwells)."""
     if district is not None:
         return load_stairwells(conn, Area(district_id=district))
-    frame = read_geoframe(conn, STAIRWELL_SQL + STAIRWELL_FROM + " WHERE sd.district_id IS NULL ORDER BY s.id", {})
+    outside = " WHERE sd.district_id IS NULL ORDER BY s.id"
+    frame = read_geoframe(conn, STAIRWELL_SQL + STAIRWELL_FROM + outside, {})
     for col in ("floors", "building_floors", "households", "elderly_households"):
         frame[col] = pd.to_numeric(frame[col]).astype(np.int64) if len(frame) else frame[col]
     frame["has_original_elevator"] = frame["has_original_elevator"].astype(bool)

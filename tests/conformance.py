@@ -10,7 +10,6 @@ first test that makes it answer, whatever client the test uses (httpx, GDAL, Chr
 from __future__ import annotations
 
 import gzip
-
 import re
 import threading
 from dataclasses import dataclass

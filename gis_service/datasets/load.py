@@ -66,9 +66,7 @@ class LayerSource:
         if self.kind_column and self.kind_column != "kind":
             names.append(f"{quoted(self.kind_column)} AS kind")
         shape = f"coalesce({quoted(self.outline)}, geom)" if self.outline else "geom"
-        return (
-            f"SELECT {', '.join(names)}, ST_AsBinary({shape}) AS geom FROM {quoted(self.table)}"
-        )
+        return f"SELECT {', '.join(names)}, ST_AsBinary({shape}) AS geom FROM {quoted(self.table)}"
 
 
 def source_of(layer: Layer) -> LayerSource:

@@ -20,8 +20,8 @@ from gis_service.analysis.service import crow_flies_nearest, network_nearest, se
 from gis_service.analysis.service_area import service_areas
 from gis_service.analysis.walkable import ClosedRule, walkable
 from gis_service.datasets.area import Area, Box, area_box, margin_box
-from gis_service.datasets.coverage import coverage_in_sql
 from gis_service.datasets.cache import ResultCache, versions_key
+from gis_service.datasets.coverage import coverage_in_sql
 from gis_service.datasets.load import (
     LayerSource,
     level_names,
@@ -173,9 +173,7 @@ def nearest_table(
     out = pd.DataFrame(homes[keep]).reset_index(drop=True)
     out["facility_id"] = near["facility_id"].to_numpy()
     names = fac.set_index("id")["name"] if len(fac) and "name" in fac.columns else pd.Series()
-    out["facility_name"] = [
-        names.get(int(f)) if pd.notna(f) else None for f in out["facility_id"]
-    ]
+    out["facility_name"] = [names.get(int(f)) if pd.notna(f) else None for f in out["facility_id"]]
     dist = near["distance"].to_numpy(np.float64)
     out["distance_m"] = np.where(np.isfinite(dist), np.round(dist, 1), np.nan)
     out["minutes"] = np.round(out["distance_m"] / params.m_per_min, 1)
