@@ -17,6 +17,7 @@ from gis_service.datasets.load import (
     STAIRWELL_FILTERS,
     STAIRWELL_FROM,
     load_stairwells,
+    read_frame,
     stairwells_in,
 )
 from gis_service.errors import InvalidInput
@@ -34,19 +35,12 @@ def unit_counts(conn: sa.Connection, level_col: str, area: Area, rule: Eligibili
     where, params = stairwells_in(area)
     params.update(cutoff_year=rule.cutoff_year, min_floors=rule.min_floors)
     sql = (
-        f"SELECT {unit} AS unit, s.elevator_status AS status, {ELIGIBLE_SQL} AS ok, "
+        f"SELECT {unit} AS unit, s.elevator_status AS status, ({ELIGIBLE_SQL}) AS ok, "
         "count(*) AS n, coalesce(sum(s.households), 0) AS households, "
         "coalesce(sum(s.elderly_households), 0) AS elderly"
         f"{STAIRWELL_FROM}{where} GROUP BY 1, 2, 3"
     )
-    raw = conn.connection.driver_connection
-    assert raw is not None
-    with raw.cursor() as cur:
-        cur.execute(sql, params)
-        rows = cur.fetchall()
-    frame = pd.DataFrame.from_records(
-        rows, columns=["unit", "status", "ok", "n", "households", "elderly"]
-    )
+    frame = read_frame(conn, sql, params)
     frame["unit"] = pd.array(frame["unit"], dtype="Int64")
     return frame
 

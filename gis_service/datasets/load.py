@@ -87,8 +87,12 @@ def _envelope(box: Box | None, column: str, params: dict[str, Any]) -> list[str]
     return [f"{column} && ST_MakeEnvelope(%(w)s, %(s)s, %(e)s, %(n)s, 4326)"]
 
 
-def read_geoframe(conn: sa.Connection, sql: str, params: dict[str, Any]) -> gpd.GeoDataFrame:
-    """Run a query (psycopg %(name)s parameters) whose column geom is WKB; a GeoDataFrame."""
+def read_frame(conn: sa.Connection, sql: str, params: dict[str, Any]) -> pd.DataFrame:
+    """Run a query (psycopg %(name)s parameters) on the caller's connection; its rows as a frame.
+
+    Rows come as tuples straight from the driver (no row objects); database errors are raised
+    as SQLAlchemy raises them, so the API maps them (a role without rights: 401/403).
+    """
     raw = conn.connection.driver_connection
     assert raw is not None
     try:
@@ -97,9 +101,14 @@ def read_geoframe(conn: sa.Connection, sql: str, params: dict[str, Any]) -> gpd.
             assert cur.description is not None
             columns = [d.name for d in cur.description]
             rows = cur.fetchall()
-    except psycopg.Error as exc:  # the same errors SQLAlchemy raises, so the API maps them
+    except psycopg.Error as exc:
         raise sa.exc.DBAPIError.instance(sql, params, exc, psycopg.Error) from exc
-    frame = pd.DataFrame.from_records(rows, columns=columns)
+    return pd.DataFrame.from_records(rows, columns=columns)
+
+
+def read_geoframe(conn: sa.Connection, sql: str, params: dict[str, Any]) -> gpd.GeoDataFrame:
+    """Run a query (psycopg %(name)s parameters) whose column geom is WKB; a GeoDataFrame."""
+    frame = read_frame(conn, sql, params)
     wkb = frame.pop("geom").to_numpy(dtype=object)
     geoms = shapely.from_wkb(wkb) if len(wkb) else np.empty(0, dtype=object)
     for col in INT_COLUMNS:
