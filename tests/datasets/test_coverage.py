@@ -160,10 +160,18 @@ def test_results_are_cached_and_a_sql_write_invalidates_them(live, demo_db, toke
         assert (first.headers["x-cache"], second.headers["x-cache"]) == ("miss", "hit")
         assert second.json()["cached"] is True
         assert second.json()["rows"] == first.json()["rows"]
+        kept = http.get("/analysis/coverage", params=params)  # the bytes of the hit, kept
+        as_csv = http.get("/analysis/coverage", params={**params, "f": "csv"})
+        assert (kept.headers["x-cache"], kept.content) == ("hit", second.content)
+        assert as_csv.headers["content-type"].startswith("text/csv")  # not the kept JSON
         execute(demo_db, "UPDATE stairwell SET elevator_status = 'in_service' WHERE batch_id = 1")
         third = http.get("/analysis/coverage", params=params)
+        fourth = http.get("/analysis/coverage", params=params)
+        fifth = http.get("/analysis/coverage", params=params)
     assert third.headers["x-cache"] == "miss"
     assert third.json()["rows"][0]["in_service_stairwells"] == 57
+    assert fifth.content == fourth.content != second.content
+    assert fifth.json()["rows"][0]["in_service_stairwells"] == 57
 
 
 @pytest.mark.parametrize(
