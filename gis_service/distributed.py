@@ -146,7 +146,8 @@ def partition_inputs(
         if not len(streets):
             raise InvalidInput("there are no streets in this area: use mode=crow")
         graph = walkable_graph(streets, crs, params.rules.closed)
-    return ServiceInputs(homes.to_crs(crs), facilities.to_crs(crs), graph, crs, box)
+    lonlat = homes.geometry.to_numpy()
+    return ServiceInputs(homes.to_crs(crs), facilities.to_crs(crs), graph, crs, box, lonlat)
 
 
 def nearest_part(

@@ -15,9 +15,7 @@ from fastapi.responses import Response
 from gis_service.auth import Principal
 from gis_service.datasets import formats
 from gis_service.datasets.area import Area
-from gis_service.datasets.cache import (
-    ResultCache,
-)
+from gis_service.datasets.cache import ResultCache, scope_key
 from gis_service.datasets.keys import ResultKey, areas_key, nearest_key, siting_key
 from gis_service.datasets.load import level_geometries
 from gis_service.datasets.params import ServiceParams, level_column
@@ -44,7 +42,7 @@ def caches(request: Request) -> tuple[ResultCache, ResultCache, ResultCache]:
     with _LOCK:
         if getattr(state, "analysis_cache", None) is None:
             state.analysis_cache = ResultCache(maxsize=128)
-            state.graph_cache = ResultCache(maxsize=4)
+            state.graph_cache = ResultCache(maxsize=8)  # graphs, stairwells as read, snaps
             limit = state.settings.answer_cache_bytes
             state.answer_cache = ResultCache(maxsize=256, max_bytes=limit)
     return state.analysis_cache, state.graph_cache, state.answer_cache
@@ -127,7 +125,8 @@ def nearest_compute(asked: Asked, params: ServiceParams, area: Area) -> Callable
     """How the per-stairwell nearest facility and distance are computed on a miss."""
 
     def compute() -> pd.DataFrame:
-        inputs = service_inputs(asked.conn, params, area, graphs=asked.graphs())
+        scope = scope_key(asked.principal)
+        inputs = service_inputs(asked.conn, params, area, graphs=asked.graphs(), scope=scope)
         return nearest_table(inputs, params)
 
     return compute
