@@ -14,11 +14,16 @@ from typing import Any
 
 import httpx
 import numpy as np
+import psycopg
 import shapely
+import sqlalchemy as sa
 from fastapi import FastAPI
 
 from gis_service.api.app import create_app
+from gis_service.db import migrate
+from gis_service.db.cluster import ensure_postgis
 from gis_service.db.engine import create_db_engine, resolve_database_url
+from gis_service.ingest.demo_load import DemoReport, load_demo
 from gis_service.settings import get_settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -72,3 +77,16 @@ def server(argv: list[str], env: dict[str, str], port: int, ready: str) -> Itera
     finally:
         process.terminate()
         process.wait(timeout=30)
+
+
+def demo_city(cluster: Any, stairwells: int) -> tuple[sa.Engine, DemoReport, float]:
+    """A database "bench" in a throwaway cluster, migrated, holding the demo city of at least
+    `stairwells` stairwells (as `gis-service demo --scale`): engine, load report, seconds."""
+    with psycopg.connect(cluster.conninfo(), autocommit=True) as conn:
+        conn.execute('CREATE DATABASE "bench"')
+    ensure_postgis(cluster.conninfo("bench"))
+    engine = create_db_engine(cluster.url("bench"))
+    migrate.upgrade(engine)
+    started = time.perf_counter()
+    report = load_demo(engine, target_stairwells=stairwells)
+    return engine, report, time.perf_counter() - started

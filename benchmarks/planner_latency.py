@@ -28,12 +28,10 @@ from typing import Any
 
 import httpx
 import psycopg
-from common import server
+from common import demo_city, server
 
-from gis_service.db import migrate
-from gis_service.db.cluster import ensure_postgis, free_port, throwaway_cluster
-from gis_service.db.engine import create_db_engine
-from gis_service.ingest.demo_load import METRIC_CRS, load_demo
+from gis_service.db.cluster import free_port, throwaway_cluster
+from gis_service.ingest.demo_load import METRIC_CRS
 
 COVERAGE_SQL = """
 SELECT s.compound_id,
@@ -136,15 +134,9 @@ def main() -> None:
     args = parser.parse_args()
     out: dict[str, Any] = {"benchmark": "planner_latency", "cpus": os.cpu_count()}
     with tempfile.TemporaryDirectory() as tmp, throwaway_cluster(Path(tmp)) as cluster:
-        with psycopg.connect(cluster.conninfo(), autocommit=True) as conn:
-            conn.execute('CREATE DATABASE "bench"')
-        ensure_postgis(cluster.conninfo("bench"))
-        engine = create_db_engine(cluster.url("bench"))
-        migrate.upgrade(engine)
-        started = time.perf_counter()
-        report = load_demo(engine, target_stairwells=args.stairwells)
+        engine, report, load_seconds = demo_city(cluster, args.stairwells)
         out["stairwells"] = report.counts["stairwell"]
-        out["load_s"] = round(time.perf_counter() - started, 1)
+        out["load_s"] = round(load_seconds, 1)
         engine.dispose()
         env = {"GIS_DATABASE_URL": cluster.url("bench"), "GIS_POOL_SIZE": "4"}
         with (server(["benchmarks.common:make_app", "--factory"], env, free_port(),

@@ -30,14 +30,10 @@ from typing import Any
 
 import httpx
 import mapbox_vector_tile
-import psycopg
 import sqlalchemy as sa
-from common import server
+from common import demo_city, server
 
-from gis_service.db import migrate
-from gis_service.db.cluster import ensure_postgis, free_port, throwaway_cluster
-from gis_service.db.engine import create_db_engine
-from gis_service.ingest.demo_load import load_demo
+from gis_service.db.cluster import free_port, throwaway_cluster
 
 ZOOMS = range(12, 18)
 PROPERTIES = "id,label,elevator_status,survey_status,households,compound_id,grid_id"
@@ -184,14 +180,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=34)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp, throwaway_cluster(Path(tmp)) as cluster:
-        with psycopg.connect(cluster.conninfo(), autocommit=True) as conn:
-            conn.execute('CREATE DATABASE "bench"')
-        ensure_postgis(cluster.conninfo("bench"))
-        engine = create_db_engine(cluster.url("bench"))
-        migrate.upgrade(engine)
-        started = time.perf_counter()
-        report = load_demo(engine, target_stairwells=args.stairwells)
-        load_seconds = time.perf_counter() - started
+        engine, report, load_seconds = demo_city(cluster, args.stairwells)
         tiles = tile_list(engine, args.per_zoom, args.seed)
         with engine.begin() as conn:
             conn.execute(sa.text("CREATE EXTENSION IF NOT EXISTS pg_prewarm"))
