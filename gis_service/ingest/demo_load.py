@@ -139,7 +139,8 @@ def load_demo(
 ) -> DemoReport:
     """Generate the demo city and write it into an empty database, all or nothing.
 
-    households: the household register of every stairwell (by default below the bulk size).
+    households: the household register of every stairwell (by default for the district alone,
+    not for a city grown to target_stairwells).
     """
     import time
 
@@ -153,7 +154,7 @@ def load_demo(
     say = progress or (lambda _message: None)
     say("generating")
     tables = generate_city(seed, target_stairwells)
-    if target_stairwells < BULK_INDEX_THRESHOLD if households is None else households:
+    if target_stairwells == 0 if households is None else households:
         add_households(tables, seed)
     tokens = demo_tokens(tables)
     passwords = demo_passwords(tables)
