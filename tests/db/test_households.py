@@ -86,6 +86,8 @@ def test_moving_a_household_recounts_both_stairwells(demo_db: Engine) -> None:
                 {"floor": 1, "door": "102", "area": 60, "vote": "agree"},
             ],
         )
+        counter = "SELECT version FROM data_version WHERE table_name = 'household'"
+        before = conn.execute(sa.text(counter)).scalar_one()
         conn.execute(
             sa.text(
                 "UPDATE household SET stairwell_id = :other WHERE door = '102' "
@@ -93,6 +95,7 @@ def test_moving_a_household_recounts_both_stairwells(demo_db: Engine) -> None:
             ),
             {"id": sid, "other": other},
         )
+        assert conn.execute(sa.text(counter)).scalar_one() == before + 1  # caches see it
         assert tuple(conn.execute(sa.text(FIGURES), {"id": sid}).one())[:4] == (1, 0, 1, 0)
         assert tuple(conn.execute(sa.text(FIGURES), {"id": other}).one())[:4] == (1, 0, 1, 0)
 

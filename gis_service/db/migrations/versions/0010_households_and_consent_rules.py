@@ -286,15 +286,26 @@ def grant() -> None:
     )
 
 
+def count_versions() -> None:
+    """Caches (tiles, extents, analysis) see every write to the new tables (as in 0004)."""
+    for table in ("household", "consent_rule"):
+        op.execute(f"INSERT INTO data_version (table_name) VALUES ('{table}')")
+        op.execute(f"CREATE TRIGGER {table}_data_version AFTER INSERT OR UPDATE OR DELETE "
+                   f"OR TRUNCATE ON {table} FOR EACH STATEMENT "
+                   "EXECUTE FUNCTION gis_bump_data_version()")
+
+
 def upgrade() -> None:
     create_tables()
     create_triggers()
     grant()
+    count_versions()
     rule = sa.table("consent_rule", *(sa.column(k) for k in SEED[0] | {"valid_until": None}))
     op.bulk_insert(rule, [{"valid_until": None, **row} for row in SEED])  # type: ignore[arg-type]
 
 
 def downgrade() -> None:
+    op.execute("DELETE FROM data_version WHERE table_name IN ('household', 'consent_rule')")
     for name in (
         "household_recount_insert",
         "household_recount_update",
