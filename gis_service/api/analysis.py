@@ -26,6 +26,7 @@ from gis_service.api.analysis_answers import (
     siting_answer,
     table_body,
 )
+from gis_service.api.analysis_consent import HOUSEHOLDS, consent_route, consent_route_options
 from gis_service.api.analysis_supply import definitions, supply_description, supply_route
 from gis_service.api.deps import get_connection, get_principal
 from gis_service.api.openapi import CSV, beyond_schema, header
@@ -278,6 +279,10 @@ def build_router(catalog: Catalog) -> APIRouter:
             *AREA_RULES,
         ),
     )  # fmt: skip
+    if HOUSEHOLDS in catalog.layers:
+        router.add_api_route(
+            "/consent", consent_route(catalog), methods=["GET"], **consent_route_options()
+        )
     service_query = service_query_for(catalog)
 
     @router.get(

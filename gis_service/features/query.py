@@ -138,11 +138,13 @@ def parse_items_query(
 def fetch_page(conn: sa.Connection, layer: Layer, query: ItemsQuery) -> tuple[list[str], int]:
     """The page's features as GeoJSON text, and how many features match in all."""
     table = quoted(layer.table)
+    # only the published columns: a role may lack the grant of others (household.owner_names)
+    columns = ", ".join(['"id"', '"geom"', *(quoted(f.name) for f in layer.fields)])
     rows = conn.execute(
         sa.text(
             # The page is cut in a subquery so that only its rows are encoded: PostgreSQL
             # computes the select list of rows that OFFSET skips too.
-            f"SELECT ({feature_sql(layer)})::text FROM (SELECT * FROM {table} "
+            f"SELECT ({feature_sql(layer)})::text FROM (SELECT {columns} FROM {table} "
             f'WHERE {query.where.sql} ORDER BY "id" LIMIT :page_limit OFFSET :page_offset) '
             'AS page ORDER BY "id"'
         ),
