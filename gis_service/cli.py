@@ -21,8 +21,14 @@ from gis_service.db.engine import (
     normalise_url,
     resolve_database_url,
 )
-from gis_service.errors import DatabaseUnavailable, GisServiceError, PortInUse
+from gis_service.errors import (
+    DatabaseUnavailable,
+    GisServiceError,
+    InstallationIncomplete,
+    PortInUse,
+)
 from gis_service.settings import Settings, get_settings
+from gis_service.shipped import incomplete_installation
 
 app = typer.Typer(
     help="GIS planning service for old-neighbourhood renewal.",
@@ -109,6 +115,9 @@ def serve(
     from gis_service.ingest.demo_load import stairwell_count
 
     settings = get_settings()
+    incomplete = incomplete_installation(settings.layers_dir)
+    if incomplete:
+        raise InstallationIncomplete(incomplete)
     host = host or settings.host
     port = port or settings.port
     if not port_is_free(port, host if host != "0.0.0.0" else "127.0.0.1"):

@@ -24,6 +24,19 @@ class DatabaseUnavailable(GisServiceError):
     title = "Database unavailable"
 
 
+class DatabaseNotReady(DatabaseUnavailable):
+    """The database answers but lacks what the code needs (roles, migrations)."""
+
+    title = "Database not ready"
+
+
+class InstallationIncomplete(GisServiceError):
+    """Files the service ships with (layer catalog, map views, browser assets) are missing."""
+
+    status_code = 503
+    title = "Installation incomplete"
+
+
 class PostgisMissing(DatabaseUnavailable):
     """The server runs but has no PostGIS extension available."""
 

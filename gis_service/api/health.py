@@ -11,7 +11,10 @@ from gis_service import __version__
 from gis_service.api.deps import get_engine
 from gis_service.db import migrate
 from gis_service.db.engine import check_database
-from gis_service.errors import DatabaseUnavailable
+from gis_service.errors import DatabaseNotReady, InstallationIncomplete
+from gis_service.readiness import database_problems
+from gis_service.settings import get_settings
+from gis_service.shipped import incomplete_installation
 
 router = APIRouter(tags=["health"])
 
@@ -31,12 +34,12 @@ def live() -> dict[str, str]:
 
 @router.get("/ready")
 def ready(engine: Engine = Depends(get_engine)) -> dict[str, Any]:
-    """Readiness: the database answers and is migrated to the code's head revision."""
+    """Readiness: the files are installed, the database answers, is migrated and has its roles."""
+    problem = incomplete_installation(get_settings().layers_dir)
+    if problem:
+        raise InstallationIncomplete(problem)
     versions = check_database(engine)
-    current = migrate.current_revision(engine)
-    if current != migrate.head_revision():
-        raise DatabaseUnavailable(
-            f"database at revision {current}, code expects {migrate.head_revision()}: "
-            "run gis-service db migrate"
-        )
-    return {"status": "ready", "revision": current, "database": versions}
+    problems = database_problems(engine)
+    if problems:
+        raise DatabaseNotReady("; ".join(problems))
+    return {"status": "ready", "revision": migrate.current_revision(engine), "database": versions}
