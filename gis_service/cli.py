@@ -52,6 +52,10 @@ from gis_service.cli_access import audit_app, token_app, user_app  # noqa: E402
 app.add_typer(user_app, name="user")
 app.add_typer(token_app, name="token")
 app.add_typer(audit_app, name="audit")
+from gis_service.cli_backup import backup_command, restore_command  # noqa: E402
+
+db_app.command("backup")(backup_command)
+db_app.command("restore")(restore_command)
 
 
 def open_database(settings: Settings, migrated: bool = True) -> Engine:
