@@ -37,6 +37,12 @@ class InstallationIncomplete(GisServiceError):
     title = "Installation incomplete"
 
 
+class PrivilegesMissing(ConfigError):
+    """The database user may not do what the migrations do (create roles, own the schema)."""
+
+    title = "Database privileges missing"
+
+
 class PostgisMissing(DatabaseUnavailable):
     """The server runs but has no PostGIS extension available."""
 
