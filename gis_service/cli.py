@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-import logging
 import os
 import sys
 from pathlib import Path
 
 import typer
+from pydantic import ValidationError
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError, OperationalError
 
@@ -81,14 +81,12 @@ def migrate_checked(engine: Engine, revision: str = "head") -> None:
     migrate.upgrade(engine, revision)
 
 
-def log_to_stderr() -> None:
-    """Show the service's own log lines (gis_service.*) on stderr, with time and level."""
-    logger = logging.getLogger("gis_service")
-    if not logger.handlers:
-        handler = logging.StreamHandler()
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-        logger.addHandler(handler)
-        logger.setLevel(logging.INFO)
+def configure_logs(default_level: str) -> None:
+    """Log lines on stderr in GIS_LOG_FORMAT at GIS_LOG_LEVEL (else the command's default)."""
+    from gis_service.logs import configure
+
+    settings = get_settings()
+    configure(settings.log_level or default_level, settings.log_format)
 
 
 def write_tokens(settings: Settings, tokens: dict[str, str]) -> Path:
@@ -132,6 +130,7 @@ def serve(
     from gis_service.ingest.demo_load import stairwell_count
 
     settings = get_settings()
+    configure_logs("INFO")
     incomplete = incomplete_installation(settings.layers_dir)
     if incomplete:
         raise InstallationIncomplete(incomplete)
@@ -151,14 +150,13 @@ def serve(
     if not settings.database_url and settings.pg_supervise:
         from gis_service.db.supervisor import ClusterSupervisor
 
-        log_to_stderr()
         ClusterSupervisor.from_settings(ManagedCluster.from_settings(settings), settings).start()
     typer.echo(f"serving on http://{host}:{port} (database {describe_url(str(engine.url))})")
     if workers > 1:
         serve_workers(settings, host, port, workers, [engine, replica])
         return
-    uvicorn.run(create_app(engine, replica), host=host, port=port, log_level="info",
-                forwarded_allow_ips=settings.forwarded_allow_ips)
+    uvicorn.run(create_app(engine, replica), host=host, port=port, log_config=None,
+                access_log=False, forwarded_allow_ips=settings.forwarded_allow_ips)
 
 
 def purge_audit(engine: Engine, settings: Settings) -> None:
@@ -199,7 +197,8 @@ def serve_workers(
         workers=workers,
         host=host,
         port=port,
-        log_level="info",
+        log_config=None,
+        access_log=False,
         forwarded_allow_ips=settings.forwarded_allow_ips,
     )
 
@@ -267,6 +266,7 @@ def db_stop() -> None:
 @db_app.command("migrate")
 def db_migrate(revision: str = typer.Argument("head", help="Target revision")) -> None:
     """Apply migrations up to a revision (head by default)."""
+    configure_logs("INFO")
     engine = open_database(get_settings(), migrated=False)
     migrate_checked(engine, revision)
     typer.echo(f"database at revision {migrate.current_revision(engine)}")
@@ -403,9 +403,15 @@ def import_osm_command(
 def main() -> None:
     """Entry point: every failure is one line on stderr and a non-zero exit."""
     try:
+        configure_logs("WARNING")
         app()
     except GisServiceError as exc:
         typer.echo(f"gis-service: error: {exc}", err=True)
+        sys.exit(1)
+    except ValidationError as exc:  # a GIS_* setting of the wrong form (its value not echoed)
+        first = exc.errors()[0]
+        name = "GIS_" + str(first["loc"][0]).upper() if first.get("loc") else "a GIS_ setting"
+        typer.echo(f"gis-service: error: {name}: {first['msg']}", err=True)
         sys.exit(1)
     except OperationalError as exc:
         reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)

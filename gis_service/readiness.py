@@ -27,7 +27,6 @@ def database_problems(engine: Engine) -> list[str]:
         )
     with engine.connect() as conn:
         rows = conn.execute(ROLE_STATE_SQL, {"roles": sorted(DB_ROLES.values())}).all()
-        user = conn.execute(sa.text("SELECT current_user")).scalar_one()
     absent = [row.name for row in rows if not row.exists]
     unusable = [row.name for row in rows if row.exists and not row.usable]
     if absent:
@@ -38,6 +37,6 @@ def database_problems(engine: Engine) -> list[str]:
     if unusable:
         problems.append(
             f"the service's user may not switch to {', '.join(unusable)}: an administrator runs "
-            f"GRANT {', '.join(unusable)} TO \"{user}\""
+            f"GRANT {', '.join(unusable)} TO the service's database user"
         )
     return problems

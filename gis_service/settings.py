@@ -52,6 +52,14 @@ class Settings(BaseSettings):
     layers_dir: Path | None = Field(
         default=None, description="A city's own layer catalog (*.yaml); unset: the shipped layers/."
     )
+    log_level: str | None = Field(
+        default=None,
+        description="Log level (debug, info, warning, error); unset: info for serve and "
+        "db migrate, warning for the other commands.",
+    )
+    log_format: Literal["text", "json"] = Field(
+        default="text", description="Log lines as key=value text or one JSON object per line."
+    )
     host: str = "127.0.0.1"
     port: int = 8000
     forwarded_allow_ips: str = Field(

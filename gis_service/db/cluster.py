@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import pwd
 import shutil
@@ -29,6 +30,7 @@ TUNING = {
     "max_wal_size": "'2GB'",
     "timezone": "'UTC'",
 }
+log = logging.getLogger("gis_service.db.cluster")
 THROWAWAY_TUNING = {"fsync": "off", "synchronous_commit": "off", "full_page_writes": "off"}
 
 
@@ -203,7 +205,9 @@ class ManagedCluster:
         )
         if result.returncode != 0:
             tail = self._log_tail()
+            log.error("managed PostgreSQL did not start: %s", tail)
             raise DatabaseUnavailable(f"managed PostgreSQL did not start: {tail}")
+        log.info("managed PostgreSQL started on port %s (%s)", self.port, self.pgdata)
         self.ensure_database()
 
     def stop(self) -> bool:
@@ -211,6 +215,7 @@ class ManagedCluster:
         if not self.is_running():
             return False
         self._run(["pg_ctl", "stop", "-D", str(self.pgdata), "-m", "fast", "-w", "-t", "60"])
+        log.info("managed PostgreSQL on port %s stopped", self.port)
         return True
 
     def destroy(self) -> None:

@@ -11,8 +11,6 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from gis_service.errors import PrivilegesMissing
-
 USER_SQL = sa.text(
     "SELECT current_user AS name, r.rolsuper AS superuser, r.rolcreaterole AS createrole, "
     "pg_has_role(current_user, n.nspowner, 'USAGE') AS owns_public, current_database() AS db "

@@ -10,19 +10,19 @@ from tests.cli.test_cli import assert_one_clear_line, run
 from tests.conftest import admin
 
 
-def own_database(cluster: ManagedCluster, owner_of_db: bool) -> tuple[str, str, str]:
-    """A login user, a database with PostGIS (owned by the user or not) and the user's URL."""
+def own_database(cluster: ManagedCluster, owner_of_db: bool) -> tuple[str, str]:
+    """A login user and its URL to a new database with PostGIS (owned by the user or not)."""
     user, password = f"u_{uuid.uuid4().hex[:8]}", f"pw-{uuid.uuid4().hex}"
     name = f"t_{uuid.uuid4().hex[:12]}"
     admin(cluster, f"CREATE ROLE {user} LOGIN PASSWORD '{password}'")
     admin(cluster, f'CREATE DATABASE "{name}"' + (f" OWNER {user}" if owner_of_db else ""))
     admin(cluster, f'GRANT CONNECT, CREATE ON DATABASE "{name}" TO {user}')
     ensure_postgis(cluster.conninfo(name))  # a superuser created PostGIS beforehand
-    return user, name, f"postgresql://{user}:{password}@127.0.0.1:{cluster.port}/{name}"
+    return user, f"postgresql://{user}:{password}@127.0.0.1:{cluster.port}/{name}"
 
 
 def test_an_owner_without_createrole_gets_one_line(pg_cluster: ManagedCluster) -> None:
-    user, name, url = own_database(pg_cluster, owner_of_db=True)
+    user, url = own_database(pg_cluster, owner_of_db=True)
     result = run("db", "migrate", env={"GIS_DATABASE_URL": url})
     assert_one_clear_line(result, f"the database user {user} lacks CREATEROLE")
     assert f'ALTER ROLE "{user}" CREATEROLE;' in result.stderr
@@ -35,7 +35,7 @@ def test_an_owner_without_createrole_gets_one_line(pg_cluster: ManagedCluster) -
 
 
 def test_a_user_not_owning_the_schema_gets_one_line(pg_cluster: ManagedCluster) -> None:
-    user, name, url = own_database(pg_cluster, owner_of_db=False)
+    user, url = own_database(pg_cluster, owner_of_db=False)
     admin(pg_cluster, f"ALTER ROLE {user} CREATEROLE")
     result = run("demo", env={"GIS_DATABASE_URL": url})
     assert_one_clear_line(result, "lacks ownership of schema public")
