@@ -56,6 +56,10 @@ from gis_service.cli_backup import backup_command, restore_command  # noqa: E402
 
 db_app.command("backup")(backup_command)
 db_app.command("restore")(restore_command)
+from gis_service.cli_users import list_users, set_password  # noqa: E402
+
+user_app.command("list")(list_users)
+user_app.command("password")(set_password)
 
 
 def open_database(settings: Settings, migrated: bool = True) -> Engine:

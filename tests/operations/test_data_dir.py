@@ -1,4 +1,4 @@
-"""Where the data lives: one absolute data dir wherever a command runs, nothing left by a refusal."""
+"""Where the data lives: one absolute data dir from any directory; a refusal leaves nothing."""
 
 from __future__ import annotations
 
