@@ -12,6 +12,12 @@ from pydantic import ValidationError
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError, OperationalError
 
+from gis_service.cli_access import audit_app, token_app, user_app
+from gis_service.cli_analysis import analyze_app
+from gis_service.cli_backup import backup_command, restore_command
+from gis_service.cli_base import migrate_checked, open_database, operator
+from gis_service.cli_maps import app as map_app
+from gis_service.cli_users import list_users, set_password
 from gis_service.db import migrate
 from gis_service.db.cluster import ManagedCluster, port_is_free
 from gis_service.db.engine import (
@@ -40,49 +46,15 @@ db_app = typer.Typer(
     help="The database: managed local PostGIS or GIS_DATABASE_URL.", no_args_is_help=True
 )
 app.add_typer(db_app, name="db")
-from gis_service.cli_analysis import analyze_app  # noqa: E402  (its commands import this module)
-
 app.add_typer(analyze_app, name="analyze")
-import gis_service.cli_supply  # noqa: E402, F401  (adds `analyze supply`)
-from gis_service.cli_maps import app as map_app  # noqa: E402
-
 app.add_typer(map_app, name="map")
-from gis_service.cli_access import audit_app, token_app, user_app  # noqa: E402
-
 app.add_typer(user_app, name="user")
 app.add_typer(token_app, name="token")
 app.add_typer(audit_app, name="audit")
-from gis_service.cli_backup import backup_command, restore_command  # noqa: E402
-
 db_app.command("backup")(backup_command)
 db_app.command("restore")(restore_command)
-from gis_service.cli_users import list_users, set_password  # noqa: E402
-
 user_app.command("list")(list_users)
 user_app.command("password")(set_password)
-
-
-def open_database(settings: Settings, migrated: bool = True) -> Engine:
-    """Start the managed cluster when needed, connect, check PostGIS and migrate."""
-    url = resolve_database_url(settings)
-    engine = create_db_engine(url, settings)
-    check_database(engine)
-    if migrated:
-        migrate_checked(engine)
-    return engine
-
-
-def migrate_checked(engine: Engine, revision: str = "head") -> None:
-    """Apply migrations after checking the user may (one line naming what is missing if not)."""
-    from gis_service.auth import DB_ROLES
-    from gis_service.db.privileges import missing_privileges
-    from gis_service.errors import PrivilegesMissing
-
-    if migrate.current_revision(engine) != migrate.head_revision():
-        problem = missing_privileges(engine, sorted(DB_ROLES.values()))
-        if problem:
-            raise PrivilegesMissing(problem)
-    migrate.upgrade(engine, revision)
 
 
 def configure_logs(default_level: str) -> None:
@@ -166,7 +138,6 @@ def serve(
 def purge_audit(engine: Engine, settings: Settings) -> None:
     """Apply the audit trail's retention (settings.audit_retention_days) at start-up."""
     from gis_service import audit
-    from gis_service.cli_access import operator
 
     try:
         removed = audit.purge(engine, settings.audit_retention_days, operator())
@@ -316,7 +287,6 @@ def import_command(
 ) -> None:
     """Import a file into a layer: all rows or none, with a report of each rejected row."""
     from gis_service import audit
-    from gis_service.cli_access import operator
     from gis_service.ingest.console import catalog_layer, print_report, progress_bar
     from gis_service.ingest.importer import ImportOptions, import_file
     from gis_service.ingest.report import ImportRejected
@@ -351,7 +321,6 @@ def export_command(
 ) -> None:
     """Export a layer (optionally filtered) to GeoJSON, GeoPackage or CSV."""
     from gis_service import audit
-    from gis_service.cli_access import operator
     from gis_service.ingest.console import catalog_layer, parse_where
     from gis_service.ingest.export import export_file, format_for, row_filter
 

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends
 from sqlalchemy.engine import Engine
 
 from gis_service import __version__
-from gis_service.api.deps import get_engine
+from gis_service.api.deps import get_app_settings, get_engine
 from gis_service.db import migrate
 from gis_service.db.engine import check_database
 from gis_service.errors import (
@@ -18,7 +18,7 @@ from gis_service.errors import (
     PostgisMissing,
 )
 from gis_service.readiness import database_problems
-from gis_service.settings import get_settings
+from gis_service.settings import Settings
 from gis_service.shipped import incomplete_installation
 
 router = APIRouter(tags=["health"])
@@ -48,9 +48,11 @@ def live() -> dict[str, str]:
 
 
 @router.get("/ready")
-def ready(engine: Engine = Depends(get_engine)) -> dict[str, Any]:
+def ready(
+    engine: Engine = Depends(get_engine), settings: Settings = Depends(get_app_settings)
+) -> dict[str, Any]:
     """Readiness: the files are installed, the database answers, is migrated and has its roles."""
-    problem = incomplete_installation(get_settings().layers_dir)
+    problem = incomplete_installation(settings.layers_dir)
     if problem:
         raise InstallationIncomplete(problem)
     versions = database_versions(engine)

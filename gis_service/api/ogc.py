@@ -10,15 +10,18 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 
 from gis_service import __version__
-from gis_service.api.deps import get_connection, get_principal
+from gis_service.api.deps import get_catalog, get_connection, get_principal
+from gis_service.api.http import base_url
 from gis_service.api.openapi import to_openapi_30
 from gis_service.auth import Principal
-from gis_service.catalog import Catalog, Layer, default_catalog
+from gis_service.catalog import Catalog, Layer
 from gis_service.errors import NotFound
 from gis_service.features import access
 from gis_service.features import openapi as doc
+from gis_service.features.extent import extent
 from gis_service.features.geojson import CRS84, GEOJSON, link
-from gis_service.features.values import queryable_fields, quoted
+from gis_service.features.values import queryable_fields
+from gis_service.rows.lookups import codes
 from gis_service.tiles import CONFORMANCE_CLASSES as TILES_CONFORMANCE
 
 OPENAPI_30 = "application/vnd.oai.openapi+json;version=3.0"
@@ -44,20 +47,14 @@ CONFORMANCE = [
     "http://www.opengis.net/spec/ogcapi-features-4/1.0/conf/optimistic-locking-etags",
 ]
 OBJECT = {"application/json": {"schema": {"type": "object"}}}
-_extents: dict[tuple[str, int, str, tuple[int, ...]], list[float] | None] = {}
 
 router = APIRouter(tags=["ogc"])
-
-
-def root(request: Request) -> str:
-    """The service root URL without a trailing slash."""
-    return str(request.base_url).rstrip("/")
 
 
 @router.get("/", responses={200: {"content": OBJECT}})
 def landing_page(request: Request) -> dict[str, Any]:
     """The OGC API landing page: links to the API description, conformance and collections."""
-    base = root(request)
+    base = base_url(request)
     return {
         "title": "Old-neighbourhood renewal GIS service (老旧小区改造)",
         "description": "Stairwells, buildings, grids, compounds, gardens, parking and facilities "
@@ -88,33 +85,11 @@ def openapi_30(request: Request) -> JSONResponse:
     return JSONResponse(state.openapi_30, media_type=OPENAPI_30)
 
 
-def extent(conn: sa.Connection, layer: Layer, principal: Principal) -> list[float] | None:
-    """The layer's bounding box in CRS84 as the caller sees it (cached per data version)."""
-    version = conn.execute(
-        sa.text("SELECT version FROM data_version WHERE table_name = :t"), {"t": layer.table}
-    ).scalar()
-    key = (layer.table, int(version or 0), principal.role, principal.grid_ids)
-    if version is None or key not in _extents:
-        row = conn.execute(
-            sa.text(
-                "SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) "
-                f'FROM (SELECT ST_Extent("geom") AS e FROM {quoted(layer.table)}) AS x'
-            )
-        ).first()
-        box = [float(v) for v in row] if row is not None and row[0] is not None else None
-        if version is None:
-            return box
-        if len(_extents) > 10_000:
-            _extents.clear()
-        _extents[key] = box
-    return _extents[key]
-
-
 def describe(
     request: Request, conn: sa.Connection, layer: Layer, principal: Principal
 ) -> dict[str, Any]:
     """One collection: id, titles, extent in CRS84, links to items and queryables."""
-    base = f"{root(request)}/collections/{layer.id}"
+    base = f"{base_url(request)}/collections/{layer.id}"
     found: dict[str, Any] = {
         "id": layer.id,
         "title": layer.title.en,
@@ -145,15 +120,16 @@ def collections(
     request: Request,
     principal: Principal = Depends(get_principal),
     conn: sa.Connection = Depends(get_connection, scope="function"),
+    catalog: Catalog = Depends(get_catalog),
 ) -> dict[str, Any]:
     """The collections the caller may read (anonymous callers see the public ones)."""
     layers = [
         layer
-        for layer in default_catalog().layers.values()
+        for layer in catalog.layers.values()
         if layer.public or not principal.is_anonymous
     ]
     return {
-        "links": [link(f"{root(request)}/collections", "self", "application/json")],
+        "links": [link(f"{base_url(request)}/collections", "self", "application/json")],
         "collections": [describe(request, conn, layer, principal) for layer in layers],
     }
 
@@ -165,12 +141,11 @@ def queryables_schema(request: Request, conn: sa.Connection, layer: Layer) -> di
     for name, field in queryable_fields(layer).items():
         schema = {k: v for k, v in doc.field_schema(layer, name, False).items()}
         if field.enum_from:
-            codes = conn.execute(sa.text(f"SELECT code FROM {quoted(field.enum_from)}"))
-            schema["enum"] = sorted(str(c) for c in codes.scalars())
+            schema["enum"] = codes(conn, field.enum_from)
         props[name] = schema
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
-        "$id": f"{root(request)}/collections/{layer.id}/queryables",
+        "$id": f"{base_url(request)}/collections/{layer.id}/queryables",
         "type": "object",
         "title": layer.title.en,
         "properties": props,
@@ -178,7 +153,7 @@ def queryables_schema(request: Request, conn: sa.Connection, layer: Layer) -> di
     }
 
 
-def add_collection_routes(layer: Layer) -> None:
+def add_collection_routes(router: APIRouter, layer: Layer) -> None:
     """GET /collections/{id} and /collections/{id}/queryables for one layer."""
 
     def collection(
@@ -230,9 +205,16 @@ def missing_collection(catalog: Catalog) -> Callable[[str], None]:
     return handler
 
 
-for _layer in default_catalog().layers.values():
-    add_collection_routes(_layer)
-for _path in ("/collections/{collection_id}", "/collections/{collection_id}/queryables"):
-    router.add_api_route(
-        _path, missing_collection(default_catalog()), methods=["GET"], include_in_schema=False
-    )
+def router_for(catalog: Catalog) -> APIRouter:
+    """The landing page, conformance, the API and the collections of a catalog."""
+    layers = APIRouter(tags=["ogc"])
+    for layer in catalog.layers.values():
+        add_collection_routes(layers, layer)
+    for path in ("/collections/{collection_id}", "/collections/{collection_id}/queryables"):
+        layers.add_api_route(
+            path, missing_collection(catalog), methods=["GET"], include_in_schema=False
+        )
+    found = APIRouter()
+    found.include_router(router)
+    found.include_router(layers)
+    return found
