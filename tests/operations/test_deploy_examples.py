@@ -89,3 +89,15 @@ def test_the_nginx_example_passes_nginx_t_and_proxies_the_service(
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+def test_gis_admin_runs_commands_as_the_unit_does() -> None:
+    script = DEPLOY / "gis-admin"
+    assert os.access(script, os.X_OK)
+    assert subprocess.run(["sh", "-n", str(script)], check=False).returncode == 0
+    text, unit = script.read_text(), (DEPLOY / "gis-service.service").read_text()
+    # the same user, binary, environment file and data dir as the unit
+    assert "runuser -u gis-service -- " + INSTALLED in text and "User=gis-service" in unit
+    assert "EnvironmentFile=-/etc/gis-service/env" in unit and ". /etc/gis-service/env" in text
+    assert "GIS_DATA_DIR=/var/lib/gis-service/data" in unit
+    assert "GIS_DATA_DIR=${GIS_DATA_DIR:-/var/lib/gis-service/data}" in text
