@@ -93,3 +93,13 @@ def test_log_lines_hide_passwords_in_any_format() -> None:
     for formatter in (KeyValueFormatter(), JsonFormatter()):
         line = formatter.format(record)
         assert "hunter2" not in line and "svc:***@db.example" in line and "password=***" in line
+
+
+def test_a_malformed_database_url_is_never_echoed() -> None:
+    from tests.cli.test_cli import assert_one_clear_line, run
+
+    for url in ("postgresql://gis:hunter2@db:notaport/gis", "gis:hunter2@db/gis",
+                "postgres ql://gis:hunter2@db/gis"):
+        result = run("db", "status", env={"GIS_DATABASE_URL": url})
+        assert_one_clear_line(result, "GIS_DATABASE_URL is not a database URL")
+        assert "hunter2" not in result.stderr + result.stdout
