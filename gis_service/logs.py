@@ -39,16 +39,22 @@ def stamp(record: logging.LogRecord) -> str:
         f".{int(record.msecs):03d}Z"
 
 
+def fields_of(record: logging.LogRecord, formatter: logging.Formatter) -> dict[str, Any]:
+    """time, level, logger, msg, the record's extra fields and the exception's last line."""
+    fields: dict[str, Any] = {"time": stamp(record), "level": record.levelname.lower(),
+                              "logger": record.name, "msg": record.getMessage()}
+    fields.update(getattr(record, "fields", {}))
+    if record.exc_info:
+        fields["exc"] = formatter.formatException(record.exc_info).splitlines()[-1]
+    return fields
+
+
 class KeyValueFormatter(logging.Formatter):
     """time=... level=... logger=... msg="..." key=value ..."""
 
     def format(self, record: logging.LogRecord) -> str:
         """One line, secrets redacted."""
-        fields: dict[str, Any] = {"time": stamp(record), "level": record.levelname.lower(),
-                                  "logger": record.name, "msg": record.getMessage()}
-        fields.update(getattr(record, "fields", {}))
-        if record.exc_info:
-            fields["exc"] = self.formatException(record.exc_info).splitlines()[-1]
+        fields = fields_of(record, self)
         return redact(" ".join(f"{key}={quoted(value)}" for key, value in fields.items()))
 
 
@@ -57,12 +63,7 @@ class JsonFormatter(logging.Formatter):
 
     def format(self, record: logging.LogRecord) -> str:
         """One line, secrets redacted."""
-        fields: dict[str, Any] = {"time": stamp(record), "level": record.levelname.lower(),
-                                  "logger": record.name, "msg": record.getMessage()}
-        fields.update(getattr(record, "fields", {}))
-        if record.exc_info:
-            fields["exc"] = self.formatException(record.exc_info).splitlines()[-1]
-        return redact(json.dumps(fields, ensure_ascii=False, default=str))
+        return redact(json.dumps(fields_of(record, self), ensure_ascii=False, default=str))
 
 
 def configure(level: str, log_format: str) -> None:

@@ -13,8 +13,9 @@ import time
 import uuid
 from typing import Any
 
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 
+from gis_service.api.http_middleware import HttpMiddleware
 from gis_service.api.metrics import scope_route
 
 log = logging.getLogger("gis_service.request")
@@ -31,17 +32,11 @@ def request_id(scope: Scope) -> str:
     return uuid.uuid4().hex
 
 
-class RequestLog:
+class RequestLog(HttpMiddleware):
     """Plain ASGI middleware writing the request line after the answer is sent."""
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Pass the request on, echo its id, then log it."""
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
         rid = request_id(scope)
         started = time.perf_counter()
         status = 500
