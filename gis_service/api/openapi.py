@@ -25,7 +25,7 @@ from gis_service.api.problems import PROBLEM_JSON
 from gis_service.api.routes import api_routes
 from gis_service.features.openapi import BEYOND_SCHEMA, SECURITY
 from gis_service.features.openapi import beyond_schema as beyond_schema
-from gis_service.settings import Settings
+from gis_service.settings import Settings, get_settings
 
 PROBLEM_REF = "#/components/schemas/Problem"
 PROBLEM_SCHEMA: dict[str, Any] = {
@@ -240,11 +240,12 @@ def build_document(app: FastAPI) -> dict[str, Any]:
         for method in route.methods
     }
     middleware = getattr(app.state, "openapi_answers", [])
+    settings = getattr(app.state, "settings", None) or get_settings()  # an app not from create_app
     for path, item in document.get("paths", {}).items():
         for method, operation in item.items():
             if (path, method) in routes:
                 complete_operation(
-                    operation, routes[(path, method)], method, middleware, app.state.settings
+                    operation, routes[(path, method)], method, middleware, settings
                 )
     components = document.setdefault("components", {})
     schemas = components.setdefault("schemas", {})
