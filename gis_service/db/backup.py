@@ -37,6 +37,7 @@ DUMP = "database.dump"
 SECRET = "session-secret"
 PHOTOS = "photos"
 MAX_MANIFEST_BYTES = 1024 * 1024
+LIBPQ_QUERY_KEYS = ("sslmode", "sslrootcert", "sslcert", "sslkey", "application_name")
 # TOC entries left out of a restore: the target's PostGIS was created beforehand (by a superuser
 # for a server of its own), and commenting on it needs its ownership.
 SKIPPED_TOC = (" EXTENSION ", " COMMENT - EXTENSION ")
@@ -61,7 +62,8 @@ class PgTools:
     url: str
 
     def env(self) -> dict[str, str]:
-        """libpq variables for the URL: the password never appears on a command line."""
+        """libpq variables for the URL alone (the password never on a command line, no PG*
+        variable of the caller's environment redirecting the tools)."""
         parsed = make_url(self.url)
         values = {
             "PGHOST": parsed.host or "",
@@ -70,8 +72,12 @@ class PgTools:
             "PGPASSWORD": parsed.password or "",
             "PGDATABASE": parsed.database or "",
             "PGCONNECT_TIMEOUT": "10",
+            "LC_ALL": "C.UTF-8",
         }
-        return {**os.environ, **{key: value for key, value in values.items() if value}}
+        for key in LIBPQ_QUERY_KEYS:  # ?sslmode=require etc. of the URL
+            if isinstance(parsed.query.get(key), str):
+                values["PG" + key.upper()] = str(parsed.query[key])
+        return {key: value for key, value in values.items() if value}
 
     def run(self, program: str, *args: str) -> subprocess.CompletedProcess[bytes]:
         """Run one client program (no shell); a failure is one line naming the program."""
