@@ -12,9 +12,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.exc import DBAPIError
 
 from gis_service import audit
-from gis_service.errors import Unauthorized
+from gis_service.errors import DatabaseNotReady, Unauthorized
 
 DB_ROLES = {
     "anonymous": "gis_anonymous",
@@ -136,4 +137,9 @@ def apply_scope(conn: sa.Connection, principal: Principal) -> None:
             "grids": "{" + ",".join(str(g) for g in principal.grid_ids) + "}",
         },
     )
-    conn.execute(sa.text(f"SET LOCAL ROLE {DB_ROLES[principal.role]}"))
+    role = DB_ROLES[principal.role]
+    try:
+        conn.execute(sa.text(f"SET LOCAL ROLE {role}"))
+    except DBAPIError as exc:  # the role is missing (a restore without roles) or not granted
+        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+        raise DatabaseNotReady(f"the database cannot take the role {role}: {reason}") from exc

@@ -18,13 +18,14 @@ from gis_service.db.models import ROLES, Base
 from gis_service.errors import ConfigError
 from gis_service.rows.columns import checks
 from gis_service.settings import get_settings
+from gis_service.shipped import shipped_dir
 from gis_service.text import Text
 
 __all__ = ["Catalog", "Demand", "Layer", "LayerField", "SupplyMeasure", "Text", "default_catalog"]
 
 FieldType = Literal["string", "integer", "number", "boolean", "date", "datetime"]
 GeometryType = Literal["point", "linestring", "polygon", "multipolygon"]
-LAYERS_DIR = Path(__file__).resolve().parent.parent / "layers"
+LAYERS_DIR = shipped_dir("layers")
 
 
 class Limits(BaseModel):

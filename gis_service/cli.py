@@ -3,19 +3,21 @@
 from __future__ import annotations
 
 import json
-import logging
 import os
 import sys
 from pathlib import Path
 
 import typer
+from pydantic import ValidationError
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from gis_service.cli_access import audit_app, token_app, user_app
 from gis_service.cli_analysis import analyze_app
-from gis_service.cli_base import open_database, operator
+from gis_service.cli_backup import backup_command, restore_command
+from gis_service.cli_base import migrate_checked, open_database, operator
 from gis_service.cli_maps import app as map_app
+from gis_service.cli_users import list_users, set_password
 from gis_service.db import migrate
 from gis_service.db.cluster import ManagedCluster, port_is_free
 from gis_service.db.engine import (
@@ -25,8 +27,14 @@ from gis_service.db.engine import (
     normalise_url,
     resolve_database_url,
 )
-from gis_service.errors import DatabaseUnavailable, GisServiceError, PortInUse
+from gis_service.errors import (
+    DatabaseUnavailable,
+    GisServiceError,
+    InstallationIncomplete,
+    PortInUse,
+)
 from gis_service.settings import Settings, get_settings
+from gis_service.shipped import incomplete_installation
 
 app = typer.Typer(
     help="GIS planning service for old-neighbourhood renewal.",
@@ -43,16 +51,18 @@ app.add_typer(map_app, name="map")
 app.add_typer(user_app, name="user")
 app.add_typer(token_app, name="token")
 app.add_typer(audit_app, name="audit")
+db_app.command("backup")(backup_command)
+db_app.command("restore")(restore_command)
+user_app.command("list")(list_users)
+user_app.command("password")(set_password)
 
 
-def log_to_stderr() -> None:
-    """Show the service's own log lines (gis_service.*) on stderr, with time and level."""
-    logger = logging.getLogger("gis_service")
-    if not logger.handlers:
-        handler = logging.StreamHandler()
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-        logger.addHandler(handler)
-        logger.setLevel(logging.INFO)
+def configure_logs(default_level: str) -> None:
+    """Log lines on stderr in GIS_LOG_FORMAT at GIS_LOG_LEVEL (else the command's default)."""
+    from gis_service.logs import configure
+
+    settings = get_settings()
+    configure(settings.log_level or default_level, settings.log_format)
 
 
 def write_tokens(settings: Settings, tokens: dict[str, str]) -> Path:
@@ -96,6 +106,10 @@ def serve(
     from gis_service.ingest.demo_load import stairwell_count
 
     settings = get_settings()
+    configure_logs("INFO")
+    incomplete = incomplete_installation(settings.layers_dir)
+    if incomplete:
+        raise InstallationIncomplete(incomplete)
     host = host or settings.host
     port = port or settings.port
     if not port_is_free(port, host if host != "0.0.0.0" else "127.0.0.1"):
@@ -112,14 +126,13 @@ def serve(
     if not settings.database_url and settings.pg_supervise:
         from gis_service.db.supervisor import ClusterSupervisor
 
-        log_to_stderr()
         ClusterSupervisor.from_settings(ManagedCluster.from_settings(settings), settings).start()
     typer.echo(f"serving on http://{host}:{port} (database {describe_url(str(engine.url))})")
     if workers > 1:
         serve_workers(settings, host, port, workers, [engine, replica])
         return
-    uvicorn.run(create_app(engine, replica), host=host, port=port, log_level="info",
-                forwarded_allow_ips=settings.forwarded_allow_ips)
+    uvicorn.run(create_app(engine, replica), host=host, port=port, log_config=None,
+                access_log=False, forwarded_allow_ips=settings.forwarded_allow_ips)
 
 
 def purge_audit(engine: Engine, settings: Settings) -> None:
@@ -159,7 +172,8 @@ def serve_workers(
         workers=workers,
         host=host,
         port=port,
-        log_level="info",
+        log_config=None,
+        access_log=False,
         forwarded_allow_ips=settings.forwarded_allow_ips,
     )
 
@@ -227,8 +241,9 @@ def db_stop() -> None:
 @db_app.command("migrate")
 def db_migrate(revision: str = typer.Argument("head", help="Target revision")) -> None:
     """Apply migrations up to a revision (head by default)."""
+    configure_logs("INFO")
     engine = open_database(get_settings(), migrated=False)
-    migrate.upgrade(engine, revision)
+    migrate_checked(engine, revision)
     typer.echo(f"database at revision {migrate.current_revision(engine)}")
 
 
@@ -361,9 +376,15 @@ def import_osm_command(
 def main() -> None:
     """Entry point: every failure is one line on stderr and a non-zero exit."""
     try:
+        configure_logs("WARNING")
         app()
     except GisServiceError as exc:
         typer.echo(f"gis-service: error: {exc}", err=True)
+        sys.exit(1)
+    except ValidationError as exc:  # a GIS_* setting of the wrong form (its value not echoed)
+        first = exc.errors()[0]
+        name = "GIS_" + str(first["loc"][0]).upper() if first.get("loc") else "a GIS_ setting"
+        typer.echo(f"gis-service: error: {name}: {first['msg']}", err=True)
         sys.exit(1)
     except OperationalError as exc:
         reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)

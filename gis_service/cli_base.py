@@ -40,8 +40,21 @@ def open_database(settings: Settings, migrated: bool = True) -> Engine:
     engine = create_db_engine(url, settings)
     check_database(engine)
     if migrated:
-        migrate.upgrade(engine)
+        migrate_checked(engine)
     return engine
+
+
+def migrate_checked(engine: Engine, revision: str = "head") -> None:
+    """Apply migrations after checking the user may (one line naming what is missing if not)."""
+    from gis_service.auth import DB_ROLES
+    from gis_service.db.privileges import missing_privileges
+    from gis_service.errors import PrivilegesMissing
+
+    if migrate.current_revision(engine) != migrate.head_revision():
+        problem = missing_privileges(engine, sorted(DB_ROLES.values()))
+        if problem:
+            raise PrivilegesMissing(problem)
+    migrate.upgrade(engine, revision)
 
 
 def operator() -> Principal:

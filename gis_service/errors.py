@@ -15,6 +15,18 @@ class DatabaseUnavailable(GisServiceError):
     """The database cannot be reached or started."""
 
 
+class DatabaseNotReady(DatabaseUnavailable):
+    """The database answers but lacks what the code needs (roles, migrations)."""
+
+
+class InstallationIncomplete(GisServiceError):
+    """Files the service ships with (layer catalog, map views, browser assets) are missing."""
+
+
+class PrivilegesMissing(ConfigError):
+    """The database user may not do what the migrations do (create roles, own the schema)."""
+
+
 class PostgisMissing(DatabaseUnavailable):
     """The server runs but has no PostGIS extension available."""
 

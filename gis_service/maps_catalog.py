@@ -11,8 +11,9 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from gis_service.catalog import Catalog, Text, default_catalog, load_yaml_models
 from gis_service.errors import ConfigError
+from gis_service.shipped import shipped_dir
 
-MAPS_DIR = Path(__file__).resolve().parent.parent / "maps"
+MAPS_DIR = shipped_dir("maps")
 ID = r"^[a-z][a-z0-9_]*$"
 COLOR = r"^#[0-9a-fA-F]{6}$"
 Control = Literal[

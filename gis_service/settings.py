@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -24,8 +25,11 @@ class Settings(BaseSettings):
         description="A read replica for GET requests (tiles, items); writes use database_url.",
     )
     data_dir: Path = Field(
-        default=Path(".gis-data"),
-        description="Where the project keeps its managed cluster, caches and uploads.",
+        default_factory=lambda: default_data_dir(),
+        description="Where the project keeps its managed cluster, caches and uploads; unset: "
+        ".gis-data at the top of a source checkout, else ~/.local/share/gis-service "
+        "(/var/lib/gis-service/data as root). A relative path is taken from where the command "
+        "runs and kept absolute.",
     )
     pg_port: int = Field(default=55432, description="Port of the managed cluster (loopback).")
     pg_bin_dir: Path | None = Field(
@@ -51,6 +55,14 @@ class Settings(BaseSettings):
     )
     layers_dir: Path | None = Field(
         default=None, description="A city's own layer catalog (*.yaml); unset: the shipped layers/."
+    )
+    log_level: str | None = Field(
+        default=None,
+        description="Log level (debug, info, warning, error); unset: info for serve and "
+        "db migrate, warning for the other commands.",
+    )
+    log_format: Literal["text", "json"] = Field(
+        default="text", description="Log lines as key=value text or one JSON object per line."
     )
     host: str = "127.0.0.1"
     port: int = 8000
@@ -157,6 +169,12 @@ class Settings(BaseSettings):
         default=50.0, ge=0, description="How far beyond the stored data's extent new data may lie."
     )
 
+    @field_validator("data_dir")
+    @classmethod
+    def _absolute(cls, value: Path) -> Path:
+        """The data dir as an absolute path (the managed cluster is keyed on it)."""
+        return value.expanduser().resolve()
+
     @field_validator("service_area", mode="before")
     @classmethod
     def _box(cls, value: Any) -> Any:
@@ -168,6 +186,17 @@ class Settings(BaseSettings):
             if not (-180 <= w < e <= 180 and -90 <= s < n <= 90):
                 raise ValueError("service_area must be W,S,E,N with W < E and S < N in degrees")
         return value
+
+
+def default_data_dir() -> Path:
+    """.gis-data of the source checkout this code runs from, else the user's data folder."""
+    checkout = Path(__file__).resolve().parent.parent
+    if (checkout / "pyproject.toml").is_file() and (checkout / "gis_service").is_dir():
+        return checkout / ".gis-data"
+    if os.geteuid() == 0:
+        return Path("/var/lib/gis-service/data")
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "gis-service"
 
 
 @lru_cache(maxsize=1)

@@ -24,6 +24,7 @@ from gis_service.api.metrics import install_metrics
 from gis_service.api.openapi import body_limit, declare_answer, install_openapi
 from gis_service.api.pages import router as pages_router
 from gis_service.api.problems import install_problem_handlers
+from gis_service.api.request_log import RequestLog
 from gis_service.catalog import Catalog, default_catalog
 from gis_service.maps_catalog import default_maps, load_maps
 from gis_service.settings import Settings, get_settings
@@ -55,6 +56,7 @@ def create_app(
     app.add_middleware(ItemsGZip)
     app.add_middleware(RequestGuard)  # inside the metrics: refusals are counted too
     install_metrics(app)
+    app.add_middleware(RequestLog)  # outermost of ours: sees every answer and escaped error
     app.include_router(health.router)
     app.include_router(compounds.router)
     app.include_router(field_api.router_for(catalog))  # before the pages: /maps/field...
@@ -78,8 +80,10 @@ def app_from_settings() -> FastAPI:
     """
     from gis_service.api.metrics import enable_multiprocess, multiprocess_dir
     from gis_service.db.engine import create_db_engine, normalise_url, resolve_database_url
+    from gis_service.logs import configure as configure_logging
 
     settings = get_settings()
+    configure_logging(settings.log_level or "INFO", settings.log_format)
     engine = create_db_engine(resolve_database_url(settings, start=False), settings)
     replica = None
     if settings.database_read_url:

@@ -14,8 +14,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 
+from gis_service.api.http_middleware import HttpMiddleware
 from gis_service.api.problems import problem
 from gis_service.features.errors import PayloadTooLarge
 
@@ -49,17 +50,11 @@ def too_large(what: str, limit: int) -> str:
     return f"{what} is larger than {limit} bytes"
 
 
-class RequestGuard:
+class RequestGuard(HttpMiddleware):
     """ASGI middleware applying the path and body rules to every HTTP request."""
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Refuse a bad path or an oversized body before the app sees the request."""
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
         if CONTROL.search(scope["path"]):
             answer = problem(404, "Not found", "no resource has a control character (NUL etc.) "
                              "in its path")

@@ -8,18 +8,36 @@ from fastapi import APIRouter, Depends
 from sqlalchemy.engine import Engine
 
 from gis_service import __version__
-from gis_service.api.deps import get_engine
+from gis_service.api.deps import get_app_settings, get_engine
 from gis_service.db import migrate
 from gis_service.db.engine import check_database
-from gis_service.errors import DatabaseUnavailable
+from gis_service.errors import (
+    DatabaseNotReady,
+    DatabaseUnavailable,
+    InstallationIncomplete,
+    PostgisMissing,
+)
+from gis_service.readiness import database_problems
+from gis_service.settings import Settings
+from gis_service.shipped import incomplete_installation
 
 router = APIRouter(tags=["health"])
+
+
+def database_versions(engine: Engine) -> dict[str, str]:
+    """The server's versions; a failure is answered without host or user (the log has them)."""
+    try:
+        return check_database(engine)
+    except PostgisMissing as exc:
+        raise PostgisMissing("the database has no PostGIS extension") from exc
+    except DatabaseUnavailable as exc:
+        raise DatabaseUnavailable("the database is not reachable; try again shortly") from exc
 
 
 @router.get("/health")
 def health(engine: Engine = Depends(get_engine)) -> dict[str, Any]:
     """The service is up; with the database's PostgreSQL and PostGIS versions."""
-    versions = check_database(engine)
+    versions = database_versions(engine)
     return {"status": "ok", "version": __version__, "database": versions}
 
 
@@ -30,13 +48,15 @@ def live() -> dict[str, str]:
 
 
 @router.get("/ready")
-def ready(engine: Engine = Depends(get_engine)) -> dict[str, Any]:
-    """Readiness: the database answers and is migrated to the code's head revision."""
-    versions = check_database(engine)
-    current = migrate.current_revision(engine)
-    if current != migrate.head_revision():
-        raise DatabaseUnavailable(
-            f"database at revision {current}, code expects {migrate.head_revision()}: "
-            "run gis-service db migrate"
-        )
-    return {"status": "ready", "revision": current, "database": versions}
+def ready(
+    engine: Engine = Depends(get_engine), settings: Settings = Depends(get_app_settings)
+) -> dict[str, Any]:
+    """Readiness: the files are installed, the database answers, is migrated and has its roles."""
+    problem = incomplete_installation(settings.layers_dir)
+    if problem:
+        raise InstallationIncomplete(problem)
+    versions = database_versions(engine)
+    problems = database_problems(engine)
+    if problems:
+        raise DatabaseNotReady("; ".join(problems))
+    return {"status": "ready", "revision": migrate.current_revision(engine), "database": versions}

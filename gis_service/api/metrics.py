@@ -15,9 +15,10 @@ from prometheus_client import (
     generate_latest,
     multiprocess,
 )
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 
 from gis_service.api.deps import client_address, get_app_settings, get_principal
+from gis_service.api.http_middleware import HttpMiddleware
 from gis_service.errors import Forbidden, Unauthorized
 
 REGISTRY = CollectorRegistry(auto_describe=True)
@@ -89,17 +90,11 @@ def scope_route(scope: Scope) -> str:
     return getattr(scope.get("route"), "path", "unmatched")
 
 
-class MeasureRequests:
+class MeasureRequests(HttpMiddleware):
     """Plain ASGI middleware counting and timing requests (no per-request task or body copy)."""
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Time the request; label it by method, route template and status."""
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
         started = time.perf_counter()
         status = [500]
 

@@ -14,9 +14,11 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from gis_service.api.routes import flat_routes
 from gis_service.errors import (
     ConfigError,
+    DatabaseNotReady,
     DatabaseUnavailable,
     Forbidden,
     GisServiceError,
+    InstallationIncomplete,
     InvalidInput,
     NotFound,
     PortInUse,
@@ -42,6 +44,8 @@ STATUSES: dict[type[GisServiceError], tuple[int, str]] = {
     PortInUse: (500, "Port in use"),
     DatabaseUnavailable: (503, "Database unavailable"),
     PostgisMissing: (503, "PostGIS missing"),
+    DatabaseNotReady: (503, "Database not ready"),
+    InstallationIncomplete: (503, "Installation incomplete"),
     BadRequest: (400, "Bad request"),
     Unauthorized: (401, "Unauthorized"),
     Forbidden: (403, "Forbidden"),
@@ -85,6 +89,7 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(GisServiceError)
     async def domain_error(request: Request, exc: GisServiceError) -> JSONResponse:
+        note_cause(request, exc.__cause__ or exc)
         status, title = status_of(exc)
         extra: dict[str, Any] = {}
         if isinstance(exc, InvalidInput) and exc.errors:
@@ -116,15 +121,23 @@ def install_problem_handlers(app: FastAPI) -> None:
         return problem(exc.status_code, str(exc.detail), str(exc.detail), headers=headers)
 
     @app.exception_handler(OperationalError)
-    async def database_down(_request: Request, exc: OperationalError) -> JSONResponse:
+    async def database_down(request: Request, exc: OperationalError) -> JSONResponse:
+        note_cause(request, exc.orig or exc)
         error = DatabaseUnavailable("the database is not reachable; try again shortly")
         return problem(*status_of(error), str(error))
 
     @app.exception_handler(DBAPIError)
     async def database_error(request: Request, exc: DBAPIError) -> JSONResponse:
+        note_cause(request, exc.orig or exc)
         if exc.connection_invalidated:
             return problem(503, "Database unavailable", "the database connection was lost")
         return database_refusal(request, exc)
+
+
+def note_cause(request: Request, exc: BaseException) -> None:
+    """Keep the error's first line for the request log (logged only for answers of 500 and up)."""
+    lines = str(exc).strip().splitlines()
+    request.state.cause = f"{type(exc).__name__}: {lines[0] if lines else ''}"
 
 
 def allow(request: Request, status: int) -> dict[str, str]:

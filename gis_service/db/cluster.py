@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import pwd
 import shutil
@@ -29,6 +30,7 @@ TUNING = {
     "max_wal_size": "'2GB'",
     "timezone": "'UTC'",
 }
+log = logging.getLogger("gis_service.db.cluster")
 THROWAWAY_TUNING = {"fsync": "off", "synchronous_commit": "off", "full_page_writes": "off"}
 
 
@@ -51,6 +53,23 @@ def find_bin_dir(configured: Path | None = None) -> Path:
         "PostgreSQL server is not installed: run `make run` (it installs postgresql-15-postgis-3) "
         "or set GIS_DATABASE_URL to an existing PostGIS database"
     )
+
+
+def cluster_version(pgdata: Path) -> str | None:
+    """The PostgreSQL major version that made a cluster (its PG_VERSION), None before initdb."""
+    try:
+        return (pgdata / "PG_VERSION").read_text().strip()
+    except OSError:
+        return None
+
+
+def bin_version(bin_dir: Path) -> str:
+    """The major version of the PostgreSQL binaries in a folder."""
+    if bin_dir.parent.parent == Path("/usr/lib/postgresql"):  # Debian's layout names it
+        return bin_dir.parent.name
+    result = subprocess.run([str(bin_dir / "pg_ctl"), "--version"], capture_output=True,
+                            text=True, check=False)
+    return result.stdout.split()[-1].split(".")[0] if result.stdout.split() else "unknown"
 
 
 def port_is_free(port: int, host: str = "127.0.0.1") -> bool:
@@ -80,14 +99,19 @@ class ManagedCluster:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> ManagedCluster:
-        """Build the cluster the settings describe."""
-        return cls(
+        """Build the cluster the settings describe (binaries of its PostgreSQL version)."""
+        cluster = cls(
             data_dir=settings.data_dir.resolve(),
             port=settings.pg_port,
             bin_dir=find_bin_dir(settings.pg_bin_dir),
             database=settings.pg_database,
             root_dir=settings.pg_root_dir,
         )
+        made_by = cluster_version(cluster.pgdata)
+        matching = Path(f"/usr/lib/postgresql/{made_by}/bin")
+        if settings.pg_bin_dir is None and made_by and (matching / "pg_ctl").exists():
+            cluster.bin_dir = matching
+        return cluster
 
     @property
     def as_root(self) -> bool:
@@ -176,15 +200,16 @@ class ManagedCluster:
 
     def start(self) -> None:
         """Start the server (initialising first if needed) and create the database."""
-        self.init()
         if self.is_running():
             self.ensure_database()
             return
-        if not port_is_free(self.port):
+        if not port_is_free(self.port):  # before initdb: a refused start leaves nothing behind
             raise PortInUse(
                 f"port {self.port} is in use by another program; set GIS_PG_PORT to a free port "
                 "or GIS_DATABASE_URL to use that server"
             )
+        self.check_version()
+        self.init()
         result = self._run(
             [
                 "pg_ctl",
@@ -203,14 +228,30 @@ class ManagedCluster:
         )
         if result.returncode != 0:
             tail = self._log_tail()
+            log.error("managed PostgreSQL did not start: %s", tail)
             raise DatabaseUnavailable(f"managed PostgreSQL did not start: {tail}")
+        log.info("managed PostgreSQL started on port %s (%s)", self.port, self.pgdata)
         self.ensure_database()
+
+    def check_version(self) -> None:
+        """Refuse, with what to do, a cluster made by another PostgreSQL major version."""
+        made_by = cluster_version(self.pgdata)
+        ours = bin_version(self.bin_dir)
+        if made_by is None or made_by == ours:
+            return
+        raise DatabaseUnavailable(
+            f"the managed cluster in {self.pgdata} was made by PostgreSQL {made_by}, and the "
+            f"binaries in {self.bin_dir} are PostgreSQL {ours}: install PostgreSQL {made_by} "
+            f"(GIS_PG_BIN_DIR=/usr/lib/postgresql/{made_by}/bin picks it), or upgrade the cluster "
+            f"with pg_upgrade (back it up first: gis-service db backup FILE)"
+        )
 
     def stop(self) -> bool:
         """Stop the server; return whether it was running."""
         if not self.is_running():
             return False
         self._run(["pg_ctl", "stop", "-D", str(self.pgdata), "-m", "fast", "-w", "-t", "60"])
+        log.info("managed PostgreSQL on port %s stopped", self.port)
         return True
 
     def destroy(self) -> None:

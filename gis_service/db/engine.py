@@ -19,8 +19,11 @@ def normalise_url(url: str) -> str:
     """Use the psycopg (v3) driver whatever PostgreSQL URL form was given."""
     try:
         parsed = make_url(url)
-    except ArgumentError as exc:
-        raise ConfigError(f"GIS_DATABASE_URL is not a database URL: {url!r}") from exc
+    except (ArgumentError, ValueError) as exc:  # the URL is never echoed: it may hold a password
+        raise ConfigError(
+            "GIS_DATABASE_URL is not a database URL of the form "
+            "postgresql://user:password@host:port/database"
+        ) from exc
     if parsed.get_backend_name() not in ("postgresql", "postgres"):
         raise ConfigError(
             f"GIS_DATABASE_URL must point at PostgreSQL/PostGIS, not {parsed.drivername}"

@@ -49,6 +49,12 @@ APP_JS = [
     ("gismap_scenarios_js", own("gismap-scenarios.js")),
 ]
 APP_CSS = [("gismap_css", own("gismap.css"))]
+# the field view's files (its page lists the scripts it loads; /field/sw.js serves the worker)
+FIELD_FILES = [
+    own(f"field/{name}")
+    for name in ("sw.js", "field.js", "field.css", "forms.js", "outbox.js", "rules.js",
+                 "progress.js")
+]
 
 
 def file_for(url: str) -> Path:
@@ -89,5 +95,5 @@ def missing_assets() -> list[str]:
         for group in (LEAFLET_JS, LEAFLET_CSS, VECTORGRID_JS, FULLSCREEN_JS, FULLSCREEN_CSS,
                       MEASURE_JS, MEASURE_CSS, APP_JS, APP_CSS)
         for _, url in group
-    ]
+    ] + FIELD_FILES
     return [url for url in urls if not file_for(url).is_file()]
