@@ -6,8 +6,8 @@ from collections.abc import Callable
 from typing import Any
 
 import sqlalchemy as sa
-from fastapi import APIRouter, Depends, Request
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi.responses import HTMLResponse, JSONResponse
 
 from gis_service import __version__
 from gis_service.api.deps import get_connection, get_principal
@@ -15,7 +15,8 @@ from gis_service.api.openapi import to_openapi_30
 from gis_service.auth import Principal
 from gis_service.catalog import Catalog, Layer, default_catalog
 from gis_service.errors import NotFound
-from gis_service.features import access
+from gis_service.features import access, html
+from gis_service.features.crs import supported
 from gis_service.features import openapi as doc
 from gis_service.features.geojson import CRS84, GEOJSON, link
 from gis_service.features.values import queryable_fields, quoted
@@ -31,7 +32,10 @@ CONFORMANCE = [
     "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/queryables-query-parameters",
     "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/filter",
     "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/features-filter",
+    "http://www.opengis.net/spec/ogcapi-features-2/1.0/conf/crs",
+    "http://www.opengis.net/spec/ogcapi-features-5/1.0/conf/schemas",
     "http://www.opengis.net/spec/cql2/1.0/conf/cql2-text",
+    "http://www.opengis.net/spec/cql2/1.0/conf/cql2-json",
     "http://www.opengis.net/spec/cql2/1.0/conf/basic-cql2",
     "http://www.opengis.net/spec/cql2/1.0/conf/advanced-comparison-operators",
     "http://www.opengis.net/spec/cql2/1.0/conf/case-insensitive-comparison",
@@ -43,7 +47,12 @@ CONFORMANCE = [
     *TILES_CONFORMANCE,
     "http://www.opengis.net/spec/ogcapi-features-4/1.0/conf/optimistic-locking-etags",
 ]
-OBJECT = {"application/json": {"schema": {"type": "object"}}}
+OBJECT = {
+    "application/json": {"schema": {"type": "object"}},
+    "text/html": {"schema": {"type": "string"}},
+}
+FORMAT = Query(None, description="json (default) or html", pattern="^(json|html)$")
+TILESETS_REL = "http://www.opengis.net/def/rel/ogc/1.0/tilesets-vector"
 _extents: dict[tuple[str, int, str, tuple[int, ...]], list[float] | None] = {}
 
 router = APIRouter(tags=["ogc"])
@@ -54,10 +63,22 @@ def root(request: Request) -> str:
     return str(request.base_url).rstrip("/")
 
 
+def encoded(request: Request, title: str, document: dict[str, Any], f: str | None) -> Response:
+    """A document as JSON, or as an HTML page for f=html."""
+    if f == "html":
+        return HTMLResponse(html.document_page(title, document))
+    return JSONResponse(document)
+
+
 @router.get("/", responses={200: {"content": OBJECT}})
-def landing_page(request: Request) -> dict[str, Any]:
+def landing_page(request: Request, f: str | None = FORMAT) -> Response:
     """The OGC API landing page: links to the API description, conformance and collections."""
     base = root(request)
+    return encoded(request, "Old-neighbourhood renewal GIS service", landing(base), f)
+
+
+def landing(base: str) -> dict[str, Any]:
+    """The landing page document."""
     return {
         "title": "Old-neighbourhood renewal GIS service (老旧小区改造)",
         "description": "Stairwells, buildings, grids, compounds, gardens, parking and facilities "
@@ -69,6 +90,13 @@ def landing_page(request: Request) -> dict[str, Any]:
             link(f"{base}/docs", "service-doc", "text/html", "the API documentation"),
             link(f"{base}/conformance", "conformance", "application/json", "conformance classes"),
             link(f"{base}/collections", "data", "application/json", "the collections"),
+            link(f"{base}/?f=html", "alternate", "text/html", "this document as HTML"),
+            link(
+                f"{base}/tileMatrixSets",
+                "http://www.opengis.net/def/rel/ogc/1.0/tiling-schemes",
+                "application/json",
+                "the tile matrix sets (OGC API Tiles)",
+            ),
         ],
     }
 
@@ -121,11 +149,15 @@ def describe(
         "description": layer.description.en,
         "title_zh": layer.title.zh,
         "itemType": "feature",
-        "crs": [CRS84],
+        "crs": supported(),
         "storageCrs": CRS84,
         "links": [
             link(base, "self", "application/json", layer.title.en),
+            link(f"{base}?f=html", "alternate", "text/html", f"{layer.title.en} as HTML"),
             link(f"{base}/items", "items", GEOJSON, f"{layer.title.en} features"),
+            link(f"{base}/items?f=html", "items", "text/html", f"{layer.title.en} features"),
+            link(f"{base}/schema", "describedby", SCHEMA_JSON, "the schema of the features"),
+            link(f"{base}/tiles", TILESETS_REL, "application/json", "vector tilesets"),
             link(
                 f"{base}/queryables",
                 "http://www.opengis.net/def/rel/ogc/1.0/queryables",
@@ -143,19 +175,24 @@ def describe(
 @router.get("/collections", responses={200: {"content": OBJECT}})
 def collections(
     request: Request,
+    f: str | None = FORMAT,
     principal: Principal = Depends(get_principal),
     conn: sa.Connection = Depends(get_connection, scope="function"),
-) -> dict[str, Any]:
+) -> Response:
     """The collections the caller may read (anonymous callers see the public ones)."""
     layers = [
         layer
         for layer in default_catalog().layers.values()
         if layer.public or not principal.is_anonymous
     ]
-    return {
-        "links": [link(f"{root(request)}/collections", "self", "application/json")],
+    document = {
+        "links": [
+            link(f"{root(request)}/collections", "self", "application/json"),
+            link(f"{root(request)}/collections?f=html", "alternate", "text/html", "as HTML"),
+        ],
         "collections": [describe(request, conn, layer, principal) for layer in layers],
     }
+    return encoded(request, "Collections", document, f)
 
 
 def queryables_schema(request: Request, conn: sa.Connection, layer: Layer) -> dict[str, Any]:
@@ -178,16 +215,58 @@ def queryables_schema(request: Request, conn: sa.Connection, layer: Layer) -> di
     }
 
 
+GEOMETRY_FORMATS = {
+    "point": "geometry-point",
+    "linestring": "geometry-linestring",
+    "polygon": "geometry-polygon",
+    "multipolygon": "geometry-multipolygon",
+}
+
+
+def features_schema(request: Request, conn: sa.Connection, layer: Layer) -> dict[str, Any]:
+    """Every property of the features with its type, and the geometry type (Part 5 roles)."""
+    described = queryables_schema(request, conn, layer)
+    props: dict[str, Any] = {
+        "id": {"type": "integer", "title": "id", "x-ogc-role": "id", "readOnly": True},
+        "geometry": {
+            "x-ogc-role": "primary-geometry",
+            "format": GEOMETRY_FORMATS[layer.geometry],
+            **described["properties"]["geometry"],
+        },
+    }
+    for f in layer.fields:
+        props[f.name] = described["properties"].get(f.name) or doc.field_schema(
+            layer, f.name, False
+        )
+    if layer.temporal:
+        props[layer.temporal[0]] = {**props[layer.temporal[0]], "x-ogc-role": "primary-instant"}
+    return {
+        **described,
+        "$id": f"{root(request)}/collections/{layer.id}/schema",
+        "properties": props,
+    }
+
+
 def add_collection_routes(layer: Layer) -> None:
     """GET /collections/{id} and /collections/{id}/queryables for one layer."""
 
     def collection(
         request: Request,
+        f: str | None = FORMAT,
         principal: Principal = Depends(get_principal),
         conn: sa.Connection = Depends(get_connection, scope="function"),
-    ) -> dict[str, Any]:
+    ) -> Response:
         access.check_read(layer, principal)
-        return describe(request, conn, layer, principal)
+        return encoded(request, layer.title.en, describe(request, conn, layer, principal), f)
+
+    def schema(
+        request: Request,
+        principal: Principal = Depends(get_principal),
+        conn: sa.Connection = Depends(get_connection, scope="function"),
+    ) -> JSONResponse:
+        access.check_read(layer, principal)
+        document = features_schema(request, conn, layer)
+        return JSONResponse(document, media_type=SCHEMA_JSON)
 
     def queryables(
         request: Request,
@@ -219,6 +298,17 @@ def add_collection_routes(layer: Layer) -> None:
         response_class=JSONResponse,
         openapi_extra={"security": doc.SECURITY},
     )
+    router.add_api_route(
+        f"/collections/{layer.id}/schema",
+        schema,
+        methods=["GET"],
+        tags=[layer.id],
+        name=f"{layer.id}-schema",
+        summary=f"{layer.title.en}: the features' schema (JSON Schema, OGC Features Part 5)",
+        responses={200: {"content": {SCHEMA_JSON: {"schema": {"type": "object"}}}}, **errors},
+        response_class=JSONResponse,
+        openapi_extra={"security": doc.SECURITY},
+    )
 
 
 def missing_collection(catalog: Catalog) -> Callable[[str], None]:
@@ -232,7 +322,11 @@ def missing_collection(catalog: Catalog) -> Callable[[str], None]:
 
 for _layer in default_catalog().layers.values():
     add_collection_routes(_layer)
-for _path in ("/collections/{collection_id}", "/collections/{collection_id}/queryables"):
+for _path in (
+    "/collections/{collection_id}",
+    "/collections/{collection_id}/queryables",
+    "/collections/{collection_id}/schema",
+):
     router.add_api_route(
         _path, missing_collection(default_catalog()), methods=["GET"], include_in_schema=False
     )
