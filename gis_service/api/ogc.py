@@ -52,6 +52,7 @@ OBJECT = {
     "text/html": {"schema": {"type": "string"}},
 }
 FORMAT = Query(None, description="json (default) or html", pattern="^(json|html)$")
+SCHEMA_REL = "http://www.opengis.net/def/rel/ogc/1.0/schema"
 TILESETS_REL = "http://www.opengis.net/def/rel/ogc/1.0/tilesets-vector"
 _extents: dict[tuple[str, int, str, tuple[int, ...]], list[float] | None] = {}
 
@@ -156,7 +157,9 @@ def describe(
             link(f"{base}?f=html", "alternate", "text/html", f"{layer.title.en} as HTML"),
             link(f"{base}/items", "items", GEOJSON, f"{layer.title.en} features"),
             link(f"{base}/items?f=html", "items", "text/html", f"{layer.title.en} features"),
-            link(f"{base}/schema", "describedby", SCHEMA_JSON, "the schema of the features"),
+            link(f"{base}/schema", SCHEMA_REL, SCHEMA_JSON, "the schema of the features"),
+            # "describedBy": relation types compare case-insensitively (RFC 8288); GDAL 3.6 wants this case.
+            link(f"{base}/feature-schema", "describedBy", SCHEMA_JSON, "a feature's schema"),
             link(f"{base}/tiles", TILESETS_REL, "application/json", "vector tilesets"),
             link(
                 f"{base}/queryables",
@@ -238,12 +241,34 @@ def features_schema(request: Request, conn: sa.Connection, layer: Layer) -> dict
         props[f.name] = described["properties"].get(f.name) or doc.field_schema(
             layer, f.name, False
         )
-    if layer.temporal:
-        props[layer.temporal[0]] = {**props[layer.temporal[0]], "x-ogc-role": "primary-instant"}
+    roles = ["primary-instant"] if len(layer.temporal) == 1 else [
+        "primary-interval-start", "primary-interval-end"
+    ]
+    for name, role in zip(layer.temporal, roles, strict=False):
+        props[name] = {**props[name], "x-ogc-role": role}
     return {
         **described,
         "$id": f"{root(request)}/collections/{layer.id}/schema",
         "properties": props,
+    }
+
+
+def feature_schema(request: Request, conn: sa.Connection, layer: Layer) -> dict[str, Any]:
+    """The JSON Schema of one GeoJSON feature (what GDAL's OAPIF driver reads for field types)."""
+    flat = features_schema(request, conn, layer)
+    props = {k: v for k, v in flat["properties"].items() if k not in ("id", "geometry")}
+    return {
+        "$schema": flat["$schema"],
+        "$id": f"{root(request)}/collections/{layer.id}/feature-schema",
+        "title": layer.title.en,
+        "type": "object",
+        "required": ["type", "geometry", "properties"],
+        "properties": {
+            "type": {"type": "string", "enum": ["Feature"]},
+            "id": {"type": "integer"},
+            "geometry": flat["properties"]["geometry"],
+            "properties": {"type": "object", "properties": props},
+        },
     }
 
 
@@ -259,14 +284,16 @@ def add_collection_routes(layer: Layer) -> None:
         access.check_read(layer, principal)
         return encoded(request, layer.title.en, describe(request, conn, layer, principal), f)
 
-    def schema(
-        request: Request,
-        principal: Principal = Depends(get_principal),
-        conn: sa.Connection = Depends(get_connection, scope="function"),
-    ) -> JSONResponse:
-        access.check_read(layer, principal)
-        document = features_schema(request, conn, layer)
-        return JSONResponse(document, media_type=SCHEMA_JSON)
+    def schema(build: Callable[..., dict[str, Any]]) -> Callable[..., JSONResponse]:
+        def handler(
+            request: Request,
+            principal: Principal = Depends(get_principal),
+            conn: sa.Connection = Depends(get_connection, scope="function"),
+        ) -> JSONResponse:
+            access.check_read(layer, principal)
+            return JSONResponse(build(request, conn, layer), media_type=SCHEMA_JSON)
+
+        return handler
 
     def queryables(
         request: Request,
@@ -298,17 +325,21 @@ def add_collection_routes(layer: Layer) -> None:
         response_class=JSONResponse,
         openapi_extra={"security": doc.SECURITY},
     )
-    router.add_api_route(
-        f"/collections/{layer.id}/schema",
-        schema,
-        methods=["GET"],
-        tags=[layer.id],
-        name=f"{layer.id}-schema",
-        summary=f"{layer.title.en}: the features' schema (JSON Schema, OGC Features Part 5)",
-        responses={200: {"content": {SCHEMA_JSON: {"schema": {"type": "object"}}}}, **errors},
-        response_class=JSONResponse,
-        openapi_extra={"security": doc.SECURITY},
-    )
+    for path, build, summary in (
+        ("schema", features_schema, "the features' schema (JSON Schema, OGC Features Part 5)"),
+        ("feature-schema", feature_schema, "the JSON Schema of one GeoJSON feature"),
+    ):
+        router.add_api_route(
+            f"/collections/{layer.id}/{path}",
+            schema(build),
+            methods=["GET"],
+            tags=[layer.id],
+            name=f"{layer.id}-{path}",
+            summary=f"{layer.title.en}: {summary}",
+            responses={200: {"content": {SCHEMA_JSON: {"schema": {"type": "object"}}}}, **errors},
+            response_class=JSONResponse,
+            openapi_extra={"security": doc.SECURITY},
+        )
 
 
 def missing_collection(catalog: Catalog) -> Callable[[str], None]:
@@ -326,6 +357,7 @@ for _path in (
     "/collections/{collection_id}",
     "/collections/{collection_id}/queryables",
     "/collections/{collection_id}/schema",
+    "/collections/{collection_id}/feature-schema",
 ):
     router.add_api_route(
         _path, missing_collection(default_catalog()), methods=["GET"], include_in_schema=False
