@@ -125,15 +125,30 @@ def reproject(feature_json: str, wkb: bytes, crs: Crs) -> str:
     return orjson.dumps(feature).decode()
 
 
+@functools.cache
+def area_of_use(code: int) -> tuple[float, float, float, float]:
+    """Where a projected CRS applies, in its own units (easting first)."""
+    bounds = pyproj.CRS.from_epsg(code).area_of_use
+    assert bounds is not None
+    found = _to_crs(code).transform_bounds(*bounds.bounds, densify_pts=21)
+    return (found[0], found[1], found[2], found[3])
+
+
 def lonlat_bounds(crs: Crs, box: tuple[float, float, float, float]) -> tuple[float, ...]:
-    """A box (easting-first, in the CRS) as the CRS84 box containing it; 400 off the globe."""
+    """A box (easting-first, in the CRS) as the CRS84 box containing it; 400 for a box that
+    does not meet the CRS's area of use (or the globe)."""
     west, south, east, north = box
+    outside = BadRequest(f"the box {list(box)} lies outside the area of use of {crs.uri}")
     if crs.geographic:
         found: tuple[float, ...] = box
     else:
-        found = tuple(_from_crs(crs.srid).transform_bounds(west, south, east, north, densify_pts=21))
+        x0, y0, x1, y1 = area_of_use(crs.srid)
+        if west > x1 or east < x0 or south > y1 or north < y0:
+            raise outside
+        clipped = (max(west, x0), max(south, y0), min(east, x1), min(north, y1))
+        found = tuple(_from_crs(crs.srid).transform_bounds(*clipped, densify_pts=21))
     lon_ok = all(-180 <= v <= 180 for v in found[0::2])
     lat_ok = all(-90 <= v <= 90 for v in found[1::2])
     if not (all(math.isfinite(v) for v in found) and lon_ok and lat_ok):
-        raise BadRequest(f"the box {list(box)} lies outside the area of {crs.uri}")
+        raise outside
     return found

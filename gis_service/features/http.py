@@ -55,7 +55,7 @@ def answer(
     headers = {"ETag": quote_etag(current.etag), "Content-Crs": f"<{crs.uri}>"}
     if status == 201:
         headers["Location"] = f"{base_url(request)}/collections/{layer.id}/items/{fid}"
-    feature = reproject(current.feature, current.wkb, crs)
+    feature = reproject(current.feature, current.geometry_wkb, crs)
     content = feature_document(feature, item_links(request, layer, fid))
     return Response(content, status_code=status, headers=headers, media_type=GEOJSON)
 
