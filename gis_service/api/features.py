@@ -26,8 +26,8 @@ from gis_service.auth import Principal
 from gis_service.catalog import Catalog, Layer, default_catalog
 from gis_service.errors import NotFound, Unauthorized
 from gis_service.features import access, edit, html
-from gis_service.features.crs import Crs, parse_crs
 from gis_service.features import idempotency as idem
+from gis_service.features.crs import Crs, parse_crs
 from gis_service.features.docs import route_docs
 from gis_service.features.errors import BadRequest, MethodNotAllowed, PreconditionFailed
 from gis_service.features.geojson import (

@@ -16,8 +16,8 @@ from gis_service.auth import Principal
 from gis_service.catalog import Catalog, Layer, default_catalog
 from gis_service.errors import NotFound
 from gis_service.features import access, html
-from gis_service.features.crs import supported
 from gis_service.features import openapi as doc
+from gis_service.features.crs import supported
 from gis_service.features.geojson import CRS84, GEOJSON, link
 from gis_service.features.values import queryable_fields, quoted
 from gis_service.tiles import CONFORMANCE_CLASSES as TILES_CONFORMANCE
@@ -158,7 +158,8 @@ def describe(
             link(f"{base}/items", "items", GEOJSON, f"{layer.title.en} features"),
             link(f"{base}/items?f=html", "items", "text/html", f"{layer.title.en} features"),
             link(f"{base}/schema", SCHEMA_REL, SCHEMA_JSON, "the schema of the features"),
-            # "describedBy": relation types compare case-insensitively (RFC 8288); GDAL 3.6 wants this case.
+            # "describedBy": relation types compare case-insensitively (RFC 8288); GDAL 3.6
+            # matches this spelling only.
             link(f"{base}/feature-schema", "describedBy", SCHEMA_JSON, "a feature's schema"),
             link(f"{base}/tiles", TILESETS_REL, "application/json", "vector tilesets"),
             link(

@@ -89,8 +89,8 @@ class JsonParser:
         if op == "isNull":
             return ast.IsNull(self.scalar(self.args(item, 1, 1)[0]), False)
         if op in SPATIAL:
-            left, right = (self.geometry(a) for a in self.args(item, 2, 2))
-            return ast.Spatial(op.upper(), left, right)
+            first, second = (self.geometry(a) for a in self.args(item, 2, 2))
+            return ast.Spatial(op.upper(), first, second)
         raise self.fail(
             f"operator {op[:40]!r} is not supported (and, or, not, comparisons, like, "
             "between, in, isNull, s_* spatial)"

@@ -14,7 +14,8 @@ import orjson
 
 STYLE = (
     "body{font-family:system-ui,sans-serif;margin:1.5rem;max-width:70rem}"
-    "table{border-collapse:collapse;font-size:.9rem}td,th{border:1px solid #ccc;padding:.2rem .4rem}"
+    "table{border-collapse:collapse;font-size:.9rem}"
+    "td,th{border:1px solid #ccc;padding:.2rem .4rem}"
     "svg{border:1px solid #ccc;background:#f8f8f8;max-width:100%}"
 )
 MAP_SIZE = 480
@@ -62,7 +63,7 @@ def _coordinates(geometry: dict[str, Any] | None) -> list[list[tuple[float, floa
     """The coordinate rings/lines/points of a GeoJSON geometry, as lists of (x, y)."""
     if not geometry:
         return []
-    kind, coords = geometry.get("type"), geometry.get("coordinates")
+    kind, coords = geometry.get("type"), geometry.get("coordinates") or []
     if kind == "GeometryCollection":
         return [ring for g in geometry.get("geometries", []) for ring in _coordinates(g)]
     depth = {"Point": 0, "MultiPoint": 1, "LineString": 1, "MultiLineString": 2,

@@ -7,9 +7,9 @@ from fastapi import Request, Response
 
 from gis_service.auth import Principal
 from gis_service.catalog import Layer
-from gis_service.features.crs import STORAGE, Crs, reproject
 from gis_service.features import access
 from gis_service.features import idempotency as idem
+from gis_service.features.crs import STORAGE, Crs, reproject
 from gis_service.features.errors import (
     PreconditionRequired,
     UnsupportedMediaType,

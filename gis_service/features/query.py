@@ -11,8 +11,8 @@ from urllib.parse import urlencode
 import sqlalchemy as sa
 
 from gis_service.catalog import Layer
-from gis_service.features.errors import BadRequest
 from gis_service.features.crs import STORAGE, Crs, parse_crs
+from gis_service.features.errors import BadRequest
 from gis_service.features.filters import SqlFilter, cql2_to_sql, equality_filters
 from gis_service.features.geojson import feature_sql
 from gis_service.features.query_parts import (

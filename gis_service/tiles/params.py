@@ -7,9 +7,9 @@ from dataclasses import dataclass
 
 from gis_service.catalog import Catalog, Layer
 from gis_service.errors import NotFound
+from gis_service.features.crs import parse_crs
 from gis_service.features.errors import BadRequest
 from gis_service.features.filters import SqlFilter, cql2_to_sql, equality_filters
-from gis_service.features.crs import parse_crs
 from gis_service.features.query import single_values
 from gis_service.features.values import queryable_fields
 

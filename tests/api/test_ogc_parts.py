@@ -103,7 +103,8 @@ def test_bbox_and_filter_in_other_crs_select_the_same_features(
         )
     }
     assert 10 < len(expected) < 1021
-    lonlat = {f["id"] for f in features(api, "analyst", ITEMS, bbox=f"{west},{south},{east},{north}")}
+    box = f"{west},{south},{east},{north}"
+    lonlat = {f["id"] for f in features(api, "analyst", ITEMS, bbox=box)}
     latlon = {
         f["id"]
         for f in features(
@@ -111,7 +112,8 @@ def test_bbox_and_filter_in_other_crs_select_the_same_features(
         )
     }
     assert lonlat == latlon == expected
-    polygon = f"POLYGON(({south} {west},{south} {east},{north} {east},{north} {west},{south} {west}))"
+    ring = [(south, west), (south, east), (north, east), (north, west), (south, west)]
+    polygon = "POLYGON((" + ",".join(f"{a} {b}" for a, b in ring) + "))"
     by_filter = {
         f["id"]
         for f in features(
@@ -133,7 +135,9 @@ def test_bbox_and_filter_in_other_crs_select_the_same_features(
     }
     projected = {
         f["id"]
-        for f in features(api, "analyst", ITEMS, bbox=f"{n0},{e0},{n1},{e1}", **{"bbox-crs": GK_114E})
+        for f in features(
+            api, "analyst", ITEMS, bbox=f"{n0},{e0},{n1},{e1}", **{"bbox-crs": GK_114E}
+        )
     }
     assert projected == in_zone
 
@@ -258,7 +262,8 @@ def test_cql2_json_matches_cql2_text(api: Clients) -> None:
                                                  [113.2955, 23.1460], [113.2935, 23.1440]]]},
         ],
     }
-    assert features(api, "analyst", ITEMS, filter=json.dumps(spatial), **{"filter-lang": "cql2-json"})
+    json_lang = {"filter-lang": "cql2-json"}
+    assert features(api, "analyst", ITEMS, filter=json.dumps(spatial), **json_lang)
 
 
 @pytest.mark.parametrize(
