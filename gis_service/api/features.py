@@ -132,10 +132,11 @@ def add_layer_routes(router: APIRouter, layer: Layer) -> None:
     ) -> Response:
         access.check_read(layer, principal)
         fid = access.feature_id(featureId, layer)
+        crs = item_crs(request)
         current = access.require(conn, engine, layer, principal, fid)
         if etag_matches(request.headers.get("if-none-match"), current.etag, weak=True):
             return Response(status_code=304, headers={"ETag": quote_etag(current.etag)})
-        return answer(request, layer, fid, current, 200, item_crs(request))
+        return answer(request, layer, fid, current, 200, crs)
 
     def create_item(
         request: Request,

@@ -122,7 +122,7 @@ def route_docs(
         "item": {
             "summary": f"{title}: one feature (ETag; If-None-Match gives 304)",
             "openapi_extra": {**security, "parameters": [FEATURE_ID, none_match, ITEM_CRS]},
-            "responses": doc.answers({200: feature_ok}, 304, 401, 403, 404, 422),
+            "responses": doc.answers({200: feature_ok}, 304, 400, 401, 403, 404, 422),
         },
         "replace": {
             "summary": f"{title}: replace a feature (fields you may edit and leave out: null)",
