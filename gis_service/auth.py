@@ -7,6 +7,7 @@ token never opens a session.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from typing import Any
 
@@ -65,12 +66,15 @@ def principal_of(row: sa.Row[Any]) -> Principal:
     )
 
 
+def hash_token(token: str) -> str:
+    """The SHA-256 hex digest stored for a bearer token."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
 def resolve_token(
     conn: sa.Connection, token: str, touch_seconds: float = 60
 ) -> tuple[Principal, int | None]:
     """The principal of a live bearer token, and the token's id when its last use is stale."""
-    from gis_service.ingest.demo_load import hash_token
-
     row = conn.execute(
         sa.text(TOKEN_SQL), {"hash": hash_token(token), "touch": touch_seconds}
     ).first()

@@ -12,6 +12,10 @@ import typer
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError, OperationalError
 
+from gis_service.cli_access import audit_app, token_app, user_app
+from gis_service.cli_analysis import analyze_app
+from gis_service.cli_base import open_database, operator
+from gis_service.cli_maps import app as map_app
 from gis_service.db import migrate
 from gis_service.db.cluster import ManagedCluster, port_is_free
 from gis_service.db.engine import (
@@ -34,28 +38,11 @@ db_app = typer.Typer(
     help="The database: managed local PostGIS or GIS_DATABASE_URL.", no_args_is_help=True
 )
 app.add_typer(db_app, name="db")
-from gis_service.cli_analysis import analyze_app  # noqa: E402  (its commands import this module)
-
 app.add_typer(analyze_app, name="analyze")
-import gis_service.cli_supply  # noqa: E402, F401  (adds `analyze supply`)
-from gis_service.cli_maps import app as map_app  # noqa: E402
-
 app.add_typer(map_app, name="map")
-from gis_service.cli_access import audit_app, token_app, user_app  # noqa: E402
-
 app.add_typer(user_app, name="user")
 app.add_typer(token_app, name="token")
 app.add_typer(audit_app, name="audit")
-
-
-def open_database(settings: Settings, migrated: bool = True) -> Engine:
-    """Start the managed cluster when needed, connect, check PostGIS and migrate."""
-    url = resolve_database_url(settings)
-    engine = create_db_engine(url, settings)
-    check_database(engine)
-    if migrated:
-        migrate.upgrade(engine)
-    return engine
 
 
 def log_to_stderr() -> None:
@@ -138,7 +125,6 @@ def serve(
 def purge_audit(engine: Engine, settings: Settings) -> None:
     """Apply the audit trail's retention (settings.audit_retention_days) at start-up."""
     from gis_service import audit
-    from gis_service.cli_access import operator
 
     try:
         removed = audit.purge(engine, settings.audit_retention_days, operator())
@@ -286,7 +272,6 @@ def import_command(
 ) -> None:
     """Import a file into a layer: all rows or none, with a report of each rejected row."""
     from gis_service import audit
-    from gis_service.cli_access import operator
     from gis_service.ingest.console import catalog_layer, print_report, progress_bar
     from gis_service.ingest.importer import ImportOptions, import_file
     from gis_service.ingest.report import ImportRejected
@@ -321,7 +306,6 @@ def export_command(
 ) -> None:
     """Export a layer (optionally filtered) to GeoJSON, GeoPackage or CSV."""
     from gis_service import audit
-    from gis_service.cli_access import operator
     from gis_service.ingest.console import catalog_layer, parse_where
     from gis_service.ingest.export import export_file, format_for, row_filter
 

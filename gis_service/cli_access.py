@@ -7,7 +7,6 @@ audit trail under `cli:<operating-system user>` (role and grid changes by the da
 from __future__ import annotations
 
 import datetime as dt
-import getpass
 import json
 import secrets
 
@@ -16,7 +15,7 @@ import typer
 from sqlalchemy.engine import Engine
 
 from gis_service import audit
-from gis_service.auth import Principal
+from gis_service.cli_base import open_database, operator
 from gis_service.db.models import ROLES
 from gis_service.errors import GisServiceError, NotFound
 
@@ -28,15 +27,9 @@ audit_app = typer.Typer(help="The audit trail: list entries, purge old ones.", n
 
 def engine() -> Engine:
     """The migrated database of the settings."""
-    from gis_service.cli import open_database
     from gis_service.settings import get_settings
 
     return open_database(get_settings())
-
-
-def operator() -> Principal:
-    """Who runs the command, as the audit trail names them."""
-    return Principal(role="admin", username=f"cli:{getpass.getuser()}", address="local")
 
 
 def as_operator(conn: sa.Connection) -> None:
@@ -123,7 +116,7 @@ def create_token(
     expires_days: int = typer.Option(None, min=1, help="Refused after this many days"),
 ) -> None:
     """Issue an API token (shown once; only its hash is kept)."""
-    from gis_service.ingest.demo_load import hash_token
+    from gis_service.auth import hash_token
 
     token = f"gis_{secrets.token_urlsafe(24)}"
     with engine().begin() as conn:

@@ -1,27 +1,37 @@
 """`gis-service analyze ...`: coverage, service areas, gaps, siting and scenarios from the shell.
 
-`analyze supply` lives in cli_supply.py.
+`analyze supply` lives in cli_supply.py; the options they share in cli_base.py.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 import sqlalchemy as sa
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from gis_service.analysis.coverage import Eligibility
 from gis_service.catalog import default_catalog
+from gis_service.cli_base import (
+    BBOX,
+    COMMUNITY,
+    COMPOUND,
+    DISTRICT,
+    FORMAT,
+    GRID,
+    MODE,
+    OUTPUT,
+    SUBDISTRICT,
+    area_of,
+    open_database,
+    session,
+)
+from gis_service.cli_supply import supply_command
 from gis_service.datasets import formats
 from gis_service.datasets import scenarios as store
-from gis_service.datasets.area import Area, parse_bbox
 from gis_service.datasets.params import ServiceParams, default_layer, level_column, service_params
 from gis_service.datasets.runs import (
     area_frame,
@@ -42,31 +52,11 @@ analyze_app = typer.Typer(
 scenario_app = typer.Typer(help="Stored scenarios: list, show, create, compare, delete.")
 analyze_app.add_typer(scenario_app, name="scenario")
 
-FORMAT = typer.Option("table", "--format", "-f", help="table, json, csv (or geojson where listed)")
-OUTPUT = typer.Option(None, "--output", "-o", help="Write to this file instead of stdout")
 LEVEL = typer.Option("compound", help="grid, compound, community, subdistrict or district")
 CATALOG = default_catalog()
 LAYER = typer.Option(
     default_layer(CATALOG), help=f"Analysable layer: {', '.join(CATALOG.service_layers())}"
 )
-MODE = typer.Option("network", help="network (along streets) or crow (straight line)")
-STEPS = 6
-
-
-def area_of(
-    district: int | None, subdistrict: int | None, community: int | None,
-    grid: int | None, compound: int | None, bbox: str | None,
-) -> Area:  # fmt: skip
-    """The area filter from the common options."""
-    return Area(district, subdistrict, community, grid, compound, parse_bbox(bbox))
-
-
-DISTRICT = typer.Option(None, "--district", help="Only this district id")
-SUBDISTRICT = typer.Option(None, "--subdistrict", help="Only this subdistrict id")
-COMMUNITY = typer.Option(None, "--community", help="Only this community id")
-GRID = typer.Option(None, "--grid", help="Only this grid id")
-COMPOUND = typer.Option(None, "--compound", help="Only this compound id")
-BBOX = typer.Option(None, "--bbox", help="west,south,east,north in degrees")
 ALL = typer.Option(False, "--all", help="Every district at once on Dask (one task per district)")
 SCHEDULER = typer.Option(None, "--scheduler", help="Dask scheduler (tcp://host:8786); else local")
 WORKERS = typer.Option(2, "--workers", help="Local Dask workers when there is no --scheduler")
@@ -74,7 +64,6 @@ WORKERS = typer.Option(2, "--workers", help="Local Dask workers when there is no
 
 def distributed_url() -> str:
     """The database URL the Dask workers connect to (migrated, cluster started)."""
-    from gis_service.cli import open_database
     from gis_service.settings import get_settings
 
     engine = open_database(get_settings())
@@ -82,39 +71,6 @@ def distributed_url() -> str:
         return engine.url.render_as_string(hide_password=False)
     finally:
         engine.dispose()
-
-
-@contextmanager
-def session(what: str) -> Iterator[tuple[sa.Connection, Callable[[str], None]]]:
-    """A transaction on the database and a progress callback drawing a bar on stderr."""
-    from gis_service.cli import open_database
-    from gis_service.settings import get_settings
-
-    console = Console(stderr=True)
-    with Progress(
-        SpinnerColumn(),
-        TextColumn("{task.description}"),
-        BarColumn(),
-        TimeElapsedColumn(),
-        console=console,
-        transient=True,
-        disable=not console.is_terminal,
-    ) as bar:
-        task = bar.add_task(f"{what}: connecting", total=STEPS)
-        engine = open_database(get_settings())
-
-        def step(message: str) -> None:
-            bar.update(task, description=f"{what}: {message}", advance=1)
-
-        try:
-            with engine.begin() as conn:
-                yield conn, step
-                bar.update(task, completed=STEPS)
-        except sa.exc.DBAPIError as exc:
-            reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
-            raise GisServiceError(f"the database refused: {reason}") from exc
-        finally:
-            engine.dispose()
 
 
 @analyze_app.command("coverage")
@@ -392,3 +348,6 @@ def scenario_delete(scenario_id: int = typer.Argument(..., help="Scenario id")) 
     with session("scenario") as (conn, _):
         store.delete(conn, scenario_id)
     typer.echo(f"scenario {scenario_id} deleted")
+
+
+analyze_app.command("supply")(supply_command)  # after the others, as `--help` lists them

@@ -46,9 +46,9 @@ def export(
     import tempfile
 
     from gis_service import audit
-    from gis_service.api.pages import statuses
-    from gis_service.cli import open_database
-    from gis_service.cli_access import operator
+    from gis_service.api import asgi
+    from gis_service.cli_base import open_database, operator
+    from gis_service.rows.lookups import elevator_statuses
     from gis_service.settings import get_settings
     from gis_service.webmap.export import export_html, screenshot
     from gis_service.webmap.i18n import negotiate
@@ -61,8 +61,8 @@ def export(
     engine = open_database(get_settings())
     reader = export_user(engine, user)
     html, skipped = export_html(
-        engine, views[view_id], default_catalog(), negotiate(lang, None), statuses(engine),
-        compound, reader,
+        asgi.reader(engine, reader), views[view_id], default_catalog(), negotiate(lang, None),
+        elevator_statuses(engine), compound,
     )
     for url in skipped:
         typer.echo(f"left out (the API refused it): {url}", err=True)

@@ -32,7 +32,7 @@ from gis_service.api.openapi import CSV, beyond_schema, header
 from gis_service.auth import Principal
 from gis_service.catalog import MAX_RADIUS_M, Catalog
 from gis_service.datasets.area import BBOX_PATTERN, Area, parse_bbox
-from gis_service.datasets.cache import STAIRWELL_TABLES
+from gis_service.datasets.keys import coverage_key
 from gis_service.datasets.params import (
     DEFAULT_LAYER,
     ServiceParams,
@@ -106,14 +106,13 @@ def coverage_route(catalog: Catalog) -> Callable[..., Response]:
         """Retrofit coverage of eligible stairwells per level, or a batch's projection."""
         col = level_column(level)
         rule = Eligibility(cutoff_year, min_floors)
-        key = ("coverage", level, batch, touched_only, cutoff_year, min_floors, area.key())
-        tables = (*STAIRWELL_TABLES, "retrofit_batch")
 
         def compute() -> pd.DataFrame:
             table = coverage_table(conn, col, area, batch, rule, touched_only)
             return with_names(conn, table, level)
 
-        frame, hit = cached(Asked(request, principal, conn), key, tables, compute)
+        key = coverage_key(level, batch, touched_only, rule, area)
+        frame, hit = cached(Asked(request, principal, conn), key, compute)
         stated = definitions(catalog, rule)
         meta = {
             "level": level, "batch": batch, "area": area.as_dict(), "eligibility": vars(rule),

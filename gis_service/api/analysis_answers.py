@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Hashable
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,13 +16,9 @@ from gis_service.auth import Principal
 from gis_service.datasets import formats
 from gis_service.datasets.area import Area
 from gis_service.datasets.cache import (
-    HIERARCHY_TABLES,
-    STAIRWELL_TABLES,
     ResultCache,
-    freeze,
-    scope_key,
-    versions_key,
 )
+from gis_service.datasets.keys import ResultKey, areas_key, nearest_key, siting_key
 from gis_service.datasets.load import level_geometries
 from gis_service.datasets.params import ServiceParams, level_column
 from gis_service.datasets.runs import (
@@ -62,13 +58,10 @@ class Asked:
         return caches(self.request)[1]
 
 
-def cached(
-    asked: Asked, key: tuple[Hashable, ...], tables: tuple[str, ...], compute: Callable[[], Any]
-) -> tuple[Any, bool]:
-    """A result for key + caller scope + data versions of tables, computed on a miss."""
+def cached(asked: Asked, key: ResultKey, compute: Callable[[], Any]) -> tuple[Any, bool]:
+    """The result of a question for this caller and the data now, computed on a miss."""
     results, _ = caches(asked.request)
-    full = (*key, scope_key(asked.principal), versions_key(asked.conn, tables))
-    return results.get_or_compute(full, compute)
+    return results.get_or_compute(key.scoped(asked.principal, asked.conn), compute)
 
 
 def answer(body: bytes | str, media_type: str, hit: bool | None = None) -> Response:
@@ -97,17 +90,6 @@ def table_answer(
     )
 
 
-def service_tables(params: ServiceParams) -> tuple[str, ...]:
-    """Tables a service answer depends on."""
-    return (*STAIRWELL_TABLES, *layer_tables(params))
-
-
-def layer_tables(params: ServiceParams) -> tuple[str, ...]:
-    """The facility and street tables a service question reads."""
-    streets = params.sources.streets
-    return (params.sources.facilities.table, *((streets.table,) if streets else ()))
-
-
 def nearest(asked: Asked, params: ServiceParams, area: Area) -> tuple[pd.DataFrame, bool]:
     """Per-stairwell nearest facility and distance, cached."""
 
@@ -115,8 +97,7 @@ def nearest(asked: Asked, params: ServiceParams, area: Area) -> tuple[pd.DataFra
         inputs = service_inputs(asked.conn, params, area, graphs=asked.graphs())
         return nearest_table(inputs, params)
 
-    key = ("nearest", freeze(params.as_dict()), area.key())
-    frame, hit = cached(asked, key, service_tables(params), compute)
+    frame, hit = cached(asked, nearest_key(params, area), compute)
     return frame, hit
 
 
@@ -134,9 +115,7 @@ def service_areas_answer(
             inputs = service_inputs(conn, params, area, stairwells=False, graphs=asked.graphs())
             return area_frame(inputs, params, per_facility, buffer_m)
 
-        key = ("areas", freeze(params.as_dict()), per_facility, buffer_m, area.key())
-        tables = (*layer_tables(params), *HIERARCHY_TABLES)
-        polys, hit = cached(asked, key, tables, compute)
+        polys, hit = cached(asked, areas_key(params, per_facility, buffer_m, area), compute)
         texts = formats.geojson_texts(polys.geometry.to_numpy())
         body = formats.feature_collection(polys, texts, polys["facility_id"].tolist(), meta)
         return answer(body, GEOJSON, hit)
@@ -176,10 +155,6 @@ def gaps_answer(asked: Asked, params: ServiceParams, area: Area, level: str, f: 
 
 def siting_answer(asked: Asked, params: SitingParams, area: Area) -> Response:
     """The chosen candidate sites and the households they newly serve, cached."""
-    key = ("siting", freeze(params.as_dict()), area.key())
-    sites = params.service.sources.sites
-    tables = (*service_tables(params.service), *((sites.table,) if sites else ()))
-    result, hit = cached(
-        asked, key, tables, lambda: run_siting(asked.conn, params, area, asked.graphs())
-    )
+    compute = lambda: run_siting(asked.conn, params, area, asked.graphs())  # noqa: E731
+    result, hit = cached(asked, siting_key(params, area), compute)
     return answer(formats.dumps({**result, "cached": hit}), "application/json", hit)

@@ -20,7 +20,7 @@ from gis_service.auth import Principal
 from gis_service.catalog import Catalog
 from gis_service.datasets import formats
 from gis_service.datasets.area import Area
-from gis_service.datasets.cache import STAIRWELL_TABLES, freeze
+from gis_service.datasets.keys import supply_key
 from gis_service.datasets.params import level_column
 from gis_service.datasets.runs import with_names
 from gis_service.datasets.supply import (
@@ -97,11 +97,8 @@ def supply_answer(
 ) -> Response:
     """The supply figures of a level as JSON, CSV or GeoJSON (cached per data version)."""
     conn = asked.conn
-    tables: tuple[str, ...] = (*STAIRWELL_TABLES, params.sources.facilities.table)
-    if params.mode == "network" and params.sources.streets is not None:
-        tables = (*tables, params.sources.streets.table)
-    key = ("supply", freeze(params.as_dict()), area.key())
-    result, hit = cached(asked, key, tables, lambda: run_supply(conn, params, area, asked.graphs()))
+    key = supply_key(params, area)
+    result, hit = cached(asked, key, lambda: run_supply(conn, params, area, asked.graphs()))
     meta = {
         "parameters": params.as_dict(),
         "measure": measure_meta(params),

@@ -17,23 +17,29 @@ from gis_service.api import (
     tiles,
     transfer,
 )
-from gis_service.api.field import router as field_router
+from gis_service.api import field as field_api
 from gis_service.api.guard import RequestGuard
 from gis_service.api.metrics import install_metrics
-from gis_service.api.openapi import install_openapi
+from gis_service.api.openapi import body_limit, declare_answer, install_openapi
 from gis_service.api.pages import router as pages_router
 from gis_service.api.problems import install_problem_handlers
 from gis_service.catalog import Catalog, default_catalog
-from gis_service.settings import get_settings
+from gis_service.maps_catalog import default_maps, load_maps
+from gis_service.settings import Settings, get_settings
 
 
 def create_app(
-    engine: Engine, read_engine: Engine | None = None, catalog: Catalog | None = None
+    engine: Engine,
+    read_engine: Engine | None = None,
+    catalog: Catalog | None = None,
+    settings: Settings | None = None,
 ) -> FastAPI:
     """Build the app around an engine to an up-to-date database (and an optional replica).
 
-    The analysis routes are built for `catalog` (default: the process's catalog).
+    Its routes, documents and checks follow `catalog` and `settings` (default: the process's),
+    which its handlers read through api/deps.py (get_catalog, get_maps, get_app_settings).
     """
+    catalog = catalog or default_catalog()
     app = FastAPI(
         title="Old-neighbourhood renewal GIS service",
         version=__version__,
@@ -41,20 +47,24 @@ def create_app(
     )
     app.state.engine = engine
     app.state.read_engine = read_engine
+    app.state.catalog = catalog
+    app.state.settings = settings or get_settings()
+    app.state.maps = default_maps() if catalog is default_catalog() else load_maps(catalog=catalog)
     install_problem_handlers(app)
     app.add_middleware(RequestGuard)  # inside the metrics: refusals are counted too
     install_metrics(app)
     app.include_router(health.router)
     app.include_router(compounds.router)
-    app.include_router(field_router)  # before the pages: /maps/field and /maps/field-progress
+    app.include_router(field_api.router_for(catalog))  # before the pages: /maps/field...
     app.include_router(pages_router)
-    app.include_router(analysis.router_for(catalog or default_catalog()))
+    app.include_router(analysis.router_for(catalog))
     app.include_router(scenarios.router)
     app.include_router(tiles.router)
-    app.include_router(ogc.router)
-    app.include_router(features.router)
+    app.include_router(ogc.router_for(catalog))
+    app.include_router(features.router_for(catalog, app.state.settings))
     app.include_router(transfer.router)
     app.include_router(audit.router)
+    declare_answer(app, 413, body_limit("max_body_bytes"), with_body_only=True)  # the guard's
     install_openapi(app)
     return app
 
@@ -74,4 +84,4 @@ def app_from_settings() -> FastAPI:
         replica = create_db_engine(normalise_url(settings.database_read_url), settings)
     if multiprocess_dir(settings.data_dir).is_dir():
         enable_multiprocess(multiprocess_dir(settings.data_dir))
-    return create_app(engine, replica)
+    return create_app(engine, replica, settings=settings)

@@ -13,7 +13,7 @@ from gis_service import audit
 from gis_service.api.deps import get_connection, get_engine, get_principal
 from gis_service.api.openapi import errors
 from gis_service.auth import Principal
-from gis_service.errors import Forbidden, Unauthorized
+from gis_service.errors import Forbidden, InvalidInput, Unauthorized
 
 router = APIRouter(tags=["audit"])
 AUDIT_RESPONSES = errors(
@@ -21,6 +21,19 @@ AUDIT_RESPONSES = errors(
     e401="Not signed in", e403="Only admins read the audit trail",
     e422="A filter has the wrong form",
 )
+
+
+MOMENT = {"format": "date-time"}
+
+
+def moment(name: str, text: str | None) -> dt.datetime | None:
+    """An RFC 3339 / ISO 8601 time of a filter (a number is not a time: 422)."""
+    if text is None:
+        return None
+    try:  # RFC 3339 allows a lower-case t and z, and a leap second (read as :59)
+        return dt.datetime.fromisoformat(text.upper().replace(":60", ":59"))
+    except ValueError as exc:
+        raise InvalidInput(f"{name} is not a date or time: {text!r}") from exc
 
 
 class AuditEntry(BaseModel):
@@ -54,8 +67,8 @@ def audit_trail(
     username: str | None = Query(None, max_length=100, description="Only this user's entries"),
     target: str | None = Query(None, max_length=200, description="Only this target"),
     outcome: Literal["ok", "refused", "failed"] | None = Query(None),
-    since: dt.datetime | None = Query(None, description="From this time (ISO 8601)"),
-    until: dt.datetime | None = Query(None, description="Before this time (ISO 8601)"),
+    since: str | None = Query(None, json_schema_extra=MOMENT, description="From this time"),
+    until: str | None = Query(None, json_schema_extra=MOMENT, description="Before this time"),
     before: int | None = Query(None, ge=1, le=2**62, description="Older than this entry id"),
     limit: int = Query(100, ge=1, le=1000),
     principal: Principal = Depends(get_principal),
@@ -66,7 +79,8 @@ def audit_trail(
         raise Unauthorized("sign in as an admin to read the audit trail")
     if principal.role != "admin":
         raise Forbidden("only admins read the audit trail")
-    query = audit.Query(action, username, target, outcome, since, until, before, limit)
+    start, end = moment("since", since), moment("until", until)
+    query = audit.Query(action, username, target, outcome, start, end, before, limit)
     found = audit.events(conn, query)
     filters = {k: v for k, v in request.query_params.items() if k != "before"}
     audit.record(get_engine(request), principal, audit.Event("audit_read", detail=filters))

@@ -1,4 +1,5 @@
-"""Request dependencies: the caller, and a transaction scoped to the caller's role and grids."""
+"""Request dependencies: the app's catalog, maps and settings, the caller, and a transaction
+scoped to the caller's role and grids."""
 
 from __future__ import annotations
 
@@ -14,9 +15,11 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from gis_service.auth import Principal, apply_scope, resolve_token, touch_token
+from gis_service.catalog import Catalog
 from gis_service.errors import Unauthorized
 from gis_service.field.session import session_principal, touch_session
-from gis_service.settings import get_settings
+from gis_service.maps_catalog import MapView
+from gis_service.settings import Settings
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 READ_ONLY_TRANSACTION = "25006"
@@ -25,6 +28,24 @@ log = logging.getLogger(__name__)
 _attempts: dict[tuple[str, int, int], float] = {}
 """When this process last tried to record a use: (kind, primary engine, credential id)."""
 _attempts_lock = threading.Lock()
+
+
+def get_catalog(request: Request) -> Catalog:
+    """The app's layer catalog (given to create_app)."""
+    catalog: Catalog = request.app.state.catalog
+    return catalog
+
+
+def get_maps(request: Request) -> dict[str, MapView]:
+    """The app's map views (maps/*.yaml checked against its catalog)."""
+    maps: dict[str, MapView] = request.app.state.maps
+    return maps
+
+
+def get_app_settings(request: Request) -> Settings:
+    """The app's settings (given to create_app)."""
+    settings: Settings = request.app.state.settings
+    return settings
 
 
 def get_engine(request: Request) -> Engine:
@@ -67,7 +88,7 @@ def get_principal(request: Request) -> Principal:
     cached = getattr(request.state, "principal", None)
     if isinstance(cached, Principal):
         return cached
-    touch = get_settings().token_touch_seconds
+    touch = get_app_settings(request).token_touch_seconds
     with engine_for(request).connect() as conn:
         token = bearer_token(request)
         if token:
@@ -98,7 +119,8 @@ def record_use(
         with get_engine(request).begin() as conn:
             if token_id is not None:
                 what = f"{request.method} {request.url.path}"[:200]
-                touch_token(conn, token_id, principal, what, get_settings().token_touch_seconds)
+                touch = get_app_settings(request).token_touch_seconds
+                touch_token(conn, token_id, principal, what, touch)
             if session_id is not None:
                 touch_session(conn, session_id)
     except DBAPIError as exc:

@@ -22,8 +22,18 @@ from fastapi.responses import HTMLResponse
 from sqlalchemy.engine import Engine
 
 from gis_service.api.deps import engine_for, get_connection, get_principal
+from gis_service.api.http import (
+    answer,
+    base_url,
+    etag_matches,
+    item_links,
+    keep,
+    limited_body,
+    precondition,
+    replay,
+)
 from gis_service.auth import Principal
-from gis_service.catalog import Catalog, Layer, default_catalog
+from gis_service.catalog import Catalog, Layer
 from gis_service.errors import NotFound, Unauthorized
 from gis_service.features import access, edit, html
 from gis_service.features import idempotency as idem
@@ -32,24 +42,15 @@ from gis_service.features.docs import route_docs
 from gis_service.features.errors import BadRequest, MethodNotAllowed, PreconditionFailed
 from gis_service.features.geojson import (
     GEOJSON,
-    etag_matches,
     feature_collection,
     link,
     quote_etag,
 )
-from gis_service.features.http import (
-    answer,
-    base_url,
-    item_links,
-    keep,
-    limited_body,
-    precondition,
-    replay,
-)
+from gis_service.features.history import edit_history, status_history
 from gis_service.features.query import fetch_page, page_links, parse_items_query, single_values
 from gis_service.features.validate import parse_body, read_feature
 from gis_service.rows.area import service_area
-from gis_service.settings import get_settings
+from gis_service.settings import Settings
 
 FID = Path(description="the feature id")
 
@@ -70,28 +71,8 @@ def item_crs(request: Request) -> Crs:
     return parse_crs(params.get("crs"), "crs")
 
 
-def status_history(conn: sa.Connection, fid: object) -> list[dict[str, object]]:
-    """Every elevator status change of a stairwell, oldest first (kept by a trigger)."""
-    found = conn.execute(
-        sa.text(
-            "SELECT from_status, to_status, changed_on, changed_at, changed_by "
-            "FROM stairwell_status_history WHERE stairwell_id = :fid ORDER BY changed_on, id"
-        ),
-        {"fid": fid},
-    ).mappings()
-    return [
-        {
-            **dict(row),
-            "changed_on": row["changed_on"] and row["changed_on"].isoformat(),
-            "changed_at": row["changed_at"].isoformat(),
-        }
-        for row in found
-    ]
-
-
-def add_layer_routes(router: APIRouter, layer: Layer) -> None:
-    """Register the items routes of one layer, documented with its own schemas."""
-    settings = get_settings()
+def add_layer_routes(router: APIRouter, layer: Layer, settings: Settings) -> None:
+    """Register the items routes of one layer, documented with its own schemas and limits."""
     items_path = f"/collections/{layer.id}/items"
     item_path = items_path + "/{featureId}"
 
@@ -134,7 +115,7 @@ def add_layer_routes(router: APIRouter, layer: Layer) -> None:
         fid = access.feature_id(featureId, layer)
         crs = item_crs(request)
         current = access.require(conn, engine, layer, principal, fid)
-        if etag_matches(request.headers.get("if-none-match"), current.etag, weak=True):
+        if etag_matches(request.headers.get("if-none-match"), quote_etag(current.etag), weak=True):
             return Response(status_code=304, headers={"ETag": quote_etag(current.etag)})
         return answer(request, layer, fid, current, 200, crs)
 
@@ -174,7 +155,7 @@ def add_layer_routes(router: APIRouter, layer: Layer) -> None:
                 return replay(stored)
             written = read_feature(layer, parse_body(body), service_area(conn), patch=patch)
             current = access.require(conn, engine, layer, principal, fid, lock=True)
-            if not etag_matches(if_match, current.etag, weak=False):
+            if not etag_matches(if_match, quote_etag(current.etag), weak=False):
                 raise PreconditionFailed(
                     f"{layer.id} {fid} is at version {quote_etag(current.etag)}; GET it again"
                 )
@@ -201,7 +182,7 @@ def add_layer_routes(router: APIRouter, layer: Layer) -> None:
         if stored:
             return replay(stored)
         current = access.require(conn, engine, layer, principal, fid, lock=True)
-        if not etag_matches(if_match, current.etag, weak=False):
+        if not etag_matches(if_match, quote_etag(current.etag), weak=False):
             raise PreconditionFailed(f"{layer.id} {fid} changed since; GET it again")
         edit.delete(conn, layer, principal, fid, current)
         return keep(conn, principal, key, Response(status_code=204))
@@ -218,20 +199,9 @@ def add_layer_routes(router: APIRouter, layer: Layer) -> None:
             raise Unauthorized("sign in to read the edit history")
         fid = access.feature_id(featureId, layer)
         current = access.load(conn, layer, fid)
-        rows = (
-            conn.execute(
-                sa.text(
-                    "SELECT id, at, user_id, username, action, before, after FROM edit_log "
-                    "WHERE table_name = :table AND feature_id = :fid ORDER BY id"
-                ),
-                {"table": layer.table, "fid": str(fid)},
-            )
-            .mappings()
-            .all()
-        )
-        if current is None and not rows:
+        entries = edit_history(conn, layer, fid)
+        if current is None and not entries:
             raise access.missing(engine, layer, principal, fid)
-        entries = [{**dict(row), "at": row["at"].isoformat()} for row in rows]
         body = {
             "collection": layer.id,
             "featureId": fid,
@@ -277,11 +247,11 @@ def unknown_collection(catalog: Catalog) -> Callable[..., Response]:
     return handler
 
 
-def build_router(catalog: Catalog) -> APIRouter:
+def router_for(catalog: Catalog, settings: Settings) -> APIRouter:
     """Routes for every layer of a catalog, then 404s for unknown collections."""
     router = APIRouter()
     for layer in catalog.layers.values():
-        add_layer_routes(router, layer)
+        add_layer_routes(router, layer, settings)
     fallback = unknown_collection(catalog)
     for path in (
         "/collections/{collection_id}/items",
@@ -296,5 +266,3 @@ def build_router(catalog: Catalog) -> APIRouter:
         )
     return router
 
-
-router = build_router(default_catalog())

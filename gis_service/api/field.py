@@ -14,19 +14,19 @@ from sqlalchemy.engine import Engine
 
 from gis_service.api import photos as photos_api
 from gis_service.api import session as session_api
-from gis_service.api.deps import engine_for, get_connection, get_principal
+from gis_service.api.deps import engine_for, get_catalog, get_connection, get_maps, get_principal
+from gis_service.api.http import keep, limited_body, replay
 from gis_service.api.openapi import REDIRECT_TO_LOGIN, beyond_schema, errors, media
 from gis_service.api.pages import content_security_policy
 from gis_service.api.session import login_redirect
 from gis_service.auth import Principal
-from gis_service.catalog import default_catalog
+from gis_service.catalog import Catalog
 from gis_service.errors import Forbidden, InvalidInput, NotFound, Unauthorized
 from gis_service.features import access
 from gis_service.features import idempotency as idem
-from gis_service.features.http import keep, limited_body, replay
 from gis_service.features.openapi import IDEMPOTENCY_KEY
 from gis_service.features.validate import parse_body
-from gis_service.field.page import Code, field_config, render_field_page
+from gis_service.field.page import field_config, render_field_page
 from gis_service.field.progress import survey_progress
 from gis_service.field.rules import (
     rules_document,
@@ -35,7 +35,8 @@ from gis_service.field.rules import (
     validate,
 )
 from gis_service.field.strings import STRINGS
-from gis_service.maps_catalog import default_maps
+from gis_service.field.surveys import add_survey, grid_outline
+from gis_service.rows.lookups import labelled
 from gis_service.webmap import assets
 from gis_service.webmap.i18n import negotiate
 from gis_service.webmap.page_data import READ_DATA_JS, data_block
@@ -45,19 +46,13 @@ router.include_router(session_api.router)
 router.include_router(photos_api.router)
 STATIC = assets.OWN_STATIC / "field"
 FIELD_ROLES = ("grid_worker", "planner", "admin")
-SURVEY_BODY = {
-    "requestBody": {
-        "required": True,
-        "content": {"application/json": {"schema": survey_schema(default_catalog())}},
-    },
-    "parameters": [IDEMPOTENCY_KEY],
-}
 NO_CACHE = {"Cache-Control": "no-cache", "Vary": "Cookie", "X-Content-Type-Options": "nosniff"}
 
 
-def page_headers() -> dict[str, str]:
+def page_headers(request: Request) -> dict[str, str]:
     """No caching by proxies, and the map pages' content security policy (our scripts only)."""
-    return {**NO_CACHE, "Content-Security-Policy": content_security_policy(default_maps()["field"])}
+    field_view = get_maps(request)["field"]
+    return {**NO_CACHE, "Content-Security-Policy": content_security_policy(field_view)}
 
 
 def signed_in(principal: Principal) -> None:
@@ -73,12 +68,6 @@ def field_worker(principal: Principal) -> None:
         raise Forbidden(f"the role {principal.role} does not survey stairwells")
 
 
-def lookup(conn: sa.Connection, table: str, order: str) -> list[Code]:
-    """Rows of a lookup table (a fixed name from this module) as codes with labels."""
-    rows = conn.execute(sa.text(f"SELECT code, label_zh, label_en FROM {table} ORDER BY {order}"))
-    return [Code(r.code, r.label_zh, r.label_en) for r in rows]
-
-
 def page_grid(conn: sa.Connection, principal: Principal, grid: int | None) -> dict[str, Any]:
     """The grid a page opens on: a grid worker's own (403 for another), any for staff."""
     if principal.role == "grid_worker":
@@ -88,18 +77,10 @@ def page_grid(conn: sa.Connection, principal: Principal, grid: int | None) -> di
             grid = principal.grid_ids[0]
         elif grid not in principal.grid_ids:
             raise Forbidden(f"grid {grid} is not yours")
-    row = conn.execute(
-        sa.text(
-            "SELECT id, code, name, ST_XMin(geom) AS w, ST_YMin(geom) AS s, ST_XMax(geom) AS e, "
-            "ST_YMax(geom) AS n FROM grid "
-            "WHERE id = coalesce(CAST(:grid AS int), (SELECT min(id) FROM grid))"
-        ),
-        {"grid": grid},
-    ).first()
-    if row is None:
+    found = grid_outline(conn, grid)
+    if found is None:
         raise NotFound(f"no grid {grid}")
-    return {"id": row.id, "code": row.code, "name": row.name,
-            "bounds": [[row.s, row.w], [row.n, row.e]]}
+    return found
 
 
 @router.get(
@@ -121,13 +102,12 @@ def field_page(
     field_worker(principal)
     language = negotiate(lang, request.headers.get("accept-language"))
     where = page_grid(conn, principal, grid)
-    catalog = default_catalog()
+    catalog, view = get_catalog(request), get_maps(request)["field"]
     config = field_config(
-        default_maps()["field"], catalog, principal, where, language,
-        lookup(conn, "elevator_status", "rank"), lookup(conn, "issue_category", "code"),
+        view, catalog, principal, where, language,
+        labelled(conn, "elevator_status", "rank"), labelled(conn, "issue_category"),
     )
-    return HTMLResponse(render_field_page(default_maps()["field"], catalog, config),
-                        headers=page_headers())
+    return HTMLResponse(render_field_page(view, catalog, config), headers=page_headers(request))
 
 
 @router.get("/maps/field", include_in_schema=False)
@@ -154,17 +134,10 @@ def service_worker() -> FileResponse:
 def survey_rules(request: Request, lang: str | None = None) -> Response:
     """Fields, cross-field checks, labels and messages: the one source of the form's rules."""
     language = negotiate(lang, request.headers.get("accept-language"))
-    body = orjson.dumps(rules_document(default_catalog(), language))
+    body = orjson.dumps(rules_document(get_catalog(request), language))
     return Response(body, media_type="application/json", headers={"Cache-Control": "no-cache"})
 
 
-@router.post(
-    "/field/surveys",
-    status_code=201,
-    summary="Record a visit to a stairwell",
-    responses=errors(400, 403, 404, 409, 422, e404="No such stairwell (or not in your grids)"),
-    openapi_extra={**SURVEY_BODY, **beyond_schema(422, *unstated_survey_rules(default_catalog()))},
-)
 def record_survey(
     request: Request,
     lang: str | None = None,
@@ -181,7 +154,8 @@ def record_survey(
         return replay(stored)
     data = parse_body(body)
     language = negotiate(lang, request.headers.get("accept-language"))
-    values, errors = validate(rules_document(default_catalog(), language), data)
+    catalog = get_catalog(request)
+    values, errors = validate(rules_document(catalog, language), data)
     raw = data.get("stairwell_id")
     sid = raw if isinstance(raw, int) and not isinstance(raw, bool) and 0 < raw < 2**31 else 0
     if not sid:
@@ -189,19 +163,9 @@ def record_survey(
     if errors:
         names = ", ".join(dict.fromkeys(e["field"] for e in errors))
         raise InvalidInput(f"invalid survey: {names}", errors)
-    access.require(conn, engine, default_catalog().layer("stairwells"), principal, sid)
-    row = conn.execute(
-        sa.text(
-            "INSERT INTO survey (stairwell_id, surveyor_id, surveyed_on, households, "
-            "elderly_households, consent_agree, consent_object, notes) VALUES (:sid, :uid, "
-            ":surveyed_on, :households, :elderly_households, :consent_agree, :consent_object, "
-            ":notes) RETURNING id"
-        ),
-        {"sid": sid, "uid": principal.user_id, **{k: values.get(k) for k in (
-            "surveyed_on", "households", "elderly_households", "consent_agree",
-            "consent_object", "notes")}},
-    ).one()
-    record = {"id": row.id, "stairwell_id": sid, "surveyor": principal.username,
+    access.require(conn, engine, catalog.layer("stairwells"), principal, sid)
+    survey_id = add_survey(conn, sid, principal.user_id, values)
+    record = {"id": survey_id, "stairwell_id": sid, "surveyor": principal.username,
               **{k: v.isoformat() if isinstance(v, dt.date) else v for k, v in values.items()}}
     sent = Response(orjson.dumps(record), status_code=201, media_type="application/json")
     return keep(conn, principal, key, sent)
@@ -235,7 +199,7 @@ def progress_page(
         return login_redirect(request)
     language = negotiate(lang, request.headers.get("accept-language"))
     t = STRINGS[language]
-    categories = {c.code: c.label(language) for c in lookup(conn, "issue_category", "code")}
+    categories = {c.code: c.label(language) for c in labelled(conn, "issue_category")}
     data = {"lang": language, "strings": t, "role": principal.role, "categories": categories,
             "csrf": {"cookie": "gis_csrf", "header": "X-CSRF-Token"}}
     page = f"""<!DOCTYPE html>
@@ -247,4 +211,28 @@ def progress_page(
 {data_block(data)}
 <script src="{assets.own('field/progress.js')}"></script>
 <script>FieldProgress.init({READ_DATA_JS});</script></body></html>"""
-    return HTMLResponse(page, headers=page_headers())
+    return HTMLResponse(page, headers=page_headers(request))
+
+
+def router_for(catalog: Catalog) -> APIRouter:
+    """The field routes, the survey form documented with the catalog's rules."""
+    found = APIRouter()
+    found.include_router(router)
+    found.add_api_route(
+        "/field/surveys",
+        record_survey,
+        methods=["POST"],
+        status_code=201,
+        tags=["field"],
+        summary="Record a visit to a stairwell",
+        responses=errors(400, 403, 404, 409, 422, e404="No such stairwell (or not in your grids)"),
+        openapi_extra={
+            "requestBody": {
+                "required": True,
+                "content": {"application/json": {"schema": survey_schema(catalog)}},
+            },
+            "parameters": [IDEMPOTENCY_KEY],
+            **beyond_schema(422, *unstated_survey_rules(catalog)),
+        },
+    )
+    return found

@@ -18,7 +18,6 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gis_service.api.problems import problem
 from gis_service.features.errors import PayloadTooLarge
-from gis_service.settings import get_settings
 
 CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
@@ -67,7 +66,7 @@ class RequestGuard:
             await answer(scope, receive, send)
             return
         rule = body_rule(scope["path"])
-        limit = int(getattr(get_settings(), rule.setting))
+        limit = int(getattr(scope["app"].state.settings, rule.setting))
         headers = dict(scope["headers"])
         declared = headers.get(b"content-length", b"").decode("latin-1")
         if declared.isdigit() and int(declared) > limit:

@@ -17,9 +17,8 @@ from prometheus_client import (
 )
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from gis_service.api.deps import client_address, get_principal
+from gis_service.api.deps import client_address, get_app_settings, get_principal
 from gis_service.errors import Forbidden, Unauthorized
-from gis_service.settings import get_settings
 
 REGISTRY = CollectorRegistry(auto_describe=True)
 REQUESTS = Counter(
@@ -51,7 +50,7 @@ def enable_multiprocess(path: Path) -> None:
 
 def may_read_metrics(request: Request) -> None:
     """settings.metrics_access: local (loopback or admin, the default), admin, or public."""
-    access = get_settings().metrics_access
+    access = get_app_settings(request).metrics_access
     if access == "public" or (access == "local" and is_loopback(client_address(request))):
         return
     principal = get_principal(request)

@@ -10,16 +10,20 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import HTMLResponse, JSONResponse
 
 from gis_service import __version__
-from gis_service.api.deps import get_connection, get_principal
+from gis_service.api.deps import get_catalog, get_connection, get_principal
+from gis_service.api.http import base_url
 from gis_service.api.openapi import to_openapi_30
 from gis_service.auth import Principal
-from gis_service.catalog import Catalog, Layer, default_catalog
+from gis_service.catalog import Catalog, Layer
 from gis_service.errors import NotFound
 from gis_service.features import access, html
-from gis_service.features import openapi as doc
 from gis_service.features.crs import supported
+from gis_service.features import openapi as doc
+from gis_service.features.extent import extent
 from gis_service.features.geojson import CRS84, GEOJSON, link
-from gis_service.features.values import queryable_fields, quoted
+from gis_service.features.schemas import feature_schema, features_schema
+from gis_service.features.values import queryable_fields
+from gis_service.rows.lookups import codes
 from gis_service.tiles import CONFORMANCE_CLASSES as TILES_CONFORMANCE
 
 OPENAPI_30 = "application/vnd.oai.openapi+json;version=3.0"
@@ -54,17 +58,11 @@ OBJECT = {
 FORMAT = Query(None, description="json (default) or html", pattern="^(json|html)$")
 SCHEMA_REL = "http://www.opengis.net/def/rel/ogc/1.0/schema"
 TILESETS_REL = "http://www.opengis.net/def/rel/ogc/1.0/tilesets-vector"
-_extents: dict[tuple[str, int, str, tuple[int, ...]], list[float] | None] = {}
 
 router = APIRouter(tags=["ogc"])
 
 
-def root(request: Request) -> str:
-    """The service root URL without a trailing slash."""
-    return str(request.base_url).rstrip("/")
-
-
-def encoded(request: Request, title: str, document: dict[str, Any], f: str | None) -> Response:
+def encoded(title: str, document: dict[str, Any], f: str | None) -> Response:
     """A document as JSON, or as an HTML page for f=html."""
     if f == "html":
         return HTMLResponse(html.document_page(title, document))
@@ -74,8 +72,7 @@ def encoded(request: Request, title: str, document: dict[str, Any], f: str | Non
 @router.get("/", responses={200: {"content": OBJECT}})
 def landing_page(request: Request, f: str | None = FORMAT) -> Response:
     """The OGC API landing page: links to the API description, conformance and collections."""
-    base = root(request)
-    return encoded(request, "Old-neighbourhood renewal GIS service", landing(base), f)
+    return encoded("Old-neighbourhood renewal GIS service", landing(base_url(request)), f)
 
 
 def landing(base: str) -> dict[str, Any]:
@@ -117,33 +114,11 @@ def openapi_30(request: Request) -> JSONResponse:
     return JSONResponse(state.openapi_30, media_type=OPENAPI_30)
 
 
-def extent(conn: sa.Connection, layer: Layer, principal: Principal) -> list[float] | None:
-    """The layer's bounding box in CRS84 as the caller sees it (cached per data version)."""
-    version = conn.execute(
-        sa.text("SELECT version FROM data_version WHERE table_name = :t"), {"t": layer.table}
-    ).scalar()
-    key = (layer.table, int(version or 0), principal.role, principal.grid_ids)
-    if version is None or key not in _extents:
-        row = conn.execute(
-            sa.text(
-                "SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) "
-                f'FROM (SELECT ST_Extent("geom") AS e FROM {quoted(layer.table)}) AS x'
-            )
-        ).first()
-        box = [float(v) for v in row] if row is not None and row[0] is not None else None
-        if version is None:
-            return box
-        if len(_extents) > 10_000:
-            _extents.clear()
-        _extents[key] = box
-    return _extents[key]
-
-
 def describe(
     request: Request, conn: sa.Connection, layer: Layer, principal: Principal
 ) -> dict[str, Any]:
     """One collection: id, titles, extent in CRS84, links to items and queryables."""
-    base = f"{root(request)}/collections/{layer.id}"
+    base = f"{base_url(request)}/collections/{layer.id}"
     found: dict[str, Any] = {
         "id": layer.id,
         "title": layer.title.en,
@@ -182,21 +157,22 @@ def collections(
     f: str | None = FORMAT,
     principal: Principal = Depends(get_principal),
     conn: sa.Connection = Depends(get_connection, scope="function"),
+    catalog: Catalog = Depends(get_catalog),
 ) -> Response:
     """The collections the caller may read (anonymous callers see the public ones)."""
     layers = [
         layer
-        for layer in default_catalog().layers.values()
+        for layer in catalog.layers.values()
         if layer.public or not principal.is_anonymous
     ]
     document = {
         "links": [
-            link(f"{root(request)}/collections", "self", "application/json"),
-            link(f"{root(request)}/collections?f=html", "alternate", "text/html", "as HTML"),
+            link(f"{base_url(request)}/collections", "self", "application/json"),
+            link(f"{base_url(request)}/collections?f=html", "alternate", "text/html", "as HTML"),
         ],
         "collections": [describe(request, conn, layer, principal) for layer in layers],
     }
-    return encoded(request, "Collections", document, f)
+    return encoded("Collections", document, f)
 
 
 def queryables_schema(request: Request, conn: sa.Connection, layer: Layer) -> dict[str, Any]:
@@ -206,12 +182,11 @@ def queryables_schema(request: Request, conn: sa.Connection, layer: Layer) -> di
     for name, field in queryable_fields(layer).items():
         schema = {k: v for k, v in doc.field_schema(layer, name, False).items()}
         if field.enum_from:
-            codes = conn.execute(sa.text(f"SELECT code FROM {quoted(field.enum_from)}"))
-            schema["enum"] = sorted(str(c) for c in codes.scalars())
+            schema["enum"] = codes(conn, field.enum_from)
         props[name] = schema
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
-        "$id": f"{root(request)}/collections/{layer.id}/queryables",
+        "$id": f"{base_url(request)}/collections/{layer.id}/queryables",
         "type": "object",
         "title": layer.title.en,
         "properties": props,
@@ -219,61 +194,7 @@ def queryables_schema(request: Request, conn: sa.Connection, layer: Layer) -> di
     }
 
 
-GEOMETRY_FORMATS = {
-    "point": "geometry-point",
-    "linestring": "geometry-linestring",
-    "polygon": "geometry-polygon",
-    "multipolygon": "geometry-multipolygon",
-}
-
-
-def features_schema(request: Request, conn: sa.Connection, layer: Layer) -> dict[str, Any]:
-    """Every property of the features with its type, and the geometry type (Part 5 roles)."""
-    described = queryables_schema(request, conn, layer)
-    props: dict[str, Any] = {
-        "id": {"type": "integer", "title": "id", "x-ogc-role": "id", "readOnly": True},
-        "geometry": {
-            "x-ogc-role": "primary-geometry",
-            "format": GEOMETRY_FORMATS[layer.geometry],
-            **described["properties"]["geometry"],
-        },
-    }
-    for f in layer.fields:
-        props[f.name] = described["properties"].get(f.name) or doc.field_schema(
-            layer, f.name, False
-        )
-    roles = ["primary-instant"] if len(layer.temporal) == 1 else [
-        "primary-interval-start", "primary-interval-end"
-    ]
-    for name, role in zip(layer.temporal, roles, strict=False):
-        props[name] = {**props[name], "x-ogc-role": role}
-    return {
-        **described,
-        "$id": f"{root(request)}/collections/{layer.id}/schema",
-        "properties": props,
-    }
-
-
-def feature_schema(request: Request, conn: sa.Connection, layer: Layer) -> dict[str, Any]:
-    """The JSON Schema of one GeoJSON feature (what GDAL's OAPIF driver reads for field types)."""
-    flat = features_schema(request, conn, layer)
-    props = {k: v for k, v in flat["properties"].items() if k not in ("id", "geometry")}
-    return {
-        "$schema": flat["$schema"],
-        "$id": f"{root(request)}/collections/{layer.id}/feature-schema",
-        "title": layer.title.en,
-        "type": "object",
-        "required": ["type", "geometry", "properties"],
-        "properties": {
-            "type": {"type": "string", "enum": ["Feature"]},
-            "id": {"type": "integer"},
-            "geometry": flat["properties"]["geometry"],
-            "properties": {"type": "object", "properties": props},
-        },
-    }
-
-
-def add_collection_routes(layer: Layer) -> None:
+def add_collection_routes(router: APIRouter, layer: Layer) -> None:
     """GET /collections/{id} and /collections/{id}/queryables for one layer."""
 
     def collection(
@@ -283,7 +204,7 @@ def add_collection_routes(layer: Layer) -> None:
         conn: sa.Connection = Depends(get_connection, scope="function"),
     ) -> Response:
         access.check_read(layer, principal)
-        return encoded(request, layer.title.en, describe(request, conn, layer, principal), f)
+        return encoded(layer.title.en, describe(request, conn, layer, principal), f)
 
     def schema(build: Callable[..., dict[str, Any]]) -> Callable[..., JSONResponse]:
         def handler(
@@ -292,7 +213,10 @@ def add_collection_routes(layer: Layer) -> None:
             conn: sa.Connection = Depends(get_connection, scope="function"),
         ) -> JSONResponse:
             access.check_read(layer, principal)
-            return JSONResponse(build(request, conn, layer), media_type=SCHEMA_JSON)
+            queryables = queryables_schema(request, conn, layer)
+            return JSONResponse(
+                build(base_url(request), queryables, layer), media_type=SCHEMA_JSON
+            )
 
         return handler
 
@@ -352,14 +276,21 @@ def missing_collection(catalog: Catalog) -> Callable[[str], None]:
     return handler
 
 
-for _layer in default_catalog().layers.values():
-    add_collection_routes(_layer)
-for _path in (
-    "/collections/{collection_id}",
-    "/collections/{collection_id}/queryables",
-    "/collections/{collection_id}/schema",
-    "/collections/{collection_id}/feature-schema",
-):
-    router.add_api_route(
-        _path, missing_collection(default_catalog()), methods=["GET"], include_in_schema=False
-    )
+def router_for(catalog: Catalog) -> APIRouter:
+    """The landing page, conformance, the API and the collections of a catalog."""
+    layers = APIRouter(tags=["ogc"])
+    for layer in catalog.layers.values():
+        add_collection_routes(layers, layer)
+    for path in (
+        "/collections/{collection_id}",
+        "/collections/{collection_id}/queryables",
+        "/collections/{collection_id}/schema",
+        "/collections/{collection_id}/feature-schema",
+    ):
+        layers.add_api_route(
+            path, missing_collection(catalog), methods=["GET"], include_in_schema=False
+        )
+    found = APIRouter()
+    found.include_router(router)
+    found.include_router(layers)
+    return found

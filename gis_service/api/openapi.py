@@ -20,12 +20,12 @@ from fastapi.dependencies.models import Dependant
 from fastapi.openapi.utils import get_openapi
 
 from gis_service.api import deps
+from gis_service.api.http import limited_body
 from gis_service.api.problems import PROBLEM_JSON
 from gis_service.api.routes import api_routes
-from gis_service.features.http import limited_body
 from gis_service.features.openapi import BEYOND_SCHEMA, SECURITY
 from gis_service.features.openapi import beyond_schema as beyond_schema
-from gis_service.settings import get_settings
+from gis_service.settings import Settings, get_settings
 
 PROBLEM_REF = "#/components/schemas/Problem"
 PROBLEM_SCHEMA: dict[str, Any] = {
@@ -82,11 +82,21 @@ IMPLIED_BY_DEPENDENCY: dict[Callable[..., Any], tuple[int, ...]] = {
     deps.engine_for: (503,),
     limited_body: (413, 415),
 }
+LIMIT_MARK = "body limit: "
+"""Starts a 413 description naming a setting (the document says the figure in force)."""
 
 
 def body_limit(setting: str) -> str:
-    """A 413's description naming the limit in force and its setting."""
-    limit = getattr(get_settings(), setting)
+    """A 413's description naming a body limit setting (the app's figure is put in its document)."""
+    return f"{LIMIT_MARK}{setting}"
+
+
+def limit_text(description: str, settings: Settings) -> str:
+    """A description with the app's figure for a body limit named by body_limit()."""
+    if not description.startswith(LIMIT_MARK):
+        return description
+    setting = description.removeprefix(LIMIT_MARK)
+    limit = getattr(settings, setting)
     return f"The body is larger than {limit} bytes (GIS_{setting.upper()})"
 
 
@@ -185,8 +195,9 @@ def declare_answer(
 
 
 def complete_operation(
-    operation: dict[str, Any], route: Any, method: str, middleware: list[tuple[int, str, bool]]
-) -> None:
+    operation: dict[str, Any], route: Any, method: str, middleware: list[tuple[int, str, bool]],
+    settings: Settings,
+) -> None:  # fmt: skip
     """Add a route's implied answers and security, and problem+json to every error answer."""
     responses = operation.setdefault("responses", {})
     for status, text, with_body_only in middleware:
@@ -206,6 +217,8 @@ def complete_operation(
     for code, text in sorted(implied_answers(route).items()):
         responses.setdefault(str(code), {"description": text})
     for code, response in responses.items():
+        if code == "413":
+            response["description"] = limit_text(response.get("description", ""), settings)
         if code[0] in "45":
             response["content"] = problem_content(response)
             if response.get("description") in (None, "", "Validation Error", phrase(int(code))):
@@ -227,10 +240,13 @@ def build_document(app: FastAPI) -> dict[str, Any]:
         for method in route.methods
     }
     middleware = getattr(app.state, "openapi_answers", [])
+    settings = getattr(app.state, "settings", None) or get_settings()  # an app not from create_app
     for path, item in document.get("paths", {}).items():
         for method, operation in item.items():
             if (path, method) in routes:
-                complete_operation(operation, routes[(path, method)], method, middleware)
+                complete_operation(
+                    operation, routes[(path, method)], method, middleware, settings
+                )
     components = document.setdefault("components", {})
     schemas = components.setdefault("schemas", {})
     for unused in ("HTTPValidationError", "ValidationError"):

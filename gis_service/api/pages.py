@@ -5,34 +5,29 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlsplit
 
-import sqlalchemy as sa
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse
 from sqlalchemy.engine import Engine
 
 from gis_service.api import static
-from gis_service.api.deps import get_engine
+from gis_service.api.deps import get_catalog, get_engine, get_maps
 from gis_service.api.openapi import errors
-from gis_service.catalog import default_catalog
+from gis_service.catalog import Catalog
 from gis_service.errors import NotFound
-from gis_service.maps_catalog import MapView, default_maps
-from gis_service.webmap import Status, render_page
+from gis_service.maps_catalog import MapView
+from gis_service.rows.lookups import elevator_statuses
+from gis_service.webmap import render_page
 from gis_service.webmap.i18n import negotiate
 
-# Validated when the app is built: a broken maps/*.yaml stops start-up. Views whose URLs need
-# a value only their own page knows (the field map's {grid}) are served by that page instead.
-VIEWS = {k: v for k, v in default_maps().items() if not v.placeholders()}
 router = APIRouter(tags=["maps"])
 router.include_router(static.router)  # the pages' scripts and styles
 
 
-def statuses(engine: Engine) -> list[Status]:
-    """The elevator pipeline with its labels (reference data, read as the service)."""
-    with engine.connect() as conn:
-        rows = conn.execute(
-            sa.text("SELECT code, label_zh, label_en FROM elevator_status ORDER BY rank")
-        ).all()
-    return [Status(row.code, row.label_zh, row.label_en) for row in rows]
+def served_views(maps: dict[str, MapView] = Depends(get_maps)) -> dict[str, MapView]:
+    """The app's views served here (checked when the app is built: a broken maps/*.yaml stops
+    start-up); views whose URLs need a value only their own page knows (the field map's {grid})
+    are served by that page instead."""
+    return {k: v for k, v in maps.items() if not v.placeholders()}
 
 
 def content_security_policy(view: MapView) -> str:
@@ -56,10 +51,10 @@ def content_security_policy(view: MapView) -> str:
 
 
 @router.get("/maps")
-def list_maps(request: Request) -> list[dict[str, Any]]:
+def list_maps(views: dict[str, MapView] = Depends(served_views)) -> list[dict[str, Any]]:
     """The map views this service serves."""
     return [
-        {"id": v.id, "title": v.title.model_dump(), "url": f"/maps/{v.id}"} for v in VIEWS.values()
+        {"id": v.id, "title": v.title.model_dump(), "url": f"/maps/{v.id}"} for v in views.values()
     ]
 
 
@@ -69,13 +64,15 @@ def map_page(
     request: Request,
     lang: str | None = Query(None, description="zh or en (else Accept-Language)"),
     engine: Engine = Depends(get_engine),
+    views: dict[str, MapView] = Depends(served_views),
+    catalog: Catalog = Depends(get_catalog),
 ) -> HTMLResponse:
     """One map page in the caller's language (no feature data inside: it fetches by URL)."""
-    view = VIEWS.get(view_id)
+    view = views.get(view_id)
     if view is None:
-        raise NotFound(f"there is no map {view_id!r}; maps: {', '.join(sorted(VIEWS))}")
+        raise NotFound(f"there is no map {view_id!r}; maps: {', '.join(sorted(views))}")
     chosen = negotiate(lang, request.headers.get("accept-language"))
-    page = render_page(view, default_catalog(), chosen, statuses(engine))
+    page = render_page(view, catalog, chosen, elevator_statuses(engine))
     headers = {
         "Content-Language": "zh-CN" if chosen == "zh" else "en",
         "Vary": "Accept-Language",

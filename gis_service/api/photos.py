@@ -9,17 +9,21 @@ import sqlalchemy as sa
 from fastapi import APIRouter, Depends, Path, Request, Response
 from sqlalchemy.engine import Engine
 
-from gis_service.api.deps import engine_for, get_connection, get_principal
+from gis_service.api.deps import (
+    engine_for,
+    get_app_settings,
+    get_catalog,
+    get_connection,
+    get_principal,
+)
 from gis_service.api.openapi import body_limit, errors, header, media
 from gis_service.auth import Principal
-from gis_service.catalog import default_catalog
 from gis_service.errors import Forbidden, NotFound, Unauthorized
 from gis_service.features import access, edit
 from gis_service.features.errors import UnsupportedMediaType
 from gis_service.features.geojson import quote_etag
 from gis_service.field import photos
 from gis_service.field.progress import issue_ledger
-from gis_service.settings import get_settings
 
 router = APIRouter(tags=["issues"])
 UPLOADERS = ("grid_worker", "planner", "admin")
@@ -61,6 +65,7 @@ async def photo_body(request: Request, _: Principal = Depends(uploader)) -> byte
 
 
 def upload(
+    request: Request,
     issue_id: int = ISSUE_ID,
     principal: Principal = Depends(uploader),
     data: bytes = Depends(photo_body),
@@ -68,16 +73,13 @@ def upload(
     engine: Engine = Depends(engine_for),
 ) -> Response:
     """Attach (or replace) an issue's photo; repeating the upload writes nothing new."""
-    layer = default_catalog().layer("issues")
+    layer = get_catalog(request).layer("issues")
     current = access.require(conn, engine, layer, principal, issue_id, lock=True)
     jpeg = photos.checked_jpeg(data)
-    relative = photos.store(get_settings().data_dir, issue_id, jpeg)
+    relative = photos.store(get_app_settings(request).data_dir, issue_id, jpeg)
     after = current
     if current.values.get("photo_path") != relative:
-        conn.execute(
-            sa.text("UPDATE issue SET photo_path = :path WHERE id = :id"),
-            {"path": relative, "id": issue_id},
-        )
+        photos.attach(conn, issue_id, relative)
         loaded = access.load(conn, layer, issue_id)
         assert loaded is not None
         after = loaded
@@ -125,17 +127,18 @@ def ledger(
     responses={200: media("image/jpeg", description="the photo"), **errors(404)},
 )
 def photo(
+    request: Request,
     issue_id: int = ISSUE_ID,
     principal: Principal = Depends(get_principal),
     conn: sa.Connection = Depends(get_connection, scope="function"),
     engine: Engine = Depends(engine_for),
 ) -> Response:
     """The stored photo of an issue the caller may read."""
-    layer = default_catalog().layer("issues")
+    layer = get_catalog(request).layer("issues")
     access.check_read(layer, principal)
     current = access.require(conn, engine, layer, principal, issue_id)
     relative = current.values.get("photo_path")
-    data = photos.load(get_settings().data_dir, str(relative)) if relative else None
+    data = photos.load(get_app_settings(request).data_dir, str(relative)) if relative else None
     if data is None:
         raise NotFound(f"issue {issue_id} has no photo")
     return Response(data, media_type="image/jpeg", headers={"Cache-Control": "private, max-age=60"})

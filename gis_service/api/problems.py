@@ -13,13 +13,60 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from gis_service.api.routes import flat_routes
 from gis_service.errors import (
+    ConfigError,
     DatabaseUnavailable,
+    Forbidden,
     GisServiceError,
     InvalidInput,
+    NotFound,
+    PortInUse,
+    PostgisMissing,
     TooManyAttempts,
+    Unauthorized,
 )
+from gis_service.features.errors import (
+    BadRequest,
+    Conflict,
+    MethodNotAllowed,
+    PayloadTooLarge,
+    PreconditionFailed,
+    PreconditionRequired,
+    UnsupportedMediaType,
+)
+from gis_service.ingest.report import ImportRejected
 
 PROBLEM_JSON = "application/problem+json"
+STATUSES: dict[type[GisServiceError], tuple[int, str]] = {
+    GisServiceError: (500, "Internal error"),
+    ConfigError: (500, "Configuration error"),
+    PortInUse: (500, "Port in use"),
+    DatabaseUnavailable: (503, "Database unavailable"),
+    PostgisMissing: (503, "PostGIS missing"),
+    BadRequest: (400, "Bad request"),
+    Unauthorized: (401, "Unauthorized"),
+    Forbidden: (403, "Forbidden"),
+    NotFound: (404, "Not found"),
+    MethodNotAllowed: (405, "Method not allowed"),
+    Conflict: (409, "Conflict"),
+    PreconditionFailed: (412, "Precondition failed"),
+    PayloadTooLarge: (413, "Payload too large"),
+    UnsupportedMediaType: (415, "Unsupported media type"),
+    InvalidInput: (422, "Invalid input"),
+    PreconditionRequired: (428, "Precondition required"),
+    TooManyAttempts: (429, "Too many attempts"),
+}
+"""The HTTP status and title of each domain error (the nearest class listed answers)."""
+
+
+def status_of(exc: GisServiceError) -> tuple[int, str]:
+    """The status and title a domain error is answered with."""
+    if isinstance(exc, ImportRejected):
+        status = SQLSTATE_ANSWERS.get(exc.sqlstate or "", (422,))[0]
+        return status, "Conflict" if status == 409 else "Import rejected"
+    for kind in type(exc).__mro__:
+        if kind in STATUSES:
+            return STATUSES[kind]
+    return STATUSES[GisServiceError]
 
 
 def problem(
@@ -38,13 +85,19 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(GisServiceError)
     async def domain_error(request: Request, exc: GisServiceError) -> JSONResponse:
+        status, title = status_of(exc)
         extra: dict[str, Any] = {}
         if isinstance(exc, InvalidInput) and exc.errors:
             extra["errors"] = exc.errors
-        headers = dict(allow(request, exc.status_code))
+        if isinstance(exc, ImportRejected):
+            extra["errors"] = [
+                {"row": e.row, "field": e.field, "message": e.message} for e in exc.report.rejected
+            ]
+            extra["report"] = exc.report.as_dict()
+        headers = dict(allow(request, status))
         if isinstance(exc, TooManyAttempts):
             headers["Retry-After"] = str(exc.retry_after)
-        return problem(exc.status_code, exc.title, str(exc), headers, **extra)
+        return problem(status, title, str(exc), headers, **extra)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -65,7 +118,7 @@ def install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(OperationalError)
     async def database_down(_request: Request, exc: OperationalError) -> JSONResponse:
         error = DatabaseUnavailable("the database is not reachable; try again shortly")
-        return problem(error.status_code, error.title, str(error))
+        return problem(*status_of(error), str(error))
 
     @app.exception_handler(DBAPIError)
     async def database_error(request: Request, exc: DBAPIError) -> JSONResponse:

@@ -83,10 +83,7 @@ class ScenarioIn(BaseModel):
 
 def may(conn: sa.Connection, principal: Principal, privilege: str) -> None:
     """Raise unless the caller's database role holds a privilege on the scenario table."""
-    allowed = conn.execute(
-        sa.text("SELECT has_table_privilege('scenario', :p)"), {"p": privilege}
-    ).scalar_one()
-    if not allowed:
+    if not store.holds(conn, privilege):
         if principal.is_anonymous:
             raise Unauthorized("sign in: scenarios need a bearer token")
         raise Forbidden(f"the {principal.role} role may not {privilege.lower()} scenarios")

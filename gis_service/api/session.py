@@ -14,14 +14,13 @@ from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 
 from gis_service import audit
-from gis_service.api.deps import client_address, get_engine, get_principal
+from gis_service.api.deps import client_address, get_app_settings, get_engine, get_principal
 from gis_service.api.openapi import HTML, errors, header, media
 from gis_service.auth import Principal
 from gis_service.errors import Forbidden, InvalidInput, TooManyAttempts, Unauthorized
 from gis_service.features.errors import UnsupportedMediaType
 from gis_service.field import session, signin
 from gis_service.field.strings import STRINGS
-from gis_service.settings import get_settings
 from gis_service.webmap.i18n import negotiate
 
 router = APIRouter(tags=["session"])
@@ -152,7 +151,7 @@ def login_limiter(request: Request) -> anyio.CapacityLimiter:
     """The app's bound on password checks running at once (each scrypt takes 16 MB)."""
     limiter = getattr(request.app.state, "login_limiter", None)
     if limiter is None:
-        limiter = anyio.CapacityLimiter(get_settings().login_concurrency)
+        limiter = anyio.CapacityLimiter(get_app_settings(request).login_concurrency)
         request.app.state.login_limiter = limiter
     return limiter
 

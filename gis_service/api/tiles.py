@@ -10,15 +10,21 @@ from fastapi import APIRouter, Depends, Path, Request, Response
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from gis_service.api.deps import engine_for, get_connection, get_principal
+from gis_service.api.deps import (
+    engine_for,
+    get_app_settings,
+    get_catalog,
+    get_connection,
+    get_principal,
+)
+from gis_service.api.http import base_url, etag_matches
 from gis_service.api.metrics import TILE_CACHE
 from gis_service.api.openapi import errors, header, media
 from gis_service.auth import Principal
-from gis_service.catalog import Catalog, Layer, default_catalog
+from gis_service.catalog import Layer
 from gis_service.errors import NotFound
-from gis_service.settings import get_settings
 from gis_service.tiles import metadata, ogc
-from gis_service.tiles.cache import CachedTile, TileCache, accepts_gzip, etag_matches
+from gis_service.tiles.cache import CachedTile, TileCache, accepts_gzip
 from gis_service.tiles.grid import TMS_ID, parse_tile, tile_matrix_set
 from gis_service.tiles.params import TileFilter, parse_filter, resolve_layers
 from gis_service.tiles.render import readable_state, render_tile
@@ -70,16 +76,10 @@ def get_tile_cache(request: Request) -> TileCache:
         with _cache_lock:
             cache = getattr(request.app.state, "tile_cache", None)
             if cache is None:
-                cache = TileCache(get_settings().tile_cache_bytes)
+                cache = TileCache(get_app_settings(request).tile_cache_bytes)
                 request.app.state.tile_cache = cache
     assert isinstance(cache, TileCache)
     return cache
-
-
-def get_catalog(request: Request) -> Catalog:
-    """The app's layer catalog (the shipped one unless the app holds another)."""
-    catalog = getattr(request.app.state, "catalog", None)
-    return catalog if isinstance(catalog, Catalog) else default_catalog()
 
 
 def collection(request: Request, collection_id: str) -> Layer:
@@ -88,11 +88,6 @@ def collection(request: Request, collection_id: str) -> Layer:
     if layer is None:
         raise NotFound(f"collection {collection_id!r} does not exist")
     return layer
-
-
-def base_url(request: Request) -> str:
-    """Absolute base URL of this service, as the client reached it."""
-    return str(request.base_url).rstrip("/")
 
 
 def tile_response(
@@ -107,7 +102,7 @@ def tile_response(
         "must-revalidate",
         "Vary": "Accept-Encoding" if public else "Accept-Encoding, Authorization, Cookie",
     }
-    if etag_matches(request.headers.get("if-none-match"), entry.etag):
+    if etag_matches(request.headers.get("if-none-match"), entry.etag, weak=True):
         return Response(status_code=304, headers=headers)
     if entry.empty:
         return Response(status_code=204, headers=headers)

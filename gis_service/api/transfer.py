@@ -24,11 +24,16 @@ from starlette.datastructures import UploadFile
 from starlette.formparsers import MultiPartException, MultiPartParser
 
 from gis_service import audit
-from gis_service.api.deps import get_connection, get_engine, get_principal
+from gis_service.api.deps import (
+    get_app_settings,
+    get_catalog,
+    get_connection,
+    get_engine,
+    get_principal,
+)
 from gis_service.api.openapi import body_limit, errors, header, media
-from gis_service.api.problems import problem
 from gis_service.auth import Principal
-from gis_service.catalog import Layer, default_catalog
+from gis_service.catalog import Layer
 from gis_service.errors import Forbidden, InvalidInput, NotFound, Unauthorized
 from gis_service.features.errors import BadRequest, UnsupportedMediaType
 from gis_service.ingest.export import FORMATS, export_bytes, row_filter
@@ -37,7 +42,6 @@ from gis_service.ingest.limits import ImportLimits
 from gis_service.ingest.readers import file_format
 from gis_service.ingest.report import ImportRejected
 from gis_service.ingest.worker import POOL, ImportJob
-from gis_service.settings import get_settings
 
 router = APIRouter(tags=["import and export"])
 IMPORT_ROLES = ("planner", "admin")
@@ -65,9 +69,9 @@ IMPORT_BODY: dict[str, Any] = {
 }
 
 
-def layer_or_404(layer_id: str) -> Layer:
-    """A catalog layer by id (404 when unknown)."""
-    catalog = default_catalog()
+def layer_or_404(request: Request, layer_id: str) -> Layer:
+    """A layer of the app's catalog by id (404 when unknown)."""
+    catalog = get_catalog(request)
     if layer_id not in catalog.layers:
         raise NotFound(f"no collection {layer_id!r}")
     return catalog.layer(layer_id)
@@ -110,13 +114,6 @@ def stage_upload(source: BinaryIO, name: str) -> Path:
     return path
 
 
-def rejected_answer(exc: ImportRejected) -> JSONResponse:
-    """The problem+json answer listing each rejected row."""
-    errors = [{"row": e.row, "field": e.field, "message": e.message} for e in exc.report.rejected]
-    title = "Conflict" if exc.status_code == 409 else "Import rejected"
-    return problem(exc.status_code, title, str(exc), errors=errors, report=exc.report.as_dict())
-
-
 @router.post(
     "/collections/{layer_id}/import",
     status_code=201,
@@ -150,9 +147,9 @@ async def import_layer(
     principal: Principal = Depends(get_principal),
 ) -> Response:
     """Import a file into a layer: all rows or none, with a report of each rejected row."""
-    layer = layer_or_404(layer_id)
+    layer = layer_or_404(request, layer_id)
     check_import_rights(principal, layer)
-    settings = get_settings()
+    settings = get_app_settings(request)
     upload = await read_upload(request)
     name = Path(upload.filename or "upload").name
     file_format(name)
@@ -184,7 +181,7 @@ async def import_layer(
     except ImportRejected as exc:
         refused = audit.import_event(exc.report, "refused")
         await run_in_threadpool(audit.record, engine, principal, refused)
-        return rejected_answer(exc)
+        raise  # api/problems.py answers with each rejected row
     finally:
         await upload.close()
         await run_in_threadpool(shutil.rmtree, path.parent, True)
@@ -218,7 +215,7 @@ def export_layer(
     conn: sa.Connection = Depends(get_connection, scope="function"),
 ) -> Response:
     """Export a layer as the caller may read it; other query parameters are field=value filters."""
-    layer = layer_or_404(layer_id)
+    layer = layer_or_404(request, layer_id)
     if not layer.public and principal.is_anonymous:
         raise Unauthorized(f"sign in: {layer_id} is not public")
     params = request.query_params

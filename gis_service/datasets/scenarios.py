@@ -44,6 +44,14 @@ M2_PER_PARKING_SPACE = 25.0
 """Default size of a new parking lot: the site's area at 25 m² per space (access lanes included)."""
 
 
+def holds(conn: sa.Connection, privilege: str) -> bool:
+    """Whether the caller's database role holds a privilege (SELECT, INSERT...) on scenarios."""
+    found = conn.execute(
+        sa.text("SELECT has_table_privilege('scenario', :p)"), {"p": privilege}
+    ).scalar_one()
+    return bool(found)
+
+
 def scenario_parameters(raw: dict[str, Any] | None) -> dict[str, Any]:
     """Parameters with defaults filled in (radii from the catalog); wrong ones are named."""
     raw = dict(raw or {})

@@ -50,23 +50,6 @@ def quote_etag(value: str) -> str:
     return f'"{value}"'
 
 
-def etag_matches(header: str | None, current: str, weak: bool) -> bool:
-    """Whether an If-Match (strong) or If-None-Match (weak) header names the current tag."""
-    if header is None:
-        return False
-    for part in header.split(","):
-        tag = part.strip()
-        if tag == "*":
-            return True
-        if tag.startswith("W/"):
-            if not weak:
-                continue
-            tag = tag[2:]
-        if tag == quote_etag(current):
-            return True
-    return False
-
-
 def link(href: str, rel: str, kind: str, title: str | None = None) -> dict[str, str]:
     """One OGC link object."""
     found = {"href": href, "rel": rel, "type": kind}

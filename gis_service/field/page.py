@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 import folium
@@ -14,6 +13,7 @@ from gis_service.auth import Principal
 from gis_service.catalog import Catalog
 from gis_service.field.strings import STRINGS, SURVEY_COLORS
 from gis_service.maps_catalog import MapView, TilesSource
+from gis_service.rows.lookups import Code
 from gis_service.webmap import assets, elements
 from gis_service.webmap.config import layer_title, tile_url
 from gis_service.webmap.page_data import READ_DATA_JS, add_slots, fill, inert_label
@@ -25,19 +25,6 @@ FIELD_JS = [
     ("field_forms_js", assets.own("field/forms.js")),
 ]
 FIELD_CSS = [("field_css", assets.own("field/field.css"))]
-
-
-@dataclass(frozen=True)
-class Code:
-    """A lookup row (elevator status, issue category) with its labels."""
-
-    code: str
-    label_zh: str
-    label_en: str
-
-    def label(self, lang: str) -> str:
-        """The label in the page's language."""
-        return self.label_zh if lang == "zh" else self.label_en
 
 
 class FieldScript(JSCSSMixin, MacroElement):

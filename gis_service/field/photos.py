@@ -8,6 +8,7 @@ import secrets
 import warnings
 from pathlib import Path
 
+import sqlalchemy as sa
 from PIL import Image, UnidentifiedImageError
 
 from gis_service.errors import InvalidInput
@@ -16,6 +17,14 @@ FORMATS = {"JPEG", "PNG", "WEBP"}
 MAX_PIXELS = 40_000_000
 MAX_SIDE = 2048
 PHOTO_DIR = "photos"
+
+
+def attach(conn: sa.Connection, issue_id: int, relative: str) -> None:
+    """Point an issue at its stored photo (a path relative to the data dir)."""
+    conn.execute(
+        sa.text("UPDATE issue SET photo_path = :path WHERE id = :id"),
+        {"path": relative, "id": issue_id},
+    )
 
 
 def checked_jpeg(data: bytes) -> bytes:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import io
 import secrets
 from collections.abc import Callable
@@ -16,6 +15,7 @@ import sqlalchemy as sa
 from pyproj import Transformer
 from sqlalchemy.engine import Engine
 
+from gis_service.auth import hash_token
 from gis_service.db.models import Base
 from gis_service.errors import InvalidInput
 from gis_service.ingest.demo import generate_city
@@ -55,11 +55,6 @@ class DemoReport:
     tokens: dict[str, str] = field(default_factory=dict)
     seconds: float = 0.0
     passwords: dict[str, str] = field(default_factory=dict)
-
-
-def hash_token(token: str) -> str:
-    """The SHA-256 hex digest stored for a bearer token."""
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def to_lonlat() -> Callable[[np.ndarray], np.ndarray]:

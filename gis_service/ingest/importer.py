@@ -33,8 +33,6 @@ from gis_service.ingest.upsert import upsert
 from gis_service.ingest.validate import Prepared, is_null, prepare
 from gis_service.ingest.writer import BATCH_ROWS, Progress, write_frame
 
-REFUSAL_STATUS = {"23505": 409, "42501": 403, "57014": 503}
-
 
 @dataclass(frozen=True)
 class ImportOptions:
@@ -138,7 +136,7 @@ def import_file(
         ]
         raise ImportRejected(
             report,
-            REFUSAL_STATUS.get(state, 422),
+            state or None,
             f"the database refused the import ({message}); nothing was written",
         ) from exc
     savepoint.commit()

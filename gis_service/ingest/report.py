@@ -107,13 +107,16 @@ class ImportReport:
 
 
 class ImportRejected(InvalidInput):
-    """Rows were rejected (or the database refused the import): nothing was written."""
+    """Rows were rejected (or the database refused the import): nothing was written.
 
-    def __init__(self, report: ImportReport, status_code: int = 422, detail: str = "") -> None:
+    `sqlstate` is the database's reason when it refused the rows (23505: a duplicate key).
+    """
+
+    def __init__(self, report: ImportReport, sqlstate: str | None = None, detail: str = "") -> None:
         super().__init__(detail or report.summary())
         self.report = report
-        self.status_code = status_code
+        self.sqlstate = sqlstate
 
     def __reduce__(self) -> tuple[object, ...]:
         """Pickle with the report (imports run in worker processes)."""
-        return (type(self), (self.report, self.status_code, str(self)))
+        return (type(self), (self.report, self.sqlstate, str(self)))

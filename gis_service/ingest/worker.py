@@ -63,7 +63,7 @@ def run_job(job: ImportJob) -> ImportReport:
                                  author=job.principal, limits=job.limits)
         return report.capped(shown)
     except ImportRejected as exc:
-        raise ImportRejected(exc.report.capped(shown), exc.status_code, str(exc)) from None
+        raise ImportRejected(exc.report.capped(shown), exc.sqlstate, str(exc)) from None
     finally:
         engine.dispose()
 

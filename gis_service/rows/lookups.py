@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.engine import Engine
 
 from gis_service.catalog import Layer
 from gis_service.db.models import Base
@@ -32,6 +34,31 @@ def existing(conn: sa.Connection, table: str, column: str, wanted: list[Any]) ->
         return None  # the database checks the reference when the row is written
     sql = f"SELECT {quoted(column)} FROM {quoted(table)} WHERE {quoted(column)} = ANY(:values)"
     return {row[0] for row in conn.execute(sa.text(sql), {"values": wanted})}
+
+
+@dataclass(frozen=True)
+class Code:
+    """A row of a lookup table (elevator status, issue category) with its labels."""
+
+    code: str
+    label_zh: str
+    label_en: str
+
+    def label(self, lang: str) -> str:
+        """The label in the page's language."""
+        return self.label_zh if lang == "zh" else self.label_en
+
+
+def labelled(conn: sa.Connection, table: str, order: str = "code") -> list[Code]:
+    """Every row of a lookup table (a name fixed in code) with its labels, in `order`."""
+    sql = f"SELECT code, label_zh, label_en FROM {quoted(table)} ORDER BY {quoted(order)}"
+    return [Code(r.code, r.label_zh, r.label_en) for r in conn.execute(sa.text(sql))]
+
+
+def elevator_statuses(engine: Engine) -> list[Code]:
+    """The elevator pipeline in order, with its labels (reference data, read as the service)."""
+    with engine.connect() as conn:
+        return labelled(conn, "elevator_status", "rank")
 
 
 def codes(conn: sa.Connection, table: str) -> list[str]:

@@ -178,14 +178,4 @@ def accepts_gzip(header: str | None) -> bool:
     return False
 
 
-def etag_matches(header: str | None, etag: str) -> bool:
-    """Weak comparison of an If-None-Match header with an ETag."""
-    if not header:
-        return False
-    if header.strip() == "*":
-        return True
-    bare = etag.removeprefix("W/")
-    return any(tag.strip().removeprefix("W/") == bare for tag in header.split(","))
-
-
-__all__ = ["CachedTile", "TileCache", "TileKey", "accepts_gzip", "etag_matches", "make_entry"]
+__all__ = ["CachedTile", "TileCache", "TileKey", "accepts_gzip", "make_entry"]

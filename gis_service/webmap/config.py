@@ -2,29 +2,16 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from gis_service.analysis.coverage import Eligibility
 from gis_service.analysis.scenario import MEASURE_INDICATORS as SCENARIO_MEASURE_INDICATORS
 from gis_service.catalog import Catalog, Layer
 from gis_service.maps_catalog import GeoJsonSource, Indicator, MapLayer, MapView, TilesSource
+from gis_service.rows.lookups import Code as Status
 from gis_service.webmap.i18n import INDICATORS, MEASURE_INDICATORS, STRINGS
 
 TILE_URL = "/tiles/{layers}/{{z}}/{{x}}/{{y}}.pbf"
-
-
-@dataclass(frozen=True)
-class Status:
-    """One step of the elevator pipeline (from the elevator_status lookup table)."""
-
-    code: str
-    label_zh: str
-    label_en: str
-
-    def label(self, lang: str) -> str:
-        """The label in the page's language."""
-        return self.label_zh if lang == "zh" else self.label_en
 
 
 def tile_url(layer_ids: list[str]) -> str:

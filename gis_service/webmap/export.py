@@ -5,18 +5,14 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy.engine import Engine
-
-from gis_service.api.app import create_app
-from gis_service.api.deps import get_principal
-from gis_service.auth import Principal
 from gis_service.catalog import Catalog
 from gis_service.errors import GisServiceError, NotFound
 from gis_service.maps_catalog import MapView
-from gis_service.webmap import asgi, assets
+from gis_service.webmap import assets
 from gis_service.webmap.build import build_map
 from gis_service.webmap.config import Status, client_config
 from gis_service.webmap.page_data import fill
@@ -27,18 +23,21 @@ SCRIPT = re.compile(r'<script src="(/static/[^"]+)"></script>')
 STYLE = re.compile(r'<link rel="stylesheet" href="(/static/[^"]+)"/>')
 
 
-class Fetcher:
-    """GETs from the app in-process as one user; keeps every answer for the page."""
+Get = Callable[[str], tuple[int, bytes]]
+"""GET of a path of the API as one user: status and body (api/asgi.reader)."""
 
-    def __init__(self, engine: Engine, principal: Principal) -> None:
-        self.app = create_app(engine)
-        self.app.dependency_overrides[get_principal] = lambda: principal
+
+class Fetcher:
+    """GETs from the API as one user; keeps every answer for the page."""
+
+    def __init__(self, read: Get) -> None:
+        self.read = read
         self.data: dict[str, Any] = {}
         self.skipped: list[str] = []
 
     def get(self, url: str, required: bool = False) -> Any:
         """The JSON answer of a URL (kept for the page), None when optional and failing."""
-        status, body = asgi.get(self.app, url)
+        status, body = self.read(url)
         if status >= 400:
             detail = body.decode("utf-8", "replace")[:300]
             if required:
@@ -153,11 +152,11 @@ def inline_assets(html: str) -> str:
 
 
 def export_html(
-    engine: Engine, view: MapView, catalog: Catalog, lang: str, statuses: list[Status],
-    compound_id: int, principal: Principal,
+    read: Get, view: MapView, catalog: Catalog, lang: str, statuses: list[Status],
+    compound_id: int,
 ) -> tuple[str, list[str]]:
     """The self-contained page of a view around one compound, and what could not be included."""
-    fetch = Fetcher(engine, principal)
+    fetch = Fetcher(read)
     if fetch.get(f"/compounds/{compound_id}") is None:
         raise NotFound(f"compound {compound_id} does not exist or is not visible to this user")
     config = export_config(view, catalog, lang, statuses, fetch, compound_id)

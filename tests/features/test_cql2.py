@@ -6,6 +6,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from gis_service.api.problems import status_of
 from gis_service.catalog import default_catalog
 from gis_service.features.errors import BadRequest
 from gis_service.features.filters import SqlFilter, cql2_to_sql, equality_filters
@@ -131,7 +132,7 @@ def test_prefix_names_parameters() -> None:
 def test_bad_filters_are_400(cql: str, message: str) -> None:
     with pytest.raises(BadRequest) as caught:
         cql2_to_sql(cql, STAIRWELLS)
-    assert caught.value.status_code == 400
+    assert status_of(caught.value) == (400, "Bad request")
     assert message in str(caught.value)
 
 
@@ -160,7 +161,7 @@ def test_equality_filters_convert_by_type() -> None:
 def test_equality_filters_refuse_wrong_values(params: dict[str, str]) -> None:
     with pytest.raises(BadRequest) as caught:
         equality_filters(STAIRWELLS, params)
-    assert caught.value.status_code == 400
+    assert status_of(caught.value) == (400, "Bad request")
 
 
 def test_equality_filters_leave_impossible_values_to_the_caller() -> None:

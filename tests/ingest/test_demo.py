@@ -10,9 +10,10 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 from sqlalchemy.engine import Engine
 
+from gis_service.auth import hash_token
 from gis_service.errors import InvalidInput
 from gis_service.ingest.demo import generate_city
-from gis_service.ingest.demo_load import hash_token, load_demo
+from gis_service.ingest.demo_load import load_demo
 from tests.conftest import DemoTemplate, scalar
 
 

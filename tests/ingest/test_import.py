@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from pyproj import Geod
 from sqlalchemy.engine import Engine
 
+from gis_service.api.problems import status_of
 from gis_service.auth import Principal, apply_scope
 from gis_service.catalog import default_catalog
 from gis_service.errors import InvalidInput
@@ -185,7 +186,7 @@ def test_a_refusal_halfway_rolls_every_batch_back(demo_db: Engine, tmp_path: Pat
         sequence_before = conn.execute(sa.text("SELECT last_value FROM grid_id_seq")).scalar()
     with pytest.raises(ImportRejected) as caught:
         run(demo_db, "grids", path, PLANNER, batch_rows=500)
-    assert caught.value.status_code == 409
+    assert status_of(caught.value) == (409, "Conflict")  # a duplicate key (23505)
     assert [e.row for e in caught.value.report.rejected] == [1150]
     assert "already exists" in caught.value.report.rejected[0].message
     with demo_db.connect() as conn:

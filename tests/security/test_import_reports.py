@@ -14,9 +14,8 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy.engine import Engine
 
-from gis_service.api import transfer
 from gis_service.api.app import create_app
-from gis_service.settings import Settings
+from gis_service.settings import get_settings
 from tests.conftest import DemoTemplate, LiveServer, scalar
 from tests.ingest.files import garden_frame, write
 
@@ -25,9 +24,9 @@ SHOWN = 20
 
 
 @pytest.fixture
-def live(demo_db: Engine, serve: Serve, monkeypatch: pytest.MonkeyPatch) -> LiveServer:
-    monkeypatch.setattr(transfer, "get_settings", lambda: Settings(import_report_rows=SHOWN))
-    return serve(create_app(demo_db))
+def live(demo_db: Engine, serve: Serve) -> LiveServer:
+    shown = get_settings().model_copy(update={"import_report_rows": SHOWN})
+    return serve(create_app(demo_db, settings=shown))
 
 
 def test_imported_rows_have_their_history(

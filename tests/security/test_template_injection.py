@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from playwright.sync_api import Browser
 from sqlalchemy.engine import Engine
 
+from gis_service.api import asgi
 from gis_service.auth import Principal
 from gis_service.catalog import default_catalog
 from gis_service.db.models import Base
@@ -137,8 +138,9 @@ def test_payloads_stay_text_on_every_page(field_server: FieldServer) -> None:
     planner = Principal(role="planner", user_id=2, username="planner")
     with ThreadPoolExecutor(1) as thread:  # what `gis-service map export` writes (it runs the
         # app in-process with asyncio.run: in a thread of its own, beside Playwright's loop)
-        html, _ = thread.submit(export_html, field_server.engine, view, default_catalog(), "en",
-                                statuses, SHUIYIN_34, planner).result()
+        read = asgi.reader(field_server.engine, planner)
+        html, _ = thread.submit(export_html, read, view, default_catalog(), "en", statuses,
+                                SHUIYIN_34).result()
     assert_inert(html, "map export")
     assert PAYLOAD in data_strings(html)
 

@@ -1,13 +1,16 @@
-"""Call the app in-process (no HTTP, no extra client library): used by the static export."""
+"""Call the app in-process (no HTTP, no extra client library): what the static map export reads."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import MutableMapping
+from collections.abc import Callable, MutableMapping
 from typing import Any
 from urllib.parse import urlsplit
 
 from fastapi import FastAPI
+from sqlalchemy.engine import Engine
+
+from gis_service.auth import Principal
 
 
 async def _call(app: FastAPI, path: str) -> tuple[int, bytes]:
@@ -52,3 +55,13 @@ async def _call(app: FastAPI, path: str) -> tuple[int, bytes]:
 def get(app: FastAPI, path: str) -> tuple[int, bytes]:
     """GET a path (with query) from the app: status and body."""
     return asyncio.run(_call(app, path))
+
+
+def reader(engine: Engine, principal: Principal) -> Callable[[str], tuple[int, bytes]]:
+    """GET from a new app of this process as one user (the static export reads through it)."""
+    from gis_service.api.app import create_app
+    from gis_service.api.deps import get_principal
+
+    app = create_app(engine)
+    app.dependency_overrides[get_principal] = lambda: principal
+    return lambda path: get(app, path)

@@ -1,4 +1,5 @@
-"""HTTP pieces of the items routes: bounded bodies, feature answers, idempotent replays."""
+"""HTTP pieces the routes share: the base URL, ETag matching, bounded bodies, feature answers,
+idempotent replays."""
 
 from __future__ import annotations
 
@@ -30,8 +31,29 @@ async def limited_body(request: Request) -> bytes:
 
 
 def base_url(request: Request) -> str:
-    """The service root URL without a trailing slash."""
+    """The service root URL as the client reached it, without a trailing slash."""
     return str(request.base_url).rstrip("/")
+
+
+def etag_matches(header: str | None, etag: str, weak: bool) -> bool:
+    """Whether an If-Match (strong) or If-None-Match (weak) header names an entity tag.
+
+    `etag` is the tag as sent (`"v"` or `W/"v"`); `*` matches any current tag (RFC 9110).
+    A strong comparison matches no weak tag on either side.
+    """
+    if not header:
+        return False
+    if not weak and etag.startswith("W/"):
+        return header.strip() == "*"
+    for part in header.split(","):
+        tag = part.strip()
+        if tag == "*":
+            return True
+        if tag.startswith("W/") and not weak:
+            continue
+        if tag.removeprefix("W/") == etag.removeprefix("W/"):
+            return True
+    return False
 
 
 def item_links(request: Request, layer: Layer, fid: int) -> list[dict[str, str]]:
