@@ -34,6 +34,16 @@ def rows(engine: Engine, sql: str, **params: object) -> list[tuple[object, ...]]
         return [tuple(r) for r in conn.execute(sa.text(sql), params)]
 
 
+def stairwell_ids(engine: Engine, where: str, **params: object) -> set[object]:
+    """Ids of the stairwells meeting an SQL condition, as the database owner sees them."""
+    return {r[0] for r in rows(engine, f"SELECT id FROM stairwell WHERE {where}", **params)}
+
+
+def ids(api: Clients, **params: object) -> set[object]:
+    """Ids of the stairwells the analyst gets for these parameters."""
+    return {f["id"] for f in features(api, "analyst", ITEMS, **params)}
+
+
 def features(api: Clients, who: str, path: str, **params: object) -> list[dict[str, object]]:
     """The features of one page (status checked)."""
     answer = api.get(who, path, params={"limit": 10_000, **params})
@@ -93,53 +103,27 @@ def test_bbox_and_filter_in_other_crs_select_the_same_features(
     api: Clients, shared_demo_db: Engine
 ) -> None:
     west, south, east, north = 113.2935, 23.1440, 113.2955, 23.1460
-    expected = {
-        r[0]
-        for r in rows(
-            shared_demo_db,
-            "SELECT id FROM stairwell WHERE ST_Intersects(geom, "
-            "ST_MakeEnvelope(:w, :s, :e, :n, 4326))",
-            w=west, s=south, e=east, n=north,
-        )
-    }
+    expected = stairwell_ids(
+        shared_demo_db, "ST_Intersects(geom, ST_MakeEnvelope(:w, :s, :e, :n, 4326))",
+        w=west, s=south, e=east, n=north,
+    )
     assert 10 < len(expected) < 1021
-    box = f"{west},{south},{east},{north}"
-    lonlat = {f["id"] for f in features(api, "analyst", ITEMS, bbox=box)}
-    latlon = {
-        f["id"]
-        for f in features(
-            api, "analyst", ITEMS, bbox=f"{south},{west},{north},{east}", **{"bbox-crs": WGS84}
-        )
-    }
+    lonlat = ids(api, bbox=f"{west},{south},{east},{north}")
+    latlon = ids(api, bbox=f"{south},{west},{north},{east}", **{"bbox-crs": WGS84})
     assert lonlat == latlon == expected
     ring = [(south, west), (south, east), (north, east), (north, west), (south, west)]
     polygon = "POLYGON((" + ",".join(f"{a} {b}" for a, b in ring) + "))"
-    by_filter = {
-        f["id"]
-        for f in features(
-            api, "analyst", ITEMS, filter=f"S_INTERSECTS(geometry, {polygon})",
-            **{"filter-crs": WGS84},
-        )
-    }
+    by_filter = ids(api, filter=f"S_INTERSECTS(geometry, {polygon})", **{"filter-crs": WGS84})
     assert by_filter == expected
     # A box in the Gauss-Krüger zone, northing first: the exact test is made in that CRS.
     n0, e0, n1, e1 = 2_560_600.0, 427_600.0, 2_560_800.0, 427_800.0
-    in_zone = {
-        r[0]
-        for r in rows(
-            shared_demo_db,
-            "SELECT id FROM stairwell WHERE ST_Intersects(ST_Transform(geom, 4547), "
-            "ST_MakeEnvelope(:e0, :n0, :e1, :n1, 4547))",
-            e0=e0, n0=n0, e1=e1, n1=n1,
-        )
-    }
-    projected = {
-        f["id"]
-        for f in features(
-            api, "analyst", ITEMS, bbox=f"{n0},{e0},{n1},{e1}", **{"bbox-crs": GK_114E}
-        )
-    }
-    assert projected == in_zone
+    in_zone = stairwell_ids(
+        shared_demo_db,
+        "ST_Intersects(ST_Transform(geom, 4547), ST_MakeEnvelope(:e0, :n0, :e1, :n1, 4547))",
+        e0=e0, n0=n0, e1=e1, n1=n1,
+    )
+    projected = ids(api, bbox=f"{n0},{e0},{n1},{e1}", **{"bbox-crs": GK_114E})
+    assert projected == in_zone and in_zone
 
 
 @pytest.mark.parametrize(
