@@ -17,8 +17,8 @@ from gis_service.auth import Principal
 from gis_service.catalog import Catalog, Layer
 from gis_service.errors import NotFound
 from gis_service.features import access, html
-from gis_service.features.crs import supported
 from gis_service.features import openapi as doc
+from gis_service.features.crs import supported
 from gis_service.features.extent import extent
 from gis_service.features.geojson import CRS84, GEOJSON, link
 from gis_service.features.schemas import feature_schema, features_schema
