@@ -2,13 +2,31 @@
 
 from __future__ import annotations
 
+import os
 import statistics
+import subprocess
+import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
+import httpx
 import numpy as np
+import psycopg
 import shapely
+import sqlalchemy as sa
+from fastapi import FastAPI
+
+from gis_service.api.app import create_app
+from gis_service.db import migrate
+from gis_service.db.cluster import ensure_postgis
+from gis_service.db.engine import create_db_engine, resolve_database_url
+from gis_service.ingest.demo_load import DemoReport, load_demo
+from gis_service.settings import get_settings
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def lattice(size: int, spacing: float) -> np.ndarray:
@@ -28,3 +46,47 @@ def timed(fn: Callable[[], Any], runs: int) -> tuple[float, Any]:
         result = fn()
         times.append(time.perf_counter() - start)
     return statistics.median(times), result
+
+
+def make_app() -> FastAPI:
+    """uvicorn factory of our app in each worker (database from GIS_DATABASE_URL)."""
+    settings = get_settings()
+    return create_app(create_db_engine(resolve_database_url(settings, start=False), settings))
+
+
+@contextmanager
+def server(argv: list[str], env: dict[str, str], port: int, ready: str) -> Iterator[str]:
+    """A uvicorn subprocess, up when `ready` answers 200; stopped afterwards."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", *argv, "--host", "127.0.0.1", "--port", str(port),
+         "--log-level", "warning", "--no-access-log"],
+        cwd=ROOT, env={**os.environ, **env},
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}{ready}", timeout=5).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"server {argv[0]} did not start")
+            time.sleep(0.3)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def demo_city(cluster: Any, stairwells: int) -> tuple[sa.Engine, DemoReport, float]:
+    """A database "bench" in a throwaway cluster, migrated, holding the demo city of at least
+    `stairwells` stairwells (as `gis-service demo --scale`): engine, load report, seconds."""
+    with psycopg.connect(cluster.conninfo(), autocommit=True) as conn:
+        conn.execute('CREATE DATABASE "bench"')
+    ensure_postgis(cluster.conninfo("bench"))
+    engine = create_db_engine(cluster.url("bench"))
+    migrate.upgrade(engine)
+    started = time.perf_counter()
+    report = load_demo(engine, target_stairwells=stairwells)
+    return engine, report, time.perf_counter() - started

@@ -22,37 +22,21 @@ import json
 import math
 import os
 import random
-import subprocess
-import sys
 import tempfile
 import time
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
 import mapbox_vector_tile
-import psycopg
 import sqlalchemy as sa
-from fastapi import FastAPI
+from common import demo_city, server
 
-from gis_service.api.app import create_app
-from gis_service.db import migrate
-from gis_service.db.cluster import ensure_postgis, free_port, throwaway_cluster
-from gis_service.db.engine import create_db_engine, resolve_database_url
-from gis_service.ingest.demo_load import load_demo
-from gis_service.settings import get_settings
+from gis_service.db.cluster import free_port, throwaway_cluster
 
-ROOT = Path(__file__).resolve().parent.parent
 ZOOMS = range(12, 18)
 PROPERTIES = "id,label,elevator_status,survey_status,households,compound_id,grid_id"
-
-
-def make_app() -> FastAPI:
-    """uvicorn factory of our app in each worker (database from GIS_DATABASE_URL)."""
-    settings = get_settings()
-    return create_app(create_db_engine(resolve_database_url(settings, start=False), settings))
 
 
 def tile_of(lon: float, lat: float, z: int) -> tuple[int, int]:
@@ -84,31 +68,6 @@ def tile_list(engine: sa.Engine, per_zoom: int, seed: int) -> list[tuple[int, in
         tiles.extend(sorted(seen))
     rng.shuffle(tiles)
     return tiles
-
-
-@contextmanager
-def server(argv: list[str], env: dict[str, str], port: int, ready: str):  # type: ignore[no-untyped-def]
-    """A uvicorn subprocess, up when `ready` answers 200; stopped afterwards."""
-    process = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", *argv, "--host", "127.0.0.1", "--port", str(port),
-         "--log-level", "warning", "--no-access-log"],
-        cwd=ROOT, env={**os.environ, **env},
-    )
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}{ready}", timeout=5).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"server {argv[0]} did not start")
-            time.sleep(0.3)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
 
 
 @dataclass
@@ -221,14 +180,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=34)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp, throwaway_cluster(Path(tmp)) as cluster:
-        with psycopg.connect(cluster.conninfo(), autocommit=True) as conn:
-            conn.execute('CREATE DATABASE "bench"')
-        ensure_postgis(cluster.conninfo("bench"))
-        engine = create_db_engine(cluster.url("bench"))
-        migrate.upgrade(engine)
-        started = time.perf_counter()
-        report = load_demo(engine, target_stairwells=args.stairwells)
-        load_seconds = time.perf_counter() - started
+        engine, report, load_seconds = demo_city(cluster, args.stairwells)
         tiles = tile_list(engine, args.per_zoom, args.seed)
         with engine.begin() as conn:
             conn.execute(sa.text("CREATE EXTENSION IF NOT EXISTS pg_prewarm"))
@@ -240,7 +192,7 @@ def main() -> None:
         ours_env = {"GIS_DATABASE_URL": url, "GIS_POOL_SIZE": "8"}
         tipg_env = {"DATABASE_URL": url.replace("+psycopg", ""), "TIPG_DB_TABLES":
                     '["public.stairwell"]', "TIPG_DB_MAX_CONN_SIZE": "16"}
-        with (server(["benchmarks.tiles:make_app", "--factory", *workers], ours_env,
+        with (server(["benchmarks.common:make_app", "--factory", *workers], ours_env,
                      free_port(), "/health") as ours_base,
               server(["tipg.main:app", *workers], tipg_env, free_port(), "/healthz") as tipg_base):
             figures = measure({

@@ -38,6 +38,15 @@ TOKEN_SQL = f"""
       AND (t.expires_at IS NULL OR t.expires_at > now())
     GROUP BY t.id, u.id, u.username, u.role
 """
+CALLER_SQL = f"""
+    SELECT {USER_COLUMNS}
+    FROM api_token t JOIN app_user u ON u.id = t.user_id
+    LEFT JOIN user_grid g ON g.user_id = u.id
+    WHERE t.token_hash = :hash AND t.revoked_at IS NULL
+      AND (t.expires_at IS NULL OR t.expires_at > now())
+    GROUP BY u.id, u.username, u.role
+"""
+"""The user a live token names now (no row: unknown, revoked or expired), by its hash."""
 
 
 @dataclass(frozen=True)
@@ -83,19 +92,23 @@ def resolve_token(
     return principal_of(row), (int(row.token_id) if row.stale else None)
 
 
-def touch_token(conn: sa.Connection, token_id: int, principal: Principal, what: str,
-                touch_seconds: float = 60) -> None:
+def touch_token(
+    conn: sa.Connection, token_id: int, principal: Principal, what: str, touch_seconds: float = 60
+) -> None:
     """Record a token's use (time, and an audit entry) unless another request just did."""
     label = conn.execute(
-        sa.text("UPDATE api_token SET last_used_at = now() WHERE id = :id AND "
-                "(last_used_at IS NULL OR last_used_at < now() - make_interval(secs => :touch)) "
-                "RETURNING label"),
+        sa.text(
+            "UPDATE api_token SET last_used_at = now() WHERE id = :id AND "
+            "(last_used_at IS NULL OR last_used_at < now() - make_interval(secs => :touch)) "
+            "RETURNING label"
+        ),
         {"id": token_id, "touch": touch_seconds},
     ).first()
     if label is not None:
         detail = {"label": label[0], "request": what}
-        audit.append(conn, principal, audit.Event("token_used", target=f"token:{token_id}",
-                                                  detail=detail))
+        audit.append(
+            conn, principal, audit.Event("token_used", target=f"token:{token_id}", detail=detail)
+        )
 
 
 def authenticate(conn: sa.Connection, token: str | None) -> Principal:

@@ -47,12 +47,15 @@ class LayerField(BaseModel):
     label: Text
     enum: list[str] | None = None
     enum_from: str | None = Field(default=None, description="lookup table holding the codes")
+    enum_labels: dict[str, Text] = Field(default={}, description="zh/en label of each enum code")
     household_data: bool = False
     queryable: bool = True
     limits: Limits | None = None
 
     @model_validator(mode="after")
     def _limits_fit_the_type(self) -> LayerField:
+        if self.enum_labels and set(self.enum_labels) != set(self.enum or []):
+            raise ValueError("enum_labels: give a label to each enum code, and only to those")
         limits = self.limits
         if limits is None:
             return self
@@ -109,6 +112,7 @@ class Layer(BaseModel):
     checks: dict[str, Text] = Field(
         default={}, description="messages of the table's rules between fields (CHECKs)"
     )
+    labels: dict[str, Text] = Field(default={}, description="other codes the layer's analyses show")
     service: Service | None = Field(default=None, description="analysable: serves stairwells")
     walking: Walking | None = Field(default=None, description="the walkable network")
     demand: Demand | None = Field(

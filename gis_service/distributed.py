@@ -24,7 +24,13 @@ from gis_service.analysis.coverage import Eligibility, coverage
 from gis_service.analysis.crs import utm_crs
 from gis_service.analysis.network import StreetGraph
 from gis_service.datasets.area import Area, Box, expand
-from gis_service.datasets.load import STAIRWELL_SQL, load_layer, load_stairwells, read_geoframe
+from gis_service.datasets.load import (
+    STAIRWELL_FROM,
+    STAIRWELL_SQL,
+    load_layer,
+    load_stairwells,
+    read_geoframe,
+)
 from gis_service.datasets.params import ServiceParams
 from gis_service.datasets.runs import ServiceInputs, nearest_table, walkable_graph
 from gis_service.db.engine import create_db_engine
@@ -83,7 +89,8 @@ def partition_stairwells(conn: sa.Connection, district: int | None) -> gpd.GeoDa
     """One district's stairwells (the same frame as load_stairwells)."""
     if district is not None:
         return load_stairwells(conn, Area(district_id=district))
-    frame = read_geoframe(conn, STAIRWELL_SQL + " WHERE sd.district_id IS NULL ORDER BY s.id", {})
+    outside = " WHERE sd.district_id IS NULL ORDER BY s.id"
+    frame = read_geoframe(conn, STAIRWELL_SQL + STAIRWELL_FROM + outside, {})
     for col in ("floors", "building_floors", "households", "elderly_households"):
         frame[col] = pd.to_numeric(frame[col]).astype(np.int64) if len(frame) else frame[col]
     frame["has_original_elevator"] = frame["has_original_elevator"].astype(bool)
@@ -139,7 +146,8 @@ def partition_inputs(
         if not len(streets):
             raise InvalidInput("there are no streets in this area: use mode=crow")
         graph = walkable_graph(streets, crs, params.rules.closed)
-    return ServiceInputs(homes.to_crs(crs), facilities.to_crs(crs), graph, crs, box)
+    lonlat = homes.geometry.to_numpy()
+    return ServiceInputs(homes.to_crs(crs), facilities.to_crs(crs), graph, crs, box, lonlat)
 
 
 def nearest_part(

@@ -65,6 +65,11 @@ class Settings(BaseSettings):
         default=256 * 1024 * 1024,
         description="Bytes of gzip-compressed vector tiles each server process keeps in memory.",
     )
+    answer_cache_bytes: int = Field(
+        default=512 * 1024 * 1024,
+        description="Bytes of serialised analysis answers (JSON, CSV, GeoJSON) each server "
+        "process keeps for repeated questions on unchanged data.",
+    )
     demo_seed: int = 34
     max_upload_bytes: int = Field(
         default=50 * 1024 * 1024, description="Largest import upload accepted (413 above)."
@@ -104,7 +109,8 @@ class Settings(BaseSettings):
         default=12, ge=1, description="A session is refused this long after sign-in, used or not."
     )
     token_touch_seconds: int = Field(
-        default=60, ge=1,
+        default=60,
+        ge=1,
         description="A token's last use (and session's last activity) is written at most this "
         "often, so reads add no write per request.",
     )
@@ -121,7 +127,8 @@ class Settings(BaseSettings):
         default=900, ge=1, description="Longest delay for a name at one address, or an address."
     )
     login_user_max_delay_s: int = Field(
-        default=30, ge=1,
+        default=30,
+        ge=1,
         description="Longest delay for a name over all addresses (the real user's worst wait).",
     )
     login_failure_window_s: int = Field(

@@ -9,6 +9,7 @@ first test that makes it answer, whatever client the test uses (httpx, GDAL, Chr
 
 from __future__ import annotations
 
+import gzip
 import re
 import threading
 from dataclasses import dataclass
@@ -76,6 +77,8 @@ class Recorder:
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in start["headers"]}
         route = scope.get("route")
         kept = b"".join(chunks) if size[0] <= MAX_CHECKED_BODY else None
+        if kept is not None and headers.get("content-encoding") == "gzip":
+            kept = gzip.decompress(kept)  # what the client reads
         exchange = Exchange(
             scope["method"],
             scope["path"],

@@ -104,12 +104,32 @@ class DemoTemplate:
 
 @pytest.fixture(scope="session")
 def demo_template(pg_cluster: ManagedCluster, empty_template: str) -> DemoTemplate:
-    """A database holding the demo district, used as a template."""
+    """A database holding the demo district, used as a template.
+
+    Without the household register: many tests edit stairwell figures directly (the field
+    survey form, CHECK rules), which the database derives from a stairwell's households.
+    """
+    name = create_database(pg_cluster, empty_template)
+    engine = create_db_engine(pg_cluster.url(name))
+    report = load_demo(engine, seed=DEMO_SEED, households=False)
+    engine.dispose()
+    return DemoTemplate(name, report.tokens, report.passwords)
+
+
+@pytest.fixture(scope="session")
+def register_template(pg_cluster: ManagedCluster, empty_template: str) -> DemoTemplate:
+    """The demo district as `gis-service demo` loads it: with every stairwell's households."""
     name = create_database(pg_cluster, empty_template)
     engine = create_db_engine(pg_cluster.url(name))
     report = load_demo(engine, seed=DEMO_SEED)
     engine.dispose()
     return DemoTemplate(name, report.tokens, report.passwords)
+
+
+@pytest.fixture
+def register_db(pg_cluster: ManagedCluster, register_template: DemoTemplate) -> Iterator[Engine]:
+    """An engine on a copy of the demo district with its household register."""
+    yield from engine_on_copy(pg_cluster, register_template.name)
 
 
 @pytest.fixture

@@ -23,6 +23,7 @@ EXPECTED = {
     "streets",
     "candidate_sites",
     "issues",
+    "households",
 }
 
 

@@ -12,8 +12,17 @@ from gis_service.analysis.access import AccessRule, access_points, facility_geom
 from gis_service.analysis.crs import metric_crs, to_metric, xy_of
 from gis_service.analysis.network import StreetGraph
 from gis_service.analysis.routing import meeting_points, nearest_source_snapped, reach_targets
-from gis_service.analysis.snapping import PointsLike, SnapRule, snap_points, unsnapped_reasons
+from gis_service.analysis.snapping import (
+    PointsLike,
+    Snapped,
+    SnapRule,
+    snap_points,
+    unsnapped_reasons,
+)
 from gis_service.errors import InvalidInput
+
+HomeSnaps = tuple[Snapped, list[str | None]]
+"""Points placed on the network, and why each that found no way did not (None: it did)."""
 
 __all__ = [
     "crow_flies_nearest",
@@ -94,6 +103,7 @@ def network_nearest(
     max_snap: float | None = None,
     access: AccessRule = AccessRule(),
     snap: SnapRule = SnapRule(),
+    snapped: HomeSnaps | None = None,
 ) -> pd.DataFrame:
     """Nearest facility and walking distance along streets for every point, in one pass.
 
@@ -102,11 +112,11 @@ def network_nearest(
     default). The search stops at `radius` (distance inf and facility_id NA beyond it).
     Columns: facility_id, distance, served, access (the point's leg to the street), access_x,
     access_y (where the walk reaches the facility, graph CRS), unsnapped (why a point found
-    no way, else None).
+    no way, else None). `snapped`: the points already snapped by this rule (snap_homes).
     """
     snap = snap.limited(max_snap)
     ids = _ids(facility_ids, facility_geometries(facilities).size)
-    targets = snap_points(graph, points, rule=snap)
+    targets, unsnapped = snapped or snap_homes(graph, points, snap)
     n = len(targets)
     entry = access_points(graph, facilities, access, snap)
     sources = entry.stretches
@@ -120,8 +130,14 @@ def network_nearest(
         out = _result(dist, np.where(src >= 0, entry.owner[np.maximum(src, 0)], -1), ids, radius)
     out["access"] = targets.access
     out["access_x"], out["access_y"] = xy[:, 0], xy[:, 1]
-    out["unsnapped"] = unsnapped_reasons(graph, points, targets, snap)
+    out["unsnapped"] = unsnapped
     return out
+
+
+def snap_homes(graph: StreetGraph, points: PointsLike, snap: SnapRule) -> HomeSnaps:
+    """Points placed on the network by the rule, and why those that found no way did not."""
+    targets = snap_points(graph, points, rule=snap)
+    return targets, unsnapped_reasons(graph, points, targets, snap)
 
 
 def served_shares(

@@ -20,12 +20,13 @@ from gis_service.analysis.coverage import Eligibility
 from gis_service.api.analysis_answers import (
     GEOJSON,
     Asked,
-    cached,
+    answered,
     gaps_answer,
     service_areas_answer,
     siting_answer,
-    table_answer,
+    table_body,
 )
+from gis_service.api.analysis_consent import HOUSEHOLDS, consent_route, consent_route_options
 from gis_service.api.analysis_supply import definitions, supply_description, supply_route
 from gis_service.api.deps import get_connection, get_principal
 from gis_service.api.openapi import CSV, beyond_schema, header
@@ -112,13 +113,13 @@ def coverage_route(catalog: Catalog) -> Callable[..., Response]:
             return with_names(conn, table, level)
 
         key = coverage_key(level, batch, touched_only, rule, area)
-        frame, hit = cached(Asked(request, principal, conn), key, compute)
         stated = definitions(catalog, rule)
         meta = {
             "level": level, "batch": batch, "area": area.as_dict(), "eligibility": vars(rule),
             "definitions": {n: stated[n] for n in ("eligible", "coverage") if n in stated},
         }  # fmt: skip
-        return table_answer(conn, frame, level, f, hit, meta)
+        render = lambda frame, hit: table_body(conn, frame, level, f, hit, meta)  # noqa: E731
+        return answered(Asked(request, principal, conn), key, compute, (f,), render)
 
     return coverage
 
@@ -173,13 +174,17 @@ def service_query_for(catalog: Catalog) -> Callable[..., ServiceParams]:
             None, gt=0, description=doc.radius, json_schema_extra={"maximum": MAX_RADIUS_M}
         ),
         minutes: float | None = Query(
-            None, gt=0, description="Radius in minutes of walking",
+            None,
+            gt=0,
+            description="Radius in minutes of walking",
             json_schema_extra=doc.minutes(),
         ),
         speed: str = Query("normal", description="Walking speed", json_schema_extra=doc.speed()),
         life_circle: str | None = Query(
-            None, description="A life circle: its minutes at the speed (10min + elderly: "
-            "within 10 minutes for an elderly person)", json_schema_extra=doc.circle(),
+            None,
+            description="A life circle: its minutes at the speed (10min + elderly: "
+            "within 10 minutes for an elderly person)",
+            json_schema_extra=doc.circle(),
         ),
         mode: Mode = Query("network", description="Along streets or not"),
         conn: sa.Connection = Depends(get_connection, scope="function"),
@@ -274,6 +279,10 @@ def build_router(catalog: Catalog) -> APIRouter:
             *AREA_RULES,
         ),
     )  # fmt: skip
+    if HOUSEHOLDS in catalog.layers:
+        router.add_api_route(
+            "/consent", consent_route(catalog), methods=["GET"], **consent_route_options()
+        )
     service_query = service_query_for(catalog)
 
     @router.get(
@@ -287,7 +296,8 @@ def build_router(catalog: Catalog) -> APIRouter:
         per_facility: bool = Query(True, description="One polygon per facility, or one dissolved"),
         buffer_m: float = Query(25.0, ge=0, le=200, description="Buffer around reached streets"),
         level: ServedLevel = Query(
-            "compound", description="f=json: unit of the served shares; stairwell: per stairwell "
+            "compound",
+            description="f=json: unit of the served shares; stairwell: per stairwell "
             "the distance, minutes, facility reached and the access point used",
         ),
         f: Literal["geojson", "json", "csv"] = Query("geojson", description="Output format"),

@@ -15,9 +15,7 @@ from fastapi.responses import Response
 from gis_service.auth import Principal
 from gis_service.datasets import formats
 from gis_service.datasets.area import Area
-from gis_service.datasets.cache import (
-    ResultCache,
-)
+from gis_service.datasets.cache import ResultCache, scope_key
 from gis_service.datasets.keys import ResultKey, areas_key, nearest_key, siting_key
 from gis_service.datasets.load import level_geometries
 from gis_service.datasets.params import ServiceParams, level_column
@@ -32,17 +30,22 @@ from gis_service.datasets.runs import (
 from gis_service.datasets.siting import SitingParams, run_siting
 
 GEOJSON = "application/geo+json"
+CSV_TYPE = "text/csv; charset=utf-8"
 _LOCK = threading.Lock()
+Body = tuple[bytes, str]
+"""An answer's bytes and media type."""
 
 
-def caches(request: Request) -> tuple[ResultCache, ResultCache]:
-    """The app's result cache and street-graph cache (made on first use)."""
+def caches(request: Request) -> tuple[ResultCache, ResultCache, ResultCache]:
+    """The app's result, street-graph and answer-bytes caches (made on first use)."""
     state = request.app.state
     with _LOCK:
         if getattr(state, "analysis_cache", None) is None:
             state.analysis_cache = ResultCache(maxsize=128)
-            state.graph_cache = ResultCache(maxsize=4)
-    return state.analysis_cache, state.graph_cache
+            state.graph_cache = ResultCache(maxsize=8)  # graphs, stairwells as read, snaps
+            limit = state.settings.answer_cache_bytes
+            state.answer_cache = ResultCache(maxsize=256, max_bytes=limit)
+    return state.analysis_cache, state.graph_cache, state.answer_cache
 
 
 @dataclass(frozen=True)
@@ -60,8 +63,32 @@ class Asked:
 
 def cached(asked: Asked, key: ResultKey, compute: Callable[[], Any]) -> tuple[Any, bool]:
     """The result of a question for this caller and the data now, computed on a miss."""
-    results, _ = caches(asked.request)
+    results = caches(asked.request)[0]
     return results.get_or_compute(key.scoped(asked.principal, asked.conn), compute)
+
+
+def answered(
+    asked: Asked,
+    key: ResultKey,
+    compute: Callable[[], Any],
+    variant: tuple[Any, ...],
+    render: Callable[[Any, bool], Body],
+) -> Response:
+    """The answer to a question in one variant (format, level...): its bytes as last sent when
+    the result and its data are unchanged, else rendered from the (cached or computed) result.
+
+    The bytes of a hit are kept, so a repeated question costs a lookup, not a serialisation.
+    """
+    results, _, bodies = caches(asked.request)
+    full = key.scoped(asked.principal, asked.conn)
+    found, kept = bodies.get((*full, *variant))
+    if found:
+        return answer(kept[0], kept[1], True)
+    value, hit = results.get_or_compute(full, compute)
+    body, media_type = render(value, hit)
+    if hit:
+        bodies.put((*full, *variant), (body, media_type))
+    return answer(body, media_type, hit)
 
 
 def answer(body: bytes | str, media_type: str, hit: bool | None = None) -> Response:
@@ -73,32 +100,36 @@ def answer(body: bytes | str, media_type: str, hit: bool | None = None) -> Respo
 def table_answer(
     conn: sa.Connection, frame: pd.DataFrame, level: str, f: str, hit: bool, meta: dict[str, Any]
 ) -> Response:
+    """A per-level table as JSON, CSV or GeoJSON of the level's polygons, as a response."""
+    body, media_type = table_body(conn, frame, level, f, hit, meta)
+    return answer(body, media_type, hit)
+
+
+def table_body(
+    conn: sa.Connection, frame: pd.DataFrame, level: str, f: str, hit: bool, meta: dict[str, Any]
+) -> Body:
     """A per-level table as JSON, CSV or GeoJSON of the level's polygons."""
     if f == "csv":
-        return answer(formats.to_csv(frame), "text/csv; charset=utf-8", hit)
+        return formats.to_csv(frame).encode(), CSV_TYPE
     if f == "geojson":
         col = f"{level}_id"
         rows = frame[frame[col].notna()]
         geoms = level_geometries(conn, level, [int(i) for i in rows[col]])
         texts = [geoms.get(int(i)) for i in rows[col]]
-        body = formats.feature_collection(rows, texts, rows[col].tolist(), meta)
-        return answer(body, GEOJSON, hit)
-    return answer(
-        formats.dumps({**meta, "cached": hit, "rows": formats.records(frame)}),
-        "application/json",
-        hit,
-    )
+        return formats.feature_collection(rows, texts, rows[col].tolist(), meta), GEOJSON
+    body = formats.dumps({**meta, "cached": hit, "rows": formats.records(frame)})
+    return body, "application/json"
 
 
-def nearest(asked: Asked, params: ServiceParams, area: Area) -> tuple[pd.DataFrame, bool]:
-    """Per-stairwell nearest facility and distance, cached."""
+def nearest_compute(asked: Asked, params: ServiceParams, area: Area) -> Callable[[], Any]:
+    """How the per-stairwell nearest facility and distance are computed on a miss."""
 
     def compute() -> pd.DataFrame:
-        inputs = service_inputs(asked.conn, params, area, graphs=asked.graphs())
+        scope = scope_key(asked.principal)
+        inputs = service_inputs(asked.conn, params, area, graphs=asked.graphs(), scope=scope)
         return nearest_table(inputs, params)
 
-    frame, hit = cached(asked, nearest_key(params, area), compute)
-    return frame, hit
+    return compute
 
 
 def service_areas_answer(
@@ -115,20 +146,28 @@ def service_areas_answer(
             inputs = service_inputs(conn, params, area, stairwells=False, graphs=asked.graphs())
             return area_frame(inputs, params, per_facility, buffer_m)
 
-        polys, hit = cached(asked, areas_key(params, per_facility, buffer_m, area), compute)
-        texts = formats.geojson_texts(polys.geometry.to_numpy())
-        body = formats.feature_collection(polys, texts, polys["facility_id"].tolist(), meta)
-        return answer(body, GEOJSON, hit)
-    near, hit = nearest(asked, params, area)
-    if f == "csv":
-        return answer(formats.to_csv(near), "text/csv; charset=utf-8", hit)
-    payload: dict[str, Any] = {**meta, "cached": hit, "level": level}
-    if level != "stairwell":
-        shares = with_names(conn, shares_table(near, level_column(level)), level)
-        payload["summary"] = formats.records(shares)
-    payload["unsnapped"] = unsnapped_counts(near)
-    payload["stairwells"] = formats.records(near)
-    return answer(formats.dumps(payload), "application/json", hit)
+        def polygons(polys: Any, hit: bool) -> Body:
+            texts = formats.geojson_texts(polys.geometry.to_numpy())
+            ids = polys["facility_id"].tolist()
+            return formats.feature_collection(polys, texts, ids, meta), GEOJSON
+
+        key = areas_key(params, per_facility, buffer_m, area)
+        return answered(asked, key, compute, (f,), polygons)
+
+    def table(near: pd.DataFrame, hit: bool) -> Body:
+        if f == "csv":
+            return formats.to_csv(near).encode(), CSV_TYPE
+        payload: dict[str, Any] = {**meta, "cached": hit, "level": level}
+        if level != "stairwell":
+            shares = with_names(conn, shares_table(near, level_column(level)), level)
+            payload["summary"] = formats.records(shares)
+        payload["unsnapped"] = unsnapped_counts(near)
+        payload["stairwells"] = formats.records(near)
+        return formats.dumps(payload), "application/json"
+
+    variant = (f,) if f == "csv" else (f, level)
+    return answered(asked, nearest_key(params, area), nearest_compute(asked, params, area),
+                    variant, table)  # fmt: skip
 
 
 def unsnapped_counts(near: pd.DataFrame) -> dict[str, int]:
@@ -141,16 +180,19 @@ def unsnapped_counts(near: pd.DataFrame) -> dict[str, int]:
 def gaps_answer(asked: Asked, params: ServiceParams, area: Area, level: str, f: str) -> Response:
     """Stairwells and households not served within the radius, per level, or as points."""
     conn = asked.conn
-    near, hit = nearest(asked, params, area)
     meta = {"parameters": params.as_dict(), "area": area.as_dict(), "level": level}
-    if f == "geojson":
-        unserved = near[~near["served"]]
-        texts = formats.geojson_texts(unserved["geometry"].to_numpy())
-        body = formats.feature_collection(unserved, texts, unserved["id"].tolist(), meta)
-        return answer(body, GEOJSON, hit)
-    return table_answer(
-        conn, with_names(conn, gaps_table(near, level_column(level)), level), level, f, hit, meta
-    )
+
+    def render(near: pd.DataFrame, hit: bool) -> Body:
+        if f == "geojson":
+            unserved = near[~near["served"]]
+            texts = formats.geojson_texts(unserved["geometry"].to_numpy())
+            ids = unserved["id"].tolist()
+            return formats.feature_collection(unserved, texts, ids, meta), GEOJSON
+        gaps = with_names(conn, gaps_table(near, level_column(level)), level)
+        return table_body(conn, gaps, level, f, hit, meta)
+
+    compute = nearest_compute(asked, params, area)
+    return answered(asked, nearest_key(params, area), compute, ("gaps", f, level), render)
 
 
 def siting_answer(asked: Asked, params: SitingParams, area: Area) -> Response:

@@ -18,6 +18,7 @@ from gis_service.api import (
     transfer,
 )
 from gis_service.api import field as field_api
+from gis_service.api.compress import ItemsGZip
 from gis_service.api.guard import RequestGuard
 from gis_service.api.metrics import install_metrics
 from gis_service.api.openapi import body_limit, declare_answer, install_openapi
@@ -51,6 +52,7 @@ def create_app(
     app.state.settings = settings or get_settings()
     app.state.maps = default_maps() if catalog is default_catalog() else load_maps(catalog=catalog)
     install_problem_handlers(app)
+    app.add_middleware(ItemsGZip)
     app.add_middleware(RequestGuard)  # inside the metrics: refusals are counted too
     install_metrics(app)
     app.include_router(health.router)

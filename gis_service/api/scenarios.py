@@ -93,7 +93,7 @@ def evaluation(
     request: Request, conn: sa.Connection, principal: Principal, record: dict[str, Any], level: str
 ) -> tuple[pd.DataFrame, str, dict[str, int]]:
     """A scenario's evaluation at a level: stored when current, else cached or computed."""
-    results, graphs = caches(request)
+    results, graphs, _ = caches(request)
     return store.current_evaluation(conn, record, level, results, graphs, scope_key(principal))
 
 

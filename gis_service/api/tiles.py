@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from dataclasses import replace
 from typing import Any
 
 import sqlalchemy as sa
@@ -10,7 +11,10 @@ from fastapi import APIRouter, Depends, Path, Request, Response
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
+from gis_service.api.callers import remembered_callers, token_digest
 from gis_service.api.deps import (
+    bearer_token,
+    client_address,
     engine_for,
     get_app_settings,
     get_catalog,
@@ -27,12 +31,17 @@ from gis_service.tiles import metadata, ogc
 from gis_service.tiles.cache import CachedTile, TileCache, accepts_gzip
 from gis_service.tiles.grid import TMS_ID, parse_tile, tile_matrix_set
 from gis_service.tiles.params import TileFilter, parse_filter, resolve_layers
-from gis_service.tiles.render import readable_state, render_tile
+from gis_service.tiles.render import readable_state, remembered_state, render_tile
 
 router = APIRouter(tags=["tiles"])
 MAX_AGE_SECONDS = 5
 ERRORS = errors(
-    400, 401, 403, 404, 503, e400="Unknown parameter, bad filter, tile outside the matrix",
+    400,
+    401,
+    403,
+    404,
+    503,
+    e400="Unknown parameter, bad filter, tile outside the matrix",
     e404="Unknown layer, collection or tile matrix set",
 )
 TILE_HEADERS = {
@@ -41,18 +50,26 @@ TILE_HEADERS = {
 }
 TILE_RESPONSES: dict[int | str, dict[str, Any]] = {
     200: media(
-        ogc.MVT_MEDIA_TYPE, description="A Mapbox Vector Tile (gzip when accepted)",
+        ogc.MVT_MEDIA_TYPE,
+        description="A Mapbox Vector Tile (gzip when accepted)",
         headers=TILE_HEADERS,
     ),
-    204: {"description": "No feature in this tile (or below the layers' minzoom)",
-          "headers": TILE_HEADERS},
+    204: {
+        "description": "No feature in this tile (or below the layers' minzoom)",
+        "headers": TILE_HEADERS,
+    },
     304: {"description": "The tile has not changed (If-None-Match)", "headers": TILE_HEADERS},
     **ERRORS,
 }
 IF_NONE_MATCH = {
     "parameters": [
-        {"name": "If-None-Match", "in": "header", "required": False,
-         "schema": {"type": "string"}, "description": "an ETag seen before (304 if current)"}
+        {
+            "name": "If-None-Match",
+            "in": "header",
+            "required": False,
+            "schema": {"type": "string"},
+            "description": "an ETag seen before (304 if current)",
+        }
     ]
 }
 _cache_lock = threading.Lock()
@@ -115,14 +132,26 @@ def tile_response(
 def serve_tile(request: Request, layers: str | Layer, z: str, x: str, y: str) -> Response:
     """Validate, authenticate, render (or take from the cache) and answer one tile.
 
-    Runs as one job of the thread pool (caller, data versions, cache: one hop for a hit).
+    Runs as one job of the thread pool; a remembered token's caller is checked in the same
+    query as the data versions (api/callers.py): one round trip for a cached tile.
     """
     found = (layers,) if isinstance(layers, Layer) else resolve_layers(get_catalog(request), layers)
     tile = parse_tile(z, x, y)
     tfilter = parse_filter(found, list(request.query_params.multi_items()))
     engine = engine_for(request)
-    principal = get_principal(request)
-    state = readable_state(engine, principal, found)
+    callers, digest = remembered_callers(request), token_digest(bearer_token(request))
+    remembered = callers.get(digest) if digest else None
+    state = None
+    if digest and remembered is not None:
+        principal = replace(remembered, address=client_address(request))
+        state = remembered_state(engine, principal, digest, found)
+        if state is None:
+            callers.forget(digest)
+    if state is None:
+        principal = get_principal(request)
+        state = readable_state(engine, principal, found)
+        if digest:
+            callers.put(digest, principal)
     cache = get_tile_cache(request)
     entry, hit = render_tile(engine, cache, principal, state, found, tile, tfilter)
     TILE_CACHE.labels("hit" if hit else "miss").inc()
@@ -130,7 +159,9 @@ def serve_tile(request: Request, layers: str | Layer, z: str, x: str, y: str) ->
 
 
 @router.get(
-    "/tiles/{layers}/{z}/{x}/{y}.pbf", response_class=Response, responses=TILE_RESPONSES,
+    "/tiles/{layers}/{z}/{x}/{y}.pbf",
+    response_class=Response,
+    responses=TILE_RESPONSES,
     openapi_extra=IF_NONE_MATCH,
 )
 async def xyz_tile(

@@ -34,9 +34,11 @@ class CacheStats:
 class ResultCache:
     """Least-recently-used cache of computed results, safe across request threads."""
 
-    def __init__(self, maxsize: int = 128) -> None:
-        """An empty cache holding at most maxsize results."""
+    def __init__(self, maxsize: int = 128, max_bytes: int | None = None) -> None:
+        """An empty cache holding at most maxsize results (and max_bytes of bytes values)."""
         self.maxsize = maxsize
+        self.max_bytes = max_bytes
+        self.bytes = 0
         self._items: OrderedDict[Hashable, Any] = OrderedDict()
         self._lock = threading.Lock()
         self.stats = CacheStats()
@@ -56,17 +58,24 @@ class ResultCache:
             return False, None
 
     def put(self, key: Hashable, value: Any) -> None:
-        """Store a result, dropping the least recently used beyond maxsize."""
+        """Store a result, dropping the least recently used beyond maxsize (or max_bytes)."""
+        size = _size(value)
+        if self.max_bytes is not None and size > self.max_bytes:
+            return  # bigger than the whole budget: not kept
         with self._lock:
+            self.bytes += size - _size(self._items.get(key))
             self._items[key] = value
             self._items.move_to_end(key)
-            while len(self._items) > self.maxsize:
-                self._items.popitem(last=False)
+            while len(self._items) > self.maxsize or (
+                self.max_bytes is not None and self.bytes > self.max_bytes
+            ):
+                self.bytes -= _size(self._items.popitem(last=False)[1])
 
     def clear(self) -> None:
         """Forget every result."""
         with self._lock:
             self._items.clear()
+            self.bytes = 0
 
     def get_or_compute(self, key: Hashable, compute: Callable[[], T]) -> tuple[T, bool]:
         """The cached value (hit=True) or a freshly computed and stored one (hit=False)."""
@@ -76,6 +85,13 @@ class ResultCache:
         value = compute()
         self.put(key, value)
         return value, False
+
+
+def _size(value: Any) -> int:
+    """Bytes a cached value holds in bytes objects (itself, or the items of a tuple)."""
+    if isinstance(value, tuple):
+        return sum(_size(item) for item in value)
+    return len(value) if isinstance(value, bytes) else 0
 
 
 def scope_key(principal: Principal | None) -> tuple[Any, ...]:

@@ -27,11 +27,26 @@ def _clean(value: Any) -> Any:
     return value
 
 
+def column_values(column: pd.Series) -> list[Any]:
+    """A column as plain Python values, vectorised (NaN, inf, NA and NaT as None)."""
+    kind = column.dtype.kind if isinstance(column.dtype, np.dtype) else ""
+    if kind in "iub" and kind:
+        return column.to_numpy().tolist()
+    if kind == "f":
+        numbers = column.to_numpy(np.float64)
+        values = numbers.astype(object)
+        values[~np.isfinite(numbers)] = None
+        return values.tolist()
+    values = column.astype(object).to_numpy(copy=True)
+    values[pd.isna(values)] = None
+    return [_clean(v) if isinstance(v, float | np.generic) else v for v in values.tolist()]
+
+
 def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     """Rows as dicts of plain Python values (no geometry column; NaN, inf and NA as None)."""
     columns = [c for c in frame.columns if c != "geometry"]
-    values = {c: [_clean(v) for v in frame[c].astype(object).tolist()] for c in columns}
-    return [dict(zip(columns, row, strict=True)) for row in zip(*values.values(), strict=True)]
+    values = [column_values(frame[c]) for c in columns]
+    return [dict(zip(columns, row, strict=True)) for row in zip(*values, strict=True)]
 
 
 def _default(value: Any) -> Any:

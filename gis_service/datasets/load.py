@@ -22,13 +22,7 @@ from gis_service.rows.columns import quoted
 
 CRS_LONLAT = "EPSG:4326"
 HIERARCHY = ("grid_id", "compound_id", "community_id", "subdistrict_id", "district_id")
-STAIRWELL_SQL = """
-SELECT s.id, s.building_id, s.compound_id, s.grid_id,
-       coalesce(g.community_id, c.community_id) AS community_id,
-       cm.subdistrict_id, sd.district_id,
-       s.label, s.floors, b.floors AS building_floors, b.year_built, b.has_original_elevator,
-       s.households, s.elderly_households, s.elevator_status, s.batch_id,
-       ST_AsBinary(s.geom) AS geom
+STAIRWELL_FROM = """
 FROM stairwell s
 JOIN building b ON b.id = s.building_id
 LEFT JOIN grid g ON g.id = s.grid_id
@@ -36,6 +30,13 @@ LEFT JOIN compound c ON c.id = s.compound_id
 LEFT JOIN community cm ON cm.id = coalesce(g.community_id, c.community_id)
 LEFT JOIN subdistrict sd ON sd.id = cm.subdistrict_id
 """
+STAIRWELL_SQL = """
+SELECT s.id, s.building_id, s.compound_id, s.grid_id,
+       coalesce(g.community_id, c.community_id) AS community_id,
+       cm.subdistrict_id, sd.district_id,
+       s.label, s.floors, b.floors AS building_floors, b.year_built, b.has_original_elevator,
+       s.households, s.elderly_households, s.elevator_status, s.batch_id,
+       ST_AsBinary(s.geom) AS geom"""
 STAIRWELL_FILTERS = {
     "district_id": "sd.district_id",
     "subdistrict_id": "cm.subdistrict_id",
@@ -65,9 +66,7 @@ class LayerSource:
         if self.kind_column and self.kind_column != "kind":
             names.append(f"{quoted(self.kind_column)} AS kind")
         shape = f"coalesce({quoted(self.outline)}, geom)" if self.outline else "geom"
-        return (
-            f"SELECT {', '.join(names)}, ST_AsBinary({shape}) AS geom FROM {quoted(self.table)}"
-        )
+        return f"SELECT {', '.join(names)}, ST_AsBinary({shape}) AS geom FROM {quoted(self.table)}"
 
 
 def source_of(layer: Layer) -> LayerSource:
@@ -88,8 +87,12 @@ def _envelope(box: Box | None, column: str, params: dict[str, Any]) -> list[str]
     return [f"{column} && ST_MakeEnvelope(%(w)s, %(s)s, %(e)s, %(n)s, 4326)"]
 
 
-def read_geoframe(conn: sa.Connection, sql: str, params: dict[str, Any]) -> gpd.GeoDataFrame:
-    """Run a query (psycopg %(name)s parameters) whose column geom is WKB; a GeoDataFrame."""
+def read_frame(conn: sa.Connection, sql: str, params: dict[str, Any]) -> pd.DataFrame:
+    """Run a query (psycopg %(name)s parameters) on the caller's connection; its rows as a frame.
+
+    Rows come as tuples straight from the driver (no row objects); database errors are raised
+    as SQLAlchemy raises them, so the API maps them (a role without rights: 401/403).
+    """
     raw = conn.connection.driver_connection
     assert raw is not None
     try:
@@ -98,9 +101,14 @@ def read_geoframe(conn: sa.Connection, sql: str, params: dict[str, Any]) -> gpd.
             assert cur.description is not None
             columns = [d.name for d in cur.description]
             rows = cur.fetchall()
-    except psycopg.Error as exc:  # the same errors SQLAlchemy raises, so the API maps them
+    except psycopg.Error as exc:
         raise sa.exc.DBAPIError.instance(sql, params, exc, psycopg.Error) from exc
-    frame = pd.DataFrame.from_records(rows, columns=columns)
+    return pd.DataFrame.from_records(rows, columns=columns)
+
+
+def read_geoframe(conn: sa.Connection, sql: str, params: dict[str, Any]) -> gpd.GeoDataFrame:
+    """Run a query (psycopg %(name)s parameters) whose column geom is WKB; a GeoDataFrame."""
+    frame = read_frame(conn, sql, params)
     wkb = frame.pop("geom").to_numpy(dtype=object)
     geoms = shapely.from_wkb(wkb) if len(wkb) else np.empty(0, dtype=object)
     for col in INT_COLUMNS:
@@ -128,14 +136,19 @@ def no_stairwells() -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame(frame, geometry=np.empty(0, dtype=object), crs=CRS_LONLAT)
 
 
-def load_stairwells(conn: sa.Connection, area: Area = Area()) -> gpd.GeoDataFrame:
-    """Stairwells with building floors/year/lift and hierarchy ids up to district (lon/lat)."""
+def stairwells_in(area: Area) -> tuple[str, dict[str, Any]]:
+    """The WHERE clause (psycopg parameters) of the stairwells of an area, over STAIRWELL_FROM."""
     params: dict[str, Any] = {}
     where = [f"{STAIRWELL_FILTERS[col]} = %({col})s" for col in area.ids()]
     params.update(area.ids())
     where += _envelope(area.bbox, "s.geom", params)
-    sql = STAIRWELL_SQL + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY s.id"
-    frame = read_geoframe(conn, sql, params)
+    return (" WHERE " + " AND ".join(where) if where else ""), params
+
+
+def load_stairwells(conn: sa.Connection, area: Area = Area()) -> gpd.GeoDataFrame:
+    """Stairwells with building floors/year/lift and hierarchy ids up to district (lon/lat)."""
+    where, params = stairwells_in(area)
+    frame = read_geoframe(conn, STAIRWELL_SQL + STAIRWELL_FROM + where + " ORDER BY s.id", params)
     for col in ("floors", "building_floors", "households", "elderly_households"):
         frame[col] = pd.to_numeric(frame[col]).astype(np.int64) if len(frame) else frame[col]
     frame["has_original_elevator"] = frame["has_original_elevator"].astype(bool)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from typing import Any
 
@@ -13,14 +13,21 @@ import shapely
 import sqlalchemy as sa
 from pyproj import CRS
 
-from gis_service.analysis.coverage import Eligibility, coverage, project_batch
+from gis_service.analysis.coverage import Eligibility, project_batch
 from gis_service.analysis.crs import metric_crs
 from gis_service.analysis.network import StreetGraph, build_graph
-from gis_service.analysis.service import crow_flies_nearest, network_nearest, served_shares
+from gis_service.analysis.service import (
+    HomeSnaps,
+    crow_flies_nearest,
+    network_nearest,
+    served_shares,
+    snap_homes,
+)
 from gis_service.analysis.service_area import service_areas
 from gis_service.analysis.walkable import ClosedRule, walkable
 from gis_service.datasets.area import Area, Box, area_box, margin_box
-from gis_service.datasets.cache import ResultCache, versions_key
+from gis_service.datasets.cache import STAIRWELL_TABLES, ResultCache, versions_key
+from gis_service.datasets.coverage import coverage_in_sql
 from gis_service.datasets.load import (
     LayerSource,
     level_names,
@@ -52,9 +59,9 @@ def coverage_table(
     """Coverage per level, or the before/after projection of a retrofit batch."""
     area_box(conn, area)  # unknown hierarchy ids are named
     pipeline = statuses(conn)
-    stairwells = load_stairwells(conn, area)
     if batch is None:
-        return coverage(stairwells, level_col, pipeline, rule)
+        return coverage_in_sql(conn, level_col, area, pipeline, rule)
+    stairwells = load_stairwells(conn, area)
     found = conn.execute(sa.text("SELECT 1 FROM retrofit_batch WHERE id = :id"), {"id": batch})
     if found.first() is None:
         raise bad("batch", f"there is no retrofit batch {batch}")
@@ -80,6 +87,10 @@ class ServiceInputs:
     graph: StreetGraph | None
     crs: CRS
     box: Box | None
+    lonlat: np.ndarray | None = None
+    """The stairwells' points in lon/lat, as read."""
+    snapped: HomeSnaps | None = None
+    """The stairwells' places on the graph, when kept from an earlier question."""
 
 
 def pick_crs(*frames: gpd.GeoDataFrame) -> CRS:
@@ -98,6 +109,14 @@ def walkable_graph(streets: gpd.GeoDataFrame, crs: CRS, closed: ClosedRule) -> S
     return build_graph(open_ways.to_crs(crs))
 
 
+def graph_key(
+    conn: sa.Connection, network: LayerSource, box: Box | None, crs: CRS, closed: ClosedRule
+) -> tuple[Hashable, ...]:
+    """What a street graph is built from: the network's table, box, CRS, closures and version."""
+    return ("graph", network.table, box, crs.to_string(), closed,
+            versions_key(conn, (network.table,)))  # fmt: skip
+
+
 def street_graph(
     conn: sa.Connection,
     network: LayerSource,
@@ -108,8 +127,7 @@ def street_graph(
 ) -> StreetGraph:
     """The walkable street graph of a box in a metric CRS (cached by the network's data version)."""
     closed = closed or WalkRules().closed
-    key = ("graph", network.table, box, crs.to_string(), closed,
-           versions_key(conn, (network.table,)))  # fmt: skip
+    key = graph_key(conn, network, box, crs, closed)
 
     def build() -> StreetGraph:
         streets = load_layer(conn, network, box)
@@ -129,20 +147,44 @@ def service_inputs(
     stairwells: bool = True,
     graphs: ResultCache | None = None,
     progress: Progress = quiet,
+    scope: Hashable | None = None,
 ) -> ServiceInputs:
-    """Read stairwells of the area, and facilities and streets of the area plus a margin."""
+    """Read stairwells of the area, and facilities and streets of the area plus a margin.
+
+    With a graph cache and the caller's scope, the stairwells as read and projected, and their
+    places on the street graph, are kept by the data versions they come from: a new radius or
+    layer on unchanged stairwells reads and snaps none again.
+    """
     box = margin_box(conn, area, params.radius_m + SNAP_SLACK_M)
     progress("reading stairwells")
-    homes = load_stairwells(conn, area) if stairwells else no_stairwells()
+    kept = stairwells and graphs is not None and scope is not None
+    homes_key = ("stairwells", scope, versions_key(conn, STAIRWELL_TABLES), area.key())
+    if kept:
+        assert graphs is not None
+        homes = graphs.get_or_compute(homes_key, lambda: load_stairwells(conn, area))[0]
+    else:
+        homes = load_stairwells(conn, area) if stairwells else no_stairwells()
     progress(f"reading {params.layer}")
     facilities = load_layer(conn, params.sources.facilities, box, params.kind)
     crs = pick_crs(homes, facilities) if len(homes) or len(facilities) else CRS.from_epsg(3857)
-    graph = None
+    projected = (
+        graphs.get_or_compute((*homes_key, crs.to_string()), lambda: homes.to_crs(crs))[0]
+        if kept and graphs is not None
+        else homes.to_crs(crs)
+    )
+    graph, snapped = None, None
     network = params.sources.streets
     if params.mode == "network" and network is not None and (len(homes) or len(facilities)):
         progress("building the street graph")
-        graph = street_graph(conn, network, box, crs, graphs, params.rules.closed)
-    return ServiceInputs(homes.to_crs(crs), facilities.to_crs(crs), graph, crs, box)
+        closed = params.rules.closed
+        graph = street_graph(conn, network, box, crs, graphs, closed)
+        if kept and graphs is not None and len(homes):
+            snap_key = ("snapped", homes_key, graph_key(conn, network, box, crs, closed),
+                        params.rules.snap)  # fmt: skip
+            snap = lambda: snap_homes(graph, projected, params.rules.snap)  # noqa: E731
+            snapped = graphs.get_or_compute(snap_key, snap)[0]
+    lonlat = homes.geometry.to_numpy()
+    return ServiceInputs(projected, facilities.to_crs(crs), graph, crs, box, lonlat, snapped)
 
 
 def nearest_table(
@@ -162,7 +204,7 @@ def nearest_table(
     elif params.mode == "network" and inputs.graph is not None and len(fac):
         near = network_nearest(
             inputs.graph, homes, fac, ids, radius=params.radius_m, access=rules.access,
-            snap=rules.snap,
+            snap=rules.snap, snapped=inputs.snapped,
         )  # fmt: skip
     else:
         shapes = fac if len(fac) else np.zeros((0, 2))
@@ -172,16 +214,15 @@ def nearest_table(
     out = pd.DataFrame(homes[keep]).reset_index(drop=True)
     out["facility_id"] = near["facility_id"].to_numpy()
     names = fac.set_index("id")["name"] if len(fac) and "name" in fac.columns else pd.Series()
-    out["facility_name"] = [
-        names.get(int(f)) if pd.notna(f) else None for f in out["facility_id"]
-    ]
+    out["facility_name"] = [names.get(int(f)) if pd.notna(f) else None for f in out["facility_id"]]
     dist = near["distance"].to_numpy(np.float64)
     out["distance_m"] = np.where(np.isfinite(dist), np.round(dist, 1), np.nan)
     out["minutes"] = np.round(out["distance_m"] / params.m_per_min, 1)
     out["served"] = near["served"].to_numpy(bool)
     out["access_lon"], out["access_lat"] = access_lonlat(near, inputs.crs)
     out["unsnapped"] = near["unsnapped"].to_numpy() if "unsnapped" in near else None
-    out["geometry"] = inputs.stairwells.to_crs(4326).geometry.to_numpy()
+    lonlat = inputs.lonlat
+    out["geometry"] = lonlat if lonlat is not None else homes.to_crs(4326).geometry.to_numpy()
     return out
 
 

@@ -136,12 +136,14 @@ def parse_items_query(
 def fetch_page(conn: sa.Connection, layer: Layer, query: ItemsQuery) -> tuple[list[str], int]:
     """The page's features as GeoJSON text, and how many features match in all."""
     table = quoted(layer.table)
+    # only the published columns: a role may lack the grant of others (household.owner_names)
+    columns = ", ".join(['"id"', '"geom"', *(quoted(f.name) for f in layer.fields)])
     rows = conn.execute(
         sa.text(
             # The page is cut in a subquery so that only its rows are encoded: PostgreSQL
             # computes the select list of rows that OFFSET skips too.
-            f"SELECT ({feature_sql(layer, query.crs, query.names)})::text FROM (SELECT * "
-            f"FROM {table} WHERE {query.where.sql} ORDER BY {query.order} "
+            f"SELECT ({feature_sql(layer, query.crs, query.names)})::text FROM (SELECT "
+            f"{columns} FROM {table} WHERE {query.where.sql} ORDER BY {query.order} "
             f"LIMIT :page_limit OFFSET :page_offset) AS page ORDER BY {query.order}"
         ),
         {**query.where.params, "page_limit": query.limit, "page_offset": query.offset},

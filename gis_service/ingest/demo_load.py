@@ -19,6 +19,7 @@ from gis_service.auth import hash_token
 from gis_service.db.models import Base
 from gis_service.errors import InvalidInput
 from gis_service.ingest.demo import generate_city
+from gis_service.ingest.demo_households import add_households
 from gis_service.ingest.demo_layout import Tables
 
 METRIC_CRS = "EPSG:32649"  # UTM zone 49N: Guangzhou
@@ -44,6 +45,7 @@ LOAD_ORDER = [
     "user_grid",
     "survey",
     "issue",
+    "household",
 ]
 
 
@@ -133,8 +135,13 @@ def load_demo(
     seed: int = 34,
     target_stairwells: int = 0,
     progress: Callable[[str], None] | None = None,
+    households: bool | None = None,
 ) -> DemoReport:
-    """Generate the demo city and write it into an empty database, all or nothing."""
+    """Generate the demo city and write it into an empty database, all or nothing.
+
+    households: the household register of every stairwell (by default for the district alone,
+    not for a city grown to target_stairwells).
+    """
     import time
 
     started = time.perf_counter()
@@ -147,6 +154,8 @@ def load_demo(
     say = progress or (lambda _message: None)
     say("generating")
     tables = generate_city(seed, target_stairwells)
+    if target_stairwells == 0 if households is None else households:
+        add_households(tables, seed)
     tokens = demo_tokens(tables)
     passwords = demo_passwords(tables)
     transform = to_lonlat()

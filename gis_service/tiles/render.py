@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from gis_service.auth import DB_ROLES, Principal, apply_scope
+from gis_service.auth import CALLER_SQL, DB_ROLES, Principal, apply_scope
 from gis_service.catalog import Layer
 from gis_service.errors import Forbidden, Unauthorized
 from gis_service.tiles.cache import CachedTile, TileCache, TileKey, VersionKey, make_entry
@@ -33,6 +33,19 @@ STATE_SQL = sa.text("""
     JOIN pg_class c ON c.oid = to_regclass(t.name)
     LEFT JOIN data_version v ON v.table_name = t.name
 """)
+
+STATE_AND_CALLER_SQL = sa.text(f"""
+    WITH caller AS ({CALLER_SQL})
+    SELECT t.name, v.version,
+           has_table_privilege(CAST(:role AS name), c.oid, 'SELECT') AS readable,
+           c.relrowsecurity AS row_security,
+           (SELECT id FROM caller) AS caller_id, (SELECT role FROM caller) AS caller_role,
+           (SELECT grids FROM caller) AS caller_grids
+    FROM unnest(CAST(:tables AS text[])) AS t(name)
+    JOIN pg_class c ON c.oid = to_regclass(t.name)
+    LEFT JOIN data_version v ON v.table_name = t.name
+""")
+"""STATE_SQL for a remembered caller, with whom its token names now: one round trip."""
 
 
 @dataclass(frozen=True)
@@ -72,9 +85,7 @@ def check_access(
             raise Forbidden(f"your role may not read layer {layer.id}")
 
 
-def scope_key(
-    principal: Principal, layers: Sequence[Layer], state: dict[str, TableState]
-) -> str:
+def scope_key(principal: Principal, layers: Sequence[Layer], state: dict[str, TableState]) -> str:
     """Who may share a cached tile: everyone, the roles that see all rows, or one set of grids."""
     if principal.role == "grid_worker" and any(
         layer.grid_scoped or state[layer.table].row_security for layer in layers
@@ -108,6 +119,29 @@ def readable_state(
     check_access(principal, layers)  # anonymous callers of private layers stop here
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         state = table_state(conn, layers, DB_ROLES[principal.role])
+    check_access(principal, layers, state)
+    return state
+
+
+def remembered_state(
+    engine: Engine, principal: Principal, token_hash: str, layers: Sequence[Layer]
+) -> dict[str, TableState] | None:
+    """readable_state for a remembered token's principal, in the same query as the check that
+    the token still names that user, role and grids; None when it does not (revoked, expired,
+    changed): the caller is then resolved again."""
+    tables = sorted({layer.table for layer in layers})
+    params = {"tables": tables, "role": DB_ROLES[principal.role], "hash": token_hash}
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        rows = conn.execute(STATE_AND_CALLER_SQL, params).all()
+    same = (principal.user_id, principal.role, principal.grid_ids)
+    if not rows or any((r.caller_id, r.caller_role, tuple(r.caller_grids or ())) != same
+                       for r in rows):  # fmt: skip
+        return None
+    state = {
+        r.name: TableState(None if r.version is None else int(r.version), bool(r.readable),
+                           bool(r.row_security))
+        for r in rows
+    }  # fmt: skip
     check_access(principal, layers, state)
     return state
 

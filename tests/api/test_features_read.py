@@ -302,3 +302,18 @@ def test_openapi_30_validates_against_the_official_schema(api: Clients) -> None:
         if isinstance(op, dict) and "operationId" in op
     ]
     assert len(ids) == len(set(ids))
+
+
+def test_items_pages_are_gzipped_when_the_client_accepts_it(api: Clients) -> None:
+    """A page of 100 stairwells travels gzip-compressed; the same page uncompressed without."""
+    path = "/collections/stairwells/items?limit=100"
+    with api("planner") as client:
+        packed = client.get(path, headers={"Accept-Encoding": "gzip"})
+        plain = client.get(path, headers={"Accept-Encoding": "identity"})
+    assert packed.status_code == plain.status_code == 200
+    assert packed.headers["content-encoding"] == "gzip"
+    assert "content-encoding" not in plain.headers
+    assert int(packed.headers["content-length"]) < len(plain.content) / 3
+    assert "Accept-Encoding" in packed.headers["vary"]
+    assert packed.json()["features"] == plain.json()["features"]  # httpx decodes the gzip
+    assert len(plain.json()["features"]) == 100

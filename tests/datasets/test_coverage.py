@@ -5,8 +5,14 @@ from __future__ import annotations
 import csv
 import io
 
+import pandas as pd
 import pytest
+import sqlalchemy as sa
 
+from gis_service.analysis.coverage import Eligibility, coverage
+from gis_service.datasets.area import Area
+from gis_service.datasets.load import load_stairwells, statuses
+from gis_service.datasets.runs import coverage_table
 from tests.datasets.conftest import COMPOUND_34, execute, rows
 
 ELIGIBLE = "b.year_built <= 2000 AND b.floors >= 4 AND NOT b.has_original_elevator"
@@ -154,7 +160,46 @@ def test_results_are_cached_and_a_sql_write_invalidates_them(live, demo_db, toke
         assert (first.headers["x-cache"], second.headers["x-cache"]) == ("miss", "hit")
         assert second.json()["cached"] is True
         assert second.json()["rows"] == first.json()["rows"]
+        kept = http.get("/analysis/coverage", params=params)  # the bytes of the hit, kept
+        as_csv = http.get("/analysis/coverage", params={**params, "f": "csv"})
+        assert (kept.headers["x-cache"], kept.content) == ("hit", second.content)
+        assert as_csv.headers["content-type"].startswith("text/csv")  # not the kept JSON
         execute(demo_db, "UPDATE stairwell SET elevator_status = 'in_service' WHERE batch_id = 1")
         third = http.get("/analysis/coverage", params=params)
+        fourth = http.get("/analysis/coverage", params=params)
+        fifth = http.get("/analysis/coverage", params=params)
     assert third.headers["x-cache"] == "miss"
     assert third.json()["rows"][0]["in_service_stairwells"] == 57
+    assert fifth.content == fourth.content != second.content
+    assert fifth.json()["rows"][0]["in_service_stairwells"] == 57
+
+
+@pytest.mark.parametrize(
+    ("level", "area", "rule"),
+    [
+        ("compound_id", Area(), Eligibility()),
+        ("grid_id", Area(), Eligibility(cutoff_year=1990, min_floors=6)),
+        ("community_id", Area(), Eligibility()),
+        ("district_id", Area(), Eligibility(cutoff_year=2020, min_floors=1)),
+        ("compound_id", Area(compound_id=COMPOUND_34), Eligibility()),
+    ],
+)
+def test_coverage_counted_in_sql_is_the_engine_table(shared_demo_db, level, area, rule):
+    """The GROUP BY answer has the engine's columns, order, types and figures, to the digit."""
+    with shared_demo_db.connect() as conn:
+        stairwells = load_stairwells(conn, area)
+        engine = coverage(stairwells, level, statuses(conn), rule)
+        counted = coverage_table(conn, level, area, rule=rule)
+    assert len(counted) >= 1
+    pd.testing.assert_frame_equal(counted, engine, check_exact=True)
+
+
+def test_coverage_counted_in_sql_keeps_stairwells_outside_any_compound(demo_db):
+    """A stairwell with no compound is a unit of its own (null), as in the engine."""
+    with demo_db.begin() as conn:
+        conn.execute(sa.text("UPDATE stairwell SET compound_id = NULL WHERE id IN "
+                             "(SELECT id FROM stairwell ORDER BY id LIMIT 3)"))  # fmt: skip
+        engine = coverage(load_stairwells(conn), "compound_id", statuses(conn))
+        counted = coverage_table(conn, "compound_id")
+    assert counted["compound_id"].isna().sum() == 1
+    pd.testing.assert_frame_equal(counted, engine, check_exact=True)

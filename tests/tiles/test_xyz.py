@@ -8,7 +8,7 @@ import httpx
 import pytest
 from sqlalchemy.engine import Engine
 
-from gis_service.auth import Principal, apply_scope
+from gis_service.auth import Principal, apply_scope, hash_token
 from tests.conftest import DemoTemplate
 from tests.tiles.conftest import TileServer, compound34, decode, rows, run_app, tile_pixel
 
@@ -238,3 +238,34 @@ def test_an_edit_changes_the_tile_at_once(writable: TileServer) -> None:
     cells = decode(get(writable, f"/tiles/stairwells/13/{x13}/{y13}.pbf").content)
     assert sum(f["properties"].get("n_approved", 0)
                for f in cells["stairwells"]["features"]) >= 1
+
+
+def test_a_revoked_token_is_refused_on_the_very_next_tile(writable: TileServer) -> None:
+    """The caller of a cached tile is remembered, yet a revocation or a change of grids
+    takes effect on the next request (checked in the same query as the data versions)."""
+    stairwell = compound34(writable.engine)[0]
+    x, y, _, _ = tile_pixel(stairwell.lon, stairwell.lat, 17)
+    path = f"/tiles/stairwells/17/{x}/{y}.pbf"
+    for _ in range(3):  # the second and third come from the tile cache, the caller remembered
+        assert get(writable, path, "planner").status_code == 200
+        assert get(writable, path, "grid01").status_code in (200, 204)
+    assert writable.app.state.tile_callers.get(hash_token(writable.tokens["planner"]))
+    own = rows(writable.engine, "SELECT ST_X(s.geom) AS lon, ST_Y(s.geom) AS lat FROM stairwell s "
+               "JOIN user_grid g ON g.grid_id = s.grid_id JOIN app_user u ON u.id = g.user_id "
+               "WHERE u.username = 'grid01' ORDER BY s.id LIMIT 1")[0]  # fmt: skip
+    wx, wy, _, _ = tile_pixel(own.lon, own.lat, 17)
+    worker_path = f"/tiles/stairwells/17/{wx}/{wy}.pbf"
+    for _ in range(2):
+        worker = get(writable, worker_path, "grid01")
+    with writable.engine.begin() as conn:  # grid01 loses every grid: sees no stairwell at all
+        conn.exec_driver_sql("DELETE FROM user_grid WHERE user_id = "
+                             "(SELECT id FROM app_user WHERE username = 'grid01')")
+        conn.exec_driver_sql("UPDATE api_token SET revoked_at = now() WHERE token_hash = "
+                             "%(hash)s", {"hash": hash_token(writable.tokens["planner"])})
+    refused = get(writable, path, "planner")
+    assert refused.status_code == 401
+    assert refused.headers["content-type"].startswith("application/problem+json")
+    assert get(writable, path, "planner").status_code == 401
+    emptied = get(writable, worker_path, "grid01")
+    assert worker.status_code == 200 and worker.content, "grid01 saw stairwells before"
+    assert emptied.status_code == 204

@@ -1,0 +1,254 @@
+"""Benchmark: what a planner waits for, end to end over HTTP, against the PostGIS SQL peer.
+
+Builds a throwaway PostGIS, loads the demo city of at least N stairwells (the loader of
+`gis-service demo --scale N`), serves it with our app (uvicorn, one process) and calls the
+analysis API with the planner's token: coverage by compound, network service shares (first
+call, then a new radius on the built graph), crow-flies shares, the per-stairwell CSV and the
+network service-area polygons, each cold (first call) and warm (median of repeated calls).
+Where a PostGIS SQL equivalent exists (coverage: one GROUP BY; crow flies: EXISTS +
+ST_DWithin) it runs the same number of times and its answer is checked against ours. Then an
+edit through the API (PATCH of a stairwell) followed by the same call: the answer must show the
+edit. Prints one JSON line.
+Usage: python benchmarks/planner_latency.py [--stairwells 100000] [--runs 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psycopg
+from common import demo_city, server
+
+from gis_service.db.cluster import free_port, throwaway_cluster
+from gis_service.ingest.demo_load import METRIC_CRS
+
+COVERAGE_SQL = """
+SELECT s.compound_id,
+       count(*) AS stairwells,
+       count(*) FILTER (WHERE e.ok) AS eligible_stairwells,
+       count(*) FILTER (WHERE e.ok AND s.elevator_status = 'in_service') AS in_service_stairwells,
+       coalesce(sum(s.households) FILTER (WHERE e.ok), 0) AS eligible_households,
+       coalesce(sum(s.households) FILTER (WHERE e.ok AND s.elevator_status = 'in_service'), 0)
+         AS in_service_households
+FROM stairwell s JOIN building b ON b.id = s.building_id,
+LATERAL (SELECT coalesce(b.year_built <= %(year)s AND b.floors >= %(floors)s
+                         AND NOT coalesce(b.has_original_elevator, false), false) AS ok) e
+GROUP BY s.compound_id ORDER BY s.compound_id
+"""
+SRID = int(METRIC_CRS.split(":")[1])
+CROW_INDEXES = [
+    f"CREATE INDEX IF NOT EXISTS {table}_utm ON {table} USING gist (ST_Transform(geom, {SRID}))"
+    for table in ("stairwell", "facility")
+]  # the peer's own preparation (not timed): its metric geometry indexed, as ours is in memory
+CROW_SQL = f"""
+SELECT s.id FROM stairwell s
+WHERE EXISTS (SELECT 1 FROM facility f
+              WHERE ST_DWithin(ST_Transform(f.geom, {SRID}), ST_Transform(s.geom, {SRID}), %(r)s))
+ORDER BY s.id
+"""
+COVERAGE_FIELDS = ("stairwells", "eligible_stairwells", "in_service_stairwells",
+                   "eligible_households", "in_service_households")  # fmt: skip
+
+
+class Planner:
+    """An HTTP client with the planner's token, timing every call."""
+
+    def __init__(self, base: str, token: str) -> None:
+        self.client = httpx.Client(base_url=base, timeout=600,
+                                   headers={"Authorization": f"Bearer {token}"})  # fmt: skip
+
+    def get(self, path: str, **params: Any) -> tuple[float, httpx.Response]:
+        """Seconds and the response of one GET (which must succeed)."""
+        started = time.perf_counter()
+        response = self.client.get(path, params=params)
+        seconds = time.perf_counter() - started
+        if response.status_code != 200:
+            raise RuntimeError(f"{path} {params}: {response.status_code} {response.text[:500]}")
+        return seconds, response
+
+    def cold_warm(self, runs: int, path: str, **params: Any) -> dict[str, Any]:
+        """The first call (cold) and the median of `runs` repeats (warm), the last answer."""
+        cold, first = self.get(path, **params)
+        warm = [self.get(path, **params) for _ in range(runs)]
+        return {"cold_s": cold, "warm_s": statistics.median(s for s, _ in warm),
+                "first_cache": first.headers.get("x-cache"),
+                "warm_cache": warm[-1][1].headers.get("x-cache"),
+                "bytes": len(first.content), "response": warm[-1][1]}  # fmt: skip
+
+
+def timed_sql(conn: psycopg.Connection, sql: str, params: dict[str, Any], runs: int) -> tuple[
+    float, list[tuple[Any, ...]]
+]:
+    """Median seconds of `runs` executions (the same count as our warm calls) and the rows."""
+    times, rows = [], []
+    for _ in range(runs):
+        started = time.perf_counter()
+        rows = conn.execute(sql, params).fetchall()
+        times.append(time.perf_counter() - started)
+    return statistics.median(times), rows
+
+
+def coverage_rows(payload: dict[str, Any]) -> dict[int | None, tuple[int, ...]]:
+    """Our coverage answer keyed by compound: the figures the SQL peer also gives."""
+    return {row["compound_id"]: tuple(int(row[f]) for f in COVERAGE_FIELDS)
+            for row in payload["rows"]}  # fmt: skip
+
+
+def served_ids(payload: dict[str, Any]) -> list[int]:
+    """Ids of the served stairwells of a service-areas f=json answer, sorted."""
+    return sorted(int(s["id"]) for s in payload["stairwells"] if s["served"])
+
+
+def edit(planner: Planner, stairwell_id: int, properties: dict[str, Any]) -> float:
+    """PATCH a stairwell through the API (If-Match from a GET); the seconds it took."""
+    _, got = planner.get(f"/collections/stairwells/items/{stairwell_id}")
+    started = time.perf_counter()
+    response = planner.client.patch(
+        f"/collections/stairwells/items/{stairwell_id}",
+        content=json.dumps({"type": "Feature", "properties": properties}),
+        headers={"If-Match": got.headers["etag"], "Content-Type": "application/geo+json"},
+    )
+    if response.status_code != 200:
+        raise RuntimeError(f"edit: {response.status_code} {response.text[:500]}")
+    return time.perf_counter() - started
+
+
+def main() -> None:
+    """Build the city, serve it, call it as a planner, print one JSON line."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--stairwells", type=int, default=100_000)
+    parser.add_argument("--runs", type=int, default=3, help="repeats of each call (median)")
+    parser.add_argument("--radius", type=float, default=300.0)
+    parser.add_argument("--new-radius", type=float, default=400.0)
+    args = parser.parse_args()
+    out: dict[str, Any] = {"benchmark": "planner_latency", "cpus": os.cpu_count()}
+    with tempfile.TemporaryDirectory() as tmp, throwaway_cluster(Path(tmp)) as cluster:
+        engine, report, load_seconds = demo_city(cluster, args.stairwells)
+        out["stairwells"] = report.counts["stairwell"]
+        out["load_s"] = round(load_seconds, 1)
+        engine.dispose()
+        env = {"GIS_DATABASE_URL": cluster.url("bench"), "GIS_POOL_SIZE": "4"}
+        with (server(["benchmarks.common:make_app", "--factory"], env, free_port(),
+                     "/health") as base,
+              psycopg.connect(cluster.conninfo("bench"), autocommit=True) as sql):  # fmt: skip
+            out.update(measure(Planner(base, report.tokens["planner"]), sql, args))
+    targets = out["targets_met"] = {
+        "coverage_cold_1s": out["coverage"]["cold_s"] <= 1,
+        "network_new_radius_2s": out["network_new_radius"]["cold_s"] <= 2,
+        "csv_2s": out["csv"]["cold_s"] <= 2,
+        "network_polygons_5s": out["network_polygons"]["cold_s"] <= 5,
+        "repeated_0_2s": all(
+            out[k]["warm_s"] <= 0.2 for k in ("coverage", "network_new_radius", "crow", "csv",
+                                              "network_polygons")
+        ),
+        "edit_reflected": all(e["reflected"] for e in out["edit"].values()),
+        "edit_then_call_2x_repeated": all(
+            e["ratio_to_repeated"] <= 2 for e in out["edit"].values()
+        ),
+    }  # fmt: skip
+    out["all_targets_met"] = all(targets.values())
+    print(json.dumps(out))
+    if not (out["coverage"]["agree"] and out["crow"]["agree"] and targets["edit_reflected"]):
+        sys.exit(1)
+
+
+def figures(call: dict[str, Any], peer_s: float | None = None, **extra: Any) -> dict[str, Any]:
+    """The JSON figures of one call (rounded), with the SQL peer's time and ratio if any."""
+    out = {"cold_s": round(call["cold_s"], 3), "warm_s": round(call["warm_s"], 3),
+           "bytes": call["bytes"], "first_cache": call["first_cache"],
+           "warm_cache": call["warm_cache"], **extra}  # fmt: skip
+    if peer_s is not None:
+        out["sql_s"] = round(peer_s, 3)
+        out["cold_to_sql"] = round(call["cold_s"] / peer_s, 2)
+        out["warm_to_sql"] = round(call["warm_s"] / peer_s, 2)
+    return out
+
+
+def measure(planner: Planner, sql: psycopg.Connection, args: Any) -> dict[str, Any]:
+    """Every call cold and warm, the SQL peers, then edits followed by the same calls."""
+    runs, out = args.runs, {}
+    coverage = planner.cold_warm(runs, "/analysis/coverage", level="compound")
+    peer_s, rows = timed_sql(sql, COVERAGE_SQL, {"year": 2000, "floors": 4}, runs)
+    ours = coverage_rows(coverage["response"].json())
+    peer = {r[0]: tuple(int(v) for v in r[1:]) for r in rows}
+    out["coverage"] = figures(coverage, peer_s, agree=ours == peer, units=len(peer))
+
+    network = {"layer": "facilities", "mode": "network", "f": "json"}
+    first = planner.cold_warm(runs, "/analysis/service-areas", radius_m=args.radius, **network)
+    out["network_first_call"] = figures(first)
+    new = planner.cold_warm(runs, "/analysis/service-areas", radius_m=args.new_radius, **network)
+    out["network_new_radius"] = figures(new)
+
+    crow = planner.cold_warm(runs, "/analysis/service-areas", layer="facilities", mode="crow",
+                             f="json", radius_m=args.radius)  # fmt: skip
+    for index in CROW_INDEXES:
+        sql.execute(index)
+    sql.execute("ANALYZE stairwell; ANALYZE facility")
+    plan = sql.execute("EXPLAIN " + CROW_SQL, {"r": args.radius}).fetchall()
+    peer_s, rows = timed_sql(sql, CROW_SQL, {"r": args.radius}, runs)
+    same = served_ids(crow["response"].json()) == [r[0] for r in rows]
+    out["crow"] = figures(crow, peer_s, agree=same, served=len(rows),
+                          sql_uses_index=any("Index" in str(row[0]) for row in plan))  # fmt: skip
+
+    per_stairwell = {"layer": "facilities", "mode": "network", "level": "stairwell"}
+    table = planner.cold_warm(runs, "/analysis/service-areas", f="csv", radius_m=500.0,
+                              **per_stairwell)  # fmt: skip
+    lines = list(csv.reader(io.StringIO(table["response"].text)))
+    out["csv"] = figures(table, rows=len(lines) - 1)
+
+    polygons = planner.cold_warm(runs, "/analysis/service-areas", layer="facilities",
+                                 mode="network", radius_m=args.radius)  # fmt: skip
+    out["network_polygons"] = figures(polygons, features=len(polygons["response"].json()
+                                                             ["features"]))  # fmt: skip
+    out["edit"] = edits(planner, sql, coverage, new, args)
+    return out
+
+
+def edits(
+    planner: Planner, sql: psycopg.Connection, coverage: dict[str, Any], new: dict[str, Any],
+    args: Any,
+) -> dict[str, Any]:  # fmt: skip
+    """An edit through the API, then the same coverage and network calls: shown, and how fast."""
+    picked = sql.execute(
+        "SELECT s.id, s.compound_id, s.households FROM stairwell s "
+        "JOIN building b ON b.id = s.building_id WHERE b.year_built <= 2000 AND b.floors >= 4 "
+        "AND NOT coalesce(b.has_original_elevator, false) AND s.elevator_status <> 'in_service' "
+        "ORDER BY s.id LIMIT 1"
+    ).fetchone()
+    assert picked is not None
+    sid, compound, households = picked
+    before = coverage_rows(coverage["response"].json())[compound]
+    edit_s = edit(planner, sid, {"elevator_status": "in_service"})
+    after_s, answer = planner.get("/analysis/coverage", level="compound")
+    after = coverage_rows(answer.json())[compound]
+    out = {"coverage": {
+        "edit_s": round(edit_s, 3), "call_after_edit_s": round(after_s, 3),
+        "ratio_to_repeated": round(after_s / coverage["warm_s"], 2),
+        "reflected": after[2] == before[2] + 1 and after[4] == before[4] + households,
+    }}  # fmt: skip
+    network = {"layer": "facilities", "mode": "network", "f": "json", "radius_m": args.new_radius}
+    rows = {s["id"]: s for s in new["response"].json()["stairwells"]}
+    edit_s = edit(planner, sid, {"households": households + 7})
+    after_s, answer = planner.get("/analysis/service-areas", **network)
+    changed = {s["id"]: s for s in answer.json()["stairwells"]}
+    out["network_shares"] = {
+        "edit_s": round(edit_s, 3), "call_after_edit_s": round(after_s, 3),
+        "ratio_to_repeated": round(after_s / new["warm_s"], 2),
+        "reflected": changed[sid]["households"] == rows[sid]["households"] + 7,
+    }
+    return out
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,58 @@
+"""The households layer through the catalog: a CSV ledger import, items by role, an export."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from tests.conftest import DemoTemplate
+from tests.features.live import clients, running
+
+LEDGER = """lon,lat,stairwell_id,floor,door,area_m2,owner_group,elderly,vote,voted_on
+{lon},{lat},{sid},1,101,88.5,,2,object,2025-03-02
+{lon},{lat},{sid},1,102,61.2,,0,abstain,2025-03-02
+{lon},{lat},{sid},2,201,61.2,王家,1,agree,2025-03-03
+{lon},{lat},{sid},2,202,61.2,王家,0,agree,2025-03-03
+{lon},{lat},{sid},3,301,61.2,,0,not_voted,
+"""
+
+
+def test_a_csv_ledger_imports_and_exports(demo_db: Engine, demo_template: DemoTemplate) -> None:
+    with demo_db.connect() as conn:
+        sw = conn.execute(sa.text(
+            "SELECT id, grid_id, ST_X(geom) AS lon, ST_Y(geom) AS lat FROM stairwell "
+            "WHERE grid_id = 1 ORDER BY id LIMIT 1")).one()  # fmt: skip
+    ledger = LEDGER.format(lon=sw.lon, lat=sw.lat, sid=sw.id).encode()
+    with running(demo_db) as live:
+        api = clients(live, demo_template)
+        with api("planner") as planner:
+            done = planner.post("/collections/households/import",
+                                files={"file": ("ledger.csv", ledger)})  # fmt: skip
+            assert done.status_code == 201, done.text
+            bad = ledger.replace(b"not_voted", b"maybe")
+            refused = planner.post("/collections/households/import",
+                                   files={"file": ("ledger.csv", bad)})  # fmt: skip
+            assert refused.status_code == 422 and "vote" in refused.text
+        with demo_db.connect() as conn:
+            figures = conn.execute(sa.text(
+                "SELECT households, elderly_households, consent_agree, consent_object "
+                "FROM stairwell WHERE id = :id"), {"id": sw.id}).one()  # fmt: skip
+        assert tuple(figures) == (5, 2, 2, 1)  # derived from the imported register
+        mine = api.get("grid01", "/collections/households/items", params={"limit": 50}).json()
+        assert {f["properties"]["stairwell_id"] for f in mine["features"]} == {sw.id}
+        read = api.get("analyst", "/collections/households/items",
+                       params={"stairwell_id": sw.id})  # fmt: skip
+        assert read.status_code == 200 and read.json()["numberMatched"] == 5
+        assert "owner_names" not in read.json()["features"][0]["properties"]
+        assert api.get("anonymous", "/collections/households/items").status_code == 401
+        other = api.get("grid02", "/collections/households/items").json()
+        assert other["numberMatched"] == 0  # another grid's worker sees none of them
+        export = api.get("planner", "/collections/households/export",
+                         params={"f": "csv", "stairwell_id": sw.id})  # fmt: skip
+        assert export.status_code == 200, export.text
+        rows = list(csv.DictReader(io.StringIO(export.text)))
+        assert sorted(r["door"] for r in rows) == ["101", "102", "201", "202", "301"]
+        assert {r["vote"] for r in rows} == {"agree", "object", "abstain", "not_voted"}
