@@ -35,6 +35,7 @@ system:
 	command -v npm >/dev/null 2>&1 || missing="$$missing nodejs npm"; \
 	command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || missing="$$missing nginx-light"; \
 	command -v systemd-analyze >/dev/null 2>&1 || missing="$$missing systemd"; \
+	/usr/bin/python3 -c "import qgis.core" >/dev/null 2>&1 || missing="$$missing qgis python3-qgis"; \
 	$(PYTHON) -c "import ensurepip, venv" >/dev/null 2>&1 || missing="$$missing python3-venv"; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" != 0 ]; then echo "missing system packages; run: sudo apt-get install -y$$missing"; exit 1; fi; \

@@ -119,6 +119,10 @@ class Layer(BaseModel):
     demand: Demand | None = Field(
         default=None, description="the demand layer: persons per household, decay, definitions"
     )
+    temporal: list[str] = Field(
+        default=[], max_length=2,
+        description="the date/datetime field(s) `datetime` filters on: an instant, or start, end",
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> Layer:
@@ -139,6 +143,10 @@ class Layer(BaseModel):
             self.service.check(self)
         if self.walking is not None and self.geometry != "linestring":
             raise ValueError("walking: only a layer of lines can be the walkable network")
+        kinds = {f.name: f.type for f in self.fields}
+        for name in self.temporal:
+            if kinds.get(name) not in ("date", "datetime"):
+                raise ValueError(f"temporal: {name!r} is not a date or datetime field")
         return self
 
     def _check_names(self, names: set[str]) -> None:

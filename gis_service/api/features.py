@@ -18,6 +18,7 @@ from collections.abc import Callable
 import orjson
 import sqlalchemy as sa
 from fastapi import APIRouter, Depends, Path, Request, Response
+from fastapi.responses import HTMLResponse
 from sqlalchemy.engine import Engine
 
 from gis_service.api.deps import engine_for, get_connection, get_principal
@@ -34,10 +35,11 @@ from gis_service.api.http import (
 from gis_service.auth import Principal
 from gis_service.catalog import Catalog, Layer
 from gis_service.errors import NotFound, Unauthorized
-from gis_service.features import access, edit
+from gis_service.features import access, edit, html
 from gis_service.features import idempotency as idem
+from gis_service.features.crs import Crs, parse_crs
 from gis_service.features.docs import route_docs
-from gis_service.features.errors import MethodNotAllowed, PreconditionFailed
+from gis_service.features.errors import BadRequest, MethodNotAllowed, PreconditionFailed
 from gis_service.features.geojson import (
     GEOJSON,
     feature_collection,
@@ -45,12 +47,28 @@ from gis_service.features.geojson import (
     quote_etag,
 )
 from gis_service.features.history import edit_history, status_history
-from gis_service.features.query import fetch_page, page_links, parse_items_query
+from gis_service.features.query import fetch_page, page_links, parse_items_query, single_values
 from gis_service.features.validate import parse_body, read_feature
 from gis_service.rows.area import service_area
 from gis_service.settings import Settings
 
 FID = Path(description="the feature id")
+
+
+def labels(layer: Layer, names: tuple[str, ...] | None) -> dict[str, str]:
+    """Column heads of an items page: the English labels of the fields shown."""
+    return {f.name: f.label.en for f in layer.fields if names is None or f.name in names}
+
+
+def item_crs(request: Request) -> Crs:
+    """The `crs` of a single-feature GET (its only query parameter)."""
+    params = single_values(request.query_params.multi_items())
+    unknown = sorted(set(params) - {"crs", "f"})
+    if unknown:
+        raise BadRequest(f"unknown query parameter {unknown[0][:60]!r}; allowed: crs, f")
+    if params.get("f", "json") not in ("json", "geojson"):
+        raise BadRequest("f must be json or geojson for a single feature")
+    return parse_crs(params.get("crs"), "crs")
 
 
 def add_layer_routes(router: APIRouter, layer: Layer, settings: Settings) -> None:
@@ -80,7 +98,11 @@ def add_layer_routes(router: APIRouter, layer: Layer, settings: Settings) -> Non
                 layer.title.en,
             )
         )
-        return Response(feature_collection(features, matched, links), media_type=GEOJSON)
+        body = feature_collection(features, matched, links)
+        if query.params.get("f") == "html":
+            return HTMLResponse(html.items_page(layer.title.en, body, labels(layer, query.names)))
+        headers = {"Content-Crs": f"<{query.crs.uri}>"}
+        return Response(body, media_type=GEOJSON, headers=headers)
 
     def get_item(
         request: Request,
@@ -91,10 +113,11 @@ def add_layer_routes(router: APIRouter, layer: Layer, settings: Settings) -> Non
     ) -> Response:
         access.check_read(layer, principal)
         fid = access.feature_id(featureId, layer)
+        crs = item_crs(request)
         current = access.require(conn, engine, layer, principal, fid)
         if etag_matches(request.headers.get("if-none-match"), quote_etag(current.etag), weak=True):
             return Response(status_code=304, headers={"ETag": quote_etag(current.etag)})
-        return answer(request, layer, fid, current, 200)
+        return answer(request, layer, fid, current, 200, crs)
 
     def create_item(
         request: Request,

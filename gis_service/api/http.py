@@ -10,6 +10,7 @@ from gis_service.auth import Principal
 from gis_service.catalog import Layer
 from gis_service.features import access
 from gis_service.features import idempotency as idem
+from gis_service.features.crs import STORAGE, Crs, reproject
 from gis_service.features.errors import (
     PreconditionRequired,
     UnsupportedMediaType,
@@ -65,13 +66,19 @@ def item_links(request: Request, layer: Layer, fid: int) -> list[dict[str, str]]
 
 
 def answer(
-    request: Request, layer: Layer, fid: int, current: access.Current, status: int
+    request: Request,
+    layer: Layer,
+    fid: int,
+    current: access.Current,
+    status: int,
+    crs: Crs = STORAGE,
 ) -> Response:
-    """A feature answer with its ETag (and Location when created)."""
-    headers = {"ETag": quote_etag(current.etag)}
+    """A feature answer with its ETag and Content-Crs (and Location when created)."""
+    headers = {"ETag": quote_etag(current.etag), "Content-Crs": f"<{crs.uri}>"}
     if status == 201:
         headers["Location"] = f"{base_url(request)}/collections/{layer.id}/items/{fid}"
-    content = feature_document(current.feature, item_links(request, layer, fid))
+    feature = reproject(current.feature, current.geometry_wkb, crs)
+    content = feature_document(feature, item_links(request, layer, fid))
     return Response(content, status_code=status, headers=headers, media_type=GEOJSON)
 
 

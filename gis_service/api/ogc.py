@@ -6,8 +6,8 @@ from collections.abc import Callable
 from typing import Any
 
 import sqlalchemy as sa
-from fastapi import APIRouter, Depends, Request
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi.responses import HTMLResponse, JSONResponse
 
 from gis_service import __version__
 from gis_service.api.deps import get_catalog, get_connection, get_principal
@@ -16,10 +16,12 @@ from gis_service.api.openapi import to_openapi_30
 from gis_service.auth import Principal
 from gis_service.catalog import Catalog, Layer
 from gis_service.errors import NotFound
-from gis_service.features import access
+from gis_service.features import access, html
 from gis_service.features import openapi as doc
+from gis_service.features.crs import supported
 from gis_service.features.extent import extent
 from gis_service.features.geojson import CRS84, GEOJSON, link
+from gis_service.features.schemas import feature_schema, features_schema
 from gis_service.features.values import queryable_fields
 from gis_service.rows.lookups import codes
 from gis_service.tiles import CONFORMANCE_CLASSES as TILES_CONFORMANCE
@@ -34,7 +36,10 @@ CONFORMANCE = [
     "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/queryables-query-parameters",
     "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/filter",
     "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/features-filter",
+    "http://www.opengis.net/spec/ogcapi-features-2/1.0/conf/crs",
+    "http://www.opengis.net/spec/ogcapi-features-5/1.0/conf/schemas",
     "http://www.opengis.net/spec/cql2/1.0/conf/cql2-text",
+    "http://www.opengis.net/spec/cql2/1.0/conf/cql2-json",
     "http://www.opengis.net/spec/cql2/1.0/conf/basic-cql2",
     "http://www.opengis.net/spec/cql2/1.0/conf/advanced-comparison-operators",
     "http://www.opengis.net/spec/cql2/1.0/conf/case-insensitive-comparison",
@@ -46,15 +51,32 @@ CONFORMANCE = [
     *TILES_CONFORMANCE,
     "http://www.opengis.net/spec/ogcapi-features-4/1.0/conf/optimistic-locking-etags",
 ]
-OBJECT = {"application/json": {"schema": {"type": "object"}}}
+OBJECT = {
+    "application/json": {"schema": {"type": "object"}},
+    "text/html": {"schema": {"type": "string"}},
+}
+FORMAT = Query(None, description="json (default) or html", pattern="^(json|html)$")
+SCHEMA_REL = "http://www.opengis.net/def/rel/ogc/1.0/schema"
+TILESETS_REL = "http://www.opengis.net/def/rel/ogc/1.0/tilesets-vector"
 
 router = APIRouter(tags=["ogc"])
 
 
+def encoded(title: str, document: dict[str, Any], f: str | None) -> Response:
+    """A document as JSON, or as an HTML page for f=html."""
+    if f == "html":
+        return HTMLResponse(html.document_page(title, document))
+    return JSONResponse(document)
+
+
 @router.get("/", responses={200: {"content": OBJECT}})
-def landing_page(request: Request) -> dict[str, Any]:
+def landing_page(request: Request, f: str | None = FORMAT) -> Response:
     """The OGC API landing page: links to the API description, conformance and collections."""
-    base = base_url(request)
+    return encoded("Old-neighbourhood renewal GIS service", landing(base_url(request)), f)
+
+
+def landing(base: str) -> dict[str, Any]:
+    """The landing page document."""
     return {
         "title": "Old-neighbourhood renewal GIS service (老旧小区改造)",
         "description": "Stairwells, buildings, grids, compounds, gardens, parking and facilities "
@@ -66,6 +88,13 @@ def landing_page(request: Request) -> dict[str, Any]:
             link(f"{base}/docs", "service-doc", "text/html", "the API documentation"),
             link(f"{base}/conformance", "conformance", "application/json", "conformance classes"),
             link(f"{base}/collections", "data", "application/json", "the collections"),
+            link(f"{base}/?f=html", "alternate", "text/html", "this document as HTML"),
+            link(
+                f"{base}/tileMatrixSets",
+                "http://www.opengis.net/def/rel/ogc/1.0/tiling-schemes",
+                "application/json",
+                "the tile matrix sets (OGC API Tiles)",
+            ),
         ],
     }
 
@@ -96,11 +125,18 @@ def describe(
         "description": layer.description.en,
         "title_zh": layer.title.zh,
         "itemType": "feature",
-        "crs": [CRS84],
+        "crs": supported(),
         "storageCrs": CRS84,
         "links": [
             link(base, "self", "application/json", layer.title.en),
+            link(f"{base}?f=html", "alternate", "text/html", f"{layer.title.en} as HTML"),
             link(f"{base}/items", "items", GEOJSON, f"{layer.title.en} features"),
+            link(f"{base}/items?f=html", "items", "text/html", f"{layer.title.en} features"),
+            link(f"{base}/schema", SCHEMA_REL, SCHEMA_JSON, "the schema of the features"),
+            # "describedBy": relation types compare case-insensitively (RFC 8288); GDAL 3.6
+            # matches this spelling only.
+            link(f"{base}/feature-schema", "describedBy", SCHEMA_JSON, "a feature's schema"),
+            link(f"{base}/tiles", TILESETS_REL, "application/json", "vector tilesets"),
             link(
                 f"{base}/queryables",
                 "http://www.opengis.net/def/rel/ogc/1.0/queryables",
@@ -118,20 +154,25 @@ def describe(
 @router.get("/collections", responses={200: {"content": OBJECT}})
 def collections(
     request: Request,
+    f: str | None = FORMAT,
     principal: Principal = Depends(get_principal),
     conn: sa.Connection = Depends(get_connection, scope="function"),
     catalog: Catalog = Depends(get_catalog),
-) -> dict[str, Any]:
+) -> Response:
     """The collections the caller may read (anonymous callers see the public ones)."""
     layers = [
         layer
         for layer in catalog.layers.values()
         if layer.public or not principal.is_anonymous
     ]
-    return {
-        "links": [link(f"{base_url(request)}/collections", "self", "application/json")],
+    document = {
+        "links": [
+            link(f"{base_url(request)}/collections", "self", "application/json"),
+            link(f"{base_url(request)}/collections?f=html", "alternate", "text/html", "as HTML"),
+        ],
         "collections": [describe(request, conn, layer, principal) for layer in layers],
     }
+    return encoded("Collections", document, f)
 
 
 def queryables_schema(request: Request, conn: sa.Connection, layer: Layer) -> dict[str, Any]:
@@ -158,11 +199,26 @@ def add_collection_routes(router: APIRouter, layer: Layer) -> None:
 
     def collection(
         request: Request,
+        f: str | None = FORMAT,
         principal: Principal = Depends(get_principal),
         conn: sa.Connection = Depends(get_connection, scope="function"),
-    ) -> dict[str, Any]:
+    ) -> Response:
         access.check_read(layer, principal)
-        return describe(request, conn, layer, principal)
+        return encoded(layer.title.en, describe(request, conn, layer, principal), f)
+
+    def schema(build: Callable[..., dict[str, Any]]) -> Callable[..., JSONResponse]:
+        def handler(
+            request: Request,
+            principal: Principal = Depends(get_principal),
+            conn: sa.Connection = Depends(get_connection, scope="function"),
+        ) -> JSONResponse:
+            access.check_read(layer, principal)
+            queryables = queryables_schema(request, conn, layer)
+            return JSONResponse(
+                build(base_url(request), queryables, layer), media_type=SCHEMA_JSON
+            )
+
+        return handler
 
     def queryables(
         request: Request,
@@ -194,6 +250,21 @@ def add_collection_routes(router: APIRouter, layer: Layer) -> None:
         response_class=JSONResponse,
         openapi_extra={"security": doc.SECURITY},
     )
+    for path, build, summary in (
+        ("schema", features_schema, "the features' schema (JSON Schema, OGC Features Part 5)"),
+        ("feature-schema", feature_schema, "the JSON Schema of one GeoJSON feature"),
+    ):
+        router.add_api_route(
+            f"/collections/{layer.id}/{path}",
+            schema(build),
+            methods=["GET"],
+            tags=[layer.id],
+            name=f"{layer.id}-{path}",
+            summary=f"{layer.title.en}: {summary}",
+            responses={200: {"content": {SCHEMA_JSON: {"schema": {"type": "object"}}}}, **errors},
+            response_class=JSONResponse,
+            openapi_extra={"security": doc.SECURITY},
+        )
 
 
 def missing_collection(catalog: Catalog) -> Callable[[str], None]:
@@ -210,7 +281,12 @@ def router_for(catalog: Catalog) -> APIRouter:
     layers = APIRouter(tags=["ogc"])
     for layer in catalog.layers.values():
         add_collection_routes(layers, layer)
-    for path in ("/collections/{collection_id}", "/collections/{collection_id}/queryables"):
+    for path in (
+        "/collections/{collection_id}",
+        "/collections/{collection_id}/queryables",
+        "/collections/{collection_id}/schema",
+        "/collections/{collection_id}/feature-schema",
+    ):
         layers.add_api_route(
             path, missing_collection(catalog), methods=["GET"], include_in_schema=False
         )

@@ -53,13 +53,24 @@ def body(
     }
 
 
+CONTENT_CRS = {
+    "Content-Crs": {
+        "description": "the CRS of the geometries, as <URI> (OGC API Features Part 2)",
+        "schema": {"type": "string"},
+    }
+}
+ITEM_CRS = doc.query_parameter("crs", doc.CRS_SCHEMA, "the CRS of the answer (default CRS84)")
+
+
 def route_docs(
     layer: Layer, default_limit: int, max_limit: int, area: tuple[float, float, float, float] | None
 ) -> dict[str, dict[str, Any]]:
     """Keyword arguments of add_api_route for each items route of a layer."""
     title = layer.title.en
     geo = {"content": {GEOJSON: {"schema": doc.feature_schema(layer)}}}
-    feature_ok = {"description": "the feature", "headers": ETAG_HEADER, **geo}
+    feature_ok = {
+        "description": "the feature", "headers": {**ETAG_HEADER, **CONTENT_CRS}, **geo
+    }
     key = doc.IDEMPOTENCY_KEY
     match = doc.header_parameter(
         "If-Match", "the feature's ETag, or * (428 without it, 412 when stale)", True, ETAGS
@@ -67,8 +78,12 @@ def route_docs(
     none_match = doc.header_parameter("If-None-Match", "an ETag seen before (304 if current)")
     security = {"security": doc.SECURITY}
     page = {
-        "description": "a page of features",
-        "content": {GEOJSON: {"schema": doc.collection_schema(layer)}},
+        "description": "a page of features (f=html: as a page with a map and a table)",
+        "headers": CONTENT_CRS,
+        "content": {
+            GEOJSON: {"schema": doc.collection_schema(layer)},
+            "text/html": {"schema": {"type": "string"}},
+        },
     }
     created = {
         "description": "created",
@@ -106,8 +121,8 @@ def route_docs(
         },
         "item": {
             "summary": f"{title}: one feature (ETag; If-None-Match gives 304)",
-            "openapi_extra": {**security, "parameters": [FEATURE_ID, none_match]},
-            "responses": doc.answers({200: feature_ok}, 304, 401, 403, 404, 422),
+            "openapi_extra": {**security, "parameters": [FEATURE_ID, none_match, ITEM_CRS]},
+            "responses": doc.answers({200: feature_ok}, 304, 400, 401, 403, 404, 422),
         },
         "replace": {
             "summary": f"{title}: replace a feature (fields you may edit and leave out: null)",

@@ -15,8 +15,9 @@ import shapely
 import shapely.wkt
 
 from gis_service.catalog import Layer, LayerField
-from gis_service.features import cql2
+from gis_service.features import cql2, cql2_json
 from gis_service.features import cql2_ast as ast
+from gis_service.features.crs import STORAGE, Crs, east_north, lonlat_bounds
 from gis_service.features.errors import BadRequest
 from gis_service.features.values import (
     from_query,
@@ -38,6 +39,7 @@ SPATIAL_SQL = {
     "S_EQUALS": "ST_Equals",
 }
 NUMERIC = ("integer", "number")
+LANGUAGES = ("cql2-text", "cql2-json")
 
 
 @dataclass
@@ -71,19 +73,26 @@ def equality_filters(layer: Layer, params: Mapping[str, str], prefix: str = "eq"
     return SqlFilter(" AND ".join(clauses) if clauses else "TRUE", bound)
 
 
-def cql2_to_sql(text: str, layer: Layer, prefix: str = "cql") -> SqlFilter:
-    """Translate a CQL2-text filter over the layer's queryables into SQL with bound values."""
-    compiler = _Compiler(layer, prefix)
-    sql = compiler.node(cql2.parse(text))
+def cql2_to_sql(
+    text: str, layer: Layer, prefix: str = "cql", lang: str = "cql2-text", crs: Crs = STORAGE
+) -> SqlFilter:
+    """Translate a CQL2 filter (text or JSON) over the layer's queryables into SQL with bound
+    values; geometry literals are read in `crs` (the filter-crs)."""
+    if lang not in LANGUAGES:
+        raise BadRequest(f"filter-lang must be one of {', '.join(LANGUAGES)}")
+    tree = cql2.parse(text) if lang == "cql2-text" else cql2_json.parse(text)
+    compiler = _Compiler(layer, prefix, crs)
+    sql = compiler.node(tree)
     return SqlFilter(sql, compiler.params)
 
 
 class _Compiler:
     """Walks the AST, checking names against the catalog and binding every value."""
 
-    def __init__(self, layer: Layer, prefix: str) -> None:
+    def __init__(self, layer: Layer, prefix: str, crs: Crs) -> None:
         self.layer = layer
         self.prefix = prefix
+        self.crs = crs
         self.queryables = queryable_fields(layer)
         self.params: dict[str, object] = {}
 
@@ -251,18 +260,27 @@ class _Compiler:
             return '"geom"'
         if node.bbox is not None:
             box = node.bbox if len(node.bbox) == 4 else (*node.bbox[:2], *node.bbox[3:5])
+            if self.crs.north_first:
+                box = (box[1], box[0], box[3], box[2])
             if not all(math.isfinite(v) for v in box) or box[1] > box[3]:
                 raise BadRequest(f"filter: bad BBOX at position {node.pos}")
             values = ", ".join(self.bind(float(v)) for v in box)
-            return f"ST_MakeEnvelope({values}, 4326)"
+            return self.stored(f"ST_MakeEnvelope({values}, {int(self.crs.srid)})")
         try:
             shape = shapely.force_2d(shapely.wkt.loads(node.wkt or ""))
         except (shapely.errors.GEOSException, ValueError, TypeError) as exc:
             raise BadRequest(f"filter: bad WKT at position {node.pos}: {exc}") from exc
+        shape = east_north(self.crs, shape)
         if not shape.is_valid:
             reason = shapely.is_valid_reason(shape)
             raise BadRequest(f"filter: invalid geometry at position {node.pos}: {reason}")
         bounds = shapely.bounds(shape)
         if not shape.is_empty and not all(math.isfinite(v) for v in bounds):
             raise BadRequest(f"filter: non-finite coordinates at position {node.pos}")
-        return f"ST_GeomFromText({self.bind(shapely.to_wkt(shape))}, 4326)"
+        if not shape.is_empty and not self.crs.is_storage:
+            lonlat_bounds(self.crs, tuple(float(v) for v in bounds))  # type: ignore[arg-type]
+        return self.stored(f"ST_GeomFromText({self.bind(shapely.to_wkt(shape))}, {self.crs.srid})")
+
+    def stored(self, sql: str) -> str:
+        """A geometry in the filter-crs, transformed to the stored CRS when it is another."""
+        return sql if self.crs.srid == 4326 else f"ST_Transform({sql}, 4326)"

@@ -8,15 +8,18 @@ from typing import Any
 import orjson
 
 from gis_service.catalog import Layer
+from gis_service.features.crs import CRS84, STORAGE, Crs, geometry_sql
 from gis_service.features.values import has_column, quoted
 
 GEOJSON = "application/geo+json"
-CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
+__all__ = ["CRS84", "GEOJSON"]
 
 
-def properties_sql(layer: Layer) -> str:
-    """A json_build_object over the layer's catalog fields."""
-    pairs = [f"'{f.name}', {quoted(f.name)}" for f in layer.fields]
+def properties_sql(layer: Layer, names: tuple[str, ...] | None = None) -> str:
+    """A json_build_object over the layer's catalog fields (or those named, in catalog order)."""
+    pairs = [
+        f"'{f.name}', {quoted(f.name)}" for f in layer.fields if names is None or f.name in names
+    ]
     chunks = [pairs[i : i + 45] for i in range(0, len(pairs), 45)] or [[]]
     parts = [f"jsonb_build_object({', '.join(chunk)})" for chunk in chunks]
     if len(parts) == 1:
@@ -24,12 +27,14 @@ def properties_sql(layer: Layer) -> str:
     return "(" + " || ".join(parts) + ")::json"
 
 
-def feature_sql(layer: Layer) -> str:
+def feature_sql(
+    layer: Layer, crs: Crs = STORAGE, names: tuple[str, ...] | None = None
+) -> str:
     """SQL for one row as a GeoJSON Feature (json), with the row id as the feature id."""
     return (
         "json_build_object('type', 'Feature', 'id', \"id\", "
-        "'geometry', ST_AsGeoJSON(\"geom\")::json, "
-        f"'properties', {properties_sql(layer)})"
+        f"'geometry', {geometry_sql(crs)}, "
+        f"'properties', {properties_sql(layer, names)})"
     )
 
 

@@ -6,6 +6,9 @@ from typing import Any
 
 from gis_service.catalog import Layer
 from gis_service.features import idempotency as idem
+from gis_service.features.crs import supported
+from gis_service.features.filters import LANGUAGES
+from gis_service.features.query_parts import MAX_IDS
 from gis_service.features.values import column, integer_range, max_length, queryable_fields
 from gis_service.rows.rules import layer_rules
 from gis_service.rows.schema import TYPES, row_schema
@@ -30,6 +33,7 @@ STATUS_TEXT = {
 }
 BEYOND_SCHEMA = "x-beyond-schema"
 MAX_WHOLE = 10**18 - 1  # limit and offset: at most 18 digits
+CRS_SCHEMA = {"type": "string", "enum": supported()}
 SECURITY: list[dict[str, list[str]]] = [{}, {"bearerAuth": []}]
 
 
@@ -227,21 +231,40 @@ def items_parameters(layer: Layer, default_limit: int, max_limit: int) -> list[d
                     "type": "array",
                     "minItems": 4,
                     "maxItems": 6,
-                    "items": {"type": "number", "minimum": -180, "maximum": 180},
+                    "items": {"type": "number"},
                 },
-                "west,south,east,north in CRS84 (longitudes -180..180, latitudes -90..90, "
-                "south <= north; west > east crosses the antimeridian); 6 numbers: 3D",
+                "the box in bbox-crs and its axis order; in CRS84 west,south,east,north "
+                "(longitudes -180..180, latitudes -90..90, south <= north; west > east crosses "
+                "the antimeridian); 6 numbers: 3D",
             ),
             "style": "form",
             "explode": False,
         },
+        query_parameter("bbox-crs", CRS_SCHEMA, "the CRS of bbox (default CRS84)"),
+        query_parameter("crs", CRS_SCHEMA, "the CRS of the answer (default CRS84; Content-Crs)"),
         query_parameter(
-            "filter", {"type": "string", "minLength": 1}, "a CQL2-text filter over the queryables"
+            "datetime",
+            {"type": "string", "maxLength": 100},
+            "an RFC 3339 instant or interval start/end ('..' open) matched against the "
+            + (", ".join(layer.temporal) if layer.temporal else "(none: every feature matches)"),
         ),
         query_parameter(
-            "filter-lang", {"type": "string", "enum": ["cql2-text"]}, "the filter language"
+            "properties", {"type": "string"}, "comma-separated properties to return (empty: none)"
         ),
-        query_parameter("f", {"type": "string", "enum": ["json", "geojson"]}, "encoding"),
+        query_parameter(
+            "sortby", {"type": "string"}, "comma-separated queryables, '-' first for descending"
+        ),
+        query_parameter(
+            "ids", {"type": "string"}, f"comma-separated feature ids (at most {MAX_IDS})"
+        ),
+        query_parameter(
+            "filter", {"type": "string", "minLength": 1}, "a CQL2 filter over the queryables"
+        ),
+        query_parameter(
+            "filter-lang", {"type": "string", "enum": list(LANGUAGES)}, "the filter language"
+        ),
+        query_parameter("filter-crs", CRS_SCHEMA, "the CRS of the filter's geometries"),
+        query_parameter("f", {"type": "string", "enum": ["json", "geojson", "html"]}, "encoding"),
     ]
     for name in sorted(queryable_fields(layer)):
         schema = field_schema(layer, name, False)

@@ -1,8 +1,8 @@
-"""The items query: bbox, limit, offset, equality and CQL2 filters, to SQL and back as pages."""
+"""The items query: limit, offset, bbox, datetime, equality and CQL2 filters, ids, sortby,
+properties and crs, to SQL and back as pages."""
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -11,14 +11,24 @@ from urllib.parse import urlencode
 import sqlalchemy as sa
 
 from gis_service.catalog import Layer
+from gis_service.features.crs import STORAGE, Crs, parse_crs
 from gis_service.features.errors import BadRequest
 from gis_service.features.filters import SqlFilter, cql2_to_sql, equality_filters
-from gis_service.features.geojson import CRS84, feature_sql
+from gis_service.features.geojson import feature_sql
+from gis_service.features.query_parts import (
+    bbox_filter,
+    datetime_filter,
+    ids_filter,
+    property_names,
+    sort_sql,
+)
 from gis_service.features.values import check_fits, queryable_fields, quoted
 
-STANDARD = {"bbox", "bbox-crs", "limit", "offset", "filter", "filter-lang", "filter-crs", "f"}
-CRS84_NAMES = {CRS84, "http://www.opengis.net/def/crs/EPSG/0/4326", "EPSG:4326", "CRS84"}
-FORMATS = {"json", "geojson"}
+STANDARD = {
+    "bbox", "bbox-crs", "limit", "offset", "filter", "filter-lang", "filter-crs", "f", "crs",
+    "datetime", "properties", "sortby", "ids",
+}
+FORMATS = {"json", "geojson", "html"}
 
 
 @dataclass
@@ -29,6 +39,9 @@ class ItemsQuery:
     offset: int
     where: SqlFilter
     params: dict[str, str]
+    crs: Crs = STORAGE
+    order: str = '"id"'
+    names: tuple[str, ...] | None = None
 
 
 def single_values(items: Sequence[tuple[str, str]]) -> dict[str, str]:
@@ -53,7 +66,7 @@ def check_known(layer: Layer, params: dict[str, str], allowed: set[str]) -> None
             [{"field": name, "message": "unknown query parameter"} for name in unknown],
         )
     if params.get("f", "json") not in FORMATS:
-        raise BadRequest("f must be json or geojson (the only encodings served)")
+        raise BadRequest("f must be json, geojson or html (the encodings served)")
 
 
 def whole_number(params: dict[str, str], name: str, default: int, minimum: int) -> int:
@@ -80,31 +93,6 @@ def check_values(layer: Layer, equal: dict[str, str], found: SqlFilter) -> None:
             raise BadRequest(f"{name}: {exc}", [{"field": name, "message": str(exc)}]) from exc
 
 
-def bbox_filter(raw: str, crs: str | None) -> SqlFilter:
-    """`&&` against an envelope (two across the antimeridian), then an exact intersection."""
-    if crs is not None and crs not in CRS84_NAMES:
-        raise BadRequest(f"bbox-crs: only {CRS84} is supported")
-    try:
-        numbers = [float(part) for part in raw.split(",")]
-    except ValueError as exc:
-        raise BadRequest("bbox must be 4 (or 6) comma-separated numbers") from exc
-    if len(numbers) == 6:
-        numbers = [numbers[0], numbers[1], numbers[3], numbers[4]]
-    if len(numbers) != 4 or not all(math.isfinite(n) for n in numbers):
-        raise BadRequest("bbox must be 4 (or 6) comma-separated numbers")
-    west, south, east, north = numbers
-    if not (-90 <= south <= north <= 90) or not all(-180 <= x <= 180 for x in (west, east)):
-        raise BadRequest("bbox must be west,south,east,north in CRS84 (south <= north)")
-    boxes = [(west, east)] if west <= east else [(west, 180.0), (-180.0, east)]
-    clauses = []
-    params: dict[str, object] = {"bbox_s": south, "bbox_n": north}
-    for i, (w, e) in enumerate(boxes):
-        params[f"bbox_w{i}"], params[f"bbox_e{i}"] = w, e
-        envelope = f"ST_MakeEnvelope(:bbox_w{i}, :bbox_s, :bbox_e{i}, :bbox_n, 4326)"
-        clauses.append(f'("geom" && {envelope} AND ST_Intersects("geom", {envelope}))')
-    return SqlFilter("(" + " OR ".join(clauses) + ")", params)
-
-
 def parse_items_query(
     layer: Layer, items: Sequence[tuple[str, str]], default_limit: int, max_limit: int
 ) -> ItemsQuery:
@@ -117,22 +105,32 @@ def parse_items_query(
     parts = [equality_filters(layer, equal)]
     check_values(layer, equal, parts[0])
     if "bbox" in params:
-        parts.append(bbox_filter(params["bbox"], params.get("bbox-crs")))
+        parts.append(bbox_filter(params["bbox"], parse_crs(params.get("bbox-crs"), "bbox-crs")))
     elif "bbox-crs" in params:
         raise BadRequest("bbox-crs needs bbox")
+    if "datetime" in params:
+        parts.append(datetime_filter(layer, params["datetime"]))
+    if "ids" in params:
+        parts.append(ids_filter(params["ids"]))
     if "filter" in params:
-        if params.get("filter-lang", "cql2-text") != "cql2-text":
-            raise BadRequest("filter-lang: only cql2-text is supported")
-        if params.get("filter-crs", CRS84) not in CRS84_NAMES:
-            raise BadRequest(f"filter-crs: only {CRS84} is supported")
-        parts.append(cql2_to_sql(params["filter"], layer))
+        lang = params.get("filter-lang", "cql2-text")
+        crs = parse_crs(params.get("filter-crs"), "filter-crs")
+        parts.append(cql2_to_sql(params["filter"], layer, lang=lang, crs=crs))
     elif "filter-lang" in params or "filter-crs" in params:
         raise BadRequest("filter-lang and filter-crs need filter")
     where = SqlFilter(
         " AND ".join(p.sql for p in parts), {k: v for p in parts for k, v in p.params.items()}
     )
     params["limit"] = str(limit)
-    return ItemsQuery(limit=limit, offset=offset, where=where, params=params)
+    return ItemsQuery(
+        limit=limit,
+        offset=offset,
+        where=where,
+        params=params,
+        crs=parse_crs(params.get("crs"), "crs"),
+        order=sort_sql(layer, params["sortby"]) if "sortby" in params else '"id"',
+        names=property_names(layer, params["properties"]) if "properties" in params else None,
+    )
 
 
 def fetch_page(conn: sa.Connection, layer: Layer, query: ItemsQuery) -> tuple[list[str], int]:
@@ -144,9 +142,9 @@ def fetch_page(conn: sa.Connection, layer: Layer, query: ItemsQuery) -> tuple[li
         sa.text(
             # The page is cut in a subquery so that only its rows are encoded: PostgreSQL
             # computes the select list of rows that OFFSET skips too.
-            f"SELECT ({feature_sql(layer)})::text FROM (SELECT {columns} FROM {table} "
-            f'WHERE {query.where.sql} ORDER BY "id" LIMIT :page_limit OFFSET :page_offset) '
-            'AS page ORDER BY "id"'
+            f"SELECT ({feature_sql(layer, query.crs, query.names)})::text FROM (SELECT "
+            f"{columns} FROM {table} WHERE {query.where.sql} ORDER BY {query.order} "
+            f"LIMIT :page_limit OFFSET :page_offset) AS page ORDER BY {query.order}"
         ),
         {**query.where.params, "page_limit": query.limit, "page_offset": query.offset},
     ).scalars()

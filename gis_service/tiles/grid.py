@@ -101,13 +101,19 @@ def tile_range(
 
 
 def tile_matrix_set(base_url: str) -> dict[str, Any]:
-    """The WebMercatorQuad definition in the OGC 2D TileMatrixSet 2.0 JSON encoding."""
+    """The WebMercatorQuad definition in the OGC 2D TileMatrixSet 2.0 JSON encoding.
+
+    The TMS 1.0 names (type, identifier, supportedCRS, topLeftCorner) are given too: GDAL 3.6
+    (Debian 12) only reads a tile matrix set that carries them.
+    """
     matrices = []
     for zoom in range(MAX_ZOOM + 1):
         cell = 2 * HALF_WORLD / TILE_PIXELS / (1 << zoom)
         matrices.append(
             {
                 "id": str(zoom),
+                "identifier": str(zoom),  # TMS 1.0 name, read by GDAL before 3.7
+                "topLeftCorner": [-HALF_WORLD, HALF_WORLD],  # TMS 1.0 name
                 "scaleDenominator": cell / 0.00028,
                 "cellSize": cell,
                 "cornerOfOrigin": "topLeft",
@@ -120,6 +126,9 @@ def tile_matrix_set(base_url: str) -> dict[str, Any]:
         )
     return {
         "id": TMS_ID,
+        "type": "TileMatrixSetType",
+        "identifier": TMS_ID,
+        "supportedCRS": CRS_URI,
         "title": "Google Maps Compatible for the World",
         "uri": TMS_URI,
         "crs": CRS_URI,

@@ -7,9 +7,10 @@ from dataclasses import dataclass
 
 from gis_service.catalog import Catalog, Layer
 from gis_service.errors import NotFound
+from gis_service.features.crs import parse_crs
 from gis_service.features.errors import BadRequest
 from gis_service.features.filters import SqlFilter, cql2_to_sql, equality_filters
-from gis_service.features.query import CRS84_NAMES, single_values
+from gis_service.features.query import single_values
 from gis_service.features.values import queryable_fields
 
 FILTER_PARAMS = ("filter", "filter-lang", "filter-crs")
@@ -54,7 +55,15 @@ class TileFilter:
         equal = {k: v for k, v in params.items() if k not in FILTER_PARAMS}
         parts = [equality_filters(layer, equal, prefix=f"{prefix}eq")]
         if "filter" in params:
-            parts.append(cql2_to_sql(params["filter"], layer, prefix=f"{prefix}cql"))
+            parts.append(
+                cql2_to_sql(
+                    params["filter"],
+                    layer,
+                    prefix=f"{prefix}cql",
+                    lang=params.get("filter-lang", "cql2-text"),
+                    crs=parse_crs(params.get("filter-crs"), "filter-crs"),
+                )
+            )
         sql = " AND ".join(p.sql for p in parts if p.sql != "TRUE")
         return SqlFilter(sql, {k: v for p in parts for k, v in p.params.items()})
 
@@ -74,12 +83,7 @@ def parse_filter(layers: Sequence[Layer], items: Sequence[tuple[str, str]]) -> T
             f"{', '.join(sorted(queryable | set(FILTER_PARAMS)))}",
             [{"field": name, "message": "unknown query parameter"} for name in unknown],
         )
-    if "filter" in params:
-        if params.get("filter-lang", "cql2-text") != "cql2-text":
-            raise BadRequest("filter-lang: only cql2-text is supported")
-        if params.get("filter-crs", "CRS84") not in CRS84_NAMES:
-            raise BadRequest("filter-crs: only CRS84 is supported")
-    elif "filter-lang" in params or "filter-crs" in params:
+    if "filter" not in params and ("filter-lang" in params or "filter-crs" in params):
         raise BadRequest("filter-lang and filter-crs need filter")
     found = TileFilter(tuple(sorted(params.items())))
     for index, layer in enumerate(layers):

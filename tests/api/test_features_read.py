@@ -186,7 +186,7 @@ def test_cql2_filter_on_items(api: Clients) -> None:
         {"bbox": "1,2,3"},
         {"bbox": "113,24,114,23"},
         {"bbox": "a,b,c,d"},
-        {"bbox-crs": "EPSG:3857", "bbox": "1,2,3,4"},
+        {"bbox-crs": "EPSG:27700", "bbox": "1,2,3,4"},
         {"households": "many"},
         {"survey_status": "sometimes"},
         {"compound_id": "99999999999"},
@@ -195,7 +195,7 @@ def test_cql2_filter_on_items(api: Clients) -> None:
         {"filter": "households >"},
         {"filter": "colour = 'red'"},
         {"filter": "floors = 1", "filter-lang": "cql2-json"},
-        {"f": "html"},
+        {"f": "xml"},
     ],
 )
 def test_bad_items_queries_are_400(api: Clients, params: dict[str, str]) -> None:
