@@ -54,6 +54,20 @@ def make_app() -> FastAPI:
     return create_app(create_db_engine(resolve_database_url(settings, start=False), settings))
 
 
+def wait_until_ready(url: str, process: subprocess.Popen[bytes], what: str) -> None:
+    """Poll `url` until it answers 200; fail when the process ends or after two minutes."""
+    deadline = time.monotonic() + 120
+    while True:
+        try:
+            if httpx.get(url, timeout=5).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        if process.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError(f"{what} did not start")
+        time.sleep(0.3)
+
+
 @contextmanager
 def server(argv: list[str], env: dict[str, str], port: int, ready: str) -> Iterator[str]:
     """A uvicorn subprocess, up when `ready` answers 200; stopped afterwards."""
@@ -63,16 +77,7 @@ def server(argv: list[str], env: dict[str, str], port: int, ready: str) -> Itera
         cwd=ROOT, env={**os.environ, **env},
     )  # fmt: skip
     try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}{ready}", timeout=5).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"server {argv[0]} did not start")
-            time.sleep(0.3)
+        wait_until_ready(f"http://127.0.0.1:{port}{ready}", process, f"server {argv[0]}")
         yield f"http://127.0.0.1:{port}"
     finally:
         process.terminate()

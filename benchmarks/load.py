@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from common import wait_until_ready
 
 MIX = (("tile", 0.80), ("items", 0.15), ("edit", 0.05))
 ZOOMS = (14, 15, 16, 17)
@@ -200,16 +201,7 @@ def served(
         )  # fmt: skip
         base = f"http://127.0.0.1:{port}"
         try:
-            deadline = time.monotonic() + 120
-            while True:
-                try:
-                    if httpx.get(f"{base}/ready", timeout=5).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    pass
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError("the service did not start")
-                time.sleep(0.3)
+            wait_until_ready(f"{base}/ready", proc, "the service")
             yield base, token, proc
         finally:
             proc.terminate()
