@@ -1,4 +1,5 @@
-"""Issue photos: checked with Pillow, re-encoded as JPEG (no EXIF, bounded size), kept on disk."""
+"""Issue photos: checked with Pillow, turned upright (EXIF orientation), re-encoded as JPEG (no
+EXIF, bounded size), kept on disk."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import warnings
 from pathlib import Path
 
 import sqlalchemy as sa
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageOps, UnidentifiedImageError
 
 from gis_service.errors import InvalidInput
 
@@ -28,7 +29,7 @@ def attach(conn: sa.Connection, issue_id: int, relative: str) -> None:
 
 
 def checked_jpeg(data: bytes) -> bytes:
-    """The image re-encoded as JPEG (422 when it is not a whole JPEG, PNG or WebP image)."""
+    """The image upright, re-encoded as JPEG (422 when not a whole JPEG, PNG or WebP image)."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
@@ -42,7 +43,7 @@ def checked_jpeg(data: bytes) -> bytes:
                         [{"field": "photo", "message": f"at most {MAX_PIXELS} pixels"}],
                     )
                 image.load()
-                picture = image.convert("RGB")
+                picture = ImageOps.exif_transpose(image).convert("RGB")  # as the camera was held
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError,
             Image.DecompressionBombWarning, Image.DecompressionBombError) as exc:
         raise InvalidInput(

@@ -24,7 +24,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "reached": "走访户数", "total": "合计", "open": "未办结", "assigned": "已派单",
         "resolved": "已办结", "rate": "办结率", "resolve": "办结", "over_time": "累计走访",
         "open_issues": "未办结问题", "none": "暂无", "reported_at": "上报时间",
-        "photo_link": "照片",
+        "photo_link": "照片", "previous": "上次 {v} · 点此沿用",
     },
     "en": {
         "sign_in": "Sign in", "sign_out": "Sign out", "username": "Username",
@@ -54,6 +54,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "assigned": "Assigned", "resolved": "Resolved", "rate": "Resolution rate",
         "resolve": "Resolve", "over_time": "Surveyed over time", "open_issues": "Open issues",
         "none": "None", "reported_at": "Reported", "photo_link": "Photo",
+        "previous": "Last time {v} · tap to keep",
     },
 }
 SURVEY_COLORS = {"not_visited": "#e53935", "visited": "#43a047", "follow_up": "#fb8c00"}

@@ -24,11 +24,26 @@ def stairwells_of(engine: Engine, grid: int) -> list[Any]:
                 "FROM stairwell WHERE grid_id = :g ORDER BY id", g=grid)
 
 
-def phone(contexts: Callable[..., Any], lon: float, lat: float) -> Any:
+SMALL_PHONE = {"width": 360, "height": 740}
+
+
+def phone(contexts: Callable[..., Any], lon: float, lat: float,
+          size: Mapping[str, int] | None = None, locale: str = "en-US") -> Any:
     """A phone-sized browser context standing at a place (geolocation allowed)."""
     return contexts(
-        **PHONE, locale="en-US", geolocation={"longitude": lon, "latitude": lat},
+        **{**PHONE, "viewport": size or PHONE["viewport"]}, locale=locale,
+        geolocation={"longitude": lon, "latitude": lat},
         permissions=["geolocation"], service_workers="allow")
+
+
+def in_reach(page: Any, selector: str) -> bool:
+    """Whether a tap at the element's centre lands on it (on screen, above the bottom bar)."""
+    return bool(page.eval_on_selector(selector, """n => {
+        const r = n.getBoundingClientRect();
+        const hit = document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2);
+        const bar = document.getElementById('bottombar').getBoundingClientRect();
+        return r.top >= 0 && r.bottom <= bar.top && (hit === n || n.contains(hit));
+    }"""))
 
 
 def sign_in(page: Any, server: FieldServer, user: str) -> None:

@@ -130,3 +130,31 @@ def test_ledger_counts_and_resolution_rate(field_server: FieldServer) -> None:
         assert after["resolution_rate"] == round(after["resolved"] / after["total"], 4)
     with field_server.client("grid02") as worker:
         assert [g["grid_id"] for g in worker.get("/issues/ledger").json()["grids"]] == [2]
+
+
+def sideways_photo() -> bytes:
+    """A phone JPEG stored landscape (red left, blue right), EXIF-tagged "rotate 90° clockwise"."""
+    picture = Image.new("RGB", (600, 200), (0, 0, 255))
+    picture.paste((255, 0, 0), (0, 0, 300, 200))
+    exif = Image.Exif()
+    exif[0x0112] = 6  # Orientation: the camera was held upright, turned a quarter clockwise
+    out = io.BytesIO()
+    picture.save(out, "JPEG", exif=exif, quality=95)
+    return out.getvalue()
+
+
+def test_photo_is_stored_the_way_up_it_was_taken(field_server: FieldServer) -> None:
+    issue, _ = report_issue(field_server)
+    with field_server.client("grid02") as api:
+        sent = api.put(f"/issues/{issue}/photo", content=sideways_photo(),
+                       headers={"Content-Type": "image/jpeg"})
+        assert sent.status_code == 200, sent.text
+        got = api.get(f"/issues/{issue}/photo")
+    with Image.open(io.BytesIO(got.content)) as stored:
+        assert stored.size == (200, 600)  # portrait, as the worker saw it
+        assert stored.getexif().get(0x0112) is None  # nothing left to turn it again
+        rgb = stored.convert("RGB")
+        top, bottom = rgb.getpixel((100, 100)), rgb.getpixel((100, 500))
+    assert isinstance(top, tuple) and isinstance(bottom, tuple)
+    assert top[0] > 200 and top[2] < 60  # red side up
+    assert bottom[2] > 200 and bottom[0] < 60

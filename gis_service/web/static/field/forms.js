@@ -18,20 +18,47 @@
     notice.timer = setTimeout(function () { box.hidden = true; }, 4000);
   }
 
-  function field(name, input) {
+  function field(name, input, hint) {
     var doc = FieldMap.rules;
     var label = doc ? doc.labels[name] : name;
-    return el('label', {class: 'field', 'data-field': name}, [el('span', {text: label}), input,
-      el('span', {class: 'field-error', 'data-field': name})]);
+    return el('div', {class: 'field', 'data-field': name}, [el('label', {text: label, for: 'f-' + name}), input, hint,
+      el('span', {class: 'field-error', 'data-field': name, id: 'e-' + name})]);
   }
 
+  /** The last recorded count as a hint: one tap confirms it, else the worker types the new one. */
+  function previous(input, value) {
+    if (value === null || value === undefined || value === '') { return null; }
+    return el('button', {type: 'button', class: 'previous', 'data-value': value,
+      text: t('previous').replace('{v}', value), onclick: function () {
+        input.value = String(value);
+        input.dispatchEvent(new Event('input'));
+      }});
+  }
+
+  /** Mark each field in error, and bring the first one into view with the keyboard on it. */
   function showErrors(form, errors) {
     form.querySelectorAll('.field-error').forEach(function (n) { n.textContent = ''; });
+    form.querySelectorAll('.field.invalid').forEach(function (n) {
+      n.classList.remove('invalid');
+      n.querySelectorAll('[aria-invalid]').forEach(function (i) { i.removeAttribute('aria-invalid'); });
+    });
     errors.forEach(function (e) {
       var slot = form.querySelector('.field-error[data-field="' + e.field + '"]');
       if (slot && !slot.textContent) { slot.textContent = e.message; }
+      var box = form.querySelector('.field[data-field="' + e.field + '"]');
+      if (box) {
+        box.classList.add('invalid');
+        var input = form.elements[e.field];
+        if (input) { input.setAttribute('aria-invalid', 'true'); input.setAttribute('aria-describedby', 'e-' + e.field); }
+      }
     });
     form.setAttribute('data-errors', String(errors.length));
+    var first = form.querySelector('.field.invalid');
+    if (first) {
+      first.scrollIntoView({block: 'center'});
+      var focus = form.elements[first.getAttribute('data-field')];
+      if (focus && focus.focus) { focus.focus({preventScroll: true}); }
+    }
   }
 
   /** Form values as the server receives them (numbers as numbers, empty as null). */
@@ -47,21 +74,23 @@
   function openSurvey(feature, draft) {
     if (!feature || !FieldMap.rules) { return; }
     var p = Object.assign({}, feature.properties, draft || {});
+    // counts are asked again at every visit: the last ones are hints, answers only from a draft
     var number = function (name) {
-      return el('input', {name: name, type: 'number', inputmode: 'numeric', min: '0', step: '1', value: p[name]});
+      var input = el('input', {name: name, id: 'f-' + name, type: 'number', inputmode: 'numeric', min: '0', step: '1',
+        value: draft ? draft[name] : null});
+      return field(name, input, draft ? null : previous(input, feature.properties[name]));
     };
-    var status = el('select', {name: 'survey_status'}, FieldMap.rules.fields.survey_status.values.map(function (code) {
+    var status = el('select', {name: 'survey_status', id: 'f-survey_status'}, FieldMap.rules.fields.survey_status.values.map(function (code) {
       return el('option', {value: code, text: FieldMap.surveyInfo(code).label, selected: p.survey_status === code});
     }));
     var form = el('form', {id: 'survey-form', novalidate: true, 'data-id': feature.id}, [
       el('p', {class: 'meta', text: t('elevator') + ': ' + FieldMap.statusInfo(p.elevator_status).label +
         ' · ' + FieldMap.surveyInfo(p.survey_status).label}),
-      field('surveyed_on', el('input', {name: 'surveyed_on', type: 'date', value: p.last_surveyed_on && draft ? p.last_surveyed_on : FieldRules.today()})),
+      field('surveyed_on', el('input', {name: 'surveyed_on', id: 'f-surveyed_on', type: 'date', value: p.last_surveyed_on && draft ? p.last_surveyed_on : FieldRules.today()})),
       field('survey_status', status),
-      field('households', number('households')), field('elderly_households', number('elderly_households')),
-      field('consent_agree', number('consent_agree')), field('consent_object', number('consent_object')),
-      field('notes', el('textarea', {name: 'notes', rows: '3', text: p.notes || ''})),
-      el('div', {class: 'actions'}, [
+      number('households'), number('elderly_households'), number('consent_agree'), number('consent_object'),
+      field('notes', el('textarea', {name: 'notes', id: 'f-notes', rows: '3', text: p.notes || ''})),
+      el('div', {class: 'actions sticky'}, [
         el('button', {id: 'survey-save', type: 'submit', class: 'primary', text: t('save')}),
         el('button', {type: 'button', text: t('report'), onclick: function () { openIssue(feature); }})])
     ]);
