@@ -23,6 +23,7 @@ FIELD_JS = [
     ("field_rules_js", assets.own("field/rules.js")),
     ("field_js", assets.own("field/field.js")),
     ("field_forms_js", assets.own("field/forms.js")),
+    ("field_list_js", assets.own("field/list.js")),
 ]
 FIELD_CSS = [("field_css", assets.own("field/field.css"))]
 
@@ -72,6 +73,8 @@ def field_config(
     """Everything the field scripts need besides the data they fetch."""
     stair_colors = catalog.layer("stairwells").style.colors
     strings = STRINGS[lang]
+    (south, west), (north, east) = grid["bounds"]
+    bbox = f"{west},{south},{east},{north}"
     return {
         "lang": lang,
         "strings": strings,
@@ -88,6 +91,7 @@ def field_config(
         "urls": {
             "rules": f"/field/rules?lang={lang}",
             "buildings": f"/collections/buildings/items?grid_id={grid['id']}&limit=5000",
+            "compounds": f"/collections/compounds/items?bbox={bbox}&limit=1000",
             "surveys": "/field/surveys",
             "item": "/collections/{layer}/items/{id}",
             "items": "/collections/{layer}/items",

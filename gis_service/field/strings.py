@@ -25,6 +25,9 @@ STRINGS: dict[str, dict[str, str]] = {
         "resolved": "已办结", "rate": "办结率", "resolve": "办结", "over_time": "累计走访",
         "open_issues": "未办结问题", "none": "暂无", "reported_at": "上报时间",
         "photo_link": "照片", "previous": "上次 {v} · 点此沿用",
+        "search": "搜索小区、楼栋、单元或备注", "shown": "显示 {n} / {total} 个梯口",
+        "filter_all": "全部", "filter_not_visited": "未走访", "filter_follow_up": "需回访",
+        "filter_objecting": "有反对户", "objecting_n": "{n} 户反对",
     },
     "en": {
         "sign_in": "Sign in", "sign_out": "Sign out", "username": "Username",
@@ -55,6 +58,10 @@ STRINGS: dict[str, dict[str, str]] = {
         "resolve": "Resolve", "over_time": "Surveyed over time", "open_issues": "Open issues",
         "none": "None", "reported_at": "Reported", "photo_link": "Photo",
         "previous": "Last time {v} · tap to keep",
+        "search": "Search compound, building, unit or notes",
+        "shown": "{n} of {total} stairwells", "filter_all": "All",
+        "filter_not_visited": "Not visited", "filter_follow_up": "Follow-up",
+        "filter_objecting": "Objections", "objecting_n": "{n} objecting",
     },
 }
 SURVEY_COLORS = {"not_visited": "#e53935", "visited": "#43a047", "follow_up": "#fb8c00"}

@@ -5,7 +5,8 @@
   'use strict';
 
   var cfg = null;
-  var FieldMap = {map: null, layers: {}, features: {}, markers: {}, position: null, rules: null, buildings: {}};
+  var FieldMap = {map: null, layers: {}, features: {}, markers: {}, position: null, rules: null, buildings: {},
+                  compounds: {}};
 
   function t(key) { return (cfg && cfg.strings[key]) || key; }
   function el(tag, attrs, children) {
@@ -31,10 +32,17 @@
   function lookup(list, code) { return list.filter(function (s) { return s.code === code; })[0] || {label: code, color: '#607d8b'}; }
   FieldMap.surveyInfo = function (code) { return lookup(cfg.survey, code); };
   FieldMap.statusInfo = function (code) { return lookup(cfg.statuses, code); };
-  /** "Building 3 · 2单元": stairwell labels repeat from building to building. */
-  FieldMap.name = function (f) {
+  /** "3栋 · 2单元": stairwell labels repeat from building to building. */
+  FieldMap.unitName = function (f) {
     var b = FieldMap.buildings[f.properties.building_id];
     return (b ? b + ' · ' : '') + f.properties.label;
+  };
+  /** The stairwell's compound ("" until the compounds are loaded). */
+  FieldMap.compoundName = function (f) { return FieldMap.compounds[f.properties.compound_id] || ''; };
+  /** "水荫南小区 · 3栋 · 2单元": buildings are numbered again in every compound. */
+  FieldMap.name = function (f) {
+    var c = FieldMap.compoundName(f);
+    return (c ? c + ' · ' : '') + FieldMap.unitName(f);
   };
 
   /* ---- chrome: top bar (grid, pending, network), bottom bar (thumb buttons), bottom sheet ---- */
@@ -47,7 +55,7 @@
       el('strong', {id: 'grid-name', 'data-grid': cfg.grid.id, text: cfg.grid.name}), pending, net, out]));
     document.body.appendChild(el('nav', {id: 'bottombar'}, [
       el('button', {id: 'locate', type: 'button', text: '◎ ' + t('locate'), onclick: locate}),
-      el('button', {id: 'list-btn', type: 'button', text: '☰ ' + t('list'), onclick: showList}),
+      el('button', {id: 'list-btn', type: 'button', text: '☰ ' + t('list'), onclick: function () { FieldList.show(); }}),
       el('button', {id: 'report-btn', type: 'button', text: '⚠ ' + t('report'),
                     onclick: function () { FieldForms.openIssue(null); }})]));
     var body = el('div', {class: 'sheet-body'});
@@ -172,6 +180,7 @@
       if (f) { Object.assign(f.properties, op.patch); f.pending = true; }
     });
     Object.keys(FieldMap.features).forEach(FieldMap.restyle);
+    if (global.FieldList) { FieldList.refresh(); }
   }
 
   FieldMap.saved = function (op, feature, etag) {
@@ -183,15 +192,7 @@
     }
   };
 
-  /* ---- where am I; the list by distance ---- */
-  function metres(a, b) {
-    var r = 6371008.8, rad = Math.PI / 180;
-    var dLat = (b.lat - a.lat) * rad, dLng = (b.lng - a.lng) * rad;
-    var h = Math.sin(dLat / 2) * Math.sin(dLat / 2) +
-      Math.cos(a.lat * rad) * Math.cos(b.lat * rad) * Math.sin(dLng / 2) * Math.sin(dLng / 2);
-    return 2 * r * Math.asin(Math.sqrt(h));
-  }
-
+  /* ---- where am I (the list by distance is list.js) ---- */
   var here = null;
   function locate(then) {
     if (!navigator.geolocation) { return; }
@@ -209,30 +210,6 @@
     }, {enableHighAccuracy: true, timeout: 10000, maximumAge: 30000});
   }
   FieldMap.locate = locate;
-
-  function showList() {
-    var from = FieldMap.position || FieldMap.map.getCenter();
-    var rows = Object.keys(FieldMap.features).map(function (id) {
-      var f = FieldMap.features[id];
-      var c = f.geometry.coordinates;
-      return {f: f, d: metres(from, L.latLng(c[1], c[0]))};
-    }).sort(function (a, b) { return a.d - b.d; });
-    var note = el('p', {class: 'hint', text: FieldMap.position ? '' : t('no_position')});
-    var list = el('ol', {id: 'stairwell-list'}, rows.map(function (row) {
-      var p = row.f.properties;
-      var survey = FieldMap.surveyInfo(p.survey_status);
-      return el('li', {}, [el('button', {type: 'button', class: 'stairwell-row', 'data-id': row.f.id,
-        'data-grid': p.grid_id, 'data-distance': Math.round(row.d), onclick: function () {
-          FieldMap.map.setView([row.f.geometry.coordinates[1], row.f.geometry.coordinates[0]], 19);
-          FieldForms.openSurvey(row.f);
-        }}, [el('span', {class: 'dot', style: 'background:' + survey.color}),
-        el('span', {class: 'name', text: FieldMap.name(row.f)}),
-        el('span', {class: 'meta', text: survey.label + ' · ' + FieldMap.statusInfo(p.elevator_status).label}),
-        el('span', {class: 'dist', text: Math.round(row.d) + ' m'})])]);
-    }));
-    FieldMap.showSheet(t('list') + ' · ' + (FieldMap.position ? t('distance_here') : t('distance_centre')), [note, list], 'list');
-  }
-  FieldMap.showList = showList;
 
   function logout() {
     FieldOutbox.all().then(function (ops) {
@@ -256,7 +233,7 @@
     navigator.serviceWorker.register(cfg.urls.worker, {scope: cfg.urls.scope}).then(function () {
       return navigator.serviceWorker.ready;
     }).then(function (reg) {
-      var urls = [location.pathname + location.search, cfg.urls.rules, cfg.urls.buildings];
+      var urls = [location.pathname + location.search, cfg.urls.rules, cfg.urls.buildings, cfg.urls.compounds];
       document.querySelectorAll('script[src], link[rel=stylesheet][href]').forEach(function (n) {
         urls.push(n.getAttribute('src') || n.getAttribute('href'));
       });
@@ -281,6 +258,13 @@
       .then(function (data) {
         (data.features || []).forEach(function (b) { FieldMap.buildings[b.id] = b.properties.name; });
       }).catch(function () { /* names are a convenience */ });
+    fetch(cfg.urls.compounds, {credentials: 'same-origin'}).then(function (r) { return r.json(); })
+      .then(function (data) {
+        (data.features || []).forEach(function (c) {
+          FieldMap.compounds[c.id] = (cfg.lang === 'en' && c.properties.name_en) || c.properties.name;
+        });
+        mark('compounds', Object.keys(FieldMap.compounds).length);
+      }).catch(function () { mark('compounds', 'failed'); });
     fetch(cfg.urls.rules, {credentials: 'same-origin'}).then(function (r) { return r.json(); })
       .then(function (doc) { FieldMap.rules = doc; mark('rules', 'loaded'); })
       .catch(function () { mark('rules', 'failed'); });
