@@ -24,6 +24,7 @@ FIELD_JS = [
     ("field_js", assets.own("field/field.js")),
     ("field_forms_js", assets.own("field/forms.js")),
     ("field_list_js", assets.own("field/list.js")),
+    ("field_markers_js", assets.own("field/markers.js")),
 ]
 FIELD_CSS = [("field_css", assets.own("field/field.css"))]
 
@@ -71,7 +72,9 @@ def field_config(
     statuses: list[Code], categories: list[Code],
 ) -> dict[str, Any]:
     """Everything the field scripts need besides the data they fetch."""
-    stair_colors = catalog.layer("stairwells").style.colors
+    stairwells = catalog.layer("stairwells")
+    stair_colors = stairwells.style.colors
+    survey_labels = stairwells.field("survey_status").enum_labels
     strings = STRINGS[lang]
     (south, west), (north, east) = grid["bounds"]
     bbox = f"{west},{south},{east},{north}"
@@ -85,8 +88,10 @@ def field_config(
             {"code": s.code, "label": s.label(lang), "color": stair_colors.get(s.code, "#607d8b")}
             for s in statuses
         ],
-        "survey": [{"code": c, "label": strings[c], "color": SURVEY_COLORS[c]}
+        "survey": [{"code": c, "label": survey_labels[c].pick(lang), "color": SURVEY_COLORS[c]}
                    for c in SURVEY_COLORS],
+        "legend": {name: stairwells.field(name).label.pick(lang)
+                   for name in ("survey_status", "elevator_status")},
         "categories": [{"code": c.code, "label": c.label(lang)} for c in categories],
         "urls": {
             "rules": f"/field/rules?lang={lang}",

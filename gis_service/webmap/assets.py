@@ -53,7 +53,7 @@ APP_CSS = [("gismap_css", own("gismap.css"))]
 FIELD_FILES = [
     own(f"field/{name}")
     for name in ("sw.js", "field.js", "field.css", "forms.js", "outbox.js", "rules.js",
-                 "progress.js", "list.js")
+                 "progress.js", "list.js", "markers.js")
 ]
 
 

@@ -100,6 +100,8 @@ def test_list_names_compounds_filters_searches_and_the_map_follows(
     fill_survey(page, {"households": 10, "elderly_households": 2, "consent_agree": 6,
                        "consent_object": 0, "survey_status": "visited"})
     page.tap("#survey-save")
+    version = next(s["version"] for s in grid if s["id"] == target)
+    page.wait_for_function(f"FieldMap.features[{target}].server.version === {version + 1}")
     wait_pending(page, 0)
     assert target not in on_map(page)
     page.tap("#list-btn")

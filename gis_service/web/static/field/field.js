@@ -113,13 +113,14 @@
       pointToLayer: function (feature, latlng) {
         if (id === 'stairwells') { return stairwellMarker(feature, latlng); }
         var color = (st.colors || {})[feature.properties[st.color_by]] || st.color;
+        if (id === 'issues') { return FieldMarkers.issueMarker(feature, latlng, color); }
         return L.circleMarker(latlng, {radius: st.radius || 6, color: '#fff', weight: 1, fillColor: color, fillOpacity: 0.9});
       },
       onEachFeature: function (feature, sub) {
         if (id === 'issues') {
-          var p = feature.properties;
-          var cat = lookup(cfg.categories, p.category).label;
-          sub.bindPopup(function () { return el('div', {}, [el('b', {text: cat}), el('br'), p.note || '', el('br'), t(p.status)]); });
+          var cat = lookup(cfg.categories, feature.properties.category).label;
+          sub.bindPopup(function () { return FieldMarkers.issuePopup(feature, cat); },
+            {maxWidth: 260, autoPanPaddingTopLeft: L.point(10, 64)});
         }
       }
     });
@@ -128,11 +129,10 @@
     return layer;
   };
 
+  /** Drawn only: taps are read from the map (markers.js), each marker reaching 22 px around it. */
   function stairwellMarker(feature, latlng) {
-    var marker = L.circleMarker(latlng, {radius: 11, weight: 4, fillOpacity: 0.95});
-    marker.on('click', function () {  // while placing an issue, a tap on a stairwell places it there
-      if (!FieldForms.mapClicked(latlng, FieldMap.features[feature.id])) { FieldForms.openSurvey(FieldMap.features[feature.id]); }
-    });
+    var marker = L.circleMarker(latlng, {radius: 11, weight: 4, fillOpacity: 0.95, interactive: false,
+      className: 'stairwell-marker'});
     FieldMap.markers[feature.id] = marker;
     return marker;
   }
@@ -201,7 +201,7 @@
       FieldMap.position = latlng;
       if (!here) { here = L.circleMarker(latlng, {radius: 8, color: '#fff', weight: 3, fillColor: '#1e88e5', fillOpacity: 1}).addTo(FieldMap.map); }
       here.setLatLng(latlng);
-      FieldMap.map.setView(latlng, Math.max(FieldMap.map.getZoom(), 18));
+      FieldMap.map.setView(latlng, Math.max(FieldMap.map.getZoom(), 18), {animate: false});
       mark('located', latlng.lat.toFixed(6) + ',' + latlng.lng.toFixed(6));
       if (typeof then === 'function') { then(); }
     }, function () {
@@ -268,7 +268,8 @@
     fetch(cfg.urls.rules, {credentials: 'same-origin'}).then(function (r) { return r.json(); })
       .then(function (doc) { FieldMap.rules = doc; mark('rules', 'loaded'); })
       .catch(function () { mark('rules', 'failed'); });
-    map.on('click', function (ev) { FieldForms.mapClicked(ev.latlng); });
+    map.on('click', FieldMarkers.tapped);
+    FieldMarkers.legend();
     setInterval(function () { if (navigator.onLine) { FieldOutbox.flush(); } }, 10000);
     offlineReady();
   };

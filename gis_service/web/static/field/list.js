@@ -78,11 +78,16 @@
     }
   }
 
+  /** A filter's chip: a survey status by its label (layers/stairwells.yaml), else its own text. */
+  function label(key) {
+    return FILTERS[key] && key in {not_visited: 1, follow_up: 1} ? FieldMap.surveyInfo(key).label : t('filter_' + key);
+  }
+
   function show() {
     var list = el('ol', {id: 'stairwell-list'});
     var chips = el('div', {id: 'list-filters', class: 'filters', role: 'radiogroup'}, Object.keys(FILTERS).map(function (key) {
       return el('button', {type: 'button', class: 'filter', role: 'radio', 'data-filter': key,
-        'aria-checked': String(chosen.filter === key), text: t('filter_' + key), onclick: function (ev) {
+        'aria-checked': String(chosen.filter === key), text: label(key), onclick: function (ev) {
           chosen.filter = key;
           chips.querySelectorAll('.filter').forEach(function (b) { b.setAttribute('aria-checked', String(b === ev.currentTarget)); });
           rows(list); syncMap();
