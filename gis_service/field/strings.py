@@ -28,6 +28,9 @@ STRINGS: dict[str, dict[str, str]] = {
         "filter_all": "全部", "filter_objecting": "有反对户", "objecting_n": "{n} 户反对",
         "which_stairwell": "点选的是哪个梯口?", "legend_fill": "填充:{field}",
         "legend_ring": "外圈:{field}", "issue": "问题", "my_position": "我的位置",
+        "cancel_edit": "取消这条", "corrected": "已修改,等待上传",
+        "corrected_after": "这条已在上传,修改将随后上传", "on_its_way": "这条已在上传,无法取消",
+        "state_pending": "等待上传", "state_failed": "上传失败", "state_conflict": "数据冲突",
     },
     "en": {
         "sign_in": "Sign in", "sign_out": "Sign out", "username": "Username",
@@ -62,6 +65,10 @@ STRINGS: dict[str, dict[str, str]] = {
         "filter_objecting": "Objections", "objecting_n": "{n} objecting",
         "which_stairwell": "Which stairwell?", "legend_fill": "Fill: {field}",
         "legend_ring": "Ring: {field}", "issue": "Issue", "my_position": "My position",
+        "cancel_edit": "Cancel this edit", "corrected": "Corrected; waiting to send",
+        "corrected_after": "That edit is on its way; the correction follows it",
+        "on_its_way": "That edit is on its way and cannot be cancelled",
+        "state_pending": "Waiting", "state_failed": "Not sent", "state_conflict": "Conflict",
     },
 }
 SURVEY_COLORS = {"not_visited": "#e53935", "visited": "#43a047", "follow_up": "#fb8c00"}

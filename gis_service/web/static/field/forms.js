@@ -71,7 +71,8 @@
     return data;
   }
 
-  function openSurvey(feature, draft) {
+  /** The survey form; with `queued`, it corrects that waiting edit instead of adding one. */
+  function openSurvey(feature, draft, queued) {
     if (!feature || !FieldMap.rules) { return; }
     var p = Object.assign({}, feature.properties, draft || {});
     // counts are asked again at every visit: the last ones are hints, answers only from a draft
@@ -102,6 +103,12 @@
       var v = checked.values;
       var patch = {};
       PATCHED.forEach(function (k) { patch[k] = k === 'last_surveyed_on' ? v.surveyed_on : v[k]; });
+      if (queued) {
+        FieldOutbox.correct(queued, v, patch).then(function (inPlace) {
+          FieldMap.closeSheet(); notice(t(inPlace ? 'corrected' : 'corrected_after'));
+        });
+        return;
+      }
       FieldOutbox.addSurvey(feature.id, FieldMap.name(feature), feature.etag, Object.assign({}, feature.server), v, patch)
         .then(function () { FieldMap.closeSheet(); notice(t('saved')); });
     });
@@ -243,8 +250,21 @@
             }}));
           }
         }
-        return el('li', {class: 'outbox-item', 'data-state': op.state}, [el('b', {text: what}),
-          el('span', {class: 'meta', text: ' · ' + op.state + (op.error ? ': ' + op.error : '')})].concat(actions));
+        if (FieldOutbox.editable(op)) {
+          actions.push(el('button', {type: 'button', class: 'correct', text: t('edit'), onclick: function () {
+            var f = FieldMap.features[op.stairwell_id];
+            if (f) { openSurvey(f, op.patch, op); }
+          }}));
+          actions.push(el('button', {type: 'button', class: 'cancel-edit', text: t('cancel_edit'), onclick: function () {
+            FieldOutbox.cancel(op).then(function (gone) {
+              if (!gone) { notice(t('on_its_way')); }
+              openOutbox();
+            });
+          }}));
+        }
+        return el('li', {class: 'outbox-item', 'data-state': op.state, 'data-key': op.key, 'data-id': op.stairwell_id || ''}, [
+          el('b', {text: what}),
+          el('span', {class: 'meta', text: ' · ' + t('state_' + op.state) + (op.error ? ': ' + op.error : '')})].concat(actions));
       });
       var send = el('button', {type: 'button', class: 'primary', text: t('sync'), onclick: function () { FieldOutbox.flush(); }});
       FieldMap.showSheet(t('pending').replace('{n}', ops.length), [el('ul', {id: 'outbox'}, items), send], 'outbox');

@@ -110,8 +110,10 @@
 
   function stepSurvey(op) {
     if (op.stage === 'survey') {
+      if (!navigator.onLine) { return Promise.reject(new Offline()); }  // nothing left the phone
       var record = Object.assign({stairwell_id: op.stairwell_id}, op.values);
-      return send('POST', cfg.urls.surveys, record, {'Idempotency-Key': op.survey_key}).then(function (r) {
+      op.tried = true;  // from here the server may have it: no more changing it in place
+      return put(op).then(function () { return send('POST', cfg.urls.surveys, record, {'Idempotency-Key': op.survey_key}); }).then(function (r) {
         if (r.status !== 201) { return fail(op, r); }
         op.stage = 'patch';
         return put(op).then(function () { return stepSurvey(op); });
@@ -173,12 +175,16 @@
         chain = chain.then(function () { return get(op.key); }).then(function (fresh) {
           if (stop || state.auth || !fresh) { return; }
           op = fresh;
-          if (op.state !== 'pending' || blocked[lane]) { blocked[lane] = true; return; }
+          if (op.state !== 'pending' || blocked[lane] || held[op.key]) { blocked[lane] = true; return; }
+          inFlight[op.key] = true;  // set in the same turn as the check: correct/cancel see it
+          var done = function () { delete inFlight[op.key]; };
           return (op.kind === 'survey' ? stepSurvey(op) : stepIssue(op)).then(function (outcome) {
+            done();
             if (outcome !== 'done') { blocked[lane] = true; }
             retryDelay = 1000;
             notify();
           }, function (err) {
+            done();
             if (err && err.offline) { stop = true; scheduleRetry(); return; }
             throw err;
           });
@@ -261,15 +267,55 @@
     op.error = null;
     if (values) {
       op.values = values; op.patch = patch; op.stage = 'survey';
-      op.survey_key = uuid(); op.patch_key = uuid();
+      op.survey_key = uuid(); op.patch_key = uuid(); op.tried = false;
     }
     return put(op).then(notify).then(function () { flush(); });
+  }
+
+  /* ---- correcting or cancelling an edit still waiting: only while nothing of it has been sent ---- */
+  var held = {}, inFlight = {};
+  /** Whether a waiting edit can still change in place (never tried, not being sent now). */
+  function editable(op) {
+    return op.kind === 'survey' && op.state === 'pending' && op.stage === 'survey' && !op.tried && !inFlight[op.key];
+  }
+  /** Take an edit out of the sender's hands (the fresh copy), or null when it may be on its way. */
+  function hold(op) {
+    if (!editable(op) || held[op.key]) { return Promise.resolve(null); }
+    held[op.key] = true;  // flushOnce skips it from this turn on
+    return get(op.key).then(function (fresh) {
+      if (fresh && editable(fresh)) { return fresh; }
+      delete held[op.key];
+      return null;
+    });
+  }
+  function release(op) { delete held[op.key]; }
+
+  /** Cancel a waiting edit: true when it is gone and was never sent, false when it is on its way. */
+  function cancel(op) {
+    return hold(op).then(function (fresh) {
+      if (!fresh) { return false; }
+      return discard(fresh).then(function () { release(fresh); return true; });
+    });
+  }
+
+  /** Correct a waiting edit in place (sent once, with the new values); when it may already be on
+   * its way, the correction is queued behind it instead. True when changed in place. */
+  function correct(op, values, patch) {
+    return hold(op).then(function (fresh) {
+      if (!fresh) {
+        return addSurvey(op.stairwell_id, op.label, null, op.base_values, values, patch).then(function () { return false; });
+      }
+      fresh.values = values; fresh.patch = patch; fresh.corrected = new Date().toISOString();
+      return put(fresh).then(function () { release(fresh); return notify(); })
+        .then(function () { flush(); return true; });
+    });
   }
 
   var state = {auth: false};
   global.FieldOutbox = {
     init: function (config, callbacks) { cfg = config; hooks = callbacks || {}; return notify(); },
     addSurvey: addSurvey, addIssue: addIssue, resolve: resolve, discard: discard, retry: retry,
+    editable: editable, cancel: cancel, correct: correct,
     flush: function () { state.auth = false; return flush(); }, all: all, state: state, uuid: uuid
   };
 })(window);
