@@ -174,14 +174,15 @@ def checklist_report(
     }  # fmt: skip
 
 
-def report_rows(report: dict[str, Any]) -> list[dict[str, Any]]:
+def report_rows(report: dict[str, Any]) -> pd.DataFrame:
     """One row per unit and required kind (for CSV and tables), labels next to codes."""
     col = report["level"] + "_id"
     radii = {r["code"]: r["radius_m"] for r in report["requirements"]}
-    return [
+    return pd.DataFrame([
         {col: row[col], "name": row["name"], "score": row["score"], "kind": k["code"],
          "kind_zh": k["label"]["zh"], "kind_en": k["label"]["en"], "radius_m": radii[k["code"]],
          "households_share": k["households_share"], "status": k["status"],
          "status_zh": k["status_label"]["zh"], "status_en": k["status_label"]["en"]}
         for row in report["rows"] for k in row["kinds"]
-    ]  # fmt: skip
+    ], columns=[col, "name", "score", "kind", "kind_zh", "kind_en", "radius_m",
+                "households_share", "status", "status_zh", "status_en"])  # fmt: skip
