@@ -7,7 +7,7 @@ import io
 
 import pytest
 
-from tests.datasets.conftest import COMPOUND_34, execute, rows
+from tests.datasets.conftest import COMPOUND_34, assert_named_422, execute, rows
 
 UNRECORDED = ["childcare", "parcel_point", "activity_ground"]  # no facility kind for them yet
 
@@ -82,11 +82,7 @@ def test_the_checklist_as_csv_reads_labels(shared_live, tokens):
 @pytest.mark.parametrize(("params", "field"), [({"level": "grid"}, "level"),
                                                ({"mode": "bus"}, "mode")])  # fmt: skip
 def test_wrong_questions_are_named(shared_live, tokens, params, field):
-    with shared_live.client(tokens["planner"]) as http:
-        answer = http.get("/analysis/complete-community", params=params)
-    assert answer.status_code == 422, answer.text
-    assert answer.headers["content-type"].startswith("application/problem+json")
-    assert field in answer.text
+    assert_named_422(shared_live, tokens["planner"], "/analysis/complete-community", params, field)
 
 
 CENTRE = "(SELECT ST_Centroid(ST_Collect(geom)) FROM stairwell WHERE compound_id = :c)"
