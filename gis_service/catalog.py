@@ -11,6 +11,7 @@ import sqlalchemy as sa
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from gis_service.catalog_checklist import Checklist
 from gis_service.catalog_demand import Demand, SupplyMeasure
 from gis_service.catalog_walking import MAX_RADIUS_M as MAX_RADIUS_M  # re-exported
 from gis_service.catalog_walking import LifeCircle, Pace, Service, Walking
@@ -119,6 +120,9 @@ class Layer(BaseModel):
     demand: Demand | None = Field(
         default=None, description="the demand layer: persons per household, decay, definitions"
     )
+    complete_community: Checklist | None = Field(
+        default=None, description="the kinds a complete community reaches on foot"
+    )
     temporal: list[str] = Field(
         default=[], max_length=2,
         description="the date/datetime field(s) `datetime` filters on: an instant, or start, end",
@@ -208,7 +212,23 @@ class Catalog(BaseModel):
         measured = [lay.id for lay in self.layers.values() if lay.service and lay.service.supply]
         if measured and not demands:
             raise ValueError(f"supply measures of {measured} need a layer stating the demand")
+        self._checklist_reads_service_layers()
         return self
+
+    def _checklist_reads_service_layers(self) -> None:
+        stating = [lay.id for lay in self.layers.values() if lay.complete_community]
+        if len(stating) > 1:
+            raise ValueError(f"more than one layer states the complete community: {stating}")
+        checklist = self.complete_community()
+        unknown = set(checklist.layers() if checklist else ()) - set(self.service_layers())
+        if unknown:
+            raise ValueError(f"complete_community reads layers that serve no stairwells: "
+                             f"{sorted(unknown)}")  # fmt: skip
+
+    def complete_community(self) -> Checklist | None:
+        """The complete-community checklist, if the catalog states one."""
+        return next((lay.complete_community for lay in self.layers.values()
+                     if lay.complete_community), None)  # fmt: skip
 
     def layer(self, layer_id: str) -> Layer:
         """A layer by id (KeyError when unknown)."""

@@ -29,6 +29,7 @@ from gis_service.cli_base import (
     open_database,
     session,
 )
+from gis_service.cli_checklist import checklist_command
 from gis_service.cli_consent import consent_command
 from gis_service.cli_supply import supply_command
 from gis_service.datasets import formats
@@ -353,3 +354,4 @@ def scenario_delete(scenario_id: int = typer.Argument(..., help="Scenario id")) 
 
 analyze_app.command("supply")(supply_command)  # after the others, as `--help` lists them
 analyze_app.command("consent")(consent_command)
+analyze_app.command("complete-community")(checklist_command)

@@ -178,7 +178,9 @@ def stairwell_table(
         out["households_short"] = np.nan
     else:
         out["shortage"] = result.demand * target - supply
-        out["households_short"] = households * np.maximum(0.0, 1.0 - result.ratio / target)
+        with np.errstate(over="ignore"):  # a ratio far above the target is simply no shortage
+            met = result.ratio / target
+        out["households_short"] = households * np.maximum(0.0, 1.0 - met)
     return out
 
 

@@ -26,6 +26,11 @@ from gis_service.api.analysis_answers import (
     siting_answer,
     table_body,
 )
+from gis_service.api.analysis_checklist import (
+    COMMUNITIES,
+    checklist_route,
+    checklist_route_options,
+)
 from gis_service.api.analysis_consent import HOUSEHOLDS, consent_route, consent_route_options
 from gis_service.api.analysis_supply import definitions, supply_description, supply_route
 from gis_service.api.deps import get_connection, get_principal
@@ -283,6 +288,11 @@ def build_router(catalog: Catalog) -> APIRouter:
         router.add_api_route(
             "/consent", consent_route(catalog), methods=["GET"], **consent_route_options()
         )
+    if COMMUNITIES in catalog.layers and catalog.complete_community() is not None:
+        router.add_api_route(
+            "/complete-community", checklist_route(catalog, area_query), methods=["GET"],
+            **checklist_route_options(catalog),
+        )  # fmt: skip
     service_query = service_query_for(catalog)
 
     @router.get(

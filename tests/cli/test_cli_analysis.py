@@ -96,3 +96,20 @@ def test_service_areas_per_stairwell(shared_demo_db):
     text = run(shared_demo_db, "service-areas", "--level", "stairwell", "--compound",
                str(COMPOUND_34))  # fmt: skip
     assert text.returncode == 0 and "facility_name" in text.stdout
+
+
+def test_complete_community_table_json_and_csv(shared_demo_db):
+    table = run(shared_demo_db, "complete-community")
+    assert table.returncode == 0, table.stderr
+    for shown in ("黄花社区", "幼儿园", "Kindergarten"):
+        assert shown in table.stdout
+    out = run(shared_demo_db, "complete-community", "--level", "compound", "--compound",
+              str(COMPOUND_34), "-f", "json")  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    (row,) = json.loads(out.stdout)["rows"]
+    assert row["compound_id"] == COMPOUND_34 and len(row["kinds"]) == 10
+    assert row["score"] == 10 * len(row["present"])
+    out = run(shared_demo_db, "complete-community", "-f", "csv")
+    assert len(list(csv.DictReader(io.StringIO(out.stdout.lstrip("\ufeff"))))) == 40
+    bad = run(shared_demo_db, "complete-community", "--level", "grid")
+    assert bad.returncode == 1 and "level" in bad.stderr and "Traceback" not in bad.stderr

@@ -45,3 +45,13 @@ def execute(engine: Engine, sql: str, **params: Any) -> None:
     """Run one write as the database owner (like any SQL client would), committed."""
     with engine.begin() as conn:
         conn.execute(sa.text(sql), params)
+
+
+def assert_named_422(live: LiveServer, token: str, path: str, params: dict[str, str],
+                     field: str) -> None:  # fmt: skip
+    """The question is refused as 422 problem+json naming the field at fault."""
+    with live.client(token) as http:
+        answer = http.get(path, params=params)
+    assert answer.status_code == 422, answer.text
+    assert answer.headers["content-type"].startswith("application/problem+json")
+    assert field in answer.text

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.datasets.conftest import COMPOUND_34, execute, rows
+from tests.datasets.conftest import COMPOUND_34, assert_named_422, execute, rows
 
 
 def supply(live, token, **params) -> dict:
@@ -97,11 +97,7 @@ def test_decay_lowers_what_far_stairwells_get(shared_live, tokens):
     ],
 )
 def test_wrong_questions_are_named(shared_live, tokens, params, field):
-    with shared_live.client(tokens["planner"]) as http:
-        answer = http.get("/analysis/supply", params=params)
-    assert answer.status_code == 422, answer.text
-    assert answer.headers["content-type"].startswith("application/problem+json")
-    assert field in answer.text
+    assert_named_422(shared_live, tokens["planner"], "/analysis/supply", params, field)
 
 
 STAIRWELL = """SELECT s.id, s.compound_id FROM stairwell s WHERE s.compound_id = :c
