@@ -63,8 +63,12 @@ def point_columns() -> list[sa.Column]:  # type: ignore[type-arg]
     return [
         sa.Column("source_key", sa.String(200), nullable=True),
         sa.Column("version", sa.Integer(), server_default="1", nullable=False),
-        sa.Column("updated_at", sa.DateTime(timezone=True), server_default=sa.text("now()"),
-                  nullable=False),  # fmt: skip
+        sa.Column(
+            "updated_at",
+            sa.DateTime(timezone=True),
+            server_default=sa.text("now()"),
+            nullable=False,
+        ),
         sa.Column("geom", Geometry("POINT", srid=4326, spatial_index=False), nullable=False),
     ]
 
@@ -103,12 +107,14 @@ def create_tables() -> None:
         sa.Column("status", sa.String(20), server_default="open", nullable=False),
         *point_columns(),
         *geometry_checks("retrofit_proposal"),
-        sa.CheckConstraint("(stairwell_id IS NULL) <> (building_id IS NULL)",
-                           name="ck_proposal_one_unit"),  # fmt: skip
+        sa.CheckConstraint(
+            "(stairwell_id IS NULL) <> (building_id IS NULL)", name="ck_proposal_one_unit"
+        ),
         sa.CheckConstraint(f"kind IN {KINDS}", name="ck_proposal_kind"),
         sa.CheckConstraint(f"status IN {STATUSES}", name="ck_proposal_status"),
-        sa.CheckConstraint("closed_on IS NULL OR closed_on >= opened_on",
-                           name="ck_proposal_period"),  # fmt: skip
+        sa.CheckConstraint(
+            "closed_on IS NULL OR closed_on >= opened_on", name="ck_proposal_period"
+        ),
         sa.CheckConstraint("status = 'open' OR closed_on IS NOT NULL", name="ck_proposal_closed"),
         sa.ForeignKeyConstraint(["stairwell_id"], ["stairwell.id"], ondelete="CASCADE"),
         sa.ForeignKeyConstraint(["building_id"], ["building.id"], ondelete="CASCADE"),
@@ -129,8 +135,9 @@ def create_tables() -> None:
         *point_columns(),
         *geometry_checks("household_vote"),
         sa.CheckConstraint(f"vote IN {VOTES}", name="ck_household_vote_vote"),
-        sa.CheckConstraint("vote <> 'not_voted' OR voted_on IS NULL",
-                           name="ck_household_vote_voted_on"),  # fmt: skip
+        sa.CheckConstraint(
+            "vote <> 'not_voted' OR voted_on IS NULL", name="ck_household_vote_voted_on"
+        ),
         sa.ForeignKeyConstraint(["proposal_id"], ["retrofit_proposal.id"], ondelete="CASCADE"),
         sa.ForeignKeyConstraint(["household_id"], ["household.id"], ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("id"),
@@ -363,8 +370,16 @@ END $$;
 def create_triggers() -> None:
     """Points and defaults; the household columns kept as the current proposal's votes."""
     op.execute(HOUSEHOLD_FILL)  # 0010's, leaving alone the rows being kept in step
-    for sql in (FILL_PROPOSAL, FILL_VOTE, CURRENT, SYNC, VOTE_SYNCED, PROPOSAL_SYNCED, THROUGH,
-                THROUGH_INSERTED):
+    for sql in (
+        FILL_PROPOSAL,
+        FILL_VOTE,
+        CURRENT,
+        SYNC,
+        VOTE_SYNCED,
+        PROPOSAL_SYNCED,
+        THROUGH,
+        THROUGH_INSERTED,
+    ):
         op.execute(sql)
     for table, fill in (("retrofit_proposal", "gis_proposal_fill"),
                         ("household_vote", "gis_vote_fill")):  # fmt: skip
@@ -379,8 +394,10 @@ def create_triggers() -> None:
             ("UPDATE", "OLD TABLE AS old_rows NEW TABLE AS new_rows"),
             ("DELETE", "OLD TABLE AS old_rows"),
         ):
-            op.execute(f"CREATE TRIGGER {table}_sync_{event.lower()} AFTER {event} ON {table} "
-                       f"REFERENCING {tables} FOR EACH STATEMENT EXECUTE FUNCTION {function}()")
+            op.execute(
+                f"CREATE TRIGGER {table}_sync_{event.lower()} AFTER {event} ON {table} "
+                f"REFERENCING {tables} FOR EACH STATEMENT EXECUTE FUNCTION {function}()"
+            )
     op.execute(
         f"CREATE TRIGGER household_vote_through AFTER UPDATE OF {', '.join(VOTE_FIELDS)} "
         "ON household FOR EACH ROW EXECUTE FUNCTION gis_household_vote_through()"
@@ -418,9 +435,11 @@ def count_versions() -> None:
     """Caches (tiles, extents, analysis) see every write to the new tables (as in 0004)."""
     for table in ("retrofit_proposal", "household_vote"):
         op.execute(f"INSERT INTO data_version (table_name) VALUES ('{table}')")
-        op.execute(f"CREATE TRIGGER {table}_data_version AFTER INSERT OR UPDATE OR DELETE "
-                   f"OR TRUNCATE ON {table} FOR EACH STATEMENT "
-                   "EXECUTE FUNCTION gis_bump_data_version()")
+        op.execute(
+            f"CREATE TRIGGER {table}_data_version AFTER INSERT OR UPDATE OR DELETE "
+            f"OR TRUNCATE ON {table} FOR EACH STATEMENT "
+            "EXECUTE FUNCTION gis_bump_data_version()"
+        )
 
 
 def upgrade() -> None:
