@@ -25,8 +25,12 @@ FIELD_JS = [
     ("field_forms_js", assets.own("field/forms.js")),
     ("field_list_js", assets.own("field/list.js")),
     ("field_markers_js", assets.own("field/markers.js")),
+    ("field_households_js", assets.own("field/households.js")),
 ]
-FIELD_CSS = [("field_css", assets.own("field/field.css"))]
+FIELD_CSS = [
+    ("field_css", assets.own("field/field.css")),
+    ("field_households_css", assets.own("field/households.css")),
+]
 
 
 class FieldScript(JSCSSMixin, MacroElement):

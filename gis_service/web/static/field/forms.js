@@ -113,6 +113,7 @@
         .then(function () { FieldMap.closeSheet(); notice(t('saved')); });
     });
     FieldMap.showSheet(t('stairwell') + ' ' + FieldMap.name(feature), [form], 'survey');
+    if (global.FieldHouseholds) { FieldHouseholds.attach(feature); }
   }
 
   /* ---- issues ---- */
@@ -198,6 +199,7 @@
   function shown(v) { return v === null || v === undefined || v === '' ? '–' : String(v); }
 
   function openConflict(op) {
+    if (op.kind === 'patch' && global.FieldHouseholds) { return FieldHouseholds.openConflict(op); }
     var mine = op.patch, theirs = op.theirs || {}, base = op.base_values || {};
     var names = PATCHED.filter(function (k) { return shown(mine[k]) !== shown(theirs[k]); });
     var labels = FieldMap.rules ? FieldMap.rules.labels : {};
@@ -238,7 +240,7 @@
   function openOutbox() {
     FieldOutbox.all().then(function (ops) {
       var items = ops.map(function (op) {
-        var what = op.kind === 'survey' ? t('stairwell') + ' ' + (op.label || op.stairwell_id) : t('report');
+        var what = op.kind === 'survey' ? t('stairwell') + ' ' + (op.label || op.stairwell_id) : (op.kind === 'patch' ? op.label : t('report'));
         var actions = [];
         if (op.state === 'conflict') { actions.push(el('button', {type: 'button', text: t('conflict'), onclick: function () { openConflict(op); }})); }
         if (op.state === 'failed') {
