@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from tests.cli.test_cli_analysis import run
 from tests.conftest import DemoTemplate
 from tests.features.live import clients, running
 
@@ -70,3 +72,11 @@ def test_consent_per_proposal_and_a_vote_ledger(
                        params={"proposal_id": second}).status_code == 404  # fmt: skip
         assert api.get("planner", "/analysis/consent",
                        params={"proposal_id": 999999}).status_code == 404  # fmt: skip
+    shell = run(register_db, "consent", "--proposal", str(sw.first), "-f", "json")
+    assert shell.returncode == 0, shell.stderr
+    told = json.loads(shell.stdout)
+    assert told["proposal"]["id"] == sw.first and told["stairwells"][0]["verdict"] == "passed"
+    current = run(register_db, "consent", "--stairwell", str(sw.id), "-f", "csv")
+    assert current.returncode == 0, current.stderr
+    assert [line["proposal_id"] for line in csv.DictReader(io.StringIO(current.stdout))] == [
+        str(second)]

@@ -166,3 +166,44 @@ def test_another_grids_worker_is_refused(register_server: FieldServer) -> None:
     after = rows(register_server.engine, "SELECT version FROM household WHERE id = :h",
                  h=flat["id"])[0]  # fmt: skip
     assert after["version"] == flat["version"]  # nothing written
+
+
+def test_a_vote_changed_meanwhile_waits_for_the_workers_choice(
+    register_server: FieldServer, phones: Any
+) -> None:
+    server, engine = register_server, register_server.engine
+    flat = rows(engine, "SELECT h.id, h.stairwell_id, h.version, ST_X(h.geom) AS lon, "
+                "ST_Y(h.geom) AS lat FROM household h JOIN stairwell s ON s.id = h.stairwell_id "
+                "WHERE s.grid_id = 2 ORDER BY h.id LIMIT 1")[0]  # fmt: skip
+    context = phone(phones, flat["lon"], flat["lat"], SMALL_PHONE)
+    page = context.new_page()
+    sign_in(page, server, "grid02")
+    open_stairwell(page, flat["stairwell_id"])
+    item = f".household[data-id='{flat['id']}']"
+    page.wait_for_selector(item)
+    context.set_offline(True)
+    page.tap(f"{item} .record-vote")
+    page.tap(f"{item} .vote-pick[data-vote=abstain]")
+    page.tap(f"{item} .save-vote")
+    wait_pending(page, 1)
+    with server.client("planner") as planner:  # meanwhile, at the office
+        changed = planner.patch(f"/collections/households/items/{flat['id']}",
+                                json={"type": "Feature", "properties": {"vote": "object"}},
+                                headers={"If-Match": f'"{flat["version"]}"',
+                                         "Content-Type": "application/merge-patch+json"})
+        assert changed.status_code == 200, changed.text
+    context.set_offline(False)
+    page.evaluate("FieldOutbox.flush()")
+    page.wait_for_selector("#sheet[data-view=conflict] .conflict-row", timeout=30_000)
+    sides = page.eval_on_selector_all(".conflict-row .vote-chip",
+                                      "cs => cs.map(c => c.dataset.vote)")  # fmt: skip
+    assert sides == ["abstain", "object"]  # mine, theirs: nothing overwritten silently
+    assert rows(engine, "SELECT vote FROM household WHERE id = :h", h=flat["id"])[0]["vote"] == (
+        "object")
+    page.tap("#vote-keep-mine")
+    wait_pending(page, 0, timeout=30_000)
+    stored = rows(engine, "SELECT vote, recorded_by FROM household WHERE id = :h", h=flat["id"])[0]
+    assert (stored["vote"], stored["recorded_by"]) == ("abstain", "grid02")
+    logged = rows(engine, "SELECT username FROM edit_log WHERE table_name = 'household' "
+                  "AND feature_id = :h ORDER BY id", h=str(flat["id"]))  # fmt: skip
+    assert [r["username"] for r in logged] == ["planner", "grid02"]
