@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import orjson
 import sqlalchemy as sa
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 
 from gis_service.api.deps import get_catalog, get_connection, get_principal
 from gis_service.api.field import field_worker, page_grid
@@ -24,8 +24,8 @@ PRIVATE = {"Cache-Control": "private, no-cache", "Vary": "Cookie, Authorization"
 )
 def households(
     request: Request,
-    grid: int | None = None,
-    lang: str | None = None,
+    grid: int | None = Query(None, ge=1, le=2**31 - 1, description="Grid (staff; default: yours)"),
+    lang: str | None = Query(None, max_length=20, description="zh or en"),
     principal: Principal = Depends(get_principal),
     conn: sa.Connection = Depends(get_connection, scope="function"),
 ) -> Response:

@@ -164,6 +164,22 @@ def migrate_votes() -> None:
     """)
 
 
+STAMP = """
+    IF NEW.vote = 'not_voted' THEN
+        NEW.voted_on := NULL;
+    ELSIF TG_OP = 'INSERT' OR NEW.vote IS DISTINCT FROM OLD.vote THEN
+        IF NEW.voted_on IS NULL
+           OR (TG_OP = 'UPDATE' AND NEW.voted_on IS NOT DISTINCT FROM OLD.voted_on) THEN
+            NEW.voted_on := current_date;
+        END IF;
+        IF NEW.recorded_by IS NULL
+           OR (TG_OP = 'UPDATE' AND NEW.recorded_by IS NOT DISTINCT FROM OLD.recorded_by) THEN
+            NEW.recorded_by := coalesce(
+                nullif(current_setting('gis.username', true), ''), NEW.recorded_by);
+        END IF;
+    END IF;
+"""  # a vote is dated and signed by who records it (as 0010's gis_household_fill)
+
 FILL_PROPOSAL = """
 CREATE FUNCTION gis_proposal_fill() RETURNS trigger LANGUAGE plpgsql
 SECURITY DEFINER SET search_path = public AS $$
@@ -183,7 +199,7 @@ BEGIN
 END $$;
 """
 
-FILL_VOTE = """
+FILL_VOTE = f"""
 CREATE FUNCTION gis_vote_fill() RETURNS trigger LANGUAGE plpgsql
 SECURITY DEFINER SET search_path = public AS $$
 DECLARE p record; asked boolean;
@@ -204,20 +220,7 @@ BEGIN
         PERFORM gis_refuse('household_vote', 'proposal_id', 'vote_on_open_proposal',
             'the proposal is ' || p.status || ': its votes are final');
     END IF;
-    IF NEW.vote = 'not_voted' THEN
-        NEW.voted_on := NULL;
-    ELSIF TG_OP = 'INSERT' OR NEW.vote IS DISTINCT FROM OLD.vote THEN
-        IF NEW.voted_on IS NULL
-           OR (TG_OP = 'UPDATE' AND NEW.voted_on IS NOT DISTINCT FROM OLD.voted_on) THEN
-            NEW.voted_on := current_date;
-        END IF;
-        IF NEW.recorded_by IS NULL
-           OR (TG_OP = 'UPDATE' AND NEW.recorded_by IS NOT DISTINCT FROM OLD.recorded_by) THEN
-            NEW.recorded_by := coalesce(
-                nullif(current_setting('gis.username', true), ''), NEW.recorded_by);
-        END IF;
-    END IF;
-    RETURN NEW;
+{STAMP}    RETURN NEW;
 END $$;
 """
 
@@ -341,7 +344,7 @@ BEGIN
 END $$;
 """
 
-HOUSEHOLD_FILL = """
+HOUSEHOLD_FILL = f"""
 CREATE OR REPLACE FUNCTION gis_household_fill() RETURNS trigger LANGUAGE plpgsql
 SECURITY DEFINER SET search_path = public AS $$
 BEGIN
@@ -349,20 +352,7 @@ BEGIN
     IF pg_trigger_depth() > 1 THEN
         RETURN NEW;  -- kept in step with household_vote: its values as they are
     END IF;
-    IF NEW.vote = 'not_voted' THEN
-        NEW.voted_on := NULL;
-    ELSIF TG_OP = 'INSERT' OR NEW.vote IS DISTINCT FROM OLD.vote THEN
-        IF NEW.voted_on IS NULL
-           OR (TG_OP = 'UPDATE' AND NEW.voted_on IS NOT DISTINCT FROM OLD.voted_on) THEN
-            NEW.voted_on := current_date;
-        END IF;
-        IF NEW.recorded_by IS NULL
-           OR (TG_OP = 'UPDATE' AND NEW.recorded_by IS NOT DISTINCT FROM OLD.recorded_by) THEN
-            NEW.recorded_by := coalesce(
-                nullif(current_setting('gis.username', true), ''), NEW.recorded_by);
-        END IF;
-    END IF;
-    RETURN NEW;
+{STAMP}    RETURN NEW;
 END $$;
 """
 
