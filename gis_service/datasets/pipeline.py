@@ -84,7 +84,7 @@ def advance(
         raise NotFound(f"stairwell {stairwell_id} does not exist")
     pipeline = steps(conn)
     here = next(s for s in pipeline if s["code"] == sw["elevator_status"])
-    name = {lang: str(sw["label"]) for lang in LANGS}
+    name = {lang: f"{sw['label']} (#{stairwell_id})" for lang in LANGS}
     own = labels["stairwells"]
     if expected is not None and expected != here["code"]:
         wanted = next((label(s) for s in pipeline if s["code"] == expected), None)
@@ -98,7 +98,8 @@ def advance(
     if judged is not None and judged["verdict"] != PASSED:
         raise refuse(own["vote_not_passed"], {
             "label": name, "rule": judged["rule"]["title"], "verdict": judged["verdict_label"],
-            "to": label(target), "missing": judged["missing"],
+            "to": label(target),
+            "missing": {k: judged["missing"][k] or judged["verdict_label"][k] for k in LANGS},
         }, consent=judged)  # fmt: skip
     return move(conn, stairwell_id, here, target, judged)
 
@@ -114,10 +115,9 @@ def judge(
     stored = pick_rule(stored_rules(conn), None, city, on)
     report = consent_report(conn, stored, ("stairwell_id", stairwell_id), labels["households"])
     row = report["stairwells"][0]
-    missing = {lang: row["missing"][lang] or row["verdict_label"][lang] for lang in LANGS}
     return {
         "rule": {"code": stored.rule.code, "title": stored.title},
-        "verdict": row["verdict"], "verdict_label": row["verdict_label"], "missing": missing,
+        "verdict": row["verdict"], "verdict_label": row["verdict_label"], "missing": row["missing"],
         **{k: row[k] for k in ("participation_area", "participation_owners", "approval_area",
                                "approval_owners")},
     }  # fmt: skip
