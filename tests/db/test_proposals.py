@@ -15,6 +15,7 @@ from gis_service.db.cluster import ManagedCluster
 from gis_service.db.engine import create_db_engine
 from gis_service.ingest.demo_load import load_demo
 
+BEFORE = "0012"  # the revision before 0011: households with one vote each (0010's model)
 COUNTS = "SELECT households, consent_agree, consent_object FROM stairwell WHERE id = :id"
 VOTES = "SELECT id, vote, voted_on, recorded_by, proof_photo_path FROM household ORDER BY id"
 
@@ -27,7 +28,7 @@ def test_upgrading_from_one_vote_per_household_loses_nothing(
     pg_cluster: ManagedCluster, fresh_database: str
 ) -> None:
     engine = create_db_engine(pg_cluster.url(fresh_database))
-    migrate.upgrade(engine, "0010")
+    migrate.upgrade(engine, BEFORE)
     load_demo(engine, households=True)
     with engine.begin() as conn:
         conn.execute(sa.text("UPDATE household SET proof_photo_path = 'votes/7.jpg', "
@@ -51,7 +52,7 @@ def test_upgrading_from_one_vote_per_household_loses_nothing(
         assert rows(conn, "SELECT id, households, consent_agree, consent_object FROM stairwell "
                           "ORDER BY id") == counts  # fmt: skip
         assert sum(v[1] == "agree" for v in moved) > 1000
-    migrate.downgrade(engine, "0010")
+    migrate.downgrade(engine, BEFORE)
     with engine.begin() as conn:
         assert rows(conn, VOTES) == before
     engine.dispose()

@@ -1,7 +1,7 @@
 """Retrofit proposals and the households' vote on each
 
 Revision ID: 0011
-Revises: 0010
+Revises: 0012
 Create Date: 2026-12-02
 
 - retrofit_proposal: what the owners of a stairwell, or of a whole building, are asked to agree
@@ -28,7 +28,7 @@ from alembic import op
 from geoalchemy2 import Geometry
 
 revision: str = "0011"
-down_revision: str | None = "0010"
+down_revision: str | None = "0012"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
