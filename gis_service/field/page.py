@@ -93,6 +93,7 @@ def field_config(
         "legend": {name: stairwells.field(name).label.pick(lang)
                    for name in ("survey_status", "elevator_status")},
         "categories": [{"code": c.code, "label": c.label(lang)} for c in categories],
+        "field_labels": {f.name: f.label.pick(lang) for f in stairwells.fields},
         "urls": {
             "rules": f"/field/rules?lang={lang}",
             "buildings": f"/collections/buildings/items?grid_id={grid['id']}&limit=5000",
@@ -101,6 +102,7 @@ def field_config(
             "item": "/collections/{layer}/items/{id}",
             "items": "/collections/{layer}/items",
             "photo": "/issues/{id}/photo",
+            "changes": "/field/stairwells/{id}/changes",
             "logout": "/session/logout",
             "login": "/field/login",
             "worker": "/field/sw.js",

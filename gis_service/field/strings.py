@@ -31,6 +31,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "cancel_edit": "取消这条", "corrected": "已修改,等待上传",
         "corrected_after": "这条已在上传,修改将随后上传", "on_its_way": "这条已在上传,无法取消",
         "state_pending": "等待上传", "state_failed": "上传失败", "state_conflict": "数据冲突",
+        "changed_by": "{who} 于 {when} 修改了此梯口", "changed_unknown": "此梯口已被他人修改",
     },
     "en": {
         "sign_in": "Sign in", "sign_out": "Sign out", "username": "Username",
@@ -69,6 +70,8 @@ STRINGS: dict[str, dict[str, str]] = {
         "corrected_after": "That edit is on its way; the correction follows it",
         "on_its_way": "That edit is on its way and cannot be cancelled",
         "state_pending": "Waiting", "state_failed": "Not sent", "state_conflict": "Conflict",
+        "changed_by": "{who} changed this stairwell on {when}",
+        "changed_unknown": "Someone else changed this stairwell",
     },
 }
 SURVEY_COLORS = {"not_visited": "#e53935", "visited": "#43a047", "follow_up": "#fb8c00"}

@@ -140,10 +140,23 @@
           return fresh.json().then(function (feature) {
             op.state = 'conflict';
             op.theirs = feature.properties;
-            return put(op).then(function () { if (hooks.conflict) { hooks.conflict(op); } return 'blocked'; });
+            return changedBy(op).then(function (changes) {
+              op.theirs_changes = changes;
+              return put(op);
+            }).then(function () { if (hooks.conflict) { hooks.conflict(op); } return 'blocked'; });
           });
         });
       });
+  }
+
+  /** Who changed the stairwell since the edit's base version, and when (none when unknown). */
+  function changedBy(op) {
+    var since = /\d+/.exec(op.base_etag || '');
+    if (!since || !cfg.urls.changes) { return Promise.resolve([]); }
+    var url = cfg.urls.changes.replace('{id}', String(op.stairwell_id)) + '?since=' + since[0];
+    return send('GET', url).then(function (r) {
+      return r.ok ? r.json().then(function (body) { return body.changes || []; }) : [];
+    }).catch(function () { return []; });
   }
 
   function stepIssue(op) {
