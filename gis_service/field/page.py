@@ -12,7 +12,7 @@ from folium.template import Template
 from gis_service.auth import Principal
 from gis_service.catalog import Catalog
 from gis_service.field.strings import STRINGS, SURVEY_COLORS
-from gis_service.maps_catalog import MapView, TilesSource
+from gis_service.maps_catalog import FieldOptions, MapView, TilesSource
 from gis_service.rows.lookups import Code
 from gis_service.webmap import assets, elements
 from gis_service.webmap.config import layer_title, tile_url
@@ -25,6 +25,7 @@ FIELD_JS = [
     ("field_forms_js", assets.own("field/forms.js")),
     ("field_list_js", assets.own("field/list.js")),
     ("field_markers_js", assets.own("field/markers.js")),
+    ("field_download_js", assets.own("field/download.js")),
 ]
 FIELD_CSS = [("field_css", assets.own("field/field.css"))]
 
@@ -94,6 +95,7 @@ def field_config(
                    for name in ("survey_status", "elevator_status")},
         "categories": [{"code": c.code, "label": c.label(lang)} for c in categories],
         "field_labels": {f.name: f.label.pick(lang) for f in stairwells.fields},
+        "offline": offline_config(view, lang),
         "urls": {
             "rules": f"/field/rules?lang={lang}",
             "buildings": f"/collections/buildings/items?grid_id={grid['id']}&limit=5000",
@@ -109,6 +111,22 @@ def field_config(
             "scope": "/field",
         },
         "csrf": {"cookie": "gis_csrf", "header": "X-CSRF-Token"},
+    }
+
+
+def offline_config(view: MapView, lang: str) -> dict[str, Any]:
+    """What "download my grid" fetches (zooms; basemaps whose terms allow it) and the accuracy
+    a position needs to place an issue."""
+    options = view.field or FieldOptions()
+    return {
+        "zooms": list(options.offline_zooms),
+        "issue_max_accuracy_m": options.issue_max_accuracy_m,
+        "default_basemap": view.default_basemap,
+        "basemaps": [
+            {"id": b.id, "title": b.title.pick(lang), "kind": b.kind,
+             "bulk_download": b.bulk_download}
+            for b in view.basemaps
+        ],
     }
 
 

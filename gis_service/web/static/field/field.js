@@ -49,7 +49,7 @@
   function chrome() {
     var pending = el('button', {id: 'pending', type: 'button', class: 'chip', 'data-count': '0', text: t('all_sent'),
                                 onclick: function () { FieldForms.openOutbox(); }});
-    var net = el('span', {id: 'net', class: 'chip'});
+    var net = el('button', {id: 'net', type: 'button', class: 'chip', onclick: function () { FieldDownload.open(); }});
     var out = el('button', {id: 'logout', type: 'button', class: 'chip', text: t('sign_out'), onclick: logout});
     document.body.appendChild(el('header', {id: 'topbar'}, [
       el('strong', {id: 'grid-name', 'data-grid': cfg.grid.id, text: cfg.grid.name}), pending, net, out]));
@@ -102,8 +102,10 @@
         buildings: {fill: true, fillColor: '#cfd8dc', fillOpacity: 0.7, color: '#90a4ae', weight: 1},
         streets: {color: '#b0bec5', weight: 2}
       };
-      return L.vectorGrid.protobuf(lc.url, {vectorTileLayerStyles: styles, interactive: false,
-        maxNativeZoom: 20, fetchOptions: {credentials: 'same-origin'}});
+      // deeper zooms draw the last downloaded zoom's tiles enlarged (download.js)
+      FieldMap.layers[id] = L.vectorGrid.protobuf(lc.url, {vectorTileLayerStyles: styles, interactive: false,
+        maxNativeZoom: cfg.offline.zooms[1], fetchOptions: {credentials: 'same-origin'}});
+      return FieldMap.layers[id];
     }
     var st = lc.style;
     var layer = L.geoJSON(null, {
@@ -216,6 +218,9 @@
       if (ops.length && !global.confirm(t('pending').replace('{n}', ops.length) + '. ' + t('sign_out') + '?')) { return; }
       var h = {}; h[cfg.csrf.header] = (new RegExp('(?:^|; )' + cfg.csrf.cookie + '=([^;]*)').exec(document.cookie) || [])[1] || '';
       fetch(cfg.urls.logout, {method: 'POST', headers: h, credentials: 'same-origin'}).finally(function () {
+        Object.keys(global.localStorage).forEach(function (k) {  // what download.js noted
+          if (k.indexOf('gis-field-download:') === 0) { global.localStorage.removeItem(k); }
+        });
         if (navigator.serviceWorker && navigator.serviceWorker.controller) {
           navigator.serviceWorker.controller.postMessage({type: 'clear'});
         }
@@ -233,13 +238,38 @@
     navigator.serviceWorker.register(cfg.urls.worker, {scope: cfg.urls.scope}).then(function () {
       return navigator.serviceWorker.ready;
     }).then(function (reg) {
-      var urls = [location.pathname + location.search, cfg.urls.rules, cfg.urls.buildings, cfg.urls.compounds];
-      document.querySelectorAll('script[src], link[rel=stylesheet][href]').forEach(function (n) {
-        urls.push(n.getAttribute('src') || n.getAttribute('href'));
-      });
-      Object.keys(cfg.layers).forEach(function (id) { if (cfg.layers[id].kind === 'geojson') { urls.push(cfg.layers[id].url); } });
-      reg.active.postMessage({type: 'precache', urls: urls});
+      reg.active.postMessage({type: 'precache', urls: FieldMap.offlineUrls()});
     }).catch(function (err) { mark('offline-ready', 'failed: ' + err.message); });
+  }
+
+  /** What the page needs to open offline: itself, its scripts and styles, the grid's data. */
+  FieldMap.offlineUrls = function () {
+    var urls = [location.pathname + location.search, cfg.urls.rules, cfg.urls.buildings, cfg.urls.compounds];
+    document.querySelectorAll('script[src], link[rel=stylesheet][href]').forEach(function (n) {
+      urls.push(n.getAttribute('src') || n.getAttribute('href'));
+    });
+    Object.keys(cfg.layers).forEach(function (id) { if (cfg.layers[id].kind === 'geojson') { urls.push(cfg.layers[id].url); } });
+    Array.prototype.forEach.call(document.styleSheets, function (sheet) {  // control icons, sprites
+      var rules = [];
+      try { rules = sheet.cssRules || []; } catch (e) { return; }
+      Array.prototype.forEach.call(rules, function (rule) {
+        var found, pattern = /url\("?([^")]+)"?\)/g;
+        while ((found = pattern.exec(rule.cssText || ''))) {
+          var url = new URL(found[1], sheet.href || location.href);
+          if (url.origin === location.origin) { urls.push(url.pathname); }
+        }
+      });
+    });
+    return urls.filter(function (u, i) { return urls.indexOf(u) === i; });
+  };
+
+  /** Which basemap is shown (the download fetches it only where its terms allow). */
+  function followBasemap(map) {
+    FieldMap.basemap = cfg.offline.default_basemap;
+    map.on('baselayerchange', function (ev) {
+      var found = cfg.offline.basemaps.filter(function (b) { return b.title === ev.name; })[0];
+      if (found) { FieldMap.basemap = found.id; mark('basemap', found.id); }
+    });
   }
 
   FieldMap.init = function (map, config) {
@@ -268,6 +298,7 @@
     fetch(cfg.urls.rules, {credentials: 'same-origin'}).then(function (r) { return r.json(); })
       .then(function (doc) { FieldMap.rules = doc; mark('rules', 'loaded'); })
       .catch(function () { mark('rules', 'failed'); });
+    followBasemap(map);
     map.on('click', FieldMarkers.tapped);
     FieldMarkers.legend();
     setInterval(function () { if (navigator.onLine) { FieldOutbox.flush(); } }, 10000);
