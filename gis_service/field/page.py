@@ -96,6 +96,7 @@ def field_config(
         "categories": [{"code": c.code, "label": c.label(lang)} for c in categories],
         "field_labels": {f.name: f.label.pick(lang) for f in stairwells.fields},
         "offline": offline_config(view, lang),
+        "issue_max_accuracy_m": (view.field or FieldOptions()).issue_max_accuracy_m,
         "urls": {
             "rules": f"/field/rules?lang={lang}",
             "buildings": f"/collections/buildings/items?grid_id={grid['id']}&limit=5000",
@@ -115,12 +116,10 @@ def field_config(
 
 
 def offline_config(view: MapView, lang: str) -> dict[str, Any]:
-    """What "download my grid" fetches (zooms; basemaps whose terms allow it) and the accuracy
-    a position needs to place an issue."""
+    """What "download my grid" fetches: zooms, and the basemaps with whether their terms allow."""
     options = view.field or FieldOptions()
     return {
         "zooms": list(options.offline_zooms),
-        "issue_max_accuracy_m": options.issue_max_accuracy_m,
         "default_basemap": view.default_basemap,
         "basemaps": [
             {"id": b.id, "title": b.title.pick(lang), "kind": b.kind,

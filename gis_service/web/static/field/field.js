@@ -195,21 +195,46 @@
   };
 
   /* ---- where am I (the list by distance is list.js) ---- */
-  var here = null;
+  var here = null, spread = null;
+  /** Whether the last fix is fine enough to place an issue (maps/field.yaml). */
+  FieldMap.preciseEnough = function () {
+    return FieldMap.accuracy !== null && FieldMap.accuracy <= cfg.issue_max_accuracy_m;
+  };
+  /** Why the last fix cannot place an issue, in the page's language. */
+  FieldMap.coarseText = function () {
+    return t('too_coarse').replace('{m}', Math.round(FieldMap.accuracy)).replace('{max}', cfg.issue_max_accuracy_m);
+  };
+  FieldMap.accuracy = null;
   function locate(then) {
     if (!navigator.geolocation) { return; }
     navigator.geolocation.getCurrentPosition(function (pos) {
       var latlng = L.latLng(pos.coords.latitude, pos.coords.longitude);
+      var metres = pos.coords.accuracy;
       FieldMap.position = latlng;
-      if (!here) { here = L.circleMarker(latlng, {radius: 8, color: '#fff', weight: 3, fillColor: '#1e88e5', fillOpacity: 1}).addTo(FieldMap.map); }
-      here.setLatLng(latlng);
-      FieldMap.map.setView(latlng, Math.max(FieldMap.map.getZoom(), 18), {animate: false});
+      FieldMap.accuracy = metres;
+      var coarse = !FieldMap.preciseEnough();
+      if (!spread) {
+        spread = L.circle(latlng, {radius: metres, interactive: false, weight: 1, color: '#1e88e5', fillOpacity: 0.12,
+                                   className: 'accuracy-circle'}).addTo(FieldMap.map);
+        here = L.circleMarker(latlng, {radius: 8, color: '#fff', weight: 3, fillColor: '#1e88e5', fillOpacity: 1,
+                                       interactive: false}).addTo(FieldMap.map);
+        here.bindTooltip('', {permanent: true, direction: 'right', offset: [10, 0], className: 'accuracy-label'});
+      }
+      spread.setLatLng(latlng).setRadius(metres);
+      spread.setStyle({color: coarse ? '#e65100' : '#1e88e5', fillColor: coarse ? '#ff9800' : '#1e88e5'});
+      here.setLatLng(latlng).setTooltipContent(t('accuracy').replace('{m}', Math.round(metres)));
+      var label = here.getTooltip().getElement();
+      if (label) { label.classList.toggle('coarse', coarse); }
+      FieldMap.accuracyCircle = spread;
+      if (coarse) { FieldMap.map.fitBounds(spread.getBounds(), {maxZoom: 18, animate: false}); }
+      else { FieldMap.map.setView(latlng, Math.max(FieldMap.map.getZoom(), 18), {animate: false}); }
+      mark('accuracy', Math.round(metres));
       mark('located', latlng.lat.toFixed(6) + ',' + latlng.lng.toFixed(6));
       if (typeof then === 'function') { then(); }
     }, function () {
       mark('located', 'failed');
       if (typeof then === 'function') { then(); }
-    }, {enableHighAccuracy: true, timeout: 10000, maximumAge: 30000});
+    }, {enableHighAccuracy: true, timeout: 10000, maximumAge: 0});
   }
   FieldMap.locate = locate;
 

@@ -153,7 +153,12 @@
       el('label', {class: 'field'}, [el('span', {text: t('category')}), category]),
       el('div', {class: 'actions'}, [
         el('button', {type: 'button', id: 'issue-here', text: '◎ ' + t('use_position'), onclick: function () {
-          FieldMap.locate(function () { if (FieldMap.position) { where = FieldMap.position; setSpot(where); } });
+          FieldMap.locate(function () {
+            if (!FieldMap.position) { return; }
+            if (!FieldMap.preciseEnough()) { error.textContent = FieldMap.coarseText(); return; }
+            error.textContent = '';
+            where = FieldMap.position; setSpot(where);
+          });
         }}),
         el('button', {type: 'button', id: 'issue-tap', text: '☝ ' + t('tap_map'), onclick: function () {
           picking = function (latlng, tapped) { where = latlng; stairwell = tapped || stairwell; setSpot(latlng); };
