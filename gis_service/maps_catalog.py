@@ -191,6 +191,9 @@ class FieldOptions(Strict):
     issue_max_accuracy_m: float = Field(
         default=50, gt=0, le=10_000, description="coarser fixes cannot place an issue"
     )
+    cluster_below_zoom: int = Field(
+        default=18, ge=0, le=24, description="below it, overlapping stairwells show as one count"
+    )
 
     @model_validator(mode="after")
     def _zooms(self) -> FieldOptions:

@@ -26,6 +26,7 @@ FIELD_JS = [
     ("field_list_js", assets.own("field/list.js")),
     ("field_markers_js", assets.own("field/markers.js")),
     ("field_download_js", assets.own("field/download.js")),
+    ("field_clusters_js", assets.own("field/clusters.js")),
 ]
 FIELD_CSS = [("field_css", assets.own("field/field.css"))]
 
@@ -97,6 +98,7 @@ def field_config(
         "field_labels": {f.name: f.label.pick(lang) for f in stairwells.fields},
         "offline": offline_config(view, lang),
         "issue_max_accuracy_m": (view.field or FieldOptions()).issue_max_accuracy_m,
+        "cluster_below_zoom": (view.field or FieldOptions()).cluster_below_zoom,
         "urls": {
             "rules": f"/field/rules?lang={lang}",
             "buildings": f"/collections/buildings/items?grid_id={grid['id']}&limit=5000",

@@ -32,6 +32,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "corrected_after": "这条已在上传,修改将随后上传", "on_its_way": "这条已在上传,无法取消",
         "state_pending": "等待上传", "state_failed": "上传失败", "state_conflict": "数据冲突",
         "changed_by": "{who} 于 {when} 修改了此梯口", "changed_unknown": "此梯口已被他人修改",
+        "cluster": "梯口", "cluster_title": "{n} 个梯口,点按放大",
         "accuracy": "±{m} 米", "too_coarse": "定位精度 ±{m} 米,粗于 {max} 米,不能用来标定问题位置:"
         "请到开阔处再定位,或在地图上点选",
         "dl_title": "离线使用", "dl_start": "下载本网格", "dl_refresh": "重新下载(更新)",
@@ -84,6 +85,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "state_pending": "Waiting", "state_failed": "Not sent", "state_conflict": "Conflict",
         "changed_by": "{who} changed this stairwell on {when}",
         "changed_unknown": "Someone else changed this stairwell",
+        "cluster": "stairw.", "cluster_title": "{n} stairwells: tap to zoom in",
         "accuracy": "±{m} m",
         "too_coarse": "Position accurate to ±{m} m, coarser than {max} m: too coarse to place an "
         "issue. Locate again in the open, or tap the map",

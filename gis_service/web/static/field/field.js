@@ -163,7 +163,10 @@
             f.server = Object.assign({}, f.properties);
             FieldMap.features[f.id] = f;
           });
-          FieldOutbox.all().then(applyPending).then(function () { mark('ready', data.features.length); });
+          FieldOutbox.all().then(applyPending).then(function () {
+            FieldClusters.update();
+            mark('ready', data.features.length);
+          });
         }
         mark('loaded-' + id, layer.getLayers().length);
       })
@@ -243,8 +246,8 @@
       if (ops.length && !global.confirm(t('pending').replace('{n}', ops.length) + '. ' + t('sign_out') + '?')) { return; }
       var h = {}; h[cfg.csrf.header] = (new RegExp('(?:^|; )' + cfg.csrf.cookie + '=([^;]*)').exec(document.cookie) || [])[1] || '';
       fetch(cfg.urls.logout, {method: 'POST', headers: h, credentials: 'same-origin'}).finally(function () {
-        Object.keys(global.localStorage).forEach(function (k) {  // what download.js noted
-          if (k.indexOf('gis-field-download:') === 0) { global.localStorage.removeItem(k); }
+        Object.keys(global.localStorage).forEach(function (k) {  // downloads and views noted
+          if (/^gis-field-(download|view):/.test(k)) { global.localStorage.removeItem(k); }
         });
         if (navigator.serviceWorker && navigator.serviceWorker.controller) {
           navigator.serviceWorker.controller.postMessage({type: 'clear'});
@@ -297,11 +300,28 @@
     });
   }
 
+  /* ---- the view survives a reload (also offline): kept per worker and grid ---- */
+  function viewKey(config) { return 'gis-field-view:' + config.user.username + ':' + config.grid.id; }
+  function restoreView(map, config) {
+    var saved = null;
+    try { saved = JSON.parse(global.localStorage.getItem(viewKey(config)) || 'null'); } catch (e) { saved = null; }
+    if (saved && isFinite(saved.lat) && isFinite(saved.lng) && isFinite(saved.zoom)) {
+      map.setView([saved.lat, saved.lng], saved.zoom, {animate: false});
+      mark('view', 'restored');
+    } else {
+      map.fitBounds(config.grid.bounds, {padding: [8, 8]});
+    }
+    map.on('moveend', function () {
+      var c = map.getCenter();
+      global.localStorage.setItem(viewKey(config), JSON.stringify({lat: c.lat, lng: c.lng, zoom: map.getZoom()}));
+    });
+  }
+
   FieldMap.init = function (map, config) {
     cfg = config;
     FieldMap.map = map;
     FieldMap.config = config;
-    map.fitBounds(config.grid.bounds, {padding: [8, 8]});
+    restoreView(map, config);
     chrome();
     FieldOutbox.init({user: cfg.user.username, urls: cfg.urls, csrfCookie: cfg.csrf.cookie, csrfHeader: cfg.csrf.header}, {
       changed: pendingChanged, saved: FieldMap.saved,
@@ -324,6 +344,7 @@
       .then(function (doc) { FieldMap.rules = doc; mark('rules', 'loaded'); })
       .catch(function () { mark('rules', 'failed'); });
     followBasemap(map);
+    map.on('zoomend', FieldClusters.update);
     map.on('click', FieldMarkers.tapped);
     FieldMarkers.legend();
     setInterval(function () { if (navigator.onLine) { FieldOutbox.flush(); } }, 10000);
