@@ -53,8 +53,12 @@ def test_download_my_grid_then_every_zoom_offline(
     context = phone(contexts, stairwell["lon"], stairwell["lat"], size=SMALL_PHONE,
                     locale="zh-CN")
     outside: list[str] = []
-    context.route("https://tile.openstreetmap.org/**",
-                  lambda route: (outside.append(route.request.url), route.abort()))
+
+    def refuse(route: Any) -> None:
+        outside.append(route.request.url)
+        route.abort()
+
+    context.route("https://tile.openstreetmap.org/**", refuse)
     page = context.new_page()
     sign_in(page, field_server, "grid02")
     page.wait_for_selector("html[data-field-offline-ready]", state="attached", timeout=20_000)

@@ -51,8 +51,8 @@ def test_top_bar_bottom_bar_and_fullscreen_icon_in_both_languages(
         scale = picture.height / box["height"]
         below = picture.crop((0, int(36 * scale), picture.width, int(42 * scale)))
         above = picture.crop((0, int(9 * scale), picture.width, int(35 * scale)))
-        assert min(below.get_flattened_data()) > 200, "the second half of the sprite shows"
-        assert min(above.get_flattened_data()) < 100, "no icon at all"
+        assert min(below.tobytes()) > 200, "the second half of the sprite shows"
+        assert min(above.tobytes()) < 100, "no icon at all"
         page.screenshot(path=str(tmp_path / f"bars-{locale}-360.png"))
 
 
@@ -98,7 +98,8 @@ def test_crowded_stairwells_show_as_counts_at_the_opening_zoom(
     page.screenshot(path=str(tmp_path / "clusters-zh-360.png"))
 
     # nothing drawn overlaps: counts are 48 px wide, markers 26 px (radius 11, ring 4)
-    drawn = [(g["x"], g["y"], 48) for g in groups] + [(p["x"], p["y"] + top, 26) for p in singles]
+    drawn: list[tuple[float, float, float]] = [(g["x"], g["y"], 48) for g in groups]
+    drawn += [(p["x"], p["y"] + top, 26) for p in singles]
     for i, a in enumerate(drawn):
         for b in drawn[i + 1:]:
             gap = ((a[0] - b[0]) ** 2 + (a[1] - b[1]) ** 2) ** 0.5
