@@ -288,6 +288,13 @@
         }
       });
     });
+    if (L.Icon && L.Icon.Default) {  // the issue spot's pin: its images are named in script, not CSS
+      var pin = new L.Icon.Default();
+      var path = pin.options.imagePath || L.Icon.Default.imagePath || pin._detectIconPath();
+      ['iconUrl', 'iconRetinaUrl', 'shadowUrl'].forEach(function (k) {
+        urls.push(new URL(path + pin.options[k], location.href).pathname);
+      });
+    }
     return urls.filter(function (u, i) { return urls.indexOf(u) === i; });
   };
 
