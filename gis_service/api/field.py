@@ -182,7 +182,10 @@ def record_survey(
 @router.get(
     "/field/stairwells/{stairwell_id}/changes",
     summary="Who changed a stairwell since a version, and when (for the conflict dialog)",
-    responses=errors(401, 403, 404, e404="No such stairwell (or not in your grids)"),
+    responses=errors(
+        401, 403, 404, 422, e404="No such stairwell (or not in your grids)",
+        e422="since or the stairwell id is not a whole number in range",
+    ),
 )
 def stairwell_changes(
     request: Request,

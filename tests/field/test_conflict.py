@@ -100,3 +100,29 @@ def test_conflict_shows_both_values_and_saves_the_choice(
                    fid=str(target["id"]))
     assert [(h["username"], h["households"]) for h in history] == [("planner", "40"),
                                                                   ("grid02", "30")]
+
+
+def test_who_changed_is_told_only_for_stairwells_in_reach(field_server: FieldServer) -> None:
+    engine = field_server.engine
+    mine = stairwells_of(engine, 2)[0]
+    other = stairwells_of(engine, 3)[0]
+    with field_server.client("planner") as planner:
+        url = f"/collections/stairwells/items/{mine['id']}"
+        etag = planner.get(url).headers["ETag"]
+        assert planner.patch(url, json={"type": "Feature", "properties": {"notes": "x"}},
+                             headers={"If-Match": etag, "Content-Type":
+                                      "application/merge-patch+json"}).status_code == 200
+    changes = f"/field/stairwells/{mine['id']}/changes"
+    with field_server.client("grid02") as worker:
+        told = worker.get(changes, params={"since": mine["version"]})
+        assert told.status_code == 200, told.text
+        assert [c["by"] for c in told.json()["changes"]] == ["黄花岗街道规划员"]
+        later = worker.get(changes, params={"since": mine["version"] + 1})
+        assert later.json()["changes"] == []  # nothing after the planner's version
+        assert worker.get(f"/field/stairwells/{other['id']}/changes",
+                          params={"since": 0}).status_code == 403  # another grid
+        assert worker.get(changes, params={"since": -1}).status_code == 422
+    with field_server.client("analyst") as analyst:
+        assert analyst.get(changes, params={"since": 0}).status_code == 403
+    with field_server.client() as anonymous:
+        assert anonymous.get(changes, params={"since": 0}).status_code == 401
