@@ -33,7 +33,11 @@ def test_accuracy_shown_and_coarse_fix_refused_for_issues(
     page.click("#report-btn")
     page.click("#issue-here")
     page.wait_for_selector("#issue-form[data-location]")
+    pins = ("document.querySelectorAll('.leaflet-marker-icon"
+            ":not(.issue-marker):not(.cluster-marker)')")
+    assert page.evaluate(f"{pins}.length") == 1  # the issue's place
     page.click(".sheet-close")
+    assert page.evaluate(f"{pins}.length") == 0  # closed without saving: the pin goes too
 
     # a coarse fix (300 m, indoors): drawn in orange, and refused as an issue's place
     coarse = limit * 6

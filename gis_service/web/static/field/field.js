@@ -81,7 +81,10 @@
     sheet.scrollTop = 0;
     sheet.setAttribute('data-view', id || '');
   };
-  FieldMap.closeSheet = function () { document.getElementById('sheet').hidden = true; };
+  FieldMap.closeSheet = function () {
+    document.getElementById('sheet').hidden = true;
+    if (global.FieldForms) { FieldForms.clearSpot(); }
+  };
 
   function pendingChanged(ops) {
     var chip = document.getElementById('pending');

@@ -302,6 +302,9 @@
     });
   }
 
-  global.FieldForms = {openSurvey: openSurvey, openIssue: openIssue, openConflict: openConflict,
+  /** The issue form's pin goes with the form (closed without saving). */
+  function clearSpot() { if (spot) { spot.remove(); spot = null; } picking = null; }
+
+  global.FieldForms = {clearSpot: clearSpot, openSurvey: openSurvey, openIssue: openIssue, openConflict: openConflict,
                        openOutbox: openOutbox, mapClicked: mapClicked, notice: notice, resize: resize};
 })(window);
