@@ -125,7 +125,11 @@
         op.state = 'conflict';
         op.theirs = feature.properties;
         var own = (op.kind === 'patch' && listeners[op.layer]) || hooks;
-        return put(op).then(function () { if (own.conflict) { own.conflict(op); } return 'blocked'; });
+        var who = op.kind === 'patch' ? Promise.resolve([]) : changedBy(op);  // stairwells: who and when
+        return who.then(function (changes) {
+          op.theirs_changes = changes;
+          return put(op);
+        }).then(function () { if (own.conflict) { own.conflict(op); } return 'blocked'; });
       });
     });
   }
@@ -167,6 +171,16 @@
     }
     if (op.base_etag === null) { return Promise.resolve('blocked'); }  // waits for the edit before
     return patchStep(op, itemUrl('stairwells', op.stairwell_id));
+  }
+
+  /** Who changed the stairwell since the edit's base version, and when (none when unknown). */
+  function changedBy(op) {
+    var since = /\d+/.exec(op.base_etag || '');
+    if (!since || !cfg.urls.changes) { return Promise.resolve([]); }
+    var url = cfg.urls.changes.replace('{id}', String(op.stairwell_id)) + '?since=' + since[0];
+    return send('GET', url).then(function (r) {
+      return r.ok ? r.json().then(function (body) { return body.changes || []; }) : [];
+    }).catch(function () { return []; });
   }
 
   function stepIssue(op) {
