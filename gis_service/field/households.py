@@ -16,6 +16,7 @@ STRINGS: dict[str, dict[str, str]] = {  # the household list's own words (the re
         "none": "本梯口暂无住户台账", "unavailable": "离线且尚未下载住户台账",
         "proposal_note": "表决为当前加装电梯议题的表决",
         "conflict_help": "他人已修改此户的表决,请选择要保留的一项",
+        "derived": "由住户台账计算:请在下方逐户记录",
     },
     "en": {
         "households": "Households ({n})", "household": "Household", "floor": "floor {f}",
@@ -24,6 +25,7 @@ STRINGS: dict[str, dict[str, str]] = {  # the household list's own words (the re
         "unavailable": "Offline, and the households were never downloaded",
         "proposal_note": "Votes on the current elevator proposal",
         "conflict_help": "Someone changed this household's vote since: choose the one to keep",
+        "derived": "Counted from the household register: record each household below",
     },
 }
 NAMES_TO = ("planner", "admin", "grid_worker")  # staff, and the grid's own worker (row security)

@@ -92,6 +92,13 @@ def test_three_votes_offline_reach_the_server_once(
     listed = page.eval_on_selector_all(
         "#households .household", "rs => rs.map(r => [+r.dataset.id, r.dataset.vote])")
     assert len(listed) == before["households"]
+    # with a register the stairwell's counts are the database's sums: shown read-only, not asked
+    counts = rows(engine, "SELECT households, consent_agree FROM stairwell WHERE id = :s", s=sid)[0]
+    assert page.eval_on_selector("#f-consent_agree", "i => [i.readOnly, i.value]") == [
+        True, str(counts["consent_agree"])]
+    assert page.eval_on_selector("#f-households", "i => i.value") == str(counts["households"])
+    assert page.locator("#survey-form .derived-note").count() == 1
+    assert page.locator("#survey-form .previous").count() == 0
     assert page.inner_text(f".household[data-id='{flats[0]['id']}'] .owner") == "李四"
     chip = page.inner_text(f".household[data-id='{flats[0]['id']}'] .vote-chip")
     assert chip == "Not voted"  # a label, never the code

@@ -12,6 +12,8 @@
   var loading = null;
   var pending = {};    // household id -> its waiting patch (the last one)
   var shown = null;    // the stairwell whose list is open
+  var counted = null;  // that stairwell's properties: the counts the database derived from the register
+  var DERIVED = ['households', 'elderly_households', 'consent_agree', 'consent_object'];
 
   function el() { return FieldMap.el.apply(null, arguments); }
   function s(key) { return (doc && doc.strings[key]) || key; }
@@ -103,6 +105,27 @@
     var note = mine.length ? el('p', {class: 'meta', text: s('proposal_note')}) : el('p', {class: 'meta', text: s('none')});
     box.replaceChildren(head, note, list);
     box.setAttribute('data-count', String(mine.length));
+    if (mine.length) { lockDerivedCounts(); }
+  }
+
+  /** With a register, the stairwell's counts are the database's sums of it: shown, not asked. */
+  function lockDerivedCounts() {
+    var form = document.getElementById('survey-form');
+    if (!form || !counted) { return; }
+    DERIVED.forEach(function (name) {
+      var input = form.elements[name];
+      if (!input || input.readOnly) { return; }
+      var value = counted[name];
+      input.value = value === null || value === undefined ? '' : String(value);
+      input.readOnly = true;
+      input.setAttribute('aria-readonly', 'true');
+      var box = input.closest('.field');
+      var hint = box && box.querySelector('.previous');
+      if (hint) { hint.remove(); }
+      if (!box) { return; }
+      box.classList.add('derived');
+      if (name === DERIVED[0]) { box.insertBefore(el('span', {class: 'meta derived-note', text: s('derived')}), input.nextSibling); }
+    });
   }
 
   /** Re-read the waiting edits, then redraw the open list. */
@@ -117,6 +140,7 @@
   /** Below the stairwell form: its households (the grid's list, loaded once). */
   function attach(stairwell) {
     shown = stairwell.id;
+    counted = stairwell.properties;
     var box = el('section', {id: 'households', 'data-stairwell': stairwell.id}, [el('p', {class: 'meta', text: '…'})]);
     FieldMap.sheet.body.appendChild(box);
     return load().then(refresh, function () { box.replaceChildren(el('p', {class: 'field-error', text: s('unavailable') === 'unavailable' ? FieldMap.t('offline') : s('unavailable')})); });
