@@ -178,3 +178,33 @@ def test_the_move_on_the_shell(register_db: Engine, register_template: DemoTempl
         "applied", "approved", "planner", "civil_code_278", "passed")  # fmt: skip
     analyst = shell(register_db, "advance", str(passed), "--by", "analyst")
     assert analyst.returncode == 1 and "analyst role may not" in analyst.stderr
+
+
+def test_no_other_write_gets_past_the_vote(
+    register_db: Engine, register_template: DemoTemplate
+) -> None:
+    with running(register_db) as live:
+        api = clients(live, register_template)
+        found = verdicts(api)
+        short, passed = found["approval_not_met"][0], found["passed"][0]
+
+        def patch(stairwell_id: int, status: str) -> httpx.Response:
+            url = f"/collections/stairwells/items/{stairwell_id}"
+            with api("planner") as client:
+                etag = client.get(url).headers["ETag"]
+                return client.patch(url, json={"properties": {"elevator_status": status}},
+                                    headers={"If-Match": etag,
+                                             "Content-Type": "application/merge-patch+json"})
+
+        for stairwell_id in (short, passed):  # the vote is judged only by the pipeline move
+            before = state(register_db, stairwell_id)
+            refused = patch(stairwell_id, "approved")
+            assert refused.status_code == 422, refused.text
+            assert refused.json()["errors"][0]["field"] == "elevator_status"
+            assert f"/stairwells/{stairwell_id}/advance" in refused.json()["detail"]
+            assert state(register_db, stairwell_id) == before
+        back = patch(short, "proposed")  # moving back needs no vote
+        assert back.status_code == 200, back.text
+        assert state(register_db, short)[0] == "proposed"
+        moved = advance(api, "planner", passed, from_status="applied")
+        assert moved.status_code == 200, moved.text
