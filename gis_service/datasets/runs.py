@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from typing import Any
@@ -151,9 +152,10 @@ def service_inputs(
 ) -> ServiceInputs:
     """Read stairwells of the area, and facilities and streets of the area plus a margin.
 
-    With a graph cache and the caller's scope, the stairwells as read and projected, and their
-    places on the street graph, are kept by the data versions they come from: a new radius or
-    layer on unchanged stairwells reads and snaps none again.
+    With a graph cache and the caller's scope, the stairwells as read and projected are kept by
+    the data versions they come from, and their places on the street graph by their ids and
+    points: a new radius or layer on unchanged stairwells reads and snaps none again, and an
+    edit that moves no stairwell re-reads them but snaps none again.
     """
     box = margin_box(conn, area, params.radius_m + SNAP_SLACK_M)
     progress("reading stairwells")
@@ -179,12 +181,20 @@ def service_inputs(
         closed = params.rules.closed
         graph = street_graph(conn, network, box, crs, graphs, closed)
         if kept and graphs is not None and len(homes):
-            snap_key = ("snapped", homes_key, graph_key(conn, network, box, crs, closed),
-                        params.rules.snap)  # fmt: skip
+            snap_key = ("snapped", positions_key(projected),
+                        graph_key(conn, network, box, crs, closed), params.rules.snap)  # fmt: skip
             snap = lambda: snap_homes(graph, projected, params.rules.snap)  # noqa: E731
             snapped = graphs.get_or_compute(snap_key, snap)[0]
     lonlat = homes.geometry.to_numpy()
     return ServiceInputs(projected, facilities.to_crs(crs), graph, crs, box, lonlat, snapped)
+
+
+def positions_key(homes: gpd.GeoDataFrame) -> tuple[int, str]:
+    """What places on a graph depend on: the stairwells' ids and points (a digest), so an edit
+    that moves no stairwell (households, status...) keeps their snapped places."""
+    digest = hashlib.blake2b(homes["id"].to_numpy(np.int64).tobytes(), digest_size=16)
+    digest.update(shapely.get_coordinates(homes.geometry.to_numpy()).tobytes())
+    return len(homes), digest.hexdigest()
 
 
 def nearest_table(
