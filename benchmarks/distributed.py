@@ -9,7 +9,8 @@ partition read once on a worker, serving both analyses; the workers connect from
 settings, GIS_DATABASE_URL, given to them at start). It checks the figures are equal and
 counts CPU-seconds: this process (with the in-process scheduler), the workers, and the
 PostgreSQL backends serving them. The CPU overhead of the distributed run over one process
-predicts the speedup on N machines; the growth exponent is the slope of log CPU-seconds
+predicts the speedup on N machines (startup left out of both: imports, connections, the
+workers made ready before their CPU is counted); the growth exponent is the slope of log CPU-seconds
 against log stairwells. Prints one JSON line.
 Usage: python benchmarks/distributed.py [--stairwells 100000,300000,1000000] [--workers 2]
 """
@@ -66,6 +67,15 @@ def cpu_of(process: psutil.Process) -> float:
     except psutil.NoSuchProcess:
         return 0.0
     return float(times.user + times.system)
+
+
+def warm_worker() -> None:
+    """A worker made ready as this process is before its timing: modules imported, connected."""
+    from gis_service.datasets.runs import nearest_table  # noqa: F401
+    from gis_service.distributed import own_engine
+
+    with own_engine().connect() as conn:
+        conn.execute(sa.text("SELECT 1"))
 
 
 def own_cpu() -> float:
@@ -125,6 +135,7 @@ def one_size(target: int, workers: int, radius: float) -> dict[str, Any]:
             Client(local) as client,
             engine.connect() as conn,
         ):  # fmt: skip
+            client.run(warm_worker)  # imports and connection: startup, as for this process
             startup_s = time.perf_counter() - start
             worker_cpu0 = sum(client.run(own_cpu).values())
             cpu0, db0, start = cpu_of(me), backends.cpu(), time.perf_counter()
