@@ -23,10 +23,22 @@ from gis_service.api.app import create_app
 from gis_service.db import migrate
 from gis_service.db.cluster import ensure_postgis
 from gis_service.db.engine import create_db_engine, resolve_database_url
-from gis_service.ingest.demo_load import DemoReport, load_demo
+from gis_service.ingest.demo_load import METRIC_CRS, DemoReport, load_demo
 from gis_service.settings import get_settings
 
 ROOT = Path(__file__).resolve().parent.parent
+SRID = int(METRIC_CRS.split(":")[1])
+CROW_INDEXES = [
+    f"CREATE INDEX IF NOT EXISTS {table}_utm ON {table} USING gist (ST_Transform(geom, {SRID}))"
+    for table in ("stairwell", "facility")
+]  # the peer's own preparation (not timed): its metric geometry indexed, as ours is in memory
+CROW_SQL = f"""
+SELECT s.id FROM stairwell s
+WHERE EXISTS (SELECT 1 FROM facility f
+              WHERE ST_DWithin(ST_Transform(f.geom, {SRID}), ST_Transform(s.geom, {SRID}), %(r)s))
+ORDER BY s.id
+"""
+"""The PostGIS peer of crow-flies service: stairwells within r metres of a facility."""
 
 
 def lattice(size: int, spacing: float) -> np.ndarray:

@@ -28,10 +28,9 @@ from typing import Any
 
 import httpx
 import psycopg
-from common import demo_city, server
+from common import CROW_INDEXES, CROW_SQL, demo_city, server
 
 from gis_service.db.cluster import free_port, throwaway_cluster
-from gis_service.ingest.demo_load import METRIC_CRS
 
 COVERAGE_SQL = """
 SELECT s.compound_id,
@@ -45,17 +44,6 @@ FROM stairwell s JOIN building b ON b.id = s.building_id,
 LATERAL (SELECT coalesce(b.year_built <= %(year)s AND b.floors >= %(floors)s
                          AND NOT coalesce(b.has_original_elevator, false), false) AS ok) e
 GROUP BY s.compound_id ORDER BY s.compound_id
-"""
-SRID = int(METRIC_CRS.split(":")[1])
-CROW_INDEXES = [
-    f"CREATE INDEX IF NOT EXISTS {table}_utm ON {table} USING gist (ST_Transform(geom, {SRID}))"
-    for table in ("stairwell", "facility")
-]  # the peer's own preparation (not timed): its metric geometry indexed, as ours is in memory
-CROW_SQL = f"""
-SELECT s.id FROM stairwell s
-WHERE EXISTS (SELECT 1 FROM facility f
-              WHERE ST_DWithin(ST_Transform(f.geom, {SRID}), ST_Transform(s.geom, {SRID}), %(r)s))
-ORDER BY s.id
 """
 COVERAGE_FIELDS = ("stairwells", "eligible_stairwells", "in_service_stairwells",
                    "eligible_households", "in_service_households")  # fmt: skip

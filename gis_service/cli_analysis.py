@@ -26,7 +26,6 @@ from gis_service.cli_base import (
     OUTPUT,
     SUBDISTRICT,
     area_of,
-    open_database,
     session,
 )
 from gis_service.cli_checklist import checklist_command
@@ -60,19 +59,12 @@ LAYER = typer.Option(
     default_layer(CATALOG), help=f"Analysable layer: {', '.join(CATALOG.service_layers())}"
 )
 ALL = typer.Option(False, "--all", help="Every district at once on Dask (one task per district)")
-SCHEDULER = typer.Option(None, "--scheduler", help="Dask scheduler (tcp://host:8786); else local")
+SCHEDULER = typer.Option(
+    None, "--scheduler",
+    help="Dask scheduler (tcp://host:8786); else local. Its workers connect to the database "
+    "from their own settings (GIS_DATABASE_URL)",
+)  # fmt: skip
 WORKERS = typer.Option(2, "--workers", help="Local Dask workers when there is no --scheduler")
-
-
-def distributed_url() -> str:
-    """The database URL the Dask workers connect to (migrated, cluster started)."""
-    from gis_service.settings import get_settings
-
-    engine = open_database(get_settings())
-    try:
-        return engine.url.render_as_string(hide_password=False)
-    finally:
-        engine.dispose()
 
 
 @analyze_app.command("coverage")
@@ -93,14 +85,15 @@ def coverage_command(
     rule = Eligibility(cutoff_year, min_floors)
     if every and (batch is not None or not area.everything):
         raise GisServiceError("--all covers the whole city: no --batch and no area filters")
-    if every:
-        from gis_service.distributed import coverage_all, dask_client
-
-        with dask_client(scheduler, workers) as client:
-            frame = coverage_all(client, distributed_url(), col, rule)
     with session("coverage") as (conn, step):
-        step("reading stairwells")
-        if not every:
+        if every:
+            from gis_service.distributed import coverage_all, dask_client
+
+            step("running on Dask")
+            with dask_client(scheduler, workers) as client:
+                frame = coverage_all(client, conn, col, rule)
+        else:
+            step("reading stairwells")
             frame = coverage_table(conn, col, area, batch, rule, not all_units)
         frame = with_names(conn, frame, level)
     if batch is None:
@@ -162,7 +155,7 @@ def service_areas_command(
 
             step("running on Dask")
             with dask_client(scheduler, workers) as client:
-                near = nearest_all(client, distributed_url(), params)
+                near = nearest_all(client, conn, params)
             meta = {"parameters": params.as_dict(), "distributed": True, "level": level}
             shares = with_names(conn, shares_table(near, col), level)
             shown = [col, "name", "stairwells", "served_stairwells", "share_households",

@@ -2,16 +2,20 @@
 
 Each partition is one district's stairwells with the streets (and, along streets, the
 facilities) within the radius plus BORDER_SLACK_M around them, so a stairwell near a district
-edge is served by a facility on the other side. Workers read PostGIS themselves (the database
-URL travels with the task), run the same pure engine functions as a single process, in the
-city's one metric CRS, and the parent gathers the parts into one frame equal to the
-single-process one.
+edge is served by a facility on the other side. A partition is read once, on a worker, and
+stays there: the coverage and nearest-facility tasks of the same district run where it lives
+and take it as their input (no task re-reads it). Workers connect to PostGIS from their own
+settings (GIS_DATABASE_URL or their managed cluster, one engine per worker process): no
+database URL or password travels with a task. They run the same pure engine functions as a
+single process, in the city's one metric CRS, and the parent gathers the parts into one frame
+equal to the single-process one.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 import geopandas as gpd
@@ -33,7 +37,7 @@ from gis_service.datasets.load import (
 )
 from gis_service.datasets.params import ServiceParams
 from gis_service.datasets.runs import ServiceInputs, nearest_table, walkable_graph
-from gis_service.db.engine import create_db_engine
+from gis_service.db.engine import create_db_engine, resolve_database_url
 from gis_service.errors import InvalidInput
 
 BORDER_SLACK_M = 200.0
@@ -97,22 +101,56 @@ def partition_stairwells(conn: sa.Connection, district: int | None) -> gpd.GeoDa
     return frame
 
 
-def _with_connection(url: str, work: Callable[[sa.Connection], Any]) -> Any:
-    engine = create_db_engine(url)
-    try:
-        with engine.begin() as conn:
-            return work(conn)
-    finally:
-        engine.dispose()
+_ENGINE: list[sa.Engine] = []
+"""This process's engine, made from its own settings on first use."""
+
+
+def own_engine() -> sa.Engine:
+    """The engine of this (worker) process, from its settings: GIS_DATABASE_URL or the managed
+    cluster (never a URL sent by the scheduler)."""
+    if not _ENGINE:
+        from gis_service.settings import get_settings
+
+        settings = get_settings()
+        _ENGINE.append(create_db_engine(resolve_database_url(settings, start=False), settings))
+    return _ENGINE[0]
+
+
+def _with_connection(work: Callable[[sa.Connection], Any]) -> Any:
+    with own_engine().begin() as conn:
+        return work(conn)
+
+
+@dataclass
+class Partition:
+    """One district's inputs as read once on a worker: stairwells, and what the radius needs."""
+
+    district: int | None
+    stairwells: gpd.GeoDataFrame
+    inputs: ServiceInputs | None = None
+
+
+def read_partition(
+    district: int | None, params: ServiceParams | None, crs_text: str | None
+) -> Partition:
+    """A district's stairwells (and, with params, its facilities and street graph), read once."""
+
+    def read(conn: sa.Connection) -> Partition:
+        homes = partition_stairwells(conn, district)
+        if params is None or crs_text is None:
+            return Partition(district, homes)
+        crs = CRS.from_user_input(crs_text)
+        return Partition(district, homes, partition_inputs(conn, homes, params, crs))
+
+    result: Partition = _with_connection(read)
+    return result
 
 
 def coverage_part(
-    url: str, district: int | None, level: str, statuses: Sequence[str], rule: Eligibility
+    part: Partition, level: str, statuses: Sequence[str], rule: Eligibility
 ) -> pd.DataFrame:
     """Coverage of one district's stairwells (the counts combine across districts)."""
-    return _with_connection(
-        url, lambda conn: coverage(partition_stairwells(conn, district), level, statuses, rule)
-    )
+    return coverage(part.stairwells, level, statuses, rule)
 
 
 def combine_coverage(parts: list[pd.DataFrame], level: str) -> pd.DataFrame:
@@ -129,10 +167,9 @@ def combine_coverage(parts: list[pd.DataFrame], level: str) -> pd.DataFrame:
 
 
 def partition_inputs(
-    conn: sa.Connection, district: int | None, params: ServiceParams, crs: CRS
+    conn: sa.Connection, homes: gpd.GeoDataFrame, params: ServiceParams, crs: CRS
 ) -> ServiceInputs:
     """A district's stairwells, the facilities and streets within radius + slack around them."""
-    homes = partition_stairwells(conn, district)
     w, s, e, n = (float(v) for v in homes.total_bounds)
     box: Box = expand((w, s, e, n), params.radius_m + BORDER_SLACK_M)
     source = params.sources.facilities
@@ -150,46 +187,47 @@ def partition_inputs(
     return ServiceInputs(homes.to_crs(crs), facilities.to_crs(crs), graph, crs, box, lonlat)
 
 
-def nearest_part(
-    url: str, district: int | None, params: ServiceParams, crs_text: str
-) -> pd.DataFrame:
+def nearest_part(part: Partition, params: ServiceParams) -> pd.DataFrame:
     """Per stairwell of one district: nearest facility, distance (m) and served flag."""
-    crs = CRS.from_user_input(crs_text)
-    return _with_connection(
-        url, lambda conn: nearest_table(partition_inputs(conn, district, params, crs), params)
-    )
+    assert part.inputs is not None, "the partition was read without service parameters"
+    return nearest_table(part.inputs, params)
 
 
-def _gather(client: Any, fn: Callable[..., pd.DataFrame], parts: list[Any], **kw: Any) -> list[Any]:
-    futures = [client.submit(fn, kw["url"], part, *kw["args"], pure=False) for part in parts]
-    return list(client.gather(futures))
+def partitions(
+    client: Any, conn: sa.Connection, params: ServiceParams | None = None
+) -> list[Any]:
+    """Futures of every district's partition, each read once on a worker (and kept there);
+    the plan (districts, the city's CRS) read on the caller's connection."""
+    districts = district_partitions(conn)
+    crs = None if params is None else city_crs(conn, params)
+    if not districts:
+        raise InvalidInput("there are no stairwells to analyse")
+    crs_text = None if crs is None else crs.to_string()
+    return [client.submit(read_partition, d, params, crs_text, pure=False) for d in districts]
 
 
 def coverage_all(
-    client: Any, url: str, level: str, rule: Eligibility = Eligibility()
+    client: Any,
+    conn: sa.Connection,
+    level: str,
+    rule: Eligibility = Eligibility(),
+    parts: list[Any] | None = None,
 ) -> pd.DataFrame:
-    """Coverage per level over every district, one Dask task per district."""
+    """Coverage per level over every district, one Dask task per district partition."""
     from gis_service.datasets.load import statuses as read_statuses
 
-    def plan(conn: sa.Connection) -> tuple[list[int | None], list[str]]:
-        return district_partitions(conn), read_statuses(conn)
-
-    parts, pipeline = _with_connection(url, plan)
-    if not parts:
-        raise InvalidInput("there are no stairwells to analyse")
-    frames = _gather(client, coverage_part, parts, url=url, args=(level, pipeline, rule))
-    return combine_coverage(frames, level)
+    pipeline = read_statuses(conn)
+    parts = parts if parts is not None else partitions(client, conn)
+    futures = [client.submit(coverage_part, p, level, pipeline, rule, pure=False) for p in parts]
+    return combine_coverage(list(client.gather(futures)), level)
 
 
-def nearest_all(client: Any, url: str, params: ServiceParams) -> pd.DataFrame:
-    """Per stairwell of every district: nearest facility and distance, one task per district."""
-
-    def plan(conn: sa.Connection) -> tuple[list[int | None], CRS]:
-        return district_partitions(conn), city_crs(conn, params)
-
-    parts, crs = _with_connection(url, plan)
-    if not parts:
-        raise InvalidInput("there are no stairwells to analyse")
-    frames = _gather(client, nearest_part, parts, url=url, args=(params, crs.to_string()))
-    out = pd.concat(frames, ignore_index=True)
+def nearest_all(
+    client: Any, conn: sa.Connection, params: ServiceParams, parts: list[Any] | None = None
+) -> pd.DataFrame:
+    """Per stairwell of every district: nearest facility and distance, one task per partition
+    (partitions read with these parameters' radius and mode)."""
+    parts = parts if parts is not None else partitions(client, conn, params)
+    futures = [client.submit(nearest_part, p, params, pure=False) for p in parts]
+    out = pd.concat(list(client.gather(futures)), ignore_index=True)
     return out.sort_values("id", kind="stable").reset_index(drop=True)

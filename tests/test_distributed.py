@@ -21,7 +21,7 @@ from gis_service.datasets.params import service_params
 from gis_service.datasets.runs import coverage_table, nearest_table, service_inputs, shares_table
 from gis_service.db.cluster import ManagedCluster
 from gis_service.db.engine import create_db_engine
-from gis_service.distributed import BORDER_SLACK_M, coverage_all, nearest_all
+from gis_service.distributed import BORDER_SLACK_M, coverage_all, nearest_all, partitions
 from gis_service.ingest.demo_load import load_demo
 from tests.conftest import admin, create_database
 
@@ -47,19 +47,30 @@ def city(pg_cluster: ManagedCluster, empty_template: str) -> Iterator[Engine]:
 
 
 @pytest.fixture(scope="module")
-def client() -> Iterator[Client]:
-    """A LocalCluster of 2 worker processes."""
-    with (
-        LocalCluster(
-            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
-        ) as cluster,
-        Client(cluster) as dask,
-    ):
-        yield dask
+def client(city: Engine) -> Iterator[Client]:
+    """A LocalCluster of 2 worker processes whose own settings point at the city."""
+    before = os.environ.get("GIS_DATABASE_URL")
+    os.environ["GIS_DATABASE_URL"] = url(city)  # what the worker processes start with
+    try:
+        with (
+            LocalCluster(
+                n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+            ) as cluster,
+            Client(cluster) as dask,
+        ):
+            os.environ.pop("GIS_DATABASE_URL")  # the test process itself is told nothing
+            if before is not None:
+                os.environ["GIS_DATABASE_URL"] = before
+            yield dask
+    finally:
+        if before is None:
+            os.environ.pop("GIS_DATABASE_URL", None)
+        else:
+            os.environ["GIS_DATABASE_URL"] = before
 
 
 def url(engine: Engine) -> str:
-    """The engine's URL with its password, for the workers."""
+    """The engine's URL with its password, for the workers' own settings."""
     return engine.url.render_as_string(hide_password=False)
 
 
@@ -78,7 +89,8 @@ def test_city_has_several_districts(city: Engine) -> None:
 def test_coverage_equals_single_process(city: Engine, client: Client, level: str) -> None:
     with city.begin() as conn:
         single = coverage_table(conn, level)
-    distributed = coverage_all(client, url(city), level)
+    with city.connect() as conn:
+        distributed = coverage_all(client, conn, level)
     assert len(distributed) >= 3
     pd.testing.assert_frame_equal(distributed, single, check_exact=True)
 
@@ -90,7 +102,14 @@ def test_nearest_equals_single_process_across_borders(
     with city.begin() as conn:
         params = service_params(conn, "facilities", None, 300.0, mode=mode)
         single = nearest_table(service_inputs(conn, params, Area()), params)
-    distributed = nearest_all(client, url(city), params)
+    with city.connect() as conn:
+        parts = partitions(client, conn, params)
+        distributed = nearest_all(client, conn, params, parts)
+        # the same partitions, read once, serve coverage too
+        pd.testing.assert_frame_equal(
+            coverage_all(client, conn, "district_id", parts=parts),
+            coverage_table(conn, "district_id"), check_exact=True,
+        )  # fmt: skip
     assert len(distributed) == len(single) > 30_000
     pd.testing.assert_frame_equal(distributed, single, check_exact=True)
     pd.testing.assert_frame_equal(
@@ -142,6 +161,7 @@ def test_cli_all_runs_on_a_separately_started_cluster(city: Engine, tmp_path: Pa
         [str(dask), "worker", f"tcp://127.0.0.1:{port}", "--nworkers", "2", "--nthreads", "1",
          "--no-dashboard", "--local-directory", str(tmp_path)],
         stdout=logs[1], stderr=subprocess.STDOUT,
+        env={**os.environ, "GIS_DATABASE_URL": url(city)},  # the workers' own settings
     )  # fmt: skip
     try:
         env = {**os.environ, "GIS_DATABASE_URL": url(city)}

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
 import geopandas as gpd
 import numpy as np
 import pandas as pd
@@ -146,16 +150,37 @@ def service_areas(
     if per_facility:
         order = np.argsort(source, kind="stable")
         groups, first = np.unique(source[order], return_index=True)
-        lines = shapely.multilinestrings(
-            pieces[order], indices=np.searchsorted(groups, source[order])
-        )
+        pieces, bounds = pieces[order], np.r_[first, source.size]
         lengths: list[float] = np.add.reduceat(end[order] - start[order], first).tolist()
         facility: list[object] = ids[groups].tolist()
     else:
-        lines = np.array([shapely.multilinestrings(pieces)])
+        bounds = np.array([0, pieces.size])
         lengths = [float(np.sum(end - start))]
         facility = [None]
-    polygons = shapely.buffer(lines, buffer) if buffer > 0 else lines
+    polygons = buffered_groups(pieces, bounds, buffer)
     return gpd.GeoDataFrame(
         {"facility_id": facility, "street_length_m": lengths}, geometry=polygons, crs=graph.crs
     )
+
+
+def buffered_groups(pieces: NDArray[np.object_], bounds: IntArray, buffer: float) -> NDArray[Any]:
+    """Per group of consecutive pieces (pieces[bounds[i]:bounds[i+1]]): their union buffered,
+    or their multilinestring when buffer is 0.
+
+    Each piece is buffered on its own and the group's buffers are unioned: the same polygon as
+    buffering the group's multilinestring, about ten times faster (GEOS nodes the offset curves
+    of a whole multilinestring together). Groups run on a few threads (GEOS releases the GIL).
+    """
+    groups = range(bounds.size - 1)
+    if buffer <= 0:
+        return np.array(
+            [shapely.multilinestrings(pieces[bounds[i] : bounds[i + 1]]) for i in groups],
+            dtype=object,
+        )
+    blobs = shapely.buffer(pieces, buffer)
+
+    def union(i: int) -> Any:
+        return shapely.union_all(blobs[bounds[i] : bounds[i + 1]])
+
+    with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1)) as pool:
+        return np.array(list(pool.map(union, groups)), dtype=object)

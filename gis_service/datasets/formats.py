@@ -37,8 +37,14 @@ def column_values(column: pd.Series) -> list[Any]:
         values = numbers.astype(object)
         values[~np.isfinite(numbers)] = None
         return values.tolist()
+    if isinstance(column.dtype, pd.api.extensions.ExtensionDtype) and column.dtype.kind in "iub":
+        missing = column.isna().to_numpy()
+        if not missing.any():  # a nullable integer column without NA: plain ints
+            return column.to_numpy(column.dtype.numpy_dtype).tolist()
     values = column.astype(object).to_numpy(copy=True)
     values[pd.isna(values)] = None
+    if pd.api.types.is_string_dtype(column.dtype) and not isinstance(column.dtype, np.dtype):
+        return values.tolist()  # text or None, nothing else to clean
     return [_clean(v) if isinstance(v, float | np.generic) else v for v in values.tolist()]
 
 
@@ -77,12 +83,19 @@ def spreadsheet_safe(frame: pd.DataFrame) -> pd.DataFrame:
         if pd.api.types.is_numeric_dtype(frame[column]):
             continue  # -3.5 in a number column stays a number
         values = frame[column]
-        risky = values.map(lambda v: isinstance(v, str) and v.startswith(FORMULA_STARTS))
+        risky = formula_like(values)
         if bool(risky.any()):
             if safe is frame:
                 safe = frame.copy()
             safe[column] = values.astype(object).where(~risky, "'" + values.astype(str))
     return safe
+
+
+def formula_like(values: pd.Series) -> pd.Series:
+    """Which cells are text a spreadsheet would run as a formula (vectorised for text columns)."""
+    if pd.api.types.is_string_dtype(values.dtype) and not isinstance(values.dtype, np.dtype):
+        return values.str.startswith(FORMULA_STARTS).fillna(False).astype(bool)
+    return values.map(lambda v: isinstance(v, str) and v.startswith(FORMULA_STARTS))
 
 
 def to_csv(frame: pd.DataFrame) -> str:

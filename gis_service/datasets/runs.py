@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from typing import Any
@@ -11,7 +12,7 @@ import numpy as np
 import pandas as pd
 import shapely
 import sqlalchemy as sa
-from pyproj import CRS
+from pyproj import CRS, Transformer
 
 from gis_service.analysis.coverage import Eligibility, project_batch
 from gis_service.analysis.crs import metric_crs
@@ -151,9 +152,10 @@ def service_inputs(
 ) -> ServiceInputs:
     """Read stairwells of the area, and facilities and streets of the area plus a margin.
 
-    With a graph cache and the caller's scope, the stairwells as read and projected, and their
-    places on the street graph, are kept by the data versions they come from: a new radius or
-    layer on unchanged stairwells reads and snaps none again.
+    With a graph cache and the caller's scope, the stairwells as read and projected are kept by
+    the data versions they come from, and their places on the street graph by their ids and
+    points: a new radius or layer on unchanged stairwells reads and snaps none again, and an
+    edit that moves no stairwell re-reads them but snaps none again.
     """
     box = margin_box(conn, area, params.radius_m + SNAP_SLACK_M)
     progress("reading stairwells")
@@ -179,12 +181,20 @@ def service_inputs(
         closed = params.rules.closed
         graph = street_graph(conn, network, box, crs, graphs, closed)
         if kept and graphs is not None and len(homes):
-            snap_key = ("snapped", homes_key, graph_key(conn, network, box, crs, closed),
-                        params.rules.snap)  # fmt: skip
+            snap_key = ("snapped", positions_key(projected),
+                        graph_key(conn, network, box, crs, closed), params.rules.snap)  # fmt: skip
             snap = lambda: snap_homes(graph, projected, params.rules.snap)  # noqa: E731
             snapped = graphs.get_or_compute(snap_key, snap)[0]
     lonlat = homes.geometry.to_numpy()
     return ServiceInputs(projected, facilities.to_crs(crs), graph, crs, box, lonlat, snapped)
+
+
+def positions_key(homes: gpd.GeoDataFrame) -> tuple[int, str]:
+    """What places on a graph depend on: the stairwells' ids and points (a digest), so an edit
+    that moves no stairwell (households, status...) keeps their snapped places."""
+    digest = hashlib.blake2b(homes["id"].to_numpy(np.int64).tobytes(), digest_size=16)
+    digest.update(shapely.get_coordinates(homes.geometry.to_numpy()).tobytes())
+    return len(homes), digest.hexdigest()
 
 
 def nearest_table(
@@ -213,8 +223,7 @@ def nearest_table(
             "subdistrict_id", "district_id", "households", "elderly_households"]  # fmt: skip
     out = pd.DataFrame(homes[keep]).reset_index(drop=True)
     out["facility_id"] = near["facility_id"].to_numpy()
-    names = fac.set_index("id")["name"] if len(fac) and "name" in fac.columns else pd.Series()
-    out["facility_name"] = [names.get(int(f)) if pd.notna(f) else None for f in out["facility_id"]]
+    out["facility_name"] = facility_names(fac, out["facility_id"].to_numpy())
     dist = near["distance"].to_numpy(np.float64)
     out["distance_m"] = np.where(np.isfinite(dist), np.round(dist, 1), np.nan)
     out["minutes"] = np.round(out["distance_m"] / params.m_per_min, 1)
@@ -226,6 +235,19 @@ def nearest_table(
     return out
 
 
+def facility_names(fac: gpd.GeoDataFrame, facility_ids: np.ndarray) -> np.ndarray:
+    """The name of each facility id (None where there is no facility or name), vectorised."""
+    names = np.full(len(facility_ids), None, dtype=object)
+    if not len(fac) or "name" not in fac.columns:
+        return names
+    known = pd.Series(fac["name"].to_numpy(object), index=fac["id"].to_numpy(np.int64))
+    known = known[~known.index.duplicated()]
+    found = pd.notna(facility_ids)
+    looked = known.reindex(np.asarray(facility_ids[found], dtype=np.int64)).to_numpy(object)
+    names[found] = np.where(pd.isna(looked), None, looked)
+    return names
+
+
 def access_lonlat(near: pd.DataFrame, crs: CRS) -> tuple[np.ndarray, np.ndarray]:
     """The access points of a network answer in lon/lat (NaN where there is none)."""
     n = len(near)
@@ -235,8 +257,9 @@ def access_lonlat(near: pd.DataFrame, crs: CRS) -> tuple[np.ndarray, np.ndarray]
     found = np.isfinite(x)
     lon, lat = np.full(n, np.nan), np.full(n, np.nan)
     if found.any():
-        pts = gpd.GeoSeries(shapely.points(x[found], y[found]), crs=crs).to_crs(4326)
-        lon[found], lat[found] = np.round(pts.x, 7), np.round(pts.y, 7)
+        to_lonlat = Transformer.from_crs(crs, 4326, always_xy=True)
+        lon_found, lat_found = to_lonlat.transform(x[found], y[found])
+        lon[found], lat[found] = np.round(lon_found, 7), np.round(lat_found, 7)
     return lon, lat
 
 

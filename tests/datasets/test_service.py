@@ -6,6 +6,7 @@ import geopandas as gpd
 import numpy as np
 import pytest
 import shapely
+import sqlalchemy as sa
 
 from gis_service.catalog import default_catalog
 from tests.analysis.walk_reference import line_network, nearest_area_distances
@@ -155,3 +156,35 @@ def test_per_stairwell_answers_within_a_life_circle_for_an_elderly_person(shared
         unknown = http.get("/analysis/service-areas", params={"f": "json", "life_circle": "7min"})
     assert both.status_code == unknown.status_code == 422
     assert "5min, 10min, 15min" in unknown.text
+
+
+def test_an_edit_that_moves_no_stairwell_keeps_their_places_on_the_streets(demo_db):
+    from gis_service.datasets.cache import ResultCache
+    from gis_service.datasets.params import service_params
+    from gis_service.datasets.runs import nearest_table, service_inputs
+
+    graphs = ResultCache(maxsize=8)
+
+    def inputs():
+        with demo_db.connect() as conn:
+            params = service_params(conn, "gardens", radius_m=300.0)
+            return service_inputs(conn, params, graphs=graphs, scope=("owner",)), params
+
+    first, params = inputs()
+    picked = int(first.stairwells["id"].iloc[0])
+    with demo_db.begin() as conn:
+        conn.execute(sa.text("UPDATE stairwell SET households = households + 3 WHERE id = :i"),
+                     {"i": picked})  # fmt: skip
+    after, _ = inputs()
+    assert after.snapped is first.snapped is not None  # not snapped again
+    row = after.stairwells["id"] == picked
+    assert after.stairwells.loc[row, "households"].item() == (
+        first.stairwells.loc[first.stairwells["id"] == picked, "households"].item() + 3
+    )
+    with demo_db.begin() as conn:
+        conn.execute(sa.text("UPDATE stairwell SET geom = ST_Translate(geom, 0.0005, 0) "
+                             "WHERE id = :i"), {"i": picked})  # fmt: skip
+    moved, _ = inputs()
+    assert moved.snapped is not first.snapped  # a moved stairwell is placed again
+    near = nearest_table(moved, params)
+    assert len(near) == len(first.stairwells)

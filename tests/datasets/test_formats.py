@@ -1,0 +1,42 @@
+"""Answer rows and CSV cells: the column-wise fast paths give what a reader expects."""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import numpy as np
+import orjson
+import pandas as pd
+
+from gis_service.datasets.formats import dumps, records, to_csv
+from gis_service.datasets.runs import facility_names
+
+
+def test_records_keep_integers_text_and_nulls() -> None:
+    frame = pd.DataFrame({
+        "id": pd.array([1, 2, 3], dtype="Int64"),
+        "grid_id": pd.array([7, None, 9], dtype="Int64"),
+        "label": pd.Series(["A-1", None, "C-3"], dtype="str"),
+        "distance_m": [1.5, np.nan, np.inf],
+        "served": [True, False, True],
+    })  # fmt: skip
+    rows = orjson.loads(dumps(records(frame)))
+    assert rows == [
+        {"id": 1, "grid_id": 7, "label": "A-1", "distance_m": 1.5, "served": True},
+        {"id": 2, "grid_id": None, "label": None, "distance_m": None, "served": False},
+        {"id": 3, "grid_id": 9, "label": "C-3", "distance_m": None, "served": True},
+    ]
+    assert all(type(row["id"]) is int for row in records(frame))
+
+
+def test_text_columns_in_csv_lose_their_formulas_not_their_nulls() -> None:
+    frame = pd.DataFrame({"label": pd.Series(["=1+1", None, "-x", "ok"], dtype="str"),
+                          "n": [-1, 2, 3, 4]})  # fmt: skip
+    assert to_csv(frame).split("\r\n")[1:5] == ["'=1+1,-1", ",2", "'-x,3", "ok,4"]
+
+
+def test_facility_names_by_id_with_nulls() -> None:
+    names = {"id": [5, 9, 11], "name": ["Garden", None, "Shop"]}
+    fac = gpd.GeoDataFrame(names, geometry=[None] * 3)
+    got = facility_names(fac, np.array([9.0, np.nan, 11.0, 5.0, 12.0]))
+    assert got.tolist() == [None, None, "Shop", "Garden", None]
+    assert facility_names(fac.iloc[:0], np.array([1.0])).tolist() == [None]
