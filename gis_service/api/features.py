@@ -37,7 +37,7 @@ from gis_service.catalog import Catalog, Layer
 from gis_service.errors import NotFound, Unauthorized
 from gis_service.features import access, edit, html
 from gis_service.features import idempotency as idem
-from gis_service.features.crs import Crs, parse_crs
+from gis_service.features.crs import Crs, content_crs, parse_crs
 from gis_service.features.docs import route_docs
 from gis_service.features.errors import BadRequest, MethodNotAllowed, PreconditionFailed
 from gis_service.features.geojson import (
@@ -130,7 +130,8 @@ def add_layer_routes(router: APIRouter, layer: Layer, settings: Settings) -> Non
         stored = idem.find(conn, principal, key) if key else None
         if stored:
             return replay(stored)
-        written = read_feature(layer, parse_body(body), service_area(conn), patch=False)
+        crs = content_crs(request.headers.get("content-crs"))
+        written = read_feature(layer, parse_body(body), service_area(conn), False, crs)
         fid, current = edit.create(conn, layer, principal, written)
         return keep(conn, principal, key, answer(request, layer, fid, current, 201))
 
@@ -153,7 +154,8 @@ def add_layer_routes(router: APIRouter, layer: Layer, settings: Settings) -> Non
             stored = idem.find(conn, principal, key) if key else None
             if stored:
                 return replay(stored)
-            written = read_feature(layer, parse_body(body), service_area(conn), patch=patch)
+            crs = content_crs(request.headers.get("content-crs"))
+            written = read_feature(layer, parse_body(body), service_area(conn), patch, crs)
             current = access.require(conn, engine, layer, principal, fid, lock=True)
             if not etag_matches(if_match, quote_etag(current.etag), weak=False):
                 raise PreconditionFailed(

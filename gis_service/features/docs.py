@@ -6,6 +6,7 @@ from typing import Any
 
 from gis_service.catalog import Layer
 from gis_service.features import openapi as doc
+from gis_service.features.crs import supported
 from gis_service.features.geojson import GEOJSON
 from gis_service.rows.rules import layer_rules
 from gis_service.rows.schema import unstated_rules
@@ -60,6 +61,15 @@ CONTENT_CRS = {
     }
 }
 ITEM_CRS = doc.query_parameter("crs", doc.CRS_SCHEMA, "the CRS of the answer (default CRS84)")
+WRITTEN_CRS = {
+    **doc.header_parameter(
+        "Content-Crs",
+        "the CRS of the body's geometry as <URI>, in its axis order (default CRS84; any CRS of "
+        "the collection's crs list, else 400; the coordinate bounds of the body schema are "
+        "CRS84's)",
+    ),
+    "schema": {"type": "string", "enum": [f"<{uri}>" for uri in supported()]},
+}
 
 
 def route_docs(
@@ -113,7 +123,7 @@ def route_docs(
             "openapi_extra": {
                 **security,
                 "requestBody": body(layer, "create", area),
-                "parameters": [key],
+                "parameters": [key, WRITTEN_CRS],
                 **write_rules(layer),
             },
             "responses": doc.answers({201: created}, 400, 401, 403, 409, 422),
@@ -129,7 +139,7 @@ def route_docs(
             "openapi_extra": {
                 **security,
                 "requestBody": body(layer, "replace", area),
-                "parameters": [FEATURE_ID, match, key],
+                "parameters": [FEATURE_ID, match, key, WRITTEN_CRS],
                 **write_rules(layer),
             },
             "responses": doc.answers({200: feature_ok}, *WRITE_ERRORS),
@@ -139,7 +149,7 @@ def route_docs(
             "openapi_extra": {
                 **security,
                 "requestBody": body(layer, "patch", area),
-                "parameters": [FEATURE_ID, match, key],
+                "parameters": [FEATURE_ID, match, key, WRITTEN_CRS],
                 **write_rules(layer),
             },
             "responses": doc.answers({200: feature_ok}, *WRITE_ERRORS),
