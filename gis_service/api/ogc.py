@@ -19,7 +19,7 @@ from gis_service.errors import NotFound
 from gis_service.features import access, html
 from gis_service.features import openapi as doc
 from gis_service.features.crs import supported
-from gis_service.features.extent import extent
+from gis_service.features.extent import GREGORIAN, extent, temporal_extent
 from gis_service.features.geojson import CRS84, GEOJSON, link
 from gis_service.features.schemas import feature_schema, features_schema
 from gis_service.features.values import queryable_fields
@@ -117,7 +117,8 @@ def openapi_30(request: Request) -> JSONResponse:
 def describe(
     request: Request, conn: sa.Connection, layer: Layer, principal: Principal
 ) -> dict[str, Any]:
-    """One collection: id, titles, extent in CRS84, links to items and queryables."""
+    """One collection: id, titles, extent (CRS84, and in time where the layer declares its
+    temporal property), links to items and queryables."""
     base = f"{base_url(request)}/collections/{layer.id}"
     found: dict[str, Any] = {
         "id": layer.id,
@@ -148,6 +149,10 @@ def describe(
     box = extent(conn, layer, principal)
     if box is not None:
         found["extent"] = {"spatial": {"bbox": [box], "crs": CRS84}}
+    interval = temporal_extent(conn, layer, principal)
+    if interval is not None:
+        temporal = {"interval": [interval], "trs": GREGORIAN}
+        found.setdefault("extent", {})["temporal"] = temporal
     return found
 
 

@@ -61,6 +61,24 @@ def test_collections_advertise_the_crs_they_serve(api: Clients) -> None:
     assert "http://www.opengis.net/spec/cql2/1.0/conf/cql2-json" in classes
 
 
+def test_temporal_extent_of_layers_with_a_temporal_property(
+    api: Clients, shared_demo_db: Engine
+) -> None:
+    stairwells = api.get("analyst", "/collections/stairwells").json()["extent"]["temporal"]
+    assert stairwells["trs"] == "http://www.opengis.net/def/uom/ISO-8601/0/Gregorian"
+    ((first, last),) = rows(shared_demo_db, "SELECT min(last_surveyed_on), "
+                                            "max(last_surveyed_on) FROM stairwell")
+    assert stairwells["interval"] == [[f"{first}T00:00:00Z", f"{last}T23:59:59Z"]]
+    issues = api.get("analyst", "/collections/issues").json()["extent"]["temporal"]
+    ((start, still_open),) = rows(
+        shared_demo_db, "SELECT to_char(min(reported_at) AT TIME ZONE 'UTC', "
+        "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), bool_or(resolved_at IS NULL) FROM issue")
+    assert issues["interval"][0][0] == start
+    assert still_open and issues["interval"][0][1] is None  # open issues: no end yet
+    gardens = api.get("anonymous", "/collections/gardens").json()["extent"]
+    assert "temporal" not in gardens and "spatial" in gardens
+
+
 def test_answers_in_each_crs_with_its_axis_order(api: Clients, shared_demo_db: Engine) -> None:
     truth = {
         fid: (lon, lat)
