@@ -61,6 +61,9 @@ CONTENT_CRS = {
     }
 }
 ITEM_CRS = doc.query_parameter("crs", doc.CRS_SCHEMA, "the CRS of the answer (default CRS84)")
+ITEM_FORMAT = doc.query_parameter(
+    "f", {"type": "string", "enum": ["json", "geojson", "html"]}, "GeoJSON (default) or a page"
+)
 WRITTEN_CRS = {
     **doc.header_parameter(
         "Content-Crs",
@@ -80,6 +83,11 @@ def route_docs(
     geo = {"content": {GEOJSON: {"schema": doc.feature_schema(layer)}}}
     feature_ok = {
         "description": "the feature", "headers": {**ETAG_HEADER, **CONTENT_CRS}, **geo
+    }
+    feature_read = {
+        "description": "the feature (f=html: a page, in Chinese when Accept-Language prefers it)",
+        "headers": {**ETAG_HEADER, **CONTENT_CRS},
+        "content": {**geo["content"], "text/html": {"schema": {"type": "string"}}},
     }
     key = doc.IDEMPOTENCY_KEY
     match = doc.header_parameter(
@@ -131,8 +139,10 @@ def route_docs(
         },
         "item": {
             "summary": f"{title}: one feature (ETag; If-None-Match gives 304)",
-            "openapi_extra": {**security, "parameters": [FEATURE_ID, none_match, ITEM_CRS]},
-            "responses": doc.answers({200: feature_ok}, 304, 400, 401, 403, 404, 422),
+            "openapi_extra": {
+                **security, "parameters": [FEATURE_ID, none_match, ITEM_CRS, ITEM_FORMAT]
+            },
+            "responses": doc.answers({200: feature_read}, 304, 400, 401, 403, 404, 422),
         },
         "replace": {
             "summary": f"{title}: replace a feature (fields you may edit and leave out: null)",

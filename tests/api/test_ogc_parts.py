@@ -304,6 +304,40 @@ def test_html_pages(api: Clients) -> None:
     assert any(lk["rel"] == "alternate" and lk["type"] == "text/html" for lk in links)
 
 
+ZH = {"Accept-Language": "zh-CN,zh;q=0.9,en;q=0.5"}
+
+
+def test_html_pages_speak_the_callers_language_with_labels_not_codes(
+    api: Clients, shared_demo_db: Engine
+) -> None:
+    (fid, code), = rows(shared_demo_db, "SELECT id, elevator_status FROM stairwell "
+                                        "WHERE elevator_status = 'applied' LIMIT 1")
+    (zh_label, en_label), = rows(shared_demo_db, "SELECT label_zh, label_en FROM elevator_status "
+                                                 "WHERE code = :c", c=code)
+    path = f"{ITEMS}/{fid}"
+    chinese = api.get("analyst", path, params={"f": "html"}, headers=ZH)
+    assert chinese.status_code == 200 and chinese.headers["content-language"] == "zh-CN"
+    assert '<html lang="zh-CN">' in chinese.text and "梯口" in chinese.text
+    assert "加装电梯进度" in chinese.text and f"<td>{zh_label}</td>" in chinese.text
+    assert f"<td>{code}</td>" not in chinese.text and "<script" not in chinese.text
+    english = api.get("analyst", path, params={"f": "html"}, headers={"Accept-Language": "fr"})
+    assert english.headers["content-language"] == "en" and "Elevator status" in english.text
+    assert f"<td>{en_label}</td>" in english.text
+    assert api.get("analyst", path).headers["content-type"] == "application/geo+json"
+    gardens = api.get("anonymous", "/collections/gardens/items", params={"f": "html"},
+                      headers=ZH).text
+    kinds = {k for (k,) in rows(shared_demo_db, "SELECT DISTINCT kind FROM garden")}
+    assert kinds and not any(f"<td>{kind}</td>" in gardens for kind in kinds)
+    assert "口袋公园" in gardens or "社区花园" in gardens or "街头绿地" in gardens
+    for page in ("/", "/collections", "/collections/gardens", "/conformance"):
+        answer = api.get("anonymous", page, params={"f": "html"}, headers=ZH)
+        assert answer.status_code == 200 and '<html lang="zh-CN">' in answer.text, page
+    assert "花园绿地" in api.get("anonymous", "/collections", params={"f": "html"},
+                              headers=ZH).text
+    classes = api.get("anonymous", "/conformance").json()["conformsTo"]
+    assert "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/html" in classes
+
+
 def test_schema_per_collection_and_limits_in_openapi(api: Clients) -> None:
     schema = api.get("analyst", "/collections/stairwells/schema")
     assert schema.headers["content-type"].startswith("application/schema+json")
