@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from gis_service.catalog import Catalog, Text, default_catalog, load_yaml_models
 from gis_service.errors import ConfigError
+from gis_service.maps_consent import ConsentPanels
 from gis_service.shipped import shipped_dir
 
 MAPS_DIR = shipped_dir("maps")
@@ -190,6 +191,7 @@ class MapView(Strict):
     default_basemap: str
     layers: list[MapLayer] = Field(min_length=1)
     choropleth: Choropleth | None = None
+    consent: ConsentPanels | None = None
     controls: list[Control] = []
     search: SearchSpec | None = None
 
