@@ -580,7 +580,7 @@ class ScenarioRecord(Versioned, Base):
     )
 
 
-# Sessions, the sign-in throttle and the audit trail, the household register and consent rules
-# live in their own modules; importing them here registers their tables wherever Base.metadata
-# is read (migrations, schema drift checks).
-from gis_service.db import models_access, models_household  # noqa: E402, F401
+# Sessions, the sign-in throttle and the audit trail, the household register, consent rules,
+# retrofit proposals and votes live in their own modules; importing them here registers their
+# tables wherever Base.metadata is read (migrations, schema drift checks).
+from gis_service.db import models_access, models_household, models_proposal  # noqa: E402, F401
