@@ -37,16 +37,24 @@ from gis_service.catalog import Catalog, Layer
 from gis_service.errors import NotFound, Unauthorized
 from gis_service.features import access, edit, html
 from gis_service.features import idempotency as idem
-from gis_service.features.crs import Crs, parse_crs
+from gis_service.features.crs import Crs, content_crs, parse_crs
 from gis_service.features.docs import route_docs
 from gis_service.features.errors import BadRequest, MethodNotAllowed, PreconditionFailed
 from gis_service.features.geojson import (
     GEOJSON,
     feature_collection,
+    feature_document,
     link,
     quote_etag,
 )
 from gis_service.features.history import edit_history, status_history
+from gis_service.features.page_labels import (
+    field_heads,
+    language_headers,
+    layer_title,
+    page_language,
+    value_labels,
+)
 from gis_service.features.query import fetch_page, page_links, parse_items_query, single_values
 from gis_service.features.validate import parse_body, read_feature
 from gis_service.rows.area import service_area
@@ -55,19 +63,14 @@ from gis_service.settings import Settings
 FID = Path(description="the feature id")
 
 
-def labels(layer: Layer, names: tuple[str, ...] | None) -> dict[str, str]:
-    """Column heads of an items page: the English labels of the fields shown."""
-    return {f.name: f.label.en for f in layer.fields if names is None or f.name in names}
-
-
 def item_crs(request: Request) -> Crs:
     """The `crs` of a single-feature GET (its only query parameter)."""
     params = single_values(request.query_params.multi_items())
     unknown = sorted(set(params) - {"crs", "f"})
     if unknown:
         raise BadRequest(f"unknown query parameter {unknown[0][:60]!r}; allowed: crs, f")
-    if params.get("f", "json") not in ("json", "geojson"):
-        raise BadRequest("f must be json or geojson for a single feature")
+    if params.get("f", "json") not in ("json", "geojson", "html"):
+        raise BadRequest("f must be json, geojson or html for a single feature")
     return parse_crs(params.get("crs"), "crs")
 
 
@@ -100,7 +103,12 @@ def add_layer_routes(router: APIRouter, layer: Layer, settings: Settings) -> Non
         )
         body = feature_collection(features, matched, links)
         if query.params.get("f") == "html":
-            return HTMLResponse(html.items_page(layer.title.en, body, labels(layer, query.names)))
+            lang = page_language(request.headers.get("accept-language"))
+            heads = field_heads(layer, query.names, lang)
+            page = html.items_page(
+                layer_title(layer, lang), body, heads, value_labels(conn, layer, lang), lang
+            )
+            return HTMLResponse(page, headers=language_headers(lang))
         headers = {"Content-Crs": f"<{query.crs.uri}>"}
         return Response(body, media_type=GEOJSON, headers=headers)
 
@@ -117,6 +125,15 @@ def add_layer_routes(router: APIRouter, layer: Layer, settings: Settings) -> Non
         current = access.require(conn, engine, layer, principal, fid)
         if etag_matches(request.headers.get("if-none-match"), quote_etag(current.etag), weak=True):
             return Response(status_code=304, headers={"ETag": quote_etag(current.etag)})
+        if request.query_params.get("f") == "html":
+            lang = page_language(request.headers.get("accept-language"))
+            feature = feature_document(current.feature, item_links(request, layer, fid))
+            page = html.feature_page(
+                layer_title(layer, lang), feature, field_heads(layer, None, lang),
+                value_labels(conn, layer, lang), lang,
+            )
+            return HTMLResponse(page, headers={"ETag": quote_etag(current.etag),
+                                               **language_headers(lang)})
         return answer(request, layer, fid, current, 200, crs)
 
     def create_item(
@@ -130,7 +147,8 @@ def add_layer_routes(router: APIRouter, layer: Layer, settings: Settings) -> Non
         stored = idem.find(conn, principal, key) if key else None
         if stored:
             return replay(stored)
-        written = read_feature(layer, parse_body(body), service_area(conn), patch=False)
+        crs = content_crs(request.headers.get("content-crs"))
+        written = read_feature(layer, parse_body(body), service_area(conn), False, crs)
         fid, current = edit.create(conn, layer, principal, written)
         return keep(conn, principal, key, answer(request, layer, fid, current, 201))
 
@@ -153,7 +171,8 @@ def add_layer_routes(router: APIRouter, layer: Layer, settings: Settings) -> Non
             stored = idem.find(conn, principal, key) if key else None
             if stored:
                 return replay(stored)
-            written = read_feature(layer, parse_body(body), service_area(conn), patch=patch)
+            crs = content_crs(request.headers.get("content-crs"))
+            written = read_feature(layer, parse_body(body), service_area(conn), patch, crs)
             current = access.require(conn, engine, layer, principal, fid, lock=True)
             if not etag_matches(if_match, quote_etag(current.etag), weak=False):
                 raise PreconditionFailed(

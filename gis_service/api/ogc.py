@@ -19,8 +19,9 @@ from gis_service.errors import NotFound
 from gis_service.features import access, html
 from gis_service.features import openapi as doc
 from gis_service.features.crs import supported
-from gis_service.features.extent import extent
+from gis_service.features.extent import GREGORIAN, extent, temporal_extent
 from gis_service.features.geojson import CRS84, GEOJSON, link
+from gis_service.features.page_labels import language_headers, page_language
 from gis_service.features.schemas import feature_schema, features_schema
 from gis_service.features.values import queryable_fields
 from gis_service.rows.lookups import codes
@@ -32,6 +33,7 @@ CONFORMANCE = [
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/html",
     "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/queryables",
     "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/queryables-query-parameters",
     "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/filter",
@@ -62,17 +64,22 @@ TILESETS_REL = "http://www.opengis.net/def/rel/ogc/1.0/tilesets-vector"
 router = APIRouter(tags=["ogc"])
 
 
-def encoded(title: str, document: dict[str, Any], f: str | None) -> Response:
-    """A document as JSON, or as an HTML page for f=html."""
+def encoded(
+    request: Request, title: tuple[str, str], document: dict[str, Any], f: str | None
+) -> Response:
+    """A document as JSON, or for f=html as a page in the caller's language (title: zh, en)."""
     if f == "html":
-        return HTMLResponse(html.document_page(title, document))
+        lang = page_language(request.headers.get("accept-language"))
+        page = html.document_page(title[0] if lang == "zh" else title[1], document, lang)
+        return HTMLResponse(page, headers=language_headers(lang))
     return JSONResponse(document)
 
 
 @router.get("/", responses={200: {"content": OBJECT}})
 def landing_page(request: Request, f: str | None = FORMAT) -> Response:
     """The OGC API landing page: links to the API description, conformance and collections."""
-    return encoded("Old-neighbourhood renewal GIS service", landing(base_url(request)), f)
+    title = ("老旧小区改造 GIS 服务", "Old-neighbourhood renewal GIS service")
+    return encoded(request, title, landing(base_url(request)), f)
 
 
 def landing(base: str) -> dict[str, Any]:
@@ -100,9 +107,13 @@ def landing(base: str) -> dict[str, Any]:
 
 
 @router.get("/conformance", responses={200: {"content": OBJECT}})
-def conformance() -> dict[str, list[str]]:
+def conformance(request: Request, f: str | None = FORMAT) -> Response:
     """The conformance classes this service implements."""
-    return {"conformsTo": CONFORMANCE}
+    document = {"conformsTo": CONFORMANCE}
+    if f == "html":
+        listed = {"links": [{"href": c, "rel": "conformance"} for c in CONFORMANCE]}
+        return encoded(request, ("符合的标准类", "Conformance"), listed, f)
+    return JSONResponse(document)
 
 
 @router.get("/api", responses={200: {"content": {OPENAPI_30: {"schema": {"type": "object"}}}}})
@@ -117,7 +128,8 @@ def openapi_30(request: Request) -> JSONResponse:
 def describe(
     request: Request, conn: sa.Connection, layer: Layer, principal: Principal
 ) -> dict[str, Any]:
-    """One collection: id, titles, extent in CRS84, links to items and queryables."""
+    """One collection: id, titles, extent (CRS84, and in time where the layer declares its
+    temporal property), links to items and queryables."""
     base = f"{base_url(request)}/collections/{layer.id}"
     found: dict[str, Any] = {
         "id": layer.id,
@@ -148,6 +160,10 @@ def describe(
     box = extent(conn, layer, principal)
     if box is not None:
         found["extent"] = {"spatial": {"bbox": [box], "crs": CRS84}}
+    interval = temporal_extent(conn, layer, principal)
+    if interval is not None:
+        temporal = {"interval": [interval], "trs": GREGORIAN}
+        found.setdefault("extent", {})["temporal"] = temporal
     return found
 
 
@@ -172,7 +188,7 @@ def collections(
         ],
         "collections": [describe(request, conn, layer, principal) for layer in layers],
     }
-    return encoded("Collections", document, f)
+    return encoded(request, ("数据集", "Collections"), document, f)
 
 
 def queryables_schema(request: Request, conn: sa.Connection, layer: Layer) -> dict[str, Any]:
@@ -204,7 +220,8 @@ def add_collection_routes(router: APIRouter, layer: Layer) -> None:
         conn: sa.Connection = Depends(get_connection, scope="function"),
     ) -> Response:
         access.check_read(layer, principal)
-        return encoded(layer.title.en, describe(request, conn, layer, principal), f)
+        title = (layer.title.zh, layer.title.en)
+        return encoded(request, title, describe(request, conn, layer, principal), f)
 
     def schema(build: Callable[..., dict[str, Any]]) -> Callable[..., JSONResponse]:
         def handler(

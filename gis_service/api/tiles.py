@@ -29,7 +29,7 @@ from gis_service.catalog import Layer
 from gis_service.errors import NotFound
 from gis_service.tiles import metadata, ogc
 from gis_service.tiles.cache import CachedTile, TileCache, accepts_gzip
-from gis_service.tiles.grid import TMS_ID, parse_tile, tile_matrix_set
+from gis_service.tiles.grid import MATRIX_SETS, TMS_ID, parse_tile, tile_matrix_set
 from gis_service.tiles.params import TileFilter, parse_filter, resolve_layers
 from gis_service.tiles.render import readable_state, remembered_state, render_tile
 
@@ -129,14 +129,16 @@ def tile_response(
     return Response(entry.raw(), media_type=ogc.MVT_MEDIA_TYPE, headers=headers)
 
 
-def serve_tile(request: Request, layers: str | Layer, z: str, x: str, y: str) -> Response:
+def serve_tile(
+    request: Request, layers: str | Layer, z: str, x: str, y: str, tms: str = TMS_ID
+) -> Response:
     """Validate, authenticate, render (or take from the cache) and answer one tile.
 
     Runs as one job of the thread pool; a remembered token's caller is checked in the same
     query as the data versions (api/callers.py): one round trip for a cached tile.
     """
     found = (layers,) if isinstance(layers, Layer) else resolve_layers(get_catalog(request), layers)
-    tile = parse_tile(z, x, y)
+    tile = parse_tile(z, x, y, tms)
     tfilter = parse_filter(found, list(request.query_params.multi_items()))
     engine = engine_for(request)
     callers, digest = remembered_callers(request), token_digest(bearer_token(request))
@@ -185,6 +187,7 @@ def describe(
     return found, tfilter, bounds, cats
 
 
+@router.get("/tiles/{layers}", responses=ERRORS)
 @router.get("/tiles/{layers}/tilejson.json", responses=ERRORS)
 def tilejson(
     request: Request,
@@ -192,7 +195,11 @@ def tilejson(
     principal: Principal = Depends(get_principal),
     conn: sa.Connection = Depends(get_connection, scope="function"),
 ) -> dict[str, Any]:
-    """TileJSON 3.0.0 of a layer or layer set: tile URL template, zooms, bounds, fields."""
+    """TileJSON 3.0.0 of a layer or layer set: tile URL template, zooms, bounds, fields.
+
+    Also the answer at the tileset root (/tiles/{layers}, as Martin serves it). GDAL's MVT
+    driver has no zoomless tileset path: it reads `MVT:…/tiles/{layers}/{z}` (metadata.json).
+    """
     found, tfilter, bounds, cats = describe(request, conn, principal, layers)
     return metadata.tilejson(base_url(request), found, tfilter, bounds, cats)
 
@@ -211,28 +218,29 @@ def gdal_metadata(
 
 @router.get("/tileMatrixSets")
 def tile_matrix_sets(request: Request) -> dict[str, Any]:
-    """The tile matrix sets served (WebMercatorQuad)."""
+    """The tile matrix sets served (WebMercatorQuad, WorldCRS84Quad)."""
     return ogc.tile_matrix_sets(base_url(request))
 
 
 def check_tms(tms: str) -> None:
-    """404 for any tile matrix set but WebMercatorQuad."""
-    if tms != TMS_ID:
-        raise NotFound(f"tile matrix set {tms!r} is not served; use {TMS_ID}")
+    """404 for a tile matrix set not served."""
+    if tms not in MATRIX_SETS:
+        served = ", ".join(MATRIX_SETS)
+        raise NotFound(f"tile matrix set {tms!r} is not served; use one of {served}")
 
 
 @router.get("/tileMatrixSets/{tms}", responses=errors(404))
 def tile_matrix_set_definition(tms: str, request: Request) -> dict[str, Any]:
-    """The definition of WebMercatorQuad (OGC TileMatrixSet 2.0 JSON)."""
+    """The definition of a tile matrix set (OGC TileMatrixSet 2.0 JSON)."""
     check_tms(tms)
-    return tile_matrix_set(base_url(request))
+    return tile_matrix_set(base_url(request), tms)
 
 
 @router.get("/collections/{collection_id}/tiles", responses=errors(404))
 def collection_tilesets(
     request: Request, collection_id: str = documented(LAYER_ID, "A layer id")
 ) -> dict[str, Any]:
-    """The tilesets of a collection (one vector tileset in WebMercatorQuad)."""
+    """The tilesets of a collection (vector, in WebMercatorQuad and in WorldCRS84Quad)."""
     return ogc.tilesets(base_url(request), collection(request, collection_id))
 
 
@@ -249,7 +257,7 @@ def collection_tileset(
     layer = collection(request, collection_id)
     found, tfilter, bounds, _ = describe(request, conn, principal, layer)
     query = "?" + str(request.query_params) if not tfilter.empty else ""
-    document = ogc.tileset(base_url(request), found[0], bounds or metadata.WORLD, query)
+    document = ogc.tileset(base_url(request), found[0], bounds or metadata.WORLD, tms, query)
     return JSONResponse(document)
 
 
@@ -270,7 +278,9 @@ async def ogc_tile(
     """A vector tile by OGC API Tiles address: tile matrix (zoom), row (y), then column (x)."""
     check_tms(tms)
     layer = collection(request, collection_id)
-    return await run_in_threadpool(serve_tile, request, layer, tile_matrix, tile_col, tile_row)
+    return await run_in_threadpool(
+        serve_tile, request, layer, tile_matrix, tile_col, tile_row, tms
+    )
 
 
 for _path, _endpoint in (("/tiles/{layers}/{z}/{x}/{y}.pbf", xyz_tile), (OGC_TILE, ogc_tile)):

@@ -80,6 +80,39 @@ def parse_crs(raw: str | None, parameter: str) -> Crs:
     return by_code(int(code or 0))
 
 
+def content_crs(header: str | None) -> Crs:
+    """The CRS of a written body from its Content-Crs header (`<uri>`; Part 4); 400 if unserved."""
+    if header is None:
+        return STORAGE
+    return parse_crs(header.strip().removeprefix("<").removesuffix(">"), "Content-Crs")
+
+
+def to_storage(crs: Crs, shape: shapely.Geometry) -> shapely.Geometry:
+    """A geometry written in a served CRS (its own axis order) as stored lon/lat.
+
+    Coordinates outside a projected CRS's area of use, or that do not transform to finite
+    lon/lat, are refused (400): nothing is stored from them.
+    """
+    if crs.is_storage:
+        return shape
+    moved = east_north(crs, shape)
+    if not crs.geographic:
+        x0, y0, x1, y1 = area_of_use(crs.srid)
+        west, south, east, north = moved.bounds
+        if west < x0 or east > x1 or south < y0 or north > y1:
+            raise BadRequest(
+                f"the geometry lies outside the area of use of {crs.uri} (easting "
+                f"{x0:.0f}..{x1:.0f}, northing {y0:.0f}..{y1:.0f})",
+                [{"field": "geometry", "message": f"outside the area of use of {crs.uri}"}],
+            )
+    if crs.srid == STORAGE.srid:
+        return moved
+    transformer = _from_crs(crs.srid)
+    return shapely.transform(
+        moved, lambda xy: np.column_stack(transformer.transform(xy[:, 0], xy[:, 1]))
+    )
+
+
 def geometry_sql(crs: Crs, column: str = '"geom"') -> str:
     """SQL for the GeoJSON geometry of a stored column in this CRS and its axis order."""
     if crs.is_storage:

@@ -6,6 +6,7 @@ from typing import Any
 
 from gis_service.catalog import Layer
 from gis_service.features import openapi as doc
+from gis_service.features.crs import supported
 from gis_service.features.geojson import GEOJSON
 from gis_service.rows.rules import layer_rules
 from gis_service.rows.schema import unstated_rules
@@ -60,6 +61,18 @@ CONTENT_CRS = {
     }
 }
 ITEM_CRS = doc.query_parameter("crs", doc.CRS_SCHEMA, "the CRS of the answer (default CRS84)")
+ITEM_FORMAT = doc.query_parameter(
+    "f", {"type": "string", "enum": ["json", "geojson", "html"]}, "GeoJSON (default) or a page"
+)
+WRITTEN_CRS = {
+    **doc.header_parameter(
+        "Content-Crs",
+        "the CRS of the body's geometry as <URI>, in its axis order (default CRS84; any CRS of "
+        "the collection's crs list, else 400; the coordinate bounds of the body schema are "
+        "CRS84's)",
+    ),
+    "schema": {"type": "string", "enum": [f"<{uri}>" for uri in supported()]},
+}
 
 
 def route_docs(
@@ -70,6 +83,11 @@ def route_docs(
     geo = {"content": {GEOJSON: {"schema": doc.feature_schema(layer)}}}
     feature_ok = {
         "description": "the feature", "headers": {**ETAG_HEADER, **CONTENT_CRS}, **geo
+    }
+    feature_read = {
+        "description": "the feature (f=html: a page, in Chinese when Accept-Language prefers it)",
+        "headers": {**ETAG_HEADER, **CONTENT_CRS},
+        "content": {**geo["content"], "text/html": {"schema": {"type": "string"}}},
     }
     key = doc.IDEMPOTENCY_KEY
     match = doc.header_parameter(
@@ -113,7 +131,7 @@ def route_docs(
             "openapi_extra": {
                 **security,
                 "requestBody": body(layer, "create", area),
-                "parameters": [key],
+                "parameters": [key, WRITTEN_CRS],
                 **write_rules(layer),
             },
             "responses": doc.answers({201: created}, 400, 401, 403, 409, 422),
@@ -121,15 +139,17 @@ def route_docs(
         },
         "item": {
             "summary": f"{title}: one feature (ETag; If-None-Match gives 304)",
-            "openapi_extra": {**security, "parameters": [FEATURE_ID, none_match, ITEM_CRS]},
-            "responses": doc.answers({200: feature_ok}, 304, 400, 401, 403, 404, 422),
+            "openapi_extra": {
+                **security, "parameters": [FEATURE_ID, none_match, ITEM_CRS, ITEM_FORMAT]
+            },
+            "responses": doc.answers({200: feature_read}, 304, 400, 401, 403, 404, 422),
         },
         "replace": {
             "summary": f"{title}: replace a feature (fields you may edit and leave out: null)",
             "openapi_extra": {
                 **security,
                 "requestBody": body(layer, "replace", area),
-                "parameters": [FEATURE_ID, match, key],
+                "parameters": [FEATURE_ID, match, key, WRITTEN_CRS],
                 **write_rules(layer),
             },
             "responses": doc.answers({200: feature_ok}, *WRITE_ERRORS),
@@ -139,7 +159,7 @@ def route_docs(
             "openapi_extra": {
                 **security,
                 "requestBody": body(layer, "patch", area),
-                "parameters": [FEATURE_ID, match, key],
+                "parameters": [FEATURE_ID, match, key, WRITTEN_CRS],
                 **write_rules(layer),
             },
             "responses": doc.answers({200: feature_ok}, *WRITE_ERRORS),

@@ -1,4 +1,5 @@
-"""`f=html` pages of the OGC API: landing, collections, a collection and items.
+"""`f=html` pages of the OGC API: landing, collections, a collection, items and a feature,
+in Chinese or English (features/page_labels.py picks the language and the labels).
 
 Pages are built from escaped text only (html.escape on every value; no template engine sees
 user data); the small map is an SVG drawn here from the features' coordinates (no script).
@@ -19,6 +20,19 @@ STYLE = (
     "svg{border:1px solid #ccc;background:#f8f8f8;max-width:100%}"
 )
 MAP_SIZE = 480
+WORDS = {
+    "links": {"zh": "链接", "en": "Links"},
+    "of": {"zh": "条,共", "en": "of"},
+    "features": {"zh": "条要素", "en": "features"},
+    "true": {"zh": "是", "en": "yes"},
+    "false": {"zh": "否", "en": "no"},
+    "map": {"zh": "要素地图", "en": "map of the features"},
+}
+
+
+def word(key: str, lang: str) -> str:
+    """A fixed word of the pages in their language."""
+    return WORDS[key]["zh" if lang == "zh" else "en"]
 
 
 def text(value: object) -> str:
@@ -26,10 +40,11 @@ def text(value: object) -> str:
     return "" if value is None else html.escape(str(value), quote=True)
 
 
-def page(title: str, body: str) -> str:
+def page(title: str, body: str, lang: str = "en") -> str:
     """A whole HTML document around an already-escaped body."""
     return (
-        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
+        f'<!doctype html><html lang="{"zh-CN" if lang == "zh" else "en"}"><head>'
+        '<meta charset="utf-8">'
         f"<title>{text(title)}</title><style>{STYLE}</style></head>"
         f"<body><h1>{text(title)}</h1>{body}</body></html>"
     )
@@ -45,18 +60,19 @@ def link_list(links: Iterable[dict[str, str]]) -> str:
     return f"<ul>{items}</ul>"
 
 
-def document_page(title: str, document: dict[str, Any]) -> str:
+def document_page(title: str, document: dict[str, Any], lang: str = "en") -> str:
     """Landing page, conformance or a collection: description, collections, links."""
     parts = [f"<p>{text(document.get('description', ''))}</p>"]
     for item in document.get("collections", []):
         href = next((lk["href"] for lk in item["links"] if lk["rel"] == "self"), "")
+        name = item.get("title_zh", item["title"]) if lang == "zh" else item["title"]
         parts.append(
-            f'<h2><a href="{text(href)}?f=html">{text(item["title"])}</a></h2>'
+            f'<h2><a href="{text(href)}?f=html">{text(name)}</a></h2>'
             f"<p>{text(item.get('description', ''))}</p>"
         )
     if "links" in document:
-        parts.append("<h2>Links</h2>" + link_list(document["links"]))
-    return page(title, "".join(parts))
+        parts.append(f"<h2>{word('links', lang)}</h2>" + link_list(document["links"]))
+    return page(title, "".join(parts), lang)
 
 
 def _coordinates(geometry: dict[str, Any] | None) -> list[list[tuple[float, float]]]:
@@ -84,7 +100,7 @@ def _coordinates(geometry: dict[str, Any] | None) -> list[list[tuple[float, floa
     return found
 
 
-def svg_map(features: Sequence[dict[str, Any]]) -> str:
+def svg_map(features: Sequence[dict[str, Any]], lang: str = "en") -> str:
     """An SVG sketch of the features (x east, y north), scaled to MAP_SIZE."""
     shapes = [_coordinates(f.get("geometry")) for f in features]
     points = [p for rings in shapes for ring in rings for p in ring]
@@ -110,24 +126,60 @@ def svg_map(features: Sequence[dict[str, Any]]) -> str:
                 )
     return (
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{MAP_SIZE}" height="{MAP_SIZE}" '
-        f'role="img" aria-label="map of the features">{"".join(drawn)}</svg>'
+        f'role="img" aria-label="{word("map", lang)}">{"".join(drawn)}</svg>'
     )
 
 
-def items_page(title: str, collection: bytes, labels: dict[str, str]) -> str:
-    """A FeatureCollection as a map and a table (column heads from the catalog labels)."""
+def shown(value: object, codes: dict[str, str] | None, lang: str) -> str:
+    """A property value as a person reads it: enum codes as labels, booleans as words."""
+    if isinstance(value, bool):
+        return word("true" if value else "false", lang)
+    if codes is not None and value is not None:
+        return text(codes.get(str(value), value))
+    return text(value)
+
+
+def items_page(
+    title: str, collection: bytes, heads: dict[str, str],
+    values: dict[str, dict[str, str]], lang: str = "en",
+) -> str:
+    """A FeatureCollection as a map and a table (heads and enum values labelled)."""
     data = orjson.loads(collection)
     features: list[dict[str, Any]] = data["features"]
-    names = list(labels)
-    head = "".join(f"<th>{text(labels[name])}</th>" for name in names)
+    names = list(heads)
+    head = "".join(f"<th>{text(heads[name])}</th>" for name in names)
     rows = "".join(
-        f'<tr><td>{text(f.get("id"))}</td>'
-        + "".join(f"<td>{text(f['properties'].get(name))}</td>" for name in names)
+        f'<tr><td><a href="{text(feature_href(f, data))}">{text(f.get("id"))}</a></td>'
+        + "".join(
+            f"<td>{shown(f['properties'].get(name), values.get(name), lang)}</td>"
+            for name in names
+        )
         + "</tr>"
         for f in features
     )
-    summary = (
-        f"<p>{text(data.get('numberReturned'))} of {text(data.get('numberMatched'))} features</p>"
-    )
+    returned, matched = text(data.get("numberReturned")), text(data.get("numberMatched"))
+    summary = f"<p>{returned} {word('of', lang)} {matched} {word('features', lang)}</p>"
     table = f"<table><tr><th>id</th>{head}</tr>{rows}</table>"
-    return page(title, summary + svg_map(features) + table + link_list(data["links"]))
+    return page(title, summary + svg_map(features, lang) + table + link_list(data["links"]), lang)
+
+
+def feature_href(feature: dict[str, Any], collection: dict[str, Any]) -> str:
+    """The HTML page of one feature of an items page."""
+    self_link = next((lk["href"] for lk in collection["links"] if lk["rel"] == "self"), "")
+    return f"{self_link.split('?')[0]}/{feature.get('id')}?f=html"
+
+
+def feature_page(
+    title: str, feature: bytes, heads: dict[str, str],
+    values: dict[str, dict[str, str]], lang: str = "en",
+) -> str:
+    """One feature: a map, its properties as label/value rows, its links."""
+    data = orjson.loads(feature)
+    rows = "".join(
+        f"<tr><th>{text(heads[name])}</th>"
+        f"<td>{shown(data['properties'].get(name), values.get(name), lang)}</td></tr>"
+        for name in heads
+        if name in data["properties"]
+    )
+    body = svg_map([data], lang) + f"<table>{rows}</table>" + link_list(data.get("links", []))
+    return page(f"{title} {data.get('id')}", body, lang)

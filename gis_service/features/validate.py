@@ -14,6 +14,7 @@ from shapely.geometry.base import BaseGeometry
 
 from gis_service.catalog import Layer
 from gis_service.errors import Forbidden, InvalidInput
+from gis_service.features.crs import STORAGE, Crs, to_storage
 from gis_service.features.errors import BadRequest
 from gis_service.rows.area import Box, fits, outside_message
 from gis_service.rows.check import as_read, check_row, read_json
@@ -55,9 +56,10 @@ def parse_body(body: bytes) -> dict[str, Any]:
 
 
 def read_feature(
-    layer: Layer, data: dict[str, Any], area: Box | None, patch: bool
+    layer: Layer, data: dict[str, Any], area: Box | None, patch: bool, crs: Crs = STORAGE
 ) -> Written:
-    """Check a GeoJSON Feature (or a merge patch of one) against the layer's fields."""
+    """Check a GeoJSON Feature (or a merge patch of one, its geometry in `crs`) against the
+    layer's fields."""
     if data.get("type", "Feature" if patch else None) != "Feature":
         raise problem("type", "must be 'Feature'")
     properties = data.get("properties", {} if patch else None)
@@ -82,7 +84,7 @@ def read_feature(
     geometry = None
     if "geometry" in data or not patch:
         try:
-            geometry = read_geometry(layer, data.get("geometry"), area)
+            geometry = read_geometry(layer, data.get("geometry"), area, crs)
         except InvalidInput as exc:
             errors.extend(exc.errors)
     if errors:
@@ -91,9 +93,11 @@ def read_feature(
     return Written(values, geometry)
 
 
-def read_geometry(layer: Layer, raw: Any, area: Box | None) -> BaseGeometry:
-    """A GeoJSON geometry of the layer's type: valid, in lon/lat range, inside the service area
-    (rows/area.py; None: anywhere in lon/lat range)."""
+def read_geometry(
+    layer: Layer, raw: Any, area: Box | None, crs: Crs = STORAGE
+) -> BaseGeometry:
+    """A GeoJSON geometry of the layer's type (in `crs`, stored as lon/lat): valid, in lon/lat
+    range, inside the service area (rows/area.py; None: anywhere in lon/lat range)."""
     if not isinstance(raw, dict):
         raise problem("geometry", "a GeoJSON geometry object is required")
     expected = GEOMETRY_TYPES[layer.geometry]
@@ -105,13 +109,18 @@ def read_geometry(layer: Layer, raw: Any, area: Box | None) -> BaseGeometry:
         raise problem("geometry", f"malformed coordinates: {exc}") from exc
     if geom.is_empty:
         raise problem("geometry", "must not be empty")
-    coords = shapely.get_coordinates(geom)
-    if not all(math.isfinite(v) for v in coords.ravel()):
-        raise problem("geometry", "coordinates must be finite numbers")
+    finite = "coordinates must be finite numbers"
+    if not all(math.isfinite(v) for v in shapely.get_coordinates(geom).ravel()):
+        raise problem("geometry", finite)
+    geom = to_storage(crs, geom)
+    if not all(math.isfinite(v) for v in shapely.get_coordinates(geom).ravel()):
+        raise problem("geometry", f"{finite} in {crs.uri}")
     west, south, east, north = geom.bounds
     if not fits(geom.bounds, area):
         if fits((south, west, north, east), area):
-            raise problem("geometry", "latitude and longitude look swapped: GeoJSON is lon, lat")
+            order = "lat, lon" if crs.north_first else "lon, lat"
+            name = "GeoJSON" if crs.is_storage else crs.uri
+            raise problem("geometry", f"latitude and longitude look swapped: {name} is {order}")
         if not fits(geom.bounds, None):
             raise problem(
                 "geometry", "coordinates out of range: longitude -180..180, latitude -90..90"

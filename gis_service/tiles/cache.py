@@ -14,6 +14,8 @@ from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 
+from gis_service.tiles.grid import TileAddress
+
 ENTRY_OVERHEAD = 256  # bytes counted per entry for the key, the entry object and the dict slot
 VersionKey = tuple[tuple[str, int], ...]
 
@@ -48,9 +50,7 @@ class TileKey:
     """What a tile depends on: layers, address, filter, the caller's scope, data versions."""
 
     layers: tuple[str, ...]
-    z: int
-    x: int
-    y: int
+    tile: TileAddress
     filter: Hashable
     scope: str
     versions: VersionKey

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from gis_service.catalog import Layer
-from gis_service.tiles.grid import BUFFER, EXTENT, HALF_WORLD, TileAddress
+from gis_service.tiles.grid import BUFFER, EXTENT, HALF_WORLD, TMS_ID, TileAddress
 
 CLUSTER_CELLS = 8  # aggregation cells per tile side: 64 px of a 512 px tile
 SIMPLIFY_PIXELS = 512  # simplify lines and polygons to one pixel of a 512 px tile
@@ -41,10 +41,13 @@ def _where(plan: LayerPlan) -> str:
     return f" AND ({plan.where})" if plan.where else ""
 
 
-def plain_layer_sql(plan: LayerPlan, index: int) -> str:
-    """ST_AsMVT of a layer's features: catalog properties, simplified geometry, capped count."""
+def plain_layer_sql(plan: LayerPlan, index: int, mercator: bool = True) -> str:
+    """ST_AsMVT of a layer's features: catalog properties, simplified geometry, capped count.
+
+    Tiles of WebMercatorQuad draw EPSG:3857; those of WorldCRS84Quad the stored lon/lat.
+    """
     layer = plan.layer
-    geom = "ST_Transform(t.geom, 3857)"
+    geom = "ST_Transform(t.geom, 3857)" if mercator else "t.geom"
     if layer.geometry != "point":
         geom = f"ST_Simplify({geom}, :tolerance, true)"
     columns = ", ".join(f"t.{quote(name)}" for name in layer.tiles.properties)
@@ -128,10 +131,23 @@ def tile_query(plans: list[LayerPlan], tile: TileAddress) -> tuple[str, dict[str
             parts.append(aggregate_layer_sql(plan, index))
         else:
             params[f"{p}limit"] = plan.layer.tiles.max_features
-            parts.append(plain_layer_sql(plan, index))
-    sql = (
-        "WITH e AS MATERIALIZED (SELECT ST_TileEnvelope(:z, :x, :y) AS env, "
-        "ST_Transform(ST_TileEnvelope(:z, :x, :y, margin => :margin), 4326) AS env4326) "
-        "SELECT " + ", ".join(f"{part} AS l{i}" for i, part in enumerate(parts))
+            parts.append(plain_layer_sql(plan, index, tile.tms == TMS_ID))
+    sql = envelope_sql(tile, params) + "SELECT " + ", ".join(
+        f"{part} AS l{i}" for i, part in enumerate(parts)
     )
     return sql, params
+
+
+def envelope_sql(tile: TileAddress, params: dict[str, Any]) -> str:
+    """The CTE `e`: the tile's envelope in its CRS (env) and, with the buffer, in lon/lat."""
+    if tile.tms == TMS_ID:
+        return (
+            "WITH e AS MATERIALIZED (SELECT ST_TileEnvelope(:z, :x, :y) AS env, "
+            "ST_Transform(ST_TileEnvelope(:z, :x, :y, margin => :margin), 4326) AS env4326) "
+        )
+    xmin, ymin, xmax, ymax = tile.bounds()
+    params.update(xmin=xmin, ymin=ymin, xmax=xmax, ymax=ymax, pad=tile.width * BUFFER / EXTENT)
+    return (
+        "WITH e AS MATERIALIZED (SELECT ST_MakeEnvelope(:xmin, :ymin, :xmax, :ymax, 4326) AS env, "
+        "ST_Expand(ST_MakeEnvelope(:xmin, :ymin, :xmax, :ymax, 4326), :pad) AS env4326) "
+    )

@@ -19,7 +19,7 @@ from gis_service.auth import CALLER_SQL, DB_ROLES, Principal, apply_scope
 from gis_service.catalog import Layer
 from gis_service.errors import Forbidden, Unauthorized
 from gis_service.tiles.cache import CachedTile, TileCache, TileKey, VersionKey, make_entry
-from gis_service.tiles.grid import TileAddress
+from gis_service.tiles.grid import TMS_ID, TileAddress
 from gis_service.tiles.mvt import LayerPlan, tile_query
 from gis_service.tiles.params import TileFilter
 
@@ -97,14 +97,17 @@ def scope_key(principal: Principal, layers: Sequence[Layer], state: dict[str, Ta
 
 
 def plans_for(layers: Sequence[Layer], tile: TileAddress, tfilter: TileFilter) -> list[LayerPlan]:
-    """The layers drawn at this zoom (none below a layer's minzoom), aggregated where asked."""
+    """The layers drawn at this zoom (none below a layer's minzoom), aggregated where asked.
+
+    Cells are counted on the WebMercatorQuad grid only: WorldCRS84Quad tiles carry features.
+    """
     plans: list[LayerPlan] = []
     for layer in layers:
         if tile.z < layer.tiles.minzoom:
             continue
         below = layer.tiles.aggregate_below
         where = tfilter.for_layer(layer, f"l{len(plans)}_")
-        aggregate = below is not None and tile.z < below
+        aggregate = below is not None and tile.z < below and tile.tms == TMS_ID
         plans.append(LayerPlan(layer, aggregate, where.sql, where.params))
     return plans
 
@@ -170,7 +173,7 @@ def render_tile(
     cacheable = all(state[p.layer.table].version is not None for p in plans)
     scope = scope_key(principal, layers, state)
     ids = tuple(p.layer.id for p in plans)
-    key = TileKey(ids, tile.z, tile.x, tile.y, tfilter.items, scope, versions)
+    key = TileKey(ids, tile, tfilter.items, scope, versions)
 
     def build() -> CachedTile:
         sql, params = tile_query(plans, tile)

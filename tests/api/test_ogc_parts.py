@@ -61,6 +61,24 @@ def test_collections_advertise_the_crs_they_serve(api: Clients) -> None:
     assert "http://www.opengis.net/spec/cql2/1.0/conf/cql2-json" in classes
 
 
+def test_temporal_extent_of_layers_with_a_temporal_property(
+    api: Clients, shared_demo_db: Engine
+) -> None:
+    stairwells = api.get("analyst", "/collections/stairwells").json()["extent"]["temporal"]
+    assert stairwells["trs"] == "http://www.opengis.net/def/uom/ISO-8601/0/Gregorian"
+    ((first, last),) = rows(shared_demo_db, "SELECT min(last_surveyed_on), "
+                                            "max(last_surveyed_on) FROM stairwell")
+    assert stairwells["interval"] == [[f"{first}T00:00:00Z", f"{last}T23:59:59Z"]]
+    issues = api.get("analyst", "/collections/issues").json()["extent"]["temporal"]
+    ((start, still_open),) = rows(
+        shared_demo_db, "SELECT to_char(min(reported_at) AT TIME ZONE 'UTC', "
+        "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), bool_or(resolved_at IS NULL) FROM issue")
+    assert issues["interval"][0][0] == start
+    assert still_open and issues["interval"][0][1] is None  # open issues: no end yet
+    gardens = api.get("anonymous", "/collections/gardens").json()["extent"]
+    assert "temporal" not in gardens and "spatial" in gardens
+
+
 def test_answers_in_each_crs_with_its_axis_order(api: Clients, shared_demo_db: Engine) -> None:
     truth = {
         fid: (lon, lat)
@@ -284,6 +302,40 @@ def test_html_pages(api: Clients) -> None:
         assert answer.status_code == 200 and answer.headers["content-type"].startswith("text/html")
     links = api.get("anonymous", "/collections/gardens").json()["links"]
     assert any(lk["rel"] == "alternate" and lk["type"] == "text/html" for lk in links)
+
+
+ZH = {"Accept-Language": "zh-CN,zh;q=0.9,en;q=0.5"}
+
+
+def test_html_pages_speak_the_callers_language_with_labels_not_codes(
+    api: Clients, shared_demo_db: Engine
+) -> None:
+    (fid, code), = rows(shared_demo_db, "SELECT id, elevator_status FROM stairwell "
+                                        "WHERE elevator_status = 'applied' LIMIT 1")
+    (zh_label, en_label), = rows(shared_demo_db, "SELECT label_zh, label_en FROM elevator_status "
+                                                 "WHERE code = :c", c=code)
+    path = f"{ITEMS}/{fid}"
+    chinese = api.get("analyst", path, params={"f": "html"}, headers=ZH)
+    assert chinese.status_code == 200 and chinese.headers["content-language"] == "zh-CN"
+    assert '<html lang="zh-CN">' in chinese.text and "梯口" in chinese.text
+    assert "加装电梯进度" in chinese.text and f"<td>{zh_label}</td>" in chinese.text
+    assert f"<td>{code}</td>" not in chinese.text and "<script" not in chinese.text
+    english = api.get("analyst", path, params={"f": "html"}, headers={"Accept-Language": "fr"})
+    assert english.headers["content-language"] == "en" and "Elevator status" in english.text
+    assert f"<td>{en_label}</td>" in english.text
+    assert api.get("analyst", path).headers["content-type"] == "application/geo+json"
+    gardens = api.get("anonymous", "/collections/gardens/items", params={"f": "html"},
+                      headers=ZH).text
+    kinds = {k for (k,) in rows(shared_demo_db, "SELECT DISTINCT kind FROM garden")}
+    assert kinds and not any(f"<td>{kind}</td>" in gardens for kind in kinds)
+    assert "口袋公园" in gardens or "社区花园" in gardens or "街头绿地" in gardens
+    for page in ("/", "/collections", "/collections/gardens", "/conformance"):
+        answer = api.get("anonymous", page, params={"f": "html"}, headers=ZH)
+        assert answer.status_code == 200 and '<html lang="zh-CN">' in answer.text, page
+    assert "花园绿地" in api.get("anonymous", "/collections", params={"f": "html"},
+                              headers=ZH).text
+    classes = api.get("anonymous", "/conformance").json()["conformsTo"]
+    assert "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/html" in classes
 
 
 def test_schema_per_collection_and_limits_in_openapi(api: Clients) -> None:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import subprocess
+import sys
 
 from tests.tiles.conftest import TileServer, compound34, rows, tile_pixel
 
@@ -63,3 +65,25 @@ def test_gdal_reads_a_public_layer_without_a_token(tiles: TileServer) -> None:
     count = int(re.search(r"Feature Count: (\d+)", output).group(1))  # type: ignore[union-attr]
     gardens = rows(tiles.engine, "SELECT count(*) AS n FROM garden")[0].n
     assert count >= gardens > 0
+
+
+def test_both_gdals_read_a_layer_set_by_zoom_and_neither_has_a_zoomless_root(
+    tiles: TileServer,
+) -> None:
+    # GDAL's MVT driver opens `…/{z}` through metadata.json; any other URL it fetches and parses
+    # as one tile (ogrmvtdataset.cpp, Open): the root answers TileJSON, which it cannot read.
+    zoom = f"MVT:{tiles.live.url}/tiles/gardens,parking/16"
+    debian = ogrinfo(zoom, "-so")
+    assert "Layer name: gardens" in debian and "Layer name: parking" in debian
+    script = ("import json, sys, pyogrio\n"
+              "print(json.dumps({n: sorted(int(i) for i in pyogrio.read_dataframe("
+              "sys.argv[1], layer=n)['id'].unique()) for n in ('gardens', 'parking')}))")
+    done = subprocess.run([sys.executable, "-c", script, zoom], capture_output=True, text=True,
+                          timeout=120, check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
+    bundled = json.loads(done.stdout)
+    for layer, table in (("gardens", "garden"), ("parking", "parking")):
+        assert bundled[layer] == sorted(r.id for r in rows(tiles.engine, f"SELECT id FROM {table}"))
+    root = subprocess.run([OGRINFO, "-ro", "-so", f"MVT:{tiles.live.url}/tiles/gardens,parking"],
+                          capture_output=True, text=True, timeout=60, check=False)
+    assert root.returncode != 0 and "404" not in root.stderr  # it got the TileJSON, not a 404

@@ -113,14 +113,13 @@ def test_gdal_metadata_json(tiles: TileServer) -> None:
 
 def test_ogc_api_tiles(tiles: TileServer) -> None:
     sets = get(tiles, "/tileMatrixSets", None).json()
-    assert [s["id"] for s in sets["tileMatrixSets"]] == ["WebMercatorQuad"]
+    assert [s["id"] for s in sets["tileMatrixSets"]] == ["WebMercatorQuad", "WorldCRS84Quad"]
     tms = get(tiles, "/tileMatrixSets/WebMercatorQuad", None).json()
     assert tms["crs"].endswith("EPSG/0/3857") and len(tms["tileMatrices"]) == 25
-    assert get(tiles, "/tileMatrixSets/WorldCRS84Quad", None).status_code == 404
+    assert get(tiles, "/tileMatrixSets/WorldCRS1984Quad", None).status_code == 404
     listing = get(tiles, "/collections/stairwells/tiles").json()
-    (summary,) = listing["tilesets"]
-    assert summary["dataType"] == "vector" and summary["tileMatrixSetURI"].endswith(
-        "WebMercatorQuad")
+    assert [(t["dataType"], t["tileMatrixSetURI"].rsplit("/", 1)[1]) for t in listing["tilesets"]
+            ] == [("vector", "WebMercatorQuad"), ("vector", "WorldCRS84Quad")]
     tileset = get(tiles, "/collections/stairwells/tiles/WebMercatorQuad").json()
     limits = {m["tileMatrix"]: m for m in tileset["tileMatrixSetLimits"]}
     assert set(limits) == {str(z) for z in range(10, 23)}
@@ -144,3 +143,39 @@ def test_ogc_api_tiles(tiles: TileServer) -> None:
     assert get(tiles, "/collections/stairwells/tiles/Other/1/0/0").status_code == 404
     assert get(tiles, "/collections/stairwells/tiles/WebMercatorQuad/1/0/2").status_code == 400
     assert "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/core" in CONFORMANCE_CLASSES
+
+
+def test_tileset_root_answers_its_tilejson(tiles: TileServer) -> None:
+    root = get(tiles, "/tiles/gardens,parking", None)
+    assert root.status_code == 200
+    assert root.json() == get(tiles, "/tiles/gardens,parking/tilejson.json", None).json()
+    assert get(tiles, "/tiles/gardens,nope", None).status_code == 404
+
+
+def test_world_crs84_tiles_hold_lon_lat_features_in_limits_given_in_degrees(
+    tiles: TileServer,
+) -> None:
+    tms = get(tiles, "/tileMatrixSets/WorldCRS84Quad", None).json()
+    assert tms["crs"].endswith("OGC/1.3/CRS84") and tms["orderedAxes"] == ["Lon", "Lat"]
+    zero = tms["tileMatrices"][0]
+    assert (zero["matrixWidth"], zero["matrixHeight"], zero["cellSize"]) == (2, 1, 0.703125)
+    tileset = get(tiles, "/collections/gardens/tiles/WorldCRS84Quad").json()
+    box = tileset["boundingBox"]
+    extent = rows(tiles.engine, "SELECT ST_XMin(e) AS w, ST_YMin(e) AS s, ST_XMax(e) AS e, "
+                                "ST_YMax(e) AS n FROM (SELECT ST_Extent(geom) AS e "
+                                "FROM garden) x")[0]
+    assert box["lowerLeft"] == [extent.w, extent.s] and box["upperRight"] == [extent.e, extent.n]
+    limit = next(m for m in tileset["tileMatrixSetLimits"] if m["tileMatrix"] == "16")
+    width = 180 / 2**16  # degrees per tile at zoom 16
+    assert limit["minTileCol"] == int((extent.w + 180) // width)
+    assert limit["minTileRow"] == int((90 - extent.n) // width)
+    found: set[int] = set()
+    for row in range(limit["minTileRow"], limit["maxTileRow"] + 1):
+        for col in range(limit["minTileCol"], limit["maxTileCol"] + 1):
+            answer = get(tiles, f"/collections/gardens/tiles/WorldCRS84Quad/16/{row}/{col}")
+            if answer.status_code == 200:
+                features = decode(answer.content)["gardens"]["features"]
+                found |= {f["properties"]["id"] for f in features}
+    assert found == {r.id for r in rows(tiles.engine, "SELECT id FROM garden")}
+    outside = get(tiles, "/collections/gardens/tiles/WorldCRS84Quad/0/1/0")
+    assert outside.status_code == 400  # one row at zoom 0

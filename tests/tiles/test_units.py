@@ -44,6 +44,11 @@ def test_tile_bounds_and_range_agree_with_the_slippy_map_formula() -> None:
     tms = tile_matrix_set("http://h")
     assert len(tms["tileMatrices"]) == 25
     assert tms["tileMatrices"][0]["scaleDenominator"] == pytest.approx(559082264.0287178)
+    crs84 = tile_matrix_set("http://h", "WorldCRS84Quad")  # OGC 17-083r4 Annex D values
+    assert crs84["tileMatrices"][0]["scaleDenominator"] == pytest.approx(279541132.0143589)
+    assert parse_tile("1", "3", "1", "WorldCRS84Quad") == TileAddress(1, 3, 1, "WorldCRS84Quad")
+    assert TileAddress(1, 3, 1, "WorldCRS84Quad").bounds() == (90.0, -90.0, 180.0, 0.0)
+    assert tile_range((lon, lat, lon, lat), 3, "WorldCRS84Quad") == (13, 2, 13, 2)  # 22.5°
 
 
 def test_cache_is_bounded_by_bytes_and_evicts_the_least_recently_used() -> None:
