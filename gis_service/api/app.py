@@ -7,6 +7,7 @@ from sqlalchemy.engine import Engine
 
 from gis_service import __version__
 from gis_service.api import (
+    accounts,
     analysis,
     audit,
     compounds,
@@ -68,6 +69,7 @@ def create_app(
     app.include_router(features.router_for(catalog, app.state.settings))
     app.include_router(transfer.router)
     app.include_router(audit.router)
+    app.include_router(accounts.router)
     declare_answer(app, 413, body_limit("max_body_bytes"), with_body_only=True)  # the guard's
     install_openapi(app)
     return app
