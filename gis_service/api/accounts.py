@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from gis_service import users
 from gis_service.accounts import pages
 from gis_service.api.deps import get_engine, get_principal
-from gis_service.api.openapi import REDIRECT_TO_LOGIN, errors, media
+from gis_service.api.openapi import HTML, REDIRECT_TO_LOGIN, errors, media
 from gis_service.api.session import login_redirect
 from gis_service.auth import Principal
 from gis_service.errors import Forbidden, Unauthorized
@@ -29,7 +29,7 @@ TOKEN = {"type": "object", "required": ["id", "token", "label", "expires_at"],
          "properties": {"id": {"type": "integer"}, "token": {"type": "string"},
                         "label": {"type": "string"},
                         "expires_at": {"type": ["string", "null"], "format": "date-time"}}}
-PAGE: dict[int | str, dict[str, Any]] = {200: media("text/html"), 303: REDIRECT_TO_LOGIN}
+PAGE: dict[int | str, dict[str, Any]] = {200: media(HTML), 303: REDIRECT_TO_LOGIN}
 
 
 class TokenIn(BaseModel):
@@ -126,7 +126,7 @@ def revoke_my_token(request: Request, token_id: int = TOKEN_ID,
 
 
 @router.get("/admin", response_class=HTMLResponse, summary="User administration (page)",
-            responses={**PAGE, **errors(403)})
+            responses={**PAGE, 403: media(HTML, description="Not an administrator (a page)")})
 def admin_page(request: Request, lang: str | None = None,
                principal: Principal = Depends(get_principal)) -> Response:
     """Roles, grids, password resets, disabling and tokens of every user (administrators)."""
