@@ -15,6 +15,7 @@ from gis_service.api import (
     health,
     ogc,
     scenarios,
+    supervision,
     tiles,
     transfer,
 )
@@ -70,6 +71,7 @@ def create_app(
     app.include_router(transfer.router)
     app.include_router(audit.router)
     app.include_router(accounts.router)
+    app.include_router(supervision.router)
     declare_answer(app, 413, body_limit("max_body_bytes"), with_body_only=True)  # the guard's
     install_openapi(app)
     return app

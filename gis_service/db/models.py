@@ -501,6 +501,7 @@ class Issue(Versioned, Base):
         sa.DateTime(timezone=True), server_default=sa.func.now()
     )
     resolved_at: Mapped[dt.datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    resolution_note: Mapped[str | None] = mapped_column(sa.Text)
     photo_path: Mapped[str | None] = mapped_column(sa.String(300))
     geom: Mapped[Any] = geom("POINT")
 

@@ -1,4 +1,4 @@
-"""Users can be disabled: sign-in, sessions and tokens refused while disabled_at is set
+"""Users can be disabled (sign-in, sessions and tokens refused); an issue's resolution note
 
 Revision ID: 0013
 Revises: 0010
@@ -8,6 +8,9 @@ app_user.disabled_at: when an administrator disabled the user (NULL: active). Ev
 caller (tokens, sessions, the tiles' caller check, password sign-in) refuses a disabled user, so
 disabling takes effect on the very next request. The audit trigger on app_user records
 `user_disabled` and `user_enabled` besides role and password changes.
+
+issue.resolution_note: what was done, written by whoever resolves the issue on the supervisor
+page (which requires it); its length is bounded by the catalog (layers/issues.yaml).
 """
 
 from collections.abc import Sequence
@@ -73,8 +76,10 @@ def audit_function(with_disabled: bool) -> str:
 def upgrade() -> None:
     op.add_column("app_user", sa.Column("disabled_at", sa.DateTime(timezone=True), nullable=True))
     op.execute(audit_function(with_disabled=True))
+    op.add_column("issue", sa.Column("resolution_note", sa.Text(), nullable=True))
 
 
 def downgrade() -> None:
+    op.drop_column("issue", "resolution_note")
     op.execute(audit_function(with_disabled=False))
     op.drop_column("app_user", "disabled_at")
