@@ -19,6 +19,7 @@ from gis_service.api.openapi import HTML, REDIRECT_TO_LOGIN, errors, media
 from gis_service.api.session import login_redirect
 from gis_service.auth import Principal
 from gis_service.errors import Forbidden, Unauthorized
+from gis_service.features.openapi import beyond_schema
 from gis_service.webmap.i18n import negotiate
 
 router = APIRouter(tags=["accounts"])
@@ -147,7 +148,8 @@ def list_users(request: Request, admin: Principal = Depends(administrator)) -> d
 
 
 @router.patch("/admin/users/{username}", summary="Change a user's role, grids or state",
-              responses=errors(403, 404, 422))
+              responses=errors(403, 404, 422),
+              openapi_extra=beyond_schema(422, "grids: ids of existing grids"))
 def change_user(request: Request, body: UserChange, username: str = USERNAME,
                 admin: Principal = Depends(administrator)) -> dict[str, Any]:
     """Apply the given changes in one transaction (each recorded in the audit trail)."""

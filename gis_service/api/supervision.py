@@ -13,6 +13,7 @@ from gis_service.api.deps import get_catalog, get_connection, get_engine, get_pr
 from gis_service.api.openapi import CSV, errors, media
 from gis_service.auth import Principal
 from gis_service.errors import Unauthorized
+from gis_service.features.openapi import beyond_schema
 from gis_service.field import supervision
 from gis_service.field.progress import issue_ledger, survey_progress
 from gis_service.field.supervisor_strings import csv_headers
@@ -73,7 +74,8 @@ def unresolved(
 
 
 @router.post("/issues/{issue_id}/assignment", summary="Give an issue to a grid worker",
-             responses=WRITE_ANSWERS)
+             responses=WRITE_ANSWERS, openapi_extra=beyond_schema(
+                 422, "assignee_id: an active grid worker who looks after the issue's grid"))
 def assign(
     request: Request,
     body: Assignment,
@@ -89,7 +91,8 @@ def assign(
 
 
 @router.post("/issues/{issue_id}/resolution", summary="Resolve an issue with a note",
-             responses=WRITE_ANSWERS)
+             responses=WRITE_ANSWERS, openapi_extra=beyond_schema(
+                 422, "note: not only blanks", "the layer's field rules (layers/issues.yaml)"))
 def resolve(
     request: Request,
     body: Resolution,
