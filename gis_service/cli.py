@@ -17,6 +17,7 @@ from gis_service.cli_analysis import analyze_app
 from gis_service.cli_backup import backup_command, restore_command
 from gis_service.cli_base import migrate_checked, open_database, operator
 from gis_service.cli_maps import app as map_app
+from gis_service.cli_pipeline import stairwell_app
 from gis_service.cli_users import list_users, set_password
 from gis_service.db import migrate
 from gis_service.db.cluster import ManagedCluster, port_is_free
@@ -33,7 +34,7 @@ from gis_service.errors import (
     InstallationIncomplete,
     PortInUse,
 )
-from gis_service.settings import Settings, get_settings
+from gis_service.settings import Settings, describe_setting_error, get_settings
 from gis_service.shipped import incomplete_installation
 
 app = typer.Typer(
@@ -51,6 +52,7 @@ app.add_typer(map_app, name="map")
 app.add_typer(user_app, name="user")
 app.add_typer(token_app, name="token")
 app.add_typer(audit_app, name="audit")
+app.add_typer(stairwell_app, name="stairwell")
 db_app.command("backup")(backup_command)
 db_app.command("restore")(restore_command)
 user_app.command("list")(list_users)
@@ -384,9 +386,7 @@ def main() -> None:
         typer.echo(f"gis-service: error: {exc}", err=True)
         sys.exit(1)
     except ValidationError as exc:  # a GIS_* setting of the wrong form (its value not echoed)
-        first = exc.errors()[0]
-        name = "GIS_" + str(first["loc"][0]).upper() if first.get("loc") else "a GIS_ setting"
-        typer.echo(f"gis-service: error: {name}: {first['msg']}", err=True)
+        typer.echo(f"gis-service: error: {describe_setting_error(exc)}", err=True)
         sys.exit(1)
     except OperationalError as exc:
         reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
