@@ -1,7 +1,7 @@
 """Users can be disabled (sign-in, sessions and tokens refused); an issue's resolution note
 
 Revision ID: 0013
-Revises: 0012
+Revises: 0011
 Create Date: 2026-12-02
 
 app_user.disabled_at: when an administrator disabled the user (NULL: active). Every lookup of a
@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0013"
-down_revision: str | None = "0012"
+down_revision: str | None = "0011"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
