@@ -35,7 +35,7 @@ TOKEN_SQL = f"""
            {USER_COLUMNS}
     FROM api_token t JOIN app_user u ON u.id = t.user_id
     LEFT JOIN user_grid g ON g.user_id = u.id
-    WHERE t.token_hash = :hash AND t.revoked_at IS NULL
+    WHERE t.token_hash = :hash AND t.revoked_at IS NULL AND u.disabled_at IS NULL
       AND (t.expires_at IS NULL OR t.expires_at > now())
     GROUP BY t.id, u.id, u.username, u.role
 """
@@ -43,11 +43,11 @@ CALLER_SQL = f"""
     SELECT {USER_COLUMNS}
     FROM api_token t JOIN app_user u ON u.id = t.user_id
     LEFT JOIN user_grid g ON g.user_id = u.id
-    WHERE t.token_hash = :hash AND t.revoked_at IS NULL
+    WHERE t.token_hash = :hash AND t.revoked_at IS NULL AND u.disabled_at IS NULL
       AND (t.expires_at IS NULL OR t.expires_at > now())
     GROUP BY u.id, u.username, u.role
 """
-"""The user a live token names now (no row: unknown, revoked or expired), by its hash."""
+"""The user a live token names now (no row: unknown, revoked, expired or disabled), by its hash."""
 
 
 @dataclass(frozen=True)

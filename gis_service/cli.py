@@ -12,7 +12,7 @@ from pydantic import ValidationError
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError, OperationalError
 
-from gis_service.cli_access import audit_app, token_app, user_app
+from gis_service.cli_access import audit_app, create_token, token_app, user_app
 from gis_service.cli_analysis import analyze_app
 from gis_service.cli_backup import backup_command, restore_command
 from gis_service.cli_base import migrate_checked, open_database, operator
@@ -57,6 +57,8 @@ db_app.command("backup")(backup_command)
 db_app.command("restore")(restore_command)
 user_app.command("list")(list_users)
 user_app.command("password")(set_password)
+user_app.command("passwd", help="Same as `user password`.")(set_password)
+user_app.command("token", help="Same as `token create`.")(create_token)
 
 
 def configure_logs(default_level: str) -> None:

@@ -8,18 +8,16 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import secrets
 
 import sqlalchemy as sa
 import typer
 from sqlalchemy.engine import Engine
 
-from gis_service import audit
+from gis_service import audit, users
 from gis_service.cli_base import open_database, operator
-from gis_service.db.models import ROLES
-from gis_service.errors import GisServiceError, NotFound
 
-user_app = typer.Typer(help="Users: add, change role, assign grids.", no_args_is_help=True)
+user_app = typer.Typer(help="Users: add, role, grids, disable/enable, passwords.",
+                       no_args_is_help=True)
 token_app = typer.Typer(help="API tokens: create (optionally expiring), list, revoke.",
                         no_args_is_help=True)
 audit_app = typer.Typer(help="The audit trail: list entries, purge old ones.", no_args_is_help=True)
@@ -34,24 +32,12 @@ def engine() -> Engine:
 
 def as_operator(conn: sa.Connection) -> None:
     """Name the operator for the audit triggers of this transaction."""
-    me = operator()
-    conn.execute(sa.text("SELECT set_config('gis.username', :name, true), "
-                         "set_config('gis.client_addr', 'local', true)"), {"name": me.username})
+    users.act_as(conn, operator())
 
 
 def user_id(conn: sa.Connection, username: str) -> int:
     """The id of a user by name (NotFound otherwise)."""
-    found = conn.execute(sa.text("SELECT id FROM app_user WHERE username = :name"),
-                         {"name": username}).scalar()
-    if found is None:
-        raise NotFound(f"no user {username!r}")
-    return int(found)
-
-
-def check_role(role: str) -> None:
-    """One of the four roles."""
-    if role not in ROLES:
-        raise GisServiceError(f"unknown role {role!r}; roles: {', '.join(ROLES)}")
+    return users.user_id(conn, username)
 
 
 @user_app.command("add")
@@ -61,33 +47,22 @@ def add_user(
     display_name: str = typer.Option("", help="Name shown to others (default: the user name)"),
     grid: list[int] = typer.Option(None, "--grid", help="A grid id for a grid worker (repeat)"),
 ) -> None:
-    """Add a user; the password is read from the terminal (or stdin), never from arguments."""
-    from gis_service.field.passwords import hash_password
-
-    check_role(role)
+    """Add a user (on an empty deployment: the first admin); the password is read from the
+    terminal (or stdin), never from arguments."""
+    users.check_role(role)
     password = typer.prompt("password", hide_input=True, confirmation_prompt=True)
     with engine().begin() as conn:
         as_operator(conn)
-        new_id = conn.execute(
-            sa.text("INSERT INTO app_user (username, display_name, role, password_hash) "
-                    "VALUES (:name, :shown, :role, :hash) RETURNING id"),
-            {"name": username, "shown": display_name or username, "role": role,
-             "hash": hash_password(password)},
-        ).scalar_one()
-        for grid_id in grid or []:
-            conn.execute(sa.text("INSERT INTO user_grid (user_id, grid_id) VALUES (:u, :g)"),
-                         {"u": new_id, "g": grid_id})
+        users.add_user(conn, username, role, password, display_name, list(grid or []))
     typer.echo(f"added {username} ({role})")
 
 
 @user_app.command("role")
 def set_role(username: str = typer.Argument(...), role: str = typer.Argument(...)) -> None:
     """Change a user's role."""
-    check_role(role)
     with engine().begin() as conn:
         as_operator(conn)
-        conn.execute(sa.text("UPDATE app_user SET role = :role WHERE id = :id"),
-                     {"role": role, "id": user_id(conn, username)})
+        users.set_role(conn, user_id(conn, username), role)
     typer.echo(f"{username} is now {role}")
 
 
@@ -98,15 +73,50 @@ def set_grids(username: str = typer.Argument(...),
     wanted = set(grids or [])
     with engine().begin() as conn:
         as_operator(conn)
-        uid = user_id(conn, username)
-        now = set(conn.execute(sa.text("SELECT grid_id FROM user_grid WHERE user_id = :u"),
-                               {"u": uid}).scalars())
-        conn.execute(sa.text("DELETE FROM user_grid WHERE user_id = :u AND grid_id = ANY(:g)"),
-                     {"u": uid, "g": sorted(now - wanted)})
-        for grid_id in sorted(wanted - now):
-            conn.execute(sa.text("INSERT INTO user_grid (user_id, grid_id) VALUES (:u, :g)"),
-                         {"u": uid, "g": grid_id})
+        users.set_grids(conn, user_id(conn, username), wanted)
     typer.echo(f"{username} looks after grids {sorted(wanted) or 'none'}")
+
+
+@user_app.command("grant-grid")
+def grant_grid(username: str = typer.Argument(...),
+               grids: list[int] = typer.Argument(..., help="Grid ids to add")) -> None:
+    """Add grids to those a user looks after."""
+    with engine().begin() as conn:
+        as_operator(conn)
+        uid = user_id(conn, username)
+        users.grant_grids(conn, uid, set(grids))
+        now = sorted(users.grids_of(conn, uid))
+    typer.echo(f"{username} looks after grids {now or 'none'}")
+
+
+@user_app.command("revoke-grid")
+def revoke_grid(username: str = typer.Argument(...),
+                grids: list[int] = typer.Argument(..., help="Grid ids to take away")) -> None:
+    """Take grids from those a user looks after."""
+    with engine().begin() as conn:
+        as_operator(conn)
+        uid = user_id(conn, username)
+        users.revoke_grids(conn, uid, set(grids))
+        now = sorted(users.grids_of(conn, uid))
+    typer.echo(f"{username} looks after grids {now or 'none'}")
+
+
+@user_app.command("disable")
+def disable_user(username: str = typer.Argument(...)) -> None:
+    """Disable a user: sign-in, their sessions and their tokens are refused at once."""
+    with engine().begin() as conn:
+        as_operator(conn)
+        users.set_disabled(conn, user_id(conn, username), True)
+    typer.echo(f"{username} is disabled (sessions ended, tokens refused)")
+
+
+@user_app.command("enable")
+def enable_user(username: str = typer.Argument(...)) -> None:
+    """Enable a disabled user again (they sign in anew; unrevoked tokens work again)."""
+    with engine().begin() as conn:
+        as_operator(conn)
+        users.set_disabled(conn, user_id(conn, username), False)
+    typer.echo(f"{username} is enabled")
 
 
 @token_app.command("create")
@@ -116,46 +126,25 @@ def create_token(
     expires_days: int = typer.Option(None, min=1, help="Refused after this many days"),
 ) -> None:
     """Issue an API token (shown once; only its hash is kept)."""
-    from gis_service.auth import hash_token
-
-    token = f"gis_{secrets.token_urlsafe(24)}"
     with engine().begin() as conn:
-        uid = user_id(conn, username)
-        token_id = conn.execute(
-            sa.text("INSERT INTO api_token (user_id, token_hash, label, expires_at) VALUES "
-                    "(:u, :h, :label, now() + make_interval(days => CAST(:days AS int))) "
-                    "RETURNING id"),
-            {"u": uid, "h": hash_token(token), "label": label, "days": expires_days},
-        ).scalar_one()
-        detail = {"user": username, "label": label, "expires_days": expires_days}
-        audit.append(conn, operator(), audit.Event("token_created", target=f"token:{token_id}",
-                                                   detail=detail))
-    typer.echo(token)
+        made = users.create_token(conn, operator(), user_id(conn, username), label, expires_days)
+    typer.echo(made["token"])
 
 
 @token_app.command("list")
 def list_tokens(username: str = typer.Option(None, "--user")) -> None:
     """Tokens (never their values): id, user, label, created, expiry, last use, revoked."""
     with engine().connect() as conn:
-        rows = conn.execute(sa.text(
-            "SELECT t.id, u.username, t.label, t.created_at, t.expires_at, t.last_used_at, "
-            "t.revoked_at FROM api_token t JOIN app_user u ON u.id = t.user_id "
-            "WHERE CAST(:name AS text) IS NULL OR u.username = :name ORDER BY t.id"),
-            {"name": username}).mappings()
-        for row in rows:
-            typer.echo(json.dumps({k: v.isoformat() if isinstance(v, dt.datetime) else v
-                                   for k, v in row.items()}, ensure_ascii=False))
+        uid = user_id(conn, username) if username else None
+        for row in users.tokens(conn, uid):
+            typer.echo(json.dumps(row, ensure_ascii=False))
 
 
 @token_app.command("revoke")
 def revoke_token(token_id: int = typer.Argument(...)) -> None:
     """Revoke a token by id (from `token list`)."""
     with engine().begin() as conn:
-        done = conn.execute(sa.text("UPDATE api_token SET revoked_at = now() "
-                                    "WHERE id = :id AND revoked_at IS NULL"), {"id": token_id})
-        if not done.rowcount:
-            raise NotFound(f"no live token {token_id}")
-        audit.append(conn, operator(), audit.Event("token_revoked", target=f"token:{token_id}"))
+        users.revoke_token(conn, operator(), token_id)
     typer.echo(f"revoked token {token_id}")
 
 

@@ -7,6 +7,7 @@ from sqlalchemy.engine import Engine
 
 from gis_service import __version__
 from gis_service.api import (
+    accounts,
     analysis,
     audit,
     compounds,
@@ -16,6 +17,7 @@ from gis_service.api import (
     ogc,
     pipeline,
     scenarios,
+    supervision,
     tiles,
     transfer,
 )
@@ -72,6 +74,8 @@ def create_app(
     app.include_router(features.router_for(catalog, app.state.settings))
     app.include_router(transfer.router)
     app.include_router(audit.router)
+    app.include_router(accounts.router)
+    app.include_router(supervision.router)
     declare_answer(app, 413, body_limit("max_body_bytes"), with_body_only=True)  # the guard's
     install_openapi(app)
     return app

@@ -43,6 +43,7 @@ from gis_service.field.rules import (
     validate,
 )
 from gis_service.field.strings import STRINGS
+from gis_service.field.supervisor_strings import SUPERVISOR
 from gis_service.field.surveys import add_survey, grid_outline
 from gis_service.rows.lookups import labelled
 from gis_service.webmap import assets
@@ -229,17 +230,21 @@ def progress_page(
     if principal.is_anonymous:
         return login_redirect(request)
     language = negotiate(lang, request.headers.get("accept-language"))
-    t = STRINGS[language]
+    t = {**STRINGS[language], **SUPERVISOR[language]}
     categories = {c.code: c.label(language) for c in labelled(conn, "issue_category")}
+    status = get_catalog(request).layer("issues").field("status")
+    statuses = {code: label.model_dump()[language] for code, label in status.enum_labels.items()}
     data = {"lang": language, "strings": t, "role": principal.role, "categories": categories,
-            "csrf": {"cookie": "gis_csrf", "header": "X-CSRF-Token"}}
+            "statuses": statuses, "csrf": {"cookie": "gis_csrf", "header": "X-CSRF-Token"}}
     page = f"""<!DOCTYPE html>
 <html lang="{'zh-CN' if language == 'zh' else 'en'}"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{html.escape(t['progress'])}</title>
+<title>{html.escape(t['title'])}</title>
+<link rel="stylesheet" href="{assets.vendor('leaflet', 'leaflet.css')}">
 <link rel="stylesheet" href="{assets.own('field/field.css')}"></head>
 <body class="progress-page"><main id="progress" aria-live="polite"></main>
 {data_block(data)}
+<script src="{assets.vendor('leaflet', 'leaflet.js')}"></script>
 <script src="{assets.own('field/progress.js')}"></script>
 <script>FieldProgress.init({READ_DATA_JS});</script></body></html>"""
     return HTMLResponse(page, headers=page_headers(request))

@@ -10,12 +10,13 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import HTMLResponse, JSONResponse
 
 from gis_service import __version__
+from gis_service.api import accounts
 from gis_service.api.deps import get_catalog, get_connection, get_principal
 from gis_service.api.http import base_url
 from gis_service.api.openapi import to_openapi_30
-from gis_service.auth import Principal
+from gis_service.auth import ANONYMOUS, Principal
 from gis_service.catalog import Catalog, Layer
-from gis_service.errors import NotFound
+from gis_service.errors import NotFound, Unauthorized
 from gis_service.features import access, html
 from gis_service.features import openapi as doc
 from gis_service.features.crs import supported
@@ -62,6 +63,26 @@ SCHEMA_REL = "http://www.opengis.net/def/rel/ogc/1.0/schema"
 TILESETS_REL = "http://www.opengis.net/def/rel/ogc/1.0/tilesets-vector"
 
 router = APIRouter(tags=["ogc"])
+LANG = Query(None, description="The start page's language: zh or en (else Accept-Language)")
+
+
+def wants_html(accept: str | None) -> bool:
+    """Whether an Accept header puts text/html before JSON (as browsers do)."""
+    best: dict[str, float] = {}
+    for part in (accept or "").lower().split(","):
+        kind, _, params = part.strip().partition(";")
+        quality = 1.0
+        for param in params.split(";"):
+            name, _, value = param.strip().partition("=")
+            if name == "q":
+                try:
+                    quality = float(value)
+                except ValueError:
+                    quality = 0.0
+        best[kind.strip()] = max(quality, best.get(kind.strip(), 0.0))
+    html_q = best.get("text/html", 0.0)
+    json_q = max(best.get("application/json", 0.0), best.get("application/geo+json", 0.0))
+    return html_q > 0 and html_q >= json_q
 
 
 def encoded(
@@ -76,10 +97,20 @@ def encoded(
 
 
 @router.get("/", responses={200: {"content": OBJECT}})
-def landing_page(request: Request, f: str | None = FORMAT) -> Response:
-    """The OGC API landing page: links to the API description, conformance and collections."""
+def landing_page(request: Request, f: str | None = FORMAT, lang: str | None = LANG) -> Response:
+    """The OGC API landing page: links to the API description, conformance and collections;
+    a browser (Accept preferring text/html, no f) gets the start page instead."""
+    if f is None and wants_html(request.headers.get("accept")):
+        try:
+            principal = get_principal(request)
+        except Unauthorized:  # a stale token in the browser: the page as for anyone
+            principal = ANONYMOUS
+        page: Response = accounts.start_page(request, principal, lang)
+        return page
     title = ("老旧小区改造 GIS 服务", "Old-neighbourhood renewal GIS service")
-    return encoded(request, title, landing(base_url(request)), f)
+    answer = encoded(request, title, landing(base_url(request)), f)
+    answer.headers["Vary"] = "Accept, Accept-Language"
+    return answer
 
 
 def landing(base: str) -> dict[str, Any]:

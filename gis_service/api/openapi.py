@@ -130,7 +130,7 @@ HTML = "text/html"
 CSV = "text/csv"
 REDIRECT_TO_LOGIN = {
     "description": "Not signed in: to the sign-in page, coming back here afterwards",
-    "headers": {"Location": header("/field/login?next=...")},
+    "headers": {"Location": header("/login?next=...")},
 }
 
 

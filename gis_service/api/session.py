@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hmac
-import html
 from functools import partial
 from typing import Any
 from urllib.parse import parse_qsl, quote
@@ -14,23 +13,17 @@ from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 
 from gis_service import audit
+from gis_service.accounts.pages import LOGIN_HEADERS, login_page
+from gis_service.accounts.strings import STRINGS
 from gis_service.api.deps import client_address, get_app_settings, get_engine, get_principal
 from gis_service.api.openapi import HTML, errors, header, media
 from gis_service.auth import Principal
 from gis_service.errors import Forbidden, InvalidInput, TooManyAttempts, Unauthorized
 from gis_service.features.errors import UnsupportedMediaType
 from gis_service.field import session, signin
-from gis_service.field.strings import STRINGS
 from gis_service.webmap.i18n import negotiate
 
 router = APIRouter(tags=["session"])
-LOGIN_HEADERS = {
-    "Cache-Control": "no-store",
-    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; "
-    "frame-ancestors 'none'; base-uri 'none'",
-    "X-Content-Type-Options": "nosniff",
-}
-
 
 CREDENTIALS = {
     "type": "object",
@@ -72,39 +65,15 @@ SIGN_IN_ANSWERS[401]["content"] = {HTML: {}}
 
 
 def safe_next(target: str | None) -> str:
-    """A same-site path to go to after signing in (/field otherwise)."""
+    """A same-site path to go to after signing in ("" otherwise: the role's own start)."""
     if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
         return target
-    return "/field"
+    return ""
 
 
-def login_page(lang: str, csrf: str, target: str, error: str = "") -> str:
-    """The sign-in form (works without JavaScript; fits a 360 px wide phone)."""
-    t = STRINGS[lang]
-    message = f'<p class="error" role="alert">{html.escape(error)}</p>' if error else ""
-    return f"""<!DOCTYPE html>
-<html lang="{'zh-CN' if lang == 'zh' else 'en'}"><head><meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{html.escape(t['login_title'])}</title>
-<style>
-body{{font:16px/1.4 system-ui,sans-serif;margin:0;padding:24px 16px;background:#f5f5f5}}
-form{{max-width:360px;margin:auto;background:#fff;padding:20px;border-radius:12px}}
-label{{display:block;margin:12px 0 4px}}
-input{{width:100%;box-sizing:border-box;min-height:48px;font-size:18px;padding:8px}}
-button{{width:100%;min-height:52px;font-size:18px;margin-top:20px;background:#3949ab;
-color:#fff;border:0;border-radius:8px}} .error{{color:#c62828}}
-</style></head><body>
-<form method="post" action="/session" id="login">
-<h1>{html.escape(t['login_title'])}</h1>{message}
-<label for="username">{html.escape(t['username'])}</label>
-<input id="username" name="username" autocomplete="username" autocapitalize="none" required>
-<label for="password">{html.escape(t['password'])}</label>
-<input id="password" name="password" type="password" autocomplete="current-password" required>
-<input type="hidden" name="csrf" value="{html.escape(csrf)}">
-<input type="hidden" name="next" value="{html.escape(target)}">
-<input type="hidden" name="lang" value="{lang}">
-<button type="submit">{html.escape(t['sign_in'])}</button>
-</form></body></html>"""
+def start_for(role: str) -> str:
+    """Where a user goes after signing in without a page to return to."""
+    return "/field" if role == "grid_worker" else "/"
 
 
 def with_login_cookie(response: Response, request: Request, csrf: str) -> Response:
@@ -116,9 +85,10 @@ def with_login_cookie(response: Response, request: Request, csrf: str) -> Respon
     return response
 
 
-@router.get("/field/login", response_class=HTMLResponse, summary="Sign-in form")
+@router.get("/login", response_class=HTMLResponse, summary="Sign-in form (every role)")
+@router.get("/field/login", response_class=HTMLResponse, summary="Sign-in form (the same)")
 def login_form(request: Request, next: str | None = None, lang: str | None = None) -> Response:
-    """The sign-in page (sets the pre-login CSRF cookie)."""
+    """The one sign-in page of every role (sets the pre-login CSRF cookie)."""
     language = negotiate(lang, request.headers.get("accept-language"))
     csrf = session.login_csrf(request)
     page = HTMLResponse(login_page(language, csrf, safe_next(next)), headers=LOGIN_HEADERS)
@@ -184,7 +154,8 @@ def sign_in_answer(request: Request, body: bytes) -> Response:
     cookie = request.cookies.get(session.CSRF_COOKIE, "")
     sent = str(data.get("csrf") or "")
     if not cookie or not hmac.compare_digest(cookie.encode(), sent.encode()):
-        raise Forbidden("the sign-in form is stale: load /field/login again (CSRF token)")
+        raise Forbidden(STRINGS[lang]["stale_form"])
+    session.require_same_origin(request)
     result = signin.attempt(get_engine(request), username, password, client_address(request))
     if result.wait:
         raise TooManyAttempts(STRINGS[lang]["too_many"], result.wait)
@@ -200,7 +171,7 @@ def sign_in_answer(request: Request, body: bytes) -> Response:
         secret = result.cookie.split(".")[0]
         answer = JSONResponse({"username": username, "csrf": session.csrf_for(secret)})
     else:
-        answer = RedirectResponse(target, status_code=303)
+        answer = RedirectResponse(target or start_for(result.role), status_code=303)
     session.set_cookies(answer, request, result.cookie)
     return answer
 
@@ -232,6 +203,8 @@ def sign_out(request: Request, principal: Principal = Depends(get_principal)) ->
 
 
 def login_redirect(request: Request) -> RedirectResponse:
-    """303 to the sign-in page, coming back here afterwards."""
+    """303 to the sign-in page (in the page's language), coming back here afterwards."""
     here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-    return RedirectResponse(f"/field/login?next={quote(here, safe='')}", status_code=303)
+    lang = request.query_params.get("lang", "")
+    chosen = f"&lang={lang}" if lang in ("zh", "en") else ""
+    return RedirectResponse(f"/login?next={quote(here, safe='')}{chosen}", status_code=303)

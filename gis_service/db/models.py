@@ -407,6 +407,7 @@ class AppUser(Base):
     created_at: Mapped[dt.datetime] = mapped_column(
         sa.DateTime(timezone=True), server_default=sa.func.now()
     )
+    disabled_at: Mapped[dt.datetime | None] = mapped_column(sa.DateTime(timezone=True))
 
 
 class ApiToken(Base):
@@ -503,6 +504,7 @@ class Issue(Versioned, Base):
         sa.DateTime(timezone=True), server_default=sa.func.now()
     )
     resolved_at: Mapped[dt.datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    resolution_note: Mapped[str | None] = mapped_column(sa.Text)
     photo_path: Mapped[str | None] = mapped_column(sa.String(300))
     geom: Mapped[Any] = geom("POINT")
 

@@ -11,6 +11,7 @@ import secrets
 import time
 from pathlib import Path
 from typing import NamedTuple
+from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 from fastapi import Request, Response
@@ -32,7 +33,7 @@ PRINCIPAL_SQL = f"""
            {USER_COLUMNS}
     FROM app_session s JOIN app_user u ON u.id = s.user_id
     LEFT JOIN user_grid g ON g.user_id = u.id
-    WHERE s.secret_hash = :hash AND s.revoked_at IS NULL
+    WHERE s.secret_hash = :hash AND s.revoked_at IS NULL AND u.disabled_at IS NULL
       AND s.created_at > now() - make_interval(hours => :max_hours)
       AND s.last_seen_at > now() - make_interval(mins => :idle)
     GROUP BY s.id, u.id, u.username, u.role
@@ -126,10 +127,26 @@ def session_principal(conn: sa.Connection, request: Request) -> tuple[Principal,
     if row is None:
         return ANONYMOUS, None
     if request.method not in SAFE_METHODS:
+        require_same_origin(request)
         sent = request.headers.get(CSRF_HEADER, "")
         if not hmac.compare_digest(sent.encode(), csrf_for(secret).encode()):
             raise Forbidden("send the X-CSRF-Token header (the gis_csrf cookie) with this request")
     return principal_of(row), (int(row.session_id) if row.stale else None)
+
+
+def require_same_origin(request: Request) -> None:
+    """Refuse a cookie write sent from another site: the browser's Sec-Fetch-Site, else the
+    Origin header's host against the Host header (a proxy may drop the port: hosts compared)."""
+    site = request.headers.get("sec-fetch-site")
+    if site is not None and site not in ("same-origin", "none"):
+        raise Forbidden(f"a {site} request may not write with the session cookie")
+    origin = request.headers.get("origin")
+    if origin is None:
+        return
+    host = (request.headers.get("host") or "").lower()
+    own = urlsplit(f"//{host}").hostname
+    if origin == "null" or urlsplit(origin).hostname != own:
+        raise Forbidden("a request from another origin may not write with the session cookie")
 
 
 def touch_session(conn: sa.Connection, session_id: int) -> None:
@@ -149,7 +166,8 @@ class PasswordUser(NamedTuple):
 def password_user(conn: sa.Connection, username: str) -> PasswordUser | None:
     """The user of a name, when it exists and has a password (None otherwise)."""
     row = conn.execute(
-        sa.text("SELECT id, role, password_hash FROM app_user WHERE username = :name"),
+        sa.text("SELECT id, role, password_hash FROM app_user "
+                "WHERE username = :name AND disabled_at IS NULL"),
         {"name": username},
     ).first()
     if row is None or not row.password_hash:

@@ -18,6 +18,7 @@ class SignIn:
 
     cookie: str | None = None
     wait: int = 0
+    role: str = ""
 
 
 def attempt(engine: Engine, username: str, password: str, address: str | None) -> SignIn:
@@ -42,4 +43,4 @@ def attempt(engine: Engine, username: str, password: str, address: str | None) -
         throttle.record_success(conn, username, address)
         cookie = session.open_session(conn, found.id, address)
         audit.append(conn, user, audit.Event("sign_in"))
-    return SignIn(cookie=cookie)
+    return SignIn(cookie=cookie, role=found.role)

@@ -16,7 +16,7 @@ def cookie_header(answer: httpx.Response, name: str) -> str:
 def test_form_sign_in_sets_strict_cookies_and_opens_the_field(field_server: FieldServer) -> None:
     with httpx.Client(base_url=field_server.url) as web:
         page = web.get("/field")
-        assert page.status_code == 303 and page.headers["location"] == "/field/login?next=%2Ffield"
+        assert page.status_code == 303 and page.headers["location"] == "/login?next=%2Ffield"
         login = web.get(page.headers["location"])
         assert login.status_code == 200 and 'name="csrf"' in login.text
         token = web.cookies["gis_csrf"]

@@ -113,6 +113,7 @@ def test_supervisor_page_shows_progress_and_resolves_issues(
     open_before = page.locator("#open-issues .issue").count()
     assert open_before >= 1
     first = page.get_attribute("#open-issues .issue >> nth=0", "data-id")
+    page.fill(f"#open-issues .issue[data-id='{first}'] .resolve-note", "Railing repaired")
     page.click(f"#open-issues .resolve[data-id='{first}']")
     page.wait_for_function(
         f"document.querySelectorAll('#open-issues .issue').length === {open_before - 1}")

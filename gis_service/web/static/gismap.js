@@ -1,4 +1,4 @@
-/* GisMap core: configuration, sign-in (bearer token), fetching, safe DOM building, basemaps.
+/* GisMap core: configuration, sign-in (session cookie or bearer token), fetching, safe DOM building, basemaps.
  * Every text that comes from data is put into the page with textContent, never as HTML. */
 (function (global) {
   'use strict';
@@ -118,34 +118,72 @@
     });
   };
 
+  /** The sign-in page, coming back to this view (its fragment too) afterwards. */
+  GisMap.goSignIn = function () {
+    var here = global.location.pathname + global.location.search + global.location.hash;
+    global.location.replace('/login?lang=' + GisMap.config.lang + '&next=' + encodeURIComponent(here));
+  };
+
+  function csrfCookie() {
+    var found = document.cookie.split('; ').filter(function (c) { return c.indexOf('gis_csrf=') === 0; })[0];
+    return found ? decodeURIComponent(found.slice(9)) : '';
+  }
+  /** Headers a write needs: the token, or with the session cookie its CSRF header. */
+  GisMap.writeHeaders = function () {
+    return Object.assign({'X-CSRF-Token': csrfCookie()}, headers);
+  };
+
+  /* The signed-in user: a bearer token of this tab (#token=, for scripts and tests), else the
+   * session cookie of the one sign-in (every tab); anonymous visitors go to the sign-in page. */
   var SignIn = L.Control.extend({
     options: {position: 'topright'},
     onAdd: function () {
-      var self = this;
-      this.input = el('input', {type: 'password', placeholder: GisMap.t('token_hint'),
-                                'aria-label': GisMap.t('token'), autocomplete: 'off'});
       this.status = el('span', {class: 'gis-signin-status'});
-      this.form = el('form', {class: 'gis-signin-form', onsubmit: function (ev) {
-        ev.preventDefault();
-        GisMap.setToken(self.input.value);
-        self.input.value = '';
-      }}, [this.input, el('button', {type: 'submit', text: GisMap.t('sign_in')})]);
+      this.link = el('a', {class: 'gis-signin-link', href: '#', text: GisMap.t('sign_in'),
+                           onclick: function (ev) { ev.preventDefault(); GisMap.goSignIn(); }});
       this.out = el('button', {type: 'button', class: 'gis-signout', text: GisMap.t('sign_out'),
-                               onclick: function () { GisMap.setToken(null); }});
-      this.box = el('div', {class: 'gis-signin leaflet-bar'}, [this.status, this.form, this.out]);
+                               onclick: function () { GisMap.signOut(); }});
+      this.box = el('div', {class: 'gis-signin leaflet-bar'}, [this.status, this.link, this.out]);
       L.DomEvent.disableClickPropagation(this.box);
       L.DomEvent.disableScrollPropagation(this.box);
       this.refresh();
       return this.box;
     },
     refresh: function () {
-      var signed = !!GisMap.token();
-      this.status.textContent = signed ? GisMap.t('signed_in') : GisMap.t('need_sign_in');
-      this.form.style.display = signed ? 'none' : '';
+      var name = GisMap.user && GisMap.user.username;
+      var signed = !!(GisMap.token() || name);
+      this.status.textContent = name ? GisMap.t('signed_in') + ': ' + name
+        : (signed ? GisMap.t('signed_in') : GisMap.t('need_sign_in'));
+      this.link.style.display = signed ? 'none' : '';
       this.out.style.display = signed ? '' : 'none';
     },
-    open: function () { this.form.style.display = ''; this.input.focus(); }
+    open: function () { GisMap.goSignIn(); }
   });
+
+  /** Sign out: forget this tab's token, or end the session (every tab) and go to sign in. */
+  GisMap.signOut = function () {
+    if (GisMap.token()) { GisMap.setToken(null); return; }
+    fetch('/session/logout', {method: 'POST', headers: GisMap.writeHeaders(), credentials: 'same-origin'})
+      .then(function () { GisMap.user = null; GisMap.goSignIn(); });
+  };
+
+  /** Who the session cookie names (none: to the sign-in page when the view needs a user). */
+  function checkSession(required) {
+    fetch('/session', {headers: {Accept: 'application/json'}, credentials: 'same-origin'})
+      .then(function (response) {
+        if (response.status === 401) {
+          if (required) { GisMap.goSignIn(); }
+          return null;
+        }
+        return response.ok ? response.json() : null;
+      })
+      .then(function (user) {
+        GisMap.user = user;
+        if (GisMap.signIn) { GisMap.signIn.refresh(); }
+        if (user) { global.document.documentElement.setAttribute('data-gis-user', user.username); }
+      })
+      .catch(function () { /* offline: the page shows what it can */ });
+  }
 
   /* ---- basemaps: the blank one is the offline fallback ---- */
   GisMap.blankBasemap = function () {
@@ -205,10 +243,12 @@
     viewFromPage(map);
     var token = tokenFromPage();
     if (token) { headers.Authorization = 'Bearer ' + token; }
-    if (config.controls.indexOf('sign_in') >= 0) {
+    var needsUser = config.controls.indexOf('sign_in') >= 0;
+    if (needsUser) {
       GisMap.signIn = new SignIn();
       map.addControl(GisMap.signIn);
     }
+    if (!token && !config.data) { checkSession(needsUser); }
     if (config.controls.indexOf('search') >= 0 && GisMap.searchControl) {
       map.addControl(GisMap.searchControl());
     }

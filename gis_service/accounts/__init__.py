@@ -1,0 +1,1 @@
+"""Sign-in, start, my-tokens and user-administration pages."""

@@ -1,0 +1,121 @@
+"""The supervisor page in Chromium (1440×900, zh and en): map and labelled chart per grid, the
+community roll-up, issue age, assigning to a grid worker, resolving with a required note, CSV."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from tests.field.conftest import FieldServer
+from tests.field.pages import rows
+from tests.webmap.browser import shot
+
+pytestmark = pytest.mark.slow
+TEXTS = {
+    "zh": {"title": "走访进度督导", "assigned": "已派单", "required": "请填写办结说明",
+           "grid_header": "网格", "share_header": "走访率", "open": "未办结问题"},
+    "en": {"title": "Survey progress (supervisor)", "assigned": "Assigned",
+           "required": "Say what was done", "grid_header": "Grid",
+           "share_header": "Share surveyed", "open": "Open issues"},
+}
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_the_supervisor_assigns_resolves_with_a_note_and_exports(
+    field_server: FieldServer, contexts: Callable[..., Any], lang: str
+) -> None:
+    engine = field_server.engine
+    with engine.begin() as conn:  # a formula in a grid name must reach the CSV defused
+        conn.exec_driver_sql("UPDATE grid SET name = '=HYPERLINK(\"http://x\")' WHERE id = 12")
+    text = TEXTS[lang]
+    context = contexts(viewport={"width": 1440, "height": 900}, accept_downloads=True,
+                       locale="zh-CN" if lang == "zh" else "en-GB")
+    page = context.new_page()
+    page.goto(f"{field_server.url}/maps/field-progress?lang={lang}")
+    page.wait_for_url("**/login?**")
+    page.fill("#username", "planner")
+    page.fill("#password", field_server.passwords["planner"])
+    page.click("#login button[type=submit]")
+    page.wait_for_selector("html[data-progress-ready]", state="attached", timeout=30_000)
+    assert page.title() == text["title"] and page.locator("h1").inner_text() == text["title"]
+    assert page.get_attribute("#progress-map", "data-grids-drawn") == "12"  # every grid
+    assert page.locator(".progress-legend").is_visible()
+    bars = page.locator("#grid-chart text.bar-label")
+    assert bars.count() == 12 and "%" in (bars.first.text_content() or "")
+    assert page.locator("#progress-chart text.series-label").count() >= 1
+    communities = page.locator("#community-table tbody tr")
+    assert communities.count() >= 1
+    ages = page.eval_on_selector_all("#open-issues .age", "xs => xs.map(x => +x.dataset.days)")
+    assert ages and ages == sorted(ages, reverse=True)  # the oldest first
+    shot(page, f"supervisor-{lang}.png")
+
+    issue = page.get_attribute("#open-issues .issue >> nth=0", "data-id")
+    row = page.locator(f"#open-issues .issue[data-id='{issue}']")
+    grid = rows(engine, "SELECT grid_id FROM issue WHERE id = :i", i=int(issue))[0]["grid_id"]
+    worker = rows(engine, "SELECT u.id FROM app_user u JOIN user_grid g ON g.user_id = u.id "
+                  "WHERE g.grid_id = :g AND u.role = 'grid_worker'", g=grid)[0]["id"]
+    total = "#ledger-table tr[data-grid=total] td >> nth=2"
+    assigned_before = int(page.locator(total).inner_text())
+    row.locator("select.worker").select_option(str(worker))
+    page.evaluate("document.documentElement.removeAttribute('data-progress-ready')")
+    row.locator("button.assign").click()
+    page.wait_for_selector("html[data-progress-ready]", state="attached")
+    assert int(page.locator(total).inner_text()) == assigned_before + 1  # 已派单 counts it
+    row = page.locator(f"#open-issues .issue[data-id='{issue}']")
+    assert row.locator(".status").inner_text() == text["assigned"]
+    stored = rows(engine, "SELECT status, assignee_id FROM issue WHERE id = :i", i=int(issue))
+    assert (stored[0]["status"], stored[0]["assignee_id"]) == ("assigned", worker)
+
+    row.locator("button.resolve").click()  # no note: refused in the page
+    assert page.locator("#issue-message").inner_text() == text["required"]
+    assert rows(engine, "SELECT status FROM issue WHERE id = :i", i=int(issue))[0]["status"] \
+        == "assigned"
+    row.locator(".resolve-note").fill("扶手已修复 / railing fixed")
+    page.evaluate("document.documentElement.removeAttribute('data-progress-ready')")
+    row.locator("button.resolve").click()
+    page.wait_for_selector("html[data-progress-ready]", state="attached")
+    assert page.locator(f"#open-issues .issue[data-id='{issue}']").count() == 0
+    done = rows(engine, "SELECT status, resolution_note FROM issue WHERE id = :i", i=int(issue))
+    assert (done[0]["status"], done[0]["resolution_note"]) == (
+        "resolved", "扶手已修复 / railing fixed")
+    log = rows(engine, "SELECT username, after->'properties'->>'status' AS status FROM edit_log "
+               "WHERE table_name = 'issue' AND feature_id = :i ORDER BY id", i=issue)
+    assert [(e["username"], e["status"]) for e in log][-2:] == [
+        ("planner", "assigned"), ("planner", "resolved")]
+
+    with page.expect_download() as download:
+        page.click("#export-csv")
+    data = download.value.path().read_text(encoding="utf-8-sig")
+    table = list(csv.DictReader(io.StringIO(data)))
+    assert len(table) == 12
+    assert text["grid_header"] in table[0] and text["share_header"] in table[0]
+    assert text["open"] in table[0]
+    assert any(r[text["grid_header"]] == "'=HYPERLINK(\"http://x\")" for r in table)
+
+
+def test_the_api_refuses_a_resolution_without_note_a_stale_version_and_a_wrong_worker(
+    field_server: FieldServer,
+) -> None:
+    issue = rows(field_server.engine, "SELECT id, version, grid_id FROM issue "
+                 "WHERE status = 'open' ORDER BY id LIMIT 1")[0]
+    path = f"/issues/{issue['id']}"
+    with field_server.client("planner") as planner:
+        assert planner.post(f"{path}/resolution",
+                            json={"note": "", "version": issue["version"]}).status_code == 422
+        assert planner.post(f"{path}/resolution",
+                            json={"note": "done", "version": 999}).status_code == 412
+        other = rows(field_server.engine, "SELECT u.id FROM app_user u JOIN user_grid g "
+                     "ON g.user_id = u.id WHERE g.grid_id <> :g LIMIT 1", g=issue["grid_id"])
+        wrong = planner.post(f"{path}/assignment",
+                             json={"assignee_id": other[0]["id"], "version": issue["version"]})
+        assert wrong.status_code == 422
+    with field_server.client("analyst") as analyst:  # the layer's edit rights apply
+        refused = analyst.post(f"{path}/resolution",
+                               json={"note": "x", "version": issue["version"]})
+        assert refused.status_code == 403
+    with field_server.client() as anonymous:
+        assert anonymous.get("/field/progress.csv").status_code == 401
