@@ -3,6 +3,8 @@ scoped to the caller's role and grids."""
 
 from __future__ import annotations
 
+import base64
+import binascii
 import logging
 import threading
 import time
@@ -64,14 +66,29 @@ def engine_for(request: Request) -> Engine:
 
 
 def bearer_token(request: Request) -> str | None:
-    """The bearer token of the request, if any."""
+    """The API token of the request, if any: `Bearer <token>`, or HTTP Basic with the token as
+    the password (any user name) for clients that can only send Basic, such as QGIS 3.22."""
     header = request.headers.get("authorization")
     if not header:
         return None
     scheme, _, token = header.partition(" ")
+    if scheme.lower() == "basic" and token.strip():
+        return basic_password(token.strip())
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthorized("use 'Authorization: Bearer <token>'")
     return token.strip()
+
+
+def basic_password(credentials: str) -> str:
+    """The password of HTTP Basic credentials (for us: an API token, never a sign-in password)."""
+    try:
+        decoded = base64.b64decode(credentials, validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
+        raise Unauthorized("HTTP Basic credentials are not base64 of 'name:token'") from None
+    _, colon, password = decoded.partition(":")
+    if not colon or not password:
+        raise Unauthorized("with HTTP Basic, the password is an API token ('name:token')")
+    return password
 
 
 def client_address(request: Request) -> str | None:
