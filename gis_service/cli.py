@@ -17,6 +17,7 @@ from gis_service.cli_analysis import analyze_app
 from gis_service.cli_backup import backup_command, restore_command
 from gis_service.cli_base import migrate_checked, open_database, operator
 from gis_service.cli_maps import app as map_app
+from gis_service.cli_reports import report_command
 from gis_service.cli_users import list_users, set_password
 from gis_service.db import migrate
 from gis_service.db.cluster import ManagedCluster, port_is_free
@@ -55,6 +56,7 @@ db_app.command("backup")(backup_command)
 db_app.command("restore")(restore_command)
 user_app.command("list")(list_users)
 user_app.command("password")(set_password)
+app.command("report")(report_command)
 
 
 def configure_logs(default_level: str) -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 import sqlalchemy as sa
 import typer
 
-from gis_service.auth import Principal
+from gis_service.auth import USER_COLUMNS, Principal, principal_of
 from gis_service.catalog import default_catalog
 from gis_service.errors import GisServiceError, NotFound
 from gis_service.maps_catalog import default_maps
@@ -17,17 +17,15 @@ app = typer.Typer(help="Map views: static exports for reports.", no_args_is_help
 
 def export_user(engine: sa.Engine, username: str | None) -> Principal:
     """The user whose rights the export reads with (default: the first planner or admin)."""
-    query = (
-        "SELECT id, username, role FROM app_user WHERE username = :name"
-        if username
-        else "SELECT id, username, role FROM app_user WHERE role IN ('planner', 'admin') "
-        "ORDER BY role = 'planner' DESC, id LIMIT 1"
-    )
+    which = "u.username = :name" if username else "u.role IN ('planner', 'admin')"
+    query = (f"SELECT {USER_COLUMNS} FROM app_user u LEFT JOIN user_grid g ON g.user_id = u.id "
+             f"WHERE {which} GROUP BY u.id, u.username, u.role "
+             "ORDER BY u.role = 'planner' DESC, u.id LIMIT 1")  # fmt: skip
     with engine.connect() as conn:
         row = conn.execute(sa.text(query), {"name": username}).first()
     if row is None:
         raise NotFound(f"no user {username!r}" if username else "no planner or admin user")
-    return Principal(role=row.role, user_id=row.id, username=row.username)
+    return principal_of(row)  # with a grid worker's grids
 
 
 @app.command("export")

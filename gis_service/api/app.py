@@ -13,6 +13,7 @@ from gis_service.api import (
     features,
     health,
     ogc,
+    reports,
     scenarios,
     tiles,
     transfer,
@@ -67,6 +68,7 @@ def create_app(
     app.include_router(ogc.router_for(catalog))
     app.include_router(features.router_for(catalog, app.state.settings))
     app.include_router(transfer.router)
+    app.include_router(reports.router)
     app.include_router(audit.router)
     declare_answer(app, 413, body_limit("max_body_bytes"), with_body_only=True)  # the guard's
     install_openapi(app)

@@ -1,0 +1,140 @@
+"""A map scene drawn as SVG (inside the PDF report) or as a PNG with title and legend (Pillow).
+
+Text from the data (names) is escaped in SVG and only ever drawn as text in the PNG.
+"""
+
+from __future__ import annotations
+
+import io
+from html import escape
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageDraw, ImageFont
+
+from gis_service.reports.scene import Scene, Shape
+
+OUTLINE = "#d81b60"
+SCALE_LABEL = "{m} m"
+
+
+def path_data(rings: list[np.ndarray]) -> str:
+    """SVG path data of closed rings."""
+    parts = []
+    for ring in rings:
+        points = " L".join(f"{x:.1f},{y:.1f}" for x, y in ring)
+        parts.append(f"M{points} Z")
+    return " ".join(parts)
+
+
+def svg_shape(shape: Shape) -> str:
+    """One shape as an SVG element."""
+    if shape.point is not None:
+        x, y = shape.point
+        return (f'<circle cx="{x:.1f}" cy="{y:.1f}" r="{shape.radius:.1f}" fill="{shape.color}" '
+                'stroke="#ffffff" stroke-width="1"/>')  # fmt: skip
+    return (f'<path d="{path_data(shape.rings)}" fill="{shape.color}" '
+            f'fill-opacity="{shape.fill_opacity:.2f}" fill-rule="evenodd" '
+            f'stroke="{shape.color}" stroke-width="{max(shape.weight, 0.5):.1f}"/>')  # fmt: skip
+
+
+def north_arrow_svg(scene: Scene) -> str:
+    """A north arrow in the top right corner."""
+    x, y = scene.width - 30, 18
+    return (f'<g><path d="M{x},{y} L{x - 9},{y + 26} L{x},{y + 20} L{x + 9},{y + 26} Z" '
+            'fill="#212121"/>'
+            f'<text x="{x}" y="{y + 42}" text-anchor="middle" font-size="14" '
+            f'font-weight="bold">{escape(scene.north)}</text></g>')  # fmt: skip
+
+
+def scale_bar_svg(scene: Scene) -> str:
+    """A scale bar in the bottom left corner."""
+    x, y, length = 16, scene.height - 18, scene.scale_px
+    return (f'<g><rect x="{x - 4}" y="{y - 20}" width="{length + 8:.1f}" height="28" '
+            'fill="#ffffff" fill-opacity="0.8"/>'
+            f'<path d="M{x},{y - 6} L{x},{y} L{x + length:.1f},{y} L{x + length:.1f},{y - 6}" '
+            'fill="none" stroke="#212121" stroke-width="2"/>'
+            f'<text x="{x + length / 2:.1f}" y="{y - 8}" text-anchor="middle" font-size="11">'
+            f"{SCALE_LABEL.format(m=scene.scale_m)}</text></g>")  # fmt: skip
+
+
+def to_svg(scene: Scene) -> str:
+    """The scene as an SVG document (shapes, unit outline, north arrow, scale bar)."""
+    body = "".join(svg_shape(s) for s in scene.shapes)
+    outline = (f'<path d="{path_data(scene.outline)}" fill="none" stroke="{OUTLINE}" '
+               'stroke-width="3" stroke-dasharray="8 4"/>')  # fmt: skip
+    return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{scene.width}" '
+            f'height="{scene.height}" viewBox="0 0 {scene.width} {scene.height}">'
+            f'<rect width="{scene.width}" height="{scene.height}" fill="#fafafa"/>'
+            f"{body}{outline}{north_arrow_svg(scene)}{scale_bar_svg(scene)}</svg>")  # fmt: skip
+
+
+def rgba(color: str, opacity: float) -> tuple[int, int, int, int]:
+    """A #rrggbb colour with an opacity as an RGBA tuple."""
+    value = color.lstrip("#")
+    r, g, b = (int(value[i:i + 2], 16) for i in (0, 2, 4))
+    return (r, g, b, round(255 * opacity))
+
+
+def draw_shapes(image: Image.Image, scene: Scene, top: int) -> None:
+    """The shapes and the unit's outline onto the image, the map's origin at (0, top)."""
+    layer = Image.new("RGBA", image.size, (0, 0, 0, 0))
+    pen = ImageDraw.Draw(layer)
+    for shape in scene.shapes:
+        if shape.point is not None:
+            x, y = shape.point[0], shape.point[1] + top
+            r = shape.radius
+            pen.ellipse((x - r, y - r, x + r, y + r), fill=rgba(shape.color, 1.0),
+                        outline=(255, 255, 255, 255))  # fmt: skip
+            continue
+        for ring in shape.rings:
+            points = [(float(x), float(y) + top) for x, y in ring]
+            if len(points) >= 3:
+                pen.polygon(points, fill=rgba(shape.color, shape.fill_opacity),
+                            outline=rgba(shape.color, 1.0))  # fmt: skip
+    for ring in scene.outline:
+        points = [(float(x), float(y) + top) for x, y in ring]
+        pen.line([*points, points[0]], fill=rgba(OUTLINE, 1.0), width=3)
+    image.alpha_composite(layer)
+
+
+def to_png(scene: Scene, title: str, subtitle: str, font_file: Path) -> bytes:
+    """The scene as a PNG: title above, legend on the right, north arrow and scale bar."""
+    big = ImageFont.truetype(str(font_file), 26, index=font_index(font_file))
+    small = ImageFont.truetype(str(font_file), 15, index=font_index(font_file))
+    top, legend_w = 72, 300
+    image = Image.new("RGBA", (scene.width + legend_w, scene.height + top), (255, 255, 255, 255))
+    ImageDraw.Draw(image).rectangle((0, top, scene.width, top + scene.height), fill="#fafafa")
+    draw_shapes(image, scene, top)
+    pen = ImageDraw.Draw(image)
+    pen.text((16, 10), title, font=big, fill="#212121")
+    pen.text((16, 44), subtitle, font=small, fill="#616161")
+    x, y = scene.width - 30, top + 14
+    pen.polygon([(x, y), (x - 9, y + 26), (x, y + 20), (x + 9, y + 26)], fill="#212121")
+    pen.text((x, y + 30), scene.north, font=small, fill="#212121", anchor="mt")
+    bx, by = 16, top + scene.height - 18
+    pen.rectangle((bx - 4, by - 24, bx + scene.scale_px + 4, by + 6), fill="#ffffffcc")
+    pen.line([(bx, by - 6), (bx, by), (bx + scene.scale_px, by), (bx + scene.scale_px, by - 6)],
+             fill="#212121", width=2)  # fmt: skip
+    pen.text((bx + scene.scale_px / 2, by - 8), SCALE_LABEL.format(m=scene.scale_m), font=small,
+             fill="#212121", anchor="mb")  # fmt: skip
+    lx, ly = scene.width + 16, top + 8
+    pen.text((lx, ly), scene.legend_title, font=small, fill="#212121")
+    ly += 26
+    for label, color, kind in scene.legend:
+        if kind == "point":
+            pen.ellipse((lx, ly + 3, lx + 12, ly + 15), fill=color)
+        elif kind == "outline":
+            pen.rectangle((lx, ly + 2, lx + 14, ly + 16), outline=OUTLINE, width=3)
+        else:
+            pen.rectangle((lx, ly + 2, lx + 14, ly + 16), fill=color)
+        pen.text((lx + 22, ly), label[:30], font=small, fill="#212121")
+        ly += 22
+    out = io.BytesIO()
+    image.convert("RGB").save(out, "PNG", optimize=False)
+    return out.getvalue()
+
+
+def font_index(font_file: Path) -> int:
+    """The face of a font collection to use: Simplified Chinese in Noto CJK collections."""
+    return 2 if font_file.suffix.lower() == ".ttc" and "CJK" in font_file.name else 0
