@@ -41,8 +41,9 @@ def svg_shape(shape: Shape) -> str:
 def north_arrow_svg(scene: Scene) -> str:
     """A north arrow in the top right corner."""
     x, y = scene.width - 30, 18
-    return (f'<g><path d="M{x},{y} L{x - 9},{y + 26} L{x},{y + 20} L{x + 9},{y + 26} Z" '
-            'fill="#212121"/>'
+    arrow = f"M{x},{y} L{x - 9},{y + 26} L{x},{y + 20} L{x + 9},{y + 26} Z"
+    return (f'<g><rect x="{x - 16}" y="{y - 6}" width="32" height="56" rx="6" fill="#ffffff" '
+            f'fill-opacity="0.85"/><path d="{arrow}" fill="#212121"/>'
             f'<text x="{x}" y="{y + 42}" text-anchor="middle" font-size="14" '
             f'font-weight="bold">{escape(scene.north)}</text></g>')  # fmt: skip
 
@@ -76,44 +77,43 @@ def rgba(color: str, opacity: float) -> tuple[int, int, int, int]:
     return (r, g, b, round(255 * opacity))
 
 
-def draw_shapes(image: Image.Image, scene: Scene, top: int) -> None:
-    """The shapes and the unit's outline onto the image, the map's origin at (0, top)."""
-    layer = Image.new("RGBA", image.size, (0, 0, 0, 0))
-    pen = ImageDraw.Draw(layer)
+def map_image(scene: Scene) -> Image.Image:
+    """The shapes and the unit's outline on the map's own picture (what falls outside is cut)."""
+    image = Image.new("RGB", (scene.width, scene.height), "#fafafa")
+    pen = ImageDraw.Draw(image, "RGBA")  # RGBA colours blend into the picture
     for shape in scene.shapes:
         if shape.point is not None:
-            x, y = shape.point[0], shape.point[1] + top
-            r = shape.radius
+            x, y, r = shape.point[0], shape.point[1], shape.radius
             pen.ellipse((x - r, y - r, x + r, y + r), fill=rgba(shape.color, 1.0),
                         outline=(255, 255, 255, 255))  # fmt: skip
             continue
         for ring in shape.rings:
-            points = [(float(x), float(y) + top) for x, y in ring]
+            points = [(float(x), float(y)) for x, y in ring]
             if len(points) >= 3:
                 pen.polygon(points, fill=rgba(shape.color, shape.fill_opacity),
                             outline=rgba(shape.color, 1.0))  # fmt: skip
     for ring in scene.outline:
-        points = [(float(x), float(y) + top) for x, y in ring]
+        points = [(float(x), float(y)) for x, y in ring]
         pen.line([*points, points[0]], fill=rgba(OUTLINE, 1.0), width=3)
-    image.alpha_composite(layer)
+    return image
 
 
 def to_png(scene: Scene, title: str, subtitle: str, font_file: Path) -> bytes:
     """The scene as a PNG: title above, legend on the right, north arrow and scale bar."""
     big = ImageFont.truetype(str(font_file), 26, index=font_index(font_file))
     small = ImageFont.truetype(str(font_file), 15, index=font_index(font_file))
-    top, legend_w = 72, 300
-    image = Image.new("RGBA", (scene.width + legend_w, scene.height + top), (255, 255, 255, 255))
-    ImageDraw.Draw(image).rectangle((0, top, scene.width, top + scene.height), fill="#fafafa")
-    draw_shapes(image, scene, top)
-    pen = ImageDraw.Draw(image)
+    top, legend_w = 72, 360
+    image = Image.new("RGB", (scene.width + legend_w, scene.height + top), "#ffffff")
+    image.paste(map_image(scene), (0, top))
+    pen = ImageDraw.Draw(image, "RGBA")
     pen.text((16, 10), title, font=big, fill="#212121")
     pen.text((16, 44), subtitle, font=small, fill="#616161")
     x, y = scene.width - 30, top + 14
+    pen.rounded_rectangle((x - 16, y - 6, x + 16, y + 50), 6, fill=(255, 255, 255, 210))
     pen.polygon([(x, y), (x - 9, y + 26), (x, y + 20), (x + 9, y + 26)], fill="#212121")
     pen.text((x, y + 30), scene.north, font=small, fill="#212121", anchor="mt")
     bx, by = 16, top + scene.height - 18
-    pen.rectangle((bx - 4, by - 24, bx + scene.scale_px + 4, by + 6), fill="#ffffffcc")
+    pen.rectangle((bx - 4, by - 24, bx + scene.scale_px + 4, by + 6), fill=(255, 255, 255, 210))
     pen.line([(bx, by - 6), (bx, by), (bx + scene.scale_px, by), (bx + scene.scale_px, by - 6)],
              fill="#212121", width=2)  # fmt: skip
     pen.text((bx + scene.scale_px / 2, by - 8), SCALE_LABEL.format(m=scene.scale_m), font=small,
@@ -128,10 +128,10 @@ def to_png(scene: Scene, title: str, subtitle: str, font_file: Path) -> bytes:
             pen.rectangle((lx, ly + 2, lx + 14, ly + 16), outline=OUTLINE, width=3)
         else:
             pen.rectangle((lx, ly + 2, lx + 14, ly + 16), fill=color)
-        pen.text((lx + 22, ly), label[:30], font=small, fill="#212121")
+        pen.text((lx + 22, ly), label[:40], font=small, fill="#212121")
         ly += 22
     out = io.BytesIO()
-    image.convert("RGB").save(out, "PNG", optimize=False)
+    image.save(out, "PNG")
     return out.getvalue()
 
 

@@ -43,10 +43,10 @@ def report_pdf(
 
 def map_png(
     conn: sa.Connection, catalog: Catalog, level: str, unit_id: int, lang: str,
-    size: tuple[int, int], font: Path, subtitle: str = "",
+    size: tuple[int, int], font: Path, subtitle: str = "", layers: set[str] | None = None,
 ) -> bytes:  # fmt: skip
-    """A PNG map of a unit with its title, legend, north arrow and scale bar."""
+    """A PNG map of a unit with its title, legend, north arrow and scale bar (some layers)."""
     unit = find_unit(conn, level, unit_id)
-    scene = build_scene(conn, catalog, unit, lang, size)
+    scene = build_scene(conn, catalog, unit, lang, size, layers)
     title = f"{unit.title(lang)} · {say(lang, level)}"
     return to_png(scene, title, subtitle, font)

@@ -140,14 +140,17 @@ def nice_scale(pixels_per_metre: float, target_px: float) -> tuple[int, float]:
 
 
 def build_scene(
-    conn: sa.Connection, catalog: Catalog, unit: Unit, lang: str, size: tuple[int, int]
-) -> Scene:
-    """The unit's map: its layers in the box, the unit's outline, legend and scale bar."""
+    conn: sa.Connection, catalog: Catalog, unit: Unit, lang: str, size: tuple[int, int],
+    only: set[str] | None = None,
+) -> Scene:  # fmt: skip
+    """The unit's map: its layers in the box (or those of `only`), outline, legend, scale."""
     width, height = size
     box = unit_box(conn, unit)
     project = Projector(box, width, height)
     scene = Scene(width, height, north=say(lang, "north"), legend_title=say(lang, "legend"))
     for layer_id, table, column in LAYERS:
+        if only is not None and layer_id not in only:
+            continue
         layer = catalog.layer(layer_id)
         style = layer.style
         labels = kind_labels(conn, catalog, layer_id, column, lang) if column else {}
