@@ -317,21 +317,29 @@ def import_command(
 @app.command("export")
 def export_command(
     layer: str = typer.Argument(..., help="Layer id, e.g. stairwells"),
-    output: Path = typer.Option(..., "-o", "--output", help="File: .geojson, .gpkg or .csv"),
+    output: Path = typer.Option(
+        ..., "-o", "--output", help="File: .geojson, .gpkg, .csv or .xlsx"),
     where: list[str] = typer.Option(None, "--where", help="field=value (repeatable)"),
     cql: str = typer.Option(None, "--filter", help="CQL2-text filter, e.g. \"floors >= 6\""),
-) -> None:
-    """Export a layer (optionally filtered) to GeoJSON, GeoPackage or CSV."""
+    labels: bool = typer.Option(
+        False, "--labels", help=".csv/.xlsx: field labels and value labels instead of codes"),
+    lang: str = typer.Option("zh", help="Language of the labels: zh or en"),
+) -> None:  # fmt: skip
+    """Export a layer (optionally filtered) to GeoJSON, GeoPackage, CSV or XLSX."""
     from gis_service import audit
     from gis_service.ingest.console import catalog_layer, parse_where
-    from gis_service.ingest.export import export_file, format_for, row_filter
+    from gis_service.ingest.export import Ledger, export_file, format_for, row_filter
+    from gis_service.webmap.i18n import negotiate
 
     target = catalog_layer(layer)
     format_for(output)
     filters = parse_where(where or [])
-    engine = open_database(get_settings())
+    settings = get_settings()
+    engine = open_database(settings)
+    ledger = Ledger(labels, negotiate(lang, None), settings.max_ledger_rows,
+                    settings.local_timezone)  # fmt: skip
     with engine.begin() as conn:
-        count = export_file(conn, target, output, row_filter(target, filters, cql))
+        count = export_file(conn, target, output, row_filter(target, filters, cql), ledger)
     detail = {"format": output.suffix.lstrip("."), "features": count, "filter": cql,
               "where": filters, "file": str(output)}
     audit.record(engine, operator(), audit.Event("export", target=layer, detail=detail))
