@@ -149,6 +149,7 @@ def client_config(
             "item": "/collections/{layer}/items/{id}",
             "history": "/collections/{layer}/items/{id}/history",
             "compound": "/compounds/{id}",
+            "report": "/reports/compounds/{id}.pdf",
             "scenarios": "/scenarios",
             "scenario": "/scenarios/{id}",
         },
