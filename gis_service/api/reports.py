@@ -9,6 +9,7 @@ stairwells of their grids, and a unit outside them is 403.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Literal
 from urllib.parse import quote
 
 import sqlalchemy as sa
@@ -33,8 +34,8 @@ def report_route(level: str) -> Callable[..., Response]:
     def report(
         request: Request,
         unit_id: int = Path(..., ge=1, le=MAX_ID, description=f"Id of the {level}"),
-        lang: str | None = Query(None, description="zh or en (default: Accept-Language, zh)",
-                                 json_schema_extra={"enum": ["zh", "en"]}),
+        lang: Literal["zh", "en"] | None = Query(
+            None, description="zh or en (default: Accept-Language, else zh)"),
         principal: Principal = Depends(get_principal),
         conn: sa.Connection = Depends(get_connection, scope="function"),
     ) -> Response:  # fmt: skip

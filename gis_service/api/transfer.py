@@ -14,7 +14,7 @@ from __future__ import annotations
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, Literal
 
 import sqlalchemy as sa
 from fastapi import APIRouter, Depends, Query, Request, Response
@@ -217,9 +217,8 @@ def export_layer(
         True, description="csv and xlsx: field labels as headers and labels instead of codes "
         "(default); false: field names and codes, as imports read them",
     ),
-    lang: str | None = Query(None, description="Language of the labels: zh or en "
-                             "(default: Accept-Language, else zh)",
-                             json_schema_extra={"enum": ["zh", "en"]}),
+    lang: Literal["zh", "en"] | None = Query(
+        None, description="Language of the labels: zh or en (default: Accept-Language, else zh)"),
     principal: Principal = Depends(get_principal),
     conn: sa.Connection = Depends(get_connection, scope="function"),
 ) -> Response:
