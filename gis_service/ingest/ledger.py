@@ -23,6 +23,7 @@ from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
 from gis_service.catalog import Layer
+from gis_service.datasets.formats import column_values
 from gis_service.rows.lookups import labelled
 from gis_service.text import Text
 
@@ -79,16 +80,8 @@ def ledger_table(
 
 
 def cell_value(value: Any) -> Any:
-    """A value as a spreadsheet cell holds it (None for NA and NaN)."""
-    if value is None or value is pd.NA or value is pd.NaT:
-        return None
-    if isinstance(value, float) and not np.isfinite(value):
-        return None
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, pd.Timestamp):
-        return value.to_pydatetime()
-    return value
+    """A plain value as a spreadsheet cell holds it (timestamps as datetimes)."""
+    return value.to_pydatetime() if isinstance(value, pd.Timestamp) else value
 
 
 def to_xlsx(table: pd.DataFrame, sheet: str) -> bytes:
@@ -106,7 +99,7 @@ def to_xlsx(table: pd.DataFrame, sheet: str) -> bytes:
         cell.font, cell.data_type = bold, "s"
         head.append(cell)
     ws.append(head)
-    columns = [table[c].astype(object).tolist() for c in table.columns]
+    columns = [column_values(table[c]) for c in table.columns]  # NA and NaN as None
     for row in zip(*columns, strict=True):
         cells = []
         for value in row:

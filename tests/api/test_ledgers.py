@@ -20,6 +20,7 @@ from gis_service.settings import get_settings
 from tests.conftest import DemoTemplate, LiveServer, scalar
 from tests.features.live import Clients
 from tests.ingest.test_cli_transfer import run
+from tests.security.test_exports_formulas import renamed_gardens
 
 Serve = Callable[[FastAPI], LiveServer]
 HOSTILE = ["=1+1", "<script>alert(1)</script>", "@SUM(A1:A2)", "-2+3"]
@@ -83,16 +84,8 @@ def test_csv_is_labelled_by_default_codes_on_request(api: Clients) -> None:
 
 
 def test_hostile_names_stay_text(api: Clients, demo_db: Engine) -> None:
-    with demo_db.connect() as conn:
-        ids = [r[0] for r in conn.exec_driver_sql(
-            f"SELECT id FROM garden ORDER BY id LIMIT {len(HOSTILE)}")]
+    ids = renamed_gardens(api, demo_db, HOSTILE)
     with api("planner") as client:
-        for fid, name in zip(ids, HOSTILE, strict=True):
-            url = f"/collections/gardens/items/{fid}"
-            etag = client.get(url).headers["etag"]
-            answer = client.patch(url, json={"properties": {"name": name}},
-                                  headers={"If-Match": etag})  # fmt: skip
-            assert answer.status_code == 200, answer.text
         ws = sheet(client.get("/collections/gardens/export", params={"f": "xlsx"}))
         rows = table(client.get("/collections/gardens/export", params={"f": "csv"}))
     names = {row[0].value: row[2] for row in ws.iter_rows(min_row=2)}

@@ -15,6 +15,7 @@ from sqlalchemy.engine import Engine
 
 from tests.features.live import COMPOUND_34, Clients
 from tests.ingest.test_cli_transfer import run
+from tests.security.test_exports_formulas import rename
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "reports"
 COMMUNITY = 1  # 水荫南社区, Huanghuagang subdistrict 1
@@ -105,11 +106,7 @@ def test_a_grid_worker_gets_reports_of_their_grid_only(
 
 def test_hostile_names_are_printed_as_text(api: Clients, tmp_path: Path) -> None:
     with api("planner") as client:
-        url = f"/collections/compounds/items/{COMPOUND_34}"
-        etag = client.get(url).headers["etag"]
-        renamed = client.patch(url, json={"properties": {"name": HOSTILE}},
-                               headers={"If-Match": etag})  # fmt: skip
-        assert renamed.status_code == 200, renamed.text
+        rename(client, "compounds", COMPOUND_34, HOSTILE)
         text = pdf_text(pdf_of(client.get(f"/reports/compounds/{COMPOUND_34}.pdf")), tmp_path)
     assert f"{HOSTILE} · 小区" in text  # shown as written: not markup, not a formula
 
