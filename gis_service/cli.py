@@ -34,7 +34,7 @@ from gis_service.errors import (
     InstallationIncomplete,
     PortInUse,
 )
-from gis_service.settings import Settings, get_settings
+from gis_service.settings import Settings, describe_setting_error, get_settings
 from gis_service.shipped import incomplete_installation
 
 app = typer.Typer(
@@ -392,9 +392,7 @@ def main() -> None:
         typer.echo(f"gis-service: error: {exc}", err=True)
         sys.exit(1)
     except ValidationError as exc:  # a GIS_* setting of the wrong form (its value not echoed)
-        first = exc.errors()[0]
-        name = "GIS_" + str(first["loc"][0]).upper() if first.get("loc") else "a GIS_ setting"
-        typer.echo(f"gis-service: error: {name}: {first['msg']}", err=True)
+        typer.echo(f"gis-service: error: {describe_setting_error(exc)}", err=True)
         sys.exit(1)
     except OperationalError as exc:
         reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)

@@ -7,7 +7,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
@@ -213,3 +213,10 @@ def default_data_dir() -> Path:
 def get_settings() -> Settings:
     """Return the process-wide settings (read once)."""
     return Settings()
+
+
+def describe_setting_error(exc: ValidationError) -> str:
+    """One line naming the GIS_* setting of the wrong form and why, never echoing its value."""
+    first = exc.errors()[0]
+    name = "GIS_" + str(first["loc"][0]).upper() if first.get("loc") else "a GIS_ setting"
+    return f"{name}: {first['msg']}"

@@ -52,6 +52,13 @@ def test_wrong_database_url_is_one_line() -> None:
     assert_one_clear_line(garbage, "not a database URL")
 
 
+def test_malformed_setting_is_one_line_naming_it() -> None:
+    for command in (("--help",), ("db", "status"), ("analyze", "coverage")):
+        refused = run(*command, env={"GIS_PORT": "eighty", "GIS_POOL_SIZE": "many"})
+        assert_one_clear_line(refused, "GIS_P")
+        assert "eighty" not in refused.stderr and "many" not in refused.stderr
+
+
 def test_database_without_postgis_is_one_line(pg_cluster: ManagedCluster) -> None:
     import psycopg
 
