@@ -1,6 +1,7 @@
-"""A map scene drawn as SVG (inside the PDF report) or as a PNG with title and legend (Pillow).
+"""A map scene drawn with Pillow: the map's picture (inside the PDF report, under an SVG of its
+north arrow and scale bar) or a PNG with title and legend.
 
-Text from the data (names) is escaped in SVG and only ever drawn as text in the PNG.
+Text from the data (names) is only ever drawn as text, and escaped in SVG.
 """
 
 from __future__ import annotations
@@ -9,33 +10,12 @@ import io
 from html import escape
 from pathlib import Path
 
-import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from gis_service.reports.scene import Scene, Shape
+from gis_service.reports.scene import Scene
 
 OUTLINE = "#d81b60"
 SCALE_LABEL = "{m} m"
-
-
-def path_data(rings: list[np.ndarray]) -> str:
-    """SVG path data of closed rings."""
-    parts = []
-    for ring in rings:
-        points = " L".join(f"{x:.1f},{y:.1f}" for x, y in ring)
-        parts.append(f"M{points} Z")
-    return " ".join(parts)
-
-
-def svg_shape(shape: Shape) -> str:
-    """One shape as an SVG element."""
-    if shape.point is not None:
-        x, y = shape.point
-        return (f'<circle cx="{x:.1f}" cy="{y:.1f}" r="{shape.radius:.1f}" fill="{shape.color}" '
-                'stroke="#ffffff" stroke-width="1"/>')  # fmt: skip
-    return (f'<path d="{path_data(shape.rings)}" fill="{shape.color}" '
-            f'fill-opacity="{shape.fill_opacity:.2f}" fill-rule="evenodd" '
-            f'stroke="{shape.color}" stroke-width="{max(shape.weight, 0.5):.1f}"/>')  # fmt: skip
 
 
 def north_arrow_svg(scene: Scene) -> str:
@@ -59,15 +39,11 @@ def scale_bar_svg(scene: Scene) -> str:
             f"{SCALE_LABEL.format(m=scene.scale_m)}</text></g>")  # fmt: skip
 
 
-def to_svg(scene: Scene) -> str:
-    """The scene as an SVG document (shapes, unit outline, north arrow, scale bar)."""
-    body = "".join(svg_shape(s) for s in scene.shapes)
-    outline = (f'<path d="{path_data(scene.outline)}" fill="none" stroke="{OUTLINE}" '
-               'stroke-width="3" stroke-dasharray="8 4"/>')  # fmt: skip
+def overlay_svg(scene: Scene) -> str:
+    """The north arrow and scale bar as an SVG the size of the map (laid over its picture)."""
     return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{scene.width}" '
             f'height="{scene.height}" viewBox="0 0 {scene.width} {scene.height}">'
-            f'<rect width="{scene.width}" height="{scene.height}" fill="#fafafa"/>'
-            f"{body}{outline}{north_arrow_svg(scene)}{scale_bar_svg(scene)}</svg>")  # fmt: skip
+            f"{north_arrow_svg(scene)}{scale_bar_svg(scene)}</svg>")  # fmt: skip
 
 
 def rgba(color: str, opacity: float) -> tuple[int, int, int, int]:
@@ -77,25 +53,35 @@ def rgba(color: str, opacity: float) -> tuple[int, int, int, int]:
     return (r, g, b, round(255 * opacity))
 
 
-def map_image(scene: Scene) -> Image.Image:
-    """The shapes and the unit's outline on the map's own picture (what falls outside is cut)."""
-    image = Image.new("RGB", (scene.width, scene.height), "#fafafa")
+def map_image(scene: Scene, factor: float = 1.0) -> Image.Image:
+    """The shapes and the unit's outline on the map's own picture (what falls outside is cut),
+    `factor` times the scene's size (sharper print)."""
+    image = Image.new("RGB", (round(scene.width * factor), round(scene.height * factor)),
+                      "#fafafa")  # fmt: skip
     pen = ImageDraw.Draw(image, "RGBA")  # RGBA colours blend into the picture
+    line = max(1, round(factor))
     for shape in scene.shapes:
         if shape.point is not None:
-            x, y, r = shape.point[0], shape.point[1], shape.radius
+            x, y, r = shape.point[0] * factor, shape.point[1] * factor, shape.radius * factor
             pen.ellipse((x - r, y - r, x + r, y + r), fill=rgba(shape.color, 1.0),
-                        outline=(255, 255, 255, 255))  # fmt: skip
+                        outline=(255, 255, 255, 255), width=line)  # fmt: skip
             continue
         for ring in shape.rings:
-            points = [(float(x), float(y)) for x, y in ring]
+            points = [(float(x) * factor, float(y) * factor) for x, y in ring]
             if len(points) >= 3:
                 pen.polygon(points, fill=rgba(shape.color, shape.fill_opacity),
-                            outline=rgba(shape.color, 1.0))  # fmt: skip
+                            outline=rgba(shape.color, 1.0), width=line)  # fmt: skip
     for ring in scene.outline:
-        points = [(float(x), float(y)) for x, y in ring]
-        pen.line([*points, points[0]], fill=rgba(OUTLINE, 1.0), width=3)
+        points = [(float(x) * factor, float(y) * factor) for x, y in ring]
+        pen.line([*points, points[0]], fill=rgba(OUTLINE, 1.0), width=round(3 * factor))
     return image
+
+
+def png_bytes(image: Image.Image) -> bytes:
+    """A picture as PNG bytes."""
+    out = io.BytesIO()
+    image.save(out, "PNG")
+    return out.getvalue()
 
 
 def to_png(scene: Scene, title: str, subtitle: str, font_file: Path) -> bytes:
@@ -130,9 +116,7 @@ def to_png(scene: Scene, title: str, subtitle: str, font_file: Path) -> bytes:
             pen.rectangle((lx, ly + 2, lx + 14, ly + 16), fill=color)
         pen.text((lx + 22, ly), label[:40], font=small, fill="#212121")
         ly += 22
-    out = io.BytesIO()
-    image.save(out, "PNG")
-    return out.getvalue()
+    return png_bytes(image)
 
 
 def font_index(font_file: Path) -> int:

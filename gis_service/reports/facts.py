@@ -161,14 +161,12 @@ def gap_lines(
     conn: sa.Connection, catalog: Catalog, unit: Unit, lang: str, rule: Eligibility
 ) -> list[str]:
     """The unit's gaps: eligible stairwells not covered and in no batch; checklist kinds."""
-    table = coverage_table(conn, f"{unit.level}_id", unit.area, None, rule)
-    frame = table[table[f"{unit.level}_id"] == unit.id]
     sql = (f"SELECT count(*) {of_unit(unit)} AND s.batch_id IS NULL AND s.elevator_status <> :done "
            "AND coalesce(b.year_built <= :cutoff, false) AND coalesce(b.floors, 0) >= :floors "
            "AND NOT coalesce(b.has_original_elevator, false)")  # fmt: skip
     params = {"id": unit.id, "done": rule.in_service, "cutoff": rule.cutoff_year,
               "floors": rule.min_floors}  # fmt: skip
-    uncovered = int(conn.execute(sa.text(sql), params).scalar_one()) if len(frame) else 0
+    uncovered = int(conn.execute(sa.text(sql), params).scalar_one())
     lines = [say(lang, "not_covered", n=uncovered)]
     if unit.level in CHECKLIST_LEVELS and catalog.complete_community() is not None:
         lines.append(checklist_gap(conn, catalog, unit, lang))

@@ -8,12 +8,16 @@ from __future__ import annotations
 
 from html import escape
 
-from gis_service.reports.draw import OUTLINE, to_svg
+from gis_service.reports.draw import OUTLINE, map_image, overlay_svg, png_bytes
 from gis_service.reports.facts import Facts
 from gis_service.reports.scene import Scene
 from gis_service.reports.strings import say
 
 MAP_SIZE = (640, 520)
+MAP_URL = "report:map.png"
+"""The only thing a report loads: its own map picture (CSS below), handed over by url_fetcher."""
+SHARPNESS = 2.5
+"""The map picture's pixels per map unit (about 300 dpi at the printed width)."""
 CSS = """
 @page { size: A4; margin: 14mm 12mm 16mm 12mm;
         @bottom-center { content: counter(page) " / " counter(pages); font-size: 8pt; } }
@@ -23,7 +27,9 @@ h1 { font-size: 17pt; margin: 0 0 2mm 0; }
 h2 { font-size: 12pt; margin: 5mm 0 2mm 0; border-bottom: 1px solid #bdbdbd; }
 .meta { color: #616161; font-size: 9pt; }
 .map { display: flex; gap: 4mm; align-items: flex-start; }
-.map svg { width: 130mm; height: auto; border: 1px solid #bdbdbd; }
+.map-picture { width: 130mm; border: 1px solid #bdbdbd; background-size: 100% 100%;
+               background-image: url("report:map.png"); }
+.map-picture svg { display: block; width: 100%; height: auto; }
 .legend { font-size: 8.5pt; }
 .legend div { margin: 0 0 1.2mm 0; }
 .swatch { display: inline-block; width: 3.2mm; height: 3.2mm; margin-right: 1.5mm;
@@ -79,7 +85,7 @@ def report_html(facts: Facts, scene: Scene) -> str:
 <title>{escape(title)}</title><style>{CSS}</style></head><body>
 <h1>{escape(title)}</h1><div class="meta">{escape(say(lang, "report"))}<br>{escape(meta)}</div>
 <h2>{escape(say(lang, "map"))}</h2>
-<div class="map">{to_svg(scene)}{legend_html(scene)}</div>
+<div class="map"><div class="map-picture">{overlay_svg(scene)}</div>{legend_html(scene)}</div>
 <h2>{escape(say(lang, "coverage"))}</h2>{coverage}
 <h2>{escape(say(lang, "pipeline"))}</h2>{pipeline}
 <h2>{escape(say(lang, "batches"))}</h2>{batches}
@@ -87,14 +93,20 @@ def report_html(facts: Facts, scene: Scene) -> str:
 </body></html>"""
 
 
-def refuse_urls(url: str, *args: object, **kwargs: object) -> dict[str, object]:
-    """WeasyPrint's URL fetcher: a report loads nothing from outside."""
-    raise ValueError(f"reports load nothing from outside (asked for {url[:80]!r})")
-
-
 def render_pdf(facts: Facts, scene: Scene) -> bytes:
     """The PDF bytes of a report."""
     from weasyprint import HTML
+    from weasyprint.urls import URLFetcher, URLFetcherResponse
 
-    pdf = HTML(string=report_html(facts, scene), url_fetcher=refuse_urls).write_pdf()
+    picture = png_bytes(map_image(scene, SHARPNESS))
+
+    class OwnMapOnly(URLFetcher):
+        """WeasyPrint's URL fetcher: the map picture, and nothing from outside."""
+
+        def fetch(self, url: str, headers: object = None) -> URLFetcherResponse:
+            if url == MAP_URL:
+                return URLFetcherResponse(url, picture, {"Content-Type": "image/png"})
+            raise ValueError(f"reports load nothing from outside (asked for {url[:80]!r})")
+
+    pdf = HTML(string=report_html(facts, scene), url_fetcher=OwnMapOnly()).write_pdf()
     return bytes(pdf or b"")
