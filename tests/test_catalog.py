@@ -24,6 +24,8 @@ EXPECTED = {
     "candidate_sites",
     "issues",
     "households",
+    "proposals",
+    "household_votes",
 }
 
 

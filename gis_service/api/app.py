@@ -11,8 +11,10 @@ from gis_service.api import (
     audit,
     compounds,
     features,
+    field_households,
     health,
     ogc,
+    pipeline,
     reports,
     scenarios,
     tiles,
@@ -60,7 +62,9 @@ def create_app(
     app.add_middleware(RequestLog)  # outermost of ours: sees every answer and escaped error
     app.include_router(health.router)
     app.include_router(compounds.router)
+    app.include_router(pipeline.router)
     app.include_router(field_api.router_for(catalog))  # before the pages: /maps/field...
+    app.include_router(field_households.router)
     app.include_router(pages_router)
     app.include_router(analysis.router_for(catalog))
     app.include_router(scenarios.router)

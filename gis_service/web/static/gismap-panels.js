@@ -225,6 +225,7 @@
                     onclick: function () { GisMap.map.removeControl(card); }}),
       el('h4', {text: name || ('#' + id)}), el('small', {class: 'gis-muted', text: t('compound_card')}), counts, figures,
       cfg().export ? '' : reportButton(id));
+    if (GisMap.compoundExtras) { GisMap.compoundExtras(card.box, id, name); }  // gismap-consent.js
     GisMap.fetchJson(GisMap.url(cfg().urls.compound, {id: id})).then(function (c) {
       var bars = (cfg().statuses || []).filter(function (s) { return (c.by_status || {})[s.code]; }).map(function (s) {
         return el('div', {class: 'gis-bar', 'data-status': s.code}, [GisMap.swatch(s.color), s.label + ' ' + c.by_status[s.code]]);
