@@ -18,6 +18,7 @@ from gis_service.cli_backup import backup_command, restore_command
 from gis_service.cli_base import migrate_checked, open_database, operator
 from gis_service.cli_maps import app as map_app
 from gis_service.cli_pipeline import stairwell_app
+from gis_service.cli_reports import report_command
 from gis_service.cli_users import list_users, set_password
 from gis_service.db import migrate
 from gis_service.db.cluster import ManagedCluster, port_is_free
@@ -59,6 +60,7 @@ user_app.command("list")(list_users)
 user_app.command("password")(set_password)
 user_app.command("passwd", help="Same as `user password`.")(set_password)
 user_app.command("token", help="Same as `token create`.")(create_token)
+app.command("report")(report_command)
 
 
 def configure_logs(default_level: str) -> None:
@@ -319,21 +321,29 @@ def import_command(
 @app.command("export")
 def export_command(
     layer: str = typer.Argument(..., help="Layer id, e.g. stairwells"),
-    output: Path = typer.Option(..., "-o", "--output", help="File: .geojson, .gpkg or .csv"),
+    output: Path = typer.Option(
+        ..., "-o", "--output", help="File: .geojson, .gpkg, .csv or .xlsx"),
     where: list[str] = typer.Option(None, "--where", help="field=value (repeatable)"),
     cql: str = typer.Option(None, "--filter", help="CQL2-text filter, e.g. \"floors >= 6\""),
-) -> None:
-    """Export a layer (optionally filtered) to GeoJSON, GeoPackage or CSV."""
+    labels: bool = typer.Option(
+        False, "--labels", help=".csv/.xlsx: field labels and value labels instead of codes"),
+    lang: str = typer.Option("zh", help="Language of the labels: zh or en"),
+) -> None:  # fmt: skip
+    """Export a layer (optionally filtered) to GeoJSON, GeoPackage, CSV or XLSX."""
     from gis_service import audit
     from gis_service.ingest.console import catalog_layer, parse_where
-    from gis_service.ingest.export import export_file, format_for, row_filter
+    from gis_service.ingest.export import Ledger, export_file, format_for, row_filter
+    from gis_service.webmap.i18n import negotiate
 
     target = catalog_layer(layer)
     format_for(output)
     filters = parse_where(where or [])
-    engine = open_database(get_settings())
+    settings = get_settings()
+    engine = open_database(settings)
+    ledger = Ledger(labels, negotiate(lang, None), settings.max_ledger_rows,
+                    settings.local_timezone)  # fmt: skip
     with engine.begin() as conn:
-        count = export_file(conn, target, output, row_filter(target, filters, cql))
+        count = export_file(conn, target, output, row_filter(target, filters, cql), ledger)
     detail = {"format": output.suffix.lstrip("."), "features": count, "filter": cql,
               "where": filters, "file": str(output)}
     audit.record(engine, operator(), audit.Event("export", target=layer, detail=detail))

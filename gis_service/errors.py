@@ -59,6 +59,10 @@ class InvalidInput(GisServiceError):
         return (type(self), (str(self), self.errors))
 
 
+class Busy(GisServiceError):
+    """The service is doing as much of this as it may at once: try again shortly."""
+
+
 class TooManyAttempts(GisServiceError):
     """Too many wrong passwords lately: try again after `retry_after` seconds."""
 

@@ -157,6 +157,16 @@ class Settings(BaseSettings):
         default=400, ge=183, description="Audit entries are kept this long (at least 183 days)."
     )
     items_default_limit: int = Field(default=100, description="Features per page by default.")
+    report_font: Path = Field(
+        default=Path("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc"),
+        description="Font of map pictures (PNG): one with Chinese glyphs (Debian fonts-noto-cjk).",
+    )
+    max_ledger_rows: int = Field(
+        default=100_000, ge=1, description="Most rows an XLSX ledger export may hold (400 above)."
+    )
+    local_timezone: str = Field(
+        default="Asia/Shanghai", description="Zone of the times written in ledgers (XLSX, CSV)."
+    )
     items_max_limit: int = Field(
         default=10_000, description="Largest page of features; larger limits are clamped."
     )

@@ -16,6 +16,7 @@ from gis_service.api import (
     health,
     ogc,
     pipeline,
+    reports,
     scenarios,
     supervision,
     tiles,
@@ -73,6 +74,7 @@ def create_app(
     app.include_router(ogc.router_for(catalog))
     app.include_router(features.router_for(catalog, app.state.settings))
     app.include_router(transfer.router)
+    app.include_router(reports.router)
     app.include_router(audit.router)
     app.include_router(accounts.router)
     app.include_router(supervision.router)

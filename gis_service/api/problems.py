@@ -13,6 +13,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from gis_service.api.routes import flat_routes
 from gis_service.errors import (
+    Busy,
     ConfigError,
     DatabaseNotReady,
     DatabaseUnavailable,
@@ -60,6 +61,7 @@ STATUSES: dict[type[GisServiceError], tuple[int, str]] = {
     InvalidInput: (422, "Invalid input"),
     PreconditionRequired: (428, "Precondition required"),
     TooManyAttempts: (429, "Too many attempts"),
+    Busy: (503, "Busy"),
 }
 """The HTTP status and title of each domain error (the nearest class listed answers)."""
 

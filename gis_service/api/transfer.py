@@ -14,7 +14,7 @@ from __future__ import annotations
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, Literal
 
 import sqlalchemy as sa
 from fastapi import APIRouter, Depends, Query, Request, Response
@@ -36,16 +36,17 @@ from gis_service.auth import Principal
 from gis_service.catalog import Layer
 from gis_service.errors import Forbidden, InvalidInput, NotFound, Unauthorized
 from gis_service.features.errors import BadRequest, UnsupportedMediaType
-from gis_service.ingest.export import FORMATS, export_bytes, row_filter
+from gis_service.ingest.export import FORMATS, LEDGERS, Ledger, export_bytes, row_filter
 from gis_service.ingest.importer import ImportOptions
 from gis_service.ingest.limits import ImportLimits
 from gis_service.ingest.readers import file_format
 from gis_service.ingest.report import ImportRejected
 from gis_service.ingest.worker import POOL, ImportJob
+from gis_service.webmap.i18n import negotiate
 
 router = APIRouter(tags=["import and export"])
 IMPORT_ROLES = ("planner", "admin")
-EXPORT_PARAMETERS = {"f", "filter", "filter-lang"}
+EXPORT_PARAMETERS = {"f", "filter", "filter-lang", "labels", "lang"}
 REPORT = {"type": "object", "description": "rows read, written and rejected, per reason"}
 IMPORT_BODY: dict[str, Any] = {
     "requestBody": {
@@ -208,9 +209,16 @@ def export_layer(
     request: Request,
     layer_id: str,
     f: str = Query(
-        "geojson", description="geojson, gpkg or csv", json_schema_extra={"enum": list(FORMATS)}
+        "geojson", description="geojson, gpkg, csv or xlsx (a ledger: 台账)",
+        json_schema_extra={"enum": list(FORMATS)},
     ),
     cql: str | None = Query(None, alias="filter", description="CQL2-text filter"),
+    labels: bool = Query(
+        True, description="csv and xlsx: field labels as headers and labels instead of codes "
+        "(default); false: field names and codes, as imports read them",
+    ),
+    lang: Literal["zh", "en"] | None = Query(
+        None, description="Language of the labels: zh or en (default: Accept-Language, else zh)"),
     principal: Principal = Depends(get_principal),
     conn: sa.Connection = Depends(get_connection, scope="function"),
 ) -> Response:
@@ -227,8 +235,12 @@ def export_layer(
     if f not in FORMATS:
         raise BadRequest(f"unknown format {f!r}: use one of {', '.join(FORMATS)}")
     filters = {key: value for key, value in params.items() if key not in EXPORT_PARAMETERS}
-    data, count = export_bytes(conn, layer, f, row_filter(layer, filters, cql))
-    detail = {"format": f, "features": count, "filter": cql, "where": filters}
+    settings = get_app_settings(request)
+    ledger = Ledger(labels, negotiate(lang, request.headers.get("accept-language")),
+                    settings.max_ledger_rows, settings.local_timezone)  # fmt: skip
+    data, count = export_bytes(conn, layer, f, row_filter(layer, filters, cql), ledger)
+    detail = {"format": f, "features": count, "filter": cql, "where": filters,
+              "labels": labels and f in LEDGERS}  # fmt: skip
     audit.record(get_engine(request), principal, audit.Event("export", target=layer_id,
                                                              detail=detail))
     extension, media = FORMATS[f]

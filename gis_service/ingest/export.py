@@ -1,16 +1,20 @@
-"""Export a layer, optionally filtered (field=value, CQL2 text), to GeoJSON, GeoPackage or CSV.
+"""Export a layer, optionally filtered (field=value, CQL2 text), to GeoJSON, GeoPackage, CSV or
+XLSX.
 
 Rows are read through the caller's connection, so the caller's role decides what comes out
 (grid workers get only their grids: row-level security does it). Every catalog field is
 written, with the feature id as `id`. CSV is UTF-8 with a byte-order mark (Excel opens it
 right); point layers get `lon`/`lat` columns, other layers a `wkt` column; text cells that a
 spreadsheet would run as a formula (=, +, -, @, tab, CR first) start with a ' instead.
+With `labels`, CSV and XLSX are ledgers for people (ingest/ledger.py): field labels as headers,
+labels instead of codes; an XLSX ledger holds at most `max_rows` rows.
 """
 
 from __future__ import annotations
 
 import tempfile
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -25,13 +29,17 @@ from gis_service.datasets.formats import to_csv
 from gis_service.features.errors import BadRequest
 from gis_service.features.filters import SqlFilter, cql2_to_sql, equality_filters
 from gis_service.features.values import queryable_fields
+from gis_service.ingest.ledger import XLSX_MEDIA, ledger_table, to_xlsx
 from gis_service.ingest.validate import geometry_type
 
 FORMATS: dict[str, tuple[str, str]] = {
     "geojson": (".geojson", "application/geo+json"),
     "gpkg": (".gpkg", "application/geopackage+sqlite3"),
     "csv": (".csv", "text/csv; charset=utf-8"),
+    "xlsx": (".xlsx", XLSX_MEDIA),
 }
+LEDGERS = ("csv", "xlsx")
+"""Formats that can be written with labels for people."""
 DRIVERS = {"geojson": "GeoJSON", "gpkg": "GPKG"}
 OGR_TYPES = {"POINT": "Point", "LINESTRING": "LineString", "MULTIPOLYGON": "MultiPolygon"}
 PANDAS_TYPES = {"integer": "Int64", "number": "float64", "boolean": "boolean"}
@@ -43,7 +51,7 @@ def format_for(path: Path) -> str:
     for name, (extension, _media) in FORMATS.items():
         if suffix == extension or (name == "geojson" and suffix == ".json"):
             return name
-    raise BadRequest(f"cannot export to {path.name!r}: use .geojson, .gpkg or .csv")
+    raise BadRequest(f"cannot export to {path.name!r}: use .geojson, .gpkg, .csv or .xlsx")
 
 
 def row_filter(
@@ -105,13 +113,41 @@ def to_csv_bytes(frame: gpd.GeoDataFrame, points: bool) -> bytes:
     return to_csv(table).encode("utf-8-sig")
 
 
+@dataclass(frozen=True)
+class Ledger:
+    """How a CSV or XLSX export is written: labels (or codes), language, most rows, time zone."""
+
+    labels: bool = False
+    lang: str = "zh"
+    max_rows: int | None = None
+    zone: str = "Asia/Shanghai"
+
+
+def count_rows(conn: sa.Connection, layer: Layer, where: SqlFilter) -> int:
+    """How many rows of the layer the filter keeps, as the connection's role may see them."""
+    sql = f'SELECT count(*) FROM "{layer.table}" WHERE {where.sql}'
+    return int(conn.execute(sa.text(sql), where.params).scalar_one())
+
+
 def export_bytes(
-    conn: sa.Connection, layer: Layer, fmt: str, where: SqlFilter | None = None
-) -> tuple[bytes, int]:
+    conn: sa.Connection, layer: Layer, fmt: str, where: SqlFilter | None = None,
+    ledger: Ledger = Ledger(),
+) -> tuple[bytes, int]:  # fmt: skip
     """A layer exported to one format: the bytes and the number of features."""
     if fmt not in FORMATS:
         raise BadRequest(f"unknown format {fmt!r}: use one of {', '.join(FORMATS)}")
+    where = where or SqlFilter("TRUE")
+    if fmt == "xlsx" and ledger.max_rows is not None:
+        found = count_rows(conn, layer, where)
+        if found > ledger.max_rows:
+            raise BadRequest(f"the ledger would hold {found} rows, at most {ledger.max_rows}: "
+                             "narrow it with a filter, or export csv")  # fmt: skip
     frame = read_layer(conn, layer, where)
+    if fmt in LEDGERS and (ledger.labels or fmt == "xlsx"):
+        table = ledger_table(conn, layer, frame, ledger.lang, ledger.labels, ledger.zone)
+        if fmt == "csv":
+            return to_csv(table).encode("utf-8-sig"), len(frame)
+        return to_xlsx(table, layer.title.pick(ledger.lang)), len(frame)
     if fmt == "csv":
         return to_csv_bytes(frame, geometry_type(layer) == "POINT"), len(frame)
     with tempfile.TemporaryDirectory() as tmp:
@@ -127,9 +163,10 @@ def export_bytes(
 
 
 def export_file(
-    conn: sa.Connection, layer: Layer, path: Path, where: SqlFilter | None = None
-) -> int:
+    conn: sa.Connection, layer: Layer, path: Path, where: SqlFilter | None = None,
+    ledger: Ledger = Ledger(),
+) -> int:  # fmt: skip
     """Export a layer to a file (format from the extension); the number of features written."""
-    data, count = export_bytes(conn, layer, format_for(path), where)
+    data, count = export_bytes(conn, layer, format_for(path), where, ledger)
     path.write_bytes(data)
     return count

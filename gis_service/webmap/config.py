@@ -150,6 +150,7 @@ def client_config(
             "item": "/collections/{layer}/items/{id}",
             "history": "/collections/{layer}/items/{id}/history",
             "compound": "/compounds/{id}",
+            "report": "/reports/compounds/{id}.pdf",
             "scenarios": "/scenarios",
             "scenario": "/scenarios/{id}",
         },

@@ -1,12 +1,11 @@
 """Static export of a view for one compound: one self-contained HTML file (assets and data
-inlined, GeoJSON instead of tiles), and a PNG of it taken by headless Chromium."""
+inlined, GeoJSON instead of tiles). Its PNG is drawn server-side (gis_service/reports)."""
 
 from __future__ import annotations
 
 import json
 import re
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 from gis_service.catalog import Catalog
@@ -162,23 +161,3 @@ def export_html(
     config = export_config(view, catalog, lang, statuses, fetch, compound_id)
     page = fill(build_map(view, catalog, lang, config), config, view.title.pick(lang))
     return inline_assets(page), fetch.skipped
-
-
-def screenshot(html_file: Path, png: Path, chromium: str, size: tuple[int, int]) -> None:
-    """A PNG of an exported page by headless Chromium (the system's; nothing downloaded)."""
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError as exc:
-        raise GisServiceError("--png needs Playwright for Python: pip install playwright") from exc
-    if not Path(chromium).exists():
-        raise GisServiceError(f"no Chromium at {chromium}; install Debian's chromium package")
-    args = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-            "--disable-component-update", "--disable-sync", "--no-first-run"]
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=chromium, args=args)
-        page = browser.new_page(viewport={"width": size[0], "height": size[1]})
-        page.goto(html_file.resolve().as_uri())
-        page.wait_for_selector("html[data-gis-ready]", timeout=30_000)
-        page.wait_for_timeout(1500)
-        page.screenshot(path=str(png))
-        browser.close()

@@ -48,6 +48,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "per_resident": "人",
         "target_source": "来源",
         "definitions": "口径说明",
+        "report": "报告(PDF)",
     },
     "en": {
         "sign_in": "Sign in",
@@ -91,6 +92,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "per_resident": "resident",
         "target_source": "Source",
         "definitions": "Definitions",
+        "report": "Report (PDF)",
     },
 }
 

@@ -92,7 +92,7 @@ def test_skip_invalid_and_dry_run(demo_db: Engine, tmp_path: Path) -> None:
         (["import", "gardens", "{broken}"], "cannot read the file"),
         (["import", "gardens", "{noprj}"], "has no .prj: give its CRS with --crs"),
         (["import", "gardens", "{geojson}", "--crs", "EPSG:0"], "unknown CRS"),
-        (["export", "gardens", "-o", "{out}.shp"], "use .geojson, .gpkg or .csv"),
+        (["export", "gardens", "-o", "{out}.shp"], "use .geojson, .gpkg, .csv or .xlsx"),
         (["export", "gardens", "-o", "{out}.csv", "--where", "colour=green"], "unknown filter"),
         (["export", "gardens", "-o", "{out}.csv", "--where", "kind"], "--where takes field=value"),
         (["import-osm", "{geojson}", "--bbox", "1,2"], "--bbox takes W,S,E,N"),

@@ -51,15 +51,22 @@ def rows(answer: httpx.Response) -> list[dict[str, str]]:
     return list(csv.DictReader(io.StringIO(answer.content.decode("utf-8-sig"))))
 
 
-def test_layer_export_neutralises_formulas(api: Clients, demo_db: Engine) -> None:
-    with demo_db.connect() as conn:
+def renamed_gardens(api: Clients, engine: Engine, names: list[str]) -> list[int]:
+    """The first gardens by id, renamed by a planner to the given names; their ids."""
+    with engine.connect() as conn:
         ids = [r[0] for r in conn.exec_driver_sql(
-            f"SELECT id FROM garden ORDER BY id LIMIT {len(PAYLOADS)}")]
+            f"SELECT id FROM garden ORDER BY id LIMIT {len(names)}")]
     with api("planner") as client:
-        for fid, payload in zip(ids, PAYLOADS, strict=True):
-            rename(client, "gardens", fid, payload)
+        for fid, name in zip(ids, names, strict=True):
+            rename(client, "gardens", fid, name)
+    return ids
+
+
+def test_layer_export_neutralises_formulas(api: Clients, demo_db: Engine) -> None:
+    ids = renamed_gardens(api, demo_db, PAYLOADS)
+    with api("planner") as client:
         exported = {int(r["id"]): r for r in rows(client.get(
-            "/collections/gardens/export", params={"f": "csv"}))}
+            "/collections/gardens/export", params={"f": "csv", "labels": "false"}))}
     for fid, payload in zip(ids, PAYLOADS, strict=True):
         assert exported[fid]["name"] == "'" + payload  # shown as text, never run
     assert all(float(r["area_m2"]) > 0 for r in exported.values())  # numbers stay numbers

@@ -190,6 +190,20 @@
 
   /* ---- compound indicator card ---- */
   var card = null;
+
+  /** A button opening the compound's PDF report (fetched with the user's token, shown in a new tab). */
+  function reportButton(id) {
+    var button = el('button', {type: 'button', class: 'gis-report', text: t('report'), onclick: function () {
+      var tab = window.open('', '_blank');
+      fetch(GisMap.url(cfg().urls.report, {id: id}), GisMap.fetchOptions).then(function (response) {
+        if (!response.ok) { throw new Error(t('failed') + ' (' + response.status + ')'); }
+        return response.blob();
+      }).then(function (pdf) {
+        if (tab) { tab.location = URL.createObjectURL(pdf); }
+      }).catch(function (err) { if (tab) { tab.close(); } button.textContent = err.message; });
+    }});
+    return button;
+  }
   GisMap.compoundCard = function (id, name) {
     if (!card) {
       card = new (L.Control.extend({
@@ -209,7 +223,8 @@
     card.box.replaceChildren(
       el('button', {type: 'button', class: 'gis-close', 'aria-label': t('close'), text: '×',
                     onclick: function () { GisMap.map.removeControl(card); }}),
-      el('h4', {text: name || ('#' + id)}), el('small', {class: 'gis-muted', text: t('compound_card')}), counts, figures);
+      el('h4', {text: name || ('#' + id)}), el('small', {class: 'gis-muted', text: t('compound_card')}), counts, figures,
+      cfg().export ? '' : reportButton(id));
     if (GisMap.compoundExtras) { GisMap.compoundExtras(card.box, id, name); }  // gismap-consent.js
     GisMap.fetchJson(GisMap.url(cfg().urls.compound, {id: id})).then(function (c) {
       var bars = (cfg().statuses || []).filter(function (s) { return (c.by_status || {})[s.code]; }).map(function (s) {

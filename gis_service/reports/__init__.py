@@ -1,0 +1,1 @@
+"""Printed reports: a PDF per compound, community or subdistrict, and map pictures."""
