@@ -15,7 +15,7 @@ from gis_service.api.openapi import errors
 from gis_service.catalog import Catalog
 from gis_service.errors import NotFound
 from gis_service.maps_catalog import MapView
-from gis_service.rows.lookups import elevator_statuses
+from gis_service.rows.lookups import elevator_statuses, lookup_tables
 from gis_service.webmap import render_page
 from gis_service.webmap.i18n import negotiate
 
@@ -72,7 +72,9 @@ def map_page(
     if view is None:
         raise NotFound(f"there is no map {view_id!r}; maps: {', '.join(sorted(views))}")
     chosen = negotiate(lang, request.headers.get("accept-language"))
-    page = render_page(view, catalog, chosen, elevator_statuses(engine))
+    page = render_page(
+        view, catalog, chosen, elevator_statuses(engine), lookup_tables(engine, catalog)
+    )
     headers = {
         "Content-Language": "zh-CN" if chosen == "zh" else "en",
         "Vary": "Accept-Language",

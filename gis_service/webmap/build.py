@@ -10,7 +10,7 @@ from folium.map import Layer
 from gis_service.catalog import Catalog
 from gis_service.maps_catalog import MapView, TilesSource
 from gis_service.webmap import elements
-from gis_service.webmap.config import Status, client_config, layer_title, tile_url
+from gis_service.webmap.config import Lookups, Status, client_config, layer_title, tile_url
 from gis_service.webmap.page_data import add_slots, fill, inert_label
 
 
@@ -76,14 +76,19 @@ def build_map(view: MapView, catalog: Catalog, lang: str, config: dict[str, Any]
         elements.LocalFullscreen(position="topleft").add_to(fmap)
     if "measure" in controls:
         elements.LocalMeasure(
-            position="topleft", primary_length_unit="meters", primary_area_unit="sqmeters"
+            position="topleft", primary_length_unit="meters", secondary_length_unit="kilometers",
+            primary_area_unit="sqmeters", secondary_area_unit="hectares",
+            localization="cn" if lang == "zh" else "en", units=elements.METRIC_UNITS,
         ).add_to(fmap)
     if "layers" in controls:
         folium.LayerControl(position="topright", collapsed=True).add_to(fmap)
     return str(figure.render())
 
 
-def render_page(view: MapView, catalog: Catalog, lang: str, statuses: list[Status]) -> str:
-    """The page's HTML: the skeleton with the page data (statuses from the database) filled in."""
-    config = client_config(view, catalog, lang, statuses)
+def render_page(
+    view: MapView, catalog: Catalog, lang: str, statuses: list[Status],
+    lookups: Lookups | None = None,
+) -> str:
+    """The page's HTML: the skeleton with the page data (statuses, lookup labels) filled in."""
+    config = client_config(view, catalog, lang, statuses, lookups)
     return fill(build_map(view, catalog, lang, config), config, view.title.pick(lang))

@@ -27,6 +27,15 @@ class LocalFullscreen(Fullscreen):
     default_css = assets.FULLSCREEN_CSS
 
 
+# the measure tool's units, written as symbols in both languages (never acres or miles)
+METRIC_UNITS = {
+    "meters": {"factor": 1, "display": "m", "decimals": 0},
+    "kilometers": {"factor": 0.001, "display": "km", "decimals": 2},
+    "sqmeters": {"factor": 1, "display": "m²", "decimals": 0},
+    "hectares": {"factor": 0.0001, "display": "ha", "decimals": 2},
+}
+
+
 class LocalMeasure(MeasureControl):
     """Measure control with local assets (and Folium's fix for Leaflet >= 1.8, issue 171)."""
 

@@ -10,7 +10,8 @@
     if (layerCfg.click === 'stairwell' && layerCfg.kind !== 'tiles') { return 'gis-highlight'; }
     if (cat && cat.geometry === 'point') { return 'gis-points'; }
     if (layerCfg.kind === 'tiles') {
-      return layerCfg.catalog.indexOf('gardens') >= 0 ? 'gis-amenities' : 'gis-context';
+      var amenity = layerCfg.catalog.some(function (id) { return (cfg().catalog[id] || {}).amenity; });
+      return amenity ? 'gis-amenities' : 'gis-context';
     }
     return cat ? 'gis-areas' : 'gis-reach';
   }
@@ -124,7 +125,7 @@
     return cat.popup.map(function (pair) {
       var value = props[pair[0]];
       var shown = pair[0] === 'elevator_status' ? [swatch(GisMap.statusColor(value)), GisMap.statusLabel(value)]
-        : [GisMap.format(value)];
+        : [GisMap.format(GisMap.codeLabel(catalogId, pair[0], value))];
       return el('tr', {}, [el('th', {text: pair[1]}), el('td', {}, shown)]);
     });
   }
@@ -135,7 +136,7 @@
     var popup = GisMap.openPopup(latlng, body);
     GisMap.fetchJson(GisMap.url(cfg().urls.item, {layer: catalogId, id: id})).then(function (feature) {
       var props = feature.properties || {};
-      body.replaceChildren(el('h4', {text: props.name || cat.title}), el('table', {}, fieldRows(catalogId, props)));
+      body.replaceChildren(el('h4', {text: GisMap.nameOf(props) || cat.title}), el('table', {}, fieldRows(catalogId, props)));
       popup.update();
     }).catch(function (err) { body.replaceChildren(el('p', {class: 'gis-error', text: err.message})); popup.update(); });
   };
@@ -256,8 +257,7 @@
   };
 
   function featureName(feature) {
-    var p = feature.properties || {};
-    return p.name || p.label || p.code || (feature.id !== undefined ? '#' + feature.id : '');
+    return GisMap.nameOf(feature.properties) || (feature.id !== undefined ? '#' + feature.id : '');
   }
 
   function bindFeature(layerCfg, catalogId, feature, sub) {
