@@ -45,6 +45,7 @@ MEASURE_CSS = [("leaflet_measure_css", vendor("leaflet-measure", "leaflet-measur
 APP_JS = [
     ("gismap_js", own("gismap.js")),
     ("gismap_layers_js", own("gismap-layers.js")),
+    ("gismap_legend_js", own("gismap-legend.js")),
     ("gismap_panels_js", own("gismap-panels.js")),
     ("gismap_scenarios_js", own("gismap-scenarios.js")),
 ]

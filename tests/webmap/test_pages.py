@@ -6,6 +6,7 @@ import re
 
 import pytest
 
+from gis_service.catalog import default_catalog
 from gis_service.maps_catalog import default_maps
 from tests.conftest import LiveServer
 from tests.webmap.pagecheck import outside_urls, page_config
@@ -71,7 +72,8 @@ def test_planner_layers_and_controls(live: LiveServer) -> None:
         "scenarios",
     } <= set(config["controls"])
     statuses = {s["code"]: s for s in config["statuses"]}
-    assert statuses["in_service"]["color"] == "#2e7d32"
+    colours = default_catalog().layer("stairwells").style.colors
+    assert statuses["in_service"]["color"] == colours["in_service"]
     assert statuses["in_service"]["label"] == "In service"
 
 

@@ -336,18 +336,4 @@
     GisMap.map.fitBounds(shape.getBounds(), {maxZoom: 18});
     if (hit.layer === 'compounds') { GisMap.compoundCard(hit.feature.id, featureName(hit.feature)); }
   }
-
-  /* ---- the stairwell status legend ---- */
-  GisMap.statusLegend = function () {
-    var Legend = L.Control.extend({
-      options: {position: 'bottomright'},
-      onAdd: function () {
-        return el('div', {class: 'gis-panel gis-status-legend'}, [el('h4', {text: t('status_legend')})].concat(
-          (cfg().statuses || []).map(function (s) {
-            return el('div', {'data-status': s.code}, [swatch(s.color), s.label]);
-          })));
-      }
-    });
-    return new Legend();
-  };
 })(window.GisMap);

@@ -268,6 +268,9 @@
       return config.layers[id].catalog.indexOf('stairwells') >= 0;
     });
     if (stairwells && GisMap.statusLegend) { map.addControl(GisMap.statusLegend()); }
+    if (config.controls.indexOf('legend') >= 0 && GisMap.layerLegend) {
+      map.whenReady(function () { map.addControl(GisMap.layerLegend()); });
+    }
     global.document.documentElement.setAttribute('data-gis-ready', 'init');
   };
 
