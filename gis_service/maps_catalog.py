@@ -17,7 +17,7 @@ MAPS_DIR = shipped_dir("maps")
 ID = r"^[a-z][a-z0-9_]*$"
 COLOR = r"^#[0-9a-fA-F]{6}$"
 Control = Literal[
-    "layers", "search", "fullscreen", "measure", "scale", "legend", "scenarios", "sign_in"
+    "layers", "search", "fullscreen", "measure", "scale", "legend", "scenarios", "sign_in", "share"
 ]
 Click = Literal["none", "popup", "stairwell", "compound"]
 
@@ -174,7 +174,7 @@ class InitialView(Strict):
 
 
 class SearchSpec(Strict):
-    """Layers searched by name through the features API (their catalog search fields)."""
+    """Layers searched by name (their catalog search fields, pinyin too) through /search."""
 
     layers: list[str] = Field(min_length=1)
 

@@ -14,6 +14,7 @@ from gis_service.api import (
     health,
     ogc,
     scenarios,
+    search,
     tiles,
     transfer,
 )
@@ -59,6 +60,7 @@ def create_app(
     app.add_middleware(RequestLog)  # outermost of ours: sees every answer and escaped error
     app.include_router(health.router)
     app.include_router(compounds.router)
+    app.include_router(search.router)
     app.include_router(field_api.router_for(catalog))  # before the pages: /maps/field...
     app.include_router(pages_router)
     app.include_router(analysis.router_for(catalog))

@@ -46,6 +46,7 @@ APP_JS = [
     ("gismap_js", own("gismap.js")),
     ("gismap_layers_js", own("gismap-layers.js")),
     ("gismap_legend_js", own("gismap-legend.js")),
+    ("gismap_share_js", own("gismap-share.js")),
     ("gismap_panels_js", own("gismap-panels.js")),
     ("gismap_scenarios_js", own("gismap-scenarios.js")),
 ]

@@ -165,6 +165,7 @@ def client_config(
             "item": "/collections/{layer}/items/{id}",
             "history": "/collections/{layer}/items/{id}/history",
             "compound": "/compounds/{id}",
+            "search": "/search",
             "scenarios": "/scenarios",
             "scenario": "/scenarios/{id}",
         },

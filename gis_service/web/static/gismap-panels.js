@@ -243,9 +243,10 @@
     var counts = el('div', {}, [el('p', {class: 'gis-muted', text: t('loading')})]);
     var figures = el('div');
     card.box.setAttribute('data-compound', id);
+    if (GisMap.select) { GisMap.select('compounds:' + id); }
     card.box.replaceChildren(
       el('button', {type: 'button', class: 'gis-close', 'aria-label': t('close'), text: '×',
-                    onclick: function () { GisMap.map.removeControl(card); }}),
+                    onclick: function () { GisMap.map.removeControl(card); if (GisMap.select) { GisMap.select(null); } }}),
       el('h4', {text: name || ('#' + id)}), el('small', {class: 'gis-muted', text: t('compound_card')}), counts, figures);
     GisMap.fetchJson(GisMap.url(cfg().urls.compound, {id: id})).then(function (c) {
       var bars = (cfg().statuses || []).filter(function (s) { return (c.by_status || {})[s.code]; }).map(function (s) {

@@ -271,6 +271,7 @@
     if (config.controls.indexOf('legend') >= 0 && GisMap.layerLegend) {
       map.whenReady(function () { map.addControl(GisMap.layerLegend()); });
     }
+    if (GisMap.followView && !config.export) { GisMap.followView(map); }
     global.document.documentElement.setAttribute('data-gis-ready', 'init');
   };
 
