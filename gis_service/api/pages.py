@@ -36,11 +36,10 @@ def content_security_policy(view: MapView) -> str:
     'unsafe-eval' is there for leaflet-measure, whose templates compile with new Function.
     """
     hosts = set()
-    for base in view.basemaps:
-        if base.url:
-            host = urlsplit(base.url.replace("{s}", "x")).netloc
-            scheme = urlsplit(base.url).scheme
-            hosts.add(f"{scheme}://{'*.' + host.split('.', 1)[1] if '{s}' in base.url else host}")
+    for url in [u for base in view.basemaps for u in (base.url, base.annotation_url) if u]:
+        host = urlsplit(url.replace("{s}", "x")).netloc
+        scheme = urlsplit(url).scheme
+        hosts.add(f"{scheme}://{'*.' + host.split('.', 1)[1] if '{s}' in url else host}")
     images = " ".join(["'self'", "data:", "blob:", *sorted(hosts)])
     return (
         "default-src 'self'; script-src 'self' 'unsafe-inline' 'unsafe-eval'; "
@@ -73,7 +72,8 @@ def map_page(
         raise NotFound(f"there is no map {view_id!r}; maps: {', '.join(sorted(views))}")
     chosen = negotiate(lang, request.headers.get("accept-language"))
     page = render_page(
-        view, catalog, chosen, elevator_statuses(engine), lookup_tables(engine, catalog)
+        view, catalog, chosen, elevator_statuses(engine), lookup_tables(engine, catalog),
+        request.app.state.settings.tianditu_key,
     )
     headers = {
         "Content-Language": "zh-CN" if chosen == "zh" else "en",

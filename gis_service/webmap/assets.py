@@ -47,6 +47,7 @@ APP_JS = [
     ("gismap_layers_js", own("gismap-layers.js")),
     ("gismap_legend_js", own("gismap-legend.js")),
     ("gismap_share_js", own("gismap-share.js")),
+    ("gismap_china_js", own("gismap-china.js")),
     ("gismap_panels_js", own("gismap-panels.js")),
     ("gismap_scenarios_js", own("gismap-scenarios.js")),
 ]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import folium
 from branca.element import MacroElement
 from folium.elements import JSCSSMixin
@@ -107,7 +109,8 @@ class ScriptLayer(Layer):
     )
 
     def __init__(
-        self, factory: str, argument: str, name: str, overlay: bool = True, show: bool = True
+        self, factory: str, argument: str | dict[str, Any], name: str, overlay: bool = True,
+        show: bool = True,
     ) -> None:
         super().__init__(name=name, overlay=overlay, control=True, show=show)
         self._name = "ScriptLayer"
@@ -118,10 +121,13 @@ class ScriptLayer(Layer):
 class Basemap(folium.TileLayer):
     """An outside XYZ basemap; GisMap switches to the blank one when its tiles fail."""
 
-    def __init__(self, url: str, name: str, attribution: str, max_zoom: int, show: bool) -> None:
+    def __init__(
+        self, url: str, name: str, attribution: str, max_zoom: int, show: bool,
+        subdomains: str = "abc",
+    ) -> None:
         super().__init__(
             tiles=url, name=name, attr=attribution, max_zoom=max_zoom, max_native_zoom=max_zoom,
-            overlay=False, control=True, show=show,
+            overlay=False, control=True, show=show, subdomains=subdomains,
         )
 
 
