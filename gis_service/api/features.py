@@ -50,14 +50,26 @@ from gis_service.features.history import edit_history, status_history
 from gis_service.features.query import fetch_page, page_links, parse_items_query, single_values
 from gis_service.features.validate import parse_body, read_feature
 from gis_service.rows.area import service_area
+from gis_service.rows.lookups import labelled
 from gis_service.settings import Settings
+from gis_service.webmap.i18n import negotiate
 
 FID = Path(description="the feature id")
 
 
-def labels(layer: Layer, names: tuple[str, ...] | None) -> dict[str, str]:
-    """Column heads of an items page: the English labels of the fields shown."""
-    return {f.name: f.label.en for f in layer.fields if names is None or f.name in names}
+def labels(layer: Layer, names: tuple[str, ...] | None, lang: str = "en") -> dict[str, str]:
+    """Column heads of an items page: the labels of the fields shown, in a language."""
+    return {f.name: f.label.pick(lang) for f in layer.fields if names is None or f.name in names}
+
+
+def value_labels(conn: sa.Connection, layer: Layer, lang: str) -> dict[str, dict[str, str]]:
+    """The label of each code of the layer's coded fields (enum_labels, lookup tables)."""
+    out = {f.name: {c: t.pick(lang) for c, t in f.enum_labels.items()}
+           for f in layer.fields if f.enum_labels}  # fmt: skip
+    for f in layer.fields:
+        if f.enum_from:
+            out[f.name] = {c.code: c.label(lang) for c in labelled(conn, f.enum_from)}
+    return out
 
 
 def item_crs(request: Request) -> Crs:
@@ -100,7 +112,11 @@ def add_layer_routes(router: APIRouter, layer: Layer, settings: Settings) -> Non
         )
         body = feature_collection(features, matched, links)
         if query.params.get("f") == "html":
-            return HTMLResponse(html.items_page(layer.title.en, body, labels(layer, query.names)))
+            lang = negotiate(None, request.headers.get("accept-language"))
+            return HTMLResponse(html.items_page(
+                layer.title.pick(lang), body, labels(layer, query.names, lang),
+                value_labels(conn, layer, lang), lang,
+            ))
         headers = {"Content-Crs": f"<{query.crs.uri}>"}
         return Response(body, media_type=GEOJSON, headers=headers)
 

@@ -26,10 +26,11 @@ def text(value: object) -> str:
     return "" if value is None else html.escape(str(value), quote=True)
 
 
-def page(title: str, body: str) -> str:
+def page(title: str, body: str, lang: str = "en") -> str:
     """A whole HTML document around an already-escaped body."""
     return (
-        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
+        f'<!doctype html><html lang="{"zh-CN" if lang == "zh" else "en"}">'
+        '<head><meta charset="utf-8">'
         f"<title>{text(title)}</title><style>{STYLE}</style></head>"
         f"<body><h1>{text(title)}</h1>{body}</body></html>"
     )
@@ -114,15 +115,24 @@ def svg_map(features: Sequence[dict[str, Any]]) -> str:
     )
 
 
-def items_page(title: str, collection: bytes, labels: dict[str, str]) -> str:
-    """A FeatureCollection as a map and a table (column heads from the catalog labels)."""
+def items_page(
+    title: str, collection: bytes, labels: dict[str, str],
+    values: dict[str, dict[str, str]] | None = None, lang: str = "en",
+) -> str:
+    """A FeatureCollection as a map and a table (column heads from the catalog labels, coded
+    values by their labels)."""
     data = orjson.loads(collection)
     features: list[dict[str, Any]] = data["features"]
     names = list(labels)
+    coded = values or {}
+
+    def shown(name: str, value: object) -> object:
+        return coded.get(name, {}).get(value, value) if isinstance(value, str) else value
+
     head = "".join(f"<th>{text(labels[name])}</th>" for name in names)
     rows = "".join(
         f'<tr><td>{text(f.get("id"))}</td>'
-        + "".join(f"<td>{text(f['properties'].get(name))}</td>" for name in names)
+        + "".join(f"<td>{text(shown(name, f['properties'].get(name)))}</td>" for name in names)
         + "</tr>"
         for f in features
     )
@@ -130,4 +140,4 @@ def items_page(title: str, collection: bytes, labels: dict[str, str]) -> str:
         f"<p>{text(data.get('numberReturned'))} of {text(data.get('numberMatched'))} features</p>"
     )
     table = f"<table><tr><th>id</th>{head}</tr>{rows}</table>"
-    return page(title, summary + svg_map(features) + table + link_list(data["links"]))
+    return page(title, summary + svg_map(features) + table + link_list(data["links"]), lang)

@@ -141,3 +141,24 @@ def test_coverage_page_in_chinese_shows_no_code(
     page.wait_for_selector(".gis-legend-body[data-ready]", timeout=60_000)
     page.hover(".leaflet-control-layers")
     assert raw_codes(page.inner_text("body"), codes) == []
+
+
+def test_ogc_html_pages_in_chinese_show_no_code(
+    browser: Browser, live: LiveServer, planner_token: str, shared_demo_db: Engine
+) -> None:
+    codes = all_codes(shared_demo_db)
+    watched = watch(browser)
+    page = watched.page
+    page.set_extra_http_headers({"Authorization": f"Bearer {planner_token}",
+                                 "Accept-Language": "zh-CN,zh;q=0.9"})
+    found = {}
+    # the landing and collections pages are English documents (OGC titles): items pages only
+    for path in [
+        f"/collections/{layer}/items?f=html&limit=200"
+        for layer in ("stairwells", "parking", "facilities", "gardens", "issues", "candidate_sites")
+    ]:
+        page.goto(live.url + path)
+        found[path] = raw_codes(page.inner_text("body"), codes)
+    assert {k: v for k, v in found.items() if v} == {}
+    page.goto(live.url + "/collections/parking/items?f=html&limit=200")
+    assert "地面停车场" in page.inner_text("body")
