@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from tests.field.conftest import FieldServer
-from tests.field.pages import open_stairwell, sign_in, stairwells_of
+from tests.field.pages import open_progress, open_stairwell, sign_in, stairwells_of
 from tests.webmap.rawcodes import all_codes, raw_codes
 
 pytestmark = pytest.mark.slow
@@ -27,10 +27,6 @@ def test_field_pages_in_chinese_show_no_code(field_server: FieldServer, contexts
     found["form"] = raw_codes(page.inner_text("body"), codes)
     desk = contexts(locale="zh-CN", viewport={"width": 1440, "height": 900})
     page = desk.new_page()
-    page.goto(field_server.url + "/maps/field-progress")
-    page.fill("#username", "planner")
-    page.fill("#password", field_server.passwords["planner"])
-    page.click("#login button[type=submit]")
-    page.wait_for_selector("html[data-progress-ready]", state="attached", timeout=20_000)
+    open_progress(page, field_server, "planner")
     found["supervisor"] = raw_codes(page.inner_text("body"), codes)
     assert {k: v for k, v in found.items() if v} == {}
