@@ -110,6 +110,7 @@ def test_planner_in_chinese_shows_no_code(
     assert " m" in texts["measure"] and " km" in texts["measure"]
     for foreign in ("acres", "miles", "feet", "英里", "公亩", "英尺", "Area", "Path distance"):
         assert foreign not in texts["measure"]
+    assert " ft" not in texts["page"] and " mi" not in texts["page"]  # the scale bar: metric
     # an API refusal in the page's language
     assert "未找到 (404)" in texts["missing"] and "not found" not in texts["missing"].lower()
     assert watched.real_errors() == [] or all("404" in e for e in watched.real_errors())

@@ -4,6 +4,8 @@
   'use strict';
 
   var TOKEN_KEY = 'gis-service-token';
+  // metric only: the scale bar Folium adds shows no feet or miles
+  if (global.L && L.Control.Scale) { L.Control.Scale.mergeOptions({imperial: false}); }
   var GisMap = {config: null, map: null, layers: {}, vectorLayers: [], dataLayers: []};
   var headers = {};
   // One object handed to every VectorGrid as fetchOptions: signing in updates it in place.
