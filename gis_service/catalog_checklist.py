@@ -22,6 +22,10 @@ class Requirement(BaseModel):
     reached_by: dict[str, list[str] | Literal["all"]] = Field(
         description="analysable layer -> its kinds that count (all: every kind of the layer)"
     )
+    to_check: Text | None = Field(
+        default=None,
+        description="what the radius and the kinds that count are to be checked against",
+    )
 
 
 class Checklist(BaseModel):

@@ -65,3 +65,16 @@ class TooManyAttempts(GisServiceError):
     def __init__(self, message: str, retry_after: int) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+
+
+class StepRefused(GisServiceError):
+    """A step the stored state does not allow (a vote not passed, the last step reached); carries
+    what a person needs to see why (zh/en texts, the verdict) for the answer."""
+
+    def __init__(self, message: str, details: dict[str, object]) -> None:
+        super().__init__(message)
+        self.details = details
+
+    def __reduce__(self) -> tuple[object, ...]:
+        """Pickle with the details."""
+        return (type(self), (str(self), self.details))

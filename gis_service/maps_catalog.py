@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from gis_service.catalog import Catalog, Text, default_catalog, load_yaml_models
 from gis_service.errors import ConfigError
+from gis_service.maps_consent import ConsentPanels
 from gis_service.shipped import shipped_dir
 
 MAPS_DIR = shipped_dir("maps")
@@ -52,6 +53,9 @@ class Basemap(Strict):
     )
     max_zoom: int = Field(default=19, ge=0, le=24)
     subdomains: str = "abc"
+    bulk_download: bool = Field(
+        default=False, description="its terms allow downloading its tiles ahead for offline use"
+    )
 
     @model_validator(mode="after")
     def _url(self) -> Basemap:
@@ -202,6 +206,27 @@ class SearchSpec(Strict):
     layers: list[str] = Field(min_length=1)
 
 
+class FieldOptions(Strict):
+    """The field page's own rules: what "download my grid" fetches, when a fix is too coarse."""
+
+    offline_zooms: tuple[int, int] = Field(
+        default=(15, 19), description="first and last zoom whose tiles are downloaded"
+    )
+    issue_max_accuracy_m: float = Field(
+        default=50, gt=0, le=10_000, description="coarser fixes cannot place an issue"
+    )
+    cluster_below_zoom: int = Field(
+        default=18, ge=0, le=24, description="below it, overlapping stairwells show as one count"
+    )
+
+    @model_validator(mode="after")
+    def _zooms(self) -> FieldOptions:
+        low, high = self.offline_zooms
+        if not 0 <= low <= high <= 22:
+            raise ValueError("offline_zooms: first <= last, within 0..22")
+        return self
+
+
 class MapView(Strict):
     """One map page: layers, basemaps, controls, initial view, labels."""
 
@@ -213,8 +238,10 @@ class MapView(Strict):
     default_basemap: str
     layers: list[MapLayer] = Field(min_length=1)
     choropleth: Choropleth | None = None
+    consent: ConsentPanels | None = None
     controls: list[Control] = []
     search: SearchSpec | None = None
+    field: FieldOptions | None = None
 
     @model_validator(mode="after")
     def _consistent(self) -> MapView:

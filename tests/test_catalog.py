@@ -26,6 +26,8 @@ EXPECTED = {
     "candidate_sites",
     "issues",
     "households",
+    "proposals",
+    "household_votes",
 }
 
 

@@ -11,8 +11,10 @@ from gis_service.api import (
     audit,
     compounds,
     features,
+    field_households,
     health,
     ogc,
+    pipeline,
     scenarios,
     search,
     tiles,
@@ -61,7 +63,9 @@ def create_app(
     app.include_router(health.router)
     app.include_router(compounds.router)
     app.include_router(search.router)
+    app.include_router(pipeline.router)
     app.include_router(field_api.router_for(catalog))  # before the pages: /maps/field...
+    app.include_router(field_households.router)
     app.include_router(pages_router)
     app.include_router(analysis.router_for(catalog))
     app.include_router(scenarios.router)

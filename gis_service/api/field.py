@@ -8,13 +8,20 @@ from typing import Any
 
 import orjson
 import sqlalchemy as sa
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
 from sqlalchemy.engine import Engine
 
 from gis_service.api import photos as photos_api
 from gis_service.api import session as session_api
-from gis_service.api.deps import engine_for, get_catalog, get_connection, get_maps, get_principal
+from gis_service.api.deps import (
+    engine_for,
+    get_catalog,
+    get_connection,
+    get_engine,
+    get_maps,
+    get_principal,
+)
 from gis_service.api.http import keep, limited_body, replay
 from gis_service.api.openapi import REDIRECT_TO_LOGIN, beyond_schema, errors, media
 from gis_service.api.pages import content_security_policy
@@ -26,6 +33,7 @@ from gis_service.features import access
 from gis_service.features import idempotency as idem
 from gis_service.features.openapi import IDEMPOTENCY_KEY
 from gis_service.features.validate import parse_body
+from gis_service.field.changes import changes_since
 from gis_service.field.page import field_config, render_field_page
 from gis_service.field.progress import survey_progress
 from gis_service.field.rules import (
@@ -169,6 +177,29 @@ def record_survey(
               **{k: v.isoformat() if isinstance(v, dt.date) else v for k, v in values.items()}}
     sent = Response(orjson.dumps(record), status_code=201, media_type="application/json")
     return keep(conn, principal, key, sent)
+
+
+@router.get(
+    "/field/stairwells/{stairwell_id}/changes",
+    summary="Who changed a stairwell since a version, and when (for the conflict dialog)",
+    responses=errors(
+        401, 403, 404, 422, e404="No such stairwell (or not in your grids)",
+        e422="since or the stairwell id is not a whole number in range",
+    ),
+)
+def stairwell_changes(
+    request: Request,
+    stairwell_id: int = Path(ge=1, le=2**31 - 1),
+    since: int = Query(ge=0, le=2**31 - 1, description="The version the edit was based on"),
+    principal: Principal = Depends(get_principal),
+    conn: sa.Connection = Depends(get_connection, scope="function"),
+) -> dict[str, Any]:
+    """The latest edits after `since`, newest first: who (display name) and when."""
+    field_worker(principal)
+    engine = get_engine(request)
+    access.require(conn, engine, get_catalog(request).layer("stairwells"), principal, stairwell_id)
+    return {"stairwell_id": stairwell_id, "since": since,
+            "changes": changes_since(engine, stairwell_id, since)}
 
 
 @router.get("/field/progress", summary="Survey progress per grid, now and over time")

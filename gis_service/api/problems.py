@@ -23,6 +23,7 @@ from gis_service.errors import (
     NotFound,
     PortInUse,
     PostgisMissing,
+    StepRefused,
     TooManyAttempts,
     Unauthorized,
 )
@@ -52,6 +53,7 @@ STATUSES: dict[type[GisServiceError], tuple[int, str]] = {
     NotFound: (404, "Not found"),
     MethodNotAllowed: (405, "Method not allowed"),
     Conflict: (409, "Conflict"),
+    StepRefused: (409, "Step refused"),
     PreconditionFailed: (412, "Precondition failed"),
     PayloadTooLarge: (413, "Payload too large"),
     UnsupportedMediaType: (415, "Unsupported media type"),
@@ -99,6 +101,8 @@ def install_problem_handlers(app: FastAPI) -> None:
                 {"row": e.row, "field": e.field, "message": e.message} for e in exc.report.rejected
             ]
             extra["report"] = exc.report.as_dict()
+        if isinstance(exc, StepRefused):
+            extra.update(exc.details)
         headers = dict(allow(request, status))
         if isinstance(exc, TooManyAttempts):
             headers["Retry-After"] = str(exc.retry_after)

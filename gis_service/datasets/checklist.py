@@ -166,7 +166,8 @@ def checklist_report(
         "requirements": [
             {"code": c, "label": r.label.model_dump(), "radius_m": r.radius_m,
              "looked_for": result.looked_for[c], "not_recorded_kinds": result.unrecorded[c],
-             "recorded": recorded[c]}
+             "recorded": recorded[c],
+             "to_check": r.to_check.model_dump() if r.to_check else None}
             for c, r in checklist.requirements.items()
         ],
         "statuses": {s: labels[s].model_dump() for s in ("present", "missing", "not_recorded")},

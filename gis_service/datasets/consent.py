@@ -1,7 +1,9 @@
 """Consent rules and household votes from PostGIS (in the caller's role), judged per stairwell.
 
 A rule is chosen by code, or as the one in force on a day (a city's own rule before the
-national one). Units vote as the rule says: a stairwell's owners, or its building's (every
+national one). The votes are those on a proposal given, else on each stairwell's current
+elevator proposal (the household's own vote columns, kept so by the database). Units vote as
+the rule says: a stairwell's owners, or its building's (every
 stairwell of the building then carries the building's verdict). A batch or compound sums
 the verdicts of its stairwells.
 """
@@ -19,16 +21,17 @@ import sqlalchemy as sa
 
 from gis_service.analysis.consent import Evaluation, Flat, Rule, evaluate
 from gis_service.datasets.params import bad
+from gis_service.datasets.proposals import asks, proposal_scope
 from gis_service.errors import NotFound
 from gis_service.text import Text
 
-SCOPES = ("stairwell_id", "batch_id", "compound_id")
+SCOPES = ("stairwell_id", "batch_id", "compound_id", "building_id")
 VERDICTS = ("passed", "approval_not_met", "quorum_not_met", "no_register")
 FLAT_COLUMNS = [
     "id", "label", "building_id", "batch_id", "compound_id", "elevator_status", "verdict",
     "households", "owners", "area_m2", "voted_owners", "voted_area_m2", "agree_owners",
     "agree_area_m2", "participation_area", "participation_owners", "approval_area",
-    "approval_owners",
+    "approval_owners", "proposal_id",
 ]  # fmt: skip
 
 
@@ -107,9 +110,13 @@ def codes(rules: list[StoredRule]) -> list[str]:
     return [s.rule.code for s in rules]
 
 
-def scope_of(scope: dict[str, int | None]) -> tuple[str, int]:
-    """The one scope asked for: a stairwell, a batch or a compound."""
+def scope_of(
+    scope: dict[str, int | None], proposal: dict[str, Any] | None = None
+) -> tuple[str, int]:
+    """The one scope asked for: a stairwell, a batch or a compound (else the proposal's)."""
     given = [(name, value) for name, value in scope.items() if value is not None]
+    if not given and proposal is not None:
+        return proposal_scope(proposal)
     if len(given) != 1:
         raise bad("scope", "give exactly one of stairwell_id, batch_id, compound_id")
     return given[0]
@@ -120,7 +127,8 @@ def stairwells_in(conn: sa.Connection, column: str, value: int) -> list[dict[str
     assert column in SCOPES  # identifiers only from this module's list
     target = "id" if column == "stairwell_id" else column
     rows = conn.execute(
-        sa.text(f"SELECT id, building_id, label, elevator_status, batch_id, compound_id "
+        sa.text(f"SELECT id, building_id, label, elevator_status, batch_id, compound_id, "
+                f"gis_current_proposal(id) AS proposal_id "
                 f"FROM stairwell WHERE {target} = :value ORDER BY id"),
         {"value": value},
     ).mappings()  # fmt: skip
@@ -130,15 +138,20 @@ def stairwells_in(conn: sa.Connection, column: str, value: int) -> list[dict[str
     return found
 
 
-def flats_of(conn: sa.Connection, unit: str, keys: list[int]) -> dict[int, list[Flat]]:
-    """The households of these stairwells (unit 'stairwell') or buildings, by unit key."""
+def flats_of(
+    conn: sa.Connection, unit: str, keys: list[int], proposal_id: int | None = None
+) -> dict[int, list[Flat]]:
+    """The households of these stairwells (unit 'stairwell') or buildings, by unit key, with
+    their votes on the proposal (default: each stairwell's current elevator proposal)."""
     column = "s.building_id" if unit == "building" else "s.id"
+    vote = "h.vote" if proposal_id is None else "coalesce(v.vote, 'not_voted')"
     rows = conn.execute(
-        sa.text(f"SELECT {column} AS unit, h.id, h.floor, h.door, h.area_m2, h.vote, "
+        sa.text(f"SELECT {column} AS unit, h.id, h.floor, h.door, h.area_m2, {vote} AS vote, "
                 "coalesce(h.owner_group, '#' || h.id) AS owner, h.visited_on IS NOT NULL "
                 "AS visited FROM household h JOIN stairwell s ON s.id = h.stairwell_id "
+                "LEFT JOIN household_vote v ON v.household_id = h.id AND v.proposal_id = :p "
                 f"WHERE {column} = ANY(:keys) ORDER BY h.floor, h.door"),
-        {"keys": keys},
+        {"keys": keys, "p": proposal_id},
     )  # fmt: skip
     found: dict[int, list[Flat]] = {}
     for row in rows:
@@ -187,13 +200,24 @@ def stairwell_row(sw: dict[str, Any], found: Evaluation, labels: dict[str, Text]
 
 
 def consent_report(
-    conn: sa.Connection, stored: StoredRule, scope: tuple[str, int], labels: dict[str, Text]
+    conn: sa.Connection,
+    stored: StoredRule,
+    scope: tuple[str, int],
+    labels: dict[str, Text],
+    proposal: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The verdict of every stairwell of the scope under the rule, and the counts per verdict."""
+    """The verdict of every stairwell of the scope under the rule, and the counts per verdict;
+    the votes on the proposal given (its stairwells only), else on each current one."""
     stairwells = stairwells_in(conn, *scope)
+    if proposal is not None:
+        stairwells = [{**sw, "proposal_id": proposal["id"]} for sw in stairwells
+                      if asks(proposal, sw)]  # fmt: skip
+        if not stairwells:
+            raise NotFound(f"proposal {proposal['id']} asks no stairwell of {scope[0]} {scope[1]}")
     unit = stored.rule.voters
     key = "building_id" if unit == "building" else "id"
-    flats = flats_of(conn, unit, sorted({int(sw[key]) for sw in stairwells}))
+    keys = sorted({int(sw[key]) for sw in stairwells})
+    flats = flats_of(conn, unit, keys, proposal["id"] if proposal else None)
     evaluations = {k: evaluate(v, stored.rule) for k, v in flats.items()}
     rows = [
         stairwell_row(sw, evaluations.get(int(sw[key])) or evaluate([], stored.rule), labels)
@@ -202,6 +226,7 @@ def consent_report(
     counts = Counter(row["verdict"] for row in rows)
     return {
         "rule": stored.as_dict(),
+        "proposal": proposal,
         "scope": {scope[0]: scope[1]},
         "voters": {"unit": unit, "label": labels[unit].model_dump()},
         "verdicts": {v: counts.get(v, 0) for v in VERDICTS},

@@ -183,6 +183,7 @@ class ElevatorStatus(Base):
     label_zh: Mapped[str] = mapped_column(sa.String(100))
     label_en: Mapped[str] = mapped_column(sa.String(100))
     is_final: Mapped[bool] = mapped_column(sa.Boolean, server_default=sa.false())
+    needs_consent: Mapped[bool] = mapped_column(sa.Boolean, server_default=sa.false())
 
 
 class RetrofitBatch(Versioned, Base):
@@ -264,6 +265,8 @@ class StairwellStatusHistory(Base):
         sa.DateTime(timezone=True), server_default=sa.func.now()
     )
     changed_by: Mapped[str | None] = mapped_column(sa.String(100))
+    consent_rule: Mapped[str | None] = mapped_column(sa.String(60))
+    consent_verdict: Mapped[str | None] = mapped_column(sa.String(40))
 
 
 class Garden(Versioned, Base):
@@ -577,7 +580,7 @@ class ScenarioRecord(Versioned, Base):
     )
 
 
-# Sessions, the sign-in throttle and the audit trail, the household register and consent rules
-# live in their own modules; importing them here registers their tables wherever Base.metadata
-# is read (migrations, schema drift checks).
-from gis_service.db import models_access, models_household  # noqa: E402, F401
+# Sessions, the sign-in throttle and the audit trail, the household register, consent rules,
+# retrofit proposals and votes live in their own modules; importing them here registers their
+# tables wherever Base.metadata is read (migrations, schema drift checks).
+from gis_service.db import models_access, models_household, models_proposal  # noqa: E402, F401

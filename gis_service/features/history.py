@@ -22,10 +22,12 @@ def edit_history(conn: sa.Connection, layer: Layer, fid: object) -> list[dict[st
 
 
 def status_history(conn: sa.Connection, fid: object) -> list[dict[str, object]]:
-    """Every elevator status change of a stairwell, oldest first (kept by a trigger)."""
+    """Every elevator status change of a stairwell, oldest first, with the consent rule and
+    verdict a move was judged by (kept by a trigger)."""
     found = conn.execute(
         sa.text(
-            "SELECT from_status, to_status, changed_on, changed_at, changed_by "
+            "SELECT from_status, to_status, changed_on, changed_at, changed_by, consent_rule, "
+            "consent_verdict "
             "FROM stairwell_status_history WHERE stairwell_id = :fid ORDER BY changed_on, id"
         ),
         {"fid": fid},

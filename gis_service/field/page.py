@@ -12,7 +12,7 @@ from folium.template import Template
 from gis_service.auth import Principal
 from gis_service.catalog import Catalog
 from gis_service.field.strings import STRINGS, SURVEY_COLORS
-from gis_service.maps_catalog import MapView, TilesSource
+from gis_service.maps_catalog import FieldOptions, MapView, TilesSource
 from gis_service.rows.lookups import Code
 from gis_service.webmap import assets, elements
 from gis_service.webmap.config import layer_title, tile_url
@@ -25,8 +25,14 @@ FIELD_JS = [
     ("field_forms_js", assets.own("field/forms.js")),
     ("field_list_js", assets.own("field/list.js")),
     ("field_markers_js", assets.own("field/markers.js")),
+    ("field_households_js", assets.own("field/households.js")),
+    ("field_download_js", assets.own("field/download.js")),
+    ("field_clusters_js", assets.own("field/clusters.js")),
 ]
-FIELD_CSS = [("field_css", assets.own("field/field.css"))]
+FIELD_CSS = [
+    ("field_css", assets.own("field/field.css")),
+    ("field_households_css", assets.own("field/households.css")),
+]
 
 
 class FieldScript(JSCSSMixin, MacroElement):
@@ -93,6 +99,10 @@ def field_config(
         "legend": {name: stairwells.field(name).label.pick(lang)
                    for name in ("survey_status", "elevator_status")},
         "categories": [{"code": c.code, "label": c.label(lang)} for c in categories],
+        "field_labels": {f.name: f.label.pick(lang) for f in stairwells.fields},
+        "offline": offline_config(view, lang),
+        "issue_max_accuracy_m": (view.field or FieldOptions()).issue_max_accuracy_m,
+        "cluster_below_zoom": (view.field or FieldOptions()).cluster_below_zoom,
         "urls": {
             "rules": f"/field/rules?lang={lang}",
             "buildings": f"/collections/buildings/items?grid_id={grid['id']}&limit=5000",
@@ -101,12 +111,27 @@ def field_config(
             "item": "/collections/{layer}/items/{id}",
             "items": "/collections/{layer}/items",
             "photo": "/issues/{id}/photo",
+            "changes": "/field/stairwells/{id}/changes",
             "logout": "/session/logout",
             "login": "/field/login",
             "worker": "/field/sw.js",
             "scope": "/field",
         },
         "csrf": {"cookie": "gis_csrf", "header": "X-CSRF-Token"},
+    }
+
+
+def offline_config(view: MapView, lang: str) -> dict[str, Any]:
+    """What "download my grid" fetches: zooms, and the basemaps with whether their terms allow."""
+    options = view.field or FieldOptions()
+    return {
+        "zooms": list(options.offline_zooms),
+        "default_basemap": view.default_basemap,
+        "basemaps": [
+            {"id": b.id, "title": b.title.pick(lang), "kind": b.kind,
+             "bulk_download": b.bulk_download}
+            for b in view.basemaps
+        ],
     }
 
 

@@ -31,6 +31,20 @@ STRINGS: dict[str, dict[str, str]] = {
         "cancel_edit": "取消这条", "corrected": "已修改,等待上传",
         "corrected_after": "这条已在上传,修改将随后上传", "on_its_way": "这条已在上传,无法取消",
         "state_pending": "等待上传", "state_failed": "上传失败", "state_conflict": "数据冲突",
+        "changed_by": "{who} 于 {when} 修改了此梯口", "changed_unknown": "此梯口已被他人修改",
+        "cluster": "梯口", "cluster_title": "{n} 个梯口,点按放大",
+        "accuracy": "±{m} 米", "too_coarse": "定位精度 ±{m} 米,粗于 {max} 米,不能用来标定问题位置:"
+        "请到开阔处再定位,或在地图上点选",
+        "dl_title": "离线使用", "dl_start": "下载本网格", "dl_refresh": "重新下载(更新)",
+        "dl_stop": "停止下载", "dl_none": "尚未下载本网格:离线时只有看过的地方能显示",
+        "dl_done": "已于 {when} 下载 {n} 个文件,共 {size}",
+        "dl_scope": "本网格的楼栋与道路(缩放级别 {from}–{to})、梯口与问题数据,共 {n} 个文件",
+        "dl_progress": "已下载 {done} / {n} · {size}",
+        "dl_cancelled": "已停止:{done} / {n} · {size}",
+        "dl_failed": "{n} 个文件未能下载,请联网后重新下载",
+        "dl_basemap_blank": "当前为空白底图,无需下载",
+        "dl_basemap_no": "底图「{name}」的使用条款不允许批量下载:不下载,离线时不显示该底图",
+        "dl_basemap_yes": "底图「{name}」的条款允许下载,但本页暂不下载底图",
     },
     "en": {
         "sign_in": "Sign in", "sign_out": "Sign out", "username": "Username",
@@ -69,6 +83,25 @@ STRINGS: dict[str, dict[str, str]] = {
         "corrected_after": "That edit is on its way; the correction follows it",
         "on_its_way": "That edit is on its way and cannot be cancelled",
         "state_pending": "Waiting", "state_failed": "Not sent", "state_conflict": "Conflict",
+        "changed_by": "{who} changed this stairwell on {when}",
+        "changed_unknown": "Someone else changed this stairwell",
+        "cluster": "stairw.", "cluster_title": "{n} stairwells: tap to zoom in",
+        "accuracy": "±{m} m",
+        "too_coarse": "Position accurate to ±{m} m, coarser than {max} m: too coarse to place an "
+        "issue. Locate again in the open, or tap the map",
+        "dl_title": "Offline use", "dl_start": "Download my grid",
+        "dl_refresh": "Download again (refresh)", "dl_stop": "Stop download",
+        "dl_none": "Not downloaded: offline, only places already seen are shown",
+        "dl_done": "Downloaded {when}: {n} files, {size}",
+        "dl_scope": "The grid's buildings and streets (zooms {from}–{to}), stairwells and issues: "
+        "{n} files",
+        "dl_progress": "Downloaded {done} / {n} · {size}",
+        "dl_cancelled": "Stopped: {done} / {n} · {size}",
+        "dl_failed": "{n} files could not be fetched; download again when online",
+        "dl_basemap_blank": "Blank basemap: nothing to download",
+        "dl_basemap_no": "The terms of the basemap “{name}” forbid bulk downloading: not "
+        "downloaded, not shown offline",
+        "dl_basemap_yes": "The basemap “{name}” may be downloaded, but this page does not yet",
     },
 }
 SURVEY_COLORS = {"not_visited": "#e53935", "visited": "#43a047", "follow_up": "#fb8c00"}

@@ -30,6 +30,18 @@ from gis_service.ingest.demo_layout import (
 COMPOUND_34_BLOCK = (1, 1)  # within the base subdistrict
 COMPOUND_34_BUILDINGS = [[5, 5], [5, 5], [5, 5], [5, 5], [5, 6], [6]]  # 9×5 + 2×6 = 57
 COMPOUND_34_IN_SERVICE = 15
+# The complete-community kinds added later (childcare, parcel point, activity ground,
+# supermarket), placed by hand so the four base communities show a mix: per community, the
+# kind and the compounds (0-8: grid column × 3 + row) holding one; one site seldom serves half
+# of a community's households within 300 m, three across it usually do.
+CHECKLIST_SITES: list[dict[str, tuple[int, ...]]] = [
+    {"childcare": (1, 7), "parcel_point": (1, 4, 7), "activity_ground": (4,)},
+    {"parcel_point": (1, 7), "supermarket": (1, 7), "childcare": (0,)},
+    {"childcare": (8,), "parcel_point": (4,), "activity_ground": (1, 4, 7), "supermarket": (4,)},
+    {"parcel_point": (1, 4, 7), "activity_ground": (0,)},
+]
+CHECKLIST_NAMES = {"childcare": "托育点", "parcel_point": "快递驿站",
+                   "activity_ground": "公共活动场地", "supermarket": "综合超市"}  # fmt: skip
 GARDEN_KINDS = ["neighbourhood_garden", "pocket_park", "street_garden"]
 GARDEN_SUFFIX = {
     "neighbourhood_garden": "邻里花园",
@@ -410,6 +422,19 @@ class CityBuilder:
                 floor_area_m2=700.0 if kind == "elderly_service_centre" else None,
                 geom=point(x0 + 186, y0 + 140 - 6 * (n // 11)),
             )
+        for community, sites in enumerate(CHECKLIST_SITES):
+            for kind, compounds_ in sites.items():
+                for c in compounds_:
+                    n = community * 9 + c
+                    x0, y0, _, _ = corners[n]
+                    self.t.add(
+                        "facility",
+                        name=f"{names_[n]}{CHECKLIST_NAMES[kind]}",
+                        kind=kind,
+                        capacity=None,
+                        floor_area_m2=None,
+                        geom=point(x0 + 160 - 8 * list(sites).index(kind), y0 + 140),
+                    )
 
     def finish(self) -> Tables:
         """Add streets and the demo's people, surveys and issues; return the rows."""

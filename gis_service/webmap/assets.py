@@ -50,6 +50,7 @@ APP_JS = [
     ("gismap_china_js", own("gismap-china.js")),
     ("gismap_panels_js", own("gismap-panels.js")),
     ("gismap_scenarios_js", own("gismap-scenarios.js")),
+    ("gismap_consent_js", own("gismap-consent.js")),
 ]
 APP_CSS = [("gismap_css", own("gismap.css"))]
 # the field view's files (its page lists the scripts it loads; /field/sw.js serves the worker)

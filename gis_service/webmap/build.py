@@ -79,6 +79,9 @@ def build_map(
             inert_label(view.choropleth.title.pick(lang)),
             show=view.choropleth.show,
         ).add_to(fmap)
+    if view.consent is not None:
+        title = inert_label(view.consent.checklist_title.pick(lang))
+        elements.ScriptLayer("GisMap.checklistLayer", "checklist", title, show=False).add_to(fmap)
     for overlay in view.layers:
         if overlay.id not in config["layers"]:
             continue

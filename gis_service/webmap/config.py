@@ -8,6 +8,7 @@ from gis_service.analysis.coverage import Eligibility
 from gis_service.analysis.scenario import MEASURE_INDICATORS as SCENARIO_MEASURE_INDICATORS
 from gis_service.catalog import Catalog, Layer
 from gis_service.maps_catalog import GeoJsonSource, Indicator, MapLayer, MapView, TilesSource
+from gis_service.maps_consent import consent_entry
 from gis_service.rows.lookups import Code as Status
 from gis_service.webmap.i18n import INDICATORS, MEASURE_INDICATORS, STRINGS
 
@@ -170,6 +171,7 @@ def client_config(
             "scenario": "/scenarios/{id}",
         },
         "choropleth": None,
+        "consent": consent_entry(view.consent, lang),
     }
     if view.choropleth is not None:
         ch = view.choropleth

@@ -9,7 +9,7 @@ import pytest
 
 from tests.datasets.conftest import COMPOUND_34, assert_named_422, execute, rows
 
-UNRECORDED = ["childcare", "parcel_point", "activity_ground"]  # no facility kind for them yet
+NEW_KINDS = ("childcare", "parcel_point", "activity_ground", "supermarket")
 
 
 def checklist(live, token, **params) -> dict:
@@ -38,7 +38,7 @@ def test_the_demo_communities_each_get_a_checklist_and_a_score(
     communities = by_unit(got)
     assert len(communities) == 4 and all(r["name"] for r in communities.values())
     for row in communities.values():
-        assert row["not_recorded"] == UNRECORDED
+        assert row["not_recorded"] == []  # every kind has a lookup row (migration 0012)
         assert sorted(row["present"] + row["missing"] + row["not_recorded"]) == sorted(codes)
         assert row["score"] == pytest.approx(100 * len(row["present"]) / 10)
         for kind in row["kinds"]:
@@ -52,6 +52,15 @@ def test_the_demo_communities_each_get_a_checklist_and_a_score(
     huanghua = next(r for r in communities.values() if r["name"] == "黄花社区")
     assert "food_market" in huanghua["present"] and "green_space" in huanghua["missing"]
     assert all("kindergarten" in r["missing"] for r in communities.values())
+    # the demo's childcare, parcel points, activity grounds and supermarkets: a mix per community
+    assert {r["name"]: r["score"] for r in communities.values()} == {
+        "水荫南社区": 20, "水荫北社区": 50, "先烈中社区": 40, "黄花社区": 30}  # fmt: skip
+    parcels = {r["name"] for r in communities.values() if "parcel_point" in r["present"]}
+    assert parcels == {"水荫南社区", "水荫北社区", "黄花社区"}
+    childcare = {r["name"]: shares(r)["childcare"] for r in communities.values()}
+    assert all(0 < share < 0.5 for share in childcare.values())  # near some, never half
+    checked = {r["code"] for r in got["requirements"] if r["to_check"]}
+    assert checked == {"childcare", "parcel_point", "activity_ground", "food_market"}
     total = rows(shared_demo_db, "SELECT sum(households) AS n FROM stairwell")[0]["n"]
     assert sum(r["households"] for r in communities.values()) == total
 
@@ -101,3 +110,29 @@ def test_hand_made_a_kindergarten_in_a_compound_fills_its_gap(live, demo_db, tok
     row = after["rows"][0]
     assert shares(row)["kindergarten"] >= 0.5 and "kindergarten" in row["present"]
     assert row["score"] == before["rows"][0]["score"] + 10
+
+
+def test_hand_made_the_new_kinds_in_a_compound(live, demo_db, tokens):
+    token = tokens["planner"]
+    kinds = ", ".join(f"'{k}'" for k in (*NEW_KINDS, "food_market"))
+    execute(demo_db, f"DELETE FROM facility WHERE kind IN ({kinds})")
+    before = checklist(live, token, level="compound", compound_id=COMPOUND_34)["rows"][0]
+    for code in ("childcare", "parcel_point", "activity_ground", "food_market"):
+        assert code in before["missing"] and shares(before)[code] == 0.0
+    assert before["not_recorded"] == []
+    labels = {k["code"]: k["label"]["zh"] for k in before["kinds"]}
+    assert "快递驿站" in labels["parcel_point"] and "超市" in labels["food_market"]
+    # at the compound's centre: a childcare, a parcel point, an activity ground and a
+    # supermarket (standing in for a food market); a second parcel point 700 m off counts not
+    for kind in NEW_KINDS:
+        execute(demo_db, f"INSERT INTO facility (name, kind, geom) VALUES ('{kind}', '{kind}', "
+                f"{CENTRE})", c=COMPOUND_34)  # fmt: skip
+    after = checklist(live, token, level="compound", compound_id=COMPOUND_34)["rows"][0]
+    for code in ("childcare", "parcel_point", "activity_ground", "food_market"):
+        assert code in after["present"] and shares(after)[code] >= 0.5
+    assert after["score"] == before["score"] + 40
+    execute(demo_db, "DELETE FROM facility WHERE kind = 'parcel_point'")
+    execute(demo_db, "INSERT INTO facility (name, kind, geom) VALUES ('far', 'parcel_point', "
+            f"ST_Translate({CENTRE}, 0.007, 0))", c=COMPOUND_34)  # fmt: skip
+    far = checklist(live, token, level="compound", compound_id=COMPOUND_34)["rows"][0]
+    assert "parcel_point" in far["missing"] and far["missing_en"].count("Parcel point") == 1

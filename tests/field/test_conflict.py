@@ -3,10 +3,15 @@ worker chooses per field, and exactly the chosen values are saved (never a silen
 
 from __future__ import annotations
 
+import datetime as dt
+from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
+from gis_service.catalog import default_catalog
 from tests.field.conftest import FieldServer
 from tests.field.pages import (
+    SMALL_PHONE,
     fill_survey,
     open_stairwell,
     phone,
@@ -18,11 +23,12 @@ from tests.field.pages import (
 
 
 def test_conflict_shows_both_values_and_saves_the_choice(
-    field_server: FieldServer, contexts: Any
+    field_server: FieldServer, contexts: Any, tmp_path: Path
 ) -> None:
     engine = field_server.engine
     target = stairwells_of(engine, 2)[5]
-    context = phone(contexts, target["lon"], target["lat"])
+    context = phone(contexts, target["lon"], target["lat"], size=SMALL_PHONE,
+                    locale="zh-CN")
     page = context.new_page()
     sign_in(page, field_server, "grid02")
 
@@ -32,7 +38,8 @@ def test_conflict_shows_both_values_and_saves_the_choice(
         etag = planner.get(url).headers["ETag"]
         changed = planner.patch(
             url,
-            json={"type": "Feature", "properties": {"households": 40, "notes": "planner count"}},
+            json={"type": "Feature", "properties": {"households": 40, "notes": "planner count",
+                                                    "survey_status": "follow_up"}},
             headers={"If-Match": etag, "Content-Type": "application/merge-patch+json"})
         assert changed.status_code == 200, changed.text
 
@@ -48,6 +55,28 @@ def test_conflict_shows_both_values_and_saves_the_choice(
 
     assert (side("households", "mine"), side("households", "theirs")) == ("30", "40")
     assert (side("notes", "mine"), side("notes", "theirs")) == ("worker count", "planner count")
+    # values and field names as a person reads them, in Chinese: labels, never codes
+    stairwells = default_catalog().layer("stairwells")
+    survey = stairwells.field("survey_status").enum_labels
+    assert (side("survey_status", "mine"), side("survey_status", "theirs")) == (
+        survey["visited"].zh, survey["follow_up"].zh)
+    legends = page.eval_on_selector_all(".conflict-row legend", "ls => ls.map(l => l.textContent)")
+    assert legends == [stairwells.field(row["field"]).label.zh for row in page.eval_on_selector_all(
+        ".conflict-row", "rs => rs.map(r => ({field: r.dataset.field}))")]
+    dialog = page.inner_text("form#conflict")
+    for code in ("households", "notes", "survey_status", "follow_up", "visited", "planner"):
+        assert code not in dialog.replace("planner count", ""), code
+    # who changed the record, and when (the planner's edit-log entry, in the phone's time zone)
+    logged = rows(engine, "SELECT e.at, u.display_name FROM edit_log e JOIN app_user u ON "
+                  "u.id = e.user_id WHERE e.table_name = 'stairwell' AND e.feature_id = :fid",
+                  fid=str(target["id"]))
+    assert len(logged) == 1
+    zone = ZoneInfo(page.evaluate("Intl.DateTimeFormat().resolvedOptions().timeZone"))
+    at: dt.datetime = logged[0]["at"].astimezone(zone)
+    said = page.inner_text("form#conflict .changed-by")
+    assert said == f"{logged[0]['display_name']} 于 {at.year}年{at.month}月{at.day}日 " \
+        f"{at:%H:%M} 修改了此梯口", said
+    page.screenshot(path=str(tmp_path / "conflict-zh-360.png"))
     # fields the planner left alone and the worker changed are preset to the worker's value
     assert page.is_checked(".conflict-row[data-field=consent_agree] input[value=mine]")
     # nothing is saved until the worker has chosen every contested field
@@ -57,11 +86,13 @@ def test_conflict_shows_both_values_and_saves_the_choice(
 
     page.check(".conflict-row[data-field=households] input[value=mine]")
     page.check(".conflict-row[data-field=notes] input[value=theirs]")
+    page.check(".conflict-row[data-field=survey_status] input[value=mine]")
     page.click("#conflict-save")
     wait_pending(page, 0)
 
     saved = stairwells_of(engine, 2)[5]
     assert saved["households"] == 30 and saved["notes"] == "planner count"
+    assert saved["survey_status"] == "visited"
     assert saved["consent_agree"] == 20 and saved["elderly_households"] == 9
     assert saved["version"] == target["version"] + 2  # the planner's edit, then the chosen one
     history = rows(engine, "SELECT username, after -> 'properties' ->> 'households' AS households "
@@ -69,3 +100,29 @@ def test_conflict_shows_both_values_and_saves_the_choice(
                    fid=str(target["id"]))
     assert [(h["username"], h["households"]) for h in history] == [("planner", "40"),
                                                                   ("grid02", "30")]
+
+
+def test_who_changed_is_told_only_for_stairwells_in_reach(field_server: FieldServer) -> None:
+    engine = field_server.engine
+    mine = stairwells_of(engine, 2)[0]
+    other = stairwells_of(engine, 3)[0]
+    with field_server.client("planner") as planner:
+        url = f"/collections/stairwells/items/{mine['id']}"
+        etag = planner.get(url).headers["ETag"]
+        assert planner.patch(url, json={"type": "Feature", "properties": {"notes": "x"}},
+                             headers={"If-Match": etag, "Content-Type":
+                                      "application/merge-patch+json"}).status_code == 200
+    changes = f"/field/stairwells/{mine['id']}/changes"
+    with field_server.client("grid02") as worker:
+        told = worker.get(changes, params={"since": mine["version"]})
+        assert told.status_code == 200, told.text
+        assert [c["by"] for c in told.json()["changes"]] == ["黄花岗街道规划员"]
+        later = worker.get(changes, params={"since": mine["version"] + 1})
+        assert later.json()["changes"] == []  # nothing after the planner's version
+        assert worker.get(f"/field/stairwells/{other['id']}/changes",
+                          params={"since": 0}).status_code == 403  # another grid
+        assert worker.get(changes, params={"since": -1}).status_code == 422
+    with field_server.client("analyst") as analyst:
+        assert analyst.get(changes, params={"since": 0}).status_code == 403
+    with field_server.client() as anonymous:
+        assert anonymous.get(changes, params={"since": 0}).status_code == 401

@@ -179,6 +179,7 @@
         el('h4', {text: cfg().catalog.stairwells.title + ' ' + (props.label || id)}),
         el('table', {}, fieldRows('stairwells', props)),
         el('h5', {text: t('history')}), list);
+      if (GisMap.stairwellExtras) { GisMap.stairwellExtras(body, id, popup); }  // gismap-consent.js
       body.setAttribute('data-loaded', 'true');
       popup.update();
     }).catch(function (err) {

@@ -248,6 +248,7 @@
       el('button', {type: 'button', class: 'gis-close', 'aria-label': t('close'), text: '×',
                     onclick: function () { GisMap.map.removeControl(card); if (GisMap.select) { GisMap.select(null); } }}),
       el('h4', {text: name || ('#' + id)}), el('small', {class: 'gis-muted', text: t('compound_card')}), counts, figures);
+    if (GisMap.compoundExtras) { GisMap.compoundExtras(card.box, id, name); }  // gismap-consent.js
     GisMap.fetchJson(GisMap.url(cfg().urls.compound, {id: id})).then(function (c) {
       var bars = (cfg().statuses || []).filter(function (s) { return (c.by_status || {})[s.code]; }).map(function (s) {
         return el('div', {class: 'gis-bar', 'data-status': s.code}, [GisMap.swatch(s.color), s.label + ' ' + c.by_status[s.code]]);

@@ -49,7 +49,7 @@
   function chrome() {
     var pending = el('button', {id: 'pending', type: 'button', class: 'chip', 'data-count': '0', text: t('all_sent'),
                                 onclick: function () { FieldForms.openOutbox(); }});
-    var net = el('span', {id: 'net', class: 'chip'});
+    var net = el('button', {id: 'net', type: 'button', class: 'chip', onclick: function () { FieldDownload.open(); }});
     var out = el('button', {id: 'logout', type: 'button', class: 'chip', text: t('sign_out'), onclick: logout});
     document.body.appendChild(el('header', {id: 'topbar'}, [
       el('strong', {id: 'grid-name', 'data-grid': cfg.grid.id, text: cfg.grid.name}), pending, net, out]));
@@ -81,7 +81,10 @@
     sheet.scrollTop = 0;
     sheet.setAttribute('data-view', id || '');
   };
-  FieldMap.closeSheet = function () { document.getElementById('sheet').hidden = true; };
+  FieldMap.closeSheet = function () {
+    document.getElementById('sheet').hidden = true;
+    if (global.FieldForms) { FieldForms.clearSpot(); }
+  };
 
   function pendingChanged(ops) {
     var chip = document.getElementById('pending');
@@ -102,8 +105,10 @@
         buildings: {fill: true, fillColor: '#cfd8dc', fillOpacity: 0.7, color: '#90a4ae', weight: 1},
         streets: {color: '#b0bec5', weight: 2}
       };
-      return L.vectorGrid.protobuf(lc.url, {vectorTileLayerStyles: styles, interactive: false,
-        maxNativeZoom: 20, fetchOptions: {credentials: 'same-origin'}});
+      // deeper zooms draw the last downloaded zoom's tiles enlarged (download.js)
+      FieldMap.layers[id] = L.vectorGrid.protobuf(lc.url, {vectorTileLayerStyles: styles, interactive: false,
+        maxNativeZoom: cfg.offline.zooms[1], fetchOptions: {credentials: 'same-origin'}});
+      return FieldMap.layers[id];
     }
     var st = lc.style;
     var layer = L.geoJSON(null, {
@@ -161,7 +166,10 @@
             f.server = Object.assign({}, f.properties);
             FieldMap.features[f.id] = f;
           });
-          FieldOutbox.all().then(applyPending).then(function () { mark('ready', data.features.length); });
+          FieldOutbox.all().then(applyPending).then(function () {
+            FieldClusters.update();
+            mark('ready', data.features.length);
+          });
         }
         mark('loaded-' + id, layer.getLayers().length);
       })
@@ -193,21 +201,46 @@
   };
 
   /* ---- where am I (the list by distance is list.js) ---- */
-  var here = null;
+  var here = null, spread = null;
+  /** Whether the last fix is fine enough to place an issue (maps/field.yaml). */
+  FieldMap.preciseEnough = function () {
+    return FieldMap.accuracy !== null && FieldMap.accuracy <= cfg.issue_max_accuracy_m;
+  };
+  /** Why the last fix cannot place an issue, in the page's language. */
+  FieldMap.coarseText = function () {
+    return t('too_coarse').replace('{m}', Math.round(FieldMap.accuracy)).replace('{max}', cfg.issue_max_accuracy_m);
+  };
+  FieldMap.accuracy = null;
   function locate(then) {
     if (!navigator.geolocation) { return; }
     navigator.geolocation.getCurrentPosition(function (pos) {
       var latlng = L.latLng(pos.coords.latitude, pos.coords.longitude);
+      var metres = pos.coords.accuracy;
       FieldMap.position = latlng;
-      if (!here) { here = L.circleMarker(latlng, {radius: 8, color: '#fff', weight: 3, fillColor: '#1e88e5', fillOpacity: 1}).addTo(FieldMap.map); }
-      here.setLatLng(latlng);
-      FieldMap.map.setView(latlng, Math.max(FieldMap.map.getZoom(), 18), {animate: false});
+      FieldMap.accuracy = metres;
+      var coarse = !FieldMap.preciseEnough();
+      if (!spread) {
+        spread = L.circle(latlng, {radius: metres, interactive: false, weight: 1, color: '#1e88e5', fillOpacity: 0.12,
+                                   className: 'accuracy-circle'}).addTo(FieldMap.map);
+        here = L.circleMarker(latlng, {radius: 8, color: '#fff', weight: 3, fillColor: '#1e88e5', fillOpacity: 1,
+                                       interactive: false}).addTo(FieldMap.map);
+        here.bindTooltip('', {permanent: true, direction: 'right', offset: [10, 0], className: 'accuracy-label'});
+      }
+      spread.setLatLng(latlng).setRadius(metres);
+      spread.setStyle({color: coarse ? '#e65100' : '#1e88e5', fillColor: coarse ? '#ff9800' : '#1e88e5'});
+      here.setLatLng(latlng).setTooltipContent(t('accuracy').replace('{m}', Math.round(metres)));
+      var label = here.getTooltip().getElement();
+      if (label) { label.classList.toggle('coarse', coarse); }
+      FieldMap.accuracyCircle = spread;
+      if (coarse) { FieldMap.map.fitBounds(spread.getBounds(), {maxZoom: 18, animate: false}); }
+      else { FieldMap.map.setView(latlng, Math.max(FieldMap.map.getZoom(), 18), {animate: false}); }
+      mark('accuracy', Math.round(metres));
       mark('located', latlng.lat.toFixed(6) + ',' + latlng.lng.toFixed(6));
       if (typeof then === 'function') { then(); }
     }, function () {
       mark('located', 'failed');
       if (typeof then === 'function') { then(); }
-    }, {enableHighAccuracy: true, timeout: 10000, maximumAge: 30000});
+    }, {enableHighAccuracy: true, timeout: 10000, maximumAge: 0});
   }
   FieldMap.locate = locate;
 
@@ -216,6 +249,9 @@
       if (ops.length && !global.confirm(t('pending').replace('{n}', ops.length) + '. ' + t('sign_out') + '?')) { return; }
       var h = {}; h[cfg.csrf.header] = (new RegExp('(?:^|; )' + cfg.csrf.cookie + '=([^;]*)').exec(document.cookie) || [])[1] || '';
       fetch(cfg.urls.logout, {method: 'POST', headers: h, credentials: 'same-origin'}).finally(function () {
+        Object.keys(global.localStorage).forEach(function (k) {  // downloads and views noted
+          if (/^gis-field-(download|view):/.test(k)) { global.localStorage.removeItem(k); }
+        });
         if (navigator.serviceWorker && navigator.serviceWorker.controller) {
           navigator.serviceWorker.controller.postMessage({type: 'clear'});
         }
@@ -233,20 +269,69 @@
     navigator.serviceWorker.register(cfg.urls.worker, {scope: cfg.urls.scope}).then(function () {
       return navigator.serviceWorker.ready;
     }).then(function (reg) {
-      var urls = [location.pathname + location.search, cfg.urls.rules, cfg.urls.buildings, cfg.urls.compounds];
-      document.querySelectorAll('script[src], link[rel=stylesheet][href]').forEach(function (n) {
-        urls.push(n.getAttribute('src') || n.getAttribute('href'));
-      });
-      Object.keys(cfg.layers).forEach(function (id) { if (cfg.layers[id].kind === 'geojson') { urls.push(cfg.layers[id].url); } });
-      reg.active.postMessage({type: 'precache', urls: urls});
+      reg.active.postMessage({type: 'precache', urls: FieldMap.offlineUrls()});
     }).catch(function (err) { mark('offline-ready', 'failed: ' + err.message); });
+  }
+
+  /** What the page needs to open offline: itself, its scripts and styles, the grid's data. */
+  FieldMap.offlineUrls = function () {
+    var urls = [location.pathname + location.search, cfg.urls.rules, cfg.urls.buildings, cfg.urls.compounds];
+    document.querySelectorAll('script[src], link[rel=stylesheet][href]').forEach(function (n) {
+      urls.push(n.getAttribute('src') || n.getAttribute('href'));
+    });
+    Object.keys(cfg.layers).forEach(function (id) { if (cfg.layers[id].kind === 'geojson') { urls.push(cfg.layers[id].url); } });
+    Array.prototype.forEach.call(document.styleSheets, function (sheet) {  // control icons, sprites
+      var rules = [];
+      try { rules = sheet.cssRules || []; } catch (e) { return; }
+      Array.prototype.forEach.call(rules, function (rule) {
+        var found, pattern = /url\("?([^")]+)"?\)/g;
+        while ((found = pattern.exec(rule.cssText || ''))) {
+          var url = new URL(found[1], sheet.href || location.href);
+          if (url.origin === location.origin) { urls.push(url.pathname); }
+        }
+      });
+    });
+    if (L.Icon && L.Icon.Default) {  // the issue spot's pin: its images are named in script, not CSS
+      var pin = new L.Icon.Default();
+      var path = pin.options.imagePath || L.Icon.Default.imagePath || pin._detectIconPath();
+      ['iconUrl', 'iconRetinaUrl', 'shadowUrl'].forEach(function (k) {
+        urls.push(new URL(path + pin.options[k], location.href).pathname);
+      });
+    }
+    return urls.filter(function (u, i) { return urls.indexOf(u) === i; });
+  };
+
+  /** Which basemap is shown (the download fetches it only where its terms allow). */
+  function followBasemap(map) {
+    FieldMap.basemap = cfg.offline.default_basemap;
+    map.on('baselayerchange', function (ev) {
+      var found = cfg.offline.basemaps.filter(function (b) { return b.title === ev.name; })[0];
+      if (found) { FieldMap.basemap = found.id; mark('basemap', found.id); }
+    });
+  }
+
+  /* ---- the view survives a reload (also offline): kept per worker and grid ---- */
+  function viewKey(config) { return 'gis-field-view:' + config.user.username + ':' + config.grid.id; }
+  function restoreView(map, config) {
+    var saved = null;
+    try { saved = JSON.parse(global.localStorage.getItem(viewKey(config)) || 'null'); } catch (e) { saved = null; }
+    if (saved && isFinite(saved.lat) && isFinite(saved.lng) && isFinite(saved.zoom)) {
+      map.setView([saved.lat, saved.lng], saved.zoom, {animate: false});
+      mark('view', 'restored');
+    } else {
+      map.fitBounds(config.grid.bounds, {padding: [8, 8]});
+    }
+    map.on('moveend', function () {
+      var c = map.getCenter();
+      global.localStorage.setItem(viewKey(config), JSON.stringify({lat: c.lat, lng: c.lng, zoom: map.getZoom()}));
+    });
   }
 
   FieldMap.init = function (map, config) {
     cfg = config;
     FieldMap.map = map;
     FieldMap.config = config;
-    map.fitBounds(config.grid.bounds, {padding: [8, 8]});
+    restoreView(map, config);
     chrome();
     FieldOutbox.init({user: cfg.user.username, urls: cfg.urls, csrfCookie: cfg.csrf.cookie, csrfHeader: cfg.csrf.header}, {
       changed: pendingChanged, saved: FieldMap.saved,
@@ -268,6 +353,8 @@
     fetch(cfg.urls.rules, {credentials: 'same-origin'}).then(function (r) { return r.json(); })
       .then(function (doc) { FieldMap.rules = doc; mark('rules', 'loaded'); })
       .catch(function () { mark('rules', 'failed'); });
+    followBasemap(map);
+    map.on('zoomend', FieldClusters.update);
     map.on('click', FieldMarkers.tapped);
     FieldMarkers.legend();
     setInterval(function () { if (navigator.onLine) { FieldOutbox.flush(); } }, 10000);

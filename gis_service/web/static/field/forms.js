@@ -113,6 +113,7 @@
         .then(function () { FieldMap.closeSheet(); notice(t('saved')); });
     });
     FieldMap.showSheet(t('stairwell') + ' ' + FieldMap.name(feature), [form], 'survey');
+    if (global.FieldHouseholds) { FieldHouseholds.attach(feature); }
   }
 
   /* ---- issues ---- */
@@ -153,7 +154,12 @@
       el('label', {class: 'field'}, [el('span', {text: t('category')}), category]),
       el('div', {class: 'actions'}, [
         el('button', {type: 'button', id: 'issue-here', text: '◎ ' + t('use_position'), onclick: function () {
-          FieldMap.locate(function () { if (FieldMap.position) { where = FieldMap.position; setSpot(where); } });
+          FieldMap.locate(function () {
+            if (!FieldMap.position) { return; }
+            if (!FieldMap.preciseEnough()) { error.textContent = FieldMap.coarseText(); return; }
+            error.textContent = '';
+            where = FieldMap.position; setSpot(where);
+          });
         }}),
         el('button', {type: 'button', id: 'issue-tap', text: '☝ ' + t('tap_map'), onclick: function () {
           picking = function (latlng, tapped) { where = latlng; stairwell = tapped || stairwell; setSpot(latlng); };
@@ -196,24 +202,51 @@
 
   /* ---- conflicts: both values side by side, the worker picks ---- */
   function shown(v) { return v === null || v === undefined || v === '' ? '–' : String(v); }
+  /** A value as a person reads it: status codes as their labels. */
+  function readable(name, v) {
+    if (v === null || v === undefined || v === '') { return '–'; }
+    if (name === 'survey_status') { return FieldMap.surveyInfo(v).label; }
+    if (name === 'elevator_status') { return FieldMap.statusInfo(v).label; }
+    return String(v);
+  }
+  function fieldLabel(name) {
+    var labels = FieldMap.config.field_labels || {};
+    return labels[name] || (FieldMap.rules && FieldMap.rules.labels[name]) || t('stairwell');
+  }
+  /** "2026年12月2日 09:12" / "2 Dec 2026, 09:12" in the phone's time zone. */
+  function when(iso) {
+    var d = new Date(iso);
+    if (isNaN(d.getTime())) { return iso; }
+    return d.toLocaleString(FieldMap.config.lang === 'zh' ? 'zh-CN' : 'en-GB',
+      {year: 'numeric', month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit', hour12: false});
+  }
+  /** Who changed the record and when, one line per edit since the worker's version. */
+  function changedLines(op) {
+    var changes = op.theirs_changes || [];
+    if (!changes.length) { return [el('p', {class: 'changed-by', text: t('changed_unknown')})]; }
+    return changes.map(function (c) {
+      return el('p', {class: 'changed-by', 'data-at': c.at,
+        text: t('changed_by').replace('{who}', c.by || '?').replace('{when}', when(c.at))});
+    });
+  }
 
   function openConflict(op) {
+    if (op.kind === 'patch' && global.FieldHouseholds) { return FieldHouseholds.openConflict(op); }
     var mine = op.patch, theirs = op.theirs || {}, base = op.base_values || {};
     var names = PATCHED.filter(function (k) { return shown(mine[k]) !== shown(theirs[k]); });
-    var labels = FieldMap.rules ? FieldMap.rules.labels : {};
     var rows = names.map(function (k) {
       var preset = shown(theirs[k]) === shown(base[k]) ? 'mine' : (shown(mine[k]) === shown(base[k]) ? 'theirs' : null);
       var choice = function (side, value) {
         return el('label', {class: 'pick ' + side}, [
           el('input', {type: 'radio', name: 'pick-' + k, value: side, checked: preset === side}),
-          el('span', {class: 'who', text: t(side)}), el('span', {class: 'value', text: shown(value)})]);
+          el('span', {class: 'who', text: t(side)}), el('span', {class: 'value', text: readable(k, value)})]);
       };
       return el('fieldset', {class: 'conflict-row', 'data-field': k}, [
-        el('legend', {text: labels[k] || k}), choice('mine', mine[k]), choice('theirs', theirs[k])]);
+        el('legend', {text: fieldLabel(k)}), choice('mine', mine[k]), choice('theirs', theirs[k])]);
     });
     var error = el('p', {class: 'field-error'});
-    var form = el('form', {id: 'conflict', 'data-id': op.stairwell_id}, [el('p', {text: t('conflict_help')})]
-      .concat(rows, [error, el('div', {class: 'actions'}, [
+    var form = el('form', {id: 'conflict', 'data-id': op.stairwell_id}, changedLines(op)
+      .concat([el('p', {text: t('conflict_help')})], rows, [error, el('div', {class: 'actions'}, [
         el('button', {id: 'conflict-save', type: 'submit', class: 'primary', text: t('keep')}),
         el('button', {type: 'button', text: t('discard'), onclick: function () {
           FieldOutbox.discard(op).then(FieldMap.closeSheet);
@@ -238,7 +271,7 @@
   function openOutbox() {
     FieldOutbox.all().then(function (ops) {
       var items = ops.map(function (op) {
-        var what = op.kind === 'survey' ? t('stairwell') + ' ' + (op.label || op.stairwell_id) : t('report');
+        var what = op.kind === 'survey' ? t('stairwell') + ' ' + (op.label || op.stairwell_id) : (op.kind === 'patch' ? op.label : t('report'));
         var actions = [];
         if (op.state === 'conflict') { actions.push(el('button', {type: 'button', text: t('conflict'), onclick: function () { openConflict(op); }})); }
         if (op.state === 'failed') {
@@ -271,6 +304,9 @@
     });
   }
 
-  global.FieldForms = {openSurvey: openSurvey, openIssue: openIssue, openConflict: openConflict,
+  /** The issue form's pin goes with the form (closed without saving). */
+  function clearSpot() { if (spot) { spot.remove(); spot = null; } picking = null; }
+
+  global.FieldForms = {clearSpot: clearSpot, openSurvey: openSurvey, openIssue: openIssue, openConflict: openConflict,
                        openOutbox: openOutbox, mapClicked: mapClicked, notice: notice, resize: resize};
 })(window);

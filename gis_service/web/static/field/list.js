@@ -43,6 +43,7 @@
       if (!keep && layer.hasLayer(marker)) { layer.removeLayer(marker); }
     });
     document.documentElement.setAttribute('data-field-filter', chosen.filter);
+    FieldClusters.update();
   }
 
   function row(item) {

@@ -14,7 +14,7 @@
     if (!layer || !map.hasLayer(layer)) { return []; }
     return Object.keys(FieldMap.markers).map(function (id) {
       var m = FieldMap.markers[id];
-      if (!layer.hasLayer(m)) { return null; }
+      if (!layer.hasLayer(m) || m.clustered) { return null; }  // a group's count zooms in instead
       return {f: FieldMap.features[id], d: map.latLngToContainerPoint(m.getLatLng()).distanceTo(point)};
     }).filter(function (x) { return x && x.f && x.d <= REACH; })
       .sort(function (a, b) { return a.d - b.d; });

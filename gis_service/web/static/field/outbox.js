@@ -1,8 +1,10 @@
 /* The outbox: edits wait in IndexedDB (so closing the page loses nothing) and are sent in order,
  * each with its own Idempotency-Key, so a replay after a lost answer never writes twice.
  * A survey is two steps: the visit record (POST /field/surveys), then the stairwell itself
- * (PATCH through the features API with If-Match). A 412 turns the edit into a conflict that
- * waits for the worker's choice; it is never overwritten silently. */
+ * (PATCH through the features API with If-Match). A 'patch' edit is that second step alone, on
+ * a feature of any layer (a household's visit and vote). A 412 turns the edit into a conflict
+ * that waits for the worker's choice; it is never overwritten silently. Edits of one feature
+ * go in order, each building on the version the one before it saved. */
 (function (global) {
   'use strict';
 
@@ -100,12 +102,60 @@
     return {type: 'Feature', properties: op.patch};
   }
 
-  function rebase(stairwellId, etag) {  // later edits of the same stairwell build on this one
+  /** The edits that go in order, one after the other: those of one feature. */
+  function laneOf(op) {
+    if (op.kind === 'survey') { return 'stairwell:' + op.stairwell_id; }
+    return op.kind === 'patch' ? op.layer + ':' + op.feature_id : op.key;
+  }
+
+  function rebase(lane, etag) {  // later edits of the same feature build on this one
     return all().then(function (ops) {
       return Promise.all(ops.filter(function (o) {
-        return o.kind === 'survey' && o.stairwell_id === stairwellId && o.base_etag === null;
+        return o.kind !== 'issue' && laneOf(o) === lane && o.base_etag === null;
       }).slice(0, 1).map(function (o) { o.base_etag = etag; return put(o); }));
     });
+  }
+
+  /** A 412: the server's version now, kept beside the edit until the worker chooses. */
+  function conflictOf(op, url) {
+    return send('GET', url).then(function (fresh) {
+      if (!fresh.ok) { return fail(op, fresh); }
+      op.theirs_etag = fresh.headers.get('ETag');
+      return fresh.json().then(function (feature) {
+        op.state = 'conflict';
+        op.theirs = feature.properties;
+        var own = (op.kind === 'patch' && listeners[op.layer]) || hooks;
+        var who = op.kind === 'patch' ? Promise.resolve([]) : changedBy(op);  // stairwells: who and when
+        return who.then(function (changes) {
+          op.theirs_changes = changes;
+          return put(op);
+        }).then(function () { if (own.conflict) { own.conflict(op); } return 'blocked'; });
+      });
+    });
+  }
+
+  /** PATCH with If-Match and the edit's own Idempotency-Key; then the next edit of the lane. */
+  function patchStep(op, url) {
+    return send('PATCH', url, patchBody(op), {'If-Match': op.base_etag, 'Idempotency-Key': op.patch_key,
+                                              'Content-Type': 'application/merge-patch+json'})
+      .then(function (r) {
+        if (r.ok) {
+          var etag = r.headers.get('ETag');
+          return r.json().then(function (feature) {
+            return finish(op).then(function () { return rebase(laneOf(op), etag); }).then(function () {
+              var own = (op.kind === 'patch' && listeners[op.layer]) || hooks;
+              if (own.saved) { own.saved(op, feature, etag); }
+              return 'done';
+            });
+          });
+        }
+        return r.status === 412 ? conflictOf(op, url) : fail(op, r);
+      });
+  }
+
+  function stepPatch(op) {
+    if (op.base_etag === null) { return Promise.resolve('blocked'); }  // waits for the edit before
+    return patchStep(op, itemUrl(op.layer, op.feature_id));
   }
 
   function stepSurvey(op) {
@@ -120,30 +170,17 @@
       });
     }
     if (op.base_etag === null) { return Promise.resolve('blocked'); }  // waits for the edit before
-    var url = itemUrl('stairwells', op.stairwell_id);
-    return send('PATCH', url, patchBody(op), {'If-Match': op.base_etag, 'Idempotency-Key': op.patch_key,
-                                              'Content-Type': 'application/merge-patch+json'})
-      .then(function (r) {
-        if (r.ok) {
-          var etag = r.headers.get('ETag');
-          return r.json().then(function (feature) {
-            return finish(op).then(function () { return rebase(op.stairwell_id, etag); }).then(function () {
-              if (hooks.saved) { hooks.saved(op, feature, etag); }
-              return 'done';
-            });
-          });
-        }
-        if (r.status !== 412) { return fail(op, r); }
-        return send('GET', url).then(function (fresh) {
-          if (!fresh.ok) { return fail(op, fresh); }
-          op.theirs_etag = fresh.headers.get('ETag');
-          return fresh.json().then(function (feature) {
-            op.state = 'conflict';
-            op.theirs = feature.properties;
-            return put(op).then(function () { if (hooks.conflict) { hooks.conflict(op); } return 'blocked'; });
-          });
-        });
-      });
+    return patchStep(op, itemUrl('stairwells', op.stairwell_id));
+  }
+
+  /** Who changed the stairwell since the edit's base version, and when (none when unknown). */
+  function changedBy(op) {
+    var since = /\d+/.exec(op.base_etag || '');
+    if (!since || !cfg.urls.changes) { return Promise.resolve([]); }
+    var url = cfg.urls.changes.replace('{id}', String(op.stairwell_id)) + '?since=' + since[0];
+    return send('GET', url).then(function (r) {
+      return r.ok ? r.json().then(function (body) { return body.changes || []; }) : [];
+    }).catch(function () { return []; });
   }
 
   function stepIssue(op) {
@@ -171,14 +208,15 @@
       var chain = Promise.resolve();
       var stop = false;
       ops.forEach(function (op) {
-        var lane = op.kind === 'survey' ? 'stairwell:' + op.stairwell_id : op.key;
+        var lane = laneOf(op);
         chain = chain.then(function () { return get(op.key); }).then(function (fresh) {
           if (stop || state.auth || !fresh) { return; }
           op = fresh;
           if (op.state !== 'pending' || blocked[lane] || held[op.key]) { blocked[lane] = true; return; }
           inFlight[op.key] = true;  // set in the same turn as the check: correct/cancel see it
           var done = function () { delete inFlight[op.key]; };
-          return (op.kind === 'survey' ? stepSurvey(op) : stepIssue(op)).then(function (outcome) {
+          var step = op.kind === 'survey' ? stepSurvey : (op.kind === 'patch' ? stepPatch : stepIssue);
+          return step(op).then(function (outcome) {
             done();
             if (outcome !== 'done') { blocked[lane] = true; }
             retryDelay = 1000;
@@ -236,6 +274,15 @@
     });
   }
 
+  /** An edit of one feature of a layer (e.g. a household's visit and vote), in its lane's order. */
+  function addPatch(layer, featureId, label, baseEtag, patch) {
+    return all().then(function (ops) {
+      var waiting = ops.some(function (o) { return o.kind === 'patch' && o.layer === layer && o.feature_id === featureId; });
+      return add({kind: 'patch', layer: layer, feature_id: featureId, label: label,
+                  base_etag: waiting ? null : baseEtag, patch: patch, patch_key: uuid()});
+    });
+  }
+
   function addIssue(feature, photo) {
     return add({kind: 'issue', stage: 'create', feature: feature, photo: photo || null});
   }
@@ -253,8 +300,7 @@
   function discard(op) {
     return all().then(function (ops) {
       var next = ops.filter(function (o) {
-        return op.kind === 'survey' && o.kind === 'survey' && o.stairwell_id === op.stairwell_id &&
-          o.base_etag === null && o.key !== op.key;
+        return op.kind !== 'issue' && laneOf(o) === laneOf(op) && o.base_etag === null && o.key !== op.key;
       })[0];
       var work = remove(op.key);
       if (next) { next.base_etag = op.base_etag; work = work.then(function () { return put(next); }); }
@@ -311,10 +357,12 @@
     });
   }
 
+  var listeners = {};  // per layer of 'patch' edits: {saved, conflict}
   var state = {auth: false};
   global.FieldOutbox = {
     init: function (config, callbacks) { cfg = config; hooks = callbacks || {}; return notify(); },
-    addSurvey: addSurvey, addIssue: addIssue, resolve: resolve, discard: discard, retry: retry,
+    addSurvey: addSurvey, addIssue: addIssue, addPatch: addPatch, resolve: resolve, discard: discard, retry: retry,
+    listen: function (layer, callbacks) { listeners[layer] = callbacks; },
     editable: editable, cancel: cancel, correct: correct,
     flush: function () { state.auth = false; return flush(); }, all: all, state: state, uuid: uuid
   };

@@ -6,7 +6,7 @@
 
 var CACHE = 'gis-field-v1';
 var NETWORK_WAIT_MS = 6000;
-var DATA = /^\/(collections\/|tiles\/|field\/rules|issues\/\d+\/photo)/;
+var DATA = /^\/(collections\/|tiles\/|field\/rules|field\/households|issues\/\d+\/photo)/;
 
 self.addEventListener('install', function () { self.skipWaiting(); });
 self.addEventListener('activate', function (event) { event.waitUntil(self.clients.claim()); });

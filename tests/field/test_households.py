@@ -1,0 +1,216 @@
+"""Households in the field view: a small phone records three votes offline, reloads, comes back
+online; each vote reaches the server once and the consent verdict moves; other grids refused."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from gis_service.api.app import create_app
+from gis_service.settings import get_settings
+from tests.conftest import DemoTemplate, start_server
+from tests.field.conftest import FieldServer
+from tests.field.pages import SMALL_PHONE, open_stairwell, phone, rows, sign_in, wait_pending
+
+VERDICT = "/analysis/consent"
+
+
+@pytest.fixture
+def register_server(
+    register_db: Engine, register_template: DemoTemplate, tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> Iterator[FieldServer]:
+    """The real app on a copy of the demo district with its household register."""
+    monkeypatch.setattr(get_settings(), "data_dir", tmp_path)
+    live = start_server(create_app(register_db))
+    yield FieldServer(live, register_db, register_template.tokens, register_template.passwords,
+                      tmp_path)  # fmt: skip
+    live.server.should_exit = True
+    live.thread.join(timeout=10)
+
+
+@pytest.fixture
+def phones(browser: Any, register_server: FieldServer) -> Iterator[Callable[..., Any]]:
+    """Browser contexts, closed before the server stops."""
+    made: list[Any] = []
+
+    def new_context(**options: Any) -> Any:
+        made.append(browser.new_context(**options))
+        return made[-1]
+
+    yield new_context
+    for context in made:
+        context.close()
+
+
+def short_stairwell(server: FieldServer) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """A grid-2 stairwell whose vote three more agreeing flats carry past the quorum: every
+    flat agrees but its three largest and its smallest, which have not voted (one owner each)."""
+    sid = rows(server.engine, "SELECT s.id FROM stairwell s JOIN household h "
+               "ON h.stairwell_id = s.id WHERE s.grid_id = 2 GROUP BY s.id "
+               "HAVING count(*) BETWEEN 6 AND 11 ORDER BY s.id LIMIT 1")[0]["id"]  # fmt: skip
+    flats = rows(server.engine, "SELECT id, floor, door, area_m2, version FROM household "
+                 "WHERE stairwell_id = :s ORDER BY area_m2 DESC, id", s=sid)  # fmt: skip
+    with server.engine.begin() as conn:
+        conn.execute(sa.text("UPDATE household SET owner_group = NULL, vote = 'agree' "
+                             "WHERE stairwell_id = :s"), {"s": sid})  # fmt: skip
+        conn.execute(sa.text("UPDATE household SET vote = 'not_voted' WHERE id = ANY(:ids)"),
+                     {"ids": [f["id"] for f in (*flats[:3], flats[-1])]})  # fmt: skip
+    with server.client("planner") as api:
+        row = api.get(VERDICT, params={"stairwell_id": sid}).json()["stairwells"][0]
+    assert row["verdict"] == "quorum_not_met", row
+    fresh = rows(server.engine, "SELECT id, version FROM household WHERE id = ANY(:ids)",
+                 ids=[f["id"] for f in flats[:3]])  # fmt: skip
+    versions = {f["id"]: f["version"] for f in fresh}
+    return row, [{**f, "version": versions[f["id"]]} for f in flats[:3]]
+
+
+def test_three_votes_offline_reach_the_server_once(
+    register_server: FieldServer, phones: Any
+) -> None:
+    server, engine = register_server, register_server.engine
+    before, flats = short_stairwell(server)
+    sid = before["id"]
+    with engine.begin() as conn:
+        conn.execute(sa.text("UPDATE household SET owner_names = '李四' WHERE id = :h"),
+                     {"h": flats[0]["id"]})  # fmt: skip
+    here = rows(engine, "SELECT ST_X(geom) AS lon, ST_Y(geom) AS lat FROM stairwell "
+                "WHERE id = :s", s=sid)[0]  # fmt: skip
+    context = phone(phones, here["lon"], here["lat"], SMALL_PHONE)
+    page = context.new_page()
+    sign_in(page, server, "grid02")
+    page.wait_for_selector("html[data-field-offline-ready]", state="attached", timeout=20_000)
+    page.wait_for_selector("html[data-field-households-offline=ready]", state="attached")
+
+    open_stairwell(page, sid)
+    page.wait_for_selector(f"#households[data-stairwell='{sid}'] .household")
+    listed = page.eval_on_selector_all(
+        "#households .household", "rs => rs.map(r => [+r.dataset.id, r.dataset.vote])")
+    assert len(listed) == before["households"]
+    # with a register the stairwell's counts are the database's sums: shown read-only, not asked
+    counts = rows(engine, "SELECT households, consent_agree FROM stairwell WHERE id = :s", s=sid)[0]
+    assert page.eval_on_selector("#f-consent_agree", "i => [i.readOnly, i.value]") == [
+        True, str(counts["consent_agree"])]
+    assert page.eval_on_selector("#f-households", "i => i.value") == str(counts["households"])
+    assert page.locator("#survey-form .derived-note").count() == 1
+    assert page.locator("#survey-form .previous").count() == 0
+    assert page.inner_text(f".household[data-id='{flats[0]['id']}'] .owner") == "李四"
+    chip = page.inner_text(f".household[data-id='{flats[0]['id']}'] .vote-chip")
+    assert chip == "Not voted"  # a label, never the code
+
+    context.set_offline(True)
+    for flat in flats:
+        item = f".household[data-id='{flat['id']}']"
+        page.tap(f"{item} .record-vote")
+        page.tap(f"{item} .vote-pick[data-vote=agree]")
+        page.tap(f"{item} .save-vote")
+        page.wait_for_selector(f"{item}[data-pending=true][data-vote=agree]")
+    wait_pending(page, 3)
+
+    response = page.reload()  # offline: the page and the household list come from the cache
+    assert response is not None and response.from_service_worker
+    page.wait_for_selector("html[data-field-ready]", state="attached", timeout=20_000)
+    wait_pending(page, 3)
+    open_stairwell(page, sid)
+    page.wait_for_selector(f".household[data-id='{flats[2]['id']}'][data-pending=true]")
+    assert page.inner_text(f".household[data-id='{flats[2]['id']}'] .vote-chip") == "Agree"
+
+    # back online: the first answer is lost on its way back, so that edit is sent twice
+    lost: list[str] = []
+
+    def lose_first_answer(route: Any) -> None:
+        if route.request.method == "PATCH" and not lost:
+            route.fetch()
+            lost.append(route.request.url)
+            route.abort("internetdisconnected")
+        else:
+            route.continue_()
+
+    context.route("**/collections/households/items/*", lose_first_answer)
+    context.set_offline(False)
+    wait_pending(page, 0, timeout=60_000)
+    assert lost
+
+    ids = [f["id"] for f in flats]
+    logged = rows(engine, "SELECT feature_id, count(*) AS n FROM edit_log WHERE table_name = "
+                  "'household' AND username = 'grid02' GROUP BY feature_id")  # fmt: skip
+    assert {int(r["feature_id"]): r["n"] for r in logged} == dict.fromkeys(ids, 1)
+    votes = rows(engine, "SELECT household_id, vote, recorded_by, proposal_id, voted_on, "
+                 "version FROM household_vote WHERE household_id = ANY(:ids)", ids=ids)
+    assert {v["household_id"]: (v["vote"], v["recorded_by"]) for v in votes} == dict.fromkeys(
+        ids, ("agree", "grid02"))
+    assert {v["proposal_id"] for v in votes} == {before["proposal_id"]}  # the current proposal
+    with server.client("planner") as api:
+        after = api.get(VERDICT, params={"stairwell_id": sid}).json()["stairwells"][0]
+    assert after["voted_owners"] == before["voted_owners"] + 3
+    assert after["agree_owners"] == before["agree_owners"] + 3
+    assert after["verdict"] == "passed" and after["to_vote"]["owners"] == 0
+
+
+def test_another_grids_worker_is_refused(register_server: FieldServer) -> None:
+    flat = rows(register_server.engine, "SELECT h.id, h.version FROM household h JOIN stairwell s "
+                "ON s.id = h.stairwell_id WHERE s.grid_id = 2 ORDER BY h.id LIMIT 1")[0]
+    with register_server.client("grid03") as other:
+        assert other.get("/field/households", params={"grid": 2}).status_code == 403
+        mine = other.get("/field/households").json()
+        assert {h["id"] for h in mine["households"]}.isdisjoint({flat["id"]})
+        patch = other.patch(f"/collections/households/items/{flat['id']}",
+                            json={"type": "Feature", "properties": {"vote": "object"}},
+                            headers={"If-Match": f'"{flat["version"]}"',
+                                     "Content-Type": "application/merge-patch+json"})
+        assert patch.status_code == 403
+    with register_server.client("planner") as staff:
+        listed = staff.get("/field/households", params={"grid": 2, "lang": "en"}).json()
+        assert "owner_names" in listed["households"][0]
+        assert [v["label"] for v in listed["votes"]] == ["Agree", "Object", "Abstain", "Not voted"]
+    with register_server.client("analyst") as analyst:
+        assert analyst.get("/field/households", params={"grid": 2}).status_code == 403
+    after = rows(register_server.engine, "SELECT version FROM household WHERE id = :h",
+                 h=flat["id"])[0]  # fmt: skip
+    assert after["version"] == flat["version"]  # nothing written
+
+
+def test_a_vote_changed_meanwhile_waits_for_the_workers_choice(
+    register_server: FieldServer, phones: Any
+) -> None:
+    server, engine = register_server, register_server.engine
+    flat = rows(engine, "SELECT h.id, h.stairwell_id, h.version, ST_X(h.geom) AS lon, "
+                "ST_Y(h.geom) AS lat FROM household h JOIN stairwell s ON s.id = h.stairwell_id "
+                "WHERE s.grid_id = 2 ORDER BY h.id LIMIT 1")[0]  # fmt: skip
+    context = phone(phones, flat["lon"], flat["lat"], SMALL_PHONE)
+    page = context.new_page()
+    sign_in(page, server, "grid02")
+    open_stairwell(page, flat["stairwell_id"])
+    item = f".household[data-id='{flat['id']}']"
+    page.wait_for_selector(item)
+    context.set_offline(True)
+    page.tap(f"{item} .record-vote")
+    page.tap(f"{item} .vote-pick[data-vote=abstain]")
+    page.tap(f"{item} .save-vote")
+    wait_pending(page, 1)
+    with server.client("planner") as planner:  # meanwhile, at the office
+        changed = planner.patch(f"/collections/households/items/{flat['id']}",
+                                json={"type": "Feature", "properties": {"vote": "object"}},
+                                headers={"If-Match": f'"{flat["version"]}"',
+                                         "Content-Type": "application/merge-patch+json"})
+        assert changed.status_code == 200, changed.text
+    context.set_offline(False)
+    page.evaluate("FieldOutbox.flush()")
+    page.wait_for_selector("#sheet[data-view=conflict] .conflict-row", timeout=30_000)
+    sides = page.eval_on_selector_all(".conflict-row .vote-chip",
+                                      "cs => cs.map(c => c.dataset.vote)")  # fmt: skip
+    assert sides == ["abstain", "object"]  # mine, theirs: nothing overwritten silently
+    assert rows(engine, "SELECT vote FROM household WHERE id = :h", h=flat["id"])[0]["vote"] == (
+        "object")
+    page.tap("#vote-keep-mine")
+    wait_pending(page, 0, timeout=30_000)
+    stored = rows(engine, "SELECT vote, recorded_by FROM household WHERE id = :h", h=flat["id"])[0]
+    assert (stored["vote"], stored["recorded_by"]) == ("abstain", "grid02")
+    logged = rows(engine, "SELECT username FROM edit_log WHERE table_name = 'household' "
+                  "AND feature_id = :h ORDER BY id", h=str(flat["id"]))  # fmt: skip
+    assert [r["username"] for r in logged] == ["planner", "grid02"]
