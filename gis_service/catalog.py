@@ -56,8 +56,11 @@ class LayerField(BaseModel):
 
     @model_validator(mode="after")
     def _limits_fit_the_type(self) -> LayerField:
-        if self.enum_labels and set(self.enum_labels) != set(self.enum or []):
+        # a person sees labels, never codes: every code of a fixed enum has its zh/en label
+        if self.enum is not None and set(self.enum_labels) != set(self.enum):
             raise ValueError("enum_labels: give a label to each enum code, and only to those")
+        if self.enum is None and self.enum_labels:
+            raise ValueError("enum_labels without enum")
         limits = self.limits
         if limits is None:
             return self

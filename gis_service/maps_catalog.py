@@ -18,7 +18,7 @@ MAPS_DIR = shipped_dir("maps")
 ID = r"^[a-z][a-z0-9_]*$"
 COLOR = r"^#[0-9a-fA-F]{6}$"
 Control = Literal[
-    "layers", "search", "fullscreen", "measure", "scale", "legend", "scenarios", "sign_in"
+    "layers", "search", "fullscreen", "measure", "scale", "legend", "scenarios", "sign_in", "share"
 ]
 Click = Literal["none", "popup", "stairwell", "compound"]
 
@@ -29,14 +29,28 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+TILE_URL = r"^https?://[^\s\"'<>]*\{z\}[^\s\"'<>]*$"
+
+
 class Basemap(Strict):
-    """A background: an XYZ raster template from outside, or blank (works offline)."""
+    """A background: an XYZ raster template from outside, or blank (works offline).
+
+    kind tianditu: CGCS2000 tiles (≈ WGS84 at map scale: drawn as they come) with an annotation
+    layer over them, both asking for the deployment's key as {key}; left out without a key.
+    kind gcj02: a Chinese vendor's tiles in GCJ-02; the page places each tile where its GCJ-02
+    corners lie in WGS84 (our data is never shifted; see gismap-china.js).
+    """
 
     id: str = Field(pattern=ID)
     title: Text
-    kind: Literal["xyz", "blank"] = "xyz"
-    url: str | None = Field(default=None, pattern=r"^https?://[^\s\"'<>]*\{z\}[^\s\"'<>]*$")
+    kind: Literal["xyz", "blank", "tianditu", "gcj02"] = "xyz"
+    url: str | None = Field(default=None, pattern=TILE_URL)
+    annotation_url: str | None = Field(default=None, pattern=TILE_URL)
     attribution: str = Field(default="", pattern=r"^[^<>]*$")
+    approval: str | None = Field(
+        default=None, pattern=r"^[^<>]*$",
+        description="the map-approval number (审图号) the vendor publishes, shown with the map",
+    )
     max_zoom: int = Field(default=19, ge=0, le=24)
     subdomains: str = "abc"
     bulk_download: bool = Field(
@@ -45,11 +59,20 @@ class Basemap(Strict):
 
     @model_validator(mode="after")
     def _url(self) -> Basemap:
-        if (self.kind == "xyz") != (self.url is not None):
-            raise ValueError("an xyz basemap needs a url, a blank one has none")
-        if self.url and re.search(r"\{[{%#]", self.url):  # Folium compiles it as a template
-            raise ValueError("a basemap url may not hold '{{', '{%' or '{#'")
+        if (self.kind != "blank") != (self.url is not None):
+            raise ValueError("a tiled basemap needs a url, a blank one has none")
+        if (self.kind == "tianditu") != (self.annotation_url is not None):
+            raise ValueError("a tianditu basemap (and only it) has an annotation_url")
+        for url in (self.url, self.annotation_url):
+            if url and re.search(r"\{[{%#]", url):  # Folium compiles it as a template
+                raise ValueError("a basemap url may not hold '{{', '{%' or '{#'")
+            if url and ("{key}" in url) != (self.kind == "tianditu"):
+                raise ValueError("{key} (the Tianditu key) belongs in tianditu urls only")
         return self
+
+    def credit(self) -> str:
+        """The attribution with the map-approval number, when there is one."""
+        return " · ".join(part for part in (self.attribution, self.approval) if part)
 
 
 class TilesSource(Strict):
@@ -178,7 +201,7 @@ class InitialView(Strict):
 
 
 class SearchSpec(Strict):
-    """Layers searched by name through the features API (their catalog search fields)."""
+    """Layers searched by name (their catalog search fields, pinyin too) through /search."""
 
     layers: list[str] = Field(min_length=1)
 

@@ -110,6 +110,10 @@ class Settings(BaseSettings):
     max_photo_bytes: int = Field(
         default=8 * 1024 * 1024, description="Largest issue photo accepted (413 above)."
     )
+    tianditu_key: str | None = Field(
+        default=None, pattern=r"^[A-Za-z0-9]{8,64}$",
+        description="Browser key (tk) of the Tianditu map service; unset: no Tianditu basemap.",
+    )
     session_secret: str | None = Field(
         default=None,
         description="Key signing session cookies; unset: generated once, kept in the data dir.",

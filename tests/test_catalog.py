@@ -5,9 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import yaml
 from sqlalchemy.engine import Engine
 
 from gis_service.catalog import check_against_database, load_catalog
+from gis_service.db.models import BATCH_STATUSES
 from gis_service.errors import ConfigError
 from tests.conftest import catalog_copy
 
@@ -113,3 +115,21 @@ def test_public_layers_match_database_grants(shared_demo_db: Engine, tmp_path: P
         wrong = load_catalog(broken_copy(tmp_path, "stairwells", {"public": True}))
         with pytest.raises(ConfigError, match=r"stairwells\.yaml: public is True but the database"):
             check_against_database(wrong, conn)
+
+
+def test_every_code_a_person_may_see_has_its_labels(tmp_path: Path) -> None:
+    """Each enum code has zh/en labels, and so has each stage of a retrofit batch."""
+    catalog = load_catalog()
+    for layer in catalog.layers.values():
+        for f in layer.fields:
+            if f.enum:
+                assert set(f.enum_labels) == set(f.enum), (layer.id, f.name)
+    stages = catalog.layer("stairwells").labels
+    assert all(f"batch_{s}" in stages for s in BATCH_STATUSES)
+    path = tmp_path / "layers"
+    catalog_copy(path, {})
+    parking = yaml.safe_load((path / "parking.yaml").read_text())
+    del parking["fields"][3]["enum_labels"]
+    (path / "parking.yaml").write_text(yaml.safe_dump(parking, allow_unicode=True))
+    with pytest.raises(ConfigError, match="give a label to each enum code"):
+        load_catalog(path)

@@ -18,6 +18,7 @@ from gis_service.api import (
     pipeline,
     reports,
     scenarios,
+    search,
     supervision,
     tiles,
     transfer,
@@ -64,6 +65,7 @@ def create_app(
     app.add_middleware(RequestLog)  # outermost of ours: sees every answer and escaped error
     app.include_router(health.router)
     app.include_router(compounds.router)
+    app.include_router(search.router)
     app.include_router(pipeline.router)
     app.include_router(field_api.router_for(catalog))  # before the pages: /maps/field...
     app.include_router(field_households.router)

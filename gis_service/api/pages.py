@@ -15,7 +15,7 @@ from gis_service.api.openapi import errors
 from gis_service.catalog import Catalog
 from gis_service.errors import NotFound
 from gis_service.maps_catalog import MapView
-from gis_service.rows.lookups import elevator_statuses
+from gis_service.rows.lookups import elevator_statuses, lookup_tables
 from gis_service.webmap import render_page
 from gis_service.webmap.i18n import negotiate
 
@@ -36,11 +36,10 @@ def content_security_policy(view: MapView) -> str:
     'unsafe-eval' is there for leaflet-measure, whose templates compile with new Function.
     """
     hosts = set()
-    for base in view.basemaps:
-        if base.url:
-            host = urlsplit(base.url.replace("{s}", "x")).netloc
-            scheme = urlsplit(base.url).scheme
-            hosts.add(f"{scheme}://{'*.' + host.split('.', 1)[1] if '{s}' in base.url else host}")
+    for url in [u for base in view.basemaps for u in (base.url, base.annotation_url) if u]:
+        host = urlsplit(url.replace("{s}", "x")).netloc
+        scheme = urlsplit(url).scheme
+        hosts.add(f"{scheme}://{'*.' + host.split('.', 1)[1] if '{s}' in url else host}")
     images = " ".join(["'self'", "data:", "blob:", *sorted(hosts)])
     return (
         "default-src 'self'; script-src 'self' 'unsafe-inline' 'unsafe-eval'; "
@@ -72,7 +71,10 @@ def map_page(
     if view is None:
         raise NotFound(f"there is no map {view_id!r}; maps: {', '.join(sorted(views))}")
     chosen = negotiate(lang, request.headers.get("accept-language"))
-    page = render_page(view, catalog, chosen, elevator_statuses(engine))
+    page = render_page(
+        view, catalog, chosen, elevator_statuses(engine), lookup_tables(engine, catalog),
+        request.app.state.settings.tianditu_key,
+    )
     headers = {
         "Content-Language": "zh-CN" if chosen == "zh" else "en",
         "Vary": "Accept-Language",

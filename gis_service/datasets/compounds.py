@@ -44,7 +44,36 @@ def compound_summaries(conn: sa.Connection, name: str | None, limit: int) -> lis
     return summaries(conn, "true ORDER BY c.id LIMIT :limit", {"limit": limit})
 
 
+OPEN_BATCH = ("planned", "applied", "approved", "under_construction")
+"""Batch stages whose stairwells are still to get their elevator (completed and cancelled: no)."""
+
+
+def batches(conn: sa.Connection, compound_id: int) -> list[dict[str, Any]]:
+    """A compound's retrofit batches: name, stage, size in stairwells, of them in service."""
+    rows = conn.execute(
+        sa.text("""
+        SELECT b.id, b.name, b.status, b.applied_on, b.approved_on,
+               count(s.id)::int AS stairwells,
+               (count(s.id) FILTER (WHERE s.elevator_status = 'in_service'))::int AS in_service,
+               (count(s.id) FILTER (WHERE s.elevator_status = 'infeasible'))::int AS infeasible
+        FROM retrofit_batch b LEFT JOIN stairwell s ON s.batch_id = b.id
+        WHERE b.compound_id = :id GROUP BY b.id ORDER BY b.id
+    """),
+        {"id": compound_id},
+    ).mappings()
+    return [dict(row) for row in rows]
+
+
 def compound_summary(conn: sa.Connection, compound_id: int) -> dict[str, Any] | None:
-    """One compound's stairwell counts by elevator status (None when it does not exist)."""
+    """One compound's stairwell counts by elevator status, its batches and what they bring
+    (stairwells in service once every open batch is built); None when it does not exist."""
     found = summaries(conn, "c.id = :id", {"id": compound_id})
-    return found[0] if found else None
+    if not found:
+        return None
+    summary = found[0]
+    summary["batches"] = batches(conn, compound_id)
+    summary["projected_in_service"] = summary["in_service"] + sum(
+        b["stairwells"] - b["in_service"] - b["infeasible"]
+        for b in summary["batches"] if b["status"] in OPEN_BATCH
+    )
+    return summary

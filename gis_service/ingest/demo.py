@@ -30,19 +30,6 @@ from gis_service.ingest.demo_layout import (
 COMPOUND_34_BLOCK = (1, 1)  # within the base subdistrict
 COMPOUND_34_BUILDINGS = [[5, 5], [5, 5], [5, 5], [5, 5], [5, 6], [6]]  # 9×5 + 2×6 = 57
 COMPOUND_34_IN_SERVICE = 15
-FACILITY_KINDS = [
-    "micro_fire_station",
-    "elderly_service_centre",
-    "community_service_centre",
-    "party_people_centre",
-    "police_room",
-    "property_office",
-    "access_gate",
-    "health_centre",
-    "kindergarten",
-    "food_market",
-    "refuse_point",
-]
 # The complete-community kinds added later (childcare, parcel point, activity ground,
 # supermarket), placed by hand so the four base communities show a mix: per community, the
 # kind and the compounds (0-8: grid column × 3 + row) holding one; one site seldom serves half
@@ -55,7 +42,6 @@ CHECKLIST_SITES: list[dict[str, tuple[int, ...]]] = [
 ]
 CHECKLIST_NAMES = {"childcare": "托育点", "parcel_point": "快递驿站",
                    "activity_ground": "公共活动场地", "supermarket": "综合超市"}  # fmt: skip
-PARKING_KINDS = ["surface_lot", "stacked_garage", "bicycle_shed", "ev_charging"]
 GARDEN_KINDS = ["neighbourhood_garden", "pocket_park", "street_garden"]
 GARDEN_SUFFIX = {
     "neighbourhood_garden": "邻里花园",
@@ -63,6 +49,18 @@ GARDEN_SUFFIX = {
     "street_garden": "街边小游园",
 }
 MAINTENANCE = ["property_contractor", "elevator_company", "custody_butler"]
+# what a facility is called after its compound's name (a name, never the kind's code)
+FACILITY_NAME = {
+    "micro_fire_station": "微型消防站", "elderly_service_centre": "长者服务中心",
+    "community_service_centre": "社区服务站", "party_people_centre": "党群服务中心",
+    "police_room": "警务室", "property_office": "物业管理处", "access_gate": "门禁",
+    "health_centre": "卫生服务站", "kindergarten": "幼儿园", "food_market": "肉菜市场",
+    "refuse_point": "垃圾收集点",
+}
+PARKING_NAME = {"surface_lot": "停车场", "stacked_garage": "立体车库",
+                "bicycle_shed": "车棚", "ev_charging": "充电站"}
+FACILITY_KINDS = list(FACILITY_NAME)
+PARKING_KINDS = list(PARKING_NAME)
 
 
 class CityBuilder:
@@ -352,7 +350,7 @@ class CityBuilder:
                 kind = FACILITY_KINDS[int(rng.integers(0, len(FACILITY_KINDS)))]
                 self.t.add(
                     "facility",
-                    name=f"{name}{kind}",
+                    name=f"{name}{FACILITY_NAME[kind]}",
                     kind=kind,
                     capacity=None,
                     floor_area_m2=None,
@@ -409,7 +407,7 @@ class CityBuilder:
                 "parking",
                 compound_id=cid,
                 garden_id=None,
-                name=f"{names_[n * 3 + 1]}{kind}",
+                name=f"{names_[n * 3 + 1]}{PARKING_NAME[kind]}",
                 kind=kind,
                 capacity=int(rng.integers(12, 90)),
                 geom=point(x0 + 186, y0 + 80),
@@ -418,7 +416,7 @@ class CityBuilder:
             cid, (x0, y0, _, _) = ids[(n * 7) % 36], corners[(n * 7) % 36]
             self.t.add(
                 "facility",
-                name=f"{names_[(n * 7) % 36]}{kind}",
+                name=f"{names_[(n * 7) % 36]}{FACILITY_NAME[kind]}",
                 kind=kind,
                 capacity=60 if kind == "elderly_service_centre" else None,
                 floor_area_m2=700.0 if kind == "elderly_service_centre" else None,

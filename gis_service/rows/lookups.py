@@ -8,7 +8,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from gis_service.catalog import Layer
+from gis_service.catalog import Catalog, Layer
 from gis_service.db.models import Base
 from gis_service.rows.columns import quoted
 from gis_service.rows.messages import say
@@ -59,6 +59,14 @@ def elevator_statuses(engine: Engine) -> list[Code]:
     """The elevator pipeline in order, with its labels (reference data, read as the service)."""
     with engine.connect() as conn:
         return labelled(conn, "elevator_status", "rank")
+
+
+def lookup_tables(engine: Engine, catalog: Catalog) -> dict[str, list[Code]]:
+    """Every lookup table the catalog's fields name (enum_from), with its labels."""
+    tables = sorted({f.enum_from for layer in catalog.layers.values() for f in layer.fields
+                     if f.enum_from})  # fmt: skip
+    with engine.connect() as conn:
+        return {table: labelled(conn, table) for table in tables}
 
 
 def codes(conn: sa.Connection, table: str) -> list[str]:

@@ -45,6 +45,9 @@ MEASURE_CSS = [("leaflet_measure_css", vendor("leaflet-measure", "leaflet-measur
 APP_JS = [
     ("gismap_js", own("gismap.js")),
     ("gismap_layers_js", own("gismap-layers.js")),
+    ("gismap_legend_js", own("gismap-legend.js")),
+    ("gismap_share_js", own("gismap-share.js")),
+    ("gismap_china_js", own("gismap-china.js")),
     ("gismap_panels_js", own("gismap-panels.js")),
     ("gismap_scenarios_js", own("gismap-scenarios.js")),
     ("gismap_consent_js", own("gismap-consent.js")),

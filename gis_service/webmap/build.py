@@ -8,13 +8,27 @@ import folium
 from folium.map import Layer
 
 from gis_service.catalog import Catalog
-from gis_service.maps_catalog import MapView, TilesSource
+from gis_service.maps_catalog import Basemap, MapView, TilesSource
 from gis_service.webmap import elements
-from gis_service.webmap.config import Status, client_config, layer_title, tile_url
+from gis_service.webmap.config import Lookups, Status, client_config, layer_title, tile_url
 from gis_service.webmap.page_data import add_slots, fill, inert_label
 
 
-def build_map(view: MapView, catalog: Catalog, lang: str, config: dict[str, Any]) -> str:
+def china_basemap(base: Basemap, max_zoom: int, key: str) -> dict[str, Any]:
+    """What GisMap.chinaBasemap draws: the tile URLs (the key filled in), grid and credit."""
+    return {
+        "kind": base.kind,
+        "urls": [u.replace("{key}", key) for u in (base.url, base.annotation_url) if u],
+        "subdomains": base.subdomains,
+        "max_zoom": min(base.max_zoom, max_zoom),
+        "attribution": inert_label(base.credit()),
+    }
+
+
+def build_map(
+    view: MapView, catalog: Catalog, lang: str, config: dict[str, Any],
+    tianditu_key: str | None = None,
+) -> str:
     """The page skeleton of a view in a language: Folium fed the view's YAML only, no data.
 
     `config` (the page data, filled in afterwards) decides which overlays are drawn and how:
@@ -39,13 +53,21 @@ def build_map(view: MapView, catalog: Catalog, lang: str, config: dict[str, Any]
     for base in view.basemaps:
         name = inert_label(base.title.pick(lang))
         show = base.id == view.default_basemap
+        if base.kind == "tianditu" and not tianditu_key:
+            continue  # no key, no Tianditu
         if base.kind == "blank" or base.url is None:
             layer: Layer = elements.ScriptLayer("GisMap.blankBasemap", base.id, name, False, show)
             blank = blank or base.id
+        elif base.kind in ("tianditu", "gcj02"):
+            layer = elements.ScriptLayer(
+                "GisMap.chinaBasemap", china_basemap(base, start.max_zoom, tianditu_key or ""),
+                name, False, show,
+            )
         else:
-            attribution = inert_label(base.attribution)
+            attribution = inert_label(base.credit())
             layer = elements.Basemap(
-                base.url, name, attribution, min(base.max_zoom, start.max_zoom), show
+                base.url, name, attribution, min(base.max_zoom, start.max_zoom), show,
+                base.subdomains,
             )
         layer.add_to(fmap)
         basemaps[base.id] = layer
@@ -79,14 +101,20 @@ def build_map(view: MapView, catalog: Catalog, lang: str, config: dict[str, Any]
         elements.LocalFullscreen(position="topleft").add_to(fmap)
     if "measure" in controls:
         elements.LocalMeasure(
-            position="topleft", primary_length_unit="meters", primary_area_unit="sqmeters"
+            position="topleft", primary_length_unit="meters", secondary_length_unit="kilometers",
+            primary_area_unit="sqmeters", secondary_area_unit="hectares",
+            localization="cn" if lang == "zh" else "en", units=elements.METRIC_UNITS,
         ).add_to(fmap)
     if "layers" in controls:
         folium.LayerControl(position="topright", collapsed=True).add_to(fmap)
     return str(figure.render())
 
 
-def render_page(view: MapView, catalog: Catalog, lang: str, statuses: list[Status]) -> str:
-    """The page's HTML: the skeleton with the page data (statuses from the database) filled in."""
-    config = client_config(view, catalog, lang, statuses)
-    return fill(build_map(view, catalog, lang, config), config, view.title.pick(lang))
+def render_page(
+    view: MapView, catalog: Catalog, lang: str, statuses: list[Status],
+    lookups: Lookups | None = None, tianditu_key: str | None = None,
+) -> str:
+    """The page's HTML: the skeleton with the page data (statuses, lookup labels) filled in."""
+    config = client_config(view, catalog, lang, statuses, lookups)
+    page = build_map(view, catalog, lang, config, tianditu_key)
+    return fill(page, config, view.title.pick(lang))

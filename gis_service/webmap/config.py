@@ -12,6 +12,7 @@ from gis_service.maps_consent import consent_entry
 from gis_service.rows.lookups import Code as Status
 from gis_service.webmap.i18n import INDICATORS, MEASURE_INDICATORS, STRINGS
 
+Lookups = dict[str, list[Status]]  # lookup table -> its codes with labels
 TILE_URL = "/tiles/{layers}/{{z}}/{{x}}/{{y}}.pbf"
 
 
@@ -20,13 +21,27 @@ def tile_url(layer_ids: list[str]) -> str:
     return TILE_URL.format(layers=",".join(layer_ids))
 
 
-def catalog_entry(layer: Layer, lang: str) -> dict[str, Any]:
+def enum_labels(layer: Layer, lang: str, lookups: Lookups) -> dict[str, dict[str, str]]:
+    """The label of each code of each coded field (its enum_labels, or its lookup table's)."""
+    out: dict[str, dict[str, str]] = {}
+    for f in layer.fields:
+        if f.enum_labels:
+            out[f.name] = {code: text.pick(lang) for code, text in f.enum_labels.items()}
+        elif f.enum_from and f.enum_from in lookups:
+            out[f.name] = {c.code: c.label(lang) for c in lookups[f.enum_from]}
+    return out
+
+
+def catalog_entry(layer: Layer, lang: str, lookups: Lookups | None = None) -> dict[str, Any]:
     """Title, geometry, style, popup fields (with labels) and search fields of a catalog layer."""
     style = layer.style
     return {
         "title": layer.title.pick(lang),
         "geometry": layer.geometry,
         "public": layer.public,
+        "amenity": layer.service is not None,  # drawn in the amenities pane
+        "enums": enum_labels(layer, lang, lookups or {}),
+        "codes": {code: text.pick(lang) for code, text in layer.labels.items()},
         "style": {
             "color": style.color,
             "color_by": style.color_by,
@@ -125,7 +140,8 @@ def indicator_entry(catalog: Catalog, indicator: Indicator, lang: str) -> dict[s
 
 
 def client_config(
-    view: MapView, catalog: Catalog, lang: str, statuses: list[Status]
+    view: MapView, catalog: Catalog, lang: str, statuses: list[Status],
+    lookups: Lookups | None = None,
 ) -> dict[str, Any]:
     """The page's configuration: language, strings, layers, choropleth, controls, statuses."""
     used = sorted({i for lay in view.layers for i in lay.catalog_ids()}
@@ -138,7 +154,7 @@ def client_config(
         "indicators": {**INDICATORS[lang], **measure_labels(catalog, lang)},
         "controls": list(view.controls),
         "initial_view": view.initial_view.model_dump(),
-        "catalog": {i: catalog_entry(catalog.layer(i), lang) for i in used},
+        "catalog": {i: catalog_entry(catalog.layer(i), lang, lookups) for i in used},
         "layers": {lay.id: layer_entry(lay, catalog, lang) for lay in view.layers},
         "statuses": [
             {"code": s.code, "label": s.label(lang), "color": stair_colors.get(s.code, "#607d8b")}
@@ -151,6 +167,7 @@ def client_config(
             "history": "/collections/{layer}/items/{id}/history",
             "compound": "/compounds/{id}",
             "report": "/reports/compounds/{id}.pdf",
+            "search": "/search",
             "scenarios": "/scenarios",
             "scenario": "/scenarios/{id}",
         },

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import folium
 from branca.element import MacroElement
 from folium.elements import JSCSSMixin
@@ -25,6 +27,15 @@ class LocalFullscreen(Fullscreen):
 
     default_js = assets.FULLSCREEN_JS
     default_css = assets.FULLSCREEN_CSS
+
+
+# the measure tool's units, written as symbols in both languages (never acres or miles)
+METRIC_UNITS = {
+    "meters": {"factor": 1, "display": "m", "decimals": 0},
+    "kilometers": {"factor": 0.001, "display": "km", "decimals": 2},
+    "sqmeters": {"factor": 1, "display": "m²", "decimals": 0},
+    "hectares": {"factor": 0.0001, "display": "ha", "decimals": 2},
+}
 
 
 class LocalMeasure(MeasureControl):
@@ -98,7 +109,8 @@ class ScriptLayer(Layer):
     )
 
     def __init__(
-        self, factory: str, argument: str, name: str, overlay: bool = True, show: bool = True
+        self, factory: str, argument: str | dict[str, Any], name: str, overlay: bool = True,
+        show: bool = True,
     ) -> None:
         super().__init__(name=name, overlay=overlay, control=True, show=show)
         self._name = "ScriptLayer"
@@ -109,10 +121,13 @@ class ScriptLayer(Layer):
 class Basemap(folium.TileLayer):
     """An outside XYZ basemap; GisMap switches to the blank one when its tiles fail."""
 
-    def __init__(self, url: str, name: str, attribution: str, max_zoom: int, show: bool) -> None:
+    def __init__(
+        self, url: str, name: str, attribution: str, max_zoom: int, show: bool,
+        subdomains: str = "abc",
+    ) -> None:
         super().__init__(
             tiles=url, name=name, attr=attribution, max_zoom=max_zoom, max_native_zoom=max_zoom,
-            overlay=False, control=True, show=show,
+            overlay=False, control=True, show=show, subdomains=subdomains,
         )
 
 

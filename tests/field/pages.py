@@ -57,6 +57,15 @@ def sign_in(page: Any, server: FieldServer, user: str) -> None:
     wait_ready(page)
 
 
+def open_progress(page: Any, server: FieldServer, user: str) -> None:
+    """Open the supervisor page, sign in on the form it sends to, and wait for its data."""
+    page.goto(server.url + "/maps/field-progress")
+    page.fill("#username", user)
+    page.fill("#password", server.passwords[user])
+    page.click("#login button[type=submit]")
+    page.wait_for_selector("html[data-progress-ready]", state="attached", timeout=20_000)
+
+
 def wait_ready(page: Any) -> None:
     """Wait until the stairwells and the survey rules are loaded."""
     page.wait_for_selector("html[data-field-ready][data-field-rules=loaded]", state="attached",

@@ -6,7 +6,7 @@ import datetime as dt
 from typing import Any
 
 from tests.field.conftest import FieldServer
-from tests.field.pages import rows
+from tests.field.pages import open_progress, rows
 
 
 def visit(sid: int, **values: object) -> dict[str, object]:
@@ -103,11 +103,7 @@ def test_supervisor_page_shows_progress_and_resolves_issues(
 ) -> None:
     context = contexts(locale="en-US", viewport={"width": 1024, "height": 900})
     page = context.new_page()
-    page.goto(field_server.url + "/maps/field-progress")
-    page.fill("#username", "planner")
-    page.fill("#password", field_server.passwords["planner"])
-    page.click("#login button[type=submit]")
-    page.wait_for_selector("html[data-progress-ready]", state="attached", timeout=20_000)
+    open_progress(page, field_server, "planner")
     assert page.locator("#progress-table tbody tr").count() == 12
     assert page.locator("#progress-chart polyline").count() >= 1
     open_before = page.locator("#open-issues .issue").count()

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from playwright.sync_api import Browser, ConsoleMessage, Dialog, Page, Route
+from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Dialog, Page, Route
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "web"
 LOCAL_HOSTS = {"127.0.0.1", "localhost"}
@@ -28,9 +28,10 @@ class Watched:
         return [e for e in self.errors if not any(url in e for url in self.blocked)]
 
 
-def watch(browser: Browser) -> Watched:
+def watch(browser: Browser, context: BrowserContext | None = None) -> Watched:
     """A new page that may reach only localhost and records errors, dialogs and responses."""
-    page = browser.new_page(viewport={"width": 1200, "height": 800}, device_scale_factor=1)
+    page = (context.new_page() if context is not None
+            else browser.new_page(viewport={"width": 1200, "height": 800}, device_scale_factor=1))
     watched = Watched(page)
 
     def route(target: Route) -> None:

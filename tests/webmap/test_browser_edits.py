@@ -26,7 +26,9 @@ def test_names_show_as_text_and_edits_in_the_history(
 ) -> None:
     token = demo_template.tokens["planner"]
     with demo_db.begin() as conn:
-        conn.execute(sa.text("UPDATE compound SET name = :n WHERE id = 5"), {"n": XSS})
+        # both names: an English page shows the English one
+        renamed = "UPDATE compound SET name = :n, name_en = :n WHERE id = 5"
+        conn.execute(sa.text(renamed), {"n": XSS})
         stairwell = conn.execute(
             sa.text("SELECT id FROM stairwell WHERE compound_id = 5 ORDER BY id LIMIT 1")
         ).scalar_one()

@@ -10,7 +10,8 @@
     if (layerCfg.click === 'stairwell' && layerCfg.kind !== 'tiles') { return 'gis-highlight'; }
     if (cat && cat.geometry === 'point') { return 'gis-points'; }
     if (layerCfg.kind === 'tiles') {
-      return layerCfg.catalog.indexOf('gardens') >= 0 ? 'gis-amenities' : 'gis-context';
+      var amenity = layerCfg.catalog.some(function (id) { return (cfg().catalog[id] || {}).amenity; });
+      return amenity ? 'gis-amenities' : 'gis-context';
     }
     return cat ? 'gis-areas' : 'gis-reach';
   }
@@ -124,7 +125,7 @@
     return cat.popup.map(function (pair) {
       var value = props[pair[0]];
       var shown = pair[0] === 'elevator_status' ? [swatch(GisMap.statusColor(value)), GisMap.statusLabel(value)]
-        : [GisMap.format(value)];
+        : [GisMap.format(GisMap.codeLabel(catalogId, pair[0], value))];
       return el('tr', {}, [el('th', {text: pair[1]}), el('td', {}, shown)]);
     });
   }
@@ -135,7 +136,7 @@
     var popup = GisMap.openPopup(latlng, body);
     GisMap.fetchJson(GisMap.url(cfg().urls.item, {layer: catalogId, id: id})).then(function (feature) {
       var props = feature.properties || {};
-      body.replaceChildren(el('h4', {text: props.name || cat.title}), el('table', {}, fieldRows(catalogId, props)));
+      body.replaceChildren(el('h4', {text: GisMap.nameOf(props) || cat.title}), el('table', {}, fieldRows(catalogId, props)));
       popup.update();
     }).catch(function (err) { body.replaceChildren(el('p', {class: 'gis-error', text: err.message})); popup.update(); });
   };
@@ -257,8 +258,7 @@
   };
 
   function featureName(feature) {
-    var p = feature.properties || {};
-    return p.name || p.label || p.code || (feature.id !== undefined ? '#' + feature.id : '');
+    return GisMap.nameOf(feature.properties) || (feature.id !== undefined ? '#' + feature.id : '');
   }
 
   function bindFeature(layerCfg, catalogId, feature, sub) {
@@ -288,9 +288,7 @@
   }
   GisMap.propertiesTable = propertiesTable;
 
-  /* ---- search by name through the features API ---- */
-  function cqlText(value) { return "'" + value.replace(/'/g, "''") + "'"; }
-
+  /* ---- search: compounds, communities, grids, buildings (with their compound), pinyin ---- */
   GisMap.searchControl = function () {
     var Search = L.Control.extend({
       options: {position: 'topleft'},
@@ -312,43 +310,25 @@
     text = text.trim();
     results.replaceChildren();
     if (!text) { return; }
-    var asked = cfg().search.map(function (layerId) {
-      var cat = cfg().catalog[layerId];
-      var filter = cat.search.map(function (f) { return f + ' LIKE ' + cqlText('%' + text + '%'); }).join(' OR ');
-      var url = GisMap.url(cfg().urls.items, {layer: layerId}) + '?limit=8&filter-lang=cql2-text&filter=' +
-        encodeURIComponent(filter);
-      return GisMap.fetchJson(url).then(function (data) {
-        return (data.features || []).map(function (f) { return {layer: layerId, feature: f}; });
-      }).catch(function () { return []; });
-    });
-    Promise.all(asked).then(function (lists) {
-      var found = [].concat.apply([], lists);
-      if (!found.length) { results.appendChild(el('li', {class: 'gis-muted', text: t('no_results')})); }
-      found.forEach(function (hit) {
-        var name = featureName(hit.feature);
-        results.appendChild(el('li', {}, [el('button', {type: 'button', onclick: function () { go(hit); results.replaceChildren(); }},
-          [name, el('small', {text: ' · ' + cfg().catalog[hit.layer].title})])]));
+    var url = cfg().urls.search + '?q=' + encodeURIComponent(text.slice(0, 60)) + '&layers=' + cfg().search.join(',');
+    GisMap.fetchJson(url).then(function (answer) {
+      var hits = answer.hits || [];
+      results.replaceChildren();
+      if (!hits.length) { results.appendChild(el('li', {class: 'gis-muted', text: t('no_results')})); }
+      hits.forEach(function (hit) {
+        var where = hit.compound ? ' · ' + GisMap.nameOf(hit.compound) : '';
+        var title = hit.layer_title[cfg().lang] || hit.layer;
+        results.appendChild(el('li', {'data-layer': hit.layer, 'data-id': hit.id}, [el('button', {type: 'button',
+          onclick: function () { GisMap.goTo(hit); results.replaceChildren(); }},
+          [GisMap.nameOf(hit) || hit.code || ('#' + hit.id), el('small', {text: where + ' · ' + title})])]));
       });
-    });
+    }).catch(function (err) { results.replaceChildren(el('li', {class: 'gis-error', text: err.message})); });
   }
 
-  function go(hit) {
-    var shape = L.geoJSON(hit.feature);
-    GisMap.map.fitBounds(shape.getBounds(), {maxZoom: 18});
-    if (hit.layer === 'compounds') { GisMap.compoundCard(hit.feature.id, featureName(hit.feature)); }
-  }
-
-  /* ---- the stairwell status legend ---- */
-  GisMap.statusLegend = function () {
-    var Legend = L.Control.extend({
-      options: {position: 'bottomright'},
-      onAdd: function () {
-        return el('div', {class: 'gis-panel gis-status-legend'}, [el('h4', {text: t('status_legend')})].concat(
-          (cfg().statuses || []).map(function (s) {
-            return el('div', {'data-status': s.code}, [swatch(s.color), s.label]);
-          })));
-      }
-    });
-    return new Legend();
+  /** Show a found place: fit its bounds; a compound opens its card. */
+  GisMap.goTo = function (hit) {
+    var b = hit.bbox;
+    GisMap.map.fitBounds([[b[1], b[0]], [b[3], b[2]]], {maxZoom: 18, animate: false});
+    if (hit.layer === 'compounds') { GisMap.compoundCard(hit.id, GisMap.nameOf(hit)); }
   };
 })(window.GisMap);

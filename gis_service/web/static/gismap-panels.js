@@ -74,7 +74,7 @@
 
   function areaName(props) {
     var ch = cfg().choropleth;
-    return props[ch.name_property] || props.name_en || props.code || '';
+    return (cfg().lang === 'en' && props.name_en) || props[ch.name_property] || props.name_en || props.code || '';
   }
 
   function figuresTable(props) {
@@ -188,6 +188,43 @@
     return layer;
   };
 
+  /* ---- the compound's retrofit batches and what they bring ---- */
+  function batchRows(c) {
+    var stages = (cfg().catalog.stairwells || {}).codes || {};
+    return (c.batches || []).map(function (b) {
+      var compare = cfg().controls.indexOf('scenarios') >= 0 && GisMap.scenarios ? el('button', {
+        type: 'button', class: 'gis-compare-batch', text: t('compare_batch'),
+        onclick: function (ev) { compareBatch(b, ev.target); }}) : null;
+      return el('div', {class: 'gis-batch', 'data-batch': b.id, 'data-stage': b.status, 'data-size': b.stairwells}, [
+        el('h5', {text: t('batch')}), el('strong', {text: b.name}),
+        el('p', {text: GisMap.fill(t('batch_size'), {n: b.stairwells}) + ' · ' + (stages['batch_' + b.status] || b.status)}),
+        compare]);
+    }).concat((c.batches || []).length ? [el('p', {class: 'gis-projection', 'data-now': c.in_service,
+      'data-projected': c.projected_in_service, 'data-total': c.stairwells,
+      text: GisMap.fill(t('projection'), {now: c.in_service + '/' + c.stairwells,
+                                          then: c.projected_in_service + '/' + c.stairwells})})] : []);
+  }
+
+  /** A scenario of one batch (made once; its name is the batch's), opened in the swipe. */
+  function compareBatch(batch, button) {
+    button.disabled = true;
+    var body = {name: batch.name, description: GisMap.fill(t('batch_scenario'), {name: batch.name}),
+                interventions: {batches: [batch.id]}};
+    GisMap.postJson(cfg().urls.scenarios, body).then(function (answer) {
+      if (answer.status === 201) { return answer.body.id; }
+      if (answer.status !== 409) { throw new Error(GisMap.problemMessage(answer.status, answer.body)); }
+      return GisMap.fetchJson(cfg().urls.scenarios).then(function (items) {  // made before: open it
+        return (items || []).filter(function (s) { return s.name === batch.name; })[0].id;
+      });
+    }).then(function (scenarioId) {
+      button.disabled = false;
+      GisMap.scenarios.open(scenarioId);
+    }).catch(function (err) {
+      button.disabled = false;
+      button.parentNode.appendChild(el('p', {class: 'gis-error', text: err.message}));
+    });
+  }
+
   /* ---- compound indicator card ---- */
   var card = null;
 
@@ -220,9 +257,10 @@
     var counts = el('div', {}, [el('p', {class: 'gis-muted', text: t('loading')})]);
     var figures = el('div');
     card.box.setAttribute('data-compound', id);
+    if (GisMap.select) { GisMap.select('compounds:' + id); }
     card.box.replaceChildren(
       el('button', {type: 'button', class: 'gis-close', 'aria-label': t('close'), text: '×',
-                    onclick: function () { GisMap.map.removeControl(card); }}),
+                    onclick: function () { GisMap.map.removeControl(card); if (GisMap.select) { GisMap.select(null); } }}),
       el('h4', {text: name || ('#' + id)}), el('small', {class: 'gis-muted', text: t('compound_card')}), counts, figures,
       cfg().export ? '' : reportButton(id));
     if (GisMap.compoundExtras) { GisMap.compoundExtras(card.box, id, name); }  // gismap-consent.js
@@ -230,8 +268,10 @@
       var bars = (cfg().statuses || []).filter(function (s) { return (c.by_status || {})[s.code]; }).map(function (s) {
         return el('div', {class: 'gis-bar', 'data-status': s.code}, [GisMap.swatch(s.color), s.label + ' ' + c.by_status[s.code]]);
       });
+      if (!name) { card.box.querySelector('h4').textContent = GisMap.nameOf(c) || ('#' + id); }
       counts.replaceChildren.apply(counts, [el('p', {text: t('stairwells') + ' ' + GisMap.format(c.stairwells) + ' · ' +
-        t('in_service') + ' ' + GisMap.format(c.in_service) + ' · ' + t('households') + ' ' + GisMap.format(c.households)})].concat(bars));
+        t('in_service') + ' ' + GisMap.format(c.in_service) + ' · ' + t('households') + ' ' + GisMap.format(c.households)})]
+        .concat(bars, batchRows(c)));
     }).catch(function (err) { counts.replaceChildren(el('p', {class: 'gis-error', text: err.message})); });
     if (cfg().choropleth) {
       GisMap.coverageData('compound').then(function (data) {

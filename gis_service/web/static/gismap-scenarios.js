@@ -89,10 +89,16 @@
       },
       list: function () {
         var self = this;
-        GisMap.fetchJson(cfg().urls.scenarios).then(function (items) {
+        return GisMap.fetchJson(cfg().urls.scenarios).then(function (items) {
           var options = (items || []).map(function (s) { return el('option', {value: s.id, text: s.name}); });
           self.choose.replaceChildren.apply(self.choose, [el('option', {value: '', text: t('choose_scenario')})].concat(options));
         }).catch(function (err) { self.body.replaceChildren(el('p', {class: 'gis-error', text: err.message})); });
+      },
+      /** Open the panel on one scenario: its figures and the swipe. */
+      open: function (id) {
+        var self = this;
+        this.panel.style.display = '';
+        return this.list().then(function () { self.choose.value = String(id); self.load(String(id)); });
       },
       clear: function () {
         var map = this.map;

@@ -4,6 +4,8 @@
   'use strict';
 
   var TOKEN_KEY = 'gis-service-token';
+  // metric only: the scale bar Folium adds shows no feet or miles
+  if (global.L && L.Control.Scale) { L.Control.Scale.mergeOptions({imperial: false}); }
   var GisMap = {config: null, map: null, layers: {}, vectorLayers: [], dataLayers: []};
   var headers = {};
   // One object handed to every VectorGrid as fetchOptions: signing in updates it in place.
@@ -48,8 +50,33 @@
     if (kind === 'percent') { return (value * 100).toFixed(1) + ' %'; }
     if (kind === 'ratio') { return value.toFixed(3); }
     if (kind === 'count') { return Math.round(value).toLocaleString(GisMap.config.lang === 'zh' ? 'zh-CN' : 'en'); }
+    if (Number.isInteger(value) && Math.abs(value) < 10000) { return String(value); }  // years stay 1980
     if (Number.isInteger(value)) { return value.toLocaleString(GisMap.config.lang === 'zh' ? 'zh-CN' : 'en'); }
     return value.toFixed(2);
+  };
+
+  /** The label of a coded value of a catalog layer's field (the value itself when not coded). */
+  GisMap.codeLabel = function (catalogId, field, value) {
+    var cat = GisMap.config.catalog[catalogId];
+    var labels = cat && cat.enums && cat.enums[field];
+    return labels && value !== null && value !== undefined && labels[value] !== undefined ? labels[value] : value;
+  };
+
+  /** An API refusal in the page's language: by its status; an English page keeps the API's words. */
+  GisMap.problemMessage = function (status, problem) {
+    var own = GisMap.config && GisMap.config.strings['error_' + status];
+    var general = GisMap.t(status >= 500 ? 'error_5xx' : 'error_4xx');
+    if (GisMap.config && GisMap.config.lang !== 'zh' && (problem.detail || problem.title)) {
+      return problem.detail || problem.title;
+    }
+    return (own || general) + ' (' + status + ')';
+  };
+
+  /** A feature's name as a person reads it: its English form on an English page when it has one. */
+  GisMap.nameOf = function (props) {
+    props = props || {};
+    var english = GisMap.config && GisMap.config.lang === 'en' && props.name_en;
+    return english || props.name || props.label || props.code || '';
   };
 
   GisMap.statusLabel = function (code) {
@@ -107,11 +134,15 @@
     }
     var request = {headers: Object.assign({Accept: 'application/geo+json, application/json'}, headers),
                    credentials: 'same-origin'};
-    return fetch(url, request).then(function (response) {
+    return fetch(url, request).catch(function () {
+      throw new Error(GisMap.t('error_offline'));
+    }).then(function (response) {
       if (response.status === 401 && GisMap.signIn) { GisMap.signIn.open(); }
       if (!response.ok) {
         return response.json().catch(function () { return {}; }).then(function (problem) {
-          throw new Error(problem.detail || problem.title || (GisMap.t('failed') + ' (' + response.status + ')'));
+          var error = new Error(GisMap.problemMessage(response.status, problem));
+          error.status = response.status;
+          throw error;
         });
       }
       return response.json();
@@ -131,6 +162,23 @@
   /** Headers a write needs: the token, or with the session cookie its CSRF header. */
   GisMap.writeHeaders = function () {
     return Object.assign({'X-CSRF-Token': csrfCookie()}, headers);
+  };
+
+  /** A text with {name} parts filled from values (the page's strings are templates). */
+  GisMap.fill = function (text, values) {
+    return text.replace(/\{(\w+)\}/g, function (all, name) { return name in values ? String(values[name]) : all; });
+  };
+
+  /** POST JSON to our API (token, and the CSRF cookie's value for a session); the answer and its status. */
+  GisMap.postJson = function (url, body) {
+    var sent = Object.assign({'Content-Type': 'application/json', Accept: 'application/json'}, GisMap.writeHeaders());
+    return fetch(url, {method: 'POST', headers: sent, credentials: 'same-origin', body: JSON.stringify(body)})
+      .catch(function () { throw new Error(GisMap.t('error_offline')); })
+      .then(function (response) {
+        return response.json().catch(function () { return {}; }).then(function (answer) {
+          return {status: response.status, body: answer};
+        });
+      });
   };
 
   /* The signed-in user: a bearer token of this tab (#token=, for scripts and tests), else the
@@ -253,12 +301,17 @@
       map.addControl(GisMap.searchControl());
     }
     if (config.controls.indexOf('scenarios') >= 0 && GisMap.scenarioControl) {
-      map.addControl(GisMap.scenarioControl());
+      GisMap.scenarios = GisMap.scenarioControl();
+      map.addControl(GisMap.scenarios);
     }
     var stairwells = Object.keys(config.layers).some(function (id) {
       return config.layers[id].catalog.indexOf('stairwells') >= 0;
     });
     if (stairwells && GisMap.statusLegend) { map.addControl(GisMap.statusLegend()); }
+    if (config.controls.indexOf('legend') >= 0 && GisMap.layerLegend) {
+      map.whenReady(function () { map.addControl(GisMap.layerLegend()); });
+    }
+    if (GisMap.followView && !config.export) { GisMap.followView(map); }
     global.document.documentElement.setAttribute('data-gis-ready', 'init');
   };
 
