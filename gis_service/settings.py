@@ -108,7 +108,8 @@ class Settings(BaseSettings):
         default=2 * 1024 * 1024, description="Largest request body accepted (413 above)."
     )
     max_photo_bytes: int = Field(
-        default=8 * 1024 * 1024, description="Largest issue photo accepted (413 above)."
+        default=8 * 1024 * 1024,
+        description="Largest photo (an issue's, a vote's proof) accepted (413 above).",
     )
     tianditu_key: str | None = Field(
         default=None, pattern=r"^[A-Za-z0-9]{8,64}$",

@@ -32,6 +32,7 @@ from gis_service.api.http import (
     precondition,
     replay,
 )
+from gis_service.api.photos import photo_links
 from gis_service.auth import Principal
 from gis_service.catalog import Catalog, Layer
 from gis_service.errors import NotFound, Unauthorized
@@ -127,7 +128,9 @@ def add_layer_routes(router: APIRouter, layer: Layer, settings: Settings) -> Non
             return Response(status_code=304, headers={"ETag": quote_etag(current.etag)})
         if request.query_params.get("f") == "html":
             lang = page_language(request.headers.get("accept-language"))
-            feature = feature_document(current.feature, item_links(request, layer, fid))
+            links = item_links(request, layer, fid)
+            links += photo_links(request, layer, fid, current.values, principal, lang)
+            feature = feature_document(current.feature, links)
             page = html.feature_page(
                 layer_title(layer, lang), feature, field_heads(layer, None, lang),
                 value_labels(conn, layer, lang), lang,

@@ -12,6 +12,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
 from sqlalchemy.engine import Engine
 
+from gis_service.api import household_proofs
 from gis_service.api import photos as photos_api
 from gis_service.api import session as session_api
 from gis_service.api.deps import (
@@ -53,6 +54,7 @@ from gis_service.webmap.page_data import READ_DATA_JS, data_block
 router = APIRouter(tags=["field"])
 router.include_router(session_api.router)
 router.include_router(photos_api.router)
+router.include_router(household_proofs.router)
 STATIC = assets.OWN_STATIC / "field"
 FIELD_ROLES = ("grid_worker", "planner", "admin")
 NO_CACHE = {"Cache-Control": "no-cache", "Vary": "Cookie", "X-Content-Type-Options": "nosniff"}

@@ -3,10 +3,10 @@
 - The path holds no control characters (a NUL reaching the file system was a 500): 404, as no
   resource of the service has such a name.
 - The body is no larger than its limit: settings.max_upload_bytes for layer imports,
-  settings.max_photo_bytes for issue photos, settings.max_body_bytes for everything else. A
-  declared Content-Length above the limit gets 413 without a byte of the body read. A body
-  without one (chunked) is read here up to the limit, or, for imports, counted as the route
-  streams it; one byte over ends it with 413.
+  settings.max_photo_bytes for photos (issues', votes' proofs), settings.max_body_bytes for
+  everything else. A declared Content-Length above the limit gets 413 without a byte of the
+  body read. A body without one (chunked) is read here up to the limit, or, for imports,
+  counted as the route streams it; one byte over ends it with 413.
 """
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ class BodyRule:
 BODY_RULES = (
     BodyRule(re.compile(r"^/collections/[^/]+/import$"), "max_upload_bytes", "the upload", True),
     BodyRule(re.compile(r"^/issues/[^/]+/photo$"), "max_photo_bytes", "the photo"),
+    BodyRule(re.compile(r"^/households/[^/]+/proof$"), "max_photo_bytes", "the photo"),
 )
 DEFAULT_RULE = BodyRule(re.compile(""), "max_body_bytes", "the body")
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -16,13 +18,16 @@ from gis_service.api.deps import (
     get_connection,
     get_principal,
 )
+from gis_service.api.http import base_url
 from gis_service.api.openapi import body_limit, errors, header, media
 from gis_service.auth import Principal
+from gis_service.catalog import Layer
 from gis_service.errors import Forbidden, NotFound, Unauthorized
 from gis_service.features import access, edit
 from gis_service.features.errors import UnsupportedMediaType
-from gis_service.features.geojson import quote_etag
+from gis_service.features.geojson import link, quote_etag
 from gis_service.field import photos
+from gis_service.field.households import NAMES_TO
 from gis_service.field.progress import issue_ledger
 
 router = APIRouter(tags=["issues"])
@@ -43,6 +48,35 @@ UPLOADED = media(
     headers={"ETag": header("the issue's new version")},
 )
 ISSUE_ID = Path(ge=1, le=2**31 - 1, description="the issue id")
+
+
+@dataclass(frozen=True)
+class PhotoRoute:
+    """Where a layer's features serve their photo: the column naming it, the route, who sees it."""
+
+    field: str
+    path: str  # with {id}
+    roles: tuple[str, ...] | None = None  # None: whoever reads the feature
+
+
+PHOTO_ROUTES = {
+    "issues": PhotoRoute("photo_path", "/issues/{id}/photo"),
+    "households": PhotoRoute("proof_photo_path", "/households/{id}/proof", NAMES_TO),
+}
+
+
+def photo_links(
+    request: Request, layer: Layer, fid: int, values: dict[str, Any], principal: Principal,
+    lang: str,
+) -> list[dict[str, str]]:
+    """The link to a feature's photo, when it has one the caller may see (its HTML page)."""
+    route = PHOTO_ROUTES.get(layer.id)
+    if route is None or not values.get(route.field):
+        return []
+    if route.roles is not None and principal.role not in route.roles:
+        return []
+    href = base_url(request) + route.path.replace("{id}", str(fid))
+    return [link(href, "related", "image/jpeg", layer.field(route.field).label.pick(lang))]
 
 
 def uploader(principal: Principal = Depends(get_principal)) -> Principal:
@@ -76,7 +110,9 @@ def upload(
     layer = get_catalog(request).layer("issues")
     current = access.require(conn, engine, layer, principal, issue_id, lock=True)
     jpeg = photos.checked_jpeg(data)
-    relative = photos.store(get_app_settings(request).data_dir, issue_id, jpeg)
+    relative = photos.store(
+        get_app_settings(request).data_dir, photos.relative_path(issue_id), jpeg
+    )
     after = current
     if current.values.get("photo_path") != relative:
         photos.attach(conn, issue_id, relative)
@@ -90,23 +126,33 @@ def upload(
     )
 
 
-for method in ("PUT", "POST"):
-    router.add_api_route(
-        "/issues/{issue_id}/photo",
-        upload,
-        methods=[method],
-        summary="Upload an issue's photo",
-        responses={
-            200: UPLOADED,
-            **errors(
-                401, 403, 404, 413, 415, 422,
-                e413=body_limit("max_photo_bytes"),
-                e422="Not a whole JPEG, PNG or WebP image, or too many pixels",
-            ),
-        },
-        openapi_extra=PHOTO_BODY,
-        name=f"issue-photo-{method.lower()}",
-    )
+def add_upload_routes(
+    to: APIRouter, path: str, endpoint: Callable[..., Response], summary: str,
+    answer: dict[str, Any], name: str,
+) -> None:
+    """PUT and POST of a photo upload, documented alike (its body, bound and errors)."""
+    for method in ("PUT", "POST"):
+        to.add_api_route(
+            path,
+            endpoint,
+            methods=[method],
+            summary=summary,
+            responses={
+                200: answer,
+                **errors(
+                    401, 403, 404, 413, 415, 422,
+                    e413=body_limit("max_photo_bytes"),
+                    e422="Not a whole JPEG, PNG or WebP image, or too many pixels",
+                ),
+            },
+            openapi_extra=PHOTO_BODY,
+            name=f"{name}-{method.lower()}",
+        )
+
+
+add_upload_routes(
+    router, "/issues/{issue_id}/photo", upload, "Upload an issue's photo", UPLOADED, "issue-photo"
+)
 
 
 @router.get("/issues/ledger", summary="Open and resolved issues and the resolution rate per grid")
@@ -138,7 +184,12 @@ def photo(
     access.check_read(layer, principal)
     current = access.require(conn, engine, layer, principal, issue_id)
     relative = current.values.get("photo_path")
-    data = photos.load(get_app_settings(request).data_dir, str(relative)) if relative else None
+    return served(request, str(relative) if relative else None, f"issue {issue_id} has no photo")
+
+
+def served(request: Request, relative: str | None, missing: str) -> Response:
+    """A stored photo as image/jpeg, private to the caller (404 with `missing` when none)."""
+    data = photos.load(get_app_settings(request).data_dir, relative) if relative else None
     if data is None:
-        raise NotFound(f"issue {issue_id} has no photo")
+        raise NotFound(missing)
     return Response(data, media_type="image/jpeg", headers={"Cache-Control": "private, max-age=60"})

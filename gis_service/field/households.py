@@ -17,6 +17,7 @@ STRINGS: dict[str, dict[str, str]] = {  # the household list's own words (the re
         "proposal_note": "表决为当前加装电梯议题的表决",
         "conflict_help": "他人已修改此户的表决,请选择要保留的一项",
         "derived": "由住户台账计算:请在下方逐户记录",
+        "proof": "签字表决单照片(可选)", "proof_short": "凭证",
     },
     "en": {
         "households": "Households ({n})", "household": "Household", "floor": "floor {f}",
@@ -26,12 +27,14 @@ STRINGS: dict[str, dict[str, str]] = {  # the household list's own words (the re
         "proposal_note": "Votes on the current elevator proposal",
         "conflict_help": "Someone changed this household's vote since: choose the one to keep",
         "derived": "Counted from the household register: record each household below",
+        "proof": "Photo of the signed form (optional)", "proof_short": "proof",
     },
 }
 NAMES_TO = ("planner", "admin", "grid_worker")  # staff, and the grid's own worker (row security)
 COLUMNS = (
     "h.id, h.stairwell_id, h.floor, h.door, h.area_m2, h.elderly, h.visited_on, h.vote, "
-    "h.voted_on, h.recorded_by, h.version, gis_current_proposal(h.stairwell_id) AS proposal_id"
+    "h.voted_on, h.recorded_by, h.proof_photo_path, h.version, "
+    "gis_current_proposal(h.stairwell_id) AS proposal_id"
 )
 
 

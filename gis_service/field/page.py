@@ -111,6 +111,7 @@ def field_config(
             "item": "/collections/{layer}/items/{id}",
             "items": "/collections/{layer}/items",
             "photo": "/issues/{id}/photo",
+            "proof": "/households/{id}/proof",
             "changes": "/field/stairwells/{id}/changes",
             "logout": "/session/logout",
             "login": "/field/login",

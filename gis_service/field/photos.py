@@ -1,8 +1,9 @@
-"""Issue photos: checked with Pillow, turned upright (EXIF orientation), re-encoded as JPEG (no
-EXIF, bounded size), kept on disk."""
+"""Photos (an issue's, a household vote's proof): checked with Pillow, turned upright (EXIF
+orientation), re-encoded as JPEG (no EXIF, bounded size), kept on disk under the data dir."""
 
 from __future__ import annotations
 
+import hashlib
 import io
 import os
 import secrets
@@ -66,9 +67,22 @@ def relative_path(issue_id: int) -> str:
     return f"{PHOTO_DIR}/issue-{issue_id}.jpg"
 
 
-def store(data_dir: Path, issue_id: int, jpeg: bytes) -> str:
-    """Write the photo atomically (replacing an earlier one); its relative path."""
-    relative = relative_path(issue_id)
+def proof_path(household_id: int, jpeg: bytes) -> str:
+    """Where a household's proof photo lives: named by its content, so a repeated upload of the
+    same photo lands on the same file (the vote's edit then names it in proof_photo_path)."""
+    digest = hashlib.sha256(jpeg).hexdigest()[:20]
+    return f"{PHOTO_DIR}/household-{household_id}-{digest}.jpg"
+
+
+def is_proof_of(household_id: int, relative: str) -> bool:
+    """Whether a stored path is one of this household's proofs (never another file's)."""
+    prefix = f"{PHOTO_DIR}/household-{household_id}-"
+    digest = relative.removeprefix(prefix).removesuffix(".jpg")
+    return relative.startswith(prefix) and len(digest) == 20 and digest.isalnum()
+
+
+def store(data_dir: Path, relative: str, jpeg: bytes) -> str:
+    """Write the photo atomically (replacing an earlier one) at its relative path; that path."""
     target = Path(data_dir) / relative
     target.parent.mkdir(parents=True, exist_ok=True)
     temporary = target.with_name(f"{target.name}.{secrets.token_hex(6)}.tmp")

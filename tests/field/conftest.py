@@ -67,16 +67,40 @@ def field_server(
     live.thread.join(timeout=10)
 
 
-@pytest.fixture
-def contexts(browser: Any, field_server: FieldServer) -> Iterator[Callable[..., Any]]:
-    """New browser contexts, all closed before the server stops (even when a test fails)."""
+def closing_contexts(browser: Any) -> Iterator[Callable[..., Any]]:
+    """A maker of browser contexts, closing all it made when the fixture ends."""
     made: list[Any] = []
 
     def new_context(**options: Any) -> Any:
-        context = browser.new_context(**options)
-        made.append(context)
-        return context
+        made.append(browser.new_context(**options))
+        return made[-1]
 
     yield new_context
     for context in made:
         context.close()
+
+
+@pytest.fixture
+def contexts(browser: Any, field_server: FieldServer) -> Iterator[Callable[..., Any]]:
+    """New browser contexts, all closed before the server stops (even when a test fails)."""
+    yield from closing_contexts(browser)
+
+
+@pytest.fixture
+def register_server(
+    register_db: Engine, register_template: DemoTemplate, tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> Iterator[FieldServer]:
+    """The real app on a copy of the demo district with its household register."""
+    monkeypatch.setattr(get_settings(), "data_dir", tmp_path)
+    live = start_server(create_app(register_db))
+    yield FieldServer(live, register_db, register_template.tokens, register_template.passwords,
+                      tmp_path)  # fmt: skip
+    live.server.should_exit = True
+    live.thread.join(timeout=10)
+
+
+@pytest.fixture
+def phones(browser: Any, register_server: FieldServer) -> Iterator[Callable[..., Any]]:
+    """Browser contexts, closed before the server stops."""
+    yield from closing_contexts(browser)

@@ -103,3 +103,20 @@ def wait_pending(page: Any, count: int, timeout: int = 30_000) -> None:
         outbox = page.evaluate("FieldOutbox.all().then(ops => JSON.stringify(ops.map(o => "
                                "[o.kind, o.stairwell_id, o.stage, o.state, o.error])))")
         raise AssertionError(f"expected {count} pending, the outbox holds {outbox}") from exc
+
+
+def lose_first_answer(context: Any, pattern: str, method: str) -> list[str]:
+    """Route `pattern` so the first `method` request reaches the server (which writes) but its
+    answer is lost on the way back (the phone sends it again); the list of URLs it lost."""
+    lost: list[str] = []
+
+    def handle(route: Any) -> None:
+        if route.request.method == method and not lost:
+            route.fetch()  # the server writes...
+            lost.append(route.request.url)
+            route.abort("internetdisconnected")  # ...but the phone never hears back
+        else:
+            route.continue_()
+
+    context.route(pattern, handle)
+    return lost

@@ -3,49 +3,22 @@ online; each vote reaches the server once and the consent verdict moves; other g
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
-import pytest
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine
 
-from gis_service.api.app import create_app
-from gis_service.settings import get_settings
-from tests.conftest import DemoTemplate, start_server
 from tests.field.conftest import FieldServer
-from tests.field.pages import SMALL_PHONE, open_stairwell, phone, rows, sign_in, wait_pending
+from tests.field.pages import (
+    SMALL_PHONE,
+    lose_first_answer,
+    open_stairwell,
+    phone,
+    rows,
+    sign_in,
+    wait_pending,
+)
 
 VERDICT = "/analysis/consent"
-
-
-@pytest.fixture
-def register_server(
-    register_db: Engine, register_template: DemoTemplate, tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-) -> Iterator[FieldServer]:
-    """The real app on a copy of the demo district with its household register."""
-    monkeypatch.setattr(get_settings(), "data_dir", tmp_path)
-    live = start_server(create_app(register_db))
-    yield FieldServer(live, register_db, register_template.tokens, register_template.passwords,
-                      tmp_path)  # fmt: skip
-    live.server.should_exit = True
-    live.thread.join(timeout=10)
-
-
-@pytest.fixture
-def phones(browser: Any, register_server: FieldServer) -> Iterator[Callable[..., Any]]:
-    """Browser contexts, closed before the server stops."""
-    made: list[Any] = []
-
-    def new_context(**options: Any) -> Any:
-        made.append(browser.new_context(**options))
-        return made[-1]
-
-    yield new_context
-    for context in made:
-        context.close()
 
 
 def short_stairwell(server: FieldServer) -> tuple[dict[str, Any], list[dict[str, Any]]]:
@@ -121,17 +94,7 @@ def test_three_votes_offline_reach_the_server_once(
     assert page.inner_text(f".household[data-id='{flats[2]['id']}'] .vote-chip") == "Agree"
 
     # back online: the first answer is lost on its way back, so that edit is sent twice
-    lost: list[str] = []
-
-    def lose_first_answer(route: Any) -> None:
-        if route.request.method == "PATCH" and not lost:
-            route.fetch()
-            lost.append(route.request.url)
-            route.abort("internetdisconnected")
-        else:
-            route.continue_()
-
-    context.route("**/collections/households/items/*", lose_first_answer)
+    lost = lose_first_answer(context, "**/collections/households/items/*", "PATCH")
     context.set_offline(False)
     wait_pending(page, 0, timeout=60_000)
     assert lost

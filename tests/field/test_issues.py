@@ -9,14 +9,8 @@ from PIL import Image
 
 from gis_service.settings import get_settings
 from tests.field.conftest import FieldServer
+from tests.field.images import image, sideways_photo
 from tests.field.pages import rows
-
-
-def image(kind: str = "PNG", size: tuple[int, int] = (3000, 1500)) -> bytes:
-    """A real image of a format and size."""
-    out = io.BytesIO()
-    Image.new("RGB", size, (30, 120, 200)).save(out, kind)
-    return out.getvalue()
 
 
 def report_issue(field_server: FieldServer) -> tuple[int, dict[str, str]]:
@@ -130,17 +124,6 @@ def test_ledger_counts_and_resolution_rate(field_server: FieldServer) -> None:
         assert after["resolution_rate"] == round(after["resolved"] / after["total"], 4)
     with field_server.client("grid02") as worker:
         assert [g["grid_id"] for g in worker.get("/issues/ledger").json()["grids"]] == [2]
-
-
-def sideways_photo() -> bytes:
-    """A phone JPEG stored landscape (red left, blue right), EXIF-tagged "rotate 90° clockwise"."""
-    picture = Image.new("RGB", (600, 200), (0, 0, 255))
-    picture.paste((255, 0, 0), (0, 0, 300, 200))
-    exif = Image.Exif()
-    exif[0x0112] = 6  # Orientation: the camera was held upright, turned a quarter clockwise
-    out = io.BytesIO()
-    picture.save(out, "JPEG", exif=exif, quality=95)
-    return out.getvalue()
 
 
 def test_photo_is_stored_the_way_up_it_was_taken(field_server: FieldServer) -> None:

@@ -9,6 +9,7 @@ from typing import Any
 from tests.field.conftest import FieldServer
 from tests.field.pages import (
     fill_survey,
+    lose_first_answer,
     open_stairwell,
     pending,
     phone,
@@ -93,17 +94,7 @@ def test_survey_offline_reload_and_replay(field_server: FieldServer, contexts: A
     assert page.evaluate(f"FieldMap.features[{b['id']}].properties.survey_status") == "follow_up"
 
     # back online; the answer to the first write is lost on the way back, so it is sent again
-    lost: list[str] = []
-
-    def lose_first_answer(route: Any) -> None:
-        if route.request.method == "PATCH" and not lost:
-            route.fetch()  # the server writes...
-            lost.append(route.request.url)
-            route.abort("internetdisconnected")  # ...but the phone never hears back
-        else:
-            route.continue_()
-
-    context.route("**/collections/stairwells/items/*", lose_first_answer)
+    lost = lose_first_answer(context, "**/collections/stairwells/items/*", "PATCH")
     context.set_offline(False)
     wait_pending(page, 0, timeout=60_000)
     assert lost

@@ -117,6 +117,11 @@
   }
 
   /* ---- issues ---- */
+  var PHOTO_SIDE = 1600;  // px: the server keeps at most 2048 a side; a phone's photo is larger
+
+  /** A chosen photo made small in the browser before it waits in the outbox (null: none). */
+  function shrinkPhoto(file) { return file ? resize(file, PHOTO_SIDE) : Promise.resolve(null); }
+
   function resize(file, maxSide) {
     return new Promise(function (resolve, reject) {
       var url = URL.createObjectURL(file);
@@ -175,8 +180,7 @@
       ev.preventDefault();
       if (!where) { error.textContent = t('no_location'); return; }
       var file = photo.files && photo.files[0];
-      var shrink = file ? resize(file, 1600) : Promise.resolve(null);
-      shrink.then(function (blob) {
+      shrinkPhoto(file).then(function (blob) {
         var properties = {category: category.value, note: form.elements.note.value || null, status: 'open'};
         if (stairwell) { properties.stairwell_id = stairwell.id; }
         var feature = {type: 'Feature', geometry: {type: 'Point', coordinates: [where.lng, where.lat]}, properties: properties};
@@ -308,5 +312,6 @@
   function clearSpot() { if (spot) { spot.remove(); spot = null; } picking = null; }
 
   global.FieldForms = {clearSpot: clearSpot, openSurvey: openSurvey, openIssue: openIssue, openConflict: openConflict,
-                       openOutbox: openOutbox, mapClicked: mapClicked, notice: notice, resize: resize};
+                       openOutbox: openOutbox, mapClicked: mapClicked, notice: notice, resize: resize,
+                       shrinkPhoto: shrinkPhoto};
 })(window);

@@ -1,6 +1,7 @@
 /* The stairwell form's household list: floor, door, the vote on the current elevator proposal as
  * a labelled chip, the owner names when the server sends them (staff, the grid's worker). A tap
- * records a visit and a vote: a 'patch' edit of the household through the same outbox (its own
+ * records a visit and a vote (with an optional photo of the signed form, resized here and sent
+ * before the vote that names it): a 'patch' edit of the household through the same outbox (its own
  * Idempotency-Key, If-Match on the version seen, conflicts kept for the worker's choice), offline
  * too. The grid's list comes from /field/households, kept by the service worker for offline use. */
 (function (global) {
@@ -65,7 +66,7 @@
     var visited = now.visited_on ? el('span', {class: 'meta', text: s('visited') + ' ' + now.visited_on}) : null;
     var item = el('li', {class: 'household', 'data-id': h.id, 'data-vote': now.vote, 'data-pending': now.pending ? 'true' : 'false'}, [
       el('span', {class: 'where', text: s('floor').replace('{f}', now.floor) + ' · ' + now.door}), owner, chip(now.vote),
-      now.pending ? el('span', {class: 'chip waiting', text: s('waiting')}) : null, visited,
+      now.pending ? el('span', {class: 'chip waiting', text: s('waiting')}) : null, proofMark(h, now), visited,
       el('button', {type: 'button', class: 'record-vote', text: s('record'), onclick: function () { recorder(item, h); }})]);
     return item;
   }
@@ -84,16 +85,31 @@
         }});
     });
     var day = el('input', {type: 'date', name: 'visited_on', value: today()});
+    var proof = el('input', {type: 'file', name: 'proof', class: 'proof-photo', accept: 'image/*', capture: 'environment'});
+    var error = el('p', {class: 'field-error', 'data-field': 'proof'});
     var panel = el('div', {class: 'vote-panel'}, [
       el('div', {class: 'vote-picks'}, buttons),
       el('label', {class: 'field'}, [el('span', {text: s('visited_on')}), day]),
+      el('label', {class: 'field'}, [el('span', {text: s('proof')}), proof]), error,
       el('button', {type: 'button', class: 'primary save-vote', text: s('save'), onclick: function () {
         var patch = {vote: choice, visited_on: day.value || today()};
-        FieldOutbox.addPatch(LAYER, h.id, s('household') + ' ' + h.door, '"' + h.version + '"', patch)
-          .then(function () { return refresh(); })
-          .then(function () { FieldForms.notice(FieldMap.t('saved')); });
+        FieldForms.shrinkPhoto(proof.files && proof.files[0]).then(function (blob) {
+          var photo = blob && {blob: blob, url: FieldMap.config.urls.proof.replace('{id}', String(h.id)), field: 'proof_photo_path'};
+          return FieldOutbox.addPatch(LAYER, h.id, s('household') + ' ' + h.door, '"' + h.version + '"', patch, photo)
+            .then(function () { return refresh(); })
+            .then(function () { FieldForms.notice(FieldMap.t('saved')); });
+        }, function (err) { error.textContent = s('proof') + ': ' + err.message; });
       }})]);
     item.appendChild(panel);
+  }
+
+  /** The vote's proof: on the server (a link), or waiting in the outbox with the vote. */
+  function proofMark(h, now) {
+    var op = pending[h.id];
+    if (op && op.photo) { return el('span', {class: 'chip proof', 'data-proof': 'waiting', text: s('proof_short')}); }
+    if (!now.proof_photo_path) { return null; }
+    return el('a', {class: 'chip proof', 'data-proof': 'stored', target: '_blank', rel: 'noopener',
+                    href: FieldMap.config.urls.proof.replace('{id}', String(h.id)), text: s('proof_short')});
   }
 
   function render() {
@@ -149,7 +165,7 @@
   function saved(op, feature, etag) {
     var h = doc && doc.households.filter(function (x) { return x.id === op.feature_id; })[0];
     if (h) {
-      ['vote', 'voted_on', 'visited_on', 'recorded_by'].forEach(function (k) { h[k] = feature.properties[k]; });
+      ['vote', 'voted_on', 'visited_on', 'recorded_by', 'proof_photo_path'].forEach(function (k) { h[k] = feature.properties[k]; });
       h.version = Number(String(etag).replace(/[^0-9]/g, '')) || h.version;
     }
     refresh();

@@ -2,9 +2,9 @@
  * each with its own Idempotency-Key, so a replay after a lost answer never writes twice.
  * A survey is two steps: the visit record (POST /field/surveys), then the stairwell itself
  * (PATCH through the features API with If-Match). A 'patch' edit is that second step alone, on
- * a feature of any layer (a household's visit and vote). A 412 turns the edit into a conflict
- * that waits for the worker's choice; it is never overwritten silently. Edits of one feature
- * go in order, each building on the version the one before it saved. */
+ * a feature of any layer (a household's visit and vote, its proof photo uploaded first). A 412
+ * turns the edit into a conflict that waits for the worker's choice; it is never overwritten
+ * silently. Edits of one feature go in order, each building on the version the one before saved. */
 (function (global) {
   'use strict';
 
@@ -153,9 +153,28 @@
       });
   }
 
+  function sendPhoto(url, blob) {
+    return send('PUT', url, blob, {'Content-Type': blob.type || 'image/jpeg'});
+  }
+
   function stepPatch(op) {
     if (op.base_etag === null) { return Promise.resolve('blocked'); }  // waits for the edit before
+    if (op.photo) { return photoFirst(op); }
     return patchStep(op, itemUrl(op.layer, op.feature_id));
+  }
+
+  /** An edit with a photo (a vote's proof): the photo is stored first (the same photo sent again
+   * lands on the same file), then the edit names it; the edit never leaves without it. */
+  function photoFirst(op) {
+    return sendPhoto(op.photo_url, op.photo).then(function (r) {
+      if (!r.ok) { return fail(op, r); }
+      return r.json().then(function (stored) {
+        op.patch = Object.assign({}, op.patch);
+        op.patch[op.photo_field] = stored[op.photo_field];
+        op.photo = null;
+        return put(op).then(function () { return stepPatch(op); });
+      });
+    });
   }
 
   function stepSurvey(op) {
@@ -196,8 +215,7 @@
         });
       });
     }
-    var photoUrl = cfg.urls.photo.replace('{id}', String(op.issue_id));
-    return send('PUT', photoUrl, op.photo, {'Content-Type': op.photo.type || 'image/jpeg'}).then(function (r) {
+    return sendPhoto(cfg.urls.photo.replace('{id}', String(op.issue_id)), op.photo).then(function (r) {
       return r.ok ? finish(op) : fail(op, r);
     });
   }
@@ -274,12 +292,15 @@
     });
   }
 
-  /** An edit of one feature of a layer (e.g. a household's visit and vote), in its lane's order. */
-  function addPatch(layer, featureId, label, baseEtag, patch) {
+  /** An edit of one feature of a layer (e.g. a household's visit and vote), in its lane's order;
+   * with `photo` ({blob, url, field}) the photo goes first and the edit sets `field` to it. */
+  function addPatch(layer, featureId, label, baseEtag, patch, photo) {
     return all().then(function (ops) {
       var waiting = ops.some(function (o) { return o.kind === 'patch' && o.layer === layer && o.feature_id === featureId; });
-      return add({kind: 'patch', layer: layer, feature_id: featureId, label: label,
-                  base_etag: waiting ? null : baseEtag, patch: patch, patch_key: uuid()});
+      var op = {kind: 'patch', layer: layer, feature_id: featureId, label: label,
+                base_etag: waiting ? null : baseEtag, patch: patch, patch_key: uuid()};
+      if (photo && photo.blob) { op.photo = photo.blob; op.photo_url = photo.url; op.photo_field = photo.field; }
+      return add(op);
     });
   }
 
