@@ -99,6 +99,9 @@ def test_a_vote_with_its_proof_photo_recorded_offline_arrives_whole_and_once(
         html = planner.get(f"/collections/households/items/{flat['id']}?f=html",
                            headers={"Accept-Language": "en"}).text  # fmt: skip
     assert f'<a href="{server.url}{url}">Proof (photo of the signed form)</a>' in html
+    with server.client("analyst") as analyst:  # reads the register, is never shown the proof
+        page_html = analyst.get(f"/collections/households/items/{flat['id']}?f=html")
+    assert page_html.status_code == 200 and url not in page_html.text
 
 
 def test_proof_uploads_are_bounded_scoped_and_upright(
