@@ -109,6 +109,17 @@ def test_not_yaml_is_refused(tmp_path: Path) -> None:
         load_catalog(target)
 
 
+def test_a_key_given_twice_is_refused_not_silently_overwritten(tmp_path: Path) -> None:
+    target = broken_copy(tmp_path, "stairwells", {})
+    path = target / "stairwells.yaml"
+    text = path.read_text(encoding="utf-8")
+    assert text.count("\nlabels:") == 1
+    path.write_text(text + "labels:\n  last_step: {zh: 重复, en: Again}\n", encoding="utf-8")
+    refused = r"(?s)stairwells\.yaml: not valid YAML.*'labels' is given twice"
+    with pytest.raises(ConfigError, match=refused):
+        load_catalog(target)
+
+
 def test_public_layers_match_database_grants(shared_demo_db: Engine, tmp_path: Path) -> None:
     with shared_demo_db.connect() as conn:
         check_against_database(load_catalog(), conn)
