@@ -26,6 +26,7 @@ from gis_service.api.openapi import PROBLEM_REF, errors, install_openapi
 from gis_service.api.problems import PROBLEM_JSON, install_problem_handlers
 from gis_service.errors import NotFound
 from gis_service.features.openapi import BEYOND_SCHEMA
+from gis_service.ingest.ledger import XLSX_MEDIA
 from tests.conformance import RECORDERS, Recorder
 from tests.conftest import DemoTemplate, start_server
 from tests.features.live import running
@@ -186,7 +187,7 @@ def test_every_error_answer_is_problem_json_with_the_one_schema(
     assert {"204", "304"} <= set(tile)
     export = document["paths"]["/collections/{layer_id}/export"]["get"]["responses"]["200"]
     assert set(export["content"]) == {
-        "application/geo+json", "application/geopackage+sqlite3", "text/csv"
+        "application/geo+json", "application/geopackage+sqlite3", "text/csv", XLSX_MEDIA
     }
     page = document["paths"]["/maps/{view_id}"]["get"]["responses"]["200"]
     assert set(page["content"]) == {"text/html"}
