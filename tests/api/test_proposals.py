@@ -60,7 +60,7 @@ def test_consent_per_proposal_and_a_vote_ledger(
                                           "WHERE id = :s"), {"s": sw.id}).one()  # fmt: skip
         assert tuple(counts) == (2, 0)  # the derived counts follow the current proposal
         export = api.get("grid01", "/collections/household_votes/export",
-                         params={"f": "csv", "proposal_id": second})  # fmt: skip
+                         params={"f": "csv", "labels": "false", "proposal_id": second})  # fmt: skip
         assert export.status_code == 200, export.text
         rows = list(csv.DictReader(io.StringIO(export.text)))
         assert sorted(int(r["household_id"]) for r in rows) == flats[:2]

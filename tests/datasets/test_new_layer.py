@@ -34,7 +34,10 @@ NEW_LAYER: dict[str, Any] = {
     "fields": [
         {"name": "name", "type": "string", "label": {"zh": "名称", "en": "Name"}},
         {"name": "suitable_for", "type": "string", "label": {"zh": "适宜用途", "en": "Use"},
-         "enum": ["garden", "parking", "both"]},
+         "enum": ["garden", "parking", "both"],
+         "enum_labels": {"garden": {"zh": "花园", "en": "Garden"},
+                         "parking": {"zh": "停车", "en": "Parking"},
+                         "both": {"zh": "花园与停车", "en": "Both"}}},
     ],
     "tiles": {"minzoom": 12, "properties": ["id", "name", "suitable_for"]},
     "service": {"radii_m": {"default": 300, "both": 100}, "kind_field": "suitable_for"},

@@ -45,7 +45,8 @@ def test_users_of_the_first_schema_get_passwords_after_the_upgrade(
     assert upgraded.returncode == 0, upgraded.stderr
     assert "Running upgrade 0001 -> 0002" in upgraded.stderr  # migration progress is logged
     listed = [json.loads(line) for line in run("user", "list", env=env).stdout.splitlines()]
-    assert listed == [{"username": "ward", "role": "planner", "has_password": False,
+    assert listed == [{"id": 1, "username": "ward", "display_name": "Ward Chen",
+                       "role": "planner", "has_password": False, "disabled": False,
                        "grids": [], "tokens": 1}]
     live = serve(create_app(engine))
     with live.client(OLD_TOKEN) as old:

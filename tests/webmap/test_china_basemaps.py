@@ -80,12 +80,13 @@ def gcj_tile(lng: float, lat: float, zoom: int) -> tuple[int, int, float, float]
 
 
 def test_gcj02_maths_at_a_known_point(
-    browser: object, shared_demo_db: Engine, serve: Callable[[FastAPI], LiveServer]
+    browser: object, shared_demo_db: Engine, serve: Callable[[FastAPI], LiveServer],
+    planner_token: str,
 ) -> None:
     live = serve(app_with(shared_demo_db, None))
     watched = watch(browser)  # type: ignore[arg-type]
     page = watched.page
-    page.goto(f"{live.url}/maps/planner?lang=zh")
+    page.goto(f"{live.url}/maps/planner?lang=zh#token={planner_token}")  # signed in
     page.wait_for_selector("html[data-gis-ready]")
     gcj = page.evaluate(f"GisMap.wgsToGcj({KNOWN_WGS[0]}, {KNOWN_WGS[1]})")
     metres = 111_320 * math.hypot((gcj[0] - KNOWN_GCJ[0]) * math.cos(math.radians(39.9)),
@@ -152,14 +153,15 @@ def test_tianditu_and_gcj02_tiles_line_up_with_our_data(
 
 
 def test_an_unreachable_vendor_falls_back_to_blank(
-    browser: object, shared_demo_db: Engine, serve: Callable[[FastAPI], LiveServer]
+    browser: object, shared_demo_db: Engine, serve: Callable[[FastAPI], LiveServer],
+    planner_token: str,
 ) -> None:
     live = serve(app_with(shared_demo_db, KEY))
     watched = watch(browser)  # type: ignore[arg-type]
     page = watched.page
     asked: list[str] = []
     serve_tiles(page, ("tianditu.gov.cn", "is.autonavi.com"), asked, fail=True)
-    page.goto(f"{live.url}/maps/planner?lang=zh")
+    page.goto(f"{live.url}/maps/planner?lang=zh#token={planner_token}")  # signed in
     page.wait_for_selector("html[data-gis-view-restored]")
     choose_basemap(page, "高德地图")
     page.wait_for_function(
