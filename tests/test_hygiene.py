@@ -28,7 +28,7 @@ def nested(args: list[str], probe_dir: Path) -> subprocess.Popen[bytes]:
 
 def wait_for_probes(probe_dir: Path, names: list[str], run: subprocess.Popen[bytes]) -> str:
     """Wait until every probe holds its cluster and child; the nested run's tag."""
-    deadline = time.monotonic() + 120
+    deadline = time.monotonic() + 300
     while not all((probe_dir / name).exists() for name in names):
         assert run.poll() is None, "the nested run ended before its probes were ready"
         assert time.monotonic() < deadline, "the probes did not start"
@@ -57,7 +57,7 @@ def start_probes(tmp_path: Path) -> tuple[subprocess.Popen[bytes], str]:
 def test_ctrl_c_stops_every_cluster_and_process(tmp_path: Path) -> None:
     run, tag = start_probes(tmp_path)
     os.killpg(run.pid, signal.SIGINT)  # what Ctrl-C in a terminal sends
-    run.wait(timeout=120)
+    run.wait(timeout=300)  # a loaded machine stops two clusters slowly
     assert left_of(tag) == []
     assert not hygiene.run_dir(tag).exists()
 
