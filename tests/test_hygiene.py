@@ -22,8 +22,16 @@ def nested(args: list[str], probe_dir: Path) -> subprocess.Popen[bytes]:
     env["HYGIENE_PROBE_DIR"] = str(probe_dir)
     return subprocess.Popen(
         [*PYTEST, *args], cwd=ROOT, env=env, start_new_session=True,
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, preexec_fn=as_a_terminal_job,
     )
+
+
+def as_a_terminal_job() -> None:
+    """Ctrl-C as a shell's foreground job gets it: SIGINT and SIGTERM neither ignored nor blocked,
+    whatever the test worker that starts the run inherited or set (a library may block them)."""
+    for number in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(number, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM})
 
 
 def wait_for_probes(probe_dir: Path, names: list[str], run: subprocess.Popen[bytes]) -> str:

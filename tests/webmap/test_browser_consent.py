@@ -92,7 +92,7 @@ def test_verdicts_on_the_popup_and_the_compound_card(
     shown = section.inner_text()
     assert section.get_attribute("data-consent") == "approval_not_met" and "null" not in shown
     assert short["missing"][lang] in shown and short["verdict_label"][lang] in shown
-    figures = page.inner_text(".gis-consent tr[data-figure='approve']")
+    figures = section.query_selector("tr[data-figure='approve']").inner_text()  # this popup's
     assert f"{short['approval_area'] * 100:.1f} %" in figures
     assert f"{short['approval_owners'] * 100:.1f} %" in figures
     shot(page, f"planner-consent-popup-{lang}.png")

@@ -82,7 +82,7 @@ def tour(
     page.evaluate("GisMap.map.closePopup()")
     texts["measure"] = measure_text(page)
     page.evaluate(f"GisMap.compoundCard({COMPOUND_34})")
-    page.wait_for_selector(".gis-card .gis-bar")
+    page.wait_for_selector(".gis-card .gis-bar[data-status]")  # the pipeline bars, not the vote's
     texts["card"] = page.inner_text(".gis-card")
     page.evaluate("GisMap.map.addLayer(GisMap.layers.choropleth)")
     page.wait_for_selector(".gis-legend-body[data-ready]", timeout=60_000)
