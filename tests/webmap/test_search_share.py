@@ -71,7 +71,7 @@ def test_found_view_is_shared_and_restored(
     page.wait_for_selector("html[data-gis-view-restored]")
     page.fill(".gis-search input", "shuiyinlu34")
     page.click(f".gis-search-results li[data-layer='compounds'][data-id='{COMPOUND_34}'] button")
-    page.wait_for_selector(f".gis-card[data-compound='{COMPOUND_34}'] .gis-bar")
+    page.wait_for_selector(f".gis-card[data-compound='{COMPOUND_34}'] .gis-bar[data-status]")
     page.evaluate("GisMap.map.addLayer(GisMap.layers.grids)")
     page.evaluate("GisMap.map.removeLayer(GisMap.layers.facilities)")
     page.wait_for_timeout(300)
