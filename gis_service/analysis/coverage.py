@@ -110,7 +110,8 @@ def coverage(
     status = stairwells["elevator_status"].astype(str).to_numpy()
     out = _shares(stairwells, level, ok, status == rule.in_service)
     out.insert(0, "stairwells", stairwells.groupby(level, sort=True, dropna=False).size())
-    funnel = pd.crosstab(stairwells[level].to_numpy()[ok], status[ok])
+    eligible_rows = pd.DataFrame({"unit": stairwells[level].to_numpy()[ok], "status": status[ok]})
+    funnel = eligible_rows.groupby(["unit", "status"], dropna=False).size().unstack(fill_value=0)
     funnel = funnel.reindex(index=out.index, columns=list(statuses), fill_value=0)
     funnel.columns = [f"status_{code}" for code in statuses]
     return out.join(funnel.fillna(0).astype(np.int64)).reset_index()

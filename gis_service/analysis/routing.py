@@ -193,10 +193,19 @@ def meeting_points(
     via_v = reach.dist[t.v] + t.rest
     node = np.where(via_u <= via_v, t.u, t.v)
     entry = entry_nodes(reach)[node]
-    along = np.where(entry == sources.v[f], end, start)
+    at_end = entry == sources.v[f]
     same = t.edge == sources.edge[f]
     direct = sources.access[f] + along_to_stretch(sources, f, t.offset)
     use_direct = same & (direct <= np.minimum(via_u, via_v))
-    along = np.where(use_direct, np.clip(t.offset, start, end), along)
-    out[hit] = on_edges(graph, sources.edge[f], along)
+    points = np.empty((hit.size, 2))
+    # Entering by a stretch end: one point per (stretch, end), whatever many targets share it.
+    ends, which = np.unique(f[~use_direct] * 2 + at_end[~use_direct], return_inverse=True)
+    stretch, by_end = ends // 2, (ends % 2).astype(bool)
+    first = sources.offset[stretch]
+    along_ends = np.where(by_end, first + sources.extent[stretch], first)
+    points[~use_direct] = on_edges(graph, sources.edge[stretch], along_ends)[which]
+    mine = use_direct.nonzero()[0]  # on the target's own edge: its own point
+    points[mine] = on_edges(graph, sources.edge[f[mine]],
+                            np.clip(t.offset[mine], start[mine], end[mine]))  # fmt: skip
+    out[hit] = points
     return out

@@ -38,6 +38,7 @@ from gis_service.api.openapi import CSV, beyond_schema, header
 from gis_service.auth import Principal
 from gis_service.catalog import MAX_RADIUS_M, Catalog
 from gis_service.datasets.area import BBOX_PATTERN, Area, parse_bbox
+from gis_service.datasets.changes import Changes
 from gis_service.datasets.keys import coverage_key
 from gis_service.datasets.params import (
     DEFAULT_LAYER,
@@ -46,7 +47,7 @@ from gis_service.datasets.params import (
     level_column,
     service_params,
 )
-from gis_service.datasets.runs import coverage_table, with_names
+from gis_service.datasets.runs import coverage_table, refreshed_coverage, with_names
 from gis_service.datasets.siting import SitingParams
 
 Level = Literal["grid", "compound", "community", "subdistrict", "district"]
@@ -123,8 +124,12 @@ def coverage_route(catalog: Catalog) -> Callable[..., Response]:
             "level": level, "batch": batch, "area": area.as_dict(), "eligibility": vars(rule),
             "definitions": {n: stated[n] for n in ("eligible", "coverage") if n in stated},
         }  # fmt: skip
+        def refresh(table: pd.DataFrame, changes: Changes) -> pd.DataFrame:
+            return refreshed_coverage(conn, table, changes, level, area, rule)
+
         render = lambda frame, hit: table_body(conn, frame, level, f, hit, meta)  # noqa: E731
-        return answered(Asked(request, principal, conn), key, compute, (f,), render)
+        asked = Asked(request, principal, conn)
+        return answered(asked, key, compute, (f,), render, None if batch else refresh)
 
     return coverage
 
@@ -307,8 +312,9 @@ def build_router(catalog: Catalog) -> APIRouter:
         buffer_m: float = Query(25.0, ge=0, le=200, description="Buffer around reached streets"),
         level: ServedLevel = Query(
             "compound",
-            description="f=json: unit of the served shares; stairwell: per stairwell "
-            "the distance, minutes, facility reached and the access point used",
+            description="f=json: the unit of the served shares (the answer's summary); "
+            "stairwell: instead, per stairwell the distance, minutes, facility reached and the "
+            "access point used (f=csv is always per stairwell)",
         ),
         f: Literal["geojson", "json", "csv"] = Query("geojson", description="Output format"),
         area: Area = Depends(area_query),

@@ -16,16 +16,20 @@ from gis_service.auth import Principal
 from gis_service.datasets import formats
 from gis_service.datasets.area import Area
 from gis_service.datasets.cache import ResultCache, scope_key
+from gis_service.datasets.changes import Changes
 from gis_service.datasets.keys import ResultKey, areas_key, nearest_key, siting_key
+from gis_service.datasets.live import LiveAnswers, Refresh
 from gis_service.datasets.load import level_geometries
 from gis_service.datasets.params import ServiceParams, level_column
 from gis_service.datasets.runs import (
+    Nearest,
     area_frame,
-    gaps_table,
+    gaps_of_shares,
     nearest_table,
+    refreshed_nearest,
+    refreshed_shares,
     service_inputs,
-    shares_table,
-    with_names,
+    written_stairwells,
 )
 from gis_service.datasets.siting import SitingParams, run_siting
 
@@ -45,7 +49,15 @@ def caches(request: Request) -> tuple[ResultCache, ResultCache, ResultCache]:
             state.graph_cache = ResultCache(maxsize=8)  # graphs, stairwells as read, snaps
             limit = state.settings.answer_cache_bytes
             state.answer_cache = ResultCache(maxsize=256, max_bytes=limit)
+            state.live_answers = LiveAnswers()
     return state.analysis_cache, state.graph_cache, state.answer_cache
+
+
+def live_answers(request: Request) -> LiveAnswers:
+    """The app's answers kept up to date from the row_change feed."""
+    caches(request)
+    live: LiveAnswers = request.app.state.live_answers
+    return live
 
 
 @dataclass(frozen=True)
@@ -73,22 +85,37 @@ def answered(
     compute: Callable[[], Any],
     variant: tuple[Any, ...],
     render: Callable[[Any, bool], Body],
+    refresh: Refresh | None = None,
 ) -> Response:
     """The answer to a question in one variant (format, level...): its bytes as last sent when
-    the result and its data are unchanged, else rendered from the (cached or computed) result.
+    the result and its data are unchanged, else rendered from the (cached, refreshed or
+    computed) result.
 
-    The bytes of a hit are kept, so a repeated question costs a lookup, not a serialisation.
+    The bytes are kept, so a repeated question costs a lookup, not a serialisation.
+    With `refresh`, the result follows written stairwells and buildings (datasets/live.py).
     """
     results, _, bodies = caches(asked.request)
-    full = key.scoped(asked.principal, asked.conn)
+    question, versions = key.split(asked.principal, asked.conn)
+    full = (*question, versions)
     found, kept = bodies.get((*full, *variant))
     if found:
         return answer(kept[0], kept[1], True)
-    value, hit = results.get_or_compute(full, compute)
+    if refresh is None:
+        value, hit = results.get_or_compute(full, compute)
+    else:
+        live = live_answers(asked.request)
+        value, hit = live.value(asked.conn, question, versions, compute, refresh)
     body, media_type = render(value, hit)
-    if hit:
-        bodies.put((*full, *variant), (body, media_type))
+    bodies.put((*full, *variant), (body if hit else as_hit(body, media_type), media_type))
     return answer(body, media_type, hit)
+
+
+def as_hit(body: bytes, media_type: str) -> bytes:
+    """The bytes a repeat of a question gets: these, saying the result came from the cache
+    (a JSON answer's `cached` member leads its rows, so the first one found is it)."""
+    if media_type == "application/json":
+        return body.replace(b'"cached":false', b'"cached":true', 1)
+    return body
 
 
 def answer(body: bytes | str, media_type: str, hit: bool | None = None) -> Response:
@@ -110,26 +137,45 @@ def table_body(
 ) -> Body:
     """A per-level table as JSON, CSV or GeoJSON of the level's polygons."""
     if f == "csv":
-        return formats.to_csv(frame).encode(), CSV_TYPE
+        return formats.to_csv_bytes(frame), CSV_TYPE
     if f == "geojson":
         col = f"{level}_id"
         rows = frame[frame[col].notna()]
         geoms = level_geometries(conn, level, [int(i) for i in rows[col]])
         texts = [geoms.get(int(i)) for i in rows[col]]
         return formats.feature_collection(rows, texts, rows[col].tolist(), meta), GEOJSON
-    body = formats.dumps({**meta, "cached": hit, "rows": formats.records(frame)})
-    return body, "application/json"
+    return formats.dumps_with_rows({**meta, "cached": hit}, "rows", frame), "application/json"
 
 
 def nearest_compute(asked: Asked, params: ServiceParams, area: Area) -> Callable[[], Any]:
     """How the per-stairwell nearest facility and distance are computed on a miss."""
 
-    def compute() -> pd.DataFrame:
+    def compute() -> Nearest:
         scope = scope_key(asked.principal)
         inputs = service_inputs(asked.conn, params, area, graphs=asked.graphs(), scope=scope)
-        return nearest_table(inputs, params)
+        return Nearest(nearest_table(inputs, params))
 
     return compute
+
+
+def nearest_refresh(asked: Asked, params: ServiceParams, area: Area) -> Refresh:
+    """How a per-stairwell nearest answer follows written stairwells and buildings."""
+
+    def refresh(before: Nearest, changes: Changes) -> Nearest:
+        conn = asked.conn
+        table = refreshed_nearest(conn, before.table, changes, params, area, asked.graphs())
+        return refreshed_shares(conn, before, table, written_stairwells(conn, changes))
+
+    return refresh
+
+
+def answered_nearest(
+    asked: Asked, params: ServiceParams, area: Area, variant: tuple[Any, ...],
+    render: Callable[[Any, bool], Body],
+) -> Response:  # fmt: skip
+    """An answer rendered from the per-stairwell nearest table (computed, kept or refreshed)."""
+    compute, refresh = nearest_compute(asked, params, area), nearest_refresh(asked, params, area)
+    return answered(asked, nearest_key(params, area), compute, variant, render, refresh)
 
 
 def service_areas_answer(
@@ -154,20 +200,19 @@ def service_areas_answer(
         key = areas_key(params, per_facility, buffer_m, area)
         return answered(asked, key, compute, (f,), polygons)
 
-    def table(near: pd.DataFrame, hit: bool) -> Body:
+    def table(near: Nearest, hit: bool) -> Body:
         if f == "csv":
-            return formats.to_csv(near).encode(), CSV_TYPE
+            return formats.to_csv_bytes(near.table), CSV_TYPE
         payload: dict[str, Any] = {**meta, "cached": hit, "level": level}
-        if level != "stairwell":
-            shares = with_names(conn, shares_table(near, level_column(level)), level)
-            payload["summary"] = formats.records(shares)
-        payload["unsnapped"] = unsnapped_counts(near)
-        payload["stairwells"] = formats.records(near)
-        return formats.dumps(payload), "application/json"
+        tail = {"unsnapped": unsnapped_counts(near.table)}
+        if level == "stairwell":
+            return formats.dumps({**payload, "stairwells": formats.records(near.table),
+                                  **tail}), "application/json"  # fmt: skip
+        # a unit's shares, without a row per stairwell (a city's would be 200 MB)
+        body = formats.dumps_with_rows(payload, "summary", near.shares_at(conn, level), tail)
+        return body, "application/json"
 
-    variant = (f,) if f == "csv" else (f, level)
-    return answered(asked, nearest_key(params, area), nearest_compute(asked, params, area),
-                    variant, table)  # fmt: skip
+    return answered_nearest(asked, params, area, (f,) if f == "csv" else (f, level), table)
 
 
 def unsnapped_counts(near: pd.DataFrame) -> dict[str, int]:
@@ -182,17 +227,17 @@ def gaps_answer(asked: Asked, params: ServiceParams, area: Area, level: str, f: 
     conn = asked.conn
     meta = {"parameters": params.as_dict(), "area": area.as_dict(), "level": level}
 
-    def render(near: pd.DataFrame, hit: bool) -> Body:
+    def render(nearest: Nearest, hit: bool) -> Body:
+        near = nearest.table
         if f == "geojson":
             unserved = near[~near["served"]]
             texts = formats.geojson_texts(unserved["geometry"].to_numpy())
             ids = unserved["id"].tolist()
             return formats.feature_collection(unserved, texts, ids, meta), GEOJSON
-        gaps = with_names(conn, gaps_table(near, level_column(level)), level)
+        gaps = gaps_of_shares(nearest.shares_at(conn, level), level_column(level))
         return table_body(conn, gaps, level, f, hit, meta)
 
-    compute = nearest_compute(asked, params, area)
-    return answered(asked, nearest_key(params, area), compute, ("gaps", f, level), render)
+    return answered_nearest(asked, params, area, ("gaps", f, level), render)
 
 
 def siting_answer(asked: Asked, params: SitingParams, area: Area) -> Response:

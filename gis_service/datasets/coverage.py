@@ -7,18 +7,25 @@ derived from those counts with the same columns, order and types as analysis.cov
 
 from __future__ import annotations
 
+from collections.abc import Collection
+from typing import Any
+
 import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
 from gis_service.analysis.coverage import Eligibility, coverage
 from gis_service.datasets.area import Area
+from gis_service.datasets.changes import Changes
 from gis_service.datasets.load import (
+    BUILDING_JOIN,
     STAIRWELL_FILTERS,
     STAIRWELL_FROM,
+    UNIT_JOINS,
     load_stairwells,
     read_frame,
     stairwells_in,
+    unit_joins,
 )
 from gis_service.errors import InvalidInput
 
@@ -26,64 +33,115 @@ ELIGIBLE_SQL = (
     "coalesce(b.year_built <= %(cutoff_year)s, false) AND coalesce(b.floors, 0) >= %(min_floors)s "
     "AND NOT coalesce(b.has_original_elevator, false)"
 )
-WEIGHTS = {"stairwells": "n", "households": "households", "elderly_households": "elderly"}
+MEASURES = {"stairwells": "1", "households": "t.households", "elderly_households": "t.elderly"}
+"""What the shares weigh stairwells by (t: a stairwell row of unit_table's inner SELECT)."""
 
 
-def unit_counts(conn: sa.Connection, level_col: str, area: Area, rule: Eligibility) -> pd.DataFrame:
-    """Stairwells, households and elderly households per unit, status and eligibility."""
+def unit_table_sql(level_col: str, area: Area, statuses: list[str], where: str) -> str:
+    """One row per unit (NULLs last): stairwells, eligible and in service by each measure,
+    unknown statuses, and the eligible stairwells at each status of the pipeline."""
     unit = STAIRWELL_FILTERS[level_col]  # an identifier of the fixed hierarchy, never user text
-    where, params = stairwells_in(area)
-    params.update(cutoff_year=rule.cutoff_year, min_floors=rule.min_floors)
-    sql = (
-        f"SELECT {unit} AS unit, s.elevator_status AS status, ({ELIGIBLE_SQL}) AS ok, "
-        "count(*) AS n, coalesce(sum(s.households), 0) AS households, "
-        "coalesce(sum(s.elderly_households), 0) AS elderly"
-        f"{STAIRWELL_FROM}{where} GROUP BY 1, 2, 3"
+    sums = []
+    for name, value in MEASURES.items():
+        sums.append(f"coalesce(sum({value}) FILTER (WHERE t.ok), 0) AS eligible_{name}")
+        sums.append(f"coalesce(sum({value}) FILTER (WHERE t.ok AND t.served), 0) "
+                    f"AS in_service_{name}")  # fmt: skip
+    funnel = [f"count(*) FILTER (WHERE t.ok AND t.status = %(status_{i})s) AS status_{i}"
+              for i in range(len(statuses))]  # fmt: skip
+    return (
+        f"SELECT t.unit, count(*) AS stairwells, {', '.join(sums + funnel)}, "
+        "count(*) FILTER (WHERE NOT coalesce(t.status = ANY(%(statuses)s), false)) AS unknown "
+        f"FROM (SELECT {unit} AS unit, s.elevator_status AS status, ({ELIGIBLE_SQL}) AS ok, "
+        "s.elevator_status = %(in_service)s AS served, s.households, "
+        f"s.elderly_households AS elderly{BUILDING_JOIN}{unit_joins(level_col, *area.ids())}\n"
+        f"{where}) t GROUP BY t.unit ORDER BY t.unit NULLS LAST"
     )
-    frame = read_frame(conn, sql, params)
-    frame["unit"] = pd.array(frame["unit"], dtype="Int64")
-    return frame
 
 
-def check_counted_statuses(counts: pd.DataFrame, statuses: list[str], in_service: str) -> None:
-    """Raise InvalidInput for a status outside the pipeline (as analysis.coverage does)."""
-    if in_service not in statuses:
-        raise InvalidInput(f"the status list has no {in_service!r}")
-    unknown = sorted(set(counts["status"].dropna().astype(str)) - set(statuses))
-    if unknown:
-        raise InvalidInput(f"unknown elevator statuses: {', '.join(unknown)}")
+def unit_table(
+    conn: sa.Connection,
+    level_col: str,
+    area: Area,
+    statuses: list[str],
+    rule: Eligibility,
+    units: Collection[int | None] | None = None,
+) -> pd.DataFrame:
+    """The rows of unit_table_sql (of every unit of the area, or only of these units; None:
+    stairwells in no unit of the level)."""
+    where, params = stairwells_in(area)
+    if units is not None:
+        where, params = only_units(where, params, STAIRWELL_FILTERS[level_col], units)
+    params.update(cutoff_year=rule.cutoff_year, min_floors=rule.min_floors,
+                  in_service=rule.in_service, statuses=list(statuses),
+                  **{f"status_{i}": code for i, code in enumerate(statuses)})  # fmt: skip
+    return read_frame(conn, unit_table_sql(level_col, area, statuses, where), params)
+
+
+def only_units(
+    where: str, params: dict[str, Any], unit: str, units: Collection[int | None]
+) -> tuple[str, dict[str, Any]]:
+    """The WHERE clause narrowed to stairwells in these units of the column expression `unit`."""
+    ids = sorted(int(u) for u in units if u is not None)
+    test = f"({unit} = ANY(%(only_units)s)" + (f" OR {unit} IS NULL)" if None in units else ")")
+    return (f"{where} AND {test}" if where else f" WHERE {test}"), {**params, "only_units": ids}
+
+
+def unknown_statuses(conn: sa.Connection, area: Area, statuses: list[str]) -> list[str]:
+    """Elevator statuses of the area's stairwells that are not in the pipeline."""
+    where, params = stairwells_in(area)
+    test = "NOT coalesce(s.elevator_status = ANY(%(statuses)s), false)"
+    where = f"{where} AND {test}" if where else f" WHERE {test}"
+    found = read_frame(conn, f"SELECT DISTINCT s.elevator_status {STAIRWELL_FROM}{where}",
+                       {**params, "statuses": list(statuses)})  # fmt: skip
+    return sorted(str(code) for code in found.iloc[:, 0]) if len(found) else []
 
 
 def coverage_in_sql(
-    conn: sa.Connection, level_col: str, area: Area, statuses: list[str], rule: Eligibility
+    conn: sa.Connection,
+    level_col: str,
+    area: Area,
+    statuses: list[str],
+    rule: Eligibility,
+    units: Collection[int | None] | None = None,
 ) -> pd.DataFrame:
-    """Coverage per level (the columns of analysis.coverage.coverage), counted in SQL."""
-    counts = unit_counts(conn, level_col, area, rule)
-    if not len(counts):
-        return coverage(load_stairwells(conn, area), level_col, statuses, rule)
-    check_counted_statuses(counts, statuses, rule.in_service)
-    ok = counts["ok"].to_numpy(bool)
-    served = ok & (counts["status"].astype(str).to_numpy() == rule.in_service)
-    cols: dict[str, np.ndarray] = {}
-    for name, column in WEIGHTS.items():
-        weight = counts[column].to_numpy(np.float64)
-        cols[f"eligible_{name}"] = weight * ok
-        cols[f"in_service_{name}"] = weight * served
-    frame = pd.DataFrame(cols)
-    keys = counts["unit"].to_numpy()
-    frame[level_col] = keys
-    out = frame.groupby(level_col, sort=True, dropna=False).sum()
-    for name in WEIGHTS:
+    """Coverage per level (the columns of analysis.coverage.coverage), counted in SQL (of
+    every unit of the area, or only of these units)."""
+    if rule.in_service not in statuses:
+        raise InvalidInput(f"the status list has no {rule.in_service!r}")
+    table = unit_table(conn, level_col, area, statuses, rule, units)
+    if not len(table):
+        empty = coverage(load_stairwells(conn, area, ids=() if units is not None else None),
+                         level_col, statuses, rule)  # fmt: skip
+        return empty
+    if table["unknown"].to_numpy().any():
+        unknown = unknown_statuses(conn, area, statuses)
+        raise InvalidInput(f"unknown elevator statuses: {', '.join(unknown)}")
+    out = pd.DataFrame({level_col: pd.array(table["unit"], dtype="Int64").to_numpy()})
+    out["stairwells"] = table["stairwells"].to_numpy(np.int64)
+    for name in MEASURES:
+        kind = np.int64 if name == "stairwells" else np.float64
+        for part in ("eligible", "in_service"):
+            out[f"{part}_{name}"] = pd.to_numeric(table[f"{part}_{name}"]).to_numpy(kind)
+    for name in MEASURES:
         with np.errstate(invalid="ignore", divide="ignore"):
             out[f"share_{name}"] = out[f"in_service_{name}"] / out[f"eligible_{name}"]
-    for col in ("eligible_stairwells", "in_service_stairwells"):
-        out[col] = out[col].astype(np.int64)
-    sizes = pd.Series(counts["n"].to_numpy(np.int64), index=keys)
-    out.insert(0, "stairwells", sizes.groupby(level=0, sort=True, dropna=False).sum())
-    funnel = pd.crosstab(
-        keys[ok], counts["status"].astype(str).to_numpy()[ok], values=counts["n"].to_numpy()[ok],
-        aggfunc="sum",
-    )  # fmt: skip
-    funnel = funnel.reindex(index=out.index, columns=statuses, fill_value=0)
-    funnel.columns = [f"status_{code}" for code in statuses]
-    return out.join(funnel.fillna(0).astype(np.int64)).reset_index()
+    for i, code in enumerate(statuses):
+        out[f"status_{code}"] = table[f"status_{i}"].to_numpy(np.int64)
+    return out
+
+
+def touched_units(conn: sa.Connection, changes: Changes, level_col: str) -> set[int | None]:
+    """The units of a level that written stairwells were in before or are in now, and those of
+    the stairwells of written buildings (None: stairwells in no unit of the level)."""
+    unit = STAIRWELL_FILTERS[level_col]
+    grids = [g for g, _ in changes.units]
+    compounds = [c for _, c in changes.units]
+    sql = (
+        f"SELECT {unit} FROM (SELECT unnest(CAST(%(grids)s AS int[])) AS grid_id, "
+        f"unnest(CAST(%(compounds)s AS int[])) AS compound_id) s {UNIT_JOINS} "
+        f"UNION SELECT {unit} FROM stairwell s {UNIT_JOINS} "
+        "WHERE s.building_id = ANY(%(buildings)s)"
+    )
+    params = {"grids": grids, "compounds": compounds, "buildings": sorted(changes.buildings)}
+    found = read_frame(conn, sql, params)
+    return {None if pd.isna(u) else int(u) for u in found.iloc[:, 0]} if len(found) else set()

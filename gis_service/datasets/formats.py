@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import io
+import itertools
 import math
+import os
 import sys
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import orjson
 import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pa_csv
 import shapely
 
 from gis_service.errors import InvalidInput
@@ -72,6 +77,49 @@ def dumps(value: Any) -> bytes:
     )
 
 
+class RowsJson:
+    """The JSON array of a table's rows (as `records` gives them), each distinct row rendered
+    once: a table that changed in a few rows since it was last sent renders only those.
+
+    Rows are known by a 64-bit hash of their values (pandas' hash_pandas_object) within the
+    table's column names; at most `max_rows` rendered rows are kept (all forgotten beyond).
+    """
+
+    def __init__(self, max_rows: int = 400_000, min_rows: int = 1_000) -> None:
+        """An empty memo; tables shorter than min_rows are rendered whole."""
+        self.max_rows, self.min_rows = max_rows, min_rows
+        self._rows: dict[tuple[tuple[str, ...], int], bytes] = {}
+
+    def array(self, frame: pd.DataFrame) -> bytes:
+        """The rows of the frame (no geometry) as a JSON array of objects."""
+        columns = [c for c in frame.columns if c != "geometry"]
+        if len(frame) < self.min_rows or len(frame) > self.max_rows:
+            return dumps(records(frame))
+        names = tuple(str(c) for c in columns)
+        hashes = pd.util.hash_pandas_object(frame[columns], index=False).to_numpy().tolist()
+        kept = self._rows
+        missing = [i for i, h in enumerate(hashes) if (names, h) not in kept]
+        if len(kept) + len(missing) > self.max_rows:
+            kept.clear()
+            missing = list(range(len(hashes)))
+        for i, row in zip(missing, records(frame.iloc[missing]), strict=True):
+            kept[(names, hashes[i])] = dumps(row)
+        return b"[" + b",".join([kept[(names, h)] for h in hashes]) + b"]"
+
+
+ROWS_JSON = RowsJson()
+"""The process's memo of rendered rows (answers of per-unit tables)."""
+
+
+def dumps_with_rows(head: dict[str, Any], name: str, frame: pd.DataFrame,
+                    tail: dict[str, Any] | None = None) -> bytes:  # fmt: skip
+    """JSON of {**head, name: the frame's rows, **tail} (the rows through ROWS_JSON)."""
+    opening = dumps(head)[:-1] + (b"," if head else b"")
+    closing = dumps(tail)[1:] if tail else b"}"
+    return opening + dumps(name) + b":" + ROWS_JSON.array(frame) + (b"," if tail else b"") + \
+        closing
+
+
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 """What makes a spreadsheet read a cell as a formula (OWASP, CSV injection)."""
 
@@ -99,14 +147,52 @@ def formula_like(values: pd.Series) -> pd.Series:
 
 
 def to_csv(frame: pd.DataFrame) -> str:
-    """A CSV table (geometry left out) that spreadsheets open without running formulas.
+    """A CSV table (geometry left out) that spreadsheets open without running formulas."""
+    return to_csv_bytes(frame).decode()
 
-    Rows end in CRLF (RFC 4180), so a cell holding a CR or LF is quoted, never a row break.
+
+def to_csv_bytes(frame: pd.DataFrame) -> bytes:
+    """A CSV table (geometry left out) that spreadsheets open without running formulas, UTF-8.
+
+    Written by Arrow's CSV writer (a million rows in about a second, where pandas takes ten).
+    Rows end in CRLF (RFC 4180) and text is quoted, so a cell holding a CR or LF is never a row
+    break; missing values are empty cells; true/false are written True/False.
     """
-    buffer = io.StringIO()
     table = spreadsheet_safe(frame.drop(columns=["geometry"], errors="ignore"))
-    table.to_csv(buffer, index=False, lineterminator="\r\n")
-    return buffer.getvalue()
+    columns = [csv_column(table.iloc[:, i]) for i in range(table.shape[1])]
+    arrow = pa.Table.from_arrays(columns, names=[str(col) for col in table.columns])
+    parts = max(1, min(os.cpu_count() or 1, len(table) // CSV_PART_ROWS))
+    bounds = np.linspace(0, len(table), parts + 1).astype(int)
+    slices = [arrow.slice(a, b - a) for a, b in itertools.pairwise(bounds)]
+    if parts == 1:
+        return csv_part(arrow, True)
+    with ThreadPoolExecutor(parts) as pool:  # Arrow writes without the GIL: one part a core
+        return b"".join(pool.map(csv_part, slices, [i == 0 for i in range(parts)]))
+
+
+CSV_PART_ROWS = 100_000
+"""Tables longer than this are written in parts, one per core."""
+
+
+def csv_part(table: pa.Table, header: bool) -> bytes:
+    """CSV bytes of an Arrow table (CRLF rows, column names unquoted)."""
+    sink = pa.BufferOutputStream()
+    options = pa_csv.WriteOptions(include_header=header, eol="\r\n", quoting_header="none")
+    pa_csv.write_csv(table, sink, options)
+    return bytes(sink.getvalue().to_pybytes())
+
+
+def csv_column(values: pd.Series) -> pa.Array:
+    """A column as Arrow values for CSV: NaN and NA missing, booleans as True/False, any other
+    Python object as its text."""
+    if pd.api.types.is_bool_dtype(values.dtype):  # codes into ["False", "True"], NA missing
+        codes = pa.array(values.astype("Int8"), from_pandas=True)
+        return pa.DictionaryArray.from_arrays(codes, pa.array(["False", "True"]))
+    try:
+        return pa.array(values, from_pandas=True)
+    except (pa.ArrowException, TypeError, ValueError):
+        cells = [None if v is None or v is pd.NA or v != v else str(v) for v in values.tolist()]
+        return pa.array(cells, type=pa.string())
 
 
 def feature_collection(

@@ -38,7 +38,14 @@ class ResultKey:
 
     def scoped(self, principal: Principal, conn: sa.Connection) -> tuple[Hashable, ...]:
         """The cache key: the question, the caller's scope, the tables' data versions now."""
-        return (*self.question, scope_key(principal), versions_key(conn, self.tables))
+        asked, versions = self.split(principal, conn)
+        return (*asked, versions)
+
+    def split(
+        self, principal: Principal, conn: sa.Connection
+    ) -> tuple[tuple[Hashable, ...], tuple[tuple[str, int], ...]]:
+        """The question with the caller's scope, and the tables' data versions now."""
+        return (*self.question, scope_key(principal)), versions_key(conn, self.tables)
 
 
 def layer_tables(params: ServiceParams) -> tuple[str, ...]:

@@ -6,6 +6,7 @@ geometry decoded by shapely in one call; no ORM objects row by row.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,14 +23,24 @@ from gis_service.rows.columns import quoted
 
 CRS_LONLAT = "EPSG:4326"
 HIERARCHY = ("grid_id", "compound_id", "community_id", "subdistrict_id", "district_id")
-STAIRWELL_FROM = """
-FROM stairwell s
-JOIN building b ON b.id = s.building_id
-LEFT JOIN grid g ON g.id = s.grid_id
-LEFT JOIN compound c ON c.id = s.compound_id
-LEFT JOIN community cm ON cm.id = coalesce(g.community_id, c.community_id)
-LEFT JOIN subdistrict sd ON sd.id = cm.subdistrict_id
-"""
+UNIT_JOIN_LINES = (
+    "\nLEFT JOIN grid g ON g.id = s.grid_id",
+    "\nLEFT JOIN compound c ON c.id = s.compound_id",
+    "\nLEFT JOIN community cm ON cm.id = coalesce(g.community_id, c.community_id)",
+    "\nLEFT JOIN subdistrict sd ON sd.id = cm.subdistrict_id",
+)
+JOINS_NEEDED = {"grid_id": 0, "compound_id": 0, "community_id": 2, "subdistrict_id": 3,
+                "district_id": 4}  # fmt: skip
+"""How many of UNIT_JOIN_LINES a level's STAIRWELL_FILTERS expression needs."""
+UNIT_JOINS = "".join(UNIT_JOIN_LINES) + "\n"
+"""A stairwell's (s: grid_id, compound_id) units up to its district (STAIRWELL_FILTERS)."""
+BUILDING_JOIN = "\nFROM stairwell s\nJOIN building b ON b.id = s.building_id"
+STAIRWELL_FROM = BUILDING_JOIN + UNIT_JOINS
+
+
+def unit_joins(*levels: str) -> str:
+    """The joins of UNIT_JOINS that these levels' STAIRWELL_FILTERS expressions need, only."""
+    return "".join(UNIT_JOIN_LINES[: max((JOINS_NEEDED[lvl] for lvl in levels), default=0)])
 STAIRWELL_SQL = """
 SELECT s.id, s.building_id, s.compound_id, s.grid_id,
        coalesce(g.community_id, c.community_id) AS community_id,
@@ -136,18 +147,27 @@ def no_stairwells() -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame(frame, geometry=np.empty(0, dtype=object), crs=CRS_LONLAT)
 
 
-def stairwells_in(area: Area) -> tuple[str, dict[str, Any]]:
-    """The WHERE clause (psycopg parameters) of the stairwells of an area, over STAIRWELL_FROM."""
+def stairwells_in(
+    area: Area, ids: Collection[int] | None = None
+) -> tuple[str, dict[str, Any]]:
+    """The WHERE clause (psycopg parameters) of the stairwells of an area, over STAIRWELL_FROM
+    (and, with ids, only those stairwells)."""
     params: dict[str, Any] = {}
     where = [f"{STAIRWELL_FILTERS[col]} = %({col})s" for col in area.ids()]
     params.update(area.ids())
     where += _envelope(area.bbox, "s.geom", params)
+    if ids is not None:
+        where.append("s.id = ANY(%(stairwell_ids)s)")
+        params["stairwell_ids"] = sorted(ids)
     return (" WHERE " + " AND ".join(where) if where else ""), params
 
 
-def load_stairwells(conn: sa.Connection, area: Area = Area()) -> gpd.GeoDataFrame:
-    """Stairwells with building floors/year/lift and hierarchy ids up to district (lon/lat)."""
-    where, params = stairwells_in(area)
+def load_stairwells(
+    conn: sa.Connection, area: Area = Area(), ids: Collection[int] | None = None
+) -> gpd.GeoDataFrame:
+    """Stairwells with building floors/year/lift and hierarchy ids up to district (lon/lat),
+    of an area (and, with ids, only those)."""
+    where, params = stairwells_in(area, ids)
     frame = read_geoframe(conn, STAIRWELL_SQL + STAIRWELL_FROM + where + " ORDER BY s.id", params)
     for col in ("floors", "building_floors", "households", "elderly_households"):
         frame[col] = pd.to_numeric(frame[col]).astype(np.int64) if len(frame) else frame[col]

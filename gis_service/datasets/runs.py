@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Hashable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import geopandas as gpd
@@ -28,7 +28,9 @@ from gis_service.analysis.service_area import service_areas
 from gis_service.analysis.walkable import ClosedRule, walkable
 from gis_service.datasets.area import Area, Box, area_box, margin_box
 from gis_service.datasets.cache import STAIRWELL_TABLES, ResultCache, versions_key
-from gis_service.datasets.coverage import coverage_in_sql
+from gis_service.datasets.changes import Changes
+from gis_service.datasets.coverage import coverage_in_sql, touched_units
+from gis_service.datasets.live import splice_units
 from gis_service.datasets.load import (
     LayerSource,
     level_names,
@@ -68,6 +70,23 @@ def coverage_table(
         raise bad("batch", f"there is no retrofit batch {batch}")
     ids = stairwells.loc[stairwells["batch_id"] == batch, "id"].astype(np.int64).tolist()
     return project_batch(stairwells, level_col, ids, pipeline, rule, only_touched=touched_only)
+
+
+def refreshed_coverage(
+    conn: sa.Connection,
+    table: pd.DataFrame,
+    changes: Changes,
+    level: str,
+    area: Area = Area(),
+    rule: Eligibility = Eligibility(),
+) -> pd.DataFrame:
+    """A coverage table (with names) after written rows: only the units they touch re-counted."""
+    col = f"{level}_id"
+    units = touched_units(conn, changes, col)
+    if not units:
+        return table
+    fresh = coverage_in_sql(conn, col, area, statuses(conn), rule, units)
+    return splice_units(table, with_names(conn, fresh, level), col, units)
 
 
 def with_names(conn: sa.Connection, frame: pd.DataFrame, level: str) -> pd.DataFrame:
@@ -149,22 +168,24 @@ def service_inputs(
     graphs: ResultCache | None = None,
     progress: Progress = quiet,
     scope: Hashable | None = None,
+    homes: gpd.GeoDataFrame | None = None,
 ) -> ServiceInputs:
     """Read stairwells of the area, and facilities and streets of the area plus a margin.
 
     With a graph cache and the caller's scope, the stairwells as read and projected are kept by
     the data versions they come from, and their places on the street graph by their ids and
     points: a new radius or layer on unchanged stairwells reads and snaps none again, and an
-    edit that moves no stairwell re-reads them but snaps none again.
+    edit that moves no stairwell re-reads them but snaps none again. `homes`: these stairwells
+    (as read) instead of the area's, nothing kept.
     """
     box = margin_box(conn, area, params.radius_m + SNAP_SLACK_M)
     progress("reading stairwells")
-    kept = stairwells and graphs is not None and scope is not None
+    kept = stairwells and graphs is not None and scope is not None and homes is None
     homes_key = ("stairwells", scope, versions_key(conn, STAIRWELL_TABLES), area.key())
     if kept:
         assert graphs is not None
         homes = graphs.get_or_compute(homes_key, lambda: load_stairwells(conn, area))[0]
-    else:
+    elif homes is None:
         homes = load_stairwells(conn, area) if stairwells else no_stairwells()
     progress(f"reading {params.layer}")
     facilities = load_layer(conn, params.sources.facilities, box, params.kind)
@@ -235,17 +256,118 @@ def nearest_table(
     return out
 
 
-def facility_names(fac: gpd.GeoDataFrame, facility_ids: np.ndarray) -> np.ndarray:
-    """The name of each facility id (None where there is no facility or name), vectorised."""
-    names = np.full(len(facility_ids), None, dtype=object)
+def written_stairwells(conn: sa.Connection, changes: Changes) -> set[int]:
+    """Ids of the stairwells written, and of the stairwells of the buildings written."""
+    ids = set(changes.stairwells)
+    if changes.buildings:
+        found = conn.execute(
+            sa.text("SELECT id FROM stairwell WHERE building_id = ANY(:b)"),
+            {"b": sorted(changes.buildings)},
+        )
+        ids.update(int(i) for (i,) in found)
+    return ids
+
+
+@dataclass
+class Nearest:
+    """A per-stairwell nearest table and the named per-unit shares drawn from it (by level,
+    made on demand and kept with it)."""
+
+    table: pd.DataFrame
+    shares: dict[str, pd.DataFrame] = field(default_factory=dict)
+
+    def shares_at(self, conn: sa.Connection, level: str) -> pd.DataFrame:
+        """Shares served per unit of a level, with the units' names."""
+        found = self.shares.get(level)
+        if found is None:
+            found = with_names(conn, shares_table(self.table, f"{level}_id"), level)
+            self.shares[level] = found
+        return found
+
+
+def refreshed_shares(
+    conn: sa.Connection, before: Nearest, table: pd.DataFrame, written: set[int]
+) -> Nearest:
+    """The nearest answer on a refreshed table: each kept level's shares re-counted only for
+    the units the written stairwells were in or are in now."""
+    now = Nearest(table)
+    ids = np.fromiter(written, np.int64, len(written))
+    was = before.table["id"].isin(ids).to_numpy(bool)
+    is_ = table["id"].isin(ids).to_numpy(bool)
+    for level, shares in before.shares.items():
+        col = f"{level}_id"
+        values = [*before.table[col].to_numpy()[was], *table[col].to_numpy()[is_]]
+        units = {None if pd.isna(u) else int(u) for u in values}
+        inside = table[col].isin([u for u in units if u is not None]).to_numpy(bool)
+        if None in units:
+            inside |= table[col].isna().to_numpy(bool)
+        fresh = with_names(conn, shares_table(table[inside], col), level)
+        now.shares[level] = splice_units(shares, fresh, col, units)
+    return now
+
+
+ROUTED = ("facility_id", "facility_name", "distance_m", "minutes", "served", "access_lon",
+          "access_lat", "unsnapped")  # fmt: skip
+"""Columns of a nearest table that come from the walk (the rest are the stairwell's own)."""
+
+
+def refreshed_nearest(
+    conn: sa.Connection,
+    near: pd.DataFrame,
+    changes: Changes,
+    params: ServiceParams,
+    area: Area = Area(),
+    graphs: ResultCache | None = None,
+) -> pd.DataFrame:
+    """A nearest table (sorted by stairwell id) after written rows: the written stairwells
+    re-read; those that stayed put keep their walk, moved or new ones are routed, gone ones
+    leave."""
+    ids = written_stairwells(conn, changes)
+    rows = load_stairwells(conn, area, ids=ids)
+    known = near["id"].to_numpy(np.int64)
+    read = rows["id"].to_numpy(np.int64)
+    at = np.minimum(np.searchsorted(known, read), max(len(known) - 1, 0))
+    present = (at < len(known)) & (known[at] == read) if len(known) else np.zeros(len(read), bool)
+    same_place = present.copy()
+    if present.any():
+        before = shapely.get_coordinates(near["geometry"].to_numpy()[at[present]])
+        now = shapely.get_coordinates(rows.geometry.to_numpy()[present])
+        same_place[present] = (before == now).all(axis=1)
+    out = near.copy(deep=False)
+    stay = at[same_place]
+    for col in (c for c in near.columns if c not in ROUTED and c != "geometry" and len(stay)):
+        now_values = pd.Series(rows[col].to_numpy()[same_place], dtype=near[col].dtype)
+        if now_values.equals(pd.Series(near[col].to_numpy()[stay], dtype=near[col].dtype)):
+            continue  # unchanged: no copy of a million values
+        column = out[col].copy()
+        column.iloc[stay] = now_values.to_numpy()
+        out[col] = column
+    gone = np.setdiff1d(np.fromiter(ids, np.int64, len(ids)), read[same_place])
+    if not len(gone) and same_place.all():
+        return out
+    out = out[~np.isin(known, gone)]
+    moved = rows[~same_place]
+    if len(moved):
+        inputs = service_inputs(conn, params, area, graphs=graphs, homes=moved)
+        out = pd.concat([out, nearest_table(inputs, params)[list(out.columns)]])
+    return out.sort_values("id", kind="stable", ignore_index=True)
+
+
+def facility_names(fac: gpd.GeoDataFrame, facility_ids: np.ndarray) -> pd.Categorical:
+    """The name of each facility id (missing where there is no facility or name), as codes
+    into the facilities' names (a million rows cost an index lookup, not a million strings)."""
+    codes = np.full(len(facility_ids), -1, dtype=np.int64)
     if not len(fac) or "name" not in fac.columns:
-        return names
-    known = pd.Series(fac["name"].to_numpy(object), index=fac["id"].to_numpy(np.int64))
-    known = known[~known.index.duplicated()]
-    found = pd.notna(facility_ids)
-    looked = known.reindex(np.asarray(facility_ids[found], dtype=np.int64)).to_numpy(object)
-    names[found] = np.where(pd.isna(looked), None, looked)
-    return names
+        return pd.Categorical.from_codes(codes, categories=pd.Index([], dtype=object))
+    ids = fac["id"].to_numpy(np.int64)
+    order = np.argsort(ids, kind="stable")
+    name_codes, categories = pd.factorize(fac["name"].to_numpy(object))  # None: code -1
+    found = np.flatnonzero(pd.notna(facility_ids))
+    wanted = np.asarray(facility_ids[found], dtype=np.int64)
+    at = np.minimum(np.searchsorted(ids, wanted, sorter=order), len(ids) - 1)
+    known = ids[order[at]] == wanted
+    codes[found[known]] = name_codes[order[at[known]]]
+    return pd.Categorical.from_codes(codes, categories=pd.Index(categories, dtype=object))
 
 
 def access_lonlat(near: pd.DataFrame, crs: CRS) -> tuple[np.ndarray, np.ndarray]:
@@ -257,9 +379,12 @@ def access_lonlat(near: pd.DataFrame, crs: CRS) -> tuple[np.ndarray, np.ndarray]
     found = np.isfinite(x)
     lon, lat = np.full(n, np.nan), np.full(n, np.nan)
     if found.any():
+        # Many stairwells enter a facility at the same point: each point projected once.
+        which, points = pd.factorize(x[found] + 1j * y[found])
         to_lonlat = Transformer.from_crs(crs, 4326, always_xy=True)
-        lon_found, lat_found = to_lonlat.transform(x[found], y[found])
-        lon[found], lat[found] = np.round(lon_found, 7), np.round(lat_found, 7)
+        lon_found, lat_found = to_lonlat.transform(points.real, points.imag)
+        lon[found] = np.round(np.asarray(lon_found), 7)[which]
+        lat[found] = np.round(np.asarray(lat_found), 7)[which]
     return lon, lat
 
 
@@ -270,8 +395,14 @@ def shares_table(near: pd.DataFrame, level_col: str) -> pd.DataFrame:
 
 def gaps_table(near: pd.DataFrame, level_col: str) -> pd.DataFrame:
     """Per level: stairwells, households and elderly households not served, and shares."""
-    shares = shares_table(near, level_col)
+    return gaps_of_shares(shares_table(near, level_col), level_col)
+
+
+def gaps_of_shares(shares: pd.DataFrame, level_col: str) -> pd.DataFrame:
+    """The gaps table of a shares table (its unit names kept, when it has them)."""
     out = pd.DataFrame({level_col: shares[level_col]})
+    if "name" in shares.columns:
+        out["name"] = shares["name"]
     for name in ("stairwells", "households", "elderly_households"):
         out[name] = shares[name]
         out[f"unserved_{name}"] = shares[name] - shares[f"served_{name}"]

@@ -560,6 +560,24 @@ class DataVersion(Base):
     )
 
 
+class RowChange(Base):
+    """A stairwell or building row written, by which transaction (the row_change feed)."""
+
+    __tablename__ = "row_change"
+    __table_args__ = (sa.Index("row_change_xid", "xid"),)
+    id: Mapped[int] = mapped_column(sa.BigInteger, primary_key=True)
+    xid: Mapped[int] = mapped_column(
+        sa.BigInteger, server_default=sa.text("pg_current_xact_id()::text::bigint")
+    )
+    changed_at: Mapped[dt.datetime] = mapped_column(
+        sa.DateTime(timezone=True), server_default=sa.func.now()
+    )
+    table_name: Mapped[str] = mapped_column(sa.String(63))
+    row_id: Mapped[int | None] = mapped_column(sa.BigInteger)
+    grid_id: Mapped[int | None] = mapped_column(sa.Integer)
+    compound_id: Mapped[int | None] = mapped_column(sa.Integer)
+
+
 class ScenarioRecord(Versioned, Base):
     """A stored planning scenario: interventions, parameters and its last evaluation."""
 

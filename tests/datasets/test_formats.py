@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import csv
+import io
+
 import geopandas as gpd
 import numpy as np
 import orjson
@@ -31,12 +34,29 @@ def test_records_keep_integers_text_and_nulls() -> None:
 def test_text_columns_in_csv_lose_their_formulas_not_their_nulls() -> None:
     frame = pd.DataFrame({"label": pd.Series(["=1+1", None, "-x", "ok"], dtype="str"),
                           "n": [-1, 2, 3, 4]})  # fmt: skip
-    assert to_csv(frame).split("\r\n")[1:5] == ["'=1+1,-1", ",2", "'-x,3", "ok,4"]
+    text = to_csv(frame)
+    assert text.count("\r\n") == 5 and text.startswith("label,n\r\n")
+    assert list(csv.reader(io.StringIO(text)))[1:] == [
+        ["'=1+1", "-1"], ["", "2"], ["'-x", "3"], ["ok", "4"]]
+
+
+def test_csv_of_a_mixed_table_reads_back_as_written() -> None:
+    """Arrow writes it: booleans True/False, missing values empty, CR and LF inside quotes."""
+    frame = pd.DataFrame({
+        "id": pd.array([1, None], dtype="Int64"), "share": [0.25, np.nan],
+        "served": [True, False], "note": ["a,b\r\nc", 'say "hi"'], "mixed": [1, "x"],
+    })  # fmt: skip
+    rows = list(csv.reader(io.StringIO(to_csv(frame), newline="")))
+    assert rows == [["id", "share", "served", "note", "mixed"],
+                    ["1", "0.25", "True", "a,b\r\nc", "1"], ["", "", "False", 'say "hi"', "x"]]
 
 
 def test_facility_names_by_id_with_nulls() -> None:
     names = {"id": [5, 9, 11], "name": ["Garden", None, "Shop"]}
     fac = gpd.GeoDataFrame(names, geometry=[None] * 3)
     got = facility_names(fac, np.array([9.0, np.nan, 11.0, 5.0, 12.0]))
-    assert got.tolist() == [None, None, "Shop", "Garden", None]
-    assert facility_names(fac.iloc[:0], np.array([1.0])).tolist() == [None]
+    assert [None if pd.isna(v) else v for v in got] == [None, None, "Shop", "Garden", None]
+    assert pd.isna(facility_names(fac.iloc[:0], np.array([1.0]))).all()
+    table = pd.DataFrame({"facility_id": [9, None, 11], "facility_name": got[:3]})
+    assert orjson.loads(dumps(records(table)))[2] == {"facility_id": 11.0, "facility_name": "Shop"}
+    assert list(csv.reader(io.StringIO(to_csv(table))))[1:] == [["9", ""], ["", ""], ["11", "Shop"]]

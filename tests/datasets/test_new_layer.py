@@ -88,7 +88,8 @@ def test_the_new_layer_is_analysed_with_its_own_kinds_and_radii(
     city: LiveServer, shared_demo_db: Engine, tokens: dict[str, str]
 ) -> None:
     truth = nearest_sites(shared_demo_db)
-    params = {"layer": "site_reach", "mode": "crow", "f": "json", "compound_id": COMPOUND_34}
+    params = {"layer": "site_reach", "mode": "crow", "f": "json", "compound_id": COMPOUND_34,
+              "level": "stairwell"}
     with city.client(tokens["analyst"]) as http:
         both = http.get("/analysis/service-areas", params={**params, "kind": "both"})
         garden = http.get("/analysis/service-areas", params={**params, "kind": "garden"})

@@ -26,11 +26,15 @@ def test_network_serves_no_more_households_than_crow_flies(shared_live, tokens):
     walk = served(shared_live, tokens["planner"], layer="gardens", mode="network")
     crow = served(shared_live, tokens["planner"], layer="gardens", mode="crow")
     assert walk["parameters"]["radius_m"] == crow["parameters"]["radius_m"] == 300.0
+    assert "stairwells" not in walk  # a unit's shares, not a row per stairwell
     # A garden is reached where the network comes within touch_m of its outline; crow-flies
     # measures to the outline itself, so a walk is never shorter by more than touch_m.
     touch = default_catalog().layer("gardens").service.access.touch_m
-    by_crow = {s["id"]: s for s in crow["stairwells"]}
-    for s in walk["stairwells"]:
+    each = {"layer": "gardens", "level": "stairwell"}
+    walk_each = served(shared_live, tokens["planner"], mode="network", **each)
+    by_crow = {s["id"]: s for s in served(shared_live, tokens["planner"], mode="crow",
+                                          **each)["stairwells"]}  # fmt: skip
+    for s in walk_each["stairwells"]:
         other = by_crow[s["id"]]
         assert other["served"] or not s["served"] or other["distance_m"] <= 300 + touch
         if s["distance_m"] is not None:
@@ -46,7 +50,8 @@ def test_network_serves_no_more_households_than_crow_flies(shared_live, tokens):
 def test_network_distance_of_a_stairwell_matches_networkx(shared_live, shared_demo_db, tokens):
     """Against walk_reference: networkx on the demo streets' own shared vertices, gardens
     reached where the streets come within the catalog's touch_m of their outline."""
-    answer = served(shared_live, tokens["analyst"], layer="gardens", compound_id=COMPOUND_34)
+    answer = served(shared_live, tokens["analyst"], layer="gardens", compound_id=COMPOUND_34,
+                    level="stairwell")
     served_ones = [s for s in answer["stairwells"] if s["served"]][:20]
     assert served_ones
     utm = f"ST_AsText(ST_Transform(geom, {UTM_GUANGZHOU})) AS w"
@@ -110,7 +115,8 @@ def test_gaps_per_level_and_as_points(shared_live, tokens):
         assert unit["unserved_households"] == want["households"] - want["served_households"]
     unserved = sum(u["unserved_stairwells"] for u in table["rows"])
     assert 0 < unserved == len(points["features"])
-    assert unserved == sum(not s["served"] for s in walk["stairwells"])
+    each = served(shared_live, tokens["planner"], layer="gardens", level="stairwell")
+    assert unserved == sum(not s["served"] for s in each["stairwells"])
     assert all(not f["properties"]["served"] for f in points["features"])
     assert all(f["geometry"]["type"] == "Point" for f in points["features"])
 

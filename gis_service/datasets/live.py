@@ -1,0 +1,110 @@
+"""Answers kept up to date from the row_change feed, so an edit costs a refresh, not a recompute.
+
+Each question (with the caller's scope) keeps its latest value, the data versions it was
+computed at and its place in the feed. When only fed tables (stairwells, buildings) changed
+since, the question's own refresh takes the written rows and returns the value now (re-reading
+those rows, re-counting the units they touch); anything else that changed, a bulk write, or a
+reader too old for the feed, computes it again. Values are never changed in place: a refresh
+returns a new value (pandas copy-on-write keeps that cheap), so a request still rendering the
+old one is unaffected.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+import sqlalchemy as sa
+
+from gis_service.datasets.changes import FED_TABLES, Changes, Seen, changes_since, seen_now
+
+Refresh = Callable[[Any, Changes], Any]
+"""How a question's value follows written rows: (value then, changes) -> value now."""
+Versions = tuple[tuple[str, int], ...]
+
+
+@dataclass(frozen=True)
+class Kept:
+    """A question's latest value, the data versions it was computed at, its place in the feed."""
+
+    versions: Versions
+    seen: Seen
+    value: Any
+
+
+def only_fed_changed(before: Versions, now: Versions) -> bool:
+    """Whether every table but the fed ones has the same data version."""
+    old, new = dict(before), dict(now)
+    return old.keys() == new.keys() and all(
+        old[t] == new[t] for t in old if t not in FED_TABLES
+    )
+
+
+class LiveAnswers:
+    """The latest value of each question, refreshed from the feed; least recently used go."""
+
+    def __init__(self, maxsize: int = 16) -> None:
+        """An empty store holding at most maxsize questions."""
+        self.maxsize = maxsize
+        self._kept: OrderedDict[Hashable, Kept] = OrderedDict()
+        self._lock = threading.Lock()
+        self.refreshes = 0
+
+    def _get(self, question: Hashable) -> Kept | None:
+        with self._lock:
+            kept = self._kept.get(question)
+            if kept is not None:
+                self._kept.move_to_end(question)
+            return kept
+
+    def _put(self, question: Hashable, kept: Kept) -> None:
+        with self._lock:
+            self._kept[question] = kept
+            self._kept.move_to_end(question)
+            while len(self._kept) > self.maxsize:
+                self._kept.popitem(last=False)
+
+    def value(
+        self,
+        conn: sa.Connection,
+        question: Hashable,
+        versions: Versions,
+        compute: Callable[[], Any],
+        refresh: Refresh,
+    ) -> tuple[Any, bool]:
+        """The question's value at these versions (hit=True when unchanged), refreshed from the
+        feed when only stairwells and buildings were written since, else computed."""
+        kept = self._get(question)
+        if kept is not None and kept.versions == versions:
+            return kept.value, True
+        if kept is not None and only_fed_changed(kept.versions, versions):
+            changes, seen = changes_since(conn, kept.seen)
+            if not changes.everything:
+                value = refresh(kept.value, changes) if changes else kept.value
+                self.refreshes += 1
+                self._put(question, Kept(versions, seen, value))
+                return value, False
+        seen = seen_now(conn)  # before reading: what is written meanwhile is read again later
+        value = compute()
+        self._put(question, Kept(versions, seen, value))
+        return value, False
+
+
+def splice_units(
+    table: pd.DataFrame, fresh: pd.DataFrame, unit_col: str, units: set[int | None]
+) -> pd.DataFrame:
+    """A per-unit table with the rows of these units replaced by fresh ones (a unit without
+    fresh rows is gone), sorted by unit as a GROUP BY gives them (no unit last)."""
+    ids = [u for u in units if u is not None]
+    touched = table[unit_col].isin(ids).to_numpy(bool)
+    if None in units:
+        touched |= table[unit_col].isna().to_numpy(bool)
+    kept = table[~touched]
+    if not len(fresh):
+        return kept.reset_index(drop=True)
+    out = pd.concat([kept, fresh[list(table.columns)]], ignore_index=True)
+    return out.sort_values(unit_col, na_position="last", kind="stable", ignore_index=True)

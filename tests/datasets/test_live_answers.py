@@ -1,0 +1,155 @@
+"""Answers that follow edits: the row_change feed, and coverage and service answers refreshed from
+it equal to the answers a server with empty caches computes from scratch, on real PostGIS."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from fastapi import FastAPI
+from sqlalchemy.engine import Engine
+
+from gis_service.api.app import create_app
+from gis_service.datasets.changes import changes_since, seen_now
+from tests.conftest import LiveServer
+from tests.datasets.conftest import COMPOUND_34, execute, rows
+
+COVERAGE = ("/analysis/coverage", {"level": "compound"})
+SHARES = ("/analysis/service-areas", {"layer": "gardens", "f": "json", "level": "compound"})
+EACH = ("/analysis/service-areas", {"layer": "gardens", "f": "json", "level": "stairwell"})
+TABLE = ("/analysis/service-areas", {"layer": "gardens", "f": "csv", "level": "stairwell"})
+GAPS = ("/analysis/gaps", {"layer": "gardens", "level": "community"})
+QUESTIONS = (COVERAGE, SHARES, EACH, TABLE, GAPS)
+
+
+def body(answer: Any) -> Any:
+    """What an answer says, whatever cache it came from (JSON without `cached`, or CSV text)."""
+    assert answer.status_code == 200, answer.text
+    if answer.headers["content-type"].startswith("text/csv"):
+        return answer.text
+    payload = answer.json()
+    payload.pop("cached", None)
+    return payload
+
+
+class Pair:
+    """The server that keeps its answers, and servers that compute each answer from scratch."""
+
+    def __init__(self, engine: Engine, serve: Callable[[FastAPI], LiveServer], token: str):
+        self.engine, self.serve, self.token = engine, serve, token
+        self.app = create_app(engine)
+        self.kept = serve(self.app)
+
+    def ask(self, path: str, params: dict[str, Any]) -> tuple[Any, str]:
+        """The kept server's answer and its X-Cache."""
+        with self.kept.client(self.token) as http:
+            answer = http.get(path, params=params)
+        return body(answer), answer.headers["x-cache"]
+
+    def from_scratch(self, path: str, params: dict[str, Any]) -> Any:
+        """The answer of a new server (empty caches) on the same database."""
+        with self.serve(create_app(self.engine)).client(self.token) as http:
+            return body(http.get(path, params=params))
+
+    def refreshes(self) -> int:
+        """How many answers the kept server refreshed from the feed."""
+        return int(self.app.state.live_answers.refreshes)
+
+
+def test_the_feed_names_written_rows_and_their_units_before_and_after(demo_db):
+    with demo_db.connect() as conn:
+        seen = seen_now(conn)
+    sid, grid, compound = rows(demo_db, "SELECT id, grid_id, compound_id FROM stairwell "
+                                        "WHERE compound_id = :c ORDER BY id LIMIT 1",
+                               c=COMPOUND_34)[0].values()  # fmt: skip
+    other = rows(demo_db, "SELECT id FROM compound WHERE id <> :c ORDER BY id LIMIT 1",
+                 c=COMPOUND_34)[0]["id"]  # fmt: skip
+    execute(demo_db, "UPDATE stairwell SET compound_id = :o WHERE id = :s", o=other, s=sid)
+    execute(demo_db, "UPDATE building SET year_built = 1985 WHERE id = "
+                     "(SELECT building_id FROM stairwell WHERE id = :s)", s=sid)  # fmt: skip
+    with demo_db.connect() as conn:
+        changes, now = changes_since(conn, seen)
+        again, _ = changes_since(conn, now)
+    assert not changes.everything and changes.stairwells == {sid}
+    assert changes.units == {(grid, compound), (grid, other)}
+    assert len(changes.buildings) == 1
+    assert not again  # nothing written since the second look
+
+
+def test_a_bulk_write_means_everything(demo_db):
+    with demo_db.connect() as conn:
+        seen = seen_now(conn)
+    execute(demo_db, "INSERT INTO building (name, floors, geom) SELECT 'b' || i, 6, ST_Multi("
+                     "ST_Buffer(ST_SetSRID(ST_MakePoint(113.3 + i * 1e-5, 23.1), 4326), 2e-6)) "
+                     "FROM generate_series(1, 10001) i")
+    with demo_db.connect() as conn:
+        changes, _ = changes_since(conn, seen)
+    assert changes.everything
+
+
+@pytest.mark.parametrize(
+    "edit",
+    [
+        "UPDATE stairwell SET elevator_status = 'in_service', households = households + 5 "
+        "WHERE id = (SELECT min(id) FROM stairwell WHERE compound_id = 5 "
+        "AND elevator_status <> 'in_service')",
+        "UPDATE stairwell SET compound_id = (SELECT max(id) FROM compound), grid_id = NULL "
+        "WHERE id = (SELECT min(id) FROM stairwell WHERE compound_id = 5)",
+        "UPDATE building SET year_built = 2015 WHERE id = "
+        "(SELECT building_id FROM stairwell WHERE compound_id = 5 ORDER BY id LIMIT 1)",
+        "UPDATE stairwell SET geom = ST_Translate(geom, 0.002, 0.001) "
+        "WHERE id = (SELECT max(id) FROM stairwell WHERE compound_id = 5)",
+        "INSERT INTO stairwell (building_id, compound_id, grid_id, label, floors, households, "
+        "elderly_households, elevator_status, geom) SELECT building_id, compound_id, grid_id, "
+        "'9', floors, 12, 3, elevator_status, ST_Translate(geom, 0.0001, 0) FROM stairwell "
+        "WHERE compound_id = 5 ORDER BY id LIMIT 1",
+        "DELETE FROM stairwell WHERE id = (SELECT max(s.id) FROM stairwell s WHERE NOT EXISTS "
+        "(SELECT 1 FROM household h WHERE h.stairwell_id = s.id))",
+    ],
+    ids=["status-households", "moved-unit", "building-year", "moved-place", "added", "deleted"],
+)
+def test_refreshed_answers_equal_answers_from_scratch(demo_db, serve, tokens, edit):
+    pair = Pair(demo_db, serve, tokens["planner"])
+    before = [pair.ask(*q) for q in QUESTIONS]
+    assert all(pair.ask(*q)[1] == "hit" for q in QUESTIONS)
+    execute(demo_db, edit)
+    for question in QUESTIONS:  # the others read the nearest table SHARES refreshed
+        refreshed, cache = pair.ask(*question)
+        assert cache == "miss" or question not in (COVERAGE, SHARES)
+        assert refreshed == pair.from_scratch(*question), question
+    assert pair.refreshes() >= 2  # coverage and the nearest table: refreshed, not recomputed
+    assert any(pair.ask(*q)[0] != was[0] for q, was in zip(QUESTIONS, before, strict=True))
+    assert all(pair.ask(*q)[1] == "hit" for q in QUESTIONS)
+
+
+def test_a_grid_worker_refreshed_answer_follows_row_security(demo_db, serve, tokens):
+    """A stairwell moved out of grid02's grid leaves grid02's refreshed answers."""
+    pair = Pair(demo_db, serve, tokens["grid02"])
+    grid = rows(demo_db, "SELECT g.id FROM grid g JOIN user_grid ug ON ug.grid_id = g.id "
+                         "JOIN app_user u ON u.id = ug.user_id WHERE u.username = 'grid02'")
+    mine = [r["id"] for r in grid]
+    sid = rows(demo_db, "SELECT min(id) AS id FROM stairwell WHERE grid_id = ANY(:g)", g=mine)
+    elsewhere = rows(demo_db, "SELECT min(id) AS id FROM grid WHERE NOT id = ANY(:g)", g=mine)
+    for question in (COVERAGE, SHARES):
+        pair.ask(*question)
+    execute(demo_db, "UPDATE stairwell SET grid_id = :o WHERE id = :s",
+            o=elsewhere[0]["id"], s=sid[0]["id"])  # fmt: skip
+    for question in (COVERAGE, SHARES):
+        refreshed, _ = pair.ask(*question)
+        assert refreshed == pair.from_scratch(*question), question
+    assert pair.refreshes() >= 2
+
+
+def test_other_tables_changed_compute_again(demo_db, serve, tokens):
+    """A garden added is not in the feed: the service answer is computed anew, and shows it."""
+    pair = Pair(demo_db, serve, tokens["planner"])
+    pair.ask(*SHARES)
+    with demo_db.begin() as conn:
+        conn.execute(sa.text("INSERT INTO garden (name, kind, area_m2, geom) SELECT 'new', kind, "
+                             "area_m2, ST_Translate(geom, 0.003, 0.003) FROM garden "
+                             "ORDER BY id LIMIT 1"))
+    refreshed, cache = pair.ask(*SHARES)
+    assert cache == "miss" and pair.refreshes() == 0
+    assert refreshed == pair.from_scratch(*SHARES)
