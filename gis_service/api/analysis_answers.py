@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from fastapi import Request
 from fastapi.responses import Response
 
+from gis_service.api.packed import KeptBody, accepts_zstd, keep
 from gis_service.auth import Principal
 from gis_service.datasets import formats
 from gis_service.datasets.area import Area
@@ -99,14 +100,18 @@ def answered(
     full = (*question, versions)
     found, kept = bodies.get((*full, *variant))
     if found:
-        return answer(kept[0], kept[1], True)
+        if kept.zstd is not None and accepts_zstd(asked.request):
+            packed = answer(kept.zstd, kept.media_type, True)
+            packed.headers["Content-Encoding"] = "zstd"
+            return packed
+        return answer(kept.body, kept.media_type, True)
     if refresh is None:
         value, hit = results.get_or_compute(full, compute)
     else:
         live = live_answers(asked.request)
         value, hit = live.value(asked.conn, question, versions, compute, refresh)
     body, media_type = render(value, hit)
-    bodies.put((*full, *variant), (body if hit else as_hit(body, media_type), media_type))
+    keep(bodies, (*full, *variant), KeptBody(body if hit else as_hit(body, media_type), media_type))
     return answer(body, media_type, hit)
 
 
@@ -119,8 +124,11 @@ def as_hit(body: bytes, media_type: str) -> bytes:
 
 
 def answer(body: bytes | str, media_type: str, hit: bool | None = None) -> Response:
-    """A response with an X-Cache header telling whether the result came from the cache."""
-    headers = {} if hit is None else {"X-Cache": "hit" if hit else "miss"}
+    """A response with an X-Cache header telling whether the result came from the cache (and
+    Vary: Accept-Encoding, as a kept answer may be sent packed)."""
+    headers = {"Vary": "Accept-Encoding"}
+    if hit is not None:
+        headers["X-Cache"] = "hit" if hit else "miss"
     return Response(body, media_type=media_type, headers=headers)
 
 

@@ -88,9 +88,12 @@ class ResultCache:
 
 
 def _size(value: Any) -> int:
-    """Bytes a cached value holds in bytes objects (itself, or the items of a tuple)."""
+    """Bytes a cached value holds in bytes objects (itself, the items of a tuple, or what its
+    nbytes() method says)."""
     if isinstance(value, tuple):
         return sum(_size(item) for item in value)
+    if hasattr(value, "nbytes") and callable(value.nbytes):
+        return int(value.nbytes())
     return len(value) if isinstance(value, bytes) else 0
 
 

@@ -3,6 +3,7 @@ it equal to the answers a server with empty caches computes from scratch, on rea
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -11,6 +12,7 @@ import sqlalchemy as sa
 from fastapi import FastAPI
 from sqlalchemy.engine import Engine
 
+from gis_service.api import packed as packed_answers
 from gis_service.api.app import create_app
 from gis_service.datasets.changes import changes_since, seen_now
 from tests.conftest import LiveServer
@@ -153,3 +155,27 @@ def test_other_tables_changed_compute_again(demo_db, serve, tokens):
     refreshed, cache = pair.ask(*SHARES)
     assert cache == "miss" and pair.refreshes() == 0
     assert refreshed == pair.from_scratch(*SHARES)
+
+
+def test_a_kept_big_answer_is_sent_packed_to_clients_that_accept_zstd(
+    shared_live, tokens, monkeypatch
+):
+    """The per-stairwell CSV of the district, repeated: zstd when accepted (httpx decodes it,
+    the same text), as it is otherwise; the packed bytes are several times smaller."""
+    monkeypatch.setattr(packed_answers, "PACK_FROM_BYTES", 10_000)  # a city's would be 100 MB
+    path, params = TABLE
+    with shared_live.client(tokens["planner"]) as http:
+        first = http.get(path, params=params)
+        assert first.headers["x-cache"] == "miss" and "content-encoding" not in first.headers
+        for _ in range(50):  # packing runs in the background after the first answer
+            packed = http.get(path, params=params, headers={"Accept-Encoding": "zstd"})
+            if packed.headers.get("content-encoding") == "zstd":
+                break
+            time.sleep(0.1)
+        plain = http.get(path, params=params, headers={"Accept-Encoding": "gzip;q=1, zstd;q=0"})
+    assert packed.headers["content-encoding"] == "zstd" and packed.headers["x-cache"] == "hit"
+    assert packed.text == plain.text == first.text
+    assert "content-encoding" not in plain.headers
+    assert "Accept-Encoding" in packed.headers["vary"]
+    raw = int(packed.headers["content-length"])
+    assert raw * 4 < len(first.content), (raw, len(first.content))
