@@ -151,9 +151,7 @@ async def caller_state_async(
 ) -> dict[str, TableState] | None:
     """render.remembered_state on an async connection (one round trip)."""
     cursor = conn.cursor(row_factory=namedtuple_row)
-    await cursor.execute(
-        STATE_AND_CALLER, caller_params(principal, token_hash, layers), prepare=True
-    )
+    await cursor.execute(STATE_AND_CALLER, caller_params(principal, token_hash, layers))
     return caller_state(principal, layers, await cursor.fetchall())
 
 

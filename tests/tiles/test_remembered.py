@@ -1,4 +1,4 @@
-"""Tiles of remembered callers (served on the event loop): refusals at once, pixels, many clients."""
+"""Tiles of remembered callers (on the event loop): refused at once, pixels, many clients."""
 
 from __future__ import annotations
 
