@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import gzip
 import threading
 import time
@@ -157,3 +158,34 @@ def test_concurrent_misses_of_one_tile_build_it_once() -> None:
     assert sum(not hit for _, hit in results) == 1
     assert {entry.etag for entry, _ in results} == {make_entry(b"tile").etag}
     assert cache.get_or_build("k", (("stairwell", 1),), build)[1] is True
+
+
+def test_concurrent_misses_on_the_event_loop_build_once_and_a_failure_is_retried() -> None:
+    cache = TileCache(1 << 20)
+    builds: list[int] = []
+
+    async def build() -> CachedTile:
+        builds.append(1)
+        await asyncio.sleep(0.05)
+        return make_entry(b"tile")
+
+    async def failing() -> CachedTile:
+        await asyncio.sleep(0.01)
+        raise RuntimeError("the database went away")
+
+    async def scenario() -> None:
+        results = await asyncio.gather(
+            *(cache.get_or_build_async("k", (("stairwell", 1),), build) for _ in range(6))
+        )
+        assert len(builds) == 1 and sum(not hit for _, hit in results) == 1
+        assert {entry.etag for entry, _ in results} == {make_entry(b"tile").etag}
+        assert (await cache.get_or_build_async("k", (("stairwell", 1),), build))[1] is True
+        owner, waiter = await asyncio.gather(
+            cache.get_or_build_async("j", (("stairwell", 1),), failing),
+            cache.get_or_build_async("j", (("stairwell", 1),), build),
+            return_exceptions=True,
+        )
+        assert isinstance(owner, RuntimeError)  # the failed build is not shared as a tile
+        assert not isinstance(waiter, BaseException) and waiter[1] is False  # built again
+
+    asyncio.run(scenario())
