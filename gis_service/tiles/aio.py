@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Hashable
 from contextlib import asynccontextmanager, suppress
 from functools import lru_cache
 from typing import Any
@@ -70,6 +70,7 @@ class AsyncPool:
         self._idle: list[AsyncConn] = []
         self._waiters: deque[asyncio.Future[AsyncConn | None]] = deque()
         self.size = 0
+        self.checks = SharedChecks()
 
     async def _open(self) -> AsyncConn:
         self.size += 1
@@ -146,13 +147,58 @@ def pool_for(app_state: Any, engine: Engine, settings: Settings) -> AsyncPool:
     return pool
 
 
+class SharedChecks:
+    """Concurrent checks of one token and the same tables share one query, safely: a request
+    joins only a check not yet sent (its query then starts after the request arrived, so it
+    sees every commit before it: a revocation still stops the very next tile), never one in
+    flight; the next check is sent when the one in flight returns."""
+
+    def __init__(self) -> None:
+        """No check waiting or in flight."""
+        self._next: dict[Hashable, asyncio.Future[list[Any]]] = {}
+        self._flight: dict[Hashable, asyncio.Future[list[Any]]] = {}
+
+    async def rows(self, key: Hashable, fetch: Callable[[], Awaitable[list[Any]]]) -> list[Any]:
+        """The rows of a check sent after this call began (fetch runs once per shared check)."""
+        waiting = self._next.get(key)
+        if waiting is not None:
+            return await asyncio.shield(waiting)
+        mine: asyncio.Future[list[Any]] = asyncio.get_running_loop().create_future()
+        self._next[key] = mine
+        try:
+            flight = self._flight.get(key)
+            if flight is not None:
+                await asyncio.wait([flight])
+            del self._next[key]  # sent from here on: later requests open the next check
+            self._flight[key] = mine
+            rows = await fetch()
+        except BaseException as exc:
+            mine.set_exception(exc if isinstance(exc, Exception) else RuntimeError("cancelled"))
+            mine.exception()  # retrieved: no warning when nobody joined
+            raise
+        finally:
+            for pending in (self._next, self._flight):
+                if pending.get(key) is mine:
+                    del pending[key]
+        mine.set_result(rows)
+        return rows
+
+
 async def caller_state_async(
-    conn: AsyncConn, principal: Principal, token_hash: str, layers: tuple[Layer, ...]
+    pool: AsyncPool, principal: Principal, token_hash: str, layers: tuple[Layer, ...]
 ) -> dict[str, TableState] | None:
-    """render.remembered_state on an async connection (one round trip)."""
-    cursor = conn.cursor(row_factory=namedtuple_row)
-    await cursor.execute(STATE_AND_CALLER, caller_params(principal, token_hash, layers))
-    return caller_state(principal, layers, await cursor.fetchall())
+    """render.remembered_state on the event loop: one round trip, shared by concurrent checks
+    of the same token and tables."""
+    params = caller_params(principal, token_hash, layers)
+
+    async def fetch() -> list[Any]:
+        async with pool.connection() as conn:
+            cursor = conn.cursor(row_factory=namedtuple_row)
+            await cursor.execute(STATE_AND_CALLER, params)
+            return await cursor.fetchall()
+
+    key = (token_hash, tuple(params["tables"]), params["role"])
+    return caller_state(principal, layers, await pool.checks.rows(key, fetch))
 
 
 async def build_async(
@@ -185,18 +231,18 @@ async def remembered_tile(
 
     Raises psycopg.Error when the database fails (the caller then takes the threaded path).
     """
-    async with pool.connection() as conn:
-        state = await caller_state_async(conn, principal, token_hash, layers)
-        if state is None:
-            return None
-        planned = plan_tile(principal, state, layers, tile, tfilter)
-        if planned is None:
-            return EMPTY, True
+    state = await caller_state_async(pool, principal, token_hash, layers)
+    if state is None:
+        return None
+    planned = plan_tile(principal, state, layers, tile, tfilter)
+    if planned is None:
+        return EMPTY, True
 
-        async def build() -> CachedTile:
+    async def build() -> CachedTile:
+        async with pool.connection() as conn:
             return await build_async(conn, principal, planned.plans, tile)
 
-        if not planned.cacheable:
-            return await build(), False
-        cache.observe(planned.versions)
-        return await cache.get_or_build_async(planned.key, planned.versions, build)
+    if not planned.cacheable:
+        return await build(), False
+    cache.observe(planned.versions)
+    return await cache.get_or_build_async(planned.key, planned.versions, build)
