@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Hashable
 from contextlib import asynccontextmanager, suppress
@@ -49,6 +50,7 @@ log = logging.getLogger(__name__)
 DIALECT = PGDialect_psycopg()
 COMPRESS_IN_THREAD = 16_384  # raw tile bytes above which gzip runs in the thread pool
 AsyncConn = AsyncConnection[Any]
+_POOLS_LOCK = threading.Lock()
 
 
 @lru_cache(maxsize=512)
@@ -138,12 +140,15 @@ class AsyncPool:
 
 def pool_for(app_state: Any, engine: Engine, settings: Settings) -> AsyncPool:
     """The async pool of an engine on the running event loop (made on first use)."""
-    pools: dict[tuple[int, int], AsyncPool] = app_state.__dict__.setdefault("tile_pools", {})
     key = (id(engine), id(asyncio.get_running_loop()))
-    pool = pools.get(key)
-    if pool is None:
-        conninfo = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
-        pool = pools[key] = AsyncPool(conninfo, connect_options(settings), settings.pool_size)
+    with _POOLS_LOCK:
+        pools: dict[tuple[int, int], AsyncPool] | None = getattr(app_state, "tile_pools", None)
+        if pools is None:
+            pools = app_state.tile_pools = {}
+        pool = pools.get(key)
+        if pool is None:
+            url = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+            pool = pools[key] = AsyncPool(url, connect_options(settings), settings.pool_size)
     return pool
 
 
