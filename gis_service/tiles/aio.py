@@ -139,7 +139,8 @@ class AsyncPool:
 
 
 def pool_for(app_state: Any, engine: Engine, settings: Settings) -> AsyncPool:
-    """The async pool of an engine on the running event loop (made on first use)."""
+    """The async pool of an engine on the running event loop (made on first use), bounded as the
+    engine's pool is: GIS_POOL_SIZE and as many again."""
     key = (id(engine), id(asyncio.get_running_loop()))
     with _POOLS_LOCK:
         pools: dict[tuple[int, int], AsyncPool] | None = getattr(app_state, "tile_pools", None)
@@ -148,7 +149,7 @@ def pool_for(app_state: Any, engine: Engine, settings: Settings) -> AsyncPool:
         pool = pools.get(key)
         if pool is None:
             url = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
-            pool = pools[key] = AsyncPool(url, connect_options(settings), settings.pool_size)
+            pool = pools[key] = AsyncPool(url, connect_options(settings), 2 * settings.pool_size)
     return pool
 
 
