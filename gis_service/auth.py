@@ -119,27 +119,30 @@ def authenticate(conn: sa.Connection, token: str | None) -> Principal:
     return resolve_token(conn, token)[0]
 
 
+SCOPE_SQL = """SELECT set_config('gis.user_id', :uid, true),
+    set_config('gis.username', :name, true), set_config('gis.role', :role, true),
+    set_config('gis.client_addr', :addr, true), set_config('gis.grid_ids', :grids, true),
+    set_config('role', :db_role, true)"""
+"""The caller's settings and database role for the open transaction (as SET LOCAL): one query."""
+
+
+def scope_params(principal: Principal) -> dict[str, str]:
+    """The bound values of SCOPE_SQL for a principal."""
+    return {
+        "uid": "" if principal.user_id is None else str(principal.user_id),
+        "name": principal.username,
+        "role": principal.role,
+        "addr": principal.address or "",
+        "grids": "{" + ",".join(str(g) for g in principal.grid_ids) + "}",
+        "db_role": DB_ROLES[principal.role],
+    }
+
+
 def apply_scope(conn: sa.Connection, principal: Principal) -> None:
-    """Switch the open transaction to the principal's database role and grids."""
-    conn.execute(
-        sa.text(
-            "SELECT set_config('gis.user_id', :uid, true), "
-            "set_config('gis.username', :name, true), "
-            "set_config('gis.role', :role, true), "
-            "set_config('gis.client_addr', :addr, true), "
-            "set_config('gis.grid_ids', :grids, true)"
-        ),
-        {
-            "uid": "" if principal.user_id is None else str(principal.user_id),
-            "name": principal.username,
-            "role": principal.role,
-            "addr": principal.address or "",
-            "grids": "{" + ",".join(str(g) for g in principal.grid_ids) + "}",
-        },
-    )
+    """Switch the open transaction to the principal's database role and grids (one round trip)."""
     role = DB_ROLES[principal.role]
     try:
-        conn.execute(sa.text(f"SET LOCAL ROLE {role}"))
+        conn.execute(sa.text(SCOPE_SQL), scope_params(principal))
     except DBAPIError as exc:  # the role is missing (a restore without roles) or not granted
         reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
         raise DatabaseNotReady(f"the database cannot take the role {role}: {reason}") from exc

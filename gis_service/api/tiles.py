@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 from dataclasses import replace
 from typing import Any
 
+import psycopg
 import sqlalchemy as sa
 from fastapi import APIRouter, Depends, Path, Request, Response
 from fastapi.responses import JSONResponse
@@ -27,7 +29,7 @@ from gis_service.api.openapi import errors, header, media
 from gis_service.auth import Principal
 from gis_service.catalog import Layer
 from gis_service.errors import NotFound
-from gis_service.tiles import metadata, ogc
+from gis_service.tiles import aio, metadata, ogc
 from gis_service.tiles.cache import CachedTile, TileCache, accepts_gzip
 from gis_service.tiles.grid import MATRIX_SETS, TMS_ID, parse_tile, tile_matrix_set
 from gis_service.tiles.params import TileFilter, parse_filter, resolve_layers
@@ -73,6 +75,7 @@ IF_NONE_MATCH = {
     ]
 }
 _cache_lock = threading.Lock()
+log = logging.getLogger(__name__)
 
 
 def documented(pattern: str, description: str) -> Any:
@@ -107,6 +110,15 @@ def collection(request: Request, collection_id: str) -> Layer:
     return layer
 
 
+def layer_tuple(request: Request, layers: str | Layer | tuple[Layer, ...]) -> tuple[Layer, ...]:
+    """The layers of a tile address: a layer, a tuple of them, or ids joined by commas."""
+    if isinstance(layers, Layer):
+        return (layers,)
+    if isinstance(layers, tuple):
+        return layers
+    return resolve_layers(get_catalog(request), layers)
+
+
 def tile_response(
     request: Request, entry: CachedTile, layers: tuple[Layer, ...], hit: bool
 ) -> Response:
@@ -130,14 +142,19 @@ def tile_response(
 
 
 def serve_tile(
-    request: Request, layers: str | Layer, z: str, x: str, y: str, tms: str = TMS_ID
+    request: Request,
+    layers: str | Layer | tuple[Layer, ...],
+    z: str,
+    x: str,
+    y: str,
+    tms: str = TMS_ID,
 ) -> Response:
     """Validate, authenticate, render (or take from the cache) and answer one tile.
 
     Runs as one job of the thread pool; a remembered token's caller is checked in the same
     query as the data versions (api/callers.py): one round trip for a cached tile.
     """
-    found = (layers,) if isinstance(layers, Layer) else resolve_layers(get_catalog(request), layers)
+    found = layer_tuple(request, layers)
     tile = parse_tile(z, x, y, tms)
     tfilter = parse_filter(found, list(request.query_params.multi_items()))
     engine = engine_for(request)
@@ -160,6 +177,34 @@ def serve_tile(
     return tile_response(request, entry, found, hit)
 
 
+async def answer_tile(
+    request: Request, layers: str | Layer, z: str, x: str, y: str, tms: str = TMS_ID
+) -> Response:
+    """A tile: on the event loop for a remembered token (one round trip), else serve_tile in
+    the thread pool (the first request of a token, sessions, anonymous callers, filters)."""
+    found = layer_tuple(request, layers)
+    tile = parse_tile(z, x, y, tms)
+    tfilter = parse_filter(found, list(request.query_params.multi_items()))
+    digest = token_digest(bearer_token(request))
+    remembered = remembered_callers(request).get(digest) if digest and tfilter.empty else None
+    if digest and remembered is not None:
+        principal = replace(remembered, address=client_address(request))
+        engine, cache = engine_for(request), get_tile_cache(request)
+        pool = aio.pool_for(request.app.state, engine, get_app_settings(request))
+        try:
+            found_tile = await aio.remembered_tile(
+                pool, cache, principal, digest, found, tile, tfilter
+            )
+        except psycopg.Error as exc:  # the threaded path answers (and reports) the failure
+            log.warning("tile on the event loop failed, retried in a thread: %s", exc)
+            found_tile = None
+        if found_tile is not None:
+            entry, hit = found_tile
+            TILE_CACHE.labels("hit" if hit else "miss").inc()
+            return tile_response(request, entry, found, hit)
+    return await run_in_threadpool(serve_tile, request, found, z, x, y, tms)
+
+
 @router.get(
     "/tiles/{layers}/{z}/{x}/{y}.pbf",
     response_class=Response,
@@ -174,7 +219,7 @@ async def xyz_tile(
     y: str = documented(NUMBER, "Row, from the north"),
 ) -> Response:
     """A vector tile of one layer or of several ('stairwells,gardens'), one MVT layer each."""
-    return await run_in_threadpool(serve_tile, request, layers, z, x, y)
+    return await answer_tile(request, layers, z, x, y)
 
 
 def describe(
@@ -278,9 +323,7 @@ async def ogc_tile(
     """A vector tile by OGC API Tiles address: tile matrix (zoom), row (y), then column (x)."""
     check_tms(tms)
     layer = collection(request, collection_id)
-    return await run_in_threadpool(
-        serve_tile, request, layer, tile_matrix, tile_col, tile_row, tms
-    )
+    return await answer_tile(request, layer, tile_matrix, tile_col, tile_row, tms)
 
 
 for _path, _endpoint in (("/tiles/{layers}/{z}/{x}/{y}.pbf", xyz_tile), (OGC_TILE, ogc_tile)):

@@ -41,17 +41,22 @@ def resolve_database_url(settings: Settings, start: bool = True) -> str:
     return cluster.url()
 
 
+def connect_options(settings: Settings | None = None) -> str:
+    """The libpq `options` of every connection: the statement timeout."""
+    timeout = settings.statement_timeout_ms if settings else 30_000
+    return f"-c statement_timeout={timeout}"
+
+
 def create_db_engine(url: str, settings: Settings | None = None) -> Engine:
     """Create an engine with a bounded pool and a statement timeout on every connection."""
     pool_size = settings.pool_size if settings else 5
-    timeout = settings.statement_timeout_ms if settings else 30_000
     return sa.create_engine(
         url,
         pool_size=pool_size,
         max_overflow=pool_size,
         pool_pre_ping=True,
         pool_timeout=10,
-        connect_args={"options": f"-c statement_timeout={timeout}", "connect_timeout": 5},
+        connect_args={"options": connect_options(settings), "connect_timeout": 5},
     )
 
 

@@ -7,11 +7,12 @@ eagerly when a newer version of their table is first seen, and by the LRU otherw
 
 from __future__ import annotations
 
+import asyncio
 import gzip
 import hashlib
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Hashable
+from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass, field
 
 from gis_service.tiles.grid import TileAddress
@@ -74,6 +75,7 @@ class TileCache:
         )
         self._latest: dict[str, int] = {}
         self._building: dict[Hashable, _Building] = {}
+        self._pending: dict[Hashable, asyncio.Future[CachedTile]] = {}
         self._lock = threading.Lock()
         self.bytes = 0
         self.hits = 0
@@ -138,6 +140,42 @@ class TileCache:
             with self._lock:
                 self._building.pop(key, None)
             building.done.set()
+
+    async def get_or_build_async(
+        self, key: Hashable, versions: VersionKey, build: Callable[[], Awaitable[CachedTile]]
+    ) -> tuple[CachedTile, bool]:
+        """get_or_build for the event loop: one build shared by the requests of this loop."""
+        loop = asyncio.get_running_loop()
+        with self._lock:
+            found = self._entries.get(key)
+            if found is not None and isinstance(found[0], CachedTile):
+                self._entries.move_to_end(key)
+                self.hits += 1
+                return found[0], True
+            self.misses += 1
+            pending = self._pending.get(key)
+            if pending is None or pending.get_loop() is not loop:
+                future = self._pending[key] = loop.create_future()
+                pending = None
+        if pending is not None:
+            try:
+                return await asyncio.shield(pending), True
+            except Exception:
+                return await build(), False  # the other build failed: try once more here
+        try:
+            result = await build()
+            self.put(key, result, versions)
+            future.set_result(result)
+            return result, False
+        except BaseException as exc:
+            failed = exc if isinstance(exc, Exception) else RuntimeError("the build was cancelled")
+            future.set_exception(failed)
+            future.exception()  # retrieved: no "never retrieved" warning when nobody waits
+            raise
+        finally:
+            with self._lock:
+                if self._pending.get(key) is future:
+                    del self._pending[key]
 
     def observe(self, versions: VersionKey) -> None:
         """Record the table versions a request saw; drop entries built from older data."""

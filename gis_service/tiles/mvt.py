@@ -45,8 +45,11 @@ def plain_layer_sql(plan: LayerPlan, index: int, mercator: bool = True) -> str:
     """ST_AsMVT of a layer's features: catalog properties, simplified geometry, capped count.
 
     Tiles of WebMercatorQuad draw EPSG:3857; those of WorldCRS84Quad the stored lon/lat.
+    Points of WebMercatorQuad tiles are placed by arithmetic (point_layer_sql).
     """
     layer = plan.layer
+    if mercator and layer.geometry == "point":
+        return point_layer_sql(plan, index)
     geom = "ST_Transform(t.geom, 3857)" if mercator else "t.geom"
     if layer.geometry != "point":
         geom = f"ST_Simplify({geom}, :tolerance, true)"
@@ -58,6 +61,25 @@ def plain_layer_sql(plan: LayerPlan, index: int, mercator: bool = True) -> str:
             FROM {quote(layer.table)} t, e
             WHERE t.geom && e.env4326{_where(plan)}
         ) r WHERE r.geom IS NOT NULL LIMIT :l{index}_limit
+    ) q)"""
+
+
+def point_layer_sql(plan: LayerPlan, index: int) -> str:
+    """ST_AsMVT of points in tile units computed by arithmetic: spherical Mercator, then the
+    tile's offset and scale, rounded, kept within the buffer. The same pixels as
+    ST_AsMVTGeom(ST_Transform(geom, 3857), ...) at a fraction of the cost per point."""
+    layer = plan.layer
+    columns = "".join(f", t.{quote(name)}" for name in layer.tiles.properties)
+    names = "".join(f", r.{quote(name)}" for name in layer.tiles.properties)
+    low, high = -BUFFER, EXTENT + BUFFER
+    return f"""(SELECT ST_AsMVT(q.*, :l{index}_name, {EXTENT}, 'geom', '__fid') FROM (
+        SELECT ST_MakePoint(r.px, r.py) AS geom, r.__fid{names} FROM (
+            SELECT round(({MERCATOR_X} - :px0) * :scale) AS px,
+                   round((:py0 - {MERCATOR_Y}) * :scale) AS py, t.id AS __fid{columns}
+            FROM {quote(layer.table)} t, e
+            WHERE t.geom && e.env4326{_where(plan)}
+        ) r WHERE r.px BETWEEN {low} AND {high} AND r.py BETWEEN {low} AND {high}
+        LIMIT :l{index}_limit
     ) q)"""
 
 
@@ -118,6 +140,9 @@ def tile_query(plans: list[LayerPlan], tile: TileAddress) -> tuple[str, dict[str
         "y": tile.y,
         "margin": BUFFER / EXTENT,
         "tolerance": tile.width / SIMPLIFY_PIXELS,
+        "px0": tile.bounds()[0],
+        "py0": tile.bounds()[3],
+        "scale": EXTENT / tile.width,
     }
     parts = []
     for index, plan in enumerate(plans):

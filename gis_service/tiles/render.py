@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -132,10 +133,21 @@ def remembered_state(
     """readable_state for a remembered token's principal, in the same query as the check that
     the token still names that user, role and grids; None when it does not (revoked, expired,
     changed): the caller is then resolved again."""
-    tables = sorted({layer.table for layer in layers})
-    params = {"tables": tables, "role": DB_ROLES[principal.role], "hash": token_hash}
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        rows = conn.execute(STATE_AND_CALLER_SQL, params).all()
+        rows = conn.execute(STATE_AND_CALLER_SQL, caller_params(principal, token_hash, layers))
+        return caller_state(principal, layers, rows.all())
+
+
+def caller_params(principal: Principal, token_hash: str, layers: Sequence[Layer]) -> dict[str, Any]:
+    """The bound values of STATE_AND_CALLER_SQL."""
+    tables = sorted({layer.table for layer in layers})
+    return {"tables": tables, "role": DB_ROLES[principal.role], "hash": token_hash}
+
+
+def caller_state(
+    principal: Principal, layers: Sequence[Layer], rows: Sequence[Any]
+) -> dict[str, TableState] | None:
+    """The table state of STATE_AND_CALLER_SQL's rows, None unless they name the principal."""
     same = (principal.user_id, principal.role, principal.grid_ids)
     if not rows or any((r.caller_id, r.caller_role, tuple(r.caller_grids or ())) != same
                        for r in rows):  # fmt: skip
@@ -147,6 +159,42 @@ def remembered_state(
     }  # fmt: skip
     check_access(principal, layers, state)
     return state
+
+
+@dataclass(frozen=True)
+class TilePlan:
+    """What a tile draws and the cache key it is kept under (cacheable: every version known)."""
+
+    plans: list[LayerPlan]
+    key: TileKey
+    versions: VersionKey
+    cacheable: bool
+
+
+def plan_tile(
+    principal: Principal,
+    state: dict[str, TableState],
+    layers: Sequence[Layer],
+    tile: TileAddress,
+    tfilter: TileFilter,
+) -> TilePlan | None:
+    """The layers drawn and the cache key of a tile; None when no layer is drawn at its zoom."""
+    check_access(principal, layers, state)
+    plans = plans_for(layers, tile, tfilter)
+    if not plans:
+        return None
+    versions: VersionKey = tuple(
+        sorted({(p.layer.table, state[p.layer.table].version or 0) for p in plans})
+    )
+    cacheable = all(state[p.layer.table].version is not None for p in plans)
+    scope = scope_key(principal, layers, state)
+    ids = tuple(p.layer.id for p in plans)
+    return TilePlan(plans, TileKey(ids, tile, tfilter.items, scope, versions), versions, cacheable)
+
+
+def tile_bytes(row: Sequence[Any]) -> bytes:
+    """The tile of a tile query's row: its layers' MVT blobs, concatenated."""
+    return b"".join(bytes(part) for part in row if part)
 
 
 def render_tile(
@@ -163,26 +211,18 @@ def render_tile(
     A miss builds the tile in a transaction switched to the caller's role and grids, so the
     database's grants and row-level security decide what it holds.
     """
-    check_access(principal, layers, state)
-    plans = plans_for(layers, tile, tfilter)
-    if not plans:
+    planned = plan_tile(principal, state, layers, tile, tfilter)
+    if planned is None:
         return EMPTY, True
-    versions: VersionKey = tuple(
-        sorted({(p.layer.table, state[p.layer.table].version or 0) for p in plans})
-    )
-    cacheable = all(state[p.layer.table].version is not None for p in plans)
-    scope = scope_key(principal, layers, state)
-    ids = tuple(p.layer.id for p in plans)
-    key = TileKey(ids, tile, tfilter.items, scope, versions)
 
     def build() -> CachedTile:
-        sql, params = tile_query(plans, tile)
+        sql, params = tile_query(planned.plans, tile)
         with engine.begin() as conn:
             apply_scope(conn, principal)
             row = conn.execute(sa.text(sql), params).one()
-        return make_entry(b"".join(bytes(part) for part in row if part))
+        return make_entry(tile_bytes(row))
 
-    if not cacheable:
+    if not planned.cacheable:
         return build(), False
-    cache.observe(versions)
-    return cache.get_or_build(key, versions, build)
+    cache.observe(planned.versions)
+    return cache.get_or_build(planned.key, planned.versions, build)

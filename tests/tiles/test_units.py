@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import gzip
 import threading
 import time
+from typing import Any
 
 import pytest
 
@@ -13,6 +15,7 @@ from gis_service.api.problems import status_of
 from gis_service.catalog import default_catalog
 from gis_service.errors import NotFound
 from gis_service.features.errors import BadRequest
+from gis_service.tiles.aio import SharedChecks
 from gis_service.tiles.cache import (
     ENTRY_OVERHEAD,
     CachedTile,
@@ -157,3 +160,61 @@ def test_concurrent_misses_of_one_tile_build_it_once() -> None:
     assert sum(not hit for _, hit in results) == 1
     assert {entry.etag for entry, _ in results} == {make_entry(b"tile").etag}
     assert cache.get_or_build("k", (("stairwell", 1),), build)[1] is True
+
+
+def test_concurrent_misses_on_the_event_loop_build_once_and_a_failure_is_retried() -> None:
+    cache = TileCache(1 << 20)
+    builds: list[int] = []
+
+    async def build() -> CachedTile:
+        builds.append(1)
+        await asyncio.sleep(0.05)
+        return make_entry(b"tile")
+
+    async def failing() -> CachedTile:
+        await asyncio.sleep(0.01)
+        raise RuntimeError("the database went away")
+
+    async def scenario() -> None:
+        results = await asyncio.gather(
+            *(cache.get_or_build_async("k", (("stairwell", 1),), build) for _ in range(6))
+        )
+        assert len(builds) == 1 and sum(not hit for _, hit in results) == 1
+        assert {entry.etag for entry, _ in results} == {make_entry(b"tile").etag}
+        assert (await cache.get_or_build_async("k", (("stairwell", 1),), build))[1] is True
+        owner, waiter = await asyncio.gather(
+            cache.get_or_build_async("j", (("stairwell", 1),), failing),
+            cache.get_or_build_async("j", (("stairwell", 1),), build),
+            return_exceptions=True,
+        )
+        assert isinstance(owner, RuntimeError)  # the failed build is not shared as a tile
+        assert not isinstance(waiter, BaseException) and waiter[1] is False  # built again
+
+    asyncio.run(scenario())
+
+
+def test_shared_checks_see_every_change_made_before_they_were_asked() -> None:
+    """Concurrent state checks share queries, yet each answer is read after its caller came:
+    a revocation committed before a request is seen by that request's check."""
+    checks = SharedChecks()
+    data = {"version": 0}
+    fetches: list[int] = []
+
+    async def fetch() -> list[Any]:
+        seen = data["version"]  # what a query sent now reads
+        fetches.append(seen)
+        await asyncio.sleep(0.02)  # the round trip
+        return [seen]
+
+    async def ask(delay: float, change: bool) -> None:
+        await asyncio.sleep(delay)
+        if change:
+            data["version"] += 1  # committed before this request
+        before = data["version"]
+        assert (await checks.rows("token", fetch))[0] >= before
+
+    async def scenario() -> None:
+        await asyncio.gather(*(ask(i * 0.004, i % 3 == 0) for i in range(30)))
+
+    asyncio.run(scenario())
+    assert 1 < len(fetches) < 30
