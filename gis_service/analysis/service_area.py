@@ -22,6 +22,11 @@ from gis_service.errors import InvalidInput
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
 _EPS = 1e-9
+QUAD_SEGS = 4
+"""Segments per quarter circle of the round ends and joins: an arc's chords stay within
+r (1 - cos(pi / 16)) of it, 0.48 m for a 25 m buffer, so outlines are within 1 m of the exact
+round buffer and areas 0.5 % smaller on city streets (2.5 % for a lone disc; shapely's default
+8 gives 0.12 m), with 40 % fewer vertices to union, reproject and write."""
 
 
 def edge_substrings(
@@ -34,9 +39,7 @@ def edge_substrings(
     n = edge.size
     if n == 0:
         return np.empty(0, dtype=object)
-    geoms = graph.geometries[edge]
-    p0 = shapely.get_coordinates(shapely.line_interpolate_point(geoms, start))
-    p1 = shapely.get_coordinates(shapely.line_interpolate_point(geoms, end))
+    p0, p1 = points_along(graph, edge, start), points_along(graph, edge, end)
     counts = np.diff(graph.edge_ptr)[edge]
     piece = np.repeat(np.arange(n), counts)
     vidx = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
@@ -48,6 +51,22 @@ def edge_substrings(
     rank = np.r_[np.full(n, -1.0), pos[inner], np.full(n, np.inf)]
     order = np.lexsort((rank, owner))
     return shapely.linestrings(xy[order], indices=owner[order])
+
+
+def points_along(graph: StreetGraph, edge: IntArray, along: FloatArray) -> FloatArray:
+    """The points at distances `along` from u on edges `edge` (vectorised, vertices exact)."""
+    ptr, at = graph.edge_ptr, graph.vertex_along
+    # per edge a stretch of its own on one increasing axis: vertex distances + edge offset
+    offset = np.r_[0.0, np.cumsum(graph.length[:-1] + 1.0)]
+    axis = at + np.repeat(offset, np.diff(ptr))
+    seg = np.searchsorted(axis, offset[edge] + along, side="right") - 1
+    seg = np.clip(seg, ptr[edge], ptr[edge + 1] - 2)
+    span = at[seg + 1] - at[seg]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        t = np.clip(np.where(span > 0, (along - at[seg]) / span, 0.0), 0.0, 1.0)[:, None]
+    a, b = graph.coords[seg], graph.coords[seg + 1]
+    t[along >= graph.length[edge]] = 1.0  # the edge's end node exactly
+    return np.where(t <= 0.0, a, np.where(t >= 1.0, b, a + t * (b - a)))
 
 
 def reached_pieces(
@@ -185,7 +204,9 @@ def buffered_groups(pieces: NDArray[np.object_], bounds: IntArray, buffer: float
     workers = min(4, os.cpu_count() or 1)
     with ThreadPoolExecutor(max_workers=workers) as pool:
         chunks = np.array_split(lines, workers)
-        blobs = np.concatenate(list(pool.map(lambda c: shapely.buffer(c, buffer), chunks)))
+        blobs = np.concatenate(
+            list(pool.map(lambda c: shapely.buffer(c, buffer, quad_segs=QUAD_SEGS), chunks))
+        )
 
         def union(i: int) -> Any:
             a, b = first[i], first[i + 1]
