@@ -3,9 +3,10 @@ the way they were built before (one buffer per reached street piece, unioned per
 
 Street graph and facilities are read once (as /analysis/service-areas does, graph cached) and
 the graph's lazy parts built by a lines-only answer, so both runs start where a planner's call
-starts after earlier network questions. Same inputs, same runs for both; the polygons are
-checked equal (facility ids, areas) and both against a direct shapely buffer of each sampled
-facility's reached lines. Prints one JSON line.
+starts after earlier network questions. Same inputs, same runs for both, taking turns; wall
+and CPU seconds (of all threads: steadier on a shared machine). The polygons are checked
+equal (facility ids, areas within the stated tolerance) and ours against a direct shapely
+buffer of each sampled facility's reached lines. Prints one JSON line.
 
 Usage: python benchmarks/service_area_polygons.py [--url postgresql+psycopg://...] |
        [--stairwells 100000]  [--radius 300] [--runs 1] [--sample 200]
@@ -16,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import statistics
 import sys
 import tempfile
 import time
@@ -29,7 +31,7 @@ import geopandas as gpd
 import numpy as np
 import shapely
 import sqlalchemy as sa
-from common import demo_city, timed
+from common import demo_city
 
 from gis_service.analysis import service_area
 from gis_service.analysis.service_area import QUAD_SEGS
@@ -103,6 +105,26 @@ def accuracy(ours: np.ndarray, lines: np.ndarray, sample: np.ndarray) -> dict[st
     return out
 
 
+def run(inputs: ServiceInputs, params: ServiceParams) -> tuple[float, float, gpd.GeoDataFrame]:
+    """One area_frame call: wall seconds, CPU seconds of the process (all threads), answer."""
+    wall, cpu = time.perf_counter(), time.process_time()
+    out = area_frame(inputs, params, True, BUFFER_M)
+    return time.perf_counter() - wall, time.process_time() - cpu, out
+
+
+def alternated(inputs: ServiceInputs, params: ServiceParams, runs: int) -> tuple[Any, ...]:
+    """Ours and the previous method taking turns (a shared machine's load drifts): median wall
+    and CPU seconds of each, and their answers."""
+    ours, before = [], []
+    for _ in range(runs):
+        ours.append(run(inputs, params))
+        with previous_method():
+            before.append(run(inputs, params))
+    med = statistics.median
+    return (med(r[0] for r in ours), med(r[1] for r in ours), med(r[0] for r in before),
+            med(r[1] for r in before), ours[-1][2], before[-1][2])  # fmt: skip
+
+
 def main() -> None:
     """Run the benchmark and print one JSON line."""
     parser = argparse.ArgumentParser(description=__doc__)
@@ -121,9 +143,7 @@ def main() -> None:
     assert inputs.graph is not None
     lines = metric_areas(inputs, params, 0.0)  # builds the graph's lazy parts, untimed
 
-    ours_s, ours = timed(lambda: area_frame(inputs, params, True, BUFFER_M), args.runs)
-    with previous_method():
-        before_s, before = timed(lambda: area_frame(inputs, params, True, BUFFER_M), args.runs)
+    ours_s, ours_cpu, before_s, before_cpu, ours, before = alternated(inputs, params, args.runs)
     started = time.perf_counter()
     texts = formats.geojson_texts(ours.geometry.to_numpy())
     body = formats.feature_collection(ours, texts, ours["facility_id"].tolist(), {})
@@ -159,6 +179,9 @@ def main() -> None:
                 "ours_area_frame_s": round(ours_s, 2),
                 "before_area_frame_s": round(before_s, 2),
                 "speedup": round(before_s / ours_s, 2),
+                "ours_cpu_s": round(ours_cpu, 2),
+                "before_cpu_s": round(before_cpu, 2),
+                "cpu_speedup": round(before_cpu / ours_cpu, 2),
                 "geojson_s": round(geojson_s, 2),
                 "geojson_mb": round(len(body) / 1e6, 1),
                 "vertices": int(shapely.get_num_coordinates(ours.geometry.to_numpy()).sum()),
