@@ -16,11 +16,17 @@ from gis_service.analysis.access import AccessRule, access_points
 from gis_service.analysis.network import StreetGraph
 from gis_service.analysis.routing import NodeReach, nearest_source_snapped
 from gis_service.analysis.snapping import PointsLike, Snapped, SnapRule
+from gis_service.analysis.street_chains import street_chains
 from gis_service.errors import InvalidInput
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
 _EPS = 1e-9
+QUAD_SEGS = 4
+"""Segments per quarter circle of the round ends and joins: an arc's chords stay within
+r (1 - cos(pi / 16)) of it, 0.48 m for a 25 m buffer, so outlines are within 1 m of the exact
+round buffer and areas 0.5 % smaller on city streets (2.5 % for a lone disc; shapely's default
+8 gives 0.12 m), with 40 % fewer vertices to union, reproject and write."""
 
 
 def edge_substrings(
@@ -33,9 +39,7 @@ def edge_substrings(
     n = edge.size
     if n == 0:
         return np.empty(0, dtype=object)
-    geoms = graph.geometries[edge]
-    p0 = shapely.get_coordinates(shapely.line_interpolate_point(geoms, start))
-    p1 = shapely.get_coordinates(shapely.line_interpolate_point(geoms, end))
+    p0, p1 = points_along(graph, edge, start), points_along(graph, edge, end)
     counts = np.diff(graph.edge_ptr)[edge]
     piece = np.repeat(np.arange(n), counts)
     vidx = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
@@ -47,6 +51,22 @@ def edge_substrings(
     rank = np.r_[np.full(n, -1.0), pos[inner], np.full(n, np.inf)]
     order = np.lexsort((rank, owner))
     return shapely.linestrings(xy[order], indices=owner[order])
+
+
+def points_along(graph: StreetGraph, edge: IntArray, along: FloatArray) -> FloatArray:
+    """The points at distances `along` from u on edges `edge` (vectorised, vertices exact)."""
+    ptr, at = graph.edge_ptr, graph.vertex_along
+    # per edge a stretch of its own on one increasing axis: vertex distances + edge offset
+    offset = np.r_[0.0, np.cumsum(graph.length[:-1] + 1.0)]
+    axis = at + np.repeat(offset, np.diff(ptr))
+    seg = np.searchsorted(axis, offset[edge] + along, side="right") - 1
+    seg = np.clip(seg, ptr[edge], ptr[edge + 1] - 2)
+    span = at[seg + 1] - at[seg]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        t = np.clip(np.where(span > 0, (along - at[seg]) / span, 0.0), 0.0, 1.0)[:, None]
+    a, b = graph.coords[seg], graph.coords[seg + 1]
+    t[along >= graph.length[edge]] = 1.0  # the edge's end node exactly
+    return np.where(t <= 0.0, a, np.where(t >= 1.0, b, a + t * (b - a)))
 
 
 def reached_pieces(
@@ -143,9 +163,7 @@ def service_areas(
     found = nearest_source_snapped(graph, sources, limit=radius)
     by_owner = np.where(found.source >= 0, owner[np.maximum(found.source, 0)], -1)
     reach = NodeReach(found.dist, by_owner, found.predecessor, found.limit)
-    edge, start, end, source = reached_pieces(
-        graph, reach, sources, radius, per_facility, owner
-    )
+    edge, start, end, source = reached_pieces(graph, reach, sources, radius, per_facility, owner)
     pieces = edge_substrings(graph, edge, start, end)
     if per_facility:
         order = np.argsort(source, kind="stable")
@@ -167,20 +185,31 @@ def buffered_groups(pieces: NDArray[np.object_], bounds: IntArray, buffer: float
     """Per group of consecutive pieces (pieces[bounds[i]:bounds[i+1]]): their union buffered,
     or their multilinestring when buffer is 0.
 
-    Each piece is buffered on its own and the group's buffers are unioned: the same polygon as
-    buffering the group's multilinestring, about ten times faster (GEOS nodes the offset curves
-    of a whole multilinestring together). Groups run on a few threads (GEOS releases the GIL).
+    The group's pieces are joined end to end into chains (street_chains.py), each chain is
+    buffered and a group's chain buffers are unioned: the same polygon as buffering the group's
+    multilinestring (GEOS nodes the offset curves of a whole multilinestring together, about
+    ten times slower) or unioning one buffer per piece (three times as many parts to overlay).
+    Chains and groups run on a few threads (GEOS releases the GIL).
     """
-    groups = range(bounds.size - 1)
+    n_groups = bounds.size - 1
     if buffer <= 0:
         return np.array(
-            [shapely.multilinestrings(pieces[bounds[i] : bounds[i + 1]]) for i in groups],
+            [shapely.multilinestrings(pieces[bounds[i] : bounds[i + 1]]) for i in range(n_groups)],
             dtype=object,
         )
-    blobs = shapely.buffer(pieces, buffer)
+    lines, line_group = street_chains(pieces, np.repeat(np.arange(n_groups), np.diff(bounds)))
+    order = np.argsort(line_group, kind="stable")
+    lines, line_group = lines[order], line_group[order]
+    first = np.searchsorted(line_group, np.arange(n_groups + 1))
+    workers = min(4, os.cpu_count() or 1)
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        chunks = np.array_split(lines, workers)
+        blobs = np.concatenate(
+            list(pool.map(lambda c: shapely.buffer(c, buffer, quad_segs=QUAD_SEGS), chunks))
+        )
 
-    def union(i: int) -> Any:
-        return shapely.union_all(blobs[bounds[i] : bounds[i + 1]])
+        def union(i: int) -> Any:
+            a, b = first[i], first[i + 1]
+            return blobs[a] if b - a == 1 else shapely.union_all(blobs[a:b])
 
-    with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1)) as pool:
-        return np.array(list(pool.map(union, groups)), dtype=object)
+        return np.array(list(pool.map(union, range(n_groups))), dtype=object)

@@ -434,6 +434,12 @@ def area_frame(
             crs=inputs.crs,
         )
     out = out.to_crs(4326)
+    # 6 decimals (about 0.1 m, RFC 7946) make the GeoJSON answer 40 % smaller; the few
+    # polygons that reprojection or rounding leaves self-touching are repaired
+    shapes = shapely.transform(out.geometry.to_numpy(), lambda xy: np.round(xy, 6))
+    broken = ~shapely.is_valid(shapes)
+    shapes[broken] = shapely.make_valid(shapes[broken], method="structure", keep_collapsed=False)
+    out = out.set_geometry(shapes, crs=4326)
     if per_facility and len(out):
         meta = fac.set_index("id")
         for col in ("name", "kind"):

@@ -18,7 +18,7 @@ from gis_service.analysis.service import (
     to_metric,
     walking_radius,
 )
-from gis_service.analysis.service_area import buffered_groups, service_areas
+from gis_service.analysis.service_area import QUAD_SEGS, buffered_groups, service_areas
 from gis_service.analysis.snapping import snap_points
 from gis_service.catalog import load_catalog
 from gis_service.errors import InvalidInput
@@ -107,12 +107,12 @@ def test_service_area_cuts_partial_segments(lattice):
     assert whole.geometry.iloc[0].area == pytest.approx(two.union_all().area)
 
 
-def test_pieces_buffered_one_by_one_make_the_polygon_of_their_multilinestring(lattice):
+def test_pieces_buffered_in_chains_make_the_polygon_of_their_multilinestring(lattice):
     areas = service_areas(lattice, np.array([[50.0, 0.0], [250.0, 150.0]]), 260, buffer=0)
     pieces, group = shapely.get_parts(areas.geometry.to_numpy(), return_index=True)
     bounds = np.r_[np.flatnonzero(np.r_[True, np.diff(group) != 0]), pieces.size]
     fast = buffered_groups(pieces, bounds, 25.0)
-    slow = shapely.buffer(areas.geometry.to_numpy(), 25.0)
+    slow = shapely.buffer(areas.geometry.to_numpy(), 25.0, quad_segs=QUAD_SEGS)
     assert len(fast) == len(slow) == 2
     for mine, whole in zip(fast, slow, strict=True):
         assert mine.is_valid and mine.area == pytest.approx(whole.area, rel=1e-9)

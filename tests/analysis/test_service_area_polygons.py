@@ -1,0 +1,94 @@
+"""Service-area polygons built from chains of street pieces: the same polygons as a direct
+buffer of the reached streets, within the stated tolerance of an exact round buffer."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import shapely
+
+from gis_service.analysis.network import StreetGraph, build_graph
+from gis_service.analysis.service_area import QUAD_SEGS, buffered_groups, service_areas
+from gis_service.analysis.street_chains import street_chains
+from gis_service.ingest.demo import generate_city
+from gis_service.ingest.demo_load import build_geometries
+
+BOUNDARY_TOLERANCE_M = 1.0
+"""Outlines within 1 m of the exact round buffer (service_area.QUAD_SEGS: chords 0.48 m inside
+an arc, a little more where two arcs cross); areas at most 2.5 % smaller (a lone disc), 0.5 %
+on city streets."""
+
+
+@pytest.fixture(scope="module")
+def district() -> tuple[StreetGraph, np.ndarray, np.ndarray]:
+    """The demo district's streets (metres), its facilities' points and ids."""
+    rows = generate_city(34).rows
+    streets = build_geometries(rows["street"]["geom"], "LINESTRING")
+    points = np.array([spec[1] for spec in rows["facility"]["geom"]], dtype=float)
+    return build_graph(streets), points, np.array(rows["facility"]["id"])
+
+
+def assert_same_as_direct_buffer(
+    polygons: np.ndarray, lines: np.ndarray, area_tolerance: float = 0.025
+) -> None:
+    """Each polygon is the direct buffer of its lines with the same arcs (up to where a join's
+    chords fall on a bend: 1e-4 of the area), and within the tolerance of the exact buffer."""
+    direct = shapely.buffer(lines, 25.0, quad_segs=QUAD_SEGS)
+    exact = shapely.buffer(lines, 25.0, quad_segs=64)
+    assert shapely.is_valid(polygons).all()
+    apart = shapely.area(shapely.symmetric_difference(polygons, direct))
+    assert (apart <= 1e-4 * shapely.area(direct)).all()
+    ratio = shapely.area(polygons) / shapely.area(exact)
+    assert ((ratio > 1 - area_tolerance) & (ratio <= 1.0 + 1e-9)).all()
+    assert (shapely.hausdorff_distance(polygons, exact) < BOUNDARY_TOLERANCE_M).all()
+
+
+def test_demo_district_polygons_are_the_buffer_of_the_reached_streets(district):
+    graph, points, ids = district
+    areas = service_areas(graph, points, 300.0, ids, buffer=25.0)
+    lines = service_areas(graph, points, 300.0, ids, buffer=0.0)
+    assert areas["facility_id"].tolist() == lines["facility_id"].tolist()
+    assert len(areas) == len(ids) > 30
+    assert_same_as_direct_buffer(areas.geometry.to_numpy(), lines.geometry.to_numpy(), 0.005)
+    whole = service_areas(graph, points, 300.0, per_facility=False)
+    whole_lines = service_areas(graph, points, 300.0, per_facility=False, buffer=0.0)
+    assert_same_as_direct_buffer(whole.geometry.to_numpy(), whole_lines.geometry.to_numpy(), 0.005)
+
+
+def test_curved_streets_loops_bridges_and_dead_ends_keep_their_buffer():
+    streets = [
+        shapely.LineString([(0, 0), (40, 30), (80, 0), (120, 30)]),  # bends both ways
+        shapely.LineString([(120, 30), (200, 30)]),
+        shapely.LineString([(200, 30), (230, 80), (170, 80), (200, 30)]),  # a loop
+        shapely.LineString([(60, -60), (60, 60)]),  # crosses without a node (a bridge)
+        shapely.LineString([(120, 30), (125, 32)]),  # a short dead end at a sharp angle
+        shapely.LineString([(80, 0), (80, -40)]),
+    ]
+    graph = build_graph(np.array(streets, dtype=object))
+    facilities = np.array([[10.0, 5.0], [190.0, 30.0], [60.0, 50.0]])
+    areas = service_areas(graph, facilities, 150.0, buffer=25.0)
+    lines = service_areas(graph, facilities, 150.0, buffer=0.0)
+    assert_same_as_direct_buffer(areas.geometry.to_numpy(), lines.geometry.to_numpy())
+
+
+def test_chains_pass_along_every_piece_once_and_keep_groups_apart(lattice):
+    pieces = lattice.geometries
+    group = np.zeros(pieces.size, np.int64)
+    group[pieces.size // 2 :] = 1
+    chains, chain_group = street_chains(pieces, group)
+    for g in (0, 1):
+        mine, theirs = chains[chain_group == g], pieces[group == g]
+        assert shapely.length(mine).sum() == pytest.approx(shapely.length(theirs).sum())
+        assert shapely.equals(shapely.union_all(mine), shapely.union_all(theirs))
+    # the whole lattice: 8 odd-degree nodes on its sides, so 4 open chains (and maybe a loop)
+    whole, _ = street_chains(pieces, np.zeros(pieces.size, np.int64))
+    assert (~shapely.is_closed(whole)).sum() == 4 and whole.size <= 6
+    assert shapely.length(whole).sum() == pytest.approx(shapely.length(pieces).sum())
+
+
+def test_a_group_of_one_piece_and_an_empty_answer():
+    one = np.array([shapely.LineString([(0, 0), (100, 0)])], dtype=object)
+    (polygon,) = buffered_groups(one, np.array([0, 1]), 25.0)
+    assert polygon.area == pytest.approx(shapely.buffer(one[0], 25.0, quad_segs=QUAD_SEGS).area)
+    lines, groups = street_chains(np.empty(0, dtype=object), np.zeros(0, np.int64))
+    assert lines.size == groups.size == 0
