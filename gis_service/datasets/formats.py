@@ -88,7 +88,8 @@ class RowsJson:
     def __init__(self, max_rows: int = 400_000, min_rows: int = 1_000) -> None:
         """An empty memo; tables shorter than min_rows are rendered whole."""
         self.max_rows, self.min_rows = max_rows, min_rows
-        self._rows: dict[tuple[tuple[str, ...], int], bytes] = {}
+        self._rows: dict[tuple[str, ...], dict[int, bytes]] = {}
+        self._count = 0
 
     def array(self, frame: pd.DataFrame) -> bytes:
         """The rows of the frame (no geometry) as a JSON array of objects."""
@@ -97,14 +98,16 @@ class RowsJson:
             return dumps(records(frame))
         names = tuple(str(c) for c in columns)
         hashes = pd.util.hash_pandas_object(frame[columns], index=False).to_numpy().tolist()
-        kept = self._rows
-        missing = [i for i, h in enumerate(hashes) if (names, h) not in kept]
-        if len(kept) + len(missing) > self.max_rows:
-            kept.clear()
+        kept = self._rows.setdefault(names, {})
+        missing = [i for i, h in enumerate(hashes) if h not in kept]
+        if self._count + len(missing) > self.max_rows:
+            self._rows.clear()
+            self._count, kept = 0, self._rows.setdefault(names, {})
             missing = list(range(len(hashes)))
         for i, row in zip(missing, records(frame.iloc[missing]), strict=True):
-            kept[(names, hashes[i])] = dumps(row)
-        return b"[" + b",".join([kept[(names, h)] for h in hashes]) + b"]"
+            kept[hashes[i]] = dumps(row)
+        self._count += len(missing)
+        return b"[" + b",".join([kept[h] for h in hashes]) + b"]"
 
 
 ROWS_JSON = RowsJson()

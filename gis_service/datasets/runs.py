@@ -337,7 +337,7 @@ def refreshed_nearest(
     stay = at[same_place]
     for col in (c for c in near.columns if c not in ROUTED and c != "geometry" and len(stay)):
         now_values = pd.Series(rows[col].to_numpy()[same_place], dtype=near[col].dtype)
-        if now_values.equals(pd.Series(near[col].to_numpy()[stay], dtype=near[col].dtype)):
+        if now_values.equals(near[col].iloc[stay].reset_index(drop=True)):
             continue  # unchanged: no copy of a million values
         column = out[col].copy()
         column.iloc[stay] = now_values.to_numpy()

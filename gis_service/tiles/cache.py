@@ -112,17 +112,24 @@ class TileCache:
                 _, (_, _, evicted) = self._entries.popitem(last=False)
                 self.bytes -= evicted
 
+    def _hit(self, key: Hashable) -> CachedTile | None:
+        """The kept tile of a key, counted as a hit, or None counted as a miss (lock held)."""
+        found = self._entries.get(key)
+        if found is not None and isinstance(found[0], CachedTile):
+            self._entries.move_to_end(key)
+            self.hits += 1
+            return found[0]
+        self.misses += 1
+        return None
+
     def get_or_build(
         self, key: Hashable, versions: VersionKey, build: Callable[[], CachedTile]
     ) -> tuple[CachedTile, bool]:
         """The cached tile, else one build shared by the threads asking at once; (tile, hit)."""
         with self._lock:
-            found = self._entries.get(key)
-            if found is not None and isinstance(found[0], CachedTile):
-                self._entries.move_to_end(key)
-                self.hits += 1
-                return found[0], True
-            self.misses += 1
+            kept = self._hit(key)
+            if kept is not None:
+                return kept, True
             building = self._building.get(key)
             owner = building is None
             if building is None:
@@ -147,12 +154,9 @@ class TileCache:
         """get_or_build for the event loop: one build shared by the requests of this loop."""
         loop = asyncio.get_running_loop()
         with self._lock:
-            found = self._entries.get(key)
-            if found is not None and isinstance(found[0], CachedTile):
-                self._entries.move_to_end(key)
-                self.hits += 1
-                return found[0], True
-            self.misses += 1
+            kept = self._hit(key)
+            if kept is not None:
+                return kept, True
             pending = self._pending.get(key)
             if pending is None or pending.get_loop() is not loop:
                 future = self._pending[key] = loop.create_future()

@@ -36,6 +36,16 @@ EVENTS = {
 }
 
 
+def feed(rows: str) -> str:
+    """The INSERT of a transition table's rows (ids, and grid and compound where the table has
+    them) into the feed."""
+    return (
+        "INSERT INTO row_change (table_name, row_id, grid_id, compound_id) "
+        "SELECT TG_TABLE_NAME, r.id, (to_jsonb(r) ->> 'grid_id')::int, "
+        f"(to_jsonb(r) ->> 'compound_id')::int FROM {rows} r;"
+    )
+
+
 def upgrade() -> None:
     op.create_table(
         "row_change",
@@ -72,18 +82,8 @@ def upgrade() -> None:
                 INSERT INTO row_change (table_name) VALUES (TG_TABLE_NAME);
                 RETURN NULL;
             END IF;
-            IF TG_OP IN ('UPDATE', 'DELETE') THEN
-                INSERT INTO row_change (table_name, row_id, grid_id, compound_id)
-                SELECT TG_TABLE_NAME, r.id, (to_jsonb(r) ->> 'grid_id')::int,
-                       (to_jsonb(r) ->> 'compound_id')::int
-                FROM old_rows r;
-            END IF;
-            IF TG_OP IN ('UPDATE', 'INSERT') THEN
-                INSERT INTO row_change (table_name, row_id, grid_id, compound_id)
-                SELECT TG_TABLE_NAME, r.id, (to_jsonb(r) ->> 'grid_id')::int,
-                       (to_jsonb(r) ->> 'compound_id')::int
-                FROM new_rows r;
-            END IF;
+            IF TG_OP IN ('UPDATE', 'DELETE') THEN {feed("old_rows")} END IF;
+            IF TG_OP IN ('UPDATE', 'INSERT') THEN {feed("new_rows")} END IF;
             RETURN NULL;
         END $$;
     """)
