@@ -61,6 +61,14 @@ def coverage_in_sql(
     counts = unit_counts(conn, level_col, area, rule)
     if not len(counts):
         return coverage(load_stairwells(conn, area), level_col, statuses, rule)
+    return coverage_of_counts(counts, level_col, statuses, rule)
+
+
+def coverage_of_counts(
+    counts: pd.DataFrame, level_col: str, statuses: list[str], rule: Eligibility
+) -> pd.DataFrame:
+    """Coverage per level from counts per unit, status and eligibility (unit_counts' columns;
+    a unit, status and eligibility may come in several rows, as parts counted apart)."""
     check_counted_statuses(counts, statuses, rule.in_service)
     ok = counts["ok"].to_numpy(bool)
     served = ok & (counts["status"].astype(str).to_numpy() == rule.in_service)
