@@ -101,10 +101,10 @@ class Backends:
 
     def __init__(self, conninfo: str) -> None:
         """The postmaster of the cluster behind conninfo."""
-        with psycopg.connect(conninfo) as conn:
+        with psycopg.connect(conninfo) as conn:  # its backend is alive while asked
             row = conn.execute("SELECT pg_backend_pid()").fetchone()
-        assert row is not None
-        parent = psutil.Process(int(row[0])).parent()
+            assert row is not None
+            parent = psutil.Process(int(row[0])).parent()
         assert parent is not None
         self.children = Processes(parent)
 
