@@ -200,22 +200,31 @@ def one_size(
                 )
 
             me_only = Processes(tree.root, tree=False)  # the idle cluster is not the single run
+            versions0 = data_versions(dist_conn)
             first_single = counted(single, me_only, backends, set())
-            single_cov, single_near = first_single[3]
+            answer = [first_single[3]]  # the latest single-process answers
+            served = int(answer[0][1]["served"].sum())
             same: list[tuple[bool, bool]] = []
 
             def checked(run: Run) -> Run:
-                """The run with its answers compared to the first single-process one, dropped."""
-                cov, near = run[3]
+                """A distributed run with its answers compared to the single process's just
+                before (a shared city may be edited between runs), then dropped."""
+                (cov, near), (single_cov, single_near) = run[3], answer[0]
                 same.append((equal(cov, single_cov), equal(near, single_near)))
+                return run[0], run[1], run[2], None
+
+            def kept(run: Run) -> Run:
+                """A single-process run whose answers the next distributed run is held to."""
+                answer[0] = run[3]
                 return run[0], run[1], run[2], None
 
             first_dist = checked(counted(distributed, tree, backends, pids))
             singles: list[Run] = []
             dists: list[Run] = []
             for _ in range(runs):  # alternating: the machine's load drifts alike for both
-                singles.append(checked(counted(single, me_only, backends, set())))
+                singles.append(kept(counted(single, me_only, backends, set())))
                 dists.append(checked(counted(distributed, tree, backends, pids)))
+            edited = data_versions(dist_conn) != versions0
         os.environ.pop("GIS_DATABASE_URL")
         engine.dispose()
     one, dist = median(singles), median(dists)
@@ -236,9 +245,16 @@ def one_size(
                             "distributed": round(first_dist[1], 2)},
         "coverage_equal": all(cov for cov, _ in same),
         "nearest_equal": all(near for _, near in same),
-        "served_stairwells": int(single_near["served"].sum()),
+        "served_stairwells": served,
+        "data_edited_during_runs": edited,
         "loadavg_1m": [load0, round(os.getloadavg()[0], 2)],
     }  # fmt: skip
+
+
+def data_versions(conn: sa.Connection) -> list[tuple[str, int]]:
+    """The data version of every table (edits by others show on a shared city)."""
+    rows = conn.execute(sa.text("SELECT table_name, version FROM data_version ORDER BY 1"))
+    return [(str(name), int(version)) for name, version in rows]
 
 
 def median(runs: list[Run]) -> Run:
