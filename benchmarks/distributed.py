@@ -2,18 +2,21 @@
 wall seconds and in CPU-seconds, over a curve of city sizes.
 
 For each size N (`--stairwells 100000,300000,1000000`) it loads the demo city of at least N
-stairwells into a throwaway PostGIS and runs compound coverage and the nearest facility along
-streets (300 m) for every stairwell: once in this process (the CLI's single-process path) and
-once on a LocalCluster of `--workers` worker processes partitioned by district (each
-partition read once on a worker, serving both analyses; the workers connect from their own
-settings, GIS_DATABASE_URL, given to them at start). It checks the figures are equal and
-counts CPU-seconds: this process (with the in-process scheduler), the workers, and the
-PostgreSQL backends serving them. The CPU overhead of the distributed run over one process
-predicts the speedup on N machines: each side runs twice and the second run is counted (a
-long-lived process and cluster have their imports and caches; the first runs are reported
-apart); the growth exponent is the slope of log CPU-seconds
-against log stairwells. Prints one JSON line.
-Usage: python benchmarks/distributed.py [--stairwells 100000,300000,1000000] [--workers 2]
+stairwells into a throwaway PostGIS (or, with `--database-url N=URL`, measures the city
+already at URL for that size) and runs compound coverage and the nearest facility along
+streets (300 m) for every stairwell: in this process (the CLI's single-process path) and on
+a local cluster of `--workers` worker processes (gis_service.distributed.local_cluster),
+partitioned by groups of neighbouring districts (each partition read once on a worker,
+serving both analyses; the workers connect from their own settings, GIS_DATABASE_URL, given
+to them at start). It checks the figures are equal and counts CPU-seconds of every process
+involved: this process (client, scheduler and nannies), all its descendants (the workers),
+and the PostgreSQL cluster (its backends alive, and those it reaped, such as parallel query
+workers). The CPU overhead of the distributed run over one process predicts the speedup on N
+machines. Each side runs once uncounted (imports, caches: reported apart as first runs), then
+`--runs` counted runs alternate between the sides and the medians are reported; the growth
+exponent is the slope of log CPU-seconds against log stairwells. Prints one JSON line.
+Usage: python benchmarks/distributed.py [--stairwells 100000,300000] [--workers 2]
+       [--runs 3] [--database-url 1000000=postgresql+psycopg://...]
 """
 
 from __future__ import annotations
@@ -24,6 +27,8 @@ import os
 import sys
 import tempfile
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +40,7 @@ import pandas as pd  # noqa: E402
 import psutil  # noqa: E402
 import psycopg  # noqa: E402
 import sqlalchemy as sa  # noqa: E402
-from dask.distributed import Client, LocalCluster  # noqa: E402
+from dask.distributed import Client  # noqa: E402
 
 from gis_service.datasets.area import Area  # noqa: E402
 from gis_service.datasets.params import service_params  # noqa: E402
@@ -46,6 +51,7 @@ from gis_service.db.engine import create_db_engine  # noqa: E402
 from gis_service.distributed import (  # noqa: E402
     coverage_all,
     district_partitions,
+    local_cluster,
     nearest_all,
     partitions,
 )
@@ -61,51 +67,73 @@ def equal(a: pd.DataFrame, b: pd.DataFrame) -> bool:
     return True
 
 
-def cpu_of(process: psutil.Process) -> float:
-    """User + system CPU-seconds of a process so far (0 when it is gone)."""
+def cpu_of(process: psutil.Process, reaped: bool = False) -> float:
+    """User + system CPU-seconds of a process so far (0 when it is gone); with reaped, of the
+    children it has waited for instead."""
     try:
         times = process.cpu_times()
     except psutil.NoSuchProcess:
         return 0.0
+    if reaped:
+        return float(times.children_user + times.children_system)
     return float(times.user + times.system)
 
 
-def warm_worker() -> None:
-    """A worker made ready as this process is before its timing: modules imported, connected."""
+class Processes:
+    """CPU-seconds of a process and (with tree) all its descendants, kept by pid."""
+
+    def __init__(self, root: psutil.Process, tree: bool = True) -> None:
+        """The process root, with its descendants when tree."""
+        self.root = root
+        self.tree = tree
+        self.seen: dict[int, psutil.Process] = {root.pid: root}
+
+    def cpu(self) -> dict[int, float]:
+        """CPU-seconds so far of every process seen, by pid."""
+        for child in self.root.children(recursive=True) if self.tree else []:
+            self.seen.setdefault(child.pid, child)
+        return {pid: cpu_of(p) for pid, p in self.seen.items()}
+
+
+class Backends:
+    """CPU-seconds of one PostgreSQL cluster: its postmaster's children alive (by pid) and
+    those it reaped (short-lived backends, parallel query workers)."""
+
+    def __init__(self, conninfo: str) -> None:
+        """The postmaster of the cluster behind conninfo."""
+        with psycopg.connect(conninfo) as conn:  # its backend is alive while asked
+            row = conn.execute("SELECT pg_backend_pid()").fetchone()
+            assert row is not None
+            parent = psutil.Process(int(row[0])).parent()
+        assert parent is not None
+        self.children = Processes(parent)
+
+    def cpu(self) -> float:
+        """CPU-seconds of its children so far (the postmaster's own idle loop left out)."""
+        alive = self.children.cpu()
+        alive.pop(self.children.root.pid)
+        return sum(alive.values()) + cpu_of(self.children.root, reaped=True)
+
+
+def warm_worker() -> int:
+    """A worker made ready as this process is before its timing: modules imported, connected;
+    its pid."""
     from gis_service.datasets.runs import nearest_table  # noqa: F401
     from gis_service.distributed import own_engine
 
     with own_engine().connect() as conn:
         conn.execute(sa.text("SELECT 1"))
+    return os.getpid()
 
 
-def own_cpu() -> float:
-    """CPU-seconds of a worker process so far (run on each worker)."""
-    return cpu_of(psutil.Process())
-
-
-class Backends:
-    """CPU-seconds of the PostgreSQL backends of one cluster (children of its postmaster)."""
-
-    def __init__(self, conninfo: str) -> None:
-        """The postmaster of the cluster behind conninfo."""
-        with psycopg.connect(conninfo) as conn:
-            row = conn.execute("SELECT pg_backend_pid()").fetchone()
-        assert row is not None
-        parent = psutil.Process(int(row[0])).parent()
-        assert parent is not None
-        self.postmaster = parent
-        self.seen: dict[int, psutil.Process] = {}
-
-    def cpu(self) -> float:
-        """CPU-seconds of its backends now alive (kept by pid: a pool's backends persist)."""
-        for child in self.postmaster.children():
-            self.seen.setdefault(child.pid, child)
-        return sum(cpu_of(p) for p in self.seen.values())
-
-
-def one_size(target: int, workers: int, radius: float) -> dict[str, Any]:
-    """Load a city of at least `target` stairwells, run both ways, figures of this size."""
+@contextmanager
+def city(target: int, url: str | None) -> Iterator[tuple[str, str, float | None]]:
+    """The SQLAlchemy URL and libpq conninfo of a city of `target` stairwells, and its load
+    seconds: the one at url as it is, else the demo city loaded into a throwaway cluster."""
+    if url is not None:
+        conninfo = sa.make_url(url).set(drivername="postgresql").render_as_string(False)
+        yield url, conninfo, None
+        return
     with tempfile.TemporaryDirectory() as tmp, throwaway_cluster(Path(tmp)) as cluster:
         with psycopg.connect(cluster.conninfo(), autocommit=True) as conn:
             conn.execute('CREATE DATABASE "city"')
@@ -114,70 +142,124 @@ def one_size(target: int, workers: int, radius: float) -> dict[str, Any]:
         migrate.upgrade(engine)
         started = time.perf_counter()
         load_demo(engine, target_stairwells=target)
-        load_s = time.perf_counter() - started
-        backends = Backends(cluster.conninfo("city"))
-        me = psutil.Process()
-        with engine.begin() as conn:
+        engine.dispose()
+        yield cluster.url("city"), cluster.conninfo("city"), time.perf_counter() - started
+
+
+Run = tuple[float, float, dict[str, float], Any]
+"""Wall seconds, CPU-seconds, CPU-seconds by part, the answers."""
+
+
+def counted(work: Callable[[], Any], tree: Processes, backends: Backends, workers: set[int]) -> Run:
+    """Run work once; its wall seconds and the CPU-seconds of every process and the database."""
+    procs0, db0, start = tree.cpu(), backends.cpu(), time.perf_counter()
+    result = work()
+    seconds = time.perf_counter() - start
+    procs1, db = tree.cpu(), backends.cpu() - db0
+    used = {pid: c - procs0.get(pid, 0.0) for pid, c in procs1.items()}
+    me = used.pop(tree.root.pid)
+    on_workers = sum(c for pid, c in used.items() if pid in workers)
+    others = sum(c for pid, c in used.items() if pid not in workers)
+    parts = {"this_process": me, "workers": on_workers, "other_processes": others, "postgres": db}
+    return seconds, me + on_workers + others + db, parts, result
+
+
+def one_size(
+    target: int, workers: int, radius: float, runs: int, url: str | None
+) -> dict[str, Any]:
+    """A city of at least `target` stairwells run both ways: the figures of this size."""
+    load0 = round(os.getloadavg()[0], 2)
+    with city(target, url) as (db_url, conninfo, load_s):
+        engine = create_db_engine(db_url)
+        backends = Backends(conninfo)
+        tree = Processes(psutil.Process())
+        os.environ["GIS_DATABASE_URL"] = db_url  # the workers' own settings
+        with (
+            engine.begin() as conn,
+            local_cluster(workers) as cluster,
+            Client(cluster) as client,
+            engine.connect() as dist_conn,
+        ):  # fmt: skip
             conn.execute(sa.text("SET LOCAL statement_timeout = 0"))
             stairwells = conn.execute(sa.text("SELECT count(*) FROM stairwell")).scalar_one()
             districts = len(district_partitions(conn))
             params = service_params(conn, "facilities", None, radius, mode="network")
+            pids = set(client.run(warm_worker).values())
+            n_parts: list[int] = []
 
             def single() -> tuple[pd.DataFrame, pd.DataFrame]:
                 return coverage_table(conn, "compound_id"), nearest_table(
                     service_inputs(conn, params, Area()), params
                 )
 
-            first_cpu = cpu_of(me) + backends.cpu()
-            single()  # first run: lazy imports and caches (a long-lived process has them)
-            first_cpu = cpu_of(me) + backends.cpu() - first_cpu
-            cpu0, db0, start = cpu_of(me), backends.cpu(), time.perf_counter()
-            single_cov, single_near = single()
-            single_s = time.perf_counter() - start
-            single_cpu = cpu_of(me) - cpu0 + backends.cpu() - db0
-        os.environ["GIS_DATABASE_URL"] = cluster.url("city")  # the workers' own settings
-        start = time.perf_counter()
-        with (
-            LocalCluster(
-                n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
-            ) as local,
-            Client(local) as client,
-            engine.connect() as conn,
-        ):  # fmt: skip
-            client.run(warm_worker)  # imports and connection: startup, as for this process
-            startup_s = time.perf_counter() - start
-
             def distributed() -> tuple[pd.DataFrame, pd.DataFrame]:
-                parts = partitions(client, conn, params)
-                return coverage_all(client, conn, "compound_id", parts=parts), nearest_all(
-                    client, conn, params, parts
+                parts = partitions(client, dist_conn, params)
+                n_parts.append(len(parts))
+                return coverage_all(client, dist_conn, "compound_id", parts=parts), nearest_all(
+                    client, dist_conn, params, parts
                 )
 
-            def counted() -> tuple[float, float, float, Any]:
-                worker0 = sum(client.run(own_cpu).values())
-                cpu0, db0, start = cpu_of(me), backends.cpu(), time.perf_counter()
-                result = distributed()
-                seconds = time.perf_counter() - start
-                workers_cpu = sum(client.run(own_cpu).values()) - worker0
-                return seconds, cpu_of(me) - cpu0 + workers_cpu + backends.cpu() - db0, \
-                    workers_cpu, result
+            me_only = Processes(tree.root, tree=False)  # the idle cluster is not the single run
+            versions0 = data_versions(dist_conn)
+            first_single = counted(single, me_only, backends, set())
+            answer = [first_single[3]]  # the latest single-process answers
+            served = int(answer[0][1]["served"].sum())
+            same: list[tuple[bool, bool]] = []
 
-            _, dist_first_cpu, _, _ = counted()  # fresh workers: lazy imports, caches
-            dist_s, dist_cpu, worker_cpu, (dist_cov, dist_near) = counted()
+            def checked(run: Run) -> Run:
+                """A distributed run with its answers compared to the single process's just
+                before (a shared city may be edited between runs), then dropped."""
+                (cov, near), (single_cov, single_near) = run[3], answer[0]
+                same.append((equal(cov, single_cov), equal(near, single_near)))
+                return run[0], run[1], run[2], None
+
+            def kept(run: Run) -> Run:
+                """A single-process run whose answers the next distributed run is held to."""
+                answer[0] = run[3]
+                return run[0], run[1], run[2], None
+
+            first_dist = checked(counted(distributed, tree, backends, pids))
+            singles: list[Run] = []
+            dists: list[Run] = []
+            for _ in range(runs):  # alternating: the machine's load drifts alike for both
+                singles.append(kept(counted(single, me_only, backends, set())))
+                dists.append(checked(counted(distributed, tree, backends, pids)))
+            edited = data_versions(dist_conn) != versions0
         os.environ.pop("GIS_DATABASE_URL")
         engine.dispose()
+    one, dist = median(singles), median(dists)
+    overheads = [round(d[1] / s[1] - 1, 3) for s, d in zip(singles, dists, strict=True)]
     return {
-        "stairwells": int(stairwells), "districts": districts, "load_s": round(load_s, 1),
-        "single_process_s": round(single_s, 2), "distributed_s": round(dist_s, 2),
-        "cluster_startup_s": round(startup_s, 2), "speedup": round(single_s / dist_s, 2),
-        "single_cpu_s": round(single_cpu, 2), "distributed_cpu_s": round(dist_cpu, 2),
-        "distributed_workers_cpu_s": round(worker_cpu, 2),
-        "cpu_overhead": round(dist_cpu / single_cpu - 1, 3),
-        "first_run_cpu_s": {"single": round(first_cpu, 2), "distributed": round(dist_first_cpu, 2)},
-        "coverage_equal": equal(dist_cov, single_cov),
-        "nearest_equal": equal(dist_near, single_near),
-        "served_stairwells": int(single_near["served"].sum()),
+        "stairwells": int(stairwells), "districts": districts, "partitions": n_parts[-1],
+        "load_s": None if load_s is None else round(load_s, 1),
+        "reused_city": url is not None,
+        "single_process_s": round(one[0], 2), "distributed_s": round(dist[0], 2),
+        "speedup": round(one[0] / dist[0], 2),
+        "single_cpu_s": round(one[1], 2), "distributed_cpu_s": round(dist[1], 2),
+        "single_cpu_parts_s": {k: round(v, 2) for k, v in one[2].items() if k in
+                               ("this_process", "postgres")},
+        "distributed_cpu_parts_s": {k: round(v, 2) for k, v in dist[2].items()},
+        "cpu_overhead": round(dist[1] / one[1] - 1, 3),
+        "cpu_overhead_runs": overheads,
+        "first_run_cpu_s": {"single": round(first_single[1], 2),
+                            "distributed": round(first_dist[1], 2)},
+        "coverage_equal": all(cov for cov, _ in same),
+        "nearest_equal": all(near for _, near in same),
+        "served_stairwells": served,
+        "data_edited_during_runs": edited,
+        "loadavg_1m": [load0, round(os.getloadavg()[0], 2)],
     }  # fmt: skip
+
+
+def data_versions(conn: sa.Connection) -> list[tuple[str, int]]:
+    """The data version of every table (edits by others show on a shared city)."""
+    rows = conn.execute(sa.text("SELECT table_name, version FROM data_version ORDER BY 1"))
+    return [(str(name), int(version)) for name, version in rows]
+
+
+def median(runs: list[Run]) -> Run:
+    """The run of median CPU-seconds."""
+    return sorted(runs, key=lambda r: r[1])[len(runs) // 2]
 
 
 def exponent(points: list[dict[str, Any]], key: str) -> float | None:
@@ -192,24 +274,33 @@ def exponent(points: list[dict[str, Any]], key: str) -> float | None:
 def main() -> None:
     """Run every size and print one JSON line."""
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--stairwells", default="100000,300000,1000000", help="sizes, comma")
+    parser.add_argument("--stairwells", default="100000,300000", help="sizes, comma")
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--runs", type=int, default=3, help="counted runs of each side")
     parser.add_argument("--radius-m", type=float, default=300.0)
+    parser.add_argument(
+        "--database-url", action="append", default=[], metavar="N=URL",
+        help="measure the city already at URL as size N (no load; repeatable)",
+    )  # fmt: skip
     args = parser.parse_args()
+    reuse = dict(item.split("=", 1) for item in args.database_url)
     sizes = [int(n) for n in args.stairwells.split(",")]
-    curve = [one_size(n, args.workers, args.radius_m) for n in sizes]
+    sizes += [int(n) for n in reuse if int(n) not in sizes]
+    curve = [one_size(n, args.workers, args.radius_m, args.runs, reuse.get(str(n))) for n in sizes]
     overheads = [p["cpu_overhead"] for p in curve]
     print(json.dumps({
         "benchmark": "distributed_analysis", "workers": args.workers, "cpus": os.cpu_count(),
-        "radius_m": args.radius_m, "curve": curve,
+        "radius_m": args.radius_m, "runs": args.runs, "curve": curve,
         "growth_exponent": {"single_cpu_s": exponent(curve, "single_cpu_s"),
                             "distributed_cpu_s": exponent(curve, "distributed_cpu_s"),
-                            "single_process_s": exponent(curve, "single_process_s")},
+                            "single_process_s": exponent(curve, "single_process_s"),
+                            "distributed_s": exponent(curve, "distributed_s")},
         "cpu_overhead_max": max(overheads),
         "targets_met": {"cpu_overhead_20pct": all(o <= 0.2 for o in overheads)},
         "all_equal": all(p["coverage_equal"] and p["nearest_equal"] for p in curve),
-        "loadavg_1m_at_end": round(os.getloadavg()[0], 2),
-        "note": "CPU-seconds: this process (scheduler included), workers, PostgreSQL backends",
+        "note": "CPU-seconds: this process (client, scheduler, nannies), its descendants "
+        "(workers), the PostgreSQL cluster (backends alive and reaped); medians of alternating "
+        "runs",
     }))  # fmt: skip
     if not all(p["coverage_equal"] and p["nearest_equal"] for p in curve):
         sys.exit(1)

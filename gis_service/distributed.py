@@ -1,19 +1,21 @@
-"""Coverage and service radii for many districts at once on Dask, one partition per district.
+"""Coverage and service radii for many districts at once on Dask, partitioned by district.
 
-Each partition is one district's stairwells with the streets (and, along streets, the
-facilities) within the radius plus BORDER_SLACK_M around them, so a stairwell near a district
-edge is served by a facility on the other side. A partition is read once, on a worker, and
-stays there: the coverage and nearest-facility tasks of the same district run where it lives
-and take it as their input (no task re-reads it). Workers connect to PostGIS from their own
-settings (GIS_DATABASE_URL or their managed cluster, one engine per worker process): no
-database URL or password travels with a task. They run the same pure engine functions as a
-single process, in the city's one metric CRS, and the parent gathers the parts into one frame
-equal to the single-process one.
+A partition is a compact group of neighbouring districts (about PARTS_PER_WORKER per worker,
+of about equal stairwells, so the margins read twice stay small against what is read once):
+its stairwells with the streets (and, along streets, the facilities) within the radius plus
+BORDER_SLACK_M around them, so a stairwell near a group's edge is served by a facility on the
+other side. A partition is read once, on a worker, and stays there: the coverage and
+nearest-facility tasks of the same partition run where it lives and take it as their input
+(no task re-reads it), and send back counts (coverage) or columns with points as WKB. Workers
+connect to PostGIS from their own settings (GIS_DATABASE_URL or their managed cluster, one
+engine per worker process): no database URL or password travels with a task. They run the
+same pure engine functions as a single process, in the city's one metric CRS, and the parent
+gathers the parts into one frame equal to the single-process one.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -21,18 +23,19 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 import sqlalchemy as sa
 from pyproj import CRS
 
-from gis_service.analysis.coverage import Eligibility, coverage
+from gis_service.analysis.coverage import Eligibility, eligible
 from gis_service.analysis.crs import utm_crs
 from gis_service.analysis.network import StreetGraph
-from gis_service.datasets.area import Area, Box, expand
+from gis_service.datasets.area import Box, expand
+from gis_service.datasets.coverage import coverage_of_counts
 from gis_service.datasets.load import (
     STAIRWELL_FROM,
     STAIRWELL_SQL,
     load_layer,
-    load_stairwells,
     read_geoframe,
 )
 from gis_service.datasets.params import ServiceParams
@@ -41,60 +44,148 @@ from gis_service.db.engine import create_db_engine, resolve_database_url
 from gis_service.errors import InvalidInput
 
 BORDER_SLACK_M = 200.0
-"""Metres read beyond the radius around a district (snapping legs, streets bending back)."""
+"""Metres read beyond the radius around a partition (snapping legs, streets bending back)."""
+PARTS_PER_WORKER = 2
+"""Partitions per worker thread: enough to balance, few enough that margins stay small."""
 DISTRICTS_SQL = """
-SELECT DISTINCT sd.district_id
+SELECT sd.district_id, count(*), min(ST_XMin(s.geom)), min(ST_YMin(s.geom)),
+       max(ST_XMax(s.geom)), max(ST_YMax(s.geom))
 FROM stairwell s
 LEFT JOIN grid g ON g.id = s.grid_id
 LEFT JOIN compound c ON c.id = s.compound_id
 LEFT JOIN community cm ON cm.id = coalesce(g.community_id, c.community_id)
 LEFT JOIN subdistrict sd ON sd.id = cm.subdistrict_id
-ORDER BY 1
+GROUP BY 1 ORDER BY 1
 """
-EXTENT_SQL = (
-    "SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) "
-    "FROM (SELECT ST_Extent(geom) AS e FROM {table}) x"
-)
+
+
+LEAN_CONFIG: dict[str, Any] = {
+    "distributed.worker.profile.enabled": False,
+    "distributed.scheduler.work-stealing": False,
+    "distributed.admin.tick.interval": "1s",
+    "distributed.admin.system-monitor.interval": "5s",
+    "distributed.worker.memory.monitor-interval": "1s",
+}
+"""Dask settings of the local cluster: no statistical profiler sampling every task thread each
+10 ms, no work stealing (a partition's tasks run where it lives), event-loop and
+system monitors polled every second or five rather than every 20 to 500 ms."""
+
+
+@contextmanager
+def local_cluster(n_workers: int = 2) -> Iterator[Any]:
+    """A LocalCluster of n_workers single-threaded worker processes with LEAN_CONFIG."""
+    import dask
+    from dask.distributed import LocalCluster
+
+    with (
+        dask.config.set(LEAN_CONFIG),  # read by the nannies and the workers they start
+        LocalCluster(
+            n_workers=n_workers, threads_per_worker=1, processes=True, dashboard_address=None
+        ) as cluster,
+    ):
+        yield cluster
 
 
 @contextmanager
 def dask_client(scheduler: str | None = None, n_workers: int = 2) -> Iterator[Any]:
-    """A client of the scheduler at `scheduler` (tcp://host:8786), else of a LocalCluster."""
-    from dask.distributed import Client, LocalCluster
+    """A client of the scheduler at `scheduler` (tcp://host:8786), else of a local cluster."""
+    from dask.distributed import Client
 
     if scheduler:
         with Client(scheduler) as client:
             yield client
         return
-    with (
-        LocalCluster(
-            n_workers=n_workers, threads_per_worker=1, processes=True, dashboard_address=None
-        ) as cluster,
-        Client(cluster) as client,
-    ):
+    with local_cluster(n_workers) as cluster, Client(cluster) as client:
         yield client
+
+
+@dataclass(frozen=True)
+class District:
+    """A district holding stairwells (id None: stairwells outside the hierarchy), its
+    stairwell count and their bounds in lon/lat."""
+
+    id: int | None
+    stairwells: int
+    bounds: Box
+
+    @property
+    def x(self) -> float:
+        """Longitude of the centre of its stairwells' bounds."""
+        return (self.bounds[0] + self.bounds[2]) / 2
+
+    @property
+    def y(self) -> float:
+        """Latitude of the centre of its stairwells' bounds."""
+        return (self.bounds[1] + self.bounds[3]) / 2
+
+
+def city_districts(conn: sa.Connection) -> list[District]:
+    """The districts holding stairwells, with their sizes and bounds (one scan)."""
+    rows = conn.execute(sa.text(DISTRICTS_SQL))
+    return [
+        District(
+            None if d is None else int(d), int(count), (float(w), float(s), float(e), float(n))
+        )
+        for d, count, w, s, e, n in rows
+    ]
 
 
 def district_partitions(conn: sa.Connection) -> list[int | None]:
     """The districts holding stairwells (None for stairwells outside the hierarchy)."""
-    return [None if d is None else int(d) for (d,) in conn.execute(sa.text(DISTRICTS_SQL))]
+    return [d.id for d in city_districts(conn)]
 
 
-def city_crs(conn: sa.Connection, params: ServiceParams) -> CRS:
-    """The metric CRS the single-process run picks for the whole city (stairwells first)."""
-    for table in ("stairwell", params.sources.facilities.table):
-        row = conn.execute(sa.text(EXTENT_SQL.format(table=table))).one()
-        if row[0] is not None:
-            return utm_crs((float(row[0]) + float(row[2])) / 2, (float(row[1]) + float(row[3])) / 2)
-    raise InvalidInput("there is no data in this area to analyse")
+def district_groups(districts: list[District], count: int) -> list[tuple[int | None, ...]]:
+    """The districts in about `count` compact groups of about equal stairwells: halved again
+    and again across the longer side of their centres at the weighted median; stairwells
+    outside the hierarchy (anywhere) are a group of their own."""
+    inside = [d for d in districts if d.id is not None]
+    groups = (
+        [tuple(d.id for d in part) for part in _halves(inside, max(1, count))] if inside else []
+    )
+    return groups + [(None,) for d in districts if d.id is None]
 
 
-def partition_stairwells(conn: sa.Connection, district: int | None) -> gpd.GeoDataFrame:
-    """One district's stairwells (the same frame as load_stairwells)."""
-    if district is not None:
-        return load_stairwells(conn, Area(district_id=district))
-    outside = " WHERE sd.district_id IS NULL ORDER BY s.id"
-    frame = read_geoframe(conn, STAIRWELL_SQL + STAIRWELL_FROM + outside, {})
+def _halves(districts: list[District], count: int) -> list[list[District]]:
+    if count <= 1 or len(districts) <= 1:
+        return [districts]
+    xs, ys = [d.x for d in districts], [d.y for d in districts]
+    wide = (max(xs) - min(xs)) * np.cos(np.radians(np.mean(ys))) >= max(ys) - min(ys)
+    ordered = sorted(districts, key=lambda d: (d.x, d.y) if wide else (d.y, d.x))
+    left = count // 2
+    weights = np.cumsum([d.stairwells for d in ordered])
+    cut = int(np.searchsorted(weights, weights[-1] * left / count))
+    cut = min(max(cut, 1), len(ordered) - 1)
+    return _halves(ordered[:cut], left) + _halves(ordered[cut:], count - left)
+
+
+def city_crs(districts: list[District]) -> CRS:
+    """The metric CRS the single-process run picks for the whole city: the UTM zone of the
+    centre of its stairwells' bounds."""
+    w, s = min(d.bounds[0] for d in districts), min(d.bounds[1] for d in districts)
+    e, n = max(d.bounds[2] for d in districts), max(d.bounds[3] for d in districts)
+    return utm_crs((w + e) / 2, (s + n) / 2)
+
+
+GROUP_SQL = """ WHERE sd.district_id = ANY(%(districts)s) AND (
+ s.grid_id = ANY(ARRAY(SELECT u.id FROM grid u JOIN community uc ON uc.id = u.community_id
+   JOIN subdistrict us ON us.id = uc.subdistrict_id WHERE us.district_id = ANY(%(districts)s)))
+ OR s.compound_id = ANY(ARRAY(SELECT u.id FROM compound u
+   JOIN community uc ON uc.id = u.community_id
+   JOIN subdistrict us ON us.id = uc.subdistrict_id WHERE us.district_id = ANY(%(districts)s))))"""
+"""The stairwells of some districts. Each is in a grid or compound of its districts (its
+community comes from its grid, else its compound): their indexes find a group's stairwells
+without joining the whole stairwell table once per group."""
+
+
+def partition_stairwells(conn: sa.Connection, group: tuple[int | None, ...]) -> gpd.GeoDataFrame:
+    """A group of districts' stairwells (the frame load_stairwells gives for a district)."""
+    if group == (None,):
+        where, params = " WHERE sd.district_id IS NULL", {}
+    else:
+        where, params = GROUP_SQL, {"districts": [int(d) for d in group if d is not None]}
+    sql = STAIRWELL_SQL + STAIRWELL_FROM + where + " ORDER BY s.id"
+    frame = read_geoframe(conn, sql, params)
     for col in ("floors", "building_floors", "households", "elderly_households"):
         frame[col] = pd.to_numeric(frame[col]).astype(np.int64) if len(frame) else frame[col]
     frame["has_original_elevator"] = frame["has_original_elevator"].astype(bool)
@@ -123,53 +214,61 @@ def _with_connection(work: Callable[[sa.Connection], Any]) -> Any:
 
 @dataclass
 class Partition:
-    """One district's inputs as read once on a worker: stairwells, and what the radius needs."""
+    """A group of districts' inputs as read once on a worker: stairwells, what the radius
+    needs."""
 
-    district: int | None
+    group: tuple[int | None, ...]
     stairwells: gpd.GeoDataFrame
     inputs: ServiceInputs | None = None
 
 
 def read_partition(
-    district: int | None, params: ServiceParams | None, crs_text: str | None
+    group: tuple[int | None, ...], params: ServiceParams | None, crs_text: str | None
 ) -> Partition:
-    """A district's stairwells (and, with params, its facilities and street graph), read once."""
+    """Districts' stairwells (and, with params, their facilities and street graph), read once."""
 
     def read(conn: sa.Connection) -> Partition:
-        homes = partition_stairwells(conn, district)
+        homes = partition_stairwells(conn, group)
         if params is None or crs_text is None:
-            return Partition(district, homes)
+            return Partition(group, homes)
         crs = CRS.from_user_input(crs_text)
-        return Partition(district, homes, partition_inputs(conn, homes, params, crs))
+        return Partition(group, homes, partition_inputs(conn, homes, params, crs))
 
     result: Partition = _with_connection(read)
     return result
 
 
-def coverage_part(
-    part: Partition, level: str, statuses: Sequence[str], rule: Eligibility
+COUNT_COLUMNS = ["unit", "status", "ok", "n", "households", "elderly"]
+"""Coverage counts of a part, as datasets.coverage.coverage_of_counts takes them."""
+
+
+def coverage_part(part: Partition, level: str, rule: Eligibility) -> pd.DataFrame:
+    """A partition's stairwells counted per unit, status and eligibility (a few rows per
+    unit: the parts add up, the parent derives shares and funnel once)."""
+    homes = part.stairwells
+    counts = pd.DataFrame({
+        "unit": homes[level].array, "status": homes["elevator_status"].to_numpy(object),
+        "ok": eligible(homes, rule).to_numpy(bool), "n": np.ones(len(homes), np.int64),
+        "households": homes["households"].to_numpy(np.int64),
+        "elderly": homes["elderly_households"].to_numpy(np.int64),
+    })  # fmt: skip
+    keys = ["unit", "status", "ok"]
+    return counts.groupby(keys, sort=False, dropna=False).sum().reset_index()[COUNT_COLUMNS]
+
+
+def combine_coverage(
+    parts: list[pd.DataFrame], level: str, statuses: list[str], rule: Eligibility
 ) -> pd.DataFrame:
-    """Coverage of one district's stairwells (the counts combine across districts)."""
-    return coverage(part.stairwells, level, statuses, rule)
-
-
-def combine_coverage(parts: list[pd.DataFrame], level: str) -> pd.DataFrame:
-    """Per-district coverage parts summed per unit, shares recomputed as coverage() does."""
-    frame = pd.concat(parts, ignore_index=True)
-    counts = [c for c in frame.columns if c != level and "share_" not in c]
-    out = frame.groupby(level, sort=True, dropna=False)[counts].sum()
-    for col in counts:
-        if col.startswith("in_service_"):
-            name = col[len("in_service_") :]
-            with np.errstate(invalid="ignore", divide="ignore"):
-                out[f"share_{name}"] = out[col] / out[f"eligible_{name}"]
-    return out.reset_index()[list(parts[0].columns)]
+    """Coverage per level from every partition's counts (the single process's table)."""
+    counts = pd.concat(parts, ignore_index=True)
+    counts["unit"] = counts["unit"].astype("Int64")
+    return coverage_of_counts(counts, level, statuses, rule)
 
 
 def partition_inputs(
     conn: sa.Connection, homes: gpd.GeoDataFrame, params: ServiceParams, crs: CRS
 ) -> ServiceInputs:
-    """A district's stairwells, the facilities and streets within radius + slack around them."""
+    """A partition's stairwells, the facilities and streets within radius + slack around them."""
     w, s, e, n = (float(v) for v in homes.total_bounds)
     box: Box = expand((w, s, e, n), params.radius_m + BORDER_SLACK_M)
     source = params.sources.facilities
@@ -188,22 +287,28 @@ def partition_inputs(
 
 
 def nearest_part(part: Partition, params: ServiceParams) -> pd.DataFrame:
-    """Per stairwell of one district: nearest facility, distance (m) and served flag."""
+    """Per stairwell of a partition: nearest facility, distance (m) and served flag, its
+    points as WKB (one vectorised call each way, where pickling shapely objects one by one
+    cost more than the routing)."""
     assert part.inputs is not None, "the partition was read without service parameters"
-    return nearest_table(part.inputs, params)
+    out = nearest_table(part.inputs, params)
+    out["geometry"] = shapely.to_wkb(out["geometry"].to_numpy())
+    return out
 
 
 def partitions(
-    client: Any, conn: sa.Connection, params: ServiceParams | None = None
+    client: Any, conn: sa.Connection, params: ServiceParams | None = None, count: int | None = None
 ) -> list[Any]:
-    """Futures of every district's partition, each read once on a worker (and kept there);
-    the plan (districts, the city's CRS) read on the caller's connection."""
-    districts = district_partitions(conn)
-    crs = None if params is None else city_crs(conn, params)
+    """Futures of the partitions (about `count`, by default PARTS_PER_WORKER per worker
+    thread), each read once on a worker and kept there; the plan (districts, the city's CRS)
+    read on the caller's connection."""
+    districts = city_districts(conn)
     if not districts:
         raise InvalidInput("there are no stairwells to analyse")
-    crs_text = None if crs is None else crs.to_string()
-    return [client.submit(read_partition, d, params, crs_text, pure=False) for d in districts]
+    count = count or PARTS_PER_WORKER * max(1, sum(client.nthreads().values()))
+    crs = None if params is None else city_crs(districts).to_string()
+    groups = district_groups(districts, count)
+    return [client.submit(read_partition, g, params, crs, pure=False) for g in groups]
 
 
 def coverage_all(
@@ -213,13 +318,13 @@ def coverage_all(
     rule: Eligibility = Eligibility(),
     parts: list[Any] | None = None,
 ) -> pd.DataFrame:
-    """Coverage per level over every district, one Dask task per district partition."""
+    """Coverage per level over every district, one Dask task per partition."""
     from gis_service.datasets.load import statuses as read_statuses
 
     pipeline = read_statuses(conn)
     parts = parts if parts is not None else partitions(client, conn)
-    futures = [client.submit(coverage_part, p, level, pipeline, rule, pure=False) for p in parts]
-    return combine_coverage(list(client.gather(futures)), level)
+    futures = [client.submit(coverage_part, p, level, rule, pure=False) for p in parts]
+    return combine_coverage(list(client.gather(futures)), level, pipeline, rule)
 
 
 def nearest_all(
@@ -230,4 +335,5 @@ def nearest_all(
     parts = parts if parts is not None else partitions(client, conn, params)
     futures = [client.submit(nearest_part, p, params, pure=False) for p in parts]
     out = pd.concat(list(client.gather(futures)), ignore_index=True)
+    out["geometry"] = shapely.from_wkb(out["geometry"].to_numpy())
     return out.sort_values("id", kind="stable").reset_index(drop=True)

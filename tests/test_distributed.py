@@ -13,7 +13,7 @@ from typing import Any
 import pandas as pd
 import pytest
 import sqlalchemy as sa
-from dask.distributed import Client, LocalCluster
+from dask.distributed import Client
 from sqlalchemy.engine import Engine
 
 from gis_service.datasets.area import Area
@@ -21,7 +21,14 @@ from gis_service.datasets.params import service_params
 from gis_service.datasets.runs import coverage_table, nearest_table, service_inputs, shares_table
 from gis_service.db.cluster import ManagedCluster
 from gis_service.db.engine import create_db_engine
-from gis_service.distributed import BORDER_SLACK_M, coverage_all, nearest_all, partitions
+from gis_service.distributed import (
+    BORDER_SLACK_M,
+    coverage_all,
+    district_partitions,
+    local_cluster,
+    nearest_all,
+    partitions,
+)
 from gis_service.ingest.demo_load import load_demo
 from tests.conftest import admin, create_database
 
@@ -48,16 +55,11 @@ def city(pg_cluster: ManagedCluster, empty_template: str) -> Iterator[Engine]:
 
 @pytest.fixture(scope="module")
 def client(city: Engine) -> Iterator[Client]:
-    """A LocalCluster of 2 worker processes whose own settings point at the city."""
+    """A local cluster of 2 worker processes whose own settings point at the city."""
     before = os.environ.get("GIS_DATABASE_URL")
     os.environ["GIS_DATABASE_URL"] = url(city)  # what the worker processes start with
     try:
-        with (
-            LocalCluster(
-                n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
-            ) as cluster,
-            Client(cluster) as dask,
-        ):
+        with local_cluster(2) as cluster, Client(cluster) as dask:
             os.environ.pop("GIS_DATABASE_URL")  # the test process itself is told nothing
             if before is not None:
                 os.environ["GIS_DATABASE_URL"] = before
@@ -95,15 +97,17 @@ def test_coverage_equals_single_process(city: Engine, client: Client, level: str
     pd.testing.assert_frame_equal(distributed, single, check_exact=True)
 
 
-@pytest.mark.parametrize("mode", ["network", "crow"])
+@pytest.mark.parametrize(("mode", "count"), [("network", None), ("network", 99), ("crow", None)])
 def test_nearest_equals_single_process_across_borders(
-    city: Engine, client: Client, mode: str
+    city: Engine, client: Client, mode: str, count: int | None
 ) -> None:
+    """Grouped districts (the default) or one partition per district (count 99): the same."""
     with city.begin() as conn:
         params = service_params(conn, "facilities", None, 300.0, mode=mode)
         single = nearest_table(service_inputs(conn, params, Area()), params)
     with city.connect() as conn:
-        parts = partitions(client, conn, params)
+        parts = partitions(client, conn, params, count)
+        assert 2 <= len(parts) == (len(district_partitions(conn)) if count else len(parts))
         distributed = nearest_all(client, conn, params, parts)
         # the same partitions, read once, serve coverage too
         pd.testing.assert_frame_equal(

@@ -130,6 +130,42 @@ def coverage_in_sql(
     return out
 
 
+def coverage_of_counts(
+    counts: pd.DataFrame, level_col: str, statuses: list[str], rule: Eligibility
+) -> pd.DataFrame:
+    """Coverage per level from counts per unit, status and eligibility (columns unit, status,
+    ok, n, households, elderly; a unit may come in several rows, as parts counted apart),
+    summed with bincount into coverage_in_sql's table."""
+    if rule.in_service not in statuses:
+        raise InvalidInput(f"the status list has no {rule.in_service!r}")
+    unknown = sorted(set(counts["status"].dropna().astype(str)) - set(statuses))
+    if unknown:
+        raise InvalidInput(f"unknown elevator statuses: {', '.join(unknown)}")
+    codes, units = pd.factorize(counts["unit"].to_numpy(), sort=True, use_na_sentinel=False)
+    size, ok = len(units), counts["ok"].to_numpy(bool)
+    status = pd.Categorical(counts["status"].astype(str), categories=statuses).codes
+    served = ok & (status == statuses.index(rule.in_service))
+    n = counts["n"].to_numpy(np.float64)
+
+    def total(weights: np.ndarray) -> np.ndarray:
+        return np.bincount(codes, weights=weights, minlength=size)
+
+    out = pd.DataFrame({level_col: units, "stairwells": total(n).astype(np.int64)})
+    for name, column in {"stairwells": "n", "households": "households",
+                         "elderly_households": "elderly"}.items():  # fmt: skip
+        weight = counts[column].to_numpy(np.float64)
+        kind = np.int64 if name == "stairwells" else np.float64
+        out[f"eligible_{name}"] = total(weight * ok).astype(kind)
+        out[f"in_service_{name}"] = total(weight * served).astype(kind)
+    for name in MEASURES:
+        with np.errstate(invalid="ignore", divide="ignore"):
+            out[f"share_{name}"] = out[f"in_service_{name}"] / out[f"eligible_{name}"]
+    cells = np.bincount(codes * len(statuses) + status, weights=n * ok,
+                        minlength=size * len(statuses)).reshape(size, len(statuses))  # fmt: skip
+    funnel = pd.DataFrame(cells.astype(np.int64), columns=[f"status_{c}" for c in statuses])
+    return pd.concat([out, funnel], axis=1)
+
+
 def touched_units(conn: sa.Connection, changes: Changes, level_col: str) -> set[int | None]:
     """The units of a level that written stairwells were in before or are in now, and those of
     the stairwells of written buildings (None: stairwells in no unit of the level)."""
