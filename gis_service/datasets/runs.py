@@ -244,7 +244,8 @@ def nearest_table(
             "subdistrict_id", "district_id", "households", "elderly_households"]  # fmt: skip
     out = pd.DataFrame(homes[keep]).reset_index(drop=True)
     out["facility_id"] = near["facility_id"].to_numpy()
-    out["facility_name"] = facility_names(fac, out["facility_id"].to_numpy())
+    names = facility_names(fac, out["facility_id"].to_numpy())
+    out["facility_name"] = pd.Series(names, dtype=object)  # as is: no text column inferred
     dist = near["distance"].to_numpy(np.float64)
     out["distance_m"] = np.where(np.isfinite(dist), np.round(dist, 1), np.nan)
     out["minutes"] = np.round(out["distance_m"] / params.m_per_min, 1)
@@ -353,12 +354,12 @@ def refreshed_nearest(
     return out.sort_values("id", kind="stable", ignore_index=True)
 
 
-def facility_names(fac: gpd.GeoDataFrame, facility_ids: np.ndarray) -> pd.Categorical:
-    """The name of each facility id (missing where there is no facility or name), as codes
-    into the facilities' names (a million rows cost an index lookup, not a million strings)."""
+def facility_names(fac: gpd.GeoDataFrame, facility_ids: np.ndarray) -> np.ndarray:
+    """The name of each facility id (None where there is no facility or name), vectorised: a
+    sorted lookup of the ids and one take of the distinct names (no million-row reindex)."""
     codes = np.full(len(facility_ids), -1, dtype=np.int64)
     if not len(fac) or "name" not in fac.columns:
-        return pd.Categorical.from_codes(codes, categories=pd.Index([], dtype=object))
+        return np.full(len(facility_ids), None, dtype=object)
     ids = fac["id"].to_numpy(np.int64)
     order = np.argsort(ids, kind="stable")
     name_codes, categories = pd.factorize(fac["name"].to_numpy(object))  # None: code -1
@@ -367,7 +368,9 @@ def facility_names(fac: gpd.GeoDataFrame, facility_ids: np.ndarray) -> pd.Catego
     at = np.minimum(np.searchsorted(ids, wanted, sorter=order), len(ids) - 1)
     known = ids[order[at]] == wanted
     codes[found[known]] = name_codes[order[at[known]]]
-    return pd.Categorical.from_codes(codes, categories=pd.Index(categories, dtype=object))
+    named = np.empty(len(categories) + 1, dtype=object)  # the last one, None, for code -1
+    named[:-1] = np.asarray(categories, dtype=object)
+    return named[codes]
 
 
 def access_lonlat(near: pd.DataFrame, crs: CRS) -> tuple[np.ndarray, np.ndarray]:
