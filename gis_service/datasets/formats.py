@@ -70,11 +70,10 @@ def _default(value: Any) -> Any:
 
 def dumps(value: Any) -> bytes:
     """JSON bytes (numpy values, NA and NaN handled: NaN and NA become null)."""
-    return orjson.dumps(
-        value,
-        default=_default,
-        option=orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NON_STR_KEYS,
-    )
+    return orjson.dumps(value, default=_default, option=JSON_OPTIONS)
+
+
+JSON_OPTIONS = orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NON_STR_KEYS
 
 
 class RowsJson:
@@ -105,7 +104,7 @@ class RowsJson:
             self._count, kept = 0, self._rows.setdefault(names, {})
             missing = list(range(len(hashes)))
         for i, row in zip(missing, records(frame.iloc[missing]), strict=True):
-            kept[hashes[i]] = dumps(row)
+            kept[hashes[i]] = orjson.dumps(row, default=_default, option=JSON_OPTIONS)
         self._count += len(missing)
         return b"[" + b",".join([kept[h] for h in hashes]) + b"]"
 

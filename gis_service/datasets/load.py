@@ -199,8 +199,10 @@ def load_layer(
 def level_names(conn: sa.Connection, level: str, ids: list[int]) -> dict[int, str]:
     """Names of the units of a level (grid, compound, ...) by id."""
     table = {col[: -len("_id")]: col[: -len("_id")] for col in HIERARCHY}[level]
-    rows = conn.execute(sa.text(f"SELECT id, name FROM {table} WHERE id = ANY(:ids)"), {"ids": ids})
-    return {int(i): str(name) for i, name in rows}
+    found = read_frame(conn, f"SELECT id, name FROM {table} WHERE id = ANY(%(ids)s)", {"ids": ids})
+    if not len(found):
+        return {}
+    return dict(zip(found["id"].astype(np.int64).tolist(), found["name"].astype(str), strict=True))
 
 
 def level_geometries(conn: sa.Connection, level: str, ids: list[int]) -> dict[int, str]:

@@ -92,9 +92,14 @@ def refreshed_coverage(
 def with_names(conn: sa.Connection, frame: pd.DataFrame, level: str) -> pd.DataFrame:
     """The table with each unit's name next to its id (level: grid, compound, ...)."""
     col = f"{level}_id"
-    names = level_names(conn, level, [int(i) for i in frame[col].dropna().tolist()])
+    ids = pd.to_numeric(frame[col]).to_numpy(np.float64)
+    known = np.isfinite(ids)
+    names = level_names(conn, level, ids[known].astype(np.int64).tolist())
+    named = np.full(len(frame), None, dtype=object)
+    looked = pd.Series(names, dtype=object).reindex(ids[known].astype(np.int64)).to_numpy(object)
+    named[known] = np.where(pd.isna(looked), None, looked)
     out = frame.copy()
-    out.insert(1, "name", [names.get(int(i)) if pd.notna(i) else None for i in out[col]])
+    out.insert(1, "name", pd.Series(named, index=frame.index, dtype=object))
     return out
 
 
