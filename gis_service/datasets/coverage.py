@@ -34,7 +34,7 @@ ELIGIBLE_SQL = (
     "AND NOT coalesce(b.has_original_elevator, false)"
 )
 MEASURES = {"stairwells": "1", "households": "t.households", "elderly_households": "t.elderly"}
-"""What the shares weigh stairwells by (t: a stairwell row of unit_table's inner SELECT)."""
+"""What the shares weigh stairwells by (t: a stairwell row of unit_table_sql's inner SELECT)."""
 
 
 def unit_table_sql(level_col: str, area: Area, statuses: list[str], where: str) -> str:
@@ -56,25 +56,6 @@ def unit_table_sql(level_col: str, area: Area, statuses: list[str], where: str) 
         f"s.elderly_households AS elderly{BUILDING_JOIN}{unit_joins(level_col, *area.ids())}\n"
         f"{where}) t GROUP BY t.unit ORDER BY t.unit NULLS LAST"
     )
-
-
-def unit_table(
-    conn: sa.Connection,
-    level_col: str,
-    area: Area,
-    statuses: list[str],
-    rule: Eligibility,
-    units: Collection[int | None] | None = None,
-) -> pd.DataFrame:
-    """The rows of unit_table_sql (of every unit of the area, or only of these units; None:
-    stairwells in no unit of the level)."""
-    where, params = stairwells_in(area)
-    if units is not None:
-        where, params = only_units(where, params, STAIRWELL_FILTERS[level_col], units)
-    params.update(cutoff_year=rule.cutoff_year, min_floors=rule.min_floors,
-                  in_service=rule.in_service, statuses=list(statuses),
-                  **{f"status_{i}": code for i, code in enumerate(statuses)})  # fmt: skip
-    return read_frame(conn, unit_table_sql(level_col, area, statuses, where), params)
 
 
 def only_units(
@@ -108,7 +89,13 @@ def coverage_in_sql(
     every unit of the area, or only of these units)."""
     if rule.in_service not in statuses:
         raise InvalidInput(f"the status list has no {rule.in_service!r}")
-    table = unit_table(conn, level_col, area, statuses, rule, units)
+    where, params = stairwells_in(area)
+    if units is not None:
+        where, params = only_units(where, params, STAIRWELL_FILTERS[level_col], units)
+    params.update(cutoff_year=rule.cutoff_year, min_floors=rule.min_floors,
+                  in_service=rule.in_service, statuses=list(statuses),
+                  **{f"status_{i}": code for i, code in enumerate(statuses)})  # fmt: skip
+    table = read_frame(conn, unit_table_sql(level_col, area, statuses, where), params)
     if not len(table):
         empty = coverage(load_stairwells(conn, area, ids=() if units is not None else None),
                          level_col, statuses, rule)  # fmt: skip
