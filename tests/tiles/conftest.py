@@ -44,6 +44,12 @@ def tiles(shared_demo_db: Engine, demo_template: DemoTemplate) -> Iterator[TileS
     yield from run_app(shared_demo_db, demo_template.tokens)
 
 
+@pytest.fixture
+def writable(demo_db: Engine, demo_template: DemoTemplate) -> Iterator[TileServer]:
+    """A server on a demo district of its own that the test may change."""
+    yield from run_app(demo_db, demo_template.tokens)
+
+
 def tile_pixel(lon: float, lat: float, z: int) -> tuple[int, int, float, float]:
     """Tile column, row and the position inside it (0..4096, y down) of a lon/lat point."""
     n = 2**z

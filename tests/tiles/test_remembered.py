@@ -3,27 +3,18 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 
 import httpx
 import pytest
-from sqlalchemy.engine import Engine
 
 from gis_service.auth import hash_token
-from tests.conftest import DemoTemplate
-from tests.tiles.conftest import TileServer, compound34, decode, rows, run_app, tile_pixel
+from tests.tiles.conftest import TileServer, compound34, decode, rows, tile_pixel
 
 
 def get(server: TileServer, path: str, user: str = "planner") -> httpx.Response:
     """GET a path with a demo user's token."""
     with server.live.client(server.tokens[user]) as client:
         return client.get(path)
-
-
-@pytest.fixture
-def writable(demo_db: Engine, demo_template: DemoTemplate) -> Iterator[TileServer]:
-    """A server on a demo district of its own that the test may change."""
-    yield from run_app(demo_db, demo_template.tokens)
 
 
 def test_a_disabled_user_is_refused_on_the_very_next_tile(writable: TileServer) -> None:

@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import httpx
-import pytest
-from sqlalchemy.engine import Engine
 
 from gis_service.auth import Principal, apply_scope, hash_token
 from tests.conftest import DemoTemplate
-from tests.tiles.conftest import TileServer, compound34, decode, rows, run_app, tile_pixel
+from tests.tiles.conftest import TileServer, compound34, decode, rows, tile_pixel
 
 MVT = "application/vnd.mapbox-vector-tile"
 
@@ -204,12 +200,6 @@ def test_bad_addresses(tiles: TileServer) -> None:
                  "/tiles/stairwells/2/0/4.pbf", "/tiles/stairwells/a/0/0.pbf",
                  "/tiles/stairwells,,gardens/2/0/0.pbf"):
         assert get(tiles, path).status_code == 400, path
-
-
-@pytest.fixture
-def writable(demo_db: Engine, demo_template: DemoTemplate) -> Iterator[TileServer]:
-    """A server on a demo district of its own that the test may change."""
-    yield from run_app(demo_db, demo_template.tokens)
 
 
 def test_an_edit_changes_the_tile_at_once(writable: TileServer) -> None:
