@@ -47,7 +47,7 @@ def only_fed_changed(before: Versions, now: Versions) -> bool:
 class LiveAnswers:
     """The latest value of each question, refreshed from the feed; least recently used go."""
 
-    def __init__(self, maxsize: int = 16) -> None:
+    def __init__(self, maxsize: int = 8) -> None:
         """An empty store holding at most maxsize questions."""
         self.maxsize = maxsize
         self._kept: OrderedDict[Hashable, Kept] = OrderedDict()
