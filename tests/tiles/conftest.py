@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import math
-from collections.abc import Iterator
+from collections.abc import Coroutine, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import mapbox_vector_tile
 import pytest
@@ -15,6 +17,8 @@ from sqlalchemy.engine import Engine
 
 from gis_service.api.app import create_app
 from tests.conftest import DemoTemplate, LiveServer, start_server
+
+T = TypeVar("T")
 
 EXTENT = 4096
 
@@ -82,3 +86,10 @@ def compound34(engine: Engine) -> list[Any]:
         "ST_X(s.geom) AS lon, ST_Y(s.geom) AS lat FROM stairwell s "
         "JOIN compound c ON c.id = s.compound_id WHERE c.name = '水荫路34号大院' ORDER BY s.id",
     )
+
+
+def run_coroutine(coroutine: Coroutine[Any, Any, T]) -> T:
+    """Run a coroutine to its end on a new event loop in its own thread: a test worker's main
+    thread may hold a running loop already (a browser test's, say), where asyncio.run fails."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()

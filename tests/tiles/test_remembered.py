@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from gis_service.auth import hash_token
-from tests.tiles.conftest import TileServer, compound34, decode, rows, tile_pixel
+from tests.tiles.conftest import TileServer, compound34, decode, rows, run_coroutine, tile_pixel
 
 
 def get(server: TileServer, path: str, user: str = "planner") -> httpx.Response:
@@ -93,7 +93,7 @@ def test_many_clients_at_once_beyond_the_connection_pool(tiles: TileServer) -> N
                                      timeout=60) as client:  # fmt: skip
             return await asyncio.gather(*(client.get(p) for p in paths * 2))
 
-    answers = asyncio.run(all_at_once())
+    answers = run_coroutine(all_at_once())
     assert all(a.status_code in (200, 204) for a in answers)
     alone = {p: get(tiles, p).content for p in paths}
     assert [a.content for a in answers] == [alone[p] for p in paths * 2]

@@ -25,7 +25,7 @@ from gis_service.tiles.cache import (
 )
 from gis_service.tiles.grid import TileAddress, parse_tile, tile_matrix_set, tile_range
 from gis_service.tiles.params import parse_filter, resolve_layers
-from tests.tiles.conftest import tile_pixel
+from tests.tiles.conftest import run_coroutine, tile_pixel
 
 
 def test_parse_tile_accepts_the_matrix_and_refuses_the_rest() -> None:
@@ -190,7 +190,7 @@ def test_concurrent_misses_on_the_event_loop_build_once_and_a_failure_is_retried
         assert isinstance(owner, RuntimeError)  # the failed build is not shared as a tile
         assert not isinstance(waiter, BaseException) and waiter[1] is False  # built again
 
-    asyncio.run(scenario())
+    run_coroutine(scenario())
 
 
 def test_shared_checks_see_every_change_made_before_they_were_asked() -> None:
@@ -216,5 +216,5 @@ def test_shared_checks_see_every_change_made_before_they_were_asked() -> None:
     async def scenario() -> None:
         await asyncio.gather(*(ask(i * 0.004, i % 3 == 0) for i in range(30)))
 
-    asyncio.run(scenario())
+    run_coroutine(scenario())
     assert 1 < len(fetches) < 30
