@@ -170,9 +170,9 @@ def nearest_refresh(asked: Asked, params: ServiceParams, area: Area) -> Refresh:
     """How a per-stairwell nearest answer follows written stairwells and buildings."""
 
     def refresh(before: Nearest, changes: Changes) -> Nearest:
-        conn = asked.conn
-        table = refreshed_nearest(conn, before.table, changes, params, area, asked.graphs())
-        return refreshed_shares(conn, before, table, written_stairwells(conn, changes))
+        conn, written = asked.conn, written_stairwells(asked.conn, changes)
+        table = refreshed_nearest(conn, before.table, written, params, area, asked.graphs())
+        return refreshed_shares(conn, before, table, written)
 
     return refresh
 

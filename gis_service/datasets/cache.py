@@ -19,6 +19,8 @@ from gis_service.auth import Principal
 from gis_service.db.engine import data_versions
 
 T = TypeVar("T")
+VersionKey = tuple[tuple[str, int], ...]
+"""Data versions of some tables, (table, version) sorted by table: part of every cache key."""
 HIERARCHY_TABLES = ("grid", "compound", "community", "subdistrict", "district")
 STAIRWELL_TABLES = ("stairwell", "building", *HIERARCHY_TABLES)
 
@@ -104,7 +106,7 @@ def scope_key(principal: Principal | None) -> tuple[Any, ...]:
     return (principal.role, principal.grid_ids)
 
 
-def versions_key(conn: sa.Connection, tables: tuple[str, ...]) -> tuple[tuple[str, int], ...]:
+def versions_key(conn: sa.Connection, tables: tuple[str, ...]) -> VersionKey:
     """The data versions of the tables, as a sorted hashable tuple."""
     return tuple(sorted(data_versions(conn, list(tables)).items()))
 

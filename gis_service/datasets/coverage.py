@@ -97,9 +97,8 @@ def coverage_in_sql(
                   **{f"status_{i}": code for i, code in enumerate(statuses)})  # fmt: skip
     table = read_frame(conn, unit_table_sql(level_col, area, statuses, where), params)
     if not len(table):
-        empty = coverage(load_stairwells(conn, area, ids=() if units is not None else None),
-                         level_col, statuses, rule)  # fmt: skip
-        return empty
+        none = load_stairwells(conn, area, ids=() if units is not None else None)
+        return coverage(none, level_col, statuses, rule)
     if table["unknown"].to_numpy().any():
         unknown = unknown_statuses(conn, area, statuses)
         raise InvalidInput(f"unknown elevator statuses: {', '.join(unknown)}")

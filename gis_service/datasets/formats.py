@@ -164,10 +164,10 @@ def to_csv_bytes(frame: pd.DataFrame) -> bytes:
     columns = [csv_column(table.iloc[:, i]) for i in range(table.shape[1])]
     arrow = pa.Table.from_arrays(columns, names=[str(col) for col in table.columns])
     parts = max(1, min(os.cpu_count() or 1, len(table) // CSV_PART_ROWS))
-    bounds = np.linspace(0, len(table), parts + 1).astype(int)
-    slices = [arrow.slice(a, b - a) for a, b in itertools.pairwise(bounds)]
     if parts == 1:
         return csv_part(arrow, True)
+    bounds = np.linspace(0, len(table), parts + 1).astype(int)
+    slices = [arrow.slice(a, b - a) for a, b in itertools.pairwise(bounds)]
     with ThreadPoolExecutor(parts) as pool:  # Arrow writes without the GIL: one part a core
         return b"".join(pool.map(csv_part, slices, [i == 0 for i in range(parts)]))
 

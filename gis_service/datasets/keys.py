@@ -16,6 +16,7 @@ from gis_service.auth import Principal
 from gis_service.datasets.cache import (
     HIERARCHY_TABLES,
     STAIRWELL_TABLES,
+    VersionKey,
     freeze,
     scope_key,
     versions_key,
@@ -43,7 +44,7 @@ class ResultKey:
 
     def split(
         self, principal: Principal, conn: sa.Connection
-    ) -> tuple[tuple[Hashable, ...], tuple[tuple[str, int], ...]]:
+    ) -> tuple[tuple[Hashable, ...], VersionKey]:
         """The question with the caller's scope, and the tables' data versions now."""
         return (*self.question, scope_key(principal)), versions_key(conn, self.tables)
 

@@ -20,23 +20,23 @@ from typing import Any
 import pandas as pd
 import sqlalchemy as sa
 
+from gis_service.datasets.cache import VersionKey
 from gis_service.datasets.changes import FED_TABLES, Changes, Seen, changes_since, seen_now
 
 Refresh = Callable[[Any, Changes], Any]
 """How a question's value follows written rows: (value then, changes) -> value now."""
-Versions = tuple[tuple[str, int], ...]
 
 
 @dataclass(frozen=True)
 class Kept:
     """A question's latest value, the data versions it was computed at, its place in the feed."""
 
-    versions: Versions
+    versions: VersionKey
     seen: Seen
     value: Any
 
 
-def only_fed_changed(before: Versions, now: Versions) -> bool:
+def only_fed_changed(before: VersionKey, now: VersionKey) -> bool:
     """Whether every table but the fed ones has the same data version."""
     old, new = dict(before), dict(now)
     return old.keys() == new.keys() and all(
@@ -72,7 +72,7 @@ class LiveAnswers:
         self,
         conn: sa.Connection,
         question: Hashable,
-        versions: Versions,
+        versions: VersionKey,
         compute: Callable[[], Any],
         refresh: Refresh,
     ) -> tuple[Any, bool]:

@@ -320,20 +320,19 @@ ROUTED = ("facility_id", "facility_name", "distance_m", "minutes", "served", "ac
 def refreshed_nearest(
     conn: sa.Connection,
     near: pd.DataFrame,
-    changes: Changes,
+    written: set[int],
     params: ServiceParams,
     area: Area = Area(),
     graphs: ResultCache | None = None,
 ) -> pd.DataFrame:
-    """A nearest table (sorted by stairwell id) after written rows: the written stairwells
-    re-read; those that stayed put keep their walk, moved or new ones are routed, gone ones
-    leave."""
-    ids = written_stairwells(conn, changes)
-    rows = load_stairwells(conn, area, ids=ids)
+    """A nearest table (sorted by stairwell id) after these stairwells were written
+    (written_stairwells): they are re-read; those that stayed put keep their walk, moved or new
+    ones are routed, gone ones leave."""
+    rows = load_stairwells(conn, area, ids=written)
     known = near["id"].to_numpy(np.int64)
     read = rows["id"].to_numpy(np.int64)
     at = np.minimum(np.searchsorted(known, read), max(len(known) - 1, 0))
-    present = (at < len(known)) & (known[at] == read) if len(known) else np.zeros(len(read), bool)
+    present = known[at] == read if len(known) else np.zeros(len(read), bool)
     same_place = present.copy()
     if present.any():
         before = shapely.get_coordinates(near["geometry"].to_numpy()[at[present]])
@@ -348,7 +347,7 @@ def refreshed_nearest(
         column = out[col].copy()
         column.iloc[stay] = now_values.to_numpy()
         out[col] = column
-    gone = np.setdiff1d(np.fromiter(ids, np.int64, len(ids)), read[same_place])
+    gone = np.setdiff1d(np.fromiter(written, np.int64, len(written)), read[same_place])
     if not len(gone) and same_place.all():
         return out
     out = out[~np.isin(known, gone)]
@@ -362,9 +361,9 @@ def refreshed_nearest(
 def facility_names(fac: gpd.GeoDataFrame, facility_ids: np.ndarray) -> np.ndarray:
     """The name of each facility id (None where there is no facility or name), vectorised: a
     sorted lookup of the ids and one take of the distinct names (no million-row reindex)."""
-    codes = np.full(len(facility_ids), -1, dtype=np.int64)
     if not len(fac) or "name" not in fac.columns:
         return np.full(len(facility_ids), None, dtype=object)
+    codes = np.full(len(facility_ids), -1, dtype=np.int64)
     ids = fac["id"].to_numpy(np.int64)
     order = np.argsort(ids, kind="stable")
     name_codes, categories = pd.factorize(fac["name"].to_numpy(object))  # None: code -1

@@ -15,10 +15,10 @@ from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass, field
 
+from gis_service.datasets.cache import VersionKey
 from gis_service.tiles.grid import TileAddress
 
 ENTRY_OVERHEAD = 256  # bytes counted per entry for the key, the entry object and the dict slot
-VersionKey = tuple[tuple[str, int], ...]
 
 
 @dataclass(frozen=True)
