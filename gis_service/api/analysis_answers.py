@@ -22,6 +22,7 @@ from gis_service.datasets.keys import ResultKey, areas_key, nearest_key, siting_
 from gis_service.datasets.live import LiveAnswers, Refresh
 from gis_service.datasets.load import level_geometries
 from gis_service.datasets.params import ServiceParams, level_column
+from gis_service.datasets.rows_json import dumps_with_rows
 from gis_service.datasets.runs import (
     Nearest,
     area_frame,
@@ -51,6 +52,7 @@ def caches(request: Request) -> tuple[ResultCache, ResultCache, ResultCache]:
             limit = state.settings.answer_cache_bytes
             state.answer_cache = ResultCache(maxsize=256, max_bytes=limit)
             state.live_answers = LiveAnswers()
+            state.live_inputs = LiveAnswers(maxsize=2)  # a city's stairwells, as read
     return state.analysis_cache, state.graph_cache, state.answer_cache
 
 
@@ -152,7 +154,7 @@ def table_body(
         geoms = level_geometries(conn, level, [int(i) for i in rows[col]])
         texts = [geoms.get(int(i)) for i in rows[col]]
         return formats.feature_collection(rows, texts, rows[col].tolist(), meta), GEOJSON
-    return formats.dumps_with_rows({**meta, "cached": hit}, "rows", frame), "application/json"
+    return dumps_with_rows({**meta, "cached": hit}, "rows", frame), "application/json"
 
 
 def nearest_compute(asked: Asked, params: ServiceParams, area: Area) -> Callable[[], Any]:
@@ -160,7 +162,9 @@ def nearest_compute(asked: Asked, params: ServiceParams, area: Area) -> Callable
 
     def compute() -> Nearest:
         scope = scope_key(asked.principal)
-        inputs = service_inputs(asked.conn, params, area, graphs=asked.graphs(), scope=scope)
+        live = asked.request.app.state.live_inputs
+        inputs = service_inputs(asked.conn, params, area, graphs=asked.graphs(), scope=scope,
+                                live=live)  # fmt: skip
         return Nearest(nearest_table(inputs, params))
 
     return compute
@@ -212,22 +216,15 @@ def service_areas_answer(
         if f == "csv":
             return formats.to_csv_bytes(near.table), CSV_TYPE
         payload: dict[str, Any] = {**meta, "cached": hit, "level": level}
-        tail = {"unsnapped": unsnapped_counts(near.table)}
+        tail = {"unsnapped": near.unsnapped_counts()}
         if level == "stairwell":
             return formats.dumps({**payload, "stairwells": formats.records(near.table),
                                   **tail}), "application/json"  # fmt: skip
         # a unit's shares, without a row per stairwell (a city's would be 200 MB)
-        body = formats.dumps_with_rows(payload, "summary", near.shares_at(conn, level), tail)
+        body = dumps_with_rows(payload, "summary", near.shares_at(conn, level), tail)
         return body, "application/json"
 
     return answered_nearest(asked, params, area, (f,) if f == "csv" else (f, level), table)
-
-
-def unsnapped_counts(near: pd.DataFrame) -> dict[str, int]:
-    """How many stairwells found no walkable way, by reason."""
-    if "unsnapped" not in near:
-        return {}
-    return {str(k): int(v) for k, v in near["unsnapped"].dropna().value_counts().items()}
 
 
 def gaps_answer(asked: Asked, params: ServiceParams, area: Area, level: str, f: str) -> Response:

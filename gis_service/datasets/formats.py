@@ -76,52 +76,6 @@ def dumps(value: Any) -> bytes:
 JSON_OPTIONS = orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NON_STR_KEYS
 
 
-class RowsJson:
-    """The JSON array of a table's rows (as `records` gives them), each distinct row rendered
-    once: a table that changed in a few rows since it was last sent renders only those.
-
-    Rows are known by a 64-bit hash of their values (pandas' hash_pandas_object) within the
-    table's column names; at most `max_rows` rendered rows are kept (all forgotten beyond).
-    """
-
-    def __init__(self, max_rows: int = 400_000, min_rows: int = 1_000) -> None:
-        """An empty memo; tables shorter than min_rows are rendered whole."""
-        self.max_rows, self.min_rows = max_rows, min_rows
-        self._rows: dict[tuple[str, ...], dict[int, bytes]] = {}
-        self._count = 0
-
-    def array(self, frame: pd.DataFrame) -> bytes:
-        """The rows of the frame (no geometry) as a JSON array of objects."""
-        columns = [c for c in frame.columns if c != "geometry"]
-        if len(frame) < self.min_rows or len(frame) > self.max_rows:
-            return dumps(records(frame))
-        names = tuple(str(c) for c in columns)
-        hashes = pd.util.hash_pandas_object(frame[columns], index=False).to_numpy().tolist()
-        kept = self._rows.setdefault(names, {})
-        missing = [i for i, h in enumerate(hashes) if h not in kept]
-        if self._count + len(missing) > self.max_rows:
-            self._rows.clear()
-            self._count, kept = 0, self._rows.setdefault(names, {})
-            missing = list(range(len(hashes)))
-        for i, row in zip(missing, records(frame.iloc[missing]), strict=True):
-            kept[hashes[i]] = orjson.dumps(row, default=_default, option=JSON_OPTIONS)
-        self._count += len(missing)
-        return b"[" + b",".join([kept[h] for h in hashes]) + b"]"
-
-
-ROWS_JSON = RowsJson()
-"""The process's memo of rendered rows (answers of per-unit tables)."""
-
-
-def dumps_with_rows(head: dict[str, Any], name: str, frame: pd.DataFrame,
-                    tail: dict[str, Any] | None = None) -> bytes:  # fmt: skip
-    """JSON of {**head, name: the frame's rows, **tail} (the rows through ROWS_JSON)."""
-    opening = dumps(head)[:-1] + (b"," if head else b"")
-    closing = dumps(tail)[1:] if tail else b"}"
-    return opening + dumps(name) + b":" + ROWS_JSON.array(frame) + (b"," if tail else b"") + \
-        closing
-
-
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 """What makes a spreadsheet read a cell as a formula (OWASP, CSV injection)."""
 

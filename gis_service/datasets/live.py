@@ -17,11 +17,13 @@ from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
 from gis_service.datasets.cache import VersionKey
 from gis_service.datasets.changes import FED_TABLES, Changes, Seen, changes_since, seen_now
+from gis_service.datasets.rows_json import ROWS_JSON
 
 Refresh = Callable[[Any, Changes], Any]
 """How a question's value follows written rows: (value then, changes) -> value now."""
@@ -39,9 +41,7 @@ class Kept:
 def only_fed_changed(before: VersionKey, now: VersionKey) -> bool:
     """Whether every table but the fed ones has the same data version."""
     old, new = dict(before), dict(now)
-    return old.keys() == new.keys() and all(
-        old[t] == new[t] for t in old if t not in FED_TABLES
-    )
+    return old.keys() == new.keys() and all(old[t] == new[t] for t in old if t not in FED_TABLES)
 
 
 class LiveAnswers:
@@ -98,13 +98,31 @@ def splice_units(
     table: pd.DataFrame, fresh: pd.DataFrame, unit_col: str, units: set[int | None]
 ) -> pd.DataFrame:
     """A per-unit table with the rows of these units replaced by fresh ones (a unit without
-    fresh rows is gone), sorted by unit as a GROUP BY gives them (no unit last)."""
+    fresh rows is gone), sorted by unit as a GROUP BY gives them (no unit last); its JSON
+    rows are those of the table but for the fresh ones (datasets/rows_json.py)."""
     ids = [u for u in units if u is not None]
     touched = table[unit_col].isin(ids).to_numpy(bool)
     if None in units:
         touched |= table[unit_col].isna().to_numpy(bool)
-    kept = table[~touched]
-    if not len(fresh):
-        return kept.reset_index(drop=True)
-    out = pd.concat([kept, fresh[list(table.columns)]], ignore_index=True)
-    return out.sort_values(unit_col, na_position="last", kind="stable", ignore_index=True)
+    fresh = fresh[list(table.columns)]
+    at = np.flatnonzero(touched)
+    same_units = len(at) == len(fresh) and list(fresh.dtypes) == list(table.dtypes)
+    if same_units and table[unit_col].iloc[at].reset_index(drop=True).equals(
+        fresh[unit_col].reset_index(drop=True)
+    ):  # the same units, re-counted: their rows replaced where they are
+        out = table.copy()
+        for j, column in enumerate(table.columns):
+            out.iloc[at, j] = fresh[column].to_numpy()
+        taken = np.arange(len(table))
+        taken[at] = -1
+        ROWS_JSON.spliced(out, table, taken)
+        return out
+    taken = np.flatnonzero(~touched)
+    out = table[~touched].reset_index(drop=True)
+    if len(fresh):
+        out = pd.concat([out, fresh], ignore_index=True)
+        taken = np.concatenate([taken, np.full(len(fresh), -1)])
+        order = out[unit_col].sort_values(na_position="last", kind="stable").index.to_numpy()
+        out, taken = out.take(order).reset_index(drop=True), taken[order]
+    ROWS_JSON.spliced(out, table, taken)
+    return out

@@ -196,13 +196,19 @@ def load_layer(
     return read_geoframe(conn, sql, params)
 
 
+NAMES_BY_ID = 2_000
+"""Above this many units, level_names reads the level's whole table of names."""
+
+
 def level_names(conn: sa.Connection, level: str, ids: list[int]) -> dict[int, str]:
     """Names of the units of a level (grid, compound, ...) by id."""
     table = {col[: -len("_id")]: col[: -len("_id")] for col in HIERARCHY}[level]
-    found = read_frame(conn, f"SELECT id, name FROM {table} WHERE id = ANY(%(ids)s)", {"ids": ids})
-    if not len(found):
-        return {}
-    return dict(zip(found["id"].astype(np.int64).tolist(), found["name"].astype(str), strict=True))
+    if len(ids) > NAMES_BY_ID:  # much of the level: reading it all beats sending the ids
+        rows = conn.execute(sa.text(f"SELECT id, name FROM {table}")).all()
+    else:
+        sql = sa.text(f"SELECT id, name FROM {table} WHERE id = ANY(:ids)")
+        rows = conn.execute(sql, {"ids": ids}).all()
+    return {int(i): str(name) for i, name in rows if name is not None}
 
 
 def level_geometries(conn: sa.Connection, level: str, ids: list[int]) -> dict[int, str]:

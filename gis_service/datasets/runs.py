@@ -30,7 +30,7 @@ from gis_service.datasets.area import Area, Box, area_box, margin_box
 from gis_service.datasets.cache import STAIRWELL_TABLES, ResultCache, versions_key
 from gis_service.datasets.changes import Changes
 from gis_service.datasets.coverage import coverage_in_sql, touched_units
-from gis_service.datasets.live import splice_units
+from gis_service.datasets.live import LiveAnswers, splice_units
 from gis_service.datasets.load import (
     LayerSource,
     level_names,
@@ -94,10 +94,10 @@ def with_names(conn: sa.Connection, frame: pd.DataFrame, level: str) -> pd.DataF
     col = f"{level}_id"
     ids = pd.to_numeric(frame[col]).to_numpy(np.float64)
     known = np.isfinite(ids)
-    names = level_names(conn, level, ids[known].astype(np.int64).tolist())
+    wanted = ids[known].astype(np.int64).tolist()
+    names = level_names(conn, level, wanted)
     named = np.full(len(frame), None, dtype=object)
-    looked = pd.Series(names, dtype=object).reindex(ids[known].astype(np.int64)).to_numpy(object)
-    named[known] = np.where(pd.isna(looked), None, looked)
+    named[known] = np.fromiter((names.get(i) for i in wanted), dtype=object, count=len(wanted))
     out = frame.copy()
     out.insert(1, "name", pd.Series(named, index=frame.index, dtype=object))
     return out
@@ -174,45 +174,88 @@ def service_inputs(
     progress: Progress = quiet,
     scope: Hashable | None = None,
     homes: gpd.GeoDataFrame | None = None,
+    live: LiveAnswers | None = None,
 ) -> ServiceInputs:
     """Read stairwells of the area, and facilities and streets of the area plus a margin.
 
-    With a graph cache and the caller's scope, the stairwells as read and projected are kept by
-    the data versions they come from, and their places on the street graph by their ids and
-    points: a new radius or layer on unchanged stairwells reads and snaps none again, and an
-    edit that moves no stairwell re-reads them but snaps none again. `homes`: these stairwells
-    (as read) instead of the area's, nothing kept.
+    With live answers and the caller's scope, the stairwells as read and projected are kept
+    and follow edits (only the written rows are read again), and with a graph cache their
+    places on the street graph are kept by their ids and points: a new radius or layer reads
+    and snaps no stairwell again, and after an edit that moves none, only the written rows
+    are read. `homes`: these stairwells (as read) instead of the area's, nothing kept.
     """
     box = margin_box(conn, area, params.radius_m + SNAP_SLACK_M)
     progress("reading stairwells")
-    kept = stairwells and graphs is not None and scope is not None and homes is None
-    homes_key = ("stairwells", scope, versions_key(conn, STAIRWELL_TABLES), area.key())
-    if kept:
-        assert graphs is not None
-        homes = graphs.get_or_compute(homes_key, lambda: load_stairwells(conn, area))[0]
+    kept: Homes | None = None
+    if stairwells and live is not None and scope is not None and homes is None:
+        versions = versions_key(conn, STAIRWELL_TABLES)
+        read = lambda: Homes(load_stairwells(conn, area))  # noqa: E731
+        refresh = lambda before, changes: refreshed_homes(conn, before, changes, area)  # noqa: E731
+        kept = live.value(conn, ("stairwells", scope, area.key()), versions, read, refresh)[0]
+        homes = kept.read
     elif homes is None:
         homes = load_stairwells(conn, area) if stairwells else no_stairwells()
     progress(f"reading {params.layer}")
     facilities = load_layer(conn, params.sources.facilities, box, params.kind)
     crs = pick_crs(homes, facilities) if len(homes) or len(facilities) else CRS.from_epsg(3857)
-    projected = (
-        graphs.get_or_compute((*homes_key, crs.to_string()), lambda: homes.to_crs(crs))[0]
-        if kept and graphs is not None
-        else homes.to_crs(crs)
-    )
+    projected = kept.projected_to(crs) if kept is not None else homes.to_crs(crs)
     graph, snapped = None, None
     network = params.sources.streets
     if params.mode == "network" and network is not None and (len(homes) or len(facilities)):
         progress("building the street graph")
         closed = params.rules.closed
         graph = street_graph(conn, network, box, crs, graphs, closed)
-        if kept and graphs is not None and len(homes):
+        if kept is not None and graphs is not None and len(homes):
             snap_key = ("snapped", positions_key(projected),
                         graph_key(conn, network, box, crs, closed), params.rules.snap)  # fmt: skip
             snap = lambda: snap_homes(graph, projected, params.rules.snap)  # noqa: E731
             snapped = graphs.get_or_compute(snap_key, snap)[0]
     lonlat = homes.geometry.to_numpy()
     return ServiceInputs(projected, facilities.to_crs(crs), graph, crs, box, lonlat, snapped)
+
+
+@dataclass(frozen=True)
+class Homes:
+    """An area's stairwells as read (lon/lat, sorted by id) and projected, by CRS."""
+
+    read: gpd.GeoDataFrame
+    projected: dict[str, gpd.GeoDataFrame] = field(default_factory=dict)
+
+    def projected_to(self, crs: CRS) -> gpd.GeoDataFrame:
+        """The stairwells in this CRS (projected once)."""
+        key = crs.to_string()
+        if key not in self.projected:
+            self.projected[key] = self.read.to_crs(crs)
+        return self.projected[key]
+
+
+def refreshed_homes(conn: sa.Connection, homes: Homes, changes: Changes, area: Area) -> Homes:
+    """Kept stairwells after written rows: those rows read again and spliced in by id."""
+    written = written_stairwells(conn, changes)
+    if not written:
+        return homes
+    ids = np.sort(np.fromiter(written, np.int64, len(written)))
+    rows = load_stairwells(conn, area, ids=written)
+    projected = {key: splice_rows(frame, rows.to_crs(frame.crs), ids)
+                 for key, frame in homes.projected.items()}  # fmt: skip
+    return Homes(splice_rows(homes.read, rows, ids), projected)
+
+
+def splice_rows(table: pd.DataFrame, rows: pd.DataFrame, ids: np.ndarray) -> pd.DataFrame:
+    """A table sorted by id with the rows of these ids replaced by `rows` (sorted by id; an id
+    without a row is gone, a new one comes in its place)."""
+    at = rows_of_ids(table, ids)
+    rows = rows[list(table.columns)]
+    same = list(rows.dtypes) == list(table.dtypes)
+    if same and len(at) == len(rows) and np.array_equal(table["id"].to_numpy()[at], rows["id"]):
+        out = table.copy()
+        for j, column in enumerate(table.columns):
+            out.iloc[at, j] = rows[column].to_numpy()
+        return out
+    keep = np.ones(len(table), bool)
+    keep[at] = False
+    out = pd.concat([table[keep], rows], ignore_index=True)
+    return out.sort_values("id", kind="stable", ignore_index=True)
 
 
 def positions_key(homes: gpd.GeoDataFrame) -> tuple[int, str]:
@@ -281,6 +324,15 @@ class Nearest:
 
     table: pd.DataFrame
     shares: dict[str, pd.DataFrame] = field(default_factory=dict)
+    unsnapped: dict[str, int] | None = None
+
+    def unsnapped_counts(self) -> dict[str, int]:
+        """How many stairwells found no walkable way, by reason (counted once)."""
+        if self.unsnapped is None:
+            reasons = self.table["unsnapped"] if "unsnapped" in self.table else pd.Series([])
+            counts = reasons.dropna().value_counts()
+            self.unsnapped = {str(k): int(v) for k, v in counts.items()}
+        return self.unsnapped
 
     def shares_at(self, conn: sa.Connection, level: str) -> pd.DataFrame:
         """Shares served per unit of a level, with the units' names."""
@@ -298,18 +350,25 @@ def refreshed_shares(
     the units the written stairwells were in or are in now."""
     now = Nearest(table)
     ids = np.fromiter(written, np.int64, len(written))
-    was = before.table["id"].isin(ids).to_numpy(bool)
-    is_ = table["id"].isin(ids).to_numpy(bool)
+    was, is_ = rows_of_ids(before.table, ids), rows_of_ids(table, ids)
     for level, shares in before.shares.items():
         col = f"{level}_id"
         values = [*before.table[col].to_numpy()[was], *table[col].to_numpy()[is_]]
         units = {None if pd.isna(u) else int(u) for u in values}
-        inside = table[col].isin([u for u in units if u is not None]).to_numpy(bool)
+        unit_ids = pd.to_numeric(table[col]).to_numpy(np.float64)  # NaN: no unit
+        inside = np.isin(unit_ids, [u for u in units if u is not None])
         if None in units:
-            inside |= table[col].isna().to_numpy(bool)
-        fresh = with_names(conn, shares_table(table[inside], col), level)
+            inside |= np.isnan(unit_ids)
+        fresh = with_names(conn, shares_table(table.iloc[np.flatnonzero(inside)], col), level)
         now.shares[level] = splice_units(shares, fresh, col, units)
     return now
+
+
+def rows_of_ids(table: pd.DataFrame, ids: np.ndarray) -> np.ndarray:
+    """Positions of the rows with these ids in a table sorted by id (ids it lacks left out)."""
+    known = table["id"].to_numpy(np.int64)
+    at = np.minimum(np.searchsorted(known, ids), max(len(known) - 1, 0))
+    return at[known[at] == ids] if len(known) else np.empty(0, np.int64)
 
 
 ROUTED = ("facility_id", "facility_name", "distance_m", "minutes", "served", "access_lon",

@@ -24,6 +24,8 @@ EACH = ("/analysis/service-areas", {"layer": "gardens", "f": "json", "level": "s
 TABLE = ("/analysis/service-areas", {"layer": "gardens", "f": "csv", "level": "stairwell"})
 GAPS = ("/analysis/gaps", {"layer": "gardens", "level": "community"})
 QUESTIONS = (COVERAGE, SHARES, EACH, TABLE, GAPS)
+NEW_RADIUS = ("/analysis/service-areas", {**EACH[1], "radius_m": 450})
+"""Asked only after an edit: computed from the stairwells kept since SHARES, refreshed."""
 
 
 def body(answer: Any) -> Any:
@@ -122,6 +124,8 @@ def test_refreshed_answers_equal_answers_from_scratch(demo_db, serve, tokens, ed
         assert cache == "miss" or question not in (COVERAGE, SHARES)
         assert refreshed == pair.from_scratch(*question), question
     assert pair.refreshes() >= 2  # coverage and the nearest table: refreshed, not recomputed
+    assert pair.ask(*NEW_RADIUS)[0] == pair.from_scratch(*NEW_RADIUS)
+    assert pair.app.state.live_inputs.refreshes == 1  # its stairwells: kept, written rows re-read
     assert any(pair.ask(*q)[0] != was[0] for q, was in zip(QUESTIONS, before, strict=True))
     assert all(pair.ask(*q)[1] == "hit" for q in QUESTIONS)
 
@@ -138,10 +142,10 @@ def test_a_grid_worker_refreshed_answer_follows_row_security(demo_db, serve, tok
         pair.ask(*question)
     execute(demo_db, "UPDATE stairwell SET grid_id = :o WHERE id = :s",
             o=elsewhere[0]["id"], s=sid[0]["id"])  # fmt: skip
-    for question in (COVERAGE, SHARES):
+    for question in (COVERAGE, SHARES, NEW_RADIUS):
         refreshed, _ = pair.ask(*question)
         assert refreshed == pair.from_scratch(*question), question
-    assert pair.refreshes() >= 2
+    assert pair.refreshes() >= 2 and pair.app.state.live_inputs.refreshes == 1
 
 
 def test_other_tables_changed_compute_again(demo_db, serve, tokens):

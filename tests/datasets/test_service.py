@@ -166,15 +166,17 @@ def test_per_stairwell_answers_within_a_life_circle_for_an_elderly_person(shared
 
 def test_an_edit_that_moves_no_stairwell_keeps_their_places_on_the_streets(demo_db):
     from gis_service.datasets.cache import ResultCache
+    from gis_service.datasets.live import LiveAnswers
     from gis_service.datasets.params import service_params
     from gis_service.datasets.runs import nearest_table, service_inputs
 
-    graphs = ResultCache(maxsize=8)
+    graphs, live = ResultCache(maxsize=8), LiveAnswers(maxsize=2)
 
     def inputs():
         with demo_db.connect() as conn:
             params = service_params(conn, "gardens", radius_m=300.0)
-            return service_inputs(conn, params, graphs=graphs, scope=("owner",)), params
+            kept = service_inputs(conn, params, graphs=graphs, scope=("owner",), live=live)
+            return kept, params
 
     first, params = inputs()
     picked = int(first.stairwells["id"].iloc[0])
@@ -187,10 +189,13 @@ def test_an_edit_that_moves_no_stairwell_keeps_their_places_on_the_streets(demo_
     assert after.stairwells.loc[row, "households"].item() == (
         first.stairwells.loc[first.stairwells["id"] == picked, "households"].item() + 3
     )
+    assert live.refreshes == 1  # the written row read again, not the area's stairwells
     with demo_db.begin() as conn:
         conn.execute(sa.text("UPDATE stairwell SET geom = ST_Translate(geom, 0.0005, 0) "
                              "WHERE id = :i"), {"i": picked})  # fmt: skip
     moved, _ = inputs()
     assert moved.snapped is not first.snapped  # a moved stairwell is placed again
+    x = moved.stairwells.loc[moved.stairwells["id"] == picked].geometry.x.item()
+    assert x - first.stairwells.loc[first.stairwells["id"] == picked].geometry.x.item() > 40
     near = nearest_table(moved, params)
     assert len(near) == len(first.stairwells)

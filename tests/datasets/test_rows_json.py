@@ -1,0 +1,79 @@
+"""Per-unit tables written as JSON rows: column by column, and spliced tables by their new rows."""
+
+from __future__ import annotations
+
+import gc
+
+import numpy as np
+import orjson
+import pandas as pd
+
+from gis_service.datasets.formats import dumps, records
+from gis_service.datasets.live import splice_units
+from gis_service.datasets.rows_json import ROWS_JSON, RowsJson, row_texts
+
+
+def mixed_table() -> pd.DataFrame:
+    """A table with every kind of column an answer holds, nulls and awkward text included."""
+    return pd.DataFrame({
+        "compound_id": pd.array([3, 1, None, 2], dtype="Int64"),
+        "name": ['水荫路3号"大院"', "100%, {a}", None, "line\nbreak"],
+        "stairwells": np.array([5, 0, 7, 2], np.int64),
+        "share": [0.1 + 0.2, np.nan, np.inf, -0.0],
+        "small": np.array([0.1, 1.5, np.nan, 2.0], np.float32),
+        "served": [True, False, True, False],
+        "status": pd.Categorical(["none", "in_service", None, "none"]),
+        "geometry": [None, None, None, None],
+    })  # fmt: skip
+
+
+def test_rows_read_as_the_records_they_write() -> None:
+    table = mixed_table()
+    texts = row_texts(table)
+    assert [orjson.loads(t) for t in texts] == [orjson.loads(dumps(r)) for r in records(table)]
+    assert texts[2].startswith(b'{"compound_id":null,"name":null,"stairwells":7,"share":null')
+    assert orjson.loads(texts[0])["share"] == 0.1 + 0.2  # every digit of a float64 kept
+    assert orjson.loads(texts[0])["small"] == float(np.float32(0.1))  # float32 as Python reads it
+    assert row_texts(table.iloc[:0]) == []
+    strided = pd.DataFrame(np.arange(6.0).reshape(3, 2), columns=["a", "b"])  # one 2-D block
+    assert [orjson.loads(t) for t in row_texts(strided)] == records(strided)
+
+
+def test_a_spliced_table_renders_only_its_new_rows() -> None:
+    table = pd.DataFrame({"grid_id": pd.array([1, 2, 3, None], dtype="Int64"),
+                          "households": [10.0, 20.0, 30.0, 5.0]})  # fmt: skip
+    ROWS_JSON.texts(table)[0] = b'{"kept":true}'  # a row taken from the kept texts shows it
+    fresh = pd.DataFrame({"grid_id": pd.array([2, 4], dtype="Int64"), "households": [21.0, 4.0]})
+    spliced = splice_units(table, fresh, "grid_id", {2, 4, None})  # the unit-less row is gone
+    del table  # a live answer lets its old table go before rendering the new one
+    gc.collect()
+    assert list(spliced["grid_id"]) == [1, 2, 3, 4]
+    got = orjson.loads(ROWS_JSON.array(spliced))
+    assert got[0] == {"kept": True}
+    assert got[1:] == [{"grid_id": 2, "households": 21.0}, {"grid_id": 3, "households": 30.0},
+                       {"grid_id": 4, "households": 4.0}]  # fmt: skip
+
+
+def test_a_splice_that_changes_a_column_type_renders_every_row() -> None:
+    memo = RowsJson()
+    table = pd.DataFrame({"grid_id": [1, 2], "households": np.array([10, 20], np.int64)})
+    memo.texts(table)[0] = b'{"kept":true}'
+    changed = pd.DataFrame({"grid_id": [1, 2], "households": [10.0, 21.0]})
+    memo.spliced(changed, table, np.array([0, -1]))
+    assert orjson.loads(memo.array(changed))[0] == {"grid_id": 1, "households": 10.0}
+
+
+def test_units_recounted_in_place_keep_their_order_and_other_rows() -> None:
+    table = pd.DataFrame({"grid_id": pd.array([1, 2, 3, None], dtype="Int64"),
+                          "households": [10.0, 20.0, 30.0, 5.0]})  # fmt: skip
+    ROWS_JSON.texts(table)[0] = b'{"kept":true}'
+    fresh = pd.DataFrame({"grid_id": pd.array([2, None], dtype="Int64"), "households": [2.0, 6.0]})
+    spliced = splice_units(table, fresh, "grid_id", {2, None})
+    assert list(table["households"]) == [10.0, 20.0, 30.0, 5.0]  # the kept table is unchanged
+    assert list(spliced["households"]) == [10.0, 2.0, 30.0, 6.0]
+    got = orjson.loads(ROWS_JSON.array(spliced))
+    assert got[0] == {"kept": True} and got[2] == {"grid_id": 3, "households": 30.0}
+    assert got[1] == {"grid_id": 2, "households": 2.0} and got[3] == {
+        "grid_id": None,
+        "households": 6.0,
+    }
