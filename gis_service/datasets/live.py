@@ -110,7 +110,7 @@ def splice_units(
     if same_units and table[unit_col].iloc[at].reset_index(drop=True).equals(
         fresh[unit_col].reset_index(drop=True)
     ):  # the same units, re-counted: their rows replaced where they are
-        out = table.copy()
+        out = table.copy(deep=False)  # copy on write: the kept table is left as it is
         for j, column in enumerate(table.columns):
             out.iloc[at, j] = fresh[column].to_numpy()
         taken = np.arange(len(table))

@@ -197,7 +197,10 @@ def service_inputs(
         homes = load_stairwells(conn, area) if stairwells else no_stairwells()
     progress(f"reading {params.layer}")
     facilities = load_layer(conn, params.sources.facilities, box, params.kind)
-    crs = pick_crs(homes, facilities) if len(homes) or len(facilities) else CRS.from_epsg(3857)
+    if kept is not None and (len(homes) or len(facilities)):
+        crs = kept.crs(facilities)
+    else:
+        crs = pick_crs(homes, facilities) if len(homes) or len(facilities) else CRS.from_epsg(3857)
     projected = kept.projected_to(crs) if kept is not None else homes.to_crs(crs)
     graph, snapped = None, None
     network = params.sources.streets
@@ -206,7 +209,7 @@ def service_inputs(
         closed = params.rules.closed
         graph = street_graph(conn, network, box, crs, graphs, closed)
         if kept is not None and graphs is not None and len(homes):
-            snap_key = ("snapped", positions_key(projected),
+            snap_key = ("snapped", kept.positions(),
                         graph_key(conn, network, box, crs, closed), params.rules.snap)  # fmt: skip
             snap = lambda: snap_homes(graph, projected, params.rules.snap)  # noqa: E731
             snapped = graphs.get_or_compute(snap_key, snap)[0]
@@ -220,6 +223,7 @@ class Homes:
 
     read: gpd.GeoDataFrame
     projected: dict[str, gpd.GeoDataFrame] = field(default_factory=dict)
+    memo: dict[str, Any] = field(default_factory=dict)
 
     def projected_to(self, crs: CRS) -> gpd.GeoDataFrame:
         """The stairwells in this CRS (projected once)."""
@@ -227,6 +231,22 @@ class Homes:
         if key not in self.projected:
             self.projected[key] = self.read.to_crs(crs)
         return self.projected[key]
+
+    def crs(self, *others: gpd.GeoDataFrame) -> CRS:
+        """pick_crs of the stairwells, then the other layers (the stairwells' zone found once)."""
+        if not len(self.read):
+            return pick_crs(*others)
+        if "crs" not in self.memo:
+            self.memo["crs"] = pick_crs(self.read)
+        found: CRS = self.memo["crs"]
+        return found
+
+    def positions(self) -> tuple[int, str]:
+        """positions_key of the stairwells (digested once)."""
+        if "positions" not in self.memo:
+            self.memo["positions"] = positions_key(self.read)
+        found: tuple[int, str] = self.memo["positions"]
+        return found
 
 
 def refreshed_homes(conn: sa.Connection, homes: Homes, changes: Changes, area: Area) -> Homes:
@@ -238,7 +258,13 @@ def refreshed_homes(conn: sa.Connection, homes: Homes, changes: Changes, area: A
     rows = load_stairwells(conn, area, ids=written)
     projected = {key: splice_rows(frame, rows.to_crs(frame.crs), ids)
                  for key, frame in homes.projected.items()}  # fmt: skip
-    return Homes(splice_rows(homes.read, rows, ids), projected)
+    at = rows_of_ids(homes.read, ids)
+    same_places = len(at) == len(rows) == len(ids) and np.array_equal(
+        shapely.get_coordinates(homes.read.geometry.to_numpy()[at]),
+        shapely.get_coordinates(rows.geometry.to_numpy()),
+    )  # then their zone and positions digest hold
+    return Homes(splice_rows(homes.read, rows, ids), projected,
+                 dict(homes.memo) if same_places else {})  # fmt: skip
 
 
 def splice_rows(table: pd.DataFrame, rows: pd.DataFrame, ids: np.ndarray) -> pd.DataFrame:
@@ -248,7 +274,7 @@ def splice_rows(table: pd.DataFrame, rows: pd.DataFrame, ids: np.ndarray) -> pd.
     rows = rows[list(table.columns)]
     same = list(rows.dtypes) == list(table.dtypes)
     if same and len(at) == len(rows) and np.array_equal(table["id"].to_numpy()[at], rows["id"]):
-        out = table.copy()
+        out = table.copy(deep=False)  # copy on write: a column set below is copied, not shared
         for j, column in enumerate(table.columns):
             out.iloc[at, j] = rows[column].to_numpy()
         return out
