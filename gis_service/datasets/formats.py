@@ -16,6 +16,7 @@ import numpy as np
 import orjson
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 import shapely
 
@@ -80,28 +81,6 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 """What makes a spreadsheet read a cell as a formula (OWASP, CSV injection)."""
 
 
-def spreadsheet_safe(frame: pd.DataFrame) -> pd.DataFrame:
-    """Text cells a spreadsheet would run as a formula, prefixed with ' (numbers untouched)."""
-    safe = frame
-    for column in frame.columns:
-        if pd.api.types.is_numeric_dtype(frame[column]):
-            continue  # -3.5 in a number column stays a number
-        values = frame[column]
-        risky = formula_like(values)
-        if bool(risky.any()):
-            if safe is frame:
-                safe = frame.copy()
-            safe[column] = values.astype(object).where(~risky, "'" + values.astype(str))
-    return safe
-
-
-def formula_like(values: pd.Series) -> pd.Series:
-    """Which cells are text a spreadsheet would run as a formula (vectorised for text columns)."""
-    if pd.api.types.is_string_dtype(values.dtype) and not isinstance(values.dtype, np.dtype):
-        return values.str.startswith(FORMULA_STARTS).fillna(False).astype(bool)
-    return values.map(lambda v: isinstance(v, str) and v.startswith(FORMULA_STARTS))
-
-
 def to_csv(frame: pd.DataFrame) -> str:
     """A CSV table (geometry left out) that spreadsheets open without running formulas."""
     return to_csv_bytes(frame).decode()
@@ -114,7 +93,7 @@ def to_csv_bytes(frame: pd.DataFrame) -> bytes:
     Rows end in CRLF (RFC 4180) and text is quoted, so a cell holding a CR or LF is never a row
     break; missing values are empty cells; true/false are written True/False.
     """
-    table = spreadsheet_safe(frame.drop(columns=["geometry"], errors="ignore"))
+    table = frame.drop(columns=["geometry"], errors="ignore")
     columns = [csv_column(table.iloc[:, i]) for i in range(table.shape[1])]
     arrow = pa.Table.from_arrays(columns, names=[str(col) for col in table.columns])
     parts = max(1, min(os.cpu_count() or 1, len(table) // CSV_PART_ROWS))
@@ -140,15 +119,39 @@ def csv_part(table: pa.Table, header: bool) -> bytes:
 
 def csv_column(values: pd.Series) -> pa.Array:
     """A column as Arrow values for CSV: NaN and NA missing, booleans as True/False, any other
-    Python object as its text."""
+    Python object as its text, and text a spreadsheet would run as a formula prefixed with '
+    (numbers untouched: -3.5 stays a number)."""
     if pd.api.types.is_bool_dtype(values.dtype):  # codes into ["False", "True"], NA missing
         codes = pa.array(values.astype("Int8"), from_pandas=True)
         return pa.DictionaryArray.from_arrays(codes, pa.array(["False", "True"]))
     try:
-        return pa.array(values, from_pandas=True)
-    except (pa.ArrowException, TypeError, ValueError):
-        cells = [None if v is None or v is pd.NA or v != v else str(v) for v in values.tolist()]
+        column = pa.array(values, from_pandas=True)
+    except (pa.ArrowException, TypeError, ValueError):  # mixed objects: only text is checked
+        cells = [None if v is None or v is pd.NA or v != v else
+                 "'" + v if isinstance(v, str) and v.startswith(FORMULA_STARTS) else str(v)
+                 for v in values.tolist()]  # fmt: skip
         return pa.array(cells, type=pa.string())
+    if isinstance(column, pa.DictionaryArray) and is_text(column.dictionary.type):
+        return pa.DictionaryArray.from_arrays(column.indices, formula_safe(column.dictionary))
+    return formula_safe(column) if is_text(column.type) else column
+
+
+def is_text(kind: pa.DataType) -> bool:
+    """Whether an Arrow type holds text."""
+    return bool(pa.types.is_string(kind) or pa.types.is_large_string(kind))
+
+
+def formula_safe(text: pa.Array) -> pa.Array:
+    """Arrow text with the cells a spreadsheet would run as a formula prefixed with '."""
+    risky = None
+    for start in FORMULA_STARTS:
+        starts = pc.fill_null(pc.starts_with(text, start), False)
+        risky = starts if risky is None else pc.or_(risky, starts)
+    if risky is None or not pc.any(risky).as_py():
+        return text
+    quote = pa.scalar("'", text.type)
+    return pc.if_else(risky, pc.binary_join_element_wise(quote, text, pa.scalar("", text.type)),
+                      text)  # fmt: skip
 
 
 def feature_collection(

@@ -96,7 +96,11 @@ class RowsJson:
             rows = row_texts(table)
         else:
             new = np.flatnonzero(taken < 0)
-            rows = [before[i] if i >= 0 else b"" for i in taken.tolist()]
+            old = np.flatnonzero(taken >= 0)
+            if len(taken) == len(before) and np.array_equal(taken[old], old):
+                rows = list(before)  # rows replaced where they were: the others as they are
+            else:
+                rows = [before[i] if i >= 0 else b"" for i in taken.tolist()]
             for at, text in zip(new.tolist(), row_texts(table.iloc[new]), strict=True):
                 rows[at] = text
         with self._lock:
