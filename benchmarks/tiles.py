@@ -44,6 +44,7 @@ import httpx
 import mapbox_vector_tile
 import sqlalchemy as sa
 from common import demo_city, server
+from http_load import Connection
 
 from gis_service.db.cluster import free_port, throwaway_cluster
 from gis_service.db.engine import create_db_engine
@@ -102,27 +103,29 @@ class Pass:
 
 
 async def run_pass(base: str, paths: list[str], headers: dict[str, str], clients: int) -> Pass:
-    """Request every path once with `clients` concurrent clients."""
+    """Request every path once with `clients` concurrent clients (keep-alive connections of the
+    lean client, http_load.py, opened at the start of the pass)."""
     queue = list(reversed(paths))
     latencies: list[float] = []
     errors = hits = 0
-    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
-    async with httpx.AsyncClient(base_url=base, headers=headers, limits=limits,
-                                 timeout=120) as client:
+    connections = [Connection(base, headers) for _ in range(clients)]
 
-        async def worker() -> None:
-            nonlocal errors, hits
-            while queue:
-                path = queue.pop()
-                started = time.perf_counter()
-                response = await client.get(path)
-                latencies.append(time.perf_counter() - started)
-                errors += response.status_code not in (200, 204)
-                hits += response.headers.get("x-tile-cache") == "hit"
+    async def worker(conn: Connection) -> None:
+        nonlocal errors, hits
+        while queue:
+            path = queue.pop()
+            started = time.perf_counter()
+            status, answer_headers, _ = await conn.get(path)
+            latencies.append(time.perf_counter() - started)
+            errors += status not in (200, 204)
+            hits += answer_headers.get(b"x-tile-cache") == b"hit"
 
-        started = time.perf_counter()
-        await asyncio.gather(*(worker() for _ in range(clients)))
-        seconds = time.perf_counter() - started
+    started = time.perf_counter()
+    try:
+        await asyncio.gather(*(worker(conn) for conn in connections))
+    finally:
+        await asyncio.gather(*(conn.close() for conn in connections))
+    seconds = time.perf_counter() - started
     return Pass(len(latencies), seconds, latencies, errors, hits)
 
 
