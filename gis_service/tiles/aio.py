@@ -242,7 +242,7 @@ async def build_async(
     async with conn.pipeline():
         await conn.execute("BEGIN")
         await conn.execute(SCOPE, scope_params(principal))
-        cursor = await conn.execute(pyformat(sql), params)
+        cursor = await conn.execute(pyformat(sql), params, binary=True)  # bytea as is, not hex
         await conn.execute("COMMIT")
     row = await cursor.fetchone()
     raw = tile_bytes(row or ())
