@@ -13,8 +13,11 @@ processes falls on both; `warm_one_client` a warm pass with a single client (lat
 queueing), followed by as many `/live` requests by the same asyncio client
 (`live_one_client`: the framework and network floor measured the same way, at the same
 moment). Ratios are given per zoom, and pooled for z12–z14 (where we aggregate) apart from
-z15–z17 (where both draw every point). A warm tile with one client is set against `/live`
-with the same token (the framework and network floor). Also checks, on z15–z17 tiles, that
+z15–z17 (where both draw every point). A warm tile is set against `/live` with the same
+token (the framework and network floor): `warm_tile_to_live` is the worst zoom's ratio of
+medians with both requested in turns by one synchronous client (same client, connection and
+moment); `warm_tile_async_to_live_sync` keeps the earlier, mixed figure (the asyncio client's
+slowest zoom against the synchronous client's `/live`). Also checks, on z15–z17 tiles, that
 both tiles hold the same stairwells. Prints one JSON line. With `--database-url` and
 `--token` an existing demo city is used instead, read-only (no load; pg_prewarm only if the
 extension is already installed).
@@ -41,6 +44,7 @@ import httpx
 import mapbox_vector_tile
 import sqlalchemy as sa
 from common import demo_city, server
+from http_load import Connection
 
 from gis_service.db.cluster import free_port, throwaway_cluster
 from gis_service.db.engine import create_db_engine
@@ -99,27 +103,29 @@ class Pass:
 
 
 async def run_pass(base: str, paths: list[str], headers: dict[str, str], clients: int) -> Pass:
-    """Request every path once with `clients` concurrent clients."""
+    """Request every path once with `clients` concurrent clients (keep-alive connections of the
+    lean client, http_load.py, opened at the start of the pass)."""
     queue = list(reversed(paths))
     latencies: list[float] = []
     errors = hits = 0
-    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
-    async with httpx.AsyncClient(base_url=base, headers=headers, limits=limits,
-                                 timeout=120) as client:
+    connections = [Connection(base, headers) for _ in range(clients)]
 
-        async def worker() -> None:
-            nonlocal errors, hits
-            while queue:
-                path = queue.pop()
-                started = time.perf_counter()
-                response = await client.get(path)
-                latencies.append(time.perf_counter() - started)
-                errors += response.status_code not in (200, 204)
-                hits += response.headers.get("x-tile-cache") == "hit"
+    async def worker(conn: Connection) -> None:
+        nonlocal errors, hits
+        while queue:
+            path = queue.pop()
+            started = time.perf_counter()
+            status, answer_headers, _ = await conn.get(path)
+            latencies.append(time.perf_counter() - started)
+            errors += status not in (200, 204)
+            hits += answer_headers.get(b"x-tile-cache") == b"hit"
 
-        started = time.perf_counter()
-        await asyncio.gather(*(worker() for _ in range(clients)))
-        seconds = time.perf_counter() - started
+    started = time.perf_counter()
+    try:
+        await asyncio.gather(*(worker(conn) for conn in connections))
+    finally:
+        await asyncio.gather(*(conn.close() for conn in connections))
+    seconds = time.perf_counter() - started
     return Pass(len(latencies), seconds, latencies, errors, hits)
 
 
@@ -192,6 +198,26 @@ def live_round_trip(base: str, token: str, runs: int = 200) -> float:
             client.get("/live").raise_for_status()
             times.append(time.perf_counter() - started)
     return statistics.median(times) * 1e3
+
+
+def tile_and_live(base: str, token: str, paths: list[str], runs: int = 200) -> dict[str, float]:
+    """Median milliseconds of a warm tile and of GET /live, both with the token, taken in turns
+    by one client (the same client, connection and moment for both), and their ratio."""
+    times: dict[str, list[float]] = {"tile": [], "live": []}
+    hits = 0
+    with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {token}"}) as client:
+        for path in paths:  # warm every tile of the list first
+            client.get(path).raise_for_status()
+        for i in range(runs):
+            for kind, path in (("tile", paths[i % len(paths)]), ("live", "/live")):
+                started = time.perf_counter()
+                answer = client.get(path)
+                times[kind].append(time.perf_counter() - started)
+                answer.raise_for_status()
+                hits += kind == "tile" and answer.headers.get("x-tile-cache") == "hit"
+    tile_ms, live_ms = (statistics.median(times[k]) * 1e3 for k in ("tile", "live"))
+    return {"tile_p50_ms": round(tile_ms, 3), "live_p50_ms": round(live_ms, 3),
+            "ratio": round(tile_ms / live_ms, 2), "cache_hits": round(hits / runs, 3)}
 
 
 def inside_ids(content: bytes, layer: str) -> set[int]:
@@ -286,6 +312,8 @@ def main() -> None:
                                             + PROPERTIES), {}),
             }, args)
             live_ms = live_round_trip(ours_base, token)
+            in_turns = {f"z{z}": tile_and_live(ours_base, token, by_zoom(tiles, "/tiles/"
+                                               "stairwells/{z}/{x}/{y}.pbf")[z]) for z in ZOOMS}
             agreement = compare(ours_base, tipg_base, token, tiles)
         ours, theirs = figures["ours"], figures["tipg"]
     ratio = lambda k, kind: round(theirs[k][kind]["p50_ms"] / ours[k][kind]["p50_ms"], 2)  # noqa: E731
@@ -307,12 +335,14 @@ def main() -> None:
         "speedup_ours_over_tipg": speedups,
         "live_with_token_p50_ms": round(live_ms, 2),
         "warm_tile_one_client_p50_ms_worst_zoom": warm_tile_ms,
-        "warm_tile_to_live": round(warm_tile_ms / live_ms, 2),
+        "warm_tile_async_to_live_sync": round(warm_tile_ms / live_ms, 2),
         "warm_tile_to_live_same_client_by_zoom": to_live,
+        "warm_tile_and_live_in_turns": in_turns,
+        "warm_tile_to_live": max(v["ratio"] for v in in_turns.values()),
         "targets_met": {
             "cold_at_least_tipg_every_zoom": all(speedups[f"z{z}"]["cold_rps"] >= 1 for z in ZOOMS),
             "warm_5x_every_zoom": all(speedups[f"z{z}"]["warm_rps"] >= 5 for z in ZOOMS),
-            "warm_tile_within_2x_live": warm_tile_ms <= 2 * live_ms,
+            "warm_tile_within_2x_live": max(v["ratio"] for v in in_turns.values()) <= 2,
             "warm_tile_within_2x_live_same_client_every_zoom": max(to_live.values()) <= 2,
         },
         "feature_check": agreement,

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from fastapi import FastAPI
 from sqlalchemy.engine import Engine
 
@@ -31,9 +35,22 @@ from gis_service.api.openapi import body_limit, declare_answer, install_openapi
 from gis_service.api.pages import router as pages_router
 from gis_service.api.problems import install_problem_handlers
 from gis_service.api.request_log import RequestLog
+from gis_service.api.tile_shortcut import TilesBeforeRouting
 from gis_service.catalog import Catalog, default_catalog
 from gis_service.maps_catalog import default_maps, load_maps
 from gis_service.settings import Settings, get_settings
+from gis_service.tiles import aio
+
+log = logging.getLogger(__name__)
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """Nothing to open at start-up (pools open on first use); at shutdown, close the async
+    tile pools' connections."""
+    yield
+    closed = aio.close_pools(app.state)
+    log.debug("closed %d tile connection pools", closed)
 
 
 def create_app(
@@ -52,6 +69,7 @@ def create_app(
         title="Old-neighbourhood renewal GIS service",
         version=__version__,
         description="Elevator retrofits, community grids, gardens and parking on PostGIS.",
+        lifespan=lifespan,
     )
     app.state.engine = engine
     app.state.read_engine = read_engine
@@ -59,6 +77,7 @@ def create_app(
     app.state.settings = settings or get_settings()
     app.state.maps = default_maps() if catalog is default_catalog() else load_maps(catalog=catalog)
     install_problem_handlers(app)
+    app.add_middleware(TilesBeforeRouting)  # innermost: logged, measured and guarded as routes
     app.add_middleware(ItemsGZip)
     app.add_middleware(RequestGuard)  # inside the metrics: refusals are counted too
     install_metrics(app)

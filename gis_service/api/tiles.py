@@ -177,36 +177,56 @@ def serve_tile(
     return tile_response(request, entry, found, hit)
 
 
-async def answer_tile(
-    request: Request, layers: str | Layer, z: str, x: str, y: str, tms: str = TMS_ID
-) -> Response:
-    """A tile: on the event loop for a remembered token (one round trip), else serve_tile in
-    the thread pool (the first request of a token, sessions, anonymous callers, filters)."""
+async def remembered_response(
+    request: Request,
+    layers: str | Layer | tuple[Layer, ...],
+    z: str,
+    x: str,
+    y: str,
+    tms: str = TMS_ID,
+) -> Response | None:
+    """A remembered token's tile, answered on the event loop (one round trip); None when the
+    threaded path must answer (the first request of a token, sessions, anonymous callers,
+    filters, a token that names someone else now, a failing database)."""
     found = layer_tuple(request, layers)
     tile = parse_tile(z, x, y, tms)
     tfilter = parse_filter(found, list(request.query_params.multi_items()))
     digest = token_digest(bearer_token(request))
     remembered = remembered_callers(request).get(digest) if digest and tfilter.empty else None
-    if digest and remembered is not None:
-        principal = replace(remembered, address=client_address(request))
-        engine, cache = engine_for(request), get_tile_cache(request)
-        pool = aio.pool_for(request.app.state, engine, get_app_settings(request))
-        try:
-            found_tile = await aio.remembered_tile(
-                pool, cache, principal, digest, found, tile, tfilter
-            )
-        except psycopg.Error as exc:  # the threaded path answers (and reports) the failure
-            log.warning("tile on the event loop failed, retried in a thread: %s", exc)
-            found_tile = None
-        if found_tile is not None:
-            entry, hit = found_tile
-            TILE_CACHE.labels("hit" if hit else "miss").inc()
-            return tile_response(request, entry, found, hit)
-    return await run_in_threadpool(serve_tile, request, found, z, x, y, tms)
+    if digest is None or remembered is None:
+        return None
+    principal = replace(remembered, address=client_address(request))
+    engine, cache = engine_for(request), get_tile_cache(request)
+    pool = aio.pool_for(request.app.state, engine, get_app_settings(request))
+    try:
+        found_tile = await aio.remembered_tile(pool, cache, principal, digest, found, tile, tfilter)
+    except psycopg.Error as exc:  # the threaded path answers (and reports) the failure
+        log.warning("tile on the event loop failed, retried in a thread: %s", exc)
+        return None
+    if found_tile is None:
+        return None
+    entry, hit = found_tile
+    TILE_CACHE.labels("hit" if hit else "miss").inc()
+    request.state.principal = principal  # the request log names the caller
+    return tile_response(request, entry, found, hit)
+
+
+async def answer_tile(
+    request: Request, layers: str | Layer, z: str, x: str, y: str, tms: str = TMS_ID
+) -> Response:
+    """A tile: on the event loop for a remembered token (remembered_response), else serve_tile
+    in the thread pool."""
+    response = await remembered_response(request, layers, z, x, y, tms)
+    if response is not None:
+        return response
+    return await run_in_threadpool(serve_tile, request, layer_tuple(request, layers), z, x, y, tms)
+
+
+XYZ_TILE = "/tiles/{layers}/{z}/{x}/{y}.pbf"
 
 
 @router.get(
-    "/tiles/{layers}/{z}/{x}/{y}.pbf",
+    XYZ_TILE,
     response_class=Response,
     responses=TILE_RESPONSES,
     openapi_extra=IF_NONE_MATCH,
@@ -326,5 +346,5 @@ async def ogc_tile(
     return await answer_tile(request, layer, tile_matrix, tile_col, tile_row, tms)
 
 
-for _path, _endpoint in (("/tiles/{layers}/{z}/{x}/{y}.pbf", xyz_tile), (OGC_TILE, ogc_tile)):
+for _path, _endpoint in ((XYZ_TILE, xyz_tile), (OGC_TILE, ogc_tile)):
     router.add_api_route(_path, _endpoint, methods=["HEAD"], include_in_schema=False)

