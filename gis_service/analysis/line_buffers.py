@@ -39,10 +39,19 @@ def buffered_lines(
     """Per group 0..n_groups-1: the union of its lines' round buffers (round caps and joins,
     quad_segs chords per quarter circle) as a Polygon (MultiPolygon when apart; empty when the
     group has no line)."""
-    out = np.array([shapely.Polygon()] * n_groups, dtype=object)
-    if lines.size == 0 or n_groups == 0:
-        return out
     coords, line = shapely.get_coordinates(lines, return_index=True)
+    return buffered_coords(coords, line, group, n_groups, buffer, quad_segs)
+
+
+def buffered_coords(
+    coords: FloatArray, line: IntArray, group: IntArray, n_groups: int, buffer: float,
+    quad_segs: int,
+) -> NDArray[Any]:  # fmt: skip
+    """buffered_lines on coordinates: the lines' vertices in order, each with its line's index
+    (consecutive); group per line."""
+    out = np.array([shapely.Polygon()] * n_groups, dtype=object)
+    if line.size == 0 or n_groups == 0:
+        return out
     vertex_group = group[line]
     low = np.full((n_groups, 2), np.inf)
     high = np.full((n_groups, 2), -np.inf)
