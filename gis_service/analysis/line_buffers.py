@@ -17,6 +17,7 @@ from __future__ import annotations
 import math
 import os
 from concurrent.futures import ThreadPoolExecutor
+from functools import reduce
 from itertools import chain
 from typing import Any
 
@@ -118,6 +119,6 @@ def _polygons(
     groups, local = np.unique(ring_group[order], return_inverse=True)
     out[groups] = shapely.polygons(ring_geoms[order], indices=local)
     for g in np.flatnonzero(shells > 1).tolist():
-        parts = shapely.polygons(ring_geoms[ring_group == g])
-        out[g] = shapely.symmetric_difference_all(parts)
+        parts = shapely.polygons(ring_geoms[ring_group == g]).tolist()
+        out[g] = reduce(shapely.symmetric_difference, parts)
     return out

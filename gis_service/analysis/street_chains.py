@@ -1,11 +1,12 @@
-"""Street pieces joined into chains at their shared ends, so fewer buffers are unioned.
+"""Street pieces joined into chains at their shared ends, so fewer lines are buffered.
 
 The buffer of a polyline is the union of its segments' buffers (round joins), so a group of
 street pieces may be buffered as a few long chains instead of one capsule per piece: the union
-of the chains' buffers is the same polygon, and GEOS overlays three times fewer parts. At each
-node the piece ends are sorted by direction and each is paired with the one half a turn
-further (straight on at a crossroads); at most one end per node stays unpaired, so a group of
-pieces becomes about (odd-degree nodes / 2) chains, the fewest paths that cover a graph.
+of the chains' buffers is the same polygon, with three times fewer round ends to dissolve
+(line_buffers.py: 30 % less work than offsetting the pieces). At each node the piece ends are
+sorted by direction and each is paired with the one half a turn further (straight on at a
+crossroads); at most one end per node stays unpaired, so a group of pieces becomes about
+(odd-degree nodes / 2) chains, the fewest paths that cover a graph.
 """
 
 from __future__ import annotations
