@@ -94,7 +94,9 @@ def _facilities(base: Baseline, measure: Measure, scenario: Scenario | None) -> 
     sites = base.sites.set_index("id")
     default = next(iter(measure.radius_of.values()))
     extra = Facilities(
-        gpd.GeoDataFrame(geometry=[sites.geometry.loc[a.site_id] for a in new], crs=base.sites.crs),
+        gpd.GeoDataFrame(
+            geometry=[sites.geometry.loc[a.site_id] for a in new], crs=base.sites.crs
+        ),
         np.array([float(a.size) for a in new]),
         np.array([measure.radius_of.get(str(a.facility_kind), default) for a in new]),
     )

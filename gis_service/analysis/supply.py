@@ -108,12 +108,8 @@ def reach_by_radius(
                 crow_flies_reach(part, homes, float(value))
                 if graph is None
                 else network_reach(
-                    graph,
-                    part,
-                    homes,
-                    float(value),
-                    access=facilities.access,
-                    snap=facilities.snap,
+                    graph, part, homes, float(value),
+                    access=facilities.access, snap=facilities.snap,
                 )
             )
             rows.append(idx[found.rows])
