@@ -18,7 +18,7 @@ import math
 import os
 from concurrent.futures import ThreadPoolExecutor
 from functools import reduce
-from itertools import chain
+from itertools import chain, pairwise
 from typing import Any
 
 import numpy as np
@@ -67,32 +67,45 @@ def buffered_coords(
     slot = np.arange(n_groups) % per_call
     shift = np.c_[-low[:, 0] + buffer, -low[:, 1] + buffer + slot * size[1]]
     shift[~used] = 0.0
-    ints = np.round((coords + shift[vertex_group]) * units).astype(np.int64).tolist()
+    ints = np.round((coords + shift[vertex_group]) * units).astype(np.int64)
     starts = np.r_[0, np.flatnonzero(np.diff(line)) + 1, line.size]
     line_call = group[line[starts[:-1]]] // per_call
+    # lines and their vertices in call order: each call converts its own slice to Python lists
+    # (holding the GIL) while another thread's Clipper works
+    by_call = np.argsort(line_call, kind="stable")
+    sizes = np.diff(starts)[by_call]
+    bounds = np.r_[0, np.cumsum(sizes)]
+    ints = ints[np.repeat(starts[:-1][by_call] - bounds[:-1], sizes) + np.arange(bounds[-1])]
+    calls, call_start = np.unique(line_call[by_call], return_index=True)
+    call_lines = np.r_[call_start, by_call.size]
     tolerance = buffer * (1.0 - math.cos(math.pi / (4 * quad_segs))) * units
 
-    def offset(call: int) -> list[list[list[int]]]:
-        which = np.flatnonzero(line_call == call).tolist()
-        paths = [ints[starts[i] : starts[i + 1]] for i in which]
+    def offset(k: int) -> tuple[IntArray, IntArray]:
+        first, stop = call_lines[k], call_lines[k + 1]
+        vertices = ints[bounds[first] : bounds[stop]].tolist()
+        cuts = (bounds[first : stop + 1] - bounds[first]).tolist()
+        paths = [vertices[a:b] for a, b in pairwise(cuts)]
         clipper = pyclipper.PyclipperOffset(2.0, tolerance)
         clipper.AddPaths(paths, pyclipper.JT_ROUND, pyclipper.ET_OPENROUND)
-        rings: list[list[list[int]]] = clipper.Execute(buffer * units)
-        return rings
+        rings = clipper.Execute(buffer * units)
+        counts = np.fromiter((len(r) for r in rings), np.int64, len(rings))
+        flat = chain.from_iterable(chain.from_iterable(rings))
+        return counts, np.fromiter(flat, np.int64, 2 * int(counts.sum())).reshape(-1, 2)
 
-    calls = np.unique(line_call).tolist()
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        answers = list(pool.map(offset, calls))
-    rings = [ring for answer in answers for ring in answer]
-    if not rings:
+        answers = list(pool.map(offset, range(calls.size)))
+    counts = np.concatenate([answer[0] for answer in answers])
+    if not counts.size:
         return out
-    ring_call = np.repeat(calls, [len(answer) for answer in answers])
-    return _polygons(out, rings, ring_call, per_call, size[1] * units, shift, units)
+    xy = np.concatenate([answer[1] for answer in answers]).astype(np.float64)
+    ring_call = np.repeat(calls, [answer[0].size for answer in answers])
+    return _polygons(out, counts, xy, ring_call, per_call, size[1] * units, shift, units)
 
 
 def _polygons(
     out: NDArray[Any],
-    rings: list[list[list[int]]],
+    counts: IntArray,
+    xy: FloatArray,
     ring_call: IntArray,
     per_call: int,
     row: float,
@@ -100,10 +113,8 @@ def _polygons(
     units: float,
 ) -> NDArray[Any]:
     """Clipper's rings back in their groups' places: each group's shell with its holes (several
-    shells: the rings' nested parity, shells and holes alternating)."""
-    counts = np.fromiter((len(r) for r in rings), np.int64, len(rings))
-    flat = chain.from_iterable(chain.from_iterable(rings))
-    xy = np.fromiter(flat, np.int64, 2 * int(counts.sum())).reshape(-1, 2).astype(np.float64)
+    shells: the rings' nested parity, shells and holes alternating; counts: vertices per ring,
+    xy: the rings' vertices in Clipper's units, ring_call: the call each ring came from)."""
     first = np.r_[0, np.cumsum(counts)[:-1]]
     ring_group = ring_call * per_call + np.floor(xy[first, 1] / row).astype(np.int64)
     after = np.arange(xy.shape[0]) + 1
@@ -111,7 +122,7 @@ def _polygons(
     cross = xy[:, 0] * xy[after, 1] - xy[after, 0] * xy[:, 1]
     shell = np.add.reduceat(cross, first) > 0  # counter-clockwise
     xy = xy / units - np.repeat(shift[ring_group], counts, axis=0)
-    ring_geoms = shapely.linearrings(xy, indices=np.repeat(np.arange(len(rings)), counts))
+    ring_geoms = shapely.linearrings(xy, indices=np.repeat(np.arange(counts.size), counts))
     shells = np.bincount(ring_group[shell], minlength=out.size)
     one = shells[ring_group] == 1
     order = np.lexsort((~shell, ring_group))
