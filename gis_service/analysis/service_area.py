@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import geopandas as gpd
@@ -13,10 +11,11 @@ import shapely
 from numpy.typing import ArrayLike, NDArray
 
 from gis_service.analysis.access import AccessRule, access_points
+from gis_service.analysis.line_buffers import buffered_coords, buffered_lines
 from gis_service.analysis.network import StreetGraph
 from gis_service.analysis.routing import NodeReach, nearest_source_snapped
 from gis_service.analysis.snapping import PointsLike, Snapped, SnapRule
-from gis_service.analysis.street_chains import street_chains
+from gis_service.analysis.street_chains import chain_coords, street_chains
 from gis_service.errors import InvalidInput
 
 FloatArray = NDArray[np.float64]
@@ -33,24 +32,36 @@ def edge_substrings(
     graph: StreetGraph, edge: IntArray, start: FloatArray, end: FloatArray
 ) -> NDArray[np.object_]:
     """The parts of edges between distances `start` and `end` from u (vectorised substring)."""
+    xy, counts = substring_coords(graph, edge, start, end)
+    return shapely.linestrings(xy, indices=np.repeat(np.arange(counts.size), counts))
+
+
+def substring_coords(
+    graph: StreetGraph, edge: IntArray, start: FloatArray, end: FloatArray
+) -> tuple[FloatArray, IntArray]:
+    """edge_substrings as coordinates: each part's vertices in order, and their counts."""
     edge = np.asarray(edge, dtype=np.int64)
     start = np.clip(start, 0.0, graph.length[edge])
     end = np.clip(end, start, graph.length[edge])
     n = edge.size
     if n == 0:
-        return np.empty(0, dtype=object)
-    p0, p1 = points_along(graph, edge, start), points_along(graph, edge, end)
+        return np.empty((0, 2)), np.zeros(0, np.int64)
+    ends = points_along(graph, np.r_[edge, edge], np.r_[start, end])
     counts = np.diff(graph.edge_ptr)[edge]
     piece = np.repeat(np.arange(n), counts)
     vidx = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
     vidx += np.repeat(graph.edge_ptr[edge], counts)
     pos = graph.vertex_along[vidx]
     inner = (pos > start[piece]) & (pos < end[piece])
-    xy = np.r_[p0, graph.coords[vidx[inner]], p1]
-    owner = np.r_[np.arange(n), piece[inner], np.arange(n)]
-    rank = np.r_[np.full(n, -1.0), pos[inner], np.full(n, np.inf)]
-    order = np.lexsort((rank, owner))
-    return shapely.linestrings(xy[order], indices=owner[order])
+    piece, vidx = piece[inner], vidx[inner]
+    sizes = np.bincount(piece, minlength=n) + 2
+    first = np.r_[0, np.cumsum(sizes)[:-1]]
+    xy = np.empty((int(sizes.sum()), 2))
+    xy[first], xy[first + sizes - 1] = ends[:n], ends[n:]
+    # inner vertices come by piece and along it: each after its piece's start point
+    rank = np.arange(piece.size) - (np.cumsum(sizes - 2) - (sizes - 2))[piece]
+    xy[first[piece] + 1 + rank] = graph.coords[vidx]
+    return xy, sizes
 
 
 def points_along(graph: StreetGraph, edge: IntArray, along: FloatArray) -> FloatArray:
@@ -164,18 +175,25 @@ def service_areas(
     by_owner = np.where(found.source >= 0, owner[np.maximum(found.source, 0)], -1)
     reach = NodeReach(found.dist, by_owner, found.predecessor, found.limit)
     edge, start, end, source = reached_pieces(graph, reach, sources, radius, per_facility, owner)
-    pieces = edge_substrings(graph, edge, start, end)
     if per_facility:
         order = np.argsort(source, kind="stable")
         groups, first = np.unique(source[order], return_index=True)
-        pieces, bounds = pieces[order], np.r_[first, source.size]
         lengths: list[float] = np.add.reduceat(end[order] - start[order], first).tolist()
         facility: list[object] = ids[groups].tolist()
+        group = np.searchsorted(groups, source)
     else:
-        bounds = np.array([0, pieces.size])
-        lengths = [float(np.sum(end - start))]
-        facility = [None]
-    polygons = buffered_groups(pieces, bounds, buffer)
+        lengths, facility = [float(np.sum(end - start))], [None]
+        group = np.zeros(edge.size, np.int64)
+    if buffer > 0:
+        xy, counts = substring_coords(graph, edge, start, end)
+        chain_xy, chain_sizes, chain_group = chain_coords(xy, counts, group)
+        line = np.repeat(np.arange(chain_sizes.size), chain_sizes)
+        polygons = buffered_coords(chain_xy, line, chain_group, len(facility), buffer, QUAD_SEGS)
+    else:
+        pieces = edge_substrings(graph, edge, start, end)
+        order = np.argsort(group, kind="stable")
+        bounds = np.searchsorted(group[order], np.arange(len(facility) + 1))
+        polygons = buffered_groups(pieces[order], bounds, 0.0)
     return gpd.GeoDataFrame(
         {"facility_id": facility, "street_length_m": lengths}, geometry=polygons, crs=graph.crs
     )
@@ -185,11 +203,10 @@ def buffered_groups(pieces: NDArray[np.object_], bounds: IntArray, buffer: float
     """Per group of consecutive pieces (pieces[bounds[i]:bounds[i+1]]): their union buffered,
     or their multilinestring when buffer is 0.
 
-    The group's pieces are joined end to end into chains (street_chains.py), each chain is
-    buffered and a group's chain buffers are unioned: the same polygon as buffering the group's
-    multilinestring (GEOS nodes the offset curves of a whole multilinestring together, about
-    ten times slower) or unioning one buffer per piece (three times as many parts to overlay).
-    Chains and groups run on a few threads (GEOS releases the GIL).
+    The group's pieces are joined end to end into chains (street_chains.py), and each group's
+    chains are buffered and dissolved in one Clipper offset (line_buffers.py): the same polygon
+    as GEOS buffering the group's multilinestring (about 20 times slower: it nodes every offset
+    curve together) or unioning one buffer per chain (about 4 times slower).
     """
     n_groups = bounds.size - 1
     if buffer <= 0:
@@ -198,18 +215,4 @@ def buffered_groups(pieces: NDArray[np.object_], bounds: IntArray, buffer: float
             dtype=object,
         )
     lines, line_group = street_chains(pieces, np.repeat(np.arange(n_groups), np.diff(bounds)))
-    order = np.argsort(line_group, kind="stable")
-    lines, line_group = lines[order], line_group[order]
-    first = np.searchsorted(line_group, np.arange(n_groups + 1))
-    workers = min(4, os.cpu_count() or 1)
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        chunks = np.array_split(lines, workers)
-        blobs = np.concatenate(
-            list(pool.map(lambda c: shapely.buffer(c, buffer, quad_segs=QUAD_SEGS), chunks))
-        )
-
-        def union(i: int) -> Any:
-            a, b = first[i], first[i + 1]
-            return blobs[a] if b - a == 1 else shapely.union_all(blobs[a:b])
-
-        return np.array(list(pool.map(union, range(n_groups))), dtype=object)
+    return buffered_lines(lines, line_group, n_groups, buffer, QUAD_SEGS)

@@ -1,16 +1,18 @@
-"""Street pieces joined into chains at their shared ends, so fewer buffers are unioned.
+"""Street pieces joined into chains at their shared ends, so fewer lines are buffered.
 
 The buffer of a polyline is the union of its segments' buffers (round joins), so a group of
 street pieces may be buffered as a few long chains instead of one capsule per piece: the union
-of the chains' buffers is the same polygon, and GEOS overlays three times fewer parts. At each
-node the piece ends are sorted by direction and each is paired with the one half a turn
-further (straight on at a crossroads); at most one end per node stays unpaired, so a group of
-pieces becomes about (odd-degree nodes / 2) chains, the fewest paths that cover a graph.
+of the chains' buffers is the same polygon, with three times fewer round ends to dissolve
+(line_buffers.py: 30 % less work than offsetting the pieces). At each node the piece ends are
+sorted by direction and each is paired with the one half a turn further (straight on at a
+crossroads); at most one end per node stays unpaired, so a group of pieces becomes about
+(odd-degree nodes / 2) chains, the fewest paths that cover a graph.
 """
 
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import shapely
 from numpy.typing import NDArray
 from scipy.sparse import coo_matrix
@@ -32,14 +34,25 @@ def street_chains(
     if pieces.size == 0:
         return np.empty(0, dtype=object), np.zeros(0, np.int64)
     coords, owner = shapely.get_coordinates(pieces, return_index=True)
-    counts = np.bincount(owner, minlength=pieces.size)
+    xy, sizes, chain_group = chain_coords(coords, np.bincount(owner, minlength=pieces.size), group)
+    return shapely.linestrings(xy, indices=np.repeat(np.arange(sizes.size), sizes)), chain_group
+
+
+def chain_coords(
+    coords: FloatArray, counts: IntArray, group: IntArray
+) -> tuple[FloatArray, IntArray, IntArray]:
+    """street_chains on coordinates: pieces given as their vertices in order (coords) and
+    vertex counts; the chains' vertices, their counts and each chain's group."""
+    if counts.size == 0:
+        return np.empty((0, 2)), np.zeros(0, np.int64), np.zeros(0, np.int64)
     first = np.r_[0, np.cumsum(counts)[:-1]]
     last = first + counts - 1
     partner = _pair_ends(coords, first, last, group)
     chosen, steps, chain = _oriented_chains(partner)
     order = np.lexsort((-steps, chain))
     walk, chain = chosen[order], chain[order]
-    return _chain_lines(coords, first, last, walk, chain), group[walk[_starts(chain)] // 2]
+    xy, sizes = _chain_vertices(coords, first, last, walk, chain)
+    return xy, sizes, group[walk[_starts(chain)] // 2]
 
 
 def _pair_ends(coords: FloatArray, first: IntArray, last: IntArray, group: IntArray) -> IntArray:
@@ -49,11 +62,12 @@ def _pair_ends(coords: FloatArray, first: IntArray, last: IntArray, group: IntAr
     at = np.stack([coords[first], coords[last]], axis=1).reshape(-1, 2)
     toward = np.stack([coords[first + 1], coords[last - 1]], axis=1).reshape(-1, 2)
     key = np.round(at / KEY_GRID_M)
-    end_group = np.repeat(group, 2)
+    point = pd.factorize(key[:, 0] + 1j * key[:, 1])[0]
+    at_node = point * (int(group.max()) + 1) + np.repeat(group, 2)  # same point and group
     angle = np.arctan2(toward[:, 1] - at[:, 1], toward[:, 0] - at[:, 0])
-    order = np.lexsort((angle, key[:, 1], key[:, 0], end_group))
-    k, g = key[order], end_group[order]
-    new = np.r_[True, (g[1:] != g[:-1]) | (k[1:, 0] != k[:-1, 0]) | (k[1:, 1] != k[:-1, 1])]
+    order = np.lexsort((angle, at_node))
+    k = at_node[order]
+    new = np.r_[True, k[1:] != k[:-1]]
     node_start = np.flatnonzero(new)
     degree = np.diff(np.r_[node_start, order.size])
     node = np.cumsum(new) - 1
@@ -119,10 +133,10 @@ def _starts(labels: IntArray) -> IntArray:
     return np.flatnonzero(np.r_[True, labels[1:] != labels[:-1]])
 
 
-def _chain_lines(
+def _chain_vertices(
     coords: FloatArray, first: IntArray, last: IntArray, walk: IntArray, chain: IntArray
-) -> NDArray[np.object_]:
-    """The chains as LineStrings (walk: the entering ends, chain by chain, in order)."""
+) -> tuple[FloatArray, IntArray]:
+    """The chains' vertices and counts (walk: the entering ends, chain by chain, in order)."""
     piece, backwards = walk // 2, (walk % 2).astype(bool)
     begin = np.where(backwards, last[piece], first[piece])
     is_last = np.r_[chain[1:] != chain[:-1], True]
@@ -131,5 +145,4 @@ def _chain_lines(
     along = np.arange(size.sum()) - np.repeat(offset, size)
     sign = np.repeat(np.where(backwards, -1, 1), size)
     vertex = coords[np.repeat(begin, size) + sign * along]
-    line = np.repeat(np.cumsum(np.r_[True, chain[1:] != chain[:-1]]) - 1, size)
-    return shapely.linestrings(vertex, indices=line)
+    return vertex, np.add.reduceat(size, _starts(chain))

@@ -115,7 +115,8 @@ def test_pieces_buffered_in_chains_make_the_polygon_of_their_multilinestring(lat
     slow = shapely.buffer(areas.geometry.to_numpy(), 25.0, quad_segs=QUAD_SEGS)
     assert len(fast) == len(slow) == 2
     for mine, whole in zip(fast, slow, strict=True):
-        assert mine.is_valid and mine.area == pytest.approx(whole.area, rel=1e-9)
+        # vertices on whole tenths of a millimetre (line_buffers.py)
+        assert mine.is_valid and mine.area == pytest.approx(whole.area, rel=1e-6)
         assert shapely.symmetric_difference(mine, whole).area < 1e-6 * whole.area
     lines = buffered_groups(pieces, bounds, 0.0)
     assert [g.length for g in lines] == pytest.approx(areas.geometry.length.tolist())

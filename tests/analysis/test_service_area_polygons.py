@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import shapely
 
+from gis_service.analysis.line_buffers import buffered_lines
 from gis_service.analysis.network import StreetGraph, build_graph
 from gis_service.analysis.service_area import QUAD_SEGS, buffered_groups, service_areas
 from gis_service.analysis.street_chains import street_chains
@@ -29,15 +30,16 @@ def district() -> tuple[StreetGraph, np.ndarray, np.ndarray]:
 
 
 def assert_same_as_direct_buffer(
-    polygons: np.ndarray, lines: np.ndarray, area_tolerance: float = 0.025
+    polygons: np.ndarray, lines: np.ndarray, area_tolerance: float = 0.025, apart_at_most=1e-4
 ) -> None:
-    """Each polygon is the direct buffer of its lines with the same arcs (up to where a join's
-    chords fall on a bend: 1e-4 of the area), and within the tolerance of the exact buffer."""
+    """Each polygon is the direct buffer of its lines with as many chords per arc (up to where
+    the chords fall on an arc: `apart_at_most` of the area), and within the tolerance of the
+    exact buffer."""
     direct = shapely.buffer(lines, 25.0, quad_segs=QUAD_SEGS)
     exact = shapely.buffer(lines, 25.0, quad_segs=64)
     assert shapely.is_valid(polygons).all()
     apart = shapely.area(shapely.symmetric_difference(polygons, direct))
-    assert (apart <= 1e-4 * shapely.area(direct)).all()
+    assert (apart <= apart_at_most * shapely.area(direct)).all()
     ratio = shapely.area(polygons) / shapely.area(exact)
     assert ((ratio > 1 - area_tolerance) & (ratio <= 1.0 + 1e-9)).all()
     assert (shapely.hausdorff_distance(polygons, exact) < BOUNDARY_TOLERANCE_M).all()
@@ -68,7 +70,10 @@ def test_curved_streets_loops_bridges_and_dead_ends_keep_their_buffer():
     facilities = np.array([[10.0, 5.0], [190.0, 30.0], [60.0, 50.0]])
     areas = service_areas(graph, facilities, 150.0, buffer=25.0)
     lines = service_areas(graph, facilities, 150.0, buffer=0.0)
-    assert_same_as_direct_buffer(areas.geometry.to_numpy(), lines.geometry.to_numpy())
+    # Clipper steps a bend's chords 22.5 degrees apart from one side, GEOS spreads them evenly:
+    # on these sharp bends the chords fall apart by up to 0.2 % of the area (both stay within
+    # 1 m of the exact outline)
+    assert_same_as_direct_buffer(areas.geometry.to_numpy(), lines.geometry.to_numpy(), 0.025, 2e-3)
 
 
 def test_chains_pass_along_every_piece_once_and_keep_groups_apart(lattice):
@@ -89,6 +94,31 @@ def test_chains_pass_along_every_piece_once_and_keep_groups_apart(lattice):
 def test_a_group_of_one_piece_and_an_empty_answer():
     one = np.array([shapely.LineString([(0, 0), (100, 0)])], dtype=object)
     (polygon,) = buffered_groups(one, np.array([0, 1]), 25.0)
-    assert polygon.area == pytest.approx(shapely.buffer(one[0], 25.0, quad_segs=QUAD_SEGS).area)
+    direct = shapely.buffer(one[0], 25.0, quad_segs=QUAD_SEGS)
+    assert polygon.area == pytest.approx(direct.area, rel=1e-6)  # vertices on 0.1 mm
     lines, groups = street_chains(np.empty(0, dtype=object), np.zeros(0, np.int64))
     assert lines.size == groups.size == 0
+
+
+def test_groups_buffered_in_one_clipper_call_stay_apart_with_their_holes_and_parts():
+    square = shapely.LineString([(0, 0), (200, 0), (200, 200), (0, 200), (0, 0)])  # a hole
+    apart = shapely.LineString([(1000, 0), (1100, 0)])  # a second part of group 1
+    island = shapely.LineString([(80, 100), (120, 100)])  # inside group 2's hole
+    lines = np.array([square, square, apart, square, island, square], dtype=object)
+    group = np.array([0, 1, 1, 2, 2, 4])  # group 3 has no line; 0, 1, 2 and 4 overlap in space
+    polygons = buffered_lines(lines, group, 5, 25.0, QUAD_SEGS)
+    direct = [shapely.buffer(shapely.union_all(lines[group == g]), 25.0, quad_segs=QUAD_SEGS)
+              for g in range(5)]  # fmt: skip
+    assert shapely.is_valid(polygons).all() and polygons[3].is_empty
+    for g in (0, 1, 2, 4):
+        apart_area = shapely.symmetric_difference(polygons[g], direct[g]).area
+        assert apart_area <= 1e-4 * direct[g].area
+    assert len(polygons[0].interiors) == 1 and polygons[1].geom_type == "MultiPolygon"
+    assert polygons[2].covers(shapely.Point(100, 100)) and not polygons[0].covers(
+        shapely.Point(100, 100)
+    )
+    # a city-wide group (100 km) keeps Clipper's fast integer range with coarser units
+    far = np.array([shapely.LineString([(0, 0), (100_000, 0)])], dtype=object)
+    (wide,) = buffered_lines(far, np.zeros(1, np.int64), 1, 25.0, QUAD_SEGS)
+    exact = shapely.buffer(far[0], 25.0, quad_segs=QUAD_SEGS).area
+    assert wide.area == pytest.approx(exact, rel=1e-5)  # vertices on 0.2 mm
