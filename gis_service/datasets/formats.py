@@ -180,7 +180,34 @@ def geojson_texts(geometries: Any) -> np.ndarray:
     geoms = np.asarray(geometries, dtype=object)
     if geoms.size == 0:
         return np.empty(0, dtype=object)
+    kinds = shapely.get_type_id(geoms)
+    if np.isin(kinds, POLYGONAL).all() and not shapely.is_empty(geoms).any():
+        return polygon_texts(geoms, kinds == POLYGONAL[0])
     return np.asarray(shapely.to_geojson(geoms), dtype=object)
+
+
+POLYGONAL = (3, 6)
+"""GEOS type ids of Polygon and MultiPolygon."""
+
+
+def polygon_texts(geoms: np.ndarray, single: np.ndarray) -> np.ndarray:
+    """GeoJSON text of non-empty polygons and multipolygons, written from their coordinate
+    arrays by orjson ring by ring (several times faster than GEOS's writer for big outlines)."""
+    _, coords, offsets = shapely.to_ragged_array(geoms)  # MultiPolygon offsets if any is one
+    ring_ends, polygon_ends = offsets[0], offsets[1]
+    multi_ends = offsets[2] if len(offsets) > 2 else np.arange(len(geoms) + 1)
+    rings = [orjson.dumps(np.ascontiguousarray(coords[a:b]), option=orjson.OPT_SERIALIZE_NUMPY)
+             for a, b in itertools.pairwise(ring_ends.tolist())]  # fmt: skip
+    polygons = [b"[" + b",".join(rings[a:b]) + b"]"
+                for a, b in itertools.pairwise(polygon_ends.tolist())]  # fmt: skip
+    texts = np.empty(len(geoms), dtype=object)
+    for i, (a, b) in enumerate(itertools.pairwise(multi_ends.tolist())):
+        if single[i]:
+            texts[i] = '{"type":"Polygon","coordinates":' + polygons[a].decode() + "}"
+        else:
+            parts = b",".join(polygons[a:b]).decode()
+            texts[i] = '{"type":"MultiPolygon","coordinates":[' + parts + "]}"
+    return texts
 
 
 def text_table(frame: pd.DataFrame, columns: Sequence[str] | None = None) -> str:

@@ -9,6 +9,7 @@ import geopandas as gpd
 import numpy as np
 import orjson
 import pandas as pd
+import shapely
 
 from gis_service.datasets.formats import dumps, records, to_csv
 from gis_service.datasets.runs import facility_names
@@ -60,3 +61,19 @@ def test_facility_names_by_id_with_nulls() -> None:
     table = pd.DataFrame({"facility_id": [9, None, 11], "facility_name": got[:3]})
     assert orjson.loads(dumps(records(table)))[2] == {"facility_id": 11.0, "facility_name": "Shop"}
     assert list(csv.reader(io.StringIO(to_csv(table))))[1:] == [["9", ""], ["", ""], ["11", "Shop"]]
+
+
+def test_polygon_geojson_reads_as_geos_writes_it() -> None:
+    from shapely import affinity
+
+    from gis_service.datasets.formats import geojson_texts
+
+    disc = shapely.buffer(shapely.Point(113.3, 23.1), 0.003, quad_segs=8)
+    holed = shapely.difference(disc, shapely.buffer(shapely.Point(113.3, 23.1), 0.001))
+    pair = shapely.union(disc, affinity.translate(disc, 0.01))
+    for geoms in ([disc, holed, pair], [disc, holed], [shapely.Point(1, 2), disc],
+                  [disc, shapely.Polygon()]):  # fmt: skip
+        ours = geojson_texts(np.array(geoms, dtype=object))
+        assert [orjson.loads(t) for t in ours] == [orjson.loads(t) for t in
+                                                   shapely.to_geojson(geoms)]  # fmt: skip
+    assert orjson.loads(geojson_texts([pair])[0])["type"] == "MultiPolygon"
