@@ -34,28 +34,41 @@ ELIGIBLE_SQL = (
     "AND NOT coalesce(b.has_original_elevator, false)"
 )
 MEASURES = {"stairwells": "1", "households": "t.households", "elderly_households": "t.elderly"}
-"""What the shares weigh stairwells by (t: a stairwell row of unit_table_sql's inner SELECT)."""
+"""What the shares weigh stairwells by (t: a stairwell row of unit_table_sql's inner SELECT);
+eligible and in-service stairwells are the pipeline funnel's sums, not counted twice."""
 
 
-def unit_table_sql(level_col: str, area: Area, statuses: list[str], where: str) -> str:
-    """One row per unit (NULLs last): stairwells, eligible and in service by each measure,
-    unknown statuses, and the eligible stairwells at each status of the pipeline."""
+def unit_table_sql(level_col: str, area: Area, statuses: list[str], where: str,
+                   complete: bool) -> str:  # fmt: skip
+    """One row per unit (NULLs last): stairwells, eligible and in-service households and
+    elderly households, the eligible stairwells at each status of the pipeline, and (unless
+    the statuses are every code the lookup table allows) the stairwells of unknown statuses."""
     unit = STAIRWELL_FILTERS[level_col]  # an identifier of the fixed hierarchy, never user text
     sums = []
     for name, value in MEASURES.items():
-        sums.append(f"coalesce(sum({value}) FILTER (WHERE t.ok), 0) AS eligible_{name}")
-        sums.append(f"coalesce(sum({value}) FILTER (WHERE t.ok AND t.served), 0) "
-                    f"AS in_service_{name}")  # fmt: skip
+        if name != "stairwells":
+            sums.append(f"coalesce(sum({value}) FILTER (WHERE t.ok), 0) AS eligible_{name}")
+            sums.append(f"coalesce(sum({value}) FILTER (WHERE t.ok AND t.served), 0) "
+                        f"AS in_service_{name}")  # fmt: skip
     funnel = [f"count(*) FILTER (WHERE t.ok AND t.status = %(status_{i})s) AS status_{i}"
               for i in range(len(statuses))]  # fmt: skip
+    unknown = "0" if complete else \
+        "count(*) FILTER (WHERE NOT coalesce(t.status = ANY(%(statuses)s), false))"  # fmt: skip
     return (
-        f"SELECT t.unit, count(*) AS stairwells, {', '.join(sums + funnel)}, "
-        "count(*) FILTER (WHERE NOT coalesce(t.status = ANY(%(statuses)s), false)) AS unknown "
+        f"SELECT t.unit, count(*) AS stairwells, {', '.join(sums + funnel)}, {unknown} AS unknown "
         f"FROM (SELECT {unit} AS unit, s.elevator_status AS status, ({ELIGIBLE_SQL}) AS ok, "
         "s.elevator_status = %(in_service)s AS served, s.households, "
         f"s.elderly_households AS elderly{BUILDING_JOIN}{unit_joins(level_col, *area.ids())}\n"
         f"{where}) t GROUP BY t.unit ORDER BY t.unit NULLS LAST"
     )
+
+
+def every_status(conn: sa.Connection, statuses: list[str]) -> bool:
+    """Whether the statuses hold every code of the elevator_status lookup table (which a
+    stairwell's status must be one of: then none is unknown)."""
+    found = conn.execute(sa.text("SELECT NOT EXISTS (SELECT 1 FROM elevator_status "
+                                 "WHERE NOT code = ANY(:s))"), {"s": list(statuses)})  # fmt: skip
+    return bool(found.scalar_one())
 
 
 def only_units(
@@ -95,7 +108,8 @@ def coverage_in_sql(
     params.update(cutoff_year=rule.cutoff_year, min_floors=rule.min_floors,
                   in_service=rule.in_service, statuses=list(statuses),
                   **{f"status_{i}": code for i, code in enumerate(statuses)})  # fmt: skip
-    table = read_frame(conn, unit_table_sql(level_col, area, statuses, where), params)
+    sql = unit_table_sql(level_col, area, statuses, where, every_status(conn, statuses))
+    table = read_frame(conn, sql, params)
     if not len(table):
         none = load_stairwells(conn, area, ids=() if units is not None else None)
         return coverage(none, level_col, statuses, rule)
@@ -104,10 +118,14 @@ def coverage_in_sql(
         raise InvalidInput(f"unknown elevator statuses: {', '.join(unknown)}")
     out = pd.DataFrame({level_col: pd.array(table["unit"], dtype="Int64").to_numpy()})
     out["stairwells"] = table["stairwells"].to_numpy(np.int64)
+    funnel = table[[f"status_{i}" for i in range(len(statuses))]].to_numpy(np.int64)
     for name in MEASURES:
-        kind = np.int64 if name == "stairwells" else np.float64
+        if name == "stairwells":
+            out["eligible_stairwells"] = funnel.sum(axis=1)
+            out["in_service_stairwells"] = funnel[:, statuses.index(rule.in_service)]
+            continue
         for part in ("eligible", "in_service"):
-            out[f"{part}_{name}"] = pd.to_numeric(table[f"{part}_{name}"]).to_numpy(kind)
+            out[f"{part}_{name}"] = pd.to_numeric(table[f"{part}_{name}"]).to_numpy(np.float64)
     for name in MEASURES:
         with np.errstate(invalid="ignore", divide="ignore"):
             out[f"share_{name}"] = out[f"in_service_{name}"] / out[f"eligible_{name}"]
