@@ -275,9 +275,13 @@ def splice_rows(table: pd.DataFrame, rows: pd.DataFrame, ids: np.ndarray) -> pd.
     rows = rows[list(table.columns)]
     same = list(rows.dtypes) == list(table.dtypes)
     if same and len(at) == len(rows) and np.array_equal(table["id"].to_numpy()[at], rows["id"]):
-        out = table.copy(deep=False)  # copy on write: a column set below is copied, not shared
+        out = table.copy(deep=False)
         for j, column in enumerate(table.columns):
-            out.iloc[at, j] = rows[column].to_numpy()
+            new = rows[column].to_numpy()
+            if not np.array_equal(table[column].to_numpy()[at], new):  # NaN: copied anyway
+                values = table[column].array.copy()  # this column only, not its whole block
+                values[at] = new
+                out.isetitem(j, values)
         return out
     keep = np.ones(len(table), bool)
     keep[at] = False
