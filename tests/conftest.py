@@ -156,6 +156,18 @@ def empty_db(pg_cluster: ManagedCluster, empty_template: str) -> Iterator[Engine
 
 
 @pytest.fixture
+def own_cluster(tmp_path: Path) -> Iterator[tuple[ManagedCluster, Engine, dict[str, str]]]:
+    """A throwaway cluster of this test's own (it gets stopped) with the demo district."""
+    with throwaway_cluster(tmp_path / "data", TEST_ROOT) as cluster:
+        ensure_postgis(cluster.conninfo())
+        engine = create_db_engine(cluster.url("postgres"))
+        migrate.upgrade(engine)
+        tokens = load_demo(engine).tokens
+        yield cluster, engine, tokens
+        engine.dispose()
+
+
+@pytest.fixture
 def demo_db(pg_cluster: ManagedCluster, demo_template: DemoTemplate) -> Iterator[Engine]:
     """An engine on a copy of the demo district that this test may change."""
     yield from engine_on_copy(pg_cluster, demo_template.name)

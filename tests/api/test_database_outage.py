@@ -7,7 +7,6 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import httpx
 import pytest
@@ -16,11 +15,9 @@ from fastapi import FastAPI
 from sqlalchemy.engine import Engine
 
 from gis_service.api.app import create_app
-from gis_service.db import migrate
-from gis_service.db.cluster import ManagedCluster, ensure_postgis, throwaway_cluster
+from gis_service.db.cluster import ManagedCluster
 from gis_service.db.engine import create_db_engine
-from gis_service.ingest.demo_load import load_demo
-from tests.conftest import TEST_ROOT, LiveServer
+from tests.conftest import LiveServer
 
 pytestmark = pytest.mark.faults
 BOUND_S = 20.0
@@ -39,18 +36,6 @@ class Outcomes:
         """Record one answer."""
         with self.lock:
             self.statuses.append((kind, status, seconds, body))
-
-
-@pytest.fixture
-def own_cluster(tmp_path: Path) -> Iterator[tuple[ManagedCluster, Engine, dict[str, str]]]:
-    """A throwaway cluster of this test's own (it gets stopped) with the demo district."""
-    with throwaway_cluster(tmp_path / "data", TEST_ROOT) as cluster:
-        ensure_postgis(cluster.conninfo())
-        engine = create_db_engine(cluster.url("postgres"))
-        migrate.upgrade(engine)
-        tokens = load_demo(engine).tokens
-        yield cluster, engine, tokens
-        engine.dispose()
 
 
 def reader(live: LiveServer, token: str, out: Outcomes, stop: threading.Event) -> None:

@@ -3,36 +3,21 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 
 import pytest
 from fastapi import FastAPI
 from sqlalchemy.engine import Engine
 
 from gis_service.api.app import create_app
-from gis_service.db import migrate
-from gis_service.db.cluster import ManagedCluster, ensure_postgis, throwaway_cluster
+from gis_service.db.cluster import ManagedCluster
 from gis_service.db.engine import create_db_engine
-from gis_service.ingest.demo_load import load_demo
-from tests.conftest import TEST_ROOT, LiveServer
+from tests.conftest import LiveServer
 from tests.tiles.conftest import compound34, tile_pixel
 
 pytestmark = pytest.mark.faults
 BOUND_S = 12.0
 """A tile answers within this while the database is down (connect_timeout is 5 s)."""
-
-
-@pytest.fixture
-def own_cluster(tmp_path: Path) -> Iterator[tuple[ManagedCluster, Engine, dict[str, str]]]:
-    """A throwaway cluster of this test's own (it gets stopped) with the demo district."""
-    with throwaway_cluster(tmp_path / "data", TEST_ROOT) as cluster:
-        ensure_postgis(cluster.conninfo())
-        engine = create_db_engine(cluster.url("postgres"))
-        migrate.upgrade(engine)
-        tokens = load_demo(engine).tokens
-        yield cluster, engine, tokens
-        engine.dispose()
 
 
 def test_a_tile_while_the_database_is_down_is_a_clear_503(
