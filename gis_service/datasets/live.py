@@ -106,13 +106,8 @@ def splice_units(
         touched |= table[unit_col].isna().to_numpy(bool)
     fresh = fresh[list(table.columns)]
     at = np.flatnonzero(touched)
-    same_units = len(at) == len(fresh) and list(fresh.dtypes) == list(table.dtypes)
-    if same_units and table[unit_col].iloc[at].reset_index(drop=True).equals(
-        fresh[unit_col].reset_index(drop=True)
-    ):  # the same units, re-counted: their rows replaced where they are
-        out = table.copy(deep=False)  # copy on write: the kept table is left as it is
-        for j, column in enumerate(table.columns):
-            out.iloc[at, j] = fresh[column].to_numpy()
+    out = replaced_at(table, at, fresh, unit_col)  # the same units, re-counted
+    if out is not None:
         taken = np.arange(len(table))
         taken[at] = -1
         ROWS_JSON.spliced(out, table, taken)
@@ -125,4 +120,28 @@ def splice_units(
         order = out[unit_col].sort_values(na_position="last", kind="stable").index.to_numpy()
         out, taken = out.take(order).reset_index(drop=True), taken[order]
     ROWS_JSON.spliced(out, table, taken)
+    return out
+
+
+def replaced_at(
+    table: pd.DataFrame, at: np.ndarray, rows: pd.DataFrame, key: str
+) -> pd.DataFrame | None:
+    """The table with its rows at these positions replaced by `rows` (the same columns and
+    types, and the same keys in the same order; else None), copying only the columns that
+    changed: the table itself is left as it is."""
+    rows = rows[list(table.columns)]
+    if len(at) != len(rows) or list(rows.dtypes) != list(table.dtypes):
+        return None
+
+    def before(column: str) -> pd.Series:
+        return table[column].iloc[at].reset_index(drop=True)
+
+    if not before(key).equals(rows[key].reset_index(drop=True)):
+        return None
+    out = table.copy(deep=False)
+    for j, column in enumerate(table.columns):
+        if not before(column).equals(rows[column].reset_index(drop=True)):
+            values = table[column].array.copy()  # this column only, not its whole block
+            values[at] = rows[column].array
+            out.isetitem(j, values)
     return out

@@ -31,7 +31,7 @@ from gis_service.datasets.area import Area, Box, area_box, margin_box
 from gis_service.datasets.cache import STAIRWELL_TABLES, ResultCache, versions_key
 from gis_service.datasets.changes import Changes
 from gis_service.datasets.coverage import coverage_in_sql, touched_units
-from gis_service.datasets.live import LiveAnswers, splice_units
+from gis_service.datasets.live import LiveAnswers, replaced_at, splice_units
 from gis_service.datasets.load import (
     LayerSource,
     level_names,
@@ -273,16 +273,9 @@ def splice_rows(table: pd.DataFrame, rows: pd.DataFrame, ids: np.ndarray) -> pd.
     without a row is gone, a new one comes in its place)."""
     at = rows_of_ids(table, ids)
     rows = rows[list(table.columns)]
-    same = list(rows.dtypes) == list(table.dtypes)
-    if same and len(at) == len(rows) and np.array_equal(table["id"].to_numpy()[at], rows["id"]):
-        out = table.copy(deep=False)
-        for j, column in enumerate(table.columns):
-            new = rows[column].to_numpy()
-            if not np.array_equal(table[column].to_numpy()[at], new):  # NaN: copied anyway
-                values = table[column].array.copy()  # this column only, not its whole block
-                values[at] = new
-                out.isetitem(j, values)
-        return out
+    replaced = replaced_at(table, at, rows, "id")  # the same stairwells, written
+    if replaced is not None:
+        return replaced
     keep = np.ones(len(table), bool)
     keep[at] = False
     out = pd.concat([table[keep], rows], ignore_index=True)
