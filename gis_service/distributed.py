@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 import shapely
 import sqlalchemy as sa
+from pandas.api.types import union_categoricals
 from pyproj import CRS
 
 from gis_service.analysis.coverage import Eligibility, eligible
@@ -334,6 +335,8 @@ def nearest_all(
     (partitions read with these parameters' radius and mode)."""
     parts = parts if parts is not None else partitions(client, conn, params)
     futures = [client.submit(nearest_part, p, params, pure=False) for p in parts]
-    out = pd.concat(list(client.gather(futures)), ignore_index=True)
+    answers = list(client.gather(futures))
+    out = pd.concat(answers, ignore_index=True)
+    out["facility_name"] = union_categoricals([a["facility_name"] for a in answers])
     out["geometry"] = shapely.from_wkb(out["geometry"].to_numpy())
     return out.sort_values("id", kind="stable").reset_index(drop=True)

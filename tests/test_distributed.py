@@ -115,7 +115,9 @@ def test_nearest_equals_single_process_across_borders(
             coverage_table(conn, "district_id"), check_exact=True,
         )  # fmt: skip
     assert len(distributed) == len(single) > 30_000
-    pd.testing.assert_frame_equal(distributed, single, check_exact=True)
+    # names are categories in both; each side lists them in the order it met them
+    pd.testing.assert_frame_equal(distributed, single, check_exact=True, check_categorical=False)
+    assert distributed["facility_name"].notna().sum() > 20_000
     pd.testing.assert_frame_equal(
         shares_table(distributed, "district_id"), shares_table(single, "district_id")
     )

@@ -8,7 +8,7 @@ import shapely
 from numpy.typing import ArrayLike, NDArray
 from scipy.spatial import cKDTree
 
-from gis_service.analysis.access import AccessRule, access_points, facility_geometries
+from gis_service.analysis.access import Access, AccessRule, access_points, facility_geometries
 from gis_service.analysis.crs import metric_crs, to_metric, xy_of
 from gis_service.analysis.network import StreetGraph
 from gis_service.analysis.routing import meeting_points, nearest_source_snapped, reach_targets
@@ -104,6 +104,7 @@ def network_nearest(
     access: AccessRule = AccessRule(),
     snap: SnapRule = SnapRule(),
     snapped: HomeSnaps | None = None,
+    entry: Access | None = None,
 ) -> pd.DataFrame:
     """Nearest facility and walking distance along streets for every point, in one pass.
 
@@ -112,13 +113,14 @@ def network_nearest(
     default). The search stops at `radius` (distance inf and facility_id NA beyond it).
     Columns: facility_id, distance, served, access (the point's leg to the street), access_x,
     access_y (where the walk reaches the facility, graph CRS), unsnapped (why a point found
-    no way, else None). `snapped`: the points already snapped by this rule (snap_homes).
+    no way, else None). `snapped`: the points already snapped by this rule (snap_homes);
+    `entry`: the facilities' access stretches already found by these rules (access_points).
     """
     snap = snap.limited(max_snap)
     ids = _ids(facility_ids, facility_geometries(facilities).size)
     targets, unsnapped = snapped or snap_homes(graph, points, snap)
     n = len(targets)
-    entry = access_points(graph, facilities, access, snap)
+    entry = entry or access_points(graph, facilities, access, snap)
     sources = entry.stretches
     xy = np.full((n, 2), np.nan)
     if not sources.ok.any():

@@ -10,7 +10,7 @@ import pandas as pd
 import shapely
 from numpy.typing import ArrayLike, NDArray
 
-from gis_service.analysis.access import AccessRule, access_points
+from gis_service.analysis.access import Access, AccessRule, access_points
 from gis_service.analysis.line_buffers import buffered_coords, buffered_lines
 from gis_service.analysis.network import StreetGraph
 from gis_service.analysis.routing import NodeReach, nearest_source_snapped
@@ -151,17 +151,19 @@ def service_areas(
     max_snap: float | None = None,
     access: AccessRule = AccessRule(),
     snap: SnapRule = SnapRule(),
+    entry: Access | None = None,
 ) -> gpd.GeoDataFrame:
     """Service-area polygons: reached street pieces (cut at the remaining distance) buffered.
 
     Facilities are reached at their access stretches (`access`, see access.py). per_facility
     gives one polygon per facility over the streets it is nearest to (network Voronoi within
     the radius); False one dissolved polygon for the layer. Columns: facility_id (None
-    overall), street_length_m, geometry (graph CRS).
+    overall), street_length_m, geometry (graph CRS). `entry`: the facilities' access
+    stretches already found by these rules (access_points).
     """
     if radius < 0 or buffer < 0:
         raise InvalidInput("radius and buffer must be >= 0")
-    entry = access_points(graph, facilities, access, snap.limited(max_snap))
+    entry = entry or access_points(graph, facilities, access, snap.limited(max_snap))
     sources, owner = entry.stretches, entry.owner
     n_fac = entry.n_facilities
     ids = np.arange(n_fac) if facility_ids is None else np.asarray(facility_ids)

@@ -48,7 +48,8 @@ def caches(request: Request) -> tuple[ResultCache, ResultCache, ResultCache]:
     with _LOCK:
         if getattr(state, "analysis_cache", None) is None:
             state.analysis_cache = ResultCache(maxsize=128)
-            state.graph_cache = ResultCache(maxsize=8)  # graphs, stairwells as read, snaps
+            state.graph_cache = ResultCache(maxsize=12)  # graphs, and places on them:
+            # the stairwells' snaps and each layer's access stretches (small)
             limit = state.settings.answer_cache_bytes
             state.answer_cache = ResultCache(maxsize=256, max_bytes=limit)
             state.live_answers = LiveAnswers()

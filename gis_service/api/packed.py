@@ -2,7 +2,7 @@
 
 A city's per-stairwell CSV or polygons are 100+ MB; packed they are a tenth of that, so a
 repeated question costs a lookup and a small transfer (browsers and httpx accept zstd). Packing
-runs once per kept answer, in the background after the first answer was sent as it is, so no
+runs once per kept answer, in the background while the first answer is sent as it is, so no
 question waits for it; until it is done, repeats are sent unpacked.
 """
 

@@ -15,6 +15,7 @@ import shapely
 import sqlalchemy as sa
 from pyproj import CRS, Transformer
 
+from gis_service.analysis.access import Access, access_points
 from gis_service.analysis.coverage import Eligibility, project_batch
 from gis_service.analysis.crs import metric_crs
 from gis_service.analysis.network import StreetGraph, build_graph
@@ -117,6 +118,8 @@ class ServiceInputs:
     """The stairwells' points in lon/lat, as read."""
     snapped: HomeSnaps | None = None
     """The stairwells' places on the graph, when kept from an earlier question."""
+    access: Access | None = None
+    """The facilities' access stretches on the graph, when kept from an earlier question."""
 
 
 def pick_crs(*frames: gpd.GeoDataFrame) -> CRS:
@@ -203,19 +206,23 @@ def service_inputs(
     else:
         crs = pick_crs(homes, facilities) if len(homes) or len(facilities) else CRS.from_epsg(3857)
     projected = kept.projected_to(crs) if kept is not None else homes.to_crs(crs)
-    graph, snapped = None, None
-    network = params.sources.streets
+    places = facilities.to_crs(crs)
+    graph, snapped, entry = None, None, None
+    network, rules = params.sources.streets, params.rules
     if params.mode == "network" and network is not None and (len(homes) or len(facilities)):
         progress("building the street graph")
-        closed = params.rules.closed
-        graph = street_graph(conn, network, box, crs, graphs, closed)
+        graph = street_graph(conn, network, box, crs, graphs, rules.closed)
+        on_graph = graph_key(conn, network, box, crs, rules.closed) if graphs is not None else ()
         if kept is not None and graphs is not None and len(homes):
-            snap_key = ("snapped", kept.positions(),
-                        graph_key(conn, network, box, crs, closed), params.rules.snap)  # fmt: skip
-            snap = lambda: snap_homes(graph, projected, params.rules.snap)  # noqa: E731
+            snap = lambda: snap_homes(graph, projected, rules.snap)  # noqa: E731
+            snap_key = ("snapped", kept.positions(), on_graph, rules.snap)
             snapped = graphs.get_or_compute(snap_key, snap)[0]
+        if graphs is not None and len(facilities):
+            find = lambda: access_points(graph, places, rules.access, rules.snap)  # noqa: E731
+            access_key = ("access", shapes_key(facilities), on_graph, rules.access, rules.snap)
+            entry = graphs.get_or_compute(access_key, find)[0]
     lonlat = homes.geometry.to_numpy()
-    return ServiceInputs(projected, facilities.to_crs(crs), graph, crs, box, lonlat, snapped)
+    return ServiceInputs(projected, places, graph, crs, box, lonlat, snapped, entry)
 
 
 @dataclass(frozen=True)
@@ -290,6 +297,13 @@ def positions_key(homes: gpd.GeoDataFrame) -> tuple[int, str]:
     return len(homes), digest.hexdigest()
 
 
+def shapes_key(frame: gpd.GeoDataFrame) -> tuple[int, str]:
+    """What a layer's access stretches on a graph depend on: its ids and shapes (a digest)."""
+    digest = hashlib.blake2b(frame["id"].to_numpy(np.int64).tobytes(), digest_size=16)
+    digest.update(b"".join(shapely.to_wkb(frame.geometry.to_numpy())))
+    return len(frame), digest.hexdigest()
+
+
 def nearest_table(
     inputs: ServiceInputs, params: ServiceParams, progress: Progress = quiet
 ) -> pd.DataFrame:
@@ -307,7 +321,7 @@ def nearest_table(
     elif params.mode == "network" and inputs.graph is not None and len(fac):
         near = network_nearest(
             inputs.graph, homes, fac, ids, radius=params.radius_m, access=rules.access,
-            snap=rules.snap, snapped=inputs.snapped,
+            snap=rules.snap, snapped=inputs.snapped, entry=inputs.access,
         )  # fmt: skip
     else:
         shapes = fac if len(fac) else np.zeros((0, 2))
@@ -317,7 +331,7 @@ def nearest_table(
     out = pd.DataFrame(homes[keep]).reset_index(drop=True)
     out["facility_id"] = near["facility_id"].to_numpy()
     names = facility_names(fac, out["facility_id"].to_numpy())
-    out["facility_name"] = pd.Series(names, dtype=object)  # as is: no text column inferred
+    out["facility_name"] = names
     dist = near["distance"].to_numpy(np.float64)
     out["distance_m"] = np.where(np.isfinite(dist), np.round(dist, 1), np.nan)
     out["minutes"] = np.round(out["distance_m"] / params.m_per_min, 1)
@@ -441,11 +455,11 @@ def refreshed_nearest(
     return out.sort_values("id", kind="stable", ignore_index=True)
 
 
-def facility_names(fac: gpd.GeoDataFrame, facility_ids: np.ndarray) -> np.ndarray:
-    """The name of each facility id (None where there is no facility or name), vectorised: a
-    sorted lookup of the ids and one take of the distinct names (no million-row reindex)."""
+def facility_names(fac: gpd.GeoDataFrame, facility_ids: np.ndarray) -> pd.Categorical:
+    """The name of each facility id (missing where there is no facility or name), vectorised:
+    a sorted lookup of the ids coding the distinct names (no million-row reindex or texts)."""
     if not len(fac) or "name" not in fac.columns:
-        return np.full(len(facility_ids), None, dtype=object)
+        return pd.Categorical.from_codes(np.full(len(facility_ids), -1), categories=[])
     codes = np.full(len(facility_ids), -1, dtype=np.int64)
     ids = fac["id"].to_numpy(np.int64)
     order = np.argsort(ids, kind="stable")
@@ -455,9 +469,7 @@ def facility_names(fac: gpd.GeoDataFrame, facility_ids: np.ndarray) -> np.ndarra
     at = np.minimum(np.searchsorted(ids, wanted, sorter=order), len(ids) - 1)
     known = ids[order[at]] == wanted
     codes[found[known]] = name_codes[order[at[known]]]
-    named = np.empty(len(categories) + 1, dtype=object)  # the last one, None, for code -1
-    named[:-1] = np.asarray(categories, dtype=object)
-    return named[codes]
+    return pd.Categorical.from_codes(codes, categories=categories)
 
 
 def access_lonlat(near: pd.DataFrame, crs: CRS) -> tuple[np.ndarray, np.ndarray]:
@@ -536,7 +548,7 @@ def area_frame(
         rules = params.rules
         out = service_areas(
             inputs.graph, fac, params.radius_m, ids, buffer_m, per_facility,
-            access=rules.access, snap=rules.snap,
+            access=rules.access, snap=rules.snap, entry=inputs.access,
         )  # fmt: skip
     else:
         circles = shapely.buffer(fac.geometry.to_numpy(), params.radius_m, quad_segs=16)

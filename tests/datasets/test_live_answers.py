@@ -183,3 +183,25 @@ def test_a_kept_big_answer_is_sent_packed_to_clients_that_accept_zstd(
     assert "Accept-Encoding" in packed.headers["vary"]
     raw = int(packed.headers["content-length"])
     assert raw * 4 < len(first.content), (raw, len(first.content))
+
+
+def access_kept(app: FastAPI) -> int:
+    """How many layers' access stretches the app keeps on its street graphs."""
+    keys = list(app.state.graph_cache._items)
+    return sum(1 for key in keys if isinstance(key, tuple) and key[0] == "access")
+
+
+def test_facilities_are_entered_where_they_are_now(demo_db, serve, tokens):
+    """A garden's access stretches are found once for every radius and form, and found again
+    when the garden moves: the answers equal a new server's, and show the move."""
+    polygons = ("/analysis/service-areas", {"layer": "gardens", "radius_m": 300})
+    asked = (SHARES, NEW_RADIUS, polygons)
+    pair = Pair(demo_db, serve, tokens["planner"])
+    before = [pair.ask(*q)[0] for q in asked]
+    assert access_kept(pair.app) == 1
+    execute(demo_db, "UPDATE garden SET geom = ST_Translate(geom, 0.004, -0.003) "
+                     "WHERE id = (SELECT min(id) FROM garden)")  # fmt: skip
+    after = [pair.ask(*q)[0] for q in asked]
+    assert after == [pair.from_scratch(*q) for q in asked]
+    assert after[2] != before[2] and after[1] != before[1]
+    assert access_kept(pair.app) == 2
