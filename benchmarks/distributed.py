@@ -59,9 +59,10 @@ from gis_service.ingest.demo_load import load_demo  # noqa: E402
 
 
 def equal(a: pd.DataFrame, b: pd.DataFrame) -> bool:
-    """True when two frames are exactly equal."""
+    """True when two frames are exactly equal (names, as categories, compared by value: each
+    side lists them in the order it met them)."""
     try:
-        pd.testing.assert_frame_equal(a, b, check_exact=True)
+        pd.testing.assert_frame_equal(a, b, check_exact=True, check_categorical=False)
     except AssertionError:
         return False
     return True
