@@ -120,7 +120,8 @@ def network_nearest(
     ids = _ids(facility_ids, facility_geometries(facilities).size)
     targets, unsnapped = snapped or snap_homes(graph, points, snap)
     n = len(targets)
-    entry = entry or access_points(graph, facilities, access, snap)
+    if entry is None:
+        entry = access_points(graph, facilities, access, snap)
     sources = entry.stretches
     xy = np.full((n, 2), np.nan)
     if not sources.ok.any():

@@ -163,7 +163,8 @@ def service_areas(
     """
     if radius < 0 or buffer < 0:
         raise InvalidInput("radius and buffer must be >= 0")
-    entry = entry or access_points(graph, facilities, access, snap.limited(max_snap))
+    if entry is None:
+        entry = access_points(graph, facilities, access, snap.limited(max_snap))
     sources, owner = entry.stretches, entry.owner
     n_fac = entry.n_facilities
     ids = np.arange(n_fac) if facility_ids is None else np.asarray(facility_ids)

@@ -153,10 +153,12 @@ def street_graph(
     crs: CRS,
     graphs: ResultCache | None,
     closed: ClosedRule | None = None,
+    key: tuple[Hashable, ...] | None = None,
 ) -> StreetGraph:
-    """The walkable street graph of a box in a metric CRS (cached by the network's data version)."""
+    """The walkable street graph of a box in a metric CRS (cached by the network's data version;
+    `key`: its graph_key, when the caller has it already)."""
     closed = closed or WalkRules().closed
-    key = graph_key(conn, network, box, crs, closed)
+    key = key or graph_key(conn, network, box, crs, closed)
 
     def build() -> StreetGraph:
         streets = load_layer(conn, network, box)
@@ -211,8 +213,8 @@ def service_inputs(
     network, rules = params.sources.streets, params.rules
     if params.mode == "network" and network is not None and (len(homes) or len(facilities)):
         progress("building the street graph")
-        graph = street_graph(conn, network, box, crs, graphs, rules.closed)
         on_graph = graph_key(conn, network, box, crs, rules.closed) if graphs is not None else ()
+        graph = street_graph(conn, network, box, crs, graphs, rules.closed, on_graph)
         if kept is not None and graphs is not None and len(homes):
             snap = lambda: snap_homes(graph, projected, rules.snap)  # noqa: E731
             snap_key = ("snapped", kept.positions(), on_graph, rules.snap)
