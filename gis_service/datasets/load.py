@@ -19,6 +19,7 @@ import sqlalchemy as sa
 
 from gis_service.catalog import Layer
 from gis_service.datasets.area import Area, Box
+from gis_service.datasets.arrays import read_arrays
 from gis_service.rows.columns import quoted
 
 CRS_LONLAT = "EPSG:4326"
@@ -203,12 +204,12 @@ NAMES_BY_ID = 2_000
 def level_names(conn: sa.Connection, level: str, ids: list[int]) -> dict[int, str]:
     """Names of the units of a level (grid, compound, ...) by id."""
     table = {col[: -len("_id")]: col[: -len("_id")] for col in HIERARCHY}[level]
-    if len(ids) > NAMES_BY_ID:  # much of the level: reading it all beats sending the ids
-        rows = conn.execute(sa.text(f"SELECT id, name FROM {table}")).all()
-    else:
-        sql = sa.text(f"SELECT id, name FROM {table} WHERE id = ANY(:ids)")
-        rows = conn.execute(sql, {"ids": ids}).all()
-    return {int(i): str(name) for i, name in rows if name is not None}
+    sql, params = f"SELECT id, name FROM {table}", {}
+    if len(ids) <= NAMES_BY_ID:  # much of the level: reading it all beats sending the ids
+        sql, params = sql + " WHERE id = ANY(%(ids)s)", {"ids": ids}
+    found = read_arrays(conn, sql, params, ["id", "name"])
+    return {i: str(name) for i, name in zip(np.asarray(found["id"]).tolist(), found["name"],
+                                             strict=True) if name is not None}  # fmt: skip
 
 
 def level_geometries(conn: sa.Connection, level: str, ids: list[int]) -> dict[int, str]:

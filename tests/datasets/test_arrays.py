@@ -1,0 +1,57 @@
+"""A query's columns read whole (datasets/arrays.py) against the real demo database."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import sqlalchemy as sa
+
+from gis_service.datasets.arrays import read_arrays
+from gis_service.datasets.load import read_frame
+
+PER_COMPOUND = (
+    "SELECT s.compound_id AS unit, count(*) AS n, sum(s.households) AS households, "
+    "avg(s.floors)::float8 AS floors, min(s.floors)::int2 AS lowest, max(s.label) AS label "
+    "FROM stairwell s GROUP BY 1"
+)
+
+
+def test_columns_equal_the_rows_read_one_by_one(shared_demo_db) -> None:
+    """Every number and text equals the row-by-row read, row for row, in one order."""
+    columns = ["unit", "n", "households", "floors", "lowest", "label"]
+    with shared_demo_db.connect() as conn:
+        whole = read_arrays(conn, PER_COMPOUND, {}, columns)
+        rows = read_frame(conn, PER_COMPOUND, {})
+    assert len(rows) > 10
+    by_unit = rows.set_index("unit")
+    assert sorted(whole["unit"].tolist()) == sorted(by_unit.index.tolist())
+    assert whole["n"].dtype == np.int64 and whole["lowest"].dtype == np.int16
+    for i, unit in enumerate(whole["unit"].tolist()):
+        row = by_unit.loc[unit]
+        assert (whole["n"][i], whole["households"][i]) == (row["n"], row["households"])
+        assert whole["floors"][i] == row["floors"] and whole["lowest"][i] == row["lowest"]
+        assert whole["label"][i] == row["label"]
+
+
+def test_nulls_are_nan_and_no_rows_is_empty(shared_demo_db) -> None:
+    """A NULL number reads as NaN, a NULL text as None; a query without rows gives empty."""
+    sql = "SELECT * FROM (VALUES (1::int8, 'a'), (NULL, NULL), (3, 'c')) v(x, t) ORDER BY x"
+    with shared_demo_db.connect() as conn:
+        got = read_arrays(conn, sql, {}, ["x", "t"])
+        none = read_arrays(conn, "SELECT 1::int8 AS x WHERE false", {}, ["x"])
+    assert sorted(np.nan_to_num(got["x"], nan=-1).tolist()) == [-1, 1, 3]
+    assert sorted(got["t"], key=lambda t: (t is None, t or "")) == ["a", "c", None]
+    assert len(none["x"]) == 0
+
+
+def test_values_are_bound_and_errors_are_the_databases(shared_demo_db) -> None:
+    """Parameters stay values (a quote is a character), and a bad query raises as SQLAlchemy
+    raises (so the API maps it); the pool's next connection works."""
+    hostile = "x'); DROP TABLE stairwell; --"
+    with shared_demo_db.connect() as conn:
+        got = read_arrays(conn, "SELECT %(t)s::text AS t", {"t": hostile}, ["t"])
+        assert got["t"] == [hostile]
+        with pytest.raises(sa.exc.ProgrammingError):
+            read_arrays(conn, "SELECT no_such_column AS x FROM stairwell", {}, ["x"])
+    with shared_demo_db.connect() as conn:
+        assert conn.execute(sa.text("SELECT count(*) FROM stairwell")).scalar_one() > 0
