@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections import Counter
 from collections.abc import Callable, Hashable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -369,10 +370,19 @@ class Nearest:
     def unsnapped_counts(self) -> dict[str, int]:
         """How many stairwells found no walkable way, by reason (counted once)."""
         if self.unsnapped is None:
-            reasons = self.table["unsnapped"] if "unsnapped" in self.table else pd.Series([])
-            counts = reasons.dropna().value_counts()
-            self.unsnapped = {str(k): int(v) for k, v in counts.items()}
+            self.unsnapped = by_reason(Counter(reasons_at(self.table)))
         return self.unsnapped
+
+    def unsnapped_after(self, table: pd.DataFrame, was: np.ndarray, now: np.ndarray) -> dict[
+        str, int
+    ]:
+        """The counts of `table`, which differs from this one at most in the rows at `was`
+        (here) and `now` (there): those rows' reasons taken out and put back, nothing else
+        recounted."""
+        counts = Counter(self.unsnapped_counts())
+        counts.subtract(reasons_at(self.table, was))
+        counts.update(reasons_at(table, now))
+        return by_reason(counts)
 
     def shares_at(self, conn: sa.Connection, level: str) -> pd.DataFrame:
         """Shares served per unit of a level, with the units' names."""
@@ -383,19 +393,34 @@ class Nearest:
         return found
 
 
+def reasons_at(table: pd.DataFrame, rows: np.ndarray | None = None) -> list[str]:
+    """The reasons stairwells (all, or at these rows) found no walkable way (none: found)."""
+    if "unsnapped" not in table:
+        return []
+    column = table["unsnapped"]
+    picked = (column if rows is None else column.iloc[rows]).to_numpy(object)
+    return [str(v) for v in picked[pd.notna(picked)]]
+
+
+def by_reason(counts: Counter[str]) -> dict[str, int]:
+    """Counts per reason, most first (ties by reason), none of zero."""
+    return {k: v for k, v in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])) if v > 0}
+
+
 def refreshed_shares(
     conn: sa.Connection, before: Nearest, table: pd.DataFrame, written: set[int]
 ) -> Nearest:
-    """The nearest answer on a refreshed table: each kept level's shares re-counted only for
-    the units the written stairwells were in or are in now."""
-    now = Nearest(table)
+    """The nearest answer on a refreshed table (which differs from the one before only in the
+    written stairwells' rows): each kept level's shares re-counted only for the units they
+    were in or are in now, and the unsnapped counts only for those rows."""
     ids = np.fromiter(written, np.int64, len(written))
     was, is_ = rows_of_ids(before.table, ids), rows_of_ids(table, ids)
+    now = Nearest(table, unsnapped=before.unsnapped_after(table, was, is_))
     for level, shares in before.shares.items():
         col = f"{level}_id"
         values = [*before.table[col].to_numpy()[was], *table[col].to_numpy()[is_]]
         units = {None if pd.isna(u) else int(u) for u in values}
-        unit_ids = pd.to_numeric(table[col]).to_numpy(np.float64)  # NaN: no unit
+        unit_ids = table[col].to_numpy(np.float64, na_value=np.nan)  # NaN: no unit
         inside = np.isin(unit_ids, [u for u in units if u is not None])
         if None in units:
             inside |= np.isnan(unit_ids)
@@ -434,7 +459,7 @@ def refreshed_nearest(
     present = known[at] == read if len(known) else np.zeros(len(read), bool)
     same_place = present.copy()
     if present.any():
-        before = shapely.get_coordinates(near["geometry"].to_numpy()[at[present]])
+        before = shapely.get_coordinates(np.asarray(near["geometry"].array[at[present]]))
         now = shapely.get_coordinates(rows.geometry.to_numpy()[present])
         same_place[present] = (before == now).all(axis=1)
     out = near.copy(deep=False)
