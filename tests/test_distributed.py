@@ -23,10 +23,13 @@ from gis_service.db.cluster import ManagedCluster
 from gis_service.db.engine import create_db_engine
 from gis_service.distributed import (
     BORDER_SLACK_M,
+    PART_STAIRWELLS,
+    District,
     coverage_all,
     district_partitions,
     local_cluster,
     nearest_all,
+    partition_count,
     partitions,
 )
 from gis_service.ingest.demo_load import load_demo
@@ -80,6 +83,20 @@ def frame(engine: Engine, sql: str) -> pd.DataFrame:
     """A query's rows."""
     with engine.connect() as conn:
         return pd.DataFrame(conn.execute(sa.text(sql)).mappings().all())
+
+
+def test_partitions_are_finer_only_in_a_big_city() -> None:
+    """One partition per worker thread until the city holds PART_STAIRWELLS for more, then up
+    to two per thread: a small city does not read its margins four times over."""
+
+    def city(stairwells: int) -> list[District]:
+        return [District(i, stairwells // 10, (0.0, 0.0, 1.0, 1.0)) for i in range(10)]
+
+    assert partition_count(city(100_000), 2) == 2
+    assert partition_count(city(3 * PART_STAIRWELLS), 2) == 3
+    assert partition_count(city(1_000_000), 2) == 4
+    assert partition_count(city(10_000_000), 2) == 4
+    assert partition_count(city(1_000_000), 0) == 2  # no thread reported: one, up to two
 
 
 def test_city_has_several_districts(city: Engine) -> None:
