@@ -159,22 +159,23 @@ def served_shares(
         raise InvalidInput("one served flag per stairwell is needed")
     hh = stairwells[households].fillna(0).to_numpy(dtype=np.float64)
     old = stairwells[elderly].fillna(0).to_numpy(dtype=np.float64)
-    frame = pd.DataFrame(
-        {
-            level: stairwells[level].to_numpy(),
-            "stairwells": 1,
-            "served_stairwells": flag.astype(np.int64),
-            "households": hh,
-            "served_households": hh * flag,
-            "elderly_households": old,
-            "served_elderly_households": old * flag,
-        }
-    )
-    out = frame.groupby(level, sort=True, dropna=False).sum()
+    # units in order, no unit (NA) last; ids stay integers (nullable), not floats
+    codes, units = pd.factorize(pd.array(stairwells[level], dtype="Int64"), sort=True,
+                                use_na_sentinel=False)  # fmt: skip
+    size = len(units)
+
+    def total(weights: NDArray[np.float64]) -> NDArray[np.float64]:
+        return np.asarray(np.bincount(codes, weights=weights, minlength=size), np.float64)
+
+    out = pd.DataFrame({level: units})
+    out["stairwells"] = np.bincount(codes, minlength=size).astype(np.int64)
+    out["served_stairwells"] = np.bincount(codes, weights=flag, minlength=size).astype(np.int64)
+    out["households"], out["served_households"] = total(hh), total(hh * flag)
+    out["elderly_households"], out["served_elderly_households"] = total(old), total(old * flag)
     with np.errstate(invalid="ignore", divide="ignore"):
         out["share_stairwells"] = out["served_stairwells"] / out["stairwells"]
         out["share_households"] = out["served_households"] / out["households"]
         out["share_elderly_households"] = (
             out["served_elderly_households"] / out["elderly_households"]
         )
-    return out.reset_index()
+    return out

@@ -25,10 +25,20 @@ def _column_texts(column: pd.Series) -> list[bytes]:
     """Each value of a column as JSON text (NaN, inf, NA and NaT as null)."""
     kind = column.dtype  # float32 goes value by value: numpy would write it shorter
     if isinstance(kind, np.dtype) and (kind.kind in "iub" or kind == np.float64):
-        values = np.ascontiguousarray(column.to_numpy())
-        text = orjson.dumps(values, option=orjson.OPT_SERIALIZE_NUMPY)
-        return text[1:-1].split(b",")
+        return _numbers(column.to_numpy())
+    if isinstance(kind, pd.api.extensions.ExtensionDtype) and kind.kind in "iu":
+        missing = column.isna().to_numpy(bool)  # a nullable integer: its numbers, NA as null
+        texts = _numbers(column.to_numpy(kind.numpy_dtype, na_value=0))
+        for at in np.flatnonzero(missing).tolist():
+            texts[at] = b"null"
+        return texts
     return [dumps(value) for value in column_values(column)]
+
+
+def _numbers(values: np.ndarray) -> list[bytes]:
+    """Each number of a numpy array as JSON text (orjson writes the array, split at commas)."""
+    text = orjson.dumps(np.ascontiguousarray(values), option=orjson.OPT_SERIALIZE_NUMPY)
+    return text[1:-1].split(b",") if len(values) else []
 
 
 def row_texts(frame: pd.DataFrame) -> list[bytes]:

@@ -424,7 +424,9 @@ def refreshed_shares(
         inside = np.isin(unit_ids, [u for u in units if u is not None])
         if None in units:
             inside |= np.isnan(unit_ids)
-        fresh = with_names(conn, shares_table(table.iloc[np.flatnonzero(inside)], col), level)
+        rows = np.flatnonzero(inside)  # the touched units' stairwells: only what shares count
+        touched = pd.DataFrame({c: table[c].array[rows] for c in (col, *SHARE_INPUTS)})
+        fresh = with_names(conn, shares_table(touched, col), level)
         now.shares[level] = splice_units(shares, fresh, col, units)
     return now
 
@@ -515,6 +517,10 @@ def access_lonlat(near: pd.DataFrame, crs: CRS) -> tuple[np.ndarray, np.ndarray]
         lon[found] = np.round(np.asarray(lon_found), 7)[which]
         lat[found] = np.round(np.asarray(lat_found), 7)[which]
     return lon, lat
+
+
+SHARE_INPUTS = ("served", "households", "elderly_households")
+"""The columns of a nearest table that shares_table counts (besides the level's)."""
 
 
 def shares_table(near: pd.DataFrame, level_col: str) -> pd.DataFrame:

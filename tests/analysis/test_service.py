@@ -93,6 +93,22 @@ def test_served_shares_weights():
     assert out.loc[2, "share_households"] == 0.0
 
 
+def test_served_shares_keep_unit_ids_whole_and_no_unit_last():
+    """A stairwell in no compound makes a unit of its own (null, last); the others' ids stay
+    integers (an answer says compound 7, not 7.0)."""
+    frame = pd.DataFrame({
+        "compound_id": pd.array([7, None, 3, 7], dtype="Int64"),
+        "households": [1, 2, 3, 4], "elderly_households": [0, 1, None, 1],
+    })  # fmt: skip
+    out = served_shares(frame, [True, True, False, False], "compound_id")
+    assert out["compound_id"].dtype == "Int64"
+    assert out["compound_id"].tolist()[:2] == [3, 7] and pd.isna(out["compound_id"].iloc[2])
+    assert out["stairwells"].tolist() == [1, 2, 1] and out["stairwells"].dtype == np.int64
+    assert out["served_households"].tolist() == [0.0, 1.0, 2.0]
+    assert out["elderly_households"].tolist() == [0.0, 1.0, 1.0]
+    assert served_shares(frame.iloc[:0], [], "compound_id").empty
+
+
 def test_service_area_cuts_partial_segments(lattice):
     areas = service_areas(lattice, np.array([[50.0, 0.0]]), radius=120, buffer=0)
     assert areas["street_length_m"].iloc[0] == pytest.approx(100 + 3 * 70)
