@@ -67,26 +67,47 @@ def number_loader(element: str) -> type[Loader]:
 LOADERS = {oid: number_loader(element) for oid, element in NUMBER_ARRAYS.items()}
 
 
+Query = tuple[str, list[str]]
+"""A query (psycopg %(name)s parameters) and the names it gives the columns wanted whole
+(identifiers of our own SQL, never user text)."""
+
+
 def read_arrays(
     conn: sa.Connection, sql: str, params: dict[str, Any], columns: list[str]
 ) -> dict[str, Any]:
-    """Run a query (psycopg %(name)s parameters) and return these of its columns whole, in one
-    row order: numbers as numpy arrays (NaN for NULL), other types as lists (empty: no rows).
+    """Run a query and return these of its columns whole (read_arrays_together of one)."""
+    return read_arrays_together(conn, [(sql, columns)], params)[0]
 
-    `columns` are names the query gives its columns (identifiers of our own SQL, never user
-    text). Rows come in no particular order, the same for every column.
+
+def read_arrays_together(
+    conn: sa.Connection, queries: list[Query], params: dict[str, Any]
+) -> list[dict[str, Any]]:
+    """Run queries as one statement (one snapshot: a commit between them cannot split their
+    answers) and return each one's columns whole, in one row order per query: numbers as
+    numpy arrays (NaN for NULL), other types as lists (empty: no rows).
+
+    Each query's arrays are one row (an aggregate without GROUP BY), so all its columns
+    follow one row order; the queries' rows are joined into one.
     """
-    wrapped = ", ".join(f'array_agg(q."{c}")' for c in columns)
-    query = f"SELECT {wrapped} FROM ({sql}) q"
+    parts = []
+    for i, (sql, columns) in enumerate(queries):
+        arrays = ", ".join(f'array_agg(q."{c}")' for c in columns)
+        parts.append(f"(SELECT {arrays} FROM ({sql}) q) AS part_{i}")
+    statement = "SELECT * FROM " + "\nCROSS JOIN ".join(parts)
     raw = conn.connection.driver_connection
     assert raw is not None
     try:
         with raw.cursor(binary=True) as cur:
             for oid, loader in LOADERS.items():
                 cur.adapters.register_loader(oid, loader)
-            cur.execute(query, params)
+            cur.execute(statement, params)
             row = cur.fetchone()
     except psycopg.Error as exc:
-        raise sa.exc.DBAPIError.instance(query, params, exc, psycopg.Error) from exc
+        raise sa.exc.DBAPIError.instance(statement, params, exc, psycopg.Error) from exc
     assert row is not None
-    return {c: ([] if value is None else value) for c, value in zip(columns, row, strict=True)}
+    out, at = [], 0
+    for _, columns in queries:
+        values = row[at : at + len(columns)]
+        out.append({c: ([] if v is None else v) for c, v in zip(columns, values, strict=True)})
+        at += len(columns)
+    return out

@@ -16,7 +16,7 @@ import sqlalchemy as sa
 
 from gis_service.analysis.coverage import Eligibility, coverage
 from gis_service.datasets.area import Area
-from gis_service.datasets.arrays import read_arrays
+from gis_service.datasets.arrays import read_arrays_together
 from gis_service.datasets.changes import Changes
 from gis_service.datasets.load import (
     BUILDING_JOIN,
@@ -122,16 +122,16 @@ def coverage_in_sql(
                   in_service=rule.in_service, statuses=list(statuses),
                   **{f"status_{i}": code for i, code in enumerate(statuses)})  # fmt: skip
     complete = every_status(conn, statuses)
-    counted = read_arrays(conn, unit_counts_sql(level_col, area, where, complete), params,
-                          ["unit", "stairwells", "unknown"])  # fmt: skip
+    counted, summed = read_arrays_together(conn, [
+        (unit_counts_sql(level_col, area, where, complete), ["unit", "stairwells", "unknown"]),
+        (eligible_sums_sql(level_col, area, statuses, where), eligible_sums_columns(statuses)),
+    ], params)  # fmt: skip
     if not len(counted["unit"]):
         none = load_stairwells(conn, area, ids=() if units is not None else None)
         return coverage(none, level_col, statuses, rule)
     if counted["unknown"].any():
         unknown = unknown_statuses(conn, area, statuses)
         raise InvalidInput(f"unknown elevator statuses: {', '.join(unknown)}")
-    summed = read_arrays(conn, eligible_sums_sql(level_col, area, statuses, where), params,
-                         eligible_sums_columns(statuses))  # fmt: skip
     order = np.argsort(counted["unit"], kind="stable")  # by unit, stairwells in no unit (NaN) last
     ids = counted["unit"][order]
     rows = pd.Index(ids).get_indexer(summed["unit"]) if len(summed["unit"]) else np.empty(0, int)

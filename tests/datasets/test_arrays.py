@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import sqlalchemy as sa
 
-from gis_service.datasets.arrays import read_arrays
+from gis_service.datasets.arrays import read_arrays, read_arrays_together
 from gis_service.datasets.load import read_frame
 
 PER_COMPOUND = (
@@ -55,3 +55,18 @@ def test_values_are_bound_and_errors_are_the_databases(shared_demo_db) -> None:
             read_arrays(conn, "SELECT no_such_column AS x FROM stairwell", {}, ["x"])
     with shared_demo_db.connect() as conn:
         assert conn.execute(sa.text("SELECT count(*) FROM stairwell")).scalar_one() > 0
+
+
+def test_queries_read_together_answer_from_one_snapshot(shared_demo_db) -> None:
+    """Several queries of different column types in one statement: each gets its own columns
+    (one of them without rows), and all see the data as of one moment."""
+    queries = [
+        ("SELECT s.id, s.households FROM stairwell s", ["id", "households"]),
+        ("SELECT 2.5::float8 AS x WHERE false", ["x"]),
+        ("SELECT count(*) AS n, max(s.id) AS top FROM stairwell s", ["n", "top"]),
+    ]
+    with shared_demo_db.connect() as conn:
+        rows, none, total = read_arrays_together(conn, queries, {})
+    assert len(none["x"]) == 0
+    assert len(rows["id"]) == len(rows["households"]) == int(total["n"][0]) > 100
+    assert int(rows["id"].max()) == int(total["top"][0])
