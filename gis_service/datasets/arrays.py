@@ -29,7 +29,7 @@ elements' binary layout."""
 
 def numbers(data: Buffer, element: np.dtype[Any]) -> np.ndarray:
     """A one-dimensional binary array of numbers as a numpy array (float64 with NaN for NULLs
-    when it has any)."""
+    when it has any; the values between them still read in place)."""
     view = memoryview(data)
     dims, has_nulls, _oid = ARRAY_HEAD.unpack_from(view)
     if dims == 0:
@@ -38,16 +38,25 @@ def numbers(data: Buffer, element: np.dtype[Any]) -> np.ndarray:
         raise ValueError("only one-dimensional arrays are read as numbers")
     size, _lower = DIMENSION.unpack_from(view, ARRAY_HEAD.size)
     body = view[ARRAY_HEAD.size + DIMENSION.size :]
+    cell = np.dtype([("length", ">i4"), ("value", element)])
     if not has_nulls:
-        cells = np.frombuffer(body, dtype=[("length", ">i4"), ("value", element)], count=size)
-        return cells["value"].astype(element.newbyteorder("="))
-    out, at = np.full(size, np.nan), 0
-    for i in range(size):
-        (length,) = ELEMENT_LENGTH.unpack_from(body, at)
-        at += ELEMENT_LENGTH.size
-        if length >= 0:
-            out[i] = np.frombuffer(body, element, 1, at)[0]
-            at += length
+        return np.frombuffer(body, cell, count=size)["value"].astype(element.newbyteorder("="))
+    # Runs of values between NULLs (a NULL is its length, -1, alone) are read in place.
+    out, i, at = np.full(size, np.nan), 0, 0
+    while i < size:
+        fits = min(size - i, (len(body) - at) // cell.itemsize)
+        cells = np.frombuffer(body, cell, count=fits, offset=at)
+        nulls = np.flatnonzero(cells["length"] < 0)
+        run = int(nulls[0]) if len(nulls) else fits
+        out[i : i + run] = cells["value"][:run]
+        i, at = i + run, at + run * cell.itemsize
+        if i < size:  # a NULL, or a last value too near the end to view as a cell
+            (length,) = ELEMENT_LENGTH.unpack_from(body, at)
+            at += ELEMENT_LENGTH.size
+            if length >= 0:
+                out[i] = np.frombuffer(body, element, 1, at)[0]
+                at += length
+            i += 1
     return out
 
 

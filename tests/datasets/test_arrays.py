@@ -70,3 +70,17 @@ def test_queries_read_together_answer_from_one_snapshot(shared_demo_db) -> None:
     assert len(none["x"]) == 0
     assert len(rows["id"]) == len(rows["households"]) == int(total["n"][0]) > 100
     assert int(rows["id"].max()) == int(total["top"][0])
+
+
+@pytest.mark.parametrize("every", [1, 2, 7, 1000])
+def test_numbers_around_nulls_read_in_place(shared_demo_db, every: int) -> None:
+    """NULLs anywhere (first, last, side by side, all) leave the other values exact."""
+    sql = ("SELECT CASE WHEN mod(g, %(every)s) = 0 OR g = 1 THEN NULL ELSE g * 1000003 END::int8 "
+           "AS x, CASE WHEN %(every)s > 1 AND mod(g, %(every)s) = 1 THEN NULL "
+           "ELSE g::float8 / 3 END AS y, g FROM generate_series(1, 999) g")  # fmt: skip
+    with shared_demo_db.connect() as conn:
+        got = read_arrays(conn, sql, {"every": every}, ["x", "y", "g"])
+    assert len(got["g"]) == 999
+    for g, x, y in zip(got["g"].tolist(), got["x"].tolist(), got["y"].tolist(), strict=True):
+        assert np.isnan(x) if g % every == 0 or g == 1 else x == g * 1000003
+        assert np.isnan(y) if every > 1 and g % every == 1 else y == g / 3
