@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
+import psycopg
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import ArgumentError, OperationalError
@@ -13,6 +16,13 @@ from sqlalchemy.orm import Session, sessionmaker
 from gis_service.db.cluster import ManagedCluster
 from gis_service.errors import ConfigError, DatabaseUnavailable, PostgisMissing
 from gis_service.settings import Settings
+
+log = logging.getLogger(__name__)
+CONNECT_TIMEOUT_S = 10
+"""How long one attempt to connect may take (libpq connect_timeout)."""
+CONNECT_ATTEMPTS = 2
+"""Attempts to connect when one times out: psycopg has been seen to report a timeout that did
+not happen (psycopg issues 1089, 1238), and a busy server may be slow once."""
 
 
 def normalise_url(url: str) -> str:
@@ -47,17 +57,46 @@ def connect_options(settings: Settings | None = None) -> str:
     return f"-c statement_timeout={timeout}"
 
 
+def timed_out_once(attempt: int, exc: psycopg.errors.ConnectionTimeout) -> bool:
+    """Whether a connection attempt that timed out gets another (logged when it does)."""
+    if attempt + 1 >= CONNECT_ATTEMPTS:
+        return False
+    log.warning("connecting to the database timed out, trying once more: %s", exc)
+    return True
+
+
+def connect_patiently(conninfo: str = "", **params: Any) -> psycopg.Connection[Any]:
+    """A psycopg connection (CONNECT_TIMEOUT_S unless the URL sets connect_timeout), tried
+    again when an attempt times out (timed_out_once)."""
+    params.setdefault("connect_timeout", CONNECT_TIMEOUT_S)
+    for attempt in range(CONNECT_ATTEMPTS):
+        try:
+            return psycopg.connect(conninfo, **params)
+        except psycopg.errors.ConnectionTimeout as exc:
+            if not timed_out_once(attempt, exc):
+                raise
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
 def create_db_engine(url: str, settings: Settings | None = None) -> Engine:
-    """Create an engine with a bounded pool and a statement timeout on every connection."""
+    """Create an engine with a bounded pool and a statement timeout on every connection
+    (connected patiently: connect_patiently)."""
     pool_size = settings.pool_size if settings else 5
-    return sa.create_engine(
+    engine = sa.create_engine(
         url,
         pool_size=pool_size,
         max_overflow=pool_size,
         pool_pre_ping=True,
         pool_timeout=10,
-        connect_args={"options": connect_options(settings), "connect_timeout": 5},
+        connect_args={"options": connect_options(settings)},
     )
+    sa.event.listen(engine, "do_connect", patient_connect)
+    return engine
+
+
+def patient_connect(dialect: Any, record: Any, cargs: Any, cparams: dict[str, Any]) -> Any:
+    """The engine's do_connect hook: the DBAPI connection made by connect_patiently."""
+    return connect_patiently(*cargs, **cparams)
 
 
 def describe_url(url: str) -> str:

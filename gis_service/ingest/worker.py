@@ -23,6 +23,7 @@ from sqlalchemy.pool import NullPool
 
 from gis_service.auth import Principal, apply_scope
 from gis_service.catalog import Layer
+from gis_service.db.engine import patient_connect
 from gis_service.errors import InvalidInput
 from gis_service.ingest.importer import ImportOptions, import_file
 from gis_service.ingest.limits import ImportLimits
@@ -52,9 +53,9 @@ def run_job(job: ImportJob) -> ImportReport:
     engine = sa.create_engine(
         job.database_url,
         poolclass=NullPool,
-        connect_args={"options": f"-c statement_timeout={job.statement_timeout_ms}",
-                      "connect_timeout": 5},
+        connect_args={"options": f"-c statement_timeout={job.statement_timeout_ms}"},
     )
+    sa.event.listen(engine, "do_connect", patient_connect)
     shown = job.limits.report_rows
     try:
         with engine.begin() as conn:

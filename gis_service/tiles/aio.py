@@ -22,6 +22,7 @@ from typing import Any
 import psycopg
 import sqlalchemy as sa
 from psycopg import AsyncConnection
+from psycopg.conninfo import conninfo_to_dict
 from psycopg.pq import TransactionStatus
 from psycopg.rows import namedtuple_row
 from sqlalchemy.dialects.postgresql.psycopg import PGDialect_psycopg
@@ -30,7 +31,12 @@ from starlette.concurrency import run_in_threadpool
 
 from gis_service.auth import SCOPE_SQL, Principal, scope_params
 from gis_service.catalog import Layer
-from gis_service.db.engine import connect_options
+from gis_service.db.engine import (
+    CONNECT_ATTEMPTS,
+    CONNECT_TIMEOUT_S,
+    connect_options,
+    timed_out_once,
+)
 from gis_service.settings import Settings
 from gis_service.tiles.cache import CachedTile, TileCache, make_entry
 from gis_service.tiles.grid import TileAddress
@@ -74,13 +80,21 @@ class AsyncPool:
         self.size = 0
         self.closed = False
         self.checks = SharedChecks()
+        given = "connect_timeout" in conninfo_to_dict(conninfo)  # the URL's, else ours
+        self.timeout: dict[str, Any] = {} if given else {"connect_timeout": CONNECT_TIMEOUT_S}
 
     async def _open(self) -> AsyncConn:
         self.size += 1
         try:
-            return await AsyncConnection.connect(
-                self.conninfo, autocommit=True, options=self.options, connect_timeout=5
-            )
+            for attempt in range(CONNECT_ATTEMPTS):
+                try:
+                    return await AsyncConnection.connect(
+                        self.conninfo, autocommit=True, options=self.options, **self.timeout
+                    )
+                except psycopg.errors.ConnectionTimeout as exc:
+                    if not timed_out_once(attempt, exc):
+                        raise
+            raise AssertionError("unreachable")  # pragma: no cover
         except BaseException:
             self.size -= 1
             self._wake(None)

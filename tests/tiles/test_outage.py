@@ -17,7 +17,7 @@ from tests.tiles.conftest import compound34, tile_pixel
 
 pytestmark = pytest.mark.faults
 BOUND_S = 12.0
-"""A tile answers within this while the database is down (connect_timeout is 5 s)."""
+"""A tile answers within this while the database is down (a refused connection fails at once)."""
 
 
 def test_a_tile_while_the_database_is_down_is_a_clear_503(
