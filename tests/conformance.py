@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
+import zstandard
 from fastapi import FastAPI
 from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
@@ -77,8 +78,11 @@ class Recorder:
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in start["headers"]}
         route = scope.get("route")
         kept = b"".join(chunks) if size[0] <= MAX_CHECKED_BODY else None
-        if kept is not None and headers.get("content-encoding") == "gzip":
+        coding = headers.get("content-encoding")
+        if kept is not None and coding == "gzip":
             kept = gzip.decompress(kept)  # what the client reads
+        elif kept is not None and coding == "zstd":
+            kept = zstandard.ZstdDecompressor().decompressobj().decompress(kept)
         exchange = Exchange(
             scope["method"],
             scope["path"],

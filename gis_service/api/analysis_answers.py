@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from fastapi import Request
 from fastapi.responses import Response
 
-from gis_service.api.packed import KeptBody, accepts_zstd, keep
+from gis_service.api.packed import KeptBody, accepts_zstd, keep, kept_for_repeat
 from gis_service.auth import Principal
 from gis_service.datasets import formats
 from gis_service.datasets.area import Area
@@ -107,23 +107,15 @@ def answered(
             packed = answer(kept.zstd, kept.media_type, True)
             packed.headers["Content-Encoding"] = "zstd"
             return packed
-        return answer(kept.body, kept.media_type, True)
+        return answer(kept_for_repeat(bodies, (*full, *variant), kept).body, kept.media_type, True)
     if refresh is None:
         value, hit = results.get_or_compute(full, compute)
     else:
         live = live_answers(asked.request)
         value, hit = live.value(asked.conn, question, versions, compute, refresh)
     body, media_type = render(value, hit)
-    keep(bodies, (*full, *variant), KeptBody(body if hit else as_hit(body, media_type), media_type))
+    keep(bodies, (*full, *variant), KeptBody(body, media_type, as_sent=not hit))
     return answer(body, media_type, hit)
-
-
-def as_hit(body: bytes, media_type: str) -> bytes:
-    """The bytes a repeat of a question gets: these, saying the result came from the cache
-    (a JSON answer's `cached` member leads its rows, so the first one found is it)."""
-    if media_type == "application/json":
-        return body.replace(b'"cached":false', b'"cached":true', 1)
-    return body
 
 
 def answer(body: bytes | str, media_type: str, hit: bool | None = None) -> Response:

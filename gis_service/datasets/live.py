@@ -127,21 +127,40 @@ def replaced_at(
     table: pd.DataFrame, at: np.ndarray, rows: pd.DataFrame, key: str
 ) -> pd.DataFrame | None:
     """The table with its rows at these positions replaced by `rows` (the same columns and
-    types, and the same keys in the same order; else None), copying only the columns that
-    changed: the table itself is left as it is."""
+    types, and the same keys in the same order; else None): with_values_at."""
     rows = rows[list(table.columns)]
     if len(at) != len(rows) or list(rows.dtypes) != list(table.dtypes):
         return None
-
-    def before(column: str) -> pd.Series:
-        return table[column].iloc[at].reset_index(drop=True)
-
-    if not before(key).equals(rows[key].reset_index(drop=True)):
+    if not same_values(table[key].array[at], rows[key].array):
         return None
+    return with_values_at(table, at, {column: rows[column].array for column in table.columns})
+
+
+def with_values_at(table: pd.DataFrame, at: np.ndarray, values: dict[str, Any]) -> pd.DataFrame:
+    """A new table whose named columns hold these values (any sequence, converted to the
+    column's type) at these positions, copying only the columns whose values there differ: the
+    table itself is left as it is."""
     out = table.copy(deep=False)
-    for j, column in enumerate(table.columns):
-        if not before(column).equals(rows[column].reset_index(drop=True)):
-            values = table[column].array.copy()  # this column only, not its whole block
-            values[at] = rows[column].array
-            out.isetitem(j, values)
+    for column, new in values.items():
+        current = table[column].array
+        if same_values(current[at], new):
+            continue  # unchanged: no copy of a million values
+        changed = current.copy()  # this column only, not its whole block
+        changed[at] = pd.array(new, dtype=current.dtype)
+        out.isetitem(table.columns.get_loc(column), changed)
     return out
+
+
+def same_values(old: Any, new: Any) -> bool:
+    """Whether two short sequences hold the same values, missing ones (None, NaN, NA) alike:
+    value by value, as an edit's few rows cost less so than through pandas."""
+    if len(old) != len(new):
+        return False
+    for a, b in zip(old, new, strict=True):
+        a_missing, b_missing = pd.isna(a), pd.isna(b)
+        if a_missing or b_missing:
+            if not (a_missing and b_missing):
+                return False
+        elif a != b:
+            return False
+    return True

@@ -128,7 +128,11 @@ def read_geoframe(
     type; the frame is built once from its columns (a few ms less for the few rows an edit
     re-reads than converting them in place one by one).
     """
-    frame = read_frame(conn, sql, params)
+    return geoframe_of(read_frame(conn, sql, params), types)
+
+
+def geoframe_of(frame: pd.DataFrame, types: dict[str, type] | None = None) -> gpd.GeoDataFrame:
+    """A frame as read (geom as WKB) as read_geoframe gives it."""
     columns: dict[str, Any] = {}
     for col in frame.columns:
         values = frame[col]
@@ -190,9 +194,16 @@ def load_stairwells(
 ) -> gpd.GeoDataFrame:
     """Stairwells with building floors/year/lift and hierarchy ids up to district (lon/lat),
     of an area (and, with ids, only those)."""
+    return geoframe_of(stairwell_rows(conn, area, ids), STAIRWELL_TYPES)
+
+
+def stairwell_rows(
+    conn: sa.Connection, area: Area = Area(), ids: Collection[int] | None = None
+) -> pd.DataFrame:
+    """The rows load_stairwells reads, as the driver gives them (geom as WKB): for an edit's
+    few rows, a few ms less than a GeoDataFrame."""
     where, params = stairwells_in(area, ids)
-    sql = STAIRWELL_SQL + STAIRWELL_FROM + where + " ORDER BY s.id"
-    return read_geoframe(conn, sql, params, STAIRWELL_TYPES)
+    return read_frame(conn, STAIRWELL_SQL + STAIRWELL_FROM + where + " ORDER BY s.id", params)
 
 
 def load_layer(

@@ -132,8 +132,11 @@ ROWS_JSON = RowsJson()
 
 def dumps_with_rows(head: dict[str, Any], name: str, frame: pd.DataFrame,
                     tail: dict[str, Any] | None = None) -> bytes:  # fmt: skip
-    """JSON of {**head, name: the frame's rows, **tail} (the rows through ROWS_JSON)."""
-    opening = dumps(head)[:-1] + (b"," if head else b"")
-    closing = dumps(tail)[1:] if tail else b"}"
-    rows = b",".join(ROWS_JSON.texts(frame))  # megabytes: copied once more, by the join below
-    return b"".join((opening, dumps(name), b":[", rows, b"]," if tail else b"]", closing))
+    """JSON of {**head, name: the frame's rows, **tail} (the rows through ROWS_JSON), joined
+    in one copy of their megabytes: the head leads the first row, the tail ends the last."""
+    opening = dumps(head)[:-1] + (b"," if head else b"") + dumps(name) + b":["
+    closing = (b"]," + dumps(tail)[1:]) if tail else b"]}"
+    rows = ROWS_JSON.texts(frame)
+    if len(rows) < 2:
+        return opening + b"".join(rows) + closing
+    return b",".join([opening + rows[0], *rows[1:-1], rows[-1] + closing])

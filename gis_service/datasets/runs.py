@@ -33,16 +33,20 @@ from gis_service.datasets.area import Area, Box, area_box, margin_box
 from gis_service.datasets.cache import STAIRWELL_TABLES, ResultCache, versions_key
 from gis_service.datasets.changes import Changes
 from gis_service.datasets.coverage import coverage_in_sql, touched_units
-from gis_service.datasets.live import LiveAnswers, replaced_at, splice_units
+from gis_service.datasets.live import LiveAnswers, replaced_at, splice_units, with_values_at
 from gis_service.datasets.load import (
+    STAIRWELL_TYPES,
     LayerSource,
+    geoframe_of,
     level_names,
     load_layer,
     load_stairwells,
     no_stairwells,
+    stairwell_rows,
     statuses,
 )
 from gis_service.datasets.params import ServiceParams, WalkRules, bad
+from gis_service.datasets.shares_refresh import shares_changed_by, unit_changes
 from gis_service.errors import InvalidInput
 
 Progress = Callable[[str], None]
@@ -411,24 +415,36 @@ def refreshed_shares(
     conn: sa.Connection, before: Nearest, table: pd.DataFrame, written: set[int]
 ) -> Nearest:
     """The nearest answer on a refreshed table (which differs from the one before only in the
-    written stairwells' rows): each kept level's shares re-counted only for the units they
-    were in or are in now, and the unsnapped counts only for those rows."""
+    written stairwells' rows): each kept level's shares changed by those rows only
+    (shares_refresh), or re-counted for the units they were in or are in now when a unit
+    comes or goes; the unsnapped counts follow those rows too."""
     ids = np.fromiter(written, np.int64, len(written))
     was, is_ = rows_of_ids(before.table, ids), rows_of_ids(table, ids)
     now = Nearest(table, unsnapped=before.unsnapped_after(table, was, is_))
     for level, shares in before.shares.items():
         col = f"{level}_id"
-        values = [*before.table[col].to_numpy()[was], *table[col].to_numpy()[is_]]
-        units = {None if pd.isna(u) else int(u) for u in values}
-        unit_ids = table[col].to_numpy(np.float64, na_value=np.nan)  # NaN: no unit
-        inside = np.isin(unit_ids, [u for u in units if u is not None])
-        if None in units:
-            inside |= np.isnan(unit_ids)
-        rows = np.flatnonzero(inside)  # the touched units' stairwells: only what shares count
-        touched = pd.DataFrame({c: table[c].array[rows] for c in (col, *SHARE_INPUTS)})
-        fresh = with_names(conn, shares_table(touched, col), level)
-        now.shares[level] = splice_units(shares, fresh, col, units)
+        units, change = unit_changes(before.table, was, table, is_, col)
+        changed = shares_changed_by(shares, col, units, change)
+        now.shares[level] = changed if changed is not None else recounted_shares(
+            conn, table, shares, level, {None if pd.isna(u) else int(u) for u in units}
+        )
     return now
+
+
+def recounted_shares(
+    conn: sa.Connection, table: pd.DataFrame, shares: pd.DataFrame, level: str,
+    units: set[int | None],
+) -> pd.DataFrame:  # fmt: skip
+    """A level's shares with these units' rows counted again from the nearest table."""
+    col = f"{level}_id"
+    unit_ids = table[col].to_numpy(np.float64, na_value=np.nan)  # NaN: no unit
+    inside = np.isin(unit_ids, [u for u in units if u is not None])
+    if None in units:
+        inside |= np.isnan(unit_ids)
+    rows = np.flatnonzero(inside)  # the touched units' stairwells: only what shares count
+    touched = pd.DataFrame({c: table[c].array[rows] for c in (col, *SHARE_INPUTS)})
+    fresh = with_names(conn, shares_table(touched, col), level)
+    return splice_units(shares, fresh, col, units)
 
 
 def rows_of_ids(table: pd.DataFrame, ids: np.ndarray) -> np.ndarray:
@@ -454,7 +470,7 @@ def refreshed_nearest(
     """A nearest table (sorted by stairwell id) after these stairwells were written
     (written_stairwells): they are re-read; those that stayed put keep their walk, moved or new
     ones are routed, gone ones leave."""
-    rows = load_stairwells(conn, area, ids=written)
+    rows = stairwell_rows(conn, area, ids=written)
     known = near["id"].to_numpy(np.int64)
     read = rows["id"].to_numpy(np.int64)
     at = np.minimum(np.searchsorted(known, read), max(len(known) - 1, 0))
@@ -462,22 +478,17 @@ def refreshed_nearest(
     same_place = present.copy()
     if present.any():
         before = shapely.get_coordinates(np.asarray(near["geometry"].array[at[present]]))
-        now = shapely.get_coordinates(rows.geometry.to_numpy()[present])
+        now = shapely.get_coordinates(shapely.from_wkb(rows["geom"].to_numpy(object)[present]))
         same_place[present] = (before == now).all(axis=1)
-    out = near.copy(deep=False)
     stay = at[same_place]
-    for col in (c for c in near.columns if c not in ROUTED and c != "geometry" and len(stay)):
-        now_values = pd.Series(rows[col].to_numpy()[same_place], dtype=near[col].dtype)
-        if now_values.equals(near[col].iloc[stay].reset_index(drop=True)):
-            continue  # unchanged: no copy of a million values
-        column = out[col].copy()
-        column.iloc[stay] = now_values.to_numpy()
-        out[col] = column
+    own = [c for c in near.columns if c not in ROUTED and c != "geometry"]
+    now_values = {c: rows[c].to_numpy(object)[same_place] for c in own}  # as read
+    out = with_values_at(near, stay, now_values) if len(stay) else near.copy(deep=False)
     gone = np.setdiff1d(np.fromiter(written, np.int64, len(written)), read[same_place])
     if not len(gone) and same_place.all():
         return out
     out = out[~np.isin(known, gone)]
-    moved = rows[~same_place]
+    moved = geoframe_of(rows[~same_place], STAIRWELL_TYPES)
     if len(moved):
         inputs = service_inputs(conn, params, area, graphs=graphs, homes=moved)
         out = pd.concat([out, nearest_table(inputs, params)[list(out.columns)]])

@@ -3,8 +3,11 @@ it equal to the answers a server with empty caches computes from scratch, on rea
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -183,6 +186,43 @@ def test_a_kept_big_answer_is_sent_packed_to_clients_that_accept_zstd(
     assert "Accept-Encoding" in packed.headers["vary"]
     raw = int(packed.headers["content-length"])
     assert raw * 4 < len(first.content), (raw, len(first.content))
+
+
+def test_every_repeat_of_a_kept_big_json_answer_says_it_was_cached(
+    shared_live, tokens, monkeypatch
+):
+    """The first answer says `cached: false`; repeats say true whether they come before the
+    background step that rewrites and packs the kept bytes (held here) or after it."""
+    monkeypatch.setattr(packed_answers, "PACK_FROM_BYTES", 1_000)
+    monkeypatch.setattr(packed_answers, "_PACKER", ThreadPoolExecutor(1))
+    held = threading.Event()
+    packed_answers._PACKER.submit(held.wait, 30)  # the packer is busy until released
+    path, params = SHARES[0], {**SHARES[1], "radius_m": 333}
+    identity = {"Accept-Encoding": "identity"}
+    with shared_live.client(tokens["planner"]) as http:
+        first = http.get(path, params=params, headers=identity)
+        early = http.get(path, params=params, headers={"Accept-Encoding": "zstd"})
+        held.set()
+        for _ in range(50):
+            late = http.get(path, params=params, headers={"Accept-Encoding": "zstd"})
+            if late.headers.get("content-encoding") == "zstd":
+                break
+            time.sleep(0.1)
+        plain = http.get(path, params=params, headers=identity)
+    assert len(first.content) > 1_000 and first.json()["cached"] is False
+    assert "content-encoding" not in early.headers  # not packed yet
+    assert late.headers["content-encoding"] == "zstd"
+    for repeat in (early, late, plain):
+        assert repeat.headers["x-cache"] == "hit" and repeat.json()["cached"] is True
+        assert body(repeat) == body(first)
+
+
+def test_packing_takes_only_the_cpu_answers_leave_idle():
+    """The packer thread runs at the lowest priority (nice 19), so a big answer packed in the
+    background never slows the next answers on a busy machine."""
+    tid = packed_answers._PACKER.submit(threading.get_native_id).result(timeout=30)
+    stat = Path(f"/proc/self/task/{tid}/stat").read_text()
+    assert int(stat.rsplit(")", 1)[1].split()[16]) == packed_answers.LOWEST_PRIORITY == 19
 
 
 def access_kept(app: FastAPI) -> int:

@@ -1,0 +1,82 @@
+"""Service shares per unit after an edit: the written stairwells' part in each unit's sums taken
+out as it was and put back as it is, so an edit costs its own rows, not a pass over the city.
+
+Sums of whole numbers in float64 are exact, so the shares equal a count from scratch to the
+digit; a unit that is new or left with no stairwell is counted again from the table instead.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from gis_service.datasets.live import with_values_at
+from gis_service.datasets.rows_json import ROWS_JSON
+
+SUMMED = ("stairwells", "served_stairwells", "households", "served_households",
+          "elderly_households", "served_elderly_households")  # fmt: skip
+"""The per-unit sums of a shares table (analysis.service.served_shares), in this order."""
+SHARES = {
+    "share_stairwells": ("served_stairwells", "stairwells"),
+    "share_households": ("served_households", "households"),
+    "share_elderly_households": ("served_elderly_households", "elderly_households"),
+}
+"""Each share of a shares table: its numerator and denominator."""
+
+
+def row_parts(table: pd.DataFrame, rows: np.ndarray) -> np.ndarray:
+    """What each of these rows of a nearest table adds to its unit's SUMMED (one row each)."""
+    served = table["served"].array[rows].to_numpy(dtype=bool)
+    households = table["households"].array[rows].to_numpy(dtype=np.float64, na_value=0.0)
+    elderly = table["elderly_households"].array[rows].to_numpy(dtype=np.float64, na_value=0.0)
+    return np.column_stack([np.ones(len(rows)), served, households, households * served,
+                            elderly, elderly * served])  # fmt: skip
+
+
+def unit_changes(
+    before: pd.DataFrame, was: np.ndarray, now: pd.DataFrame, is_: np.ndarray, unit_col: str
+) -> tuple[pd.api.extensions.ExtensionArray, np.ndarray]:
+    """The units the written rows were in or are in now (no unit: NA) and the change of each
+    one's SUMMED: the rows' parts before taken out, their parts now put back."""
+    units = pd.array(np.concatenate([np.asarray(before[unit_col].array[was], dtype=object),
+                                     np.asarray(now[unit_col].array[is_], dtype=object)]),
+                     dtype="Int64")  # fmt: skip
+    parts = np.concatenate([-row_parts(before, was), row_parts(now, is_)])
+    codes, touched = pd.factorize(units, sort=True, use_na_sentinel=False)
+    change = np.zeros((len(touched), len(SUMMED)))
+    np.add.at(change, codes, parts)
+    return touched, change
+
+
+def shares_changed_by(
+    shares: pd.DataFrame, unit_col: str, units: pd.api.extensions.ExtensionArray,
+    change: np.ndarray,
+) -> pd.DataFrame | None:  # fmt: skip
+    """The shares table with each unit's SUMMED changed by these amounts and its shares worked
+    out again; None when a unit is not in the table or would be left with no stairwell (its
+    row comes or goes: count it again). The rows that did not change keep their JSON."""
+    keys = shares[unit_col].array
+    known = keys.to_numpy(dtype=np.float64, na_value=np.nan)  # sorted, no unit (NaN) last
+    wanted = units.to_numpy(dtype=np.float64, na_value=np.nan)
+    at = np.searchsorted(known, wanted)  # NaN sorts last in both
+    if (at >= len(known)).any():
+        return None
+    found = known[at]
+    same = (found == wanted) | (np.isnan(found) & np.isnan(wanted))
+    stairwells = shares["stairwells"].to_numpy()[at[same]] + change[same, 0]
+    if not same.all() or (stairwells <= 0).any():
+        return None
+    moved = np.flatnonzero(np.any(change != 0, axis=1))
+    at, change = at[moved], change[moved]
+    values = {}
+    for j, name in enumerate(SUMMED):
+        column = shares[name].to_numpy()
+        values[name] = (column[at] + change[:, j]).astype(column.dtype)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        for name, (part, whole) in SHARES.items():
+            values[name] = values[part] / values[whole]
+    out = with_values_at(shares, at, values)
+    taken = np.arange(len(shares))
+    taken[at] = -1  # these rows' JSON is written again, the others' kept
+    ROWS_JSON.spliced(out, shares, taken)
+    return out
