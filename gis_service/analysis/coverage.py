@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from gis_service.analysis.per_unit import with_whole_ids
 from gis_service.errors import InvalidInput
 
 LEVELS = ("grid_id", "compound_id", "community_id", "subdistrict_id", "district_id")
@@ -114,7 +115,7 @@ def coverage(
     funnel = eligible_rows.groupby(["unit", "status"], dropna=False).size().unstack(fill_value=0)
     funnel = funnel.reindex(index=out.index, columns=list(statuses), fill_value=0)
     funnel.columns = [f"status_{code}" for code in statuses]
-    return out.join(funnel.fillna(0).astype(np.int64)).reset_index()
+    return with_whole_ids(out.join(funnel.fillna(0).astype(np.int64)).reset_index(), level)
 
 
 def funnel(
@@ -191,4 +192,4 @@ def project_batch(
     ]
     if only_touched:
         out = out[out["batch_stairwells"] > 0]
-    return out.reset_index()
+    return with_whole_ids(out.reset_index(), level)

@@ -11,6 +11,7 @@ from scipy.spatial import cKDTree
 from gis_service.analysis.access import Access, AccessRule, access_points, facility_geometries
 from gis_service.analysis.crs import metric_crs, to_metric, xy_of
 from gis_service.analysis.network import StreetGraph
+from gis_service.analysis.per_unit import units_of
 from gis_service.analysis.routing import meeting_points, nearest_source_snapped, reach_targets
 from gis_service.analysis.snapping import (
     PointsLike,
@@ -159,17 +160,11 @@ def served_shares(
         raise InvalidInput("one served flag per stairwell is needed")
     hh = stairwells[households].fillna(0).to_numpy(dtype=np.float64)
     old = stairwells[elderly].fillna(0).to_numpy(dtype=np.float64)
-    # units in order, no unit (NA) last; ids stay integers (nullable), not floats
-    codes, units = pd.factorize(pd.array(stairwells[level], dtype="Int64"), sort=True,
-                                use_na_sentinel=False)  # fmt: skip
-    size = len(units)
-
-    def total(weights: NDArray[np.float64]) -> NDArray[np.float64]:
-        return np.asarray(np.bincount(codes, weights=weights, minlength=size), np.float64)
-
-    out = pd.DataFrame({level: units})
-    out["stairwells"] = np.bincount(codes, minlength=size).astype(np.int64)
-    out["served_stairwells"] = np.bincount(codes, weights=flag, minlength=size).astype(np.int64)
+    units = units_of(stairwells[level])
+    total = units.total
+    out = pd.DataFrame({level: units.ids})
+    out["stairwells"] = total().astype(np.int64)
+    out["served_stairwells"] = total(flag).astype(np.int64)
     out["households"], out["served_households"] = total(hh), total(hh * flag)
     out["elderly_households"], out["served_elderly_households"] = total(old), total(old * flag)
     with np.errstate(invalid="ignore", divide="ignore"):

@@ -15,6 +15,7 @@ import pandas as pd
 import sqlalchemy as sa
 
 from gis_service.analysis.coverage import Eligibility, coverage
+from gis_service.analysis.per_unit import units_of
 from gis_service.datasets.area import Area
 from gis_service.datasets.arrays import read_arrays_together
 from gis_service.datasets.changes import Changes
@@ -143,7 +144,7 @@ def coverage_in_sql(
             out[rows] = summed[column]
         return out
 
-    out = pd.DataFrame({level_col: pd.array(ids, dtype="Int64").to_numpy()})
+    out = pd.DataFrame({level_col: pd.array(ids, dtype="Int64")})  # ids whole, no unit: NA
     out["stairwells"] = counted["stairwells"][order].astype(np.int64)
     funnel = np.stack([per_unit(f"status_{i}", np.int64) for i in range(len(statuses))], axis=1)
     out["eligible_stairwells"] = funnel.sum(axis=1)
@@ -170,16 +171,13 @@ def coverage_of_counts(
     unknown = sorted(set(counts["status"].dropna().astype(str)) - set(statuses))
     if unknown:
         raise InvalidInput(f"unknown elevator statuses: {', '.join(unknown)}")
-    codes, units = pd.factorize(counts["unit"].to_numpy(), sort=True, use_na_sentinel=False)
-    size, ok = len(units), counts["ok"].to_numpy(bool)
+    units = units_of(counts["unit"])
+    codes, size, total = units.codes, len(units.ids), units.total
+    ok = counts["ok"].to_numpy(bool)
     status = pd.Categorical(counts["status"].astype(str), categories=statuses).codes
     served = ok & (status == statuses.index(rule.in_service))
     n = counts["n"].to_numpy(np.float64)
-
-    def total(weights: np.ndarray) -> np.ndarray:
-        return np.bincount(codes, weights=weights, minlength=size)
-
-    out = pd.DataFrame({level_col: units, "stairwells": total(n).astype(np.int64)})
+    out = pd.DataFrame({level_col: units.ids, "stairwells": total(n).astype(np.int64)})
     for name, column in {"stairwells": "n", "households": "households",
                          "elderly_households": "elderly"}.items():  # fmt: skip
         weight = counts[column].to_numpy(np.float64)

@@ -202,4 +202,5 @@ def test_coverage_counted_in_sql_keeps_stairwells_outside_any_compound(demo_db):
         engine = coverage(load_stairwells(conn), "compound_id", statuses(conn))
         counted = coverage_table(conn, "compound_id")
     assert counted["compound_id"].isna().sum() == 1
+    assert counted["compound_id"].dtype == "Int64"  # ids stay whole: 7, never 7.0
     pd.testing.assert_frame_equal(counted, engine, check_exact=True)
