@@ -151,11 +151,21 @@ def with_values_at(table: pd.DataFrame, at: np.ndarray, values: dict[str, Any]) 
     return out
 
 
+SHORT = 64
+"""Up to this many values, same_values compares them one by one (cheaper than pandas)."""
+
+
 def same_values(old: Any, new: Any) -> bool:
-    """Whether two short sequences hold the same values, missing ones (None, NaN, NA) alike:
-    value by value, as an edit's few rows cost less so than through pandas."""
+    """Whether two sequences (`old` a pandas array) hold the same values, missing ones (None,
+    NaN, NA) alike: value by value for an edit's few rows, through pandas for many."""
     if len(old) != len(new):
         return False
+    if len(old) > SHORT:
+        try:
+            new = pd.array(new, dtype=old.dtype)
+        except (TypeError, ValueError):
+            return False  # not even of the column's type
+        return bool(pd.Series(old).equals(pd.Series(new)))
     for a, b in zip(old, new, strict=True):
         a_missing, b_missing = pd.isna(a), pd.isna(b)
         if a_missing or b_missing:
