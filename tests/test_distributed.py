@@ -112,6 +112,7 @@ def test_coverage_equals_single_process(city: Engine, client: Client, level: str
         distributed = coverage_all(client, conn, level)
     assert len(distributed) >= 3
     pd.testing.assert_frame_equal(distributed, single, check_exact=True)
+    assert distributed["eligible_households"].dtype == "int64"  # 781, never 781.0
 
 
 @pytest.mark.parametrize(("mode", "count"), [("network", None), ("network", 99), ("crow", None)])

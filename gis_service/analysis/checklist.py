@@ -16,6 +16,7 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from gis_service.analysis.network import StreetGraph
+from gis_service.analysis.per_unit import as_whole
 from gis_service.analysis.supply import Facilities, reach_by_radius
 
 BoolArray = NDArray[np.bool_]
@@ -53,7 +54,8 @@ def unit_shares(
     for code, hit in reached.items():
         frame[code] = np.where(hit, weight, 0.0)
     grouped = frame.groupby("unit", sort=True)
-    out = pd.DataFrame({"stairwells": grouped.size(), "households": grouped["households"].sum()})
+    out = pd.DataFrame({"stairwells": grouped.size()})
+    out["households"] = as_whole(grouped["households"].sum())  # a count: an integer
     total = grouped["w"].sum()
     for code in reached:
         out[code] = grouped[code].sum() / total

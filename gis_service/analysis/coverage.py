@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from gis_service.analysis.per_unit import with_whole_ids
+from gis_service.analysis.per_unit import as_whole, with_whole_ids
 from gis_service.errors import InvalidInput
 
 LEVELS = ("grid_id", "compound_id", "community_id", "subdistrict_id", "district_id")
@@ -92,8 +92,9 @@ def _shares(
             out[f"{prefix}share_{name}"] = (
                 out[f"{prefix}in_service_{name}"] / out[f"eligible_{name}"]
             )
-    for col in ("eligible_stairwells", f"{prefix}in_service_stairwells"):
-        out[col] = out[col].astype(np.int64)
+    for name in weights:  # counts of stairwells and households: integers
+        for col in (f"eligible_{name}", f"{prefix}in_service_{name}"):
+            out[col] = as_whole(out[col])
     return out
 
 
@@ -132,6 +133,7 @@ def funnel(
     levels = pd.Index(sorted(stairwells[level].dropna().unique().tolist()), name=level)
     full = pd.MultiIndex.from_product([levels, list(statuses)], names=[level, "elevator_status"])
     out = counts.reindex(full, fill_value=0).reset_index()
+    out["households"] = as_whole(out["households"])
     out["rank"] = out["elevator_status"].map({code: i for i, code in enumerate(statuses)})
     return out
 

@@ -161,10 +161,9 @@ def served_shares(
     hh = stairwells[households].fillna(0).to_numpy(dtype=np.float64)
     old = stairwells[elderly].fillna(0).to_numpy(dtype=np.float64)
     units = units_of(stairwells[level])
-    total = units.total
+    total = units.whole  # counts of stairwells and households: integers
     out = pd.DataFrame({level: units.ids})
-    out["stairwells"] = total().astype(np.int64)
-    out["served_stairwells"] = total(flag).astype(np.int64)
+    out["stairwells"], out["served_stairwells"] = total(), total(flag)
     out["households"], out["served_households"] = total(hh), total(hh * flag)
     out["elderly_households"], out["served_elderly_households"] = total(old), total(old * flag)
     with np.errstate(invalid="ignore", divide="ignore"):

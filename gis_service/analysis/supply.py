@@ -20,6 +20,7 @@ from numpy.typing import ArrayLike, NDArray
 from gis_service.analysis.access import AccessRule
 from gis_service.analysis.catchment import Reach, crow_flies_reach, network_reach, two_step_fca
 from gis_service.analysis.network import StreetGraph
+from gis_service.analysis.per_unit import as_whole
 from gis_service.analysis.snapping import SnapRule
 from gis_service.errors import InvalidInput
 
@@ -165,7 +166,7 @@ def stairwell_table(
     supply = result.ratio * result.demand
     out = pd.DataFrame(
         {
-            "households": households,
+            "households": as_whole(households),
             "demand": result.demand,
             "supply": supply,
             "ratio": result.ratio,
@@ -204,7 +205,8 @@ def level_table(per_stairwell: pd.DataFrame, keys: Sequence[object] | pd.Series,
         }
     )
     out = frame.groupby(level, sort=True, dropna=False).sum(min_count=1)
-    out["stairwells"] = out["stairwells"].fillna(0).astype(np.int64)
+    for count in ("stairwells", "households", "households_reached"):  # integers
+        out[count] = as_whole(out[count].fillna(0))
     with np.errstate(invalid="ignore", divide="ignore"):
         out["ratio"] = out["supply"] / out["demand"]
         out["share_households_reached"] = out["households_reached"] / out["households"]

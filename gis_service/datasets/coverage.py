@@ -15,7 +15,7 @@ import pandas as pd
 import sqlalchemy as sa
 
 from gis_service.analysis.coverage import Eligibility, coverage
-from gis_service.analysis.per_unit import units_of
+from gis_service.analysis.per_unit import as_whole, units_of
 from gis_service.datasets.area import Area
 from gis_service.datasets.arrays import read_arrays_together
 from gis_service.datasets.changes import Changes
@@ -151,7 +151,7 @@ def coverage_in_sql(
     out["in_service_stairwells"] = funnel[:, statuses.index(rule.in_service)]
     for name in WEIGHTS:
         for part in ("eligible", "in_service"):
-            out[f"{part}_{name}"] = per_unit(f"{part}_{name}", np.float64)
+            out[f"{part}_{name}"] = per_unit(f"{part}_{name}", np.int64)  # sums of integers
     for name in MEASURES:
         with np.errstate(invalid="ignore", divide="ignore"):
             out[f"share_{name}"] = out[f"in_service_{name}"] / out[f"eligible_{name}"]
@@ -172,24 +172,23 @@ def coverage_of_counts(
     if unknown:
         raise InvalidInput(f"unknown elevator statuses: {', '.join(unknown)}")
     units = units_of(counts["unit"])
-    codes, size, total = units.codes, len(units.ids), units.total
+    codes, size, total = units.codes, len(units.ids), units.whole  # every sum a count
     ok = counts["ok"].to_numpy(bool)
     status = pd.Categorical(counts["status"].astype(str), categories=statuses).codes
     served = ok & (status == statuses.index(rule.in_service))
     n = counts["n"].to_numpy(np.float64)
-    out = pd.DataFrame({level_col: units.ids, "stairwells": total(n).astype(np.int64)})
+    out = pd.DataFrame({level_col: units.ids, "stairwells": total(n)})
     for name, column in {"stairwells": "n", "households": "households",
                          "elderly_households": "elderly"}.items():  # fmt: skip
         weight = counts[column].to_numpy(np.float64)
-        kind = np.int64 if name == "stairwells" else np.float64
-        out[f"eligible_{name}"] = total(weight * ok).astype(kind)
-        out[f"in_service_{name}"] = total(weight * served).astype(kind)
+        out[f"eligible_{name}"] = total(weight * ok)
+        out[f"in_service_{name}"] = total(weight * served)
     for name in MEASURES:
         with np.errstate(invalid="ignore", divide="ignore"):
             out[f"share_{name}"] = out[f"in_service_{name}"] / out[f"eligible_{name}"]
     cells = np.bincount(codes * len(statuses) + status, weights=n * ok,
                         minlength=size * len(statuses)).reshape(size, len(statuses))  # fmt: skip
-    funnel = pd.DataFrame(cells.astype(np.int64), columns=[f"status_{c}" for c in statuses])
+    funnel = pd.DataFrame(as_whole(cells), columns=[f"status_{c}" for c in statuses])
     return pd.concat([out, funnel], axis=1)
 
 

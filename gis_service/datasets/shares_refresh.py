@@ -1,8 +1,9 @@
 """Service shares per unit after an edit: the written stairwells' part in each unit's sums taken
 out as it was and put back as it is, so an edit costs its own rows, not a pass over the city.
 
-Sums of whole numbers in float64 are exact, so the shares equal a count from scratch to the
-digit; a unit that is new or left with no stairwell is counted again from the table instead.
+Sums of whole numbers in float64 are exact, so the sums (integers, as analysis.per_unit gives
+them) and shares equal a count from scratch to the digit; a unit that is new or left with no
+stairwell is counted again from the table instead.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from gis_service.analysis.per_unit import as_whole
 from gis_service.datasets.live import with_values_at
 from gis_service.datasets.rows_json import ROWS_JSON
 
@@ -68,10 +70,10 @@ def shares_changed_by(
         return None
     moved = np.flatnonzero(np.any(change != 0, axis=1))
     at, change = at[moved], change[moved]
-    values = {}
+    values: dict[str, np.ndarray] = {}  # the sums (integers), then the shares (floats)
     for j, name in enumerate(SUMMED):
         column = shares[name].to_numpy()
-        values[name] = (column[at] + change[:, j]).astype(column.dtype)
+        values[name] = as_whole(column[at] + change[:, j])  # counts: integers
     with np.errstate(invalid="ignore", divide="ignore"):
         for name, (part, whole) in SHARES.items():
             values[name] = values[part] / values[whole]

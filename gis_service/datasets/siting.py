@@ -11,6 +11,7 @@ import scipy.sparse as sp
 import sqlalchemy as sa
 
 from gis_service.analysis.catchment import crow_flies_reach, network_reach
+from gis_service.analysis.per_unit import whole_total
 from gis_service.analysis.siting import exact_cover, greedy_cover
 from gis_service.datasets.area import Area
 from gis_service.datasets.cache import ResultCache
@@ -120,10 +121,10 @@ def run_siting(
                 "area_m2": float(site["area_m2"]),
                 "cost_yuan": None if pd.isna(site["cost_yuan"]) else float(site["cost_yuan"]),
                 "newly_served_stairwells": int(new.size),
-                "newly_served_households": float(hh[new].sum()),
+                "newly_served_households": whole_total(hh[new]),
             }
         )
-    total_hh = float(hh.sum())
+    total_hh = whole_total(hh)
     return {
         "parameters": params.as_dict(),
         "area": area.as_dict(),
@@ -131,15 +132,15 @@ def run_siting(
         "candidates_without_budget_value": skipped,
         "stairwells": len(near),
         "unserved_stairwells_before": int((~served).sum()),
-        "unserved_households_before": float(hh[~served].sum()),
+        "unserved_households_before": whole_total(hh[~served]),
         "chosen": chosen,
         "site_ids": [c["site_id"] for c in chosen],
         "newly_served_stairwells": int(covered.sum()),
-        "newly_served_households": float(hh[covered].sum()),
-        "newly_served_elderly_households": float(old[covered].sum()),
-        "share_households_served_before": float(hh[served].sum()) / total_hh if total_hh else None,
+        "newly_served_households": whole_total(hh[covered]),
+        "newly_served_elderly_households": whole_total(old[covered]),
+        "share_households_served_before": whole_total(hh[served]) / total_hh if total_hh else None,
         "share_households_served_after": (
-            float(hh[served | covered].sum()) / total_hh if total_hh else None
+            whole_total(hh[served | covered]) / total_hh if total_hh else None
         ),
         "objective": result.objective,
         "method": result.method,

@@ -68,6 +68,7 @@ def test_a_community_has_a_kind_when_half_its_households_reach_it():
     assert shares.loc[2, "kindergarten"] == pytest.approx(0.25)
     assert shares.loc[2, "community_health_station"] == pytest.approx(0.75)
     assert shares["households"].tolist() == [20, 40]
+    assert shares["households"].dtype == np.int64  # 40 households, never 40.0
     recorded = {"kindergarten": True, "community_health_station": True, "food_market": True,
                 "childcare": False}  # fmt: skip
     statuses = unit_statuses(shares, recorded, 0.5)

@@ -65,6 +65,10 @@ def test_compound_34_is_15_of_57():
     assert row["status_in_service"] == 15
     assert out.loc[35, "share_elderly_households"] == pytest.approx(1.0)
     assert out.loc[35, "share_stairwells"] == pytest.approx(0.5)
+    assert row["eligible_households"] == 57 * 12 and row["in_service_households"] == 15 * 12
+    counts = [f"{part}_{name}" for part in ("eligible", "in_service")
+              for name in ("stairwells", "households", "elderly_households")]  # fmt: skip
+    assert (out[counts].dtypes == np.int64).all()  # 684 households, never 684.0
 
 
 def test_batch_of_the_other_42_gives_57_of_57():
@@ -84,6 +88,10 @@ def test_batch_of_the_other_42_gives_57_of_57():
     assert grid.loc[1, "batch_ineligible"] == 1
     assert grid.loc[1, "after_in_service_stairwells"] == 57
     assert grid.loc[2, "label"] == "1/2 -> 1/2"
+    assert grid.loc[1, "after_in_service_households"] == 57 * 12
+    for when in ("before", "after"):
+        assert everything[f"{when}_in_service_households"].dtype == np.int64
+        assert everything[f"{when}_in_service_elderly_households"].dtype == np.int64
 
 
 def test_funnel_in_status_order():
@@ -92,6 +100,7 @@ def test_funnel_in_status_order():
     assert c34["elevator_status"].tolist() == STATUSES
     assert c34["rank"].tolist() == list(range(len(STATUSES)))
     assert c34["stairwells"].sum() == 57
+    assert c34["households"].sum() == 57 * 12 and long["households"].dtype == np.int64
     extended = [*STATUSES[:4], "public_notice", *STATUSES[4:]]
     assert funnel(stairwell_table(), "grid_id", extended)["elevator_status"].nunique() == 9
 

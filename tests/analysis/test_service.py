@@ -104,8 +104,11 @@ def test_served_shares_keep_unit_ids_whole_and_no_unit_last():
     assert out["compound_id"].dtype == "Int64"
     assert out["compound_id"].tolist()[:2] == [3, 7] and pd.isna(out["compound_id"].iloc[2])
     assert out["stairwells"].tolist() == [1, 2, 1] and out["stairwells"].dtype == np.int64
-    assert out["served_households"].tolist() == [0.0, 1.0, 2.0]
-    assert out["elderly_households"].tolist() == [0.0, 1.0, 1.0]
+    assert out["served_households"].tolist() == [0, 1, 2]
+    assert out["elderly_households"].tolist() == [0, 1, 1]
+    for count in ("served_stairwells", "households", "served_households", "elderly_households",
+                  "served_elderly_households"):  # fmt: skip
+        assert out[count].dtype == np.int64  # 781 households, never 781.0
     assert served_shares(frame.iloc[:0], [], "compound_id").empty
 
 

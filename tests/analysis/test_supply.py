@@ -76,6 +76,9 @@ def test_shortage_is_demand_times_target_minus_supply_in_spaces():
     assert out.loc[2, "shortage"] == pytest.approx(9.0)
     assert out.loc[2, "share_households_reached"] == 0.0
     assert out.loc[1, "households_reached"] == 100
+    for count in ("stairwells", "households", "households_reached"):  # 100, never 100.0
+        assert out[count].dtype == np.int64
+    assert per["households"].dtype == np.int64 and per["households_short"].dtype == np.float64
 
 
 def test_decays_match_pysal_access_weights():

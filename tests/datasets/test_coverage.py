@@ -25,6 +25,10 @@ UNIT = {
 }
 
 
+HOUSEHOLD_COUNTS = ("eligible_households", "in_service_households", "eligible_elderly_households",
+                    "in_service_elderly_households")  # fmt: skip
+
+
 def sql_coverage(engine, level: str) -> dict[int, dict]:
     """Eligible and in-service counts per unit, counted independently in SQL."""
     found = rows(
@@ -93,6 +97,8 @@ def test_figures_equal_an_independent_sql_count(shared_live, shared_demo_db, tok
         assert row["in_service_stairwells"] == want["done"]
         assert row["eligible_households"] == want["hh"]
         assert row["in_service_elderly_households"] == want["old"]
+        for count in HOUSEHOLD_COUNTS:  # 781 households, never 781.0
+            assert isinstance(row[count], int), (count, row[count])
 
 
 def test_csv_and_geojson_for_the_choropleth(shared_live, shared_demo_db, tokens):
@@ -105,6 +111,9 @@ def test_csv_and_geojson_for_the_choropleth(shared_live, shared_demo_db, tokens)
     assert {int(r["community_id"]): int(r["in_service_stairwells"]) for r in parsed} == {
         unit: r["done"] for unit, r in expected.items()
     }
+    for r in parsed:  # whole numbers in the CSV: "781", never "781.0"
+        assert int(r["eligible_households"]) == expected[int(r["community_id"])]["hh"]
+        assert all(int(r[count]) >= 0 for count in HOUSEHOLD_COUNTS)
     assert geo.headers["content-type"].startswith("application/geo+json")
     features = geo.json()["features"]
     assert len(features) == len(expected)
@@ -192,6 +201,7 @@ def test_coverage_counted_in_sql_is_the_engine_table(shared_demo_db, level, area
         counted = coverage_table(conn, level, area, rule=rule)
     assert len(counted) >= 1
     pd.testing.assert_frame_equal(counted, engine, check_exact=True)
+    assert (counted[list(HOUSEHOLD_COUNTS)].dtypes == "int64").all()
 
 
 def test_coverage_counted_in_sql_keeps_stairwells_outside_any_compound(demo_db):

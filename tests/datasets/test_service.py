@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import csv
+import io
+
 import geopandas as gpd
 import numpy as np
 import pytest
@@ -13,6 +16,10 @@ from tests.analysis.walk_reference import line_network, nearest_area_distances
 from tests.datasets.conftest import COMPOUND_34, rows
 
 UTM_GUANGZHOU = 32649
+SHARE_COUNTS = ("stairwells", "served_stairwells", "households", "served_households",
+                "elderly_households", "served_elderly_households")  # fmt: skip
+GAP_COUNTS = ("households", "unserved_households", "elderly_households",
+              "unserved_elderly_households")  # fmt: skip
 
 
 def served(live, token, **params) -> dict:
@@ -109,10 +116,21 @@ def test_gaps_per_level_and_as_points(shared_live, tokens):
     with shared_live.client(tokens["planner"]) as http:
         table = http.get("/analysis/gaps", params=params).json()
         points = http.get("/analysis/gaps", params={**params, "f": "geojson"}).json()
+    with shared_live.client(tokens["planner"]) as http:
+        as_csv = http.get("/analysis/gaps", params={**params, "f": "csv"})
     shares = {u["community_id"]: u for u in walk["summary"]}
+    for unit in walk["summary"]:  # 781 households, never 781.0
+        assert all(isinstance(unit[count], int) for count in SHARE_COUNTS), unit
     for unit in table["rows"]:
         want = shares[unit["community_id"]]
         assert unit["unserved_households"] == want["households"] - want["served_households"]
+        assert all(isinstance(unit[count], int) for count in GAP_COUNTS), unit
+    parsed = list(csv.DictReader(io.StringIO(as_csv.text)))
+    assert len(parsed) == len(table["rows"])
+    for unit in parsed:  # whole numbers in the CSV: "781", never "781.0"
+        want = shares[int(unit["community_id"])]
+        assert int(unit["unserved_households"]) == want["households"] - want["served_households"]
+        assert all(int(unit[count]) >= 0 for count in GAP_COUNTS)
     unserved = sum(u["unserved_stairwells"] for u in table["rows"])
     assert 0 < unserved == len(points["features"])
     each = served(shared_live, tokens["planner"], layer="gardens", level="stairwell")

@@ -9,7 +9,7 @@ import pytest
 
 from gis_service.analysis.service import served_shares
 from gis_service.datasets.rows_json import ROWS_JSON
-from gis_service.datasets.shares_refresh import shares_changed_by, unit_changes
+from gis_service.datasets.shares_refresh import SUMMED, shares_changed_by, unit_changes
 
 
 def nearest(compounds: list[int | None], households: list[int], served: list[bool]) -> pd.DataFrame:
@@ -55,6 +55,7 @@ def test_changed_shares_equal_shares_from_scratch(compounds, households, served)
     changed = shares_changed_by(before_shares, "compound_id", units, change)
     assert changed is not None
     pd.testing.assert_frame_equal(changed, shares(after))
+    assert (changed[list(SUMMED)].dtypes == np.int64).all()  # counts stay integers
     assert ROWS_JSON.array(changed) == ROWS_JSON.array(shares(after))  # the JSON too
     assert before_shares.equals(shares(BEFORE))  # the kept table is left as it was
 

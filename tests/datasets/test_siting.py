@@ -27,6 +27,10 @@ def test_greedy_chooses_k_distinct_sites_serving_new_households(
         c["newly_served_households"] for c in result["chosen"]
     )
     assert result["share_households_served_after"] > result["share_households_served_before"]
+    counts = [result[c] for c in ("unserved_households_before", "newly_served_households",
+                                  "newly_served_elderly_households")]  # fmt: skip
+    counts += [c["newly_served_households"] for c in result["chosen"]]
+    assert all(isinstance(n, int) for n in counts), counts  # 781 households, never 781.0
     assert result["method"].startswith("greedy") and result["optimality_gap"] is None
 
 

@@ -38,6 +38,7 @@ def test_car_spaces_by_community_add_up_and_state_their_definitions(
     assert 0 < total <= capacity + 1e-6  # a lot nobody reaches gives nobody anything
     for r in communities["rows"]:
         assert r["name"]
+        assert isinstance(r["households"], int) and isinstance(r["households_reached"], int)
         assert r["shortage"] == pytest.approx(r["households"] * 0.3 - r["supply"])
         assert r["ratio"] == pytest.approx(r["supply"] / r["households"])
 
