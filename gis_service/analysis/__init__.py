@@ -10,7 +10,7 @@ HTTP and no database sessions in here. Modules:
 - service: nearest facility crow-flies / along streets, shares served per level
 - service_area: reached street pieces buffered into service-area polygons
 - street_chains: pieces joined end to end into chains, so fewer lines are buffered
-- line_buffers: lines' round buffers dissolved per group in one Clipper offset (pyclipper)
+- line_buffers: lines' round buffers dissolved per group in one Clipper2 offset (clipper2-py)
 - catchment: reach relations and two-step floating catchment (2SFCA)
 - siting: maximal covering location (lazy greedy + 1-swap, exact CBC)
 - scenario: interventions evaluated against a baseline

@@ -1,15 +1,18 @@
-"""Round buffers of lines dissolved per group, by Clipper's polygon offsetting (pyclipper).
+"""Round buffers of lines dissolved per group, by Clipper2's polygon offsetting (clipper2-py).
 
 GEOS unions buffers by overlaying them two at a time (about 0.7 ms for a facility's 16 street
 chains); Clipper offsets all of a group's open lines and dissolves them in one sweep over
-integer coordinates (tenths of a millimetre), about 4 times cheaper. Arcs get as many chords
+integer coordinates (tenths of a millimetre), about 4 times cheaper (Clipper2 about twice
+as fast again as Clipper 1). Arcs get as many chords
 per quarter circle as GEOS gives them (ArcTolerance is a chord's distance from its arc); only
 where the chords of a bend fall differs (Clipper steps them from one side, GEOS spreads them
 evenly), so outlines keep GEOS's distance from the exact round buffer. To keep the calls few,
 groups are stacked apart along y (each on its own rows, so Clipper's sweep line meets one group
-at a time) and sent to Clipper a few hundred at a time, on threads: pyclipper lets go of the
-GIL while Clipper works. Each ring comes back to its group by its row; counter-clockwise rings
-are shells, clockwise ones holes.
+at a time) and sent to Clipper a few hundred at a time, on threads: clipper2-py lets go of the
+GIL while Clipper works. Paths go in and rings come out as numpy arrays, so a city's million
+vertices never become Python lists (which, in a server holding millions of geometries, also
+woke the garbage collector's full passes). Each ring comes back to its group by its row;
+counter-clockwise rings are shells, clockwise ones holes.
 """
 
 from __future__ import annotations
@@ -18,12 +21,11 @@ import math
 import os
 from concurrent.futures import ThreadPoolExecutor
 from functools import reduce
-from itertools import chain, pairwise
 from typing import Any
 
 import numpy as np
-import pyclipper
 import shapely
+from clipper2 import ClipperOffset, EndType, JoinType
 from numpy.typing import NDArray
 
 IntArray = NDArray[np.int64]
@@ -31,7 +33,8 @@ FloatArray = NDArray[np.float64]
 UNITS_PER_M = 10_000.0
 """Integer coordinates in tenths of a millimetre (outlines move by at most 0.07 mm)."""
 _LO_RANGE = 0x3FFFFFFF
-"""Clipper's fast integer range; beyond it every slope test takes 128-bit products."""
+"""The integer range coordinates are kept in (Clipper 1's fast range; it bounds how many groups
+one call stacks, so calls stay a few hundred groups each, on every core)."""
 
 
 def buffered_lines(
@@ -70,8 +73,7 @@ def buffered_coords(
     ints = np.round((coords + shift[vertex_group]) * units).astype(np.int64)
     starts = np.r_[0, np.flatnonzero(np.diff(line)) + 1, line.size]
     line_call = group[line[starts[:-1]]] // per_call
-    # lines and their vertices in call order: each call converts its own slice to Python lists
-    # (holding the GIL) while another thread's Clipper works
+    # lines and their vertices in call order: each call takes its own slice
     by_call = np.argsort(line_call, kind="stable")
     sizes = np.diff(starts)[by_call]
     bounds = np.r_[0, np.cumsum(sizes)]
@@ -82,15 +84,12 @@ def buffered_coords(
 
     def offset(k: int) -> tuple[IntArray, IntArray]:
         first, stop = call_lines[k], call_lines[k + 1]
-        vertices = ints[bounds[first] : bounds[stop]].tolist()
-        cuts = (bounds[first : stop + 1] - bounds[first]).tolist()
-        paths = [vertices[a:b] for a, b in pairwise(cuts)]
-        clipper = pyclipper.PyclipperOffset(2.0, tolerance)
-        clipper.AddPaths(paths, pyclipper.JT_ROUND, pyclipper.ET_OPENROUND)
-        rings = clipper.Execute(buffer * units)
+        paths = np.split(ints[bounds[first] : bounds[stop]], bounds[first + 1 : stop] - bounds[first])
+        clipper = ClipperOffset(2.0, tolerance)
+        clipper.add_paths(paths, JoinType.ROUND, EndType.ROUND)
+        rings = clipper.execute(buffer * units)
         counts = np.fromiter((len(r) for r in rings), np.int64, len(rings))
-        flat = chain.from_iterable(chain.from_iterable(rings))
-        return counts, np.fromiter(flat, np.int64, 2 * int(counts.sum())).reshape(-1, 2)
+        return counts, (np.concatenate(rings) if rings else np.empty((0, 2), np.int64))
 
     with ThreadPoolExecutor(max_workers=workers) as pool:
         answers = list(pool.map(offset, range(calls.size)))
