@@ -6,6 +6,7 @@ import sys
 
 from pydantic import ValidationError
 
+from gis_service.gc_policy import hold_big_data
 from gis_service.settings import describe_setting_error
 
 
@@ -16,4 +17,5 @@ def main() -> None:
     except ValidationError as exc:
         print(f"gis-service: error: {describe_setting_error(exc)}", file=sys.stderr)
         sys.exit(1)
+    hold_big_data()
     run_command_line()

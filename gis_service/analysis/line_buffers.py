@@ -84,7 +84,8 @@ def buffered_coords(
 
     def offset(k: int) -> tuple[IntArray, IntArray]:
         first, stop = call_lines[k], call_lines[k + 1]
-        paths = np.split(ints[bounds[first] : bounds[stop]], bounds[first + 1 : stop] - bounds[first])
+        cuts = bounds[first + 1 : stop] - bounds[first]
+        paths = np.split(ints[bounds[first] : bounds[stop]], cuts)
         clipper = ClipperOffset(2.0, tolerance)
         clipper.add_paths(paths, JoinType.ROUND, EndType.ROUND)
         rings = clipper.execute(buffer * units)

@@ -37,6 +37,7 @@ from gis_service.api.problems import install_problem_handlers
 from gis_service.api.request_log import RequestLog
 from gis_service.api.tile_shortcut import TilesBeforeRouting
 from gis_service.catalog import Catalog, default_catalog
+from gis_service.gc_policy import hold_big_data
 from gis_service.maps_catalog import default_maps, load_maps
 from gis_service.settings import Settings, get_settings
 from gis_service.tiles import aio
@@ -46,9 +47,11 @@ log = logging.getLogger(__name__)
 
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    """At start-up, every route made ready to match (pools open on first use); at shutdown,
-    the async tile pools' connections closed."""
+    """At start-up, every route made ready to match (pools open on first use) and the garbage
+    collector set for a city held in memory; at shutdown, the async tile pools' connections
+    closed."""
     await match_nothing(app)
+    hold_big_data()
     yield
     closed = aio.close_pools(app.state)
     log.debug("closed %d tile connection pools", closed)
