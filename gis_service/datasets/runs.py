@@ -336,7 +336,7 @@ def nearest_table(
     keep = ["id", "building_id", "label", "grid_id", "compound_id", "community_id",
             "subdistrict_id", "district_id", "households", "elderly_households"]  # fmt: skip
     out = pd.DataFrame(homes[keep]).reset_index(drop=True)
-    out["facility_id"] = near["facility_id"].to_numpy()
+    out["facility_id"] = pd.array(near["facility_id"], dtype="Int64")  # an id: 12, never 12.0
     names = facility_names(fac, out["facility_id"].to_numpy())
     out["facility_name"] = names
     dist = near["distance"].to_numpy(np.float64)

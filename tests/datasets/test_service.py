@@ -41,6 +41,9 @@ def test_network_serves_no_more_households_than_crow_flies(shared_live, tokens):
     walk_each = served(shared_live, tokens["planner"], mode="network", **each)
     by_crow = {s["id"]: s for s in served(shared_live, tokens["planner"], mode="crow",
                                           **each)["stairwells"]}  # fmt: skip
+    reached = [s["facility_id"] for s in walk_each["stairwells"] if s["facility_id"] is not None]
+    assert reached and all(type(f) is int for f in reached)  # an id: 12, never 12.0
+    assert all(type(s["facility_id"]) is int for s in by_crow.values() if s["served"])
     for s in walk_each["stairwells"]:
         other = by_crow[s["id"]]
         assert other["served"] or not s["served"] or other["distance_m"] <= 300 + touch
