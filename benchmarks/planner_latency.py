@@ -10,6 +10,10 @@ ST_DWithin, served stairwells per compound) it runs the same number of times and
 is checked against ours. Then edits through the API (PATCH of a stairwell, as many as the
 runs), each followed by the same call: every answer must show its edit; the median is
 compared with the repeated call's. Prints one JSON line.
+A call's seconds run until its last byte has arrived and been decoded, as a browser writes a
+download while it arrives; `*_held_s` also count joining the body in one piece in memory, as
+httpx's `.content` does (on this VM, whose fresh memory is slow to hand out, that join of a
+135 MB CSV adds 0.3-1 s of the client's own).
 Usage: python benchmarks/planner_latency.py [--stairwells 100000] [--runs 3]
        python benchmarks/planner_latency.py --database-url URL --token PLANNER_TOKEN
 (the second form measures a city already loaded and migrated, e.g. a kept 1M city)
@@ -26,6 +30,7 @@ import statistics
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -57,6 +62,27 @@ COVERAGE_FIELDS = ("stairwells", "eligible_stairwells", "in_service_stairwells",
                    "eligible_households", "in_service_households")  # fmt: skip
 
 
+@dataclass(frozen=True)
+class Answer:
+    """An answer as the planner's client got it: status, headers, the decoded body, and
+    `held_s`: the seconds until it was also joined in one piece in memory (as httpx's
+    `.content` does: on a machine slow to hand out fresh memory, a 135 MB body adds 0.3-1 s)."""
+
+    status_code: int
+    headers: httpx.Headers
+    content: bytes
+    held_s: float
+
+    @property
+    def text(self) -> str:
+        """The body as text (UTF-8)."""
+        return self.content.decode()
+
+    def json(self) -> Any:
+        """The body as JSON."""
+        return json.loads(self.content)
+
+
 class Planner:
     """An HTTP client with the planner's token, timing every call."""
 
@@ -64,20 +90,27 @@ class Planner:
         self.client = httpx.Client(base_url=base, timeout=600,
                                    headers={"Authorization": f"Bearer {token}"})  # fmt: skip
 
-    def get(self, path: str, **params: Any) -> tuple[float, httpx.Response]:
-        """Seconds and the response of one GET (which must succeed)."""
+    def get(self, path: str, **params: Any) -> tuple[float, Answer]:
+        """Seconds until the last byte of one GET (which must succeed) has arrived, decoded, as a
+        download is written while it arrives, and the answer (its body joined afterwards)."""
         started = time.perf_counter()
-        response = self.client.get(path, params=params)
-        seconds = time.perf_counter() - started
-        if response.status_code != 200:
-            raise RuntimeError(f"{path} {params}: {response.status_code} {response.text[:500]}")
-        return seconds, response
+        with self.client.stream("GET", path, params=params) as response:
+            chunks = list(response.iter_bytes())
+            seconds = time.perf_counter() - started
+        joined = time.perf_counter()
+        answer = Answer(response.status_code, response.headers, b"".join(chunks),
+                        seconds + time.perf_counter() - joined)  # fmt: skip
+        if answer.status_code != 200:
+            raise RuntimeError(f"{path} {params}: {answer.status_code} {answer.text[:500]}")
+        return seconds, answer
 
     def cold_warm(self, runs: int, path: str, **params: Any) -> dict[str, Any]:
         """The first call (cold) and the median of `runs` repeats (warm), the last answer."""
         cold, first = self.get(path, **params)
         warm = [self.get(path, **params) for _ in range(runs)]
         return {"cold_s": cold, "warm_s": statistics.median(s for s, _ in warm),
+                "cold_held_s": first.held_s,
+                "warm_held_s": statistics.median(a.held_s for _, a in warm),
                 "first_cache": first.headers.get("x-cache"),
                 "warm_cache": warm[-1][1].headers.get("x-cache"),
                 "bytes": len(first.content), "response": warm[-1][1]}  # fmt: skip
@@ -182,6 +215,8 @@ def serve_and_measure(url: str, conninfo: str, token: str, args: Any) -> dict[st
 def figures(call: dict[str, Any], peer_s: float | None = None, **extra: Any) -> dict[str, Any]:
     """The JSON figures of one call (rounded), with the SQL peer's time and ratio if any."""
     out = {"cold_s": round(call["cold_s"], 3), "warm_s": round(call["warm_s"], 3),
+           "cold_held_s": round(call["cold_held_s"], 3),
+           "warm_held_s": round(call["warm_held_s"], 3),
            "bytes": call["bytes"], "first_cache": call["first_cache"],
            "warm_cache": call["warm_cache"], **extra}  # fmt: skip
     if peer_s is not None:

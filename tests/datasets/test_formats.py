@@ -77,3 +77,17 @@ def test_polygon_geojson_reads_as_geos_writes_it() -> None:
         assert [orjson.loads(t) for t in ours] == [orjson.loads(t) for t in
                                                    shapely.to_geojson(geoms)]  # fmt: skip
     assert orjson.loads(geojson_texts([pair])[0])["type"] == "MultiPolygon"
+
+
+def test_a_long_csv_written_in_parts_reads_as_one_table() -> None:
+    """A table longer than a part: one header, every row once, in order, CRLF throughout."""
+    from gis_service.datasets.formats import CSV_PART_ROWS
+
+    n = 2 * CSV_PART_ROWS + 7  # three parts, the last a short one
+    frame = pd.DataFrame({"id": np.arange(n), "label": pd.Series(["=x", "ok"] * (n // 2) + ["ok"]),
+                          "served": np.arange(n) % 3 == 0})  # fmt: skip
+    text = to_csv(frame)
+    assert text.count("id,label,served") == 1 and text.count("\r\n") == n + 1
+    rows = list(csv.reader(io.StringIO(text, newline="")))
+    assert [int(r[0]) for r in rows[1:]] == list(range(n))
+    assert rows[1] == ["0", "'=x", "True"] and rows[-1] == [str(n - 1), "ok", str((n - 1) % 3 == 0)]
