@@ -116,7 +116,9 @@ def _polygons(
     shells: the rings' nested parity, shells and holes alternating; counts: vertices per ring,
     xy: the rings' vertices in Clipper's units, ring_call: the call each ring came from)."""
     first = np.r_[0, np.cumsum(counts)[:-1]]
-    ring_group = ring_call * per_call + np.floor(xy[first, 1] / row).astype(np.int64)
+    # a ring's row by the middle of its height: its lowest chord may dip a unit below its row
+    middle = (np.minimum.reduceat(xy[:, 1], first) + np.maximum.reduceat(xy[:, 1], first)) / 2
+    ring_group = ring_call * per_call + np.floor(middle / row).astype(np.int64)
     after = np.arange(xy.shape[0]) + 1
     after[first + counts - 1] = first
     cross = xy[:, 0] * xy[after, 1] - xy[after, 0] * xy[:, 1]
