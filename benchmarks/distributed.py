@@ -5,7 +5,8 @@ For each size N (`--stairwells 100000,300000,1000000`) it loads the demo city of
 stairwells into a throwaway PostGIS (or, with `--database-url N=URL`, measures the city
 already at URL for that size) and runs compound coverage and the nearest facility along
 streets (300 m) for every stairwell: in this process (the CLI's single-process path) and on
-a local cluster of `--workers` worker processes (gis_service.distributed.local_cluster),
+a local cluster of `--workers` worker processes (gis_service.distributed.dask_client, as the
+CLI's `--all` starts it; both sides with the collector policy of gc_policy.py),
 partitioned by groups of neighbouring districts (each partition read once on a worker,
 serving both analyses; the workers connect from their own settings, GIS_DATABASE_URL, given
 to them at start). It checks the figures are equal and counts CPU-seconds of every process
@@ -40,7 +41,6 @@ import pandas as pd  # noqa: E402
 import psutil  # noqa: E402
 import psycopg  # noqa: E402
 import sqlalchemy as sa  # noqa: E402
-from dask.distributed import Client  # noqa: E402
 
 from gis_service.datasets.area import Area  # noqa: E402
 from gis_service.datasets.params import service_params  # noqa: E402
@@ -50,11 +50,12 @@ from gis_service.db.cluster import ensure_postgis, throwaway_cluster  # noqa: E4
 from gis_service.db.engine import create_db_engine  # noqa: E402
 from gis_service.distributed import (  # noqa: E402
     coverage_all,
+    dask_client,
     district_partitions,
-    local_cluster,
     nearest_all,
     partitions,
 )
+from gis_service.gc_policy import hold_big_data  # noqa: E402
 from gis_service.ingest.demo_load import load_demo  # noqa: E402
 
 
@@ -177,8 +178,7 @@ def one_size(
         os.environ["GIS_DATABASE_URL"] = db_url  # the workers' own settings
         with (
             engine.begin() as conn,
-            local_cluster(workers) as cluster,
-            Client(cluster) as client,
+            dask_client(n_workers=workers) as client,  # as the CLI's --dask runs
             engine.connect() as dist_conn,
         ):  # fmt: skip
             conn.execute(sa.text("SET LOCAL statement_timeout = 0"))
@@ -284,6 +284,7 @@ def main() -> None:
         help="measure the city already at URL as size N (no load; repeatable)",
     )  # fmt: skip
     args = parser.parse_args()
+    hold_big_data()  # this process runs the one-process side as the CLI does
     reuse = dict(item.split("=", 1) for item in args.database_url)
     sizes = [int(n) for n in args.stairwells.split(",")]
     sizes += [int(n) for n in reuse if int(n) not in sizes]

@@ -45,6 +45,7 @@ from gis_service.datasets.params import ServiceParams
 from gis_service.datasets.runs import ServiceInputs, nearest_table, walkable_graph
 from gis_service.db.engine import create_db_engine, resolve_database_url
 from gis_service.errors import InvalidInput
+from gis_service.gc_policy import hold_big_data
 
 BORDER_SLACK_M = 200.0
 """Metres read beyond the radius around a partition (snapping legs, streets bending back)."""
@@ -98,15 +99,35 @@ def local_cluster(n_workers: int = 2) -> Iterator[Any]:
         yield cluster
 
 
+def collector_policy() -> Any:
+    """A worker plugin giving each worker, as it starts, the collector policy of a process
+    holding a city (gc_policy.hold_big_data): workers read and keep partitions of it."""
+    from dask.distributed import WorkerPlugin
+
+    class CollectorPolicy(WorkerPlugin):
+        name = "gis-collector-policy"
+
+        def setup(self, worker: Any) -> None:
+            hold_big_data()
+
+    return CollectorPolicy()
+
+
 @contextmanager
 def dask_client(scheduler: str | None = None, n_workers: int = 2) -> Iterator[Any]:
-    """A client of the scheduler at `scheduler` (tcp://host:8786), else of a local cluster."""
+    """A client of the scheduler at `scheduler` (tcp://host:8786), else of a local cluster;
+    its workers hold big data as one process does (collector_policy)."""
     from dask.distributed import Client
 
-    if scheduler:
-        with Client(scheduler) as client:
-            yield client
-        return
+    with (Client(scheduler) if scheduler else _local_client(n_workers)) as client:
+        client.register_plugin(collector_policy())
+        yield client
+
+
+@contextmanager
+def _local_client(n_workers: int) -> Iterator[Any]:
+    from dask.distributed import Client
+
     with local_cluster(n_workers) as cluster, Client(cluster) as client:
         yield client
 

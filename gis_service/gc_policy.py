@@ -21,9 +21,11 @@ FULL_PASS_EVERY = 1000
 
 def hold_big_data() -> None:
     """Set this process's collector for big data kept in memory (call once it has started;
-    what is frozen is frozen once: a later app in the same process, as in tests, is not)."""
+    what is frozen is frozen once: a later app in the same process, as in tests, is not).
+
+    No collection runs first: it would run other threads' finalizers on the caller's thread
+    (a server's start-up), and what start-up leaves as garbage is small."""
     young, middle, _ = gc.get_threshold()
     gc.set_threshold(young, middle, FULL_PASS_EVERY)
     if not gc.get_freeze_count():
-        gc.collect()
         gc.freeze()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import subprocess
@@ -26,12 +27,14 @@ from gis_service.distributed import (
     PART_STAIRWELLS,
     District,
     coverage_all,
+    dask_client,
     district_partitions,
     local_cluster,
     nearest_all,
     partition_count,
     partitions,
 )
+from gis_service.gc_policy import FULL_PASS_EVERY
 from gis_service.ingest.demo_load import load_demo
 from tests.conftest import admin, create_database
 
@@ -209,3 +212,10 @@ def test_cli_all_runs_on_a_separately_started_cluster(city: Engine, tmp_path: Pa
             process.wait(timeout=30)
         for log in logs:
             log.close()
+
+
+def test_the_workers_of_our_client_hold_big_data_as_one_process_does() -> None:
+    """Each worker gets the collector policy of a process holding a city as it starts."""
+    with dask_client(n_workers=1) as dask:
+        thresholds = dask.run(lambda: gc.get_threshold()[2])
+    assert thresholds and set(thresholds.values()) == {FULL_PASS_EVERY}

@@ -17,13 +17,16 @@ from gis_service.gc_policy import FULL_PASS_EVERY, hold_big_data
 def default_collector() -> Iterator[None]:
     """The collector as CPython starts it, with what the test process holds already frozen
     out of its counts (whatever ran before), restored afterwards."""
-    kept = gc.get_threshold()
-    gc.collect()
+    kept, enabled, frozen = gc.get_threshold(), gc.isenabled(), gc.get_freeze_count()
+    gc.enable()  # a library's context that turned it off on another thread may have left it so
     gc.freeze()
     gc.set_threshold(700, 10, 10)
     yield
     gc.set_threshold(*kept)
-    gc.unfreeze()
+    if not frozen:
+        gc.unfreeze()
+    if not enabled:
+        gc.disable()
 
 
 def full_passes_while_reading(rows: int) -> int:
