@@ -12,7 +12,14 @@ import sqlalchemy as sa
 from fastapi import Request
 from fastapi.responses import Response
 
-from gis_service.api.packed import KeptBody, accepts_zstd, keep, kept_for_repeat
+from gis_service.api.packed import (
+    KeptBody,
+    accepts_zstd,
+    keep,
+    kept_for_repeat,
+    sent_then_kept,
+)
+from gis_service.api.sent import PartsResponse, Pieces, PiecesResponse, Streamed
 from gis_service.auth import Principal
 from gis_service.datasets import formats
 from gis_service.datasets.area import Area
@@ -22,7 +29,7 @@ from gis_service.datasets.keys import ResultKey, areas_key, nearest_key, siting_
 from gis_service.datasets.live import LiveAnswers, Refresh
 from gis_service.datasets.load import level_geometries
 from gis_service.datasets.params import ServiceParams, level_column
-from gis_service.datasets.rows_json import dumps_with_rows
+from gis_service.datasets.rows_json import json_with_rows
 from gis_service.datasets.runs import (
     Nearest,
     area_frame,
@@ -40,6 +47,8 @@ CSV_TYPE = "text/csv; charset=utf-8"
 _LOCK = threading.Lock()
 Body = tuple[bytes, str]
 """An answer's bytes and media type."""
+Rendered = tuple[bytes | Pieces | Streamed, str]
+"""An answer's bytes (whole, in pieces, or in parts sent as they are made) and media type."""
 
 
 def caches(request: Request) -> tuple[ResultCache, ResultCache, ResultCache]:
@@ -88,7 +97,7 @@ def answered(
     key: ResultKey,
     compute: Callable[[], Any],
     variant: tuple[Any, ...],
-    render: Callable[[Any, bool], Body],
+    render: Callable[[Any, bool], Rendered],
     refresh: Refresh | None = None,
 ) -> Response:
     """The answer to a question in one variant (format, level...): its bytes as last sent when
@@ -107,24 +116,45 @@ def answered(
             packed = answer(kept.zstd, kept.media_type, True)
             packed.headers["Content-Encoding"] = "zstd"
             return packed
-        return answer(kept_for_repeat(bodies, (*full, *variant), kept).body, kept.media_type, True)
+        repeat = kept_for_repeat(bodies, (*full, *variant), kept)
+        return answer(Pieces(list(repeat.pieces)), kept.media_type, True)
     if refresh is None:
         value, hit = results.get_or_compute(full, compute)
     else:
         live = live_answers(asked.request)
         value, hit = live.value(asked.conn, question, versions, compute, refresh)
     body, media_type = render(value, hit)
-    keep(bodies, (*full, *variant), KeptBody(body, media_type, as_sent=not hit))
+    return sent_and_kept(bodies, (*full, *variant), body, media_type, hit)
+
+
+def sent_and_kept(
+    bodies: ResultCache, key: tuple[Any, ...], body: bytes | Pieces | Streamed, media_type: str,
+    hit: bool,
+) -> Response:  # fmt: skip
+    """A new answer's response; its bytes are kept for repeats (big ones once sent, joined in
+    the packer's thread: no answer waits for a copy of its megabytes)."""
+    if isinstance(body, Streamed):
+        parts = sent_then_kept(bodies, key, body.parts, media_type)
+        return PartsResponse(parts, media_type, answer_headers(hit))
+    pieces = tuple(body.pieces) if isinstance(body, Pieces) else (body,)
+    keep(bodies, key, KeptBody(pieces, media_type, as_sent=not hit))
     return answer(body, media_type, hit)
 
 
-def answer(body: bytes | str, media_type: str, hit: bool | None = None) -> Response:
-    """A response with an X-Cache header telling whether the result came from the cache (and
-    Vary: Accept-Encoding, as a kept answer may be sent packed)."""
+def answer(body: bytes | str | Pieces, media_type: str, hit: bool | None = None) -> Response:
+    """A response with the answer's headers (answer_headers), its pieces sent as they are."""
+    if isinstance(body, Pieces):
+        return PiecesResponse(body.pieces, media_type, answer_headers(hit))
+    return Response(body, media_type=media_type, headers=answer_headers(hit))
+
+
+def answer_headers(hit: bool | None) -> dict[str, str]:
+    """X-Cache telling whether the result came from the cache, and Vary: Accept-Encoding (a
+    kept answer may be sent packed)."""
     headers = {"Vary": "Accept-Encoding"}
     if hit is not None:
         headers["X-Cache"] = "hit" if hit else "miss"
-    return Response(body, media_type=media_type, headers=headers)
+    return headers
 
 
 def table_answer(
@@ -137,7 +167,7 @@ def table_answer(
 
 def table_body(
     conn: sa.Connection, frame: pd.DataFrame, level: str, f: str, hit: bool, meta: dict[str, Any]
-) -> Body:
+) -> tuple[bytes | Pieces, str]:
     """A per-level table as JSON, CSV or GeoJSON of the level's polygons."""
     if f == "csv":
         return formats.to_csv_bytes(frame), CSV_TYPE
@@ -147,7 +177,7 @@ def table_body(
         geoms = level_geometries(conn, level, [int(i) for i in rows[col]])
         texts = [geoms.get(int(i)) for i in rows[col]]
         return formats.feature_collection(rows, texts, rows[col].tolist(), meta), GEOJSON
-    return dumps_with_rows({**meta, "cached": hit}, "rows", frame), "application/json"
+    return Pieces(json_with_rows({**meta, "cached": hit}, "rows", frame)), "application/json"
 
 
 def nearest_compute(asked: Asked, params: ServiceParams, area: Area) -> Callable[[], Any]:
@@ -176,7 +206,7 @@ def nearest_refresh(asked: Asked, params: ServiceParams, area: Area) -> Refresh:
 
 def answered_nearest(
     asked: Asked, params: ServiceParams, area: Area, variant: tuple[Any, ...],
-    render: Callable[[Any, bool], Body],
+    render: Callable[[Any, bool], Rendered],
 ) -> Response:  # fmt: skip
     """An answer rendered from the per-stairwell nearest table (computed, kept or refreshed)."""
     compute, refresh = nearest_compute(asked, params, area), nearest_refresh(asked, params, area)
@@ -205,17 +235,17 @@ def service_areas_answer(
         key = areas_key(params, per_facility, buffer_m, area)
         return answered(asked, key, compute, (f,), polygons)
 
-    def table(near: Nearest, hit: bool) -> Body:
-        if f == "csv":
-            return formats.to_csv_bytes(near.table), CSV_TYPE
+    def table(near: Nearest, hit: bool) -> Rendered:
+        if f == "csv":  # a city's is 100+ MB: sent as it is written
+            return Streamed(formats.csv_parts(near.table)), CSV_TYPE
         payload: dict[str, Any] = {**meta, "cached": hit, "level": level}
         tail = {"unsnapped": near.unsnapped_counts()}
         if level == "stairwell":
             return formats.dumps({**payload, "stairwells": formats.records(near.table),
                                   **tail}), "application/json"  # fmt: skip
         # a unit's shares, without a row per stairwell (a city's would be 200 MB)
-        body = dumps_with_rows(payload, "summary", near.shares_at(conn, level), tail)
-        return body, "application/json"
+        pieces = json_with_rows(payload, "summary", near.shares_at(conn, level), tail)
+        return Pieces(pieces), "application/json"
 
     return answered_nearest(asked, params, area, (f,) if f == "csv" else (f, level), table)
 
@@ -225,7 +255,7 @@ def gaps_answer(asked: Asked, params: ServiceParams, area: Area, level: str, f: 
     conn = asked.conn
     meta = {"parameters": params.as_dict(), "area": area.as_dict(), "level": level}
 
-    def render(nearest: Nearest, hit: bool) -> Body:
+    def render(nearest: Nearest, hit: bool) -> Rendered:
         near = nearest.table
         if f == "geojson":
             unserved = near[~near["served"]]

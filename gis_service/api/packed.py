@@ -5,16 +5,19 @@ repeated question costs a lookup and a small transfer (browsers and httpx accept
 runs once per kept answer, in the background while the first answer is sent as it is, so no
 question waits for it; until it is done, repeats are sent unpacked.
 
-A kept answer is sent to repeats, so a JSON one must say it came from the cache: a big one is
-rewritten so in the same background step (a copy of megabytes the first answer does not wait
-for), a small one at once; a repeat that comes first does it itself.
+Answers are kept as the pieces they were sent in (api/sent.py: blocks of JSON rows, parts of a
+CSV), never joined into one copy of their megabytes. A kept answer is sent to repeats, so a
+JSON one must say it came from the cache: a big one is rewritten so around the one changed
+member, in the same background step or by a repeat that comes first; a small one is joined
+and rewritten at once.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
-from collections.abc import Hashable
+from collections.abc import Generator, Hashable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import suppress
 from dataclasses import dataclass, field
@@ -23,6 +26,8 @@ import zstandard
 from starlette.requests import Request
 
 from gis_service.datasets.cache import ResultCache
+
+LOG = logging.getLogger(__name__)
 
 PACK_FROM_BYTES = 1 << 20
 """Answers smaller than this are sent as they are."""
@@ -41,21 +46,30 @@ def yield_to_answers() -> None:
 _PACKER = ThreadPoolExecutor(1, thread_name_prefix="pack", initializer=yield_to_answers)
 
 
+Piece = bytes | memoryview
+"""A piece of an answer's bytes (a kept block of JSON rows, a part of a CSV)."""
+
+
 @dataclass(frozen=True)
 class KeptBody:
-    """An answer's bytes, media type and, once packed, its zstd bytes; `as_sent`: the bytes
-    are still those of the first answer (a JSON answer then says it was not cached)."""
+    """An answer's bytes (the pieces it was sent as, never joined), media type and, once
+    packed, its zstd bytes; `as_sent`: the bytes are still those of the first answer (a JSON
+    answer then says it was not cached)."""
 
-    body: bytes
+    pieces: tuple[Piece, ...]
     media_type: str
     zstd: bytes | None = None
     as_sent: bool = False
     answer: object = field(default_factory=object)
     """Which answer these are the bytes of (the same as they are rewritten and packed)."""
 
+    def size(self) -> int:
+        """Bytes of the answer as sent unpacked."""
+        return sum(len(piece) for piece in self.pieces)
+
     def nbytes(self) -> int:
         """Bytes held (what the answer cache's budget counts)."""
-        return len(self.body) + len(self.zstd or b"")
+        return self.size() + len(self.zstd or b"")
 
 
 def accepts_zstd(request: Request) -> bool:
@@ -72,39 +86,64 @@ NOT_CACHED, CACHED = b'"cached":false', b'"cached":true'
 one found is it)."""
 
 
-def hit_pieces(body: bytes, media_type: str) -> list[bytes | memoryview]:
+def hit_pieces(pieces: tuple[Piece, ...], media_type: str) -> tuple[Piece, ...]:
     """The bytes a repeat of a question gets, in pieces that copy nothing of the body: the
     JSON answer saying its result came from the cache (other answers as they are)."""
-    at = body.find(NOT_CACHED) if media_type == "application/json" else -1
-    if at < 0:
-        return [body]
-    view = memoryview(body)
-    return [view[:at], CACHED, view[at + len(NOT_CACHED) :]]
+    if media_type != "application/json":
+        return pieces
+    for index, piece in enumerate(pieces):
+        at = piece.find(NOT_CACHED) if isinstance(piece, bytes) else -1
+        if at >= 0:
+            view = memoryview(piece)
+            said = (view[:at], CACHED, view[at + len(NOT_CACHED) :])
+            return (*pieces[:index], *said, *pieces[index + 1 :])
+    return pieces
 
 
-def as_hit(body: bytes, media_type: str) -> bytes:
-    """The bytes a repeat of a question gets (hit_pieces, joined)."""
-    pieces = hit_pieces(body, media_type)
-    return body if len(pieces) == 1 else b"".join(pieces)
+def is_big(size: int) -> bool:
+    """Whether an answer of this many bytes is packed for repeats (and sent in pieces)."""
+    return size >= PACK_FROM_BYTES
 
 
 def keep(bodies: ResultCache, key: Hashable, kept: KeptBody) -> None:
-    """Keep an answer's bytes (as_sent and small: made a repeat's bytes here); a big one is
-    packed, as a repeat gets it, in the background and kept again."""
-    big = len(kept.body) >= PACK_FROM_BYTES
-    if kept.as_sent and not big:
-        kept = KeptBody(as_hit(kept.body, kept.media_type), kept.media_type)
+    """Keep an answer's bytes (small: joined, and if as_sent made a repeat's bytes, here); a
+    big one is packed, as a repeat gets it, in the background and kept again."""
+    big = is_big(kept.size())
+    if not big:
+        pieces = hit_pieces(kept.pieces, kept.media_type) if kept.as_sent else kept.pieces
+        kept = KeptBody((b"".join(pieces),), kept.media_type)
     bodies.put(key, kept)
     if big:
         _PACKER.submit(_pack, bodies, key, kept)
 
 
+def sent_then_kept(
+    bodies: ResultCache, key: Hashable, parts: Generator[Piece, None, None], media_type: str
+) -> Generator[Piece, None, None]:
+    """The parts as they are made; kept (as they are, unjoined) once the last is handed on.
+    Closed early (a client gone), it closes the parts' maker and keeps nothing; a part that
+    fails is logged, and the client sees its answer cut short."""
+    made = []
+    try:
+        for part in parts:
+            made.append(part)
+            yield part
+    except GeneratorExit:
+        raise
+    except Exception:
+        LOG.exception("an answer failed while it was sent")
+        raise
+    finally:
+        parts.close()
+    keep(bodies, key, KeptBody(tuple(made), media_type))
+
+
 def kept_for_repeat(bodies: ResultCache, key: Hashable, kept: KeptBody) -> KeptBody:
-    """A kept answer's bytes as a repeat gets them unpacked (rewritten, and kept again, the
-    first time a repeat is sent them so)."""
+    """A kept answer's bytes as a repeat gets them unpacked (rewritten around the one changed
+    member, and kept again, the first time a repeat is sent them so)."""
     if not kept.as_sent:
         return kept
-    ready = KeptBody(as_hit(kept.body, kept.media_type), kept.media_type, kept.zstd,
+    ready = KeptBody(hit_pieces(kept.pieces, kept.media_type), kept.media_type, kept.zstd,
                      answer=kept.answer)  # fmt: skip
     bodies.put(key, ready)
     return ready
@@ -114,8 +153,8 @@ def _pack(bodies: ResultCache, key: Hashable, kept: KeptBody) -> None:
     found, now = bodies.get(key)
     if not found or now.answer is not kept.answer:
         return  # replaced or dropped meanwhile
-    pieces = hit_pieces(now.body, now.media_type) if now.as_sent else [now.body]
+    pieces = hit_pieces(now.pieces, now.media_type) if now.as_sent else now.pieces
     size = sum(len(piece) for piece in pieces)
     packer = zstandard.ZstdCompressor(level=LEVEL, threads=-1).compressobj(size=size)
     packed = b"".join([*(packer.compress(piece) for piece in pieces), packer.flush()])
-    bodies.put(key, KeptBody(now.body, now.media_type, packed, now.as_sent, now.answer))
+    bodies.put(key, KeptBody(now.pieces, now.media_type, packed, now.as_sent, now.answer))

@@ -3,6 +3,8 @@ it equal to the answers a server with empty caches computes from scratch, on rea
 
 from __future__ import annotations
 
+import csv
+import io
 import threading
 import time
 from collections.abc import Callable
@@ -17,6 +19,7 @@ from sqlalchemy.engine import Engine
 
 from gis_service.api import packed as packed_answers
 from gis_service.api.app import create_app
+from gis_service.datasets import formats, rows_json
 from gis_service.datasets.changes import changes_since, seen_now
 from tests.conftest import LiveServer
 from tests.datasets.conftest import COMPOUND_34, execute, rows
@@ -117,7 +120,11 @@ def test_a_bulk_write_means_everything(demo_db):
     ],
     ids=["status-households", "moved-unit", "building-year", "moved-place", "added", "deleted"],
 )
-def test_refreshed_answers_equal_answers_from_scratch(demo_db, serve, tokens, edit):
+def test_refreshed_answers_equal_answers_from_scratch(demo_db, serve, tokens, edit, monkeypatch):
+    """Answers sent in blocks of 3 rows (as a city's are sent in blocks of 1000): an edit
+    re-joins only its blocks, and every answer equals that of a server with empty caches."""
+    monkeypatch.setattr(packed_answers, "PACK_FROM_BYTES", 1_000)
+    monkeypatch.setattr(rows_json, "BLOCK_ROWS", 3)
     pair = Pair(demo_db, serve, tokens["planner"])
     before = [pair.ask(*q) for q in QUESTIONS]
     assert all(pair.ask(*q)[1] == "hit" for q in QUESTIONS)
@@ -186,6 +193,75 @@ def test_a_kept_big_answer_is_sent_packed_to_clients_that_accept_zstd(
     assert "Accept-Encoding" in packed.headers["vary"]
     raw = int(packed.headers["content-length"])
     assert raw * 4 < len(first.content), (raw, len(first.content))
+
+
+class HeldParts:
+    """CSV parts of 40 rows whose later parts wait to be written until released."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.released, self.waited, self.written = threading.Event(), [], []
+        write_part = formats.csv_part
+
+        def held_part(table: Any, header: bool) -> Any:
+            if not header:  # a later part: written only once released, in 20 ms (a city's
+                self.waited.append(self.released.wait(30))  # parts take 50-100 ms)
+                time.sleep(0.02)
+            self.written.append(len(table))
+            return write_part(table, header)
+
+        monkeypatch.setattr(formats, "CSV_PART_ROWS", 40)
+        monkeypatch.setattr(formats, "csv_part", held_part)
+
+
+def test_a_big_table_is_sent_while_it_is_written_then_kept(
+    shared_live, shared_demo_db, tokens, monkeypatch
+):
+    """The per-stairwell CSV in parts of 40 rows: its first part reaches the client while the
+    others wait to be written (held here), the whole reads as one table of every stairwell of
+    the district; once sent it is kept, and a repeat gets the same bytes, with their length."""
+    held = HeldParts(monkeypatch)
+    path, params = TABLE[0], {**TABLE[1], "radius_m": 377}
+    try:
+        with shared_live.client(tokens["planner"]) as http:
+            with http.stream("GET", path, params=params) as answer:
+                assert answer.status_code == 200 and "content-length" not in answer.headers
+                chunks = answer.iter_bytes()
+                first = next(chunks)
+                held.released.set()
+                sent = first + b"".join(chunks)
+            repeat = http.get(path, params=params)
+    finally:
+        held.released.set()
+    assert first.startswith(b"id,building_id,") and held.waited and all(held.waited)
+    table = list(csv.reader(io.StringIO(sent.decode())))
+    ids = [row[0] for row in table[1:]]
+    stairwells = rows(shared_demo_db, "SELECT count(*) AS n FROM stairwell")
+    assert table[0][0] == "id" and len(ids) == len(set(ids)) == stairwells[0]["n"] > 80
+    assert repeat.headers["x-cache"] == "hit" and repeat.content == sent
+    assert int(repeat.headers["content-length"]) == len(sent)
+
+
+def test_a_big_table_left_by_its_client_is_written_no_further(shared_live, tokens, monkeypatch):
+    """A client that goes away after the first part of the per-stairwell CSV (25+ parts): the
+    parts not begun are never written, and nothing of the cut answer is kept (the next one is
+    written anew, whole)."""
+    held = HeldParts(monkeypatch)
+    path, params = TABLE[0], {**TABLE[1], "radius_m": 388}
+    try:
+        with (shared_live.client(tokens["planner"]) as http,
+              http.stream("GET", path, params=params) as answer):  # fmt: skip
+            next(answer.iter_bytes())  # then the connection is closed
+        time.sleep(0.5)  # the server hears of it
+    finally:
+        held.released.set()
+    time.sleep(1.5)
+    cut = len(held.written)
+    time.sleep(0.5)
+    assert len(held.written) == cut < 8, held.written  # the first, and a few in flight
+    with shared_live.client(tokens["planner"]) as http:
+        again = http.get(path, params=params)
+    assert again.status_code == 200 and "content-length" not in again.headers  # sent anew
+    assert len(held.written) - cut > 25
 
 
 def test_every_repeat_of_a_kept_big_json_answer_says_it_was_cached(

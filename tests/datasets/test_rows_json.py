@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import gc
+import threading
 
 import numpy as np
 import orjson
 import pandas as pd
 
+from gis_service.datasets import rows_json
 from gis_service.datasets.formats import dumps, records
 from gis_service.datasets.live import splice_units
-from gis_service.datasets.rows_json import ROWS_JSON, RowsJson, row_texts
+from gis_service.datasets.rows_json import ROWS_JSON, RowsJson, dumps_with_rows, row_texts
 
 
 def mixed_table() -> pd.DataFrame:
@@ -77,3 +79,40 @@ def test_units_recounted_in_place_keep_their_order_and_other_rows() -> None:
         "grid_id": None,
         "households": 6.0,
     }
+
+
+def test_a_table_recounted_in_place_joins_again_only_the_blocks_of_its_new_rows(
+    monkeypatch,
+) -> None:
+    monkeypatch.setattr(rows_json, "BLOCK_ROWS", 2)
+    table = pd.DataFrame({"grid_id": pd.array([1, 2, 3, 4, 5], dtype="Int64"),
+                          "households": [10.0, 20.0, 30.0, 40.0, 50.0]})  # fmt: skip
+    before = ROWS_JSON.blocks(table)
+    assert [b[:1] for b in before] == [b"{", b",", b","]  # each but the first led by its comma
+    fresh = pd.DataFrame({"grid_id": pd.array([4], dtype="Int64"), "households": [41.0]})
+    spliced = splice_units(table, fresh, "grid_id", {4})
+    after = ROWS_JSON.blocks(spliced)
+    assert after[0] is before[0] and after[2] is before[2] and after[1] is not before[1]
+    assert orjson.loads(b"[" + b"".join(after) + b"]") == records(spliced)
+    assert [r["households"] for r in orjson.loads(dumps_with_rows({}, "rows", spliced))["rows"]
+            ] == [10.0, 20.0, 30.0, 41.0, 50.0]  # fmt: skip
+
+
+def test_a_table_gone_while_the_memo_is_busy_is_forgotten_without_a_hang() -> None:
+    """A collection can finalize a table in a thread that holds the memo's lock: the memo
+    notes it and forgets the table at its next step, instead of waiting on itself."""
+    memo = RowsJson()
+    table = pd.DataFrame({"grid_id": [1, 2], "households": np.array([10, 20], np.int64)})
+    memo.texts(table)
+
+    def drop_while_busy() -> None:
+        nonlocal table
+        with memo._lock:
+            del table  # its finalizer runs here, in this thread
+
+    worker = threading.Thread(target=drop_while_busy, daemon=True)
+    worker.start()
+    worker.join(5)
+    assert not worker.is_alive()
+    memo.texts(pd.DataFrame({"grid_id": [3], "households": np.array([5], np.int64)}))
+    assert len(memo._rows) == 1
