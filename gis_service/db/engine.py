@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 import psycopg
@@ -23,6 +24,10 @@ CONNECT_TIMEOUT_S = 10
 CONNECT_ATTEMPTS = 2
 """Attempts to connect when one times out: psycopg has been seen to report a timeout that did
 not happen (psycopg issues 1089, 1238), and a busy server may be slow once."""
+PROBE_CONNECT_TIMEOUT_S = 5
+"""How long a health probe (/health, /ready) waits to connect, in one attempt: a probe must
+answer soon, also when the database's port is held by a program that never answers."""
+_PROBING: ContextVar[bool] = ContextVar("probing", default=False)
 
 
 def normalise_url(url: str) -> str:
@@ -95,8 +100,23 @@ def create_db_engine(url: str, settings: Settings | None = None) -> Engine:
 
 
 def patient_connect(dialect: Any, record: Any, cargs: Any, cparams: dict[str, Any]) -> Any:
-    """The engine's do_connect hook: the DBAPI connection made by connect_patiently."""
+    """The engine's do_connect hook: the DBAPI connection made by connect_patiently (for a
+    probe: one attempt of at most PROBE_CONNECT_TIMEOUT_S)."""
+    if _PROBING.get():
+        given = cparams.get("connect_timeout") or PROBE_CONNECT_TIMEOUT_S  # the URL's
+        timeout = min(int(given), PROBE_CONNECT_TIMEOUT_S)
+        return psycopg.connect(*cargs, **{**cparams, "connect_timeout": timeout})
     return connect_patiently(*cargs, **cparams)
+
+
+@contextmanager
+def probing() -> Iterator[None]:
+    """Within this block, connections this thread makes are a health probe's (patient_connect)."""
+    token = _PROBING.set(True)
+    try:
+        yield
+    finally:
+        _PROBING.reset(token)
 
 
 def describe_url(url: str) -> str:
@@ -105,9 +125,10 @@ def describe_url(url: str) -> str:
 
 
 def check_database(engine: Engine) -> dict[str, str]:
-    """Connect and return the PostgreSQL and PostGIS versions, or raise a clear error."""
+    """Connect (as a probe: soon) and return the PostgreSQL and PostGIS versions, or raise a
+    clear error."""
     try:
-        with engine.connect() as conn:
+        with probing(), engine.connect() as conn:
             server = conn.execute(sa.text("SHOW server_version")).scalar_one()
             has_postgis = conn.execute(
                 sa.text("SELECT 1 FROM pg_extension WHERE extname = 'postgis'")

@@ -17,7 +17,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
 from gis_service.db.cluster import ManagedCluster
-from gis_service.db.engine import create_db_engine
+from gis_service.db.engine import PROBE_CONNECT_TIMEOUT_S, check_database, create_db_engine
+from gis_service.errors import DatabaseUnavailable
 from gis_service.tiles.aio import AsyncPool
 
 pytestmark = pytest.mark.faults
@@ -153,3 +154,21 @@ def test_a_refused_connection_is_not_tried_again(pg_cluster: ManagedCluster) -> 
         engine.dispose()
     assert not isinstance(caught.value.orig, psycopg.errors.ConnectionTimeout)
     assert time.monotonic() - started < TIMEOUT_S
+
+
+def test_a_health_probe_answers_within_its_own_short_wait(pg_cluster: ManagedCluster) -> None:
+    """A database port held by a program that never answers: the service's connections wait
+    two attempts, but a probe (/health, /ready) gives up after one short wait."""
+    proxy = SilentOnce(pg_cluster.port, silent=5)
+    proxy.start()
+    url = make_url(pg_cluster.url("postgres")).set(port=proxy.port).render_as_string(False)
+    engine = create_db_engine(url)
+    started = time.monotonic()
+    try:
+        with pytest.raises(DatabaseUnavailable, match="timeout"):
+            check_database(engine)
+    finally:
+        engine.dispose()
+        proxy.close()
+    assert proxy.accepted == 1
+    assert PROBE_CONNECT_TIMEOUT_S <= time.monotonic() - started < PROBE_CONNECT_TIMEOUT_S + 3

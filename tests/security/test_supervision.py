@@ -123,7 +123,9 @@ def test_managed_postgres_is_restarted_after_kill_9_and_left_alone_after_a_stop(
     os.kill(crashed, signal.SIGKILL)
     with squat(cluster.port):  # restarts fail while another program holds the port
         time.sleep(2.5)
+        asked = time.monotonic()
         assert ready_status(url) == 503
+        assert time.monotonic() - asked < 10  # a probe answers soon (one short connect)
     seen = wait_for(url, 200, 60)
     assert postmaster_pid(cluster) != crashed
     text = log_line(log, "managed PostgreSQL restarted after", 30)
