@@ -131,8 +131,8 @@ def sent_and_kept(
     bodies: ResultCache, key: tuple[Any, ...], body: bytes | Pieces | Streamed, media_type: str,
     hit: bool,
 ) -> Response:  # fmt: skip
-    """A new answer's response; its bytes are kept for repeats (big ones once sent, joined in
-    the packer's thread: no answer waits for a copy of its megabytes)."""
+    """A new answer's response; its bytes are kept for repeats as the pieces they are sent in,
+    never joined (a streamed answer's once its last part is made)."""
     if isinstance(body, Streamed):
         parts = sent_then_kept(bodies, key, body.parts, media_type)
         return PartsResponse(parts, media_type, answer_headers(hit))
