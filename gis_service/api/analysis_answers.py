@@ -117,7 +117,7 @@ def answered(
             packed.headers["Content-Encoding"] = "zstd"
             return packed
         repeat = kept_for_repeat(bodies, (*full, *variant), kept)
-        return answer(Pieces(list(repeat.pieces)), kept.media_type, True)
+        return answer(Pieces(repeat.pieces), kept.media_type, True)
     if refresh is None:
         value, hit = results.get_or_compute(full, compute)
     else:

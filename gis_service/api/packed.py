@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 import zstandard
 from starlette.requests import Request
 
+from gis_service.api.sent import Pieces
 from gis_service.datasets.cache import ResultCache
 
 LOG = logging.getLogger(__name__)
@@ -65,7 +66,7 @@ class KeptBody:
 
     def size(self) -> int:
         """Bytes of the answer as sent unpacked."""
-        return sum(len(piece) for piece in self.pieces)
+        return Pieces(self.pieces).size()
 
     def nbytes(self) -> int:
         """Bytes held (what the answer cache's budget counts)."""
@@ -128,9 +129,7 @@ def sent_then_kept(
         for part in parts:
             made.append(part)
             yield part
-    except GeneratorExit:
-        raise
-    except Exception:
+    except Exception:  # not GeneratorExit (a client gone): that is no failure
         LOG.exception("an answer failed while it was sent")
         raise
     finally:
