@@ -164,8 +164,10 @@ def test_an_unreachable_vendor_falls_back_to_blank(
     page.goto(f"{live.url}/maps/planner?lang=zh#token={planner_token}")  # signed in
     page.wait_for_selector("html[data-gis-view-restored]")
     choose_basemap(page, "高德地图")
-    page.wait_for_function(
+    page.wait_for_function(  # the notice may be there already, from the default basemap's
         "() => document.querySelector('.leaflet-control-attribution').innerText"
-        ".includes('底图无法加载')", timeout=15_000)
+        ".includes('底图无法加载') && [...document.querySelectorAll("
+        "'.leaflet-control-layers-base label')].some(label => label.innerText.includes("
+        "'空白底图') && label.querySelector('input').checked)", timeout=15_000)
     blank = '.leaflet-control-layers-base label:has-text("空白底图") input'
-    assert asked and page.is_checked(blank)
+    assert any("is.autonavi.com" in url for url in asked) and page.is_checked(blank)
