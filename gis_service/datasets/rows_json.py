@@ -1,7 +1,7 @@
 """A table's rows as a JSON array of objects, rendered column by column, and once per row.
 
 Number columns are written by orjson straight from their numpy arrays and split at the commas;
-other columns value by value; each row's object is then one bytes formatting of its columns'
+text columns all at once when no value needs escaping; other columns value by value; each row's object is then one bytes formatting of its columns'
 texts. The rendered rows of a table are kept with it (by identity, while it lives), joined in
 blocks that an answer sends as they are (api/sent.py). A table spliced from another
 (datasets/live.py: an edit re-counts a few units) takes the rows it kept from the other's
@@ -11,6 +11,7 @@ blocks without new rows.
 
 from __future__ import annotations
 
+import re
 import threading
 import weakref
 from collections import OrderedDict, deque
@@ -35,7 +36,34 @@ def _column_texts(column: pd.Series) -> list[bytes]:
         for at in np.flatnonzero(missing).tolist():
             texts[at] = b"null"
         return texts
-    return [dumps(value) for value in column_values(column)]
+    return _value_texts(column_values(column))
+
+
+ESCAPED = re.compile(r'[\x00-\x1e"\\]')
+"""What JSON writes escaped in a string (control characters, quote, backslash), but the unit
+separator (\x1f): strings are joined by it, and counted apart."""
+
+
+def _quoted(strings: list[str]) -> list[bytes] | None:
+    """The strings as JSON texts written all at once (20 times faster than an orjson call
+    each: a city's names), or None when one needs escaping or is no Unicode text."""
+    joined = "\x1f".join(strings)
+    if ESCAPED.search(joined) or joined.count("\x1f") != len(strings) - 1:
+        return None
+    try:
+        return ('"' + '"\x1f"'.join(strings) + '"').encode().split(b"\x1f")
+    except UnicodeEncodeError:  # a lone surrogate: orjson says what is wrong
+        return None
+
+
+def _value_texts(values: list[Any]) -> list[bytes]:
+    """Each value as JSON text (None as null), strings all at once when none needs escaping."""
+    texts = [b"null" if value is None else b"" for value in values]
+    at = [i for i, value in enumerate(values) if type(value) is str]
+    quoted = _quoted([values[i] for i in at]) if at else None
+    for i, text in zip(at, quoted, strict=True) if quoted else ():
+        texts[i] = text
+    return [text or dumps(value) for text, value in zip(texts, values, strict=True)]
 
 
 def _numbers(values: np.ndarray) -> list[bytes]:

@@ -41,6 +41,19 @@ def test_rows_read_as_the_records_they_write() -> None:
     assert [orjson.loads(t) for t in row_texts(strided)] == records(strided)
 
 
+def test_names_are_written_as_json_writes_each_one() -> None:
+    """A city's names are written all at once unless one needs escaping; either way each row
+    holds the text orjson writes for its name (null for none)."""
+    plain = ["水荫路3号大院", "", None, "😀 Källa", "a,b}{", "x"]
+    awkward = ['say "hi"', "tab\there", "unit\x1fseparator", "back\\slash", "\x00", "\u2028"]
+    for names in (plain, *([*plain, text] for text in awkward)):
+        table = pd.DataFrame({"name": names, "n": np.arange(len(names))})
+        texts = row_texts(table)
+        assert texts == [b'{"name":' + dumps(name) + b',"n":%d}' % i
+                         for i, name in enumerate(names)]  # fmt: skip
+        assert [orjson.loads(t)["name"] for t in texts] == names
+
+
 def test_a_spliced_table_renders_only_its_new_rows() -> None:
     table = pd.DataFrame({"grid_id": pd.array([1, 2, 3, None], dtype="Int64"),
                           "households": [10.0, 20.0, 30.0, 5.0]})  # fmt: skip
