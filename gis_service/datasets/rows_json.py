@@ -1,8 +1,8 @@
 """A table's rows as a JSON array of objects, rendered column by column, and once per row.
 
 Number columns are written by orjson straight from their numpy arrays and split at the commas;
-text columns all at once when no value needs escaping; other columns value by value; each row's object is then one bytes formatting of its columns'
-texts. The rendered rows of a table are kept with it (by identity, while it lives), joined in
+text columns all at once when no value needs escaping; other columns value by value. Each
+row's object is then one bytes formatting of its columns' texts. The rendered rows of a table are kept with it (by identity, while it lives), joined in
 blocks that an answer sends as they are (api/sent.py). A table spliced from another
 (datasets/live.py: an edit re-counts a few units) takes the rows it kept from the other's
 texts, so only its new rows are rendered, and, when rows were replaced in place, the other's
