@@ -229,6 +229,7 @@
           p.levels.map(function (lv) { return el('option', {value: lv.id, text: lv.title}); }));
         this.body = el('div', {class: 'gis-legend-body'}, [el('p', {class: 'gis-muted', text: GisMap.t('loading')})]);
         var box = el('div', {class: 'gis-panel gis-legend gis-checklist-legend'}, [el('h4', {text: p.checklist_title}), levels, this.body]);
+        GisMap.foldable(box);
         L.DomEvent.disableClickPropagation(box);
         L.DomEvent.disableScrollPropagation(box);
         return box;

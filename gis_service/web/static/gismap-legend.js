@@ -53,6 +53,7 @@
       onAdd: function (map) {
         var self = this;
         this.box = el('div', {class: 'gis-panel gis-layer-legend'});
+        this.mark = GisMap.foldable(this.box);
         L.DomEvent.disableClickPropagation(this.box);
         L.DomEvent.disableScrollPropagation(this.box);
         var timer = null;
@@ -73,6 +74,7 @@
         this.box.replaceChildren.apply(this.box, [el('h4', {text: t('legend')})].concat(entries));
         this.box.style.display = entries.length ? '' : 'none';
         this.box.setAttribute('data-layers', shown.join(' '));
+        this.mark();
       }
     });
     return new Legend();
@@ -83,10 +85,12 @@
     var Legend = L.Control.extend({
       options: {position: 'bottomright'},
       onAdd: function () {
-        return el('div', {class: 'gis-panel gis-status-legend'}, [el('h4', {text: t('status_legend')})].concat(
+        var box = el('div', {class: 'gis-panel gis-status-legend'}, [el('h4', {text: t('status_legend')})].concat(
           (cfg().statuses || []).map(function (s) {
             return el('div', {'data-status': s.code}, [GisMap.swatch(s.color), s.label]);
           })));
+        GisMap.foldable(box);
+        return box;
       }
     });
     return new Legend();

@@ -128,6 +128,7 @@
           ch.indicators.map(function (ind) { return el('option', {value: ind.property, text: ind.title}); }));
         this.body = el('div', {class: 'gis-legend-body'}, [el('p', {class: 'gis-muted', text: t('loading')})]);
         var box = el('div', {class: 'gis-panel gis-legend'}, [el('h4', {text: ch.title}), levels, indicators, this.body]);
+        GisMap.foldable(box);
         L.DomEvent.disableClickPropagation(box);
         L.DomEvent.disableScrollPropagation(box);
         return box;

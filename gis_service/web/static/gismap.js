@@ -31,6 +31,40 @@
   }
   GisMap.el = el;
 
+  var NARROW = global.matchMedia('(max-width: 600px)');
+  var foldables = [];
+  /** A panel that folds to its title on a phone-size screen (gismap.css hides the rest there),
+   * so that legends leave the map visible; a tap or Enter on the title opens it (folding the
+   * others, which it would cover) or folds it. Returns `mark`, to call again when the panel's
+   * children are replaced. */
+  GisMap.foldable = function (box) {
+    function mark() {
+      var title = box.querySelector(':scope > h4');
+      if (!title) { return; }
+      var folded = NARROW.matches && !box.classList.contains('gis-open');
+      if (NARROW.matches) { title.setAttribute('role', 'button'); title.setAttribute('tabindex', '0'); }
+      else { title.removeAttribute('role'); title.removeAttribute('tabindex'); }
+      title.setAttribute('aria-expanded', folded ? 'false' : 'true');
+    }
+    function toggle(event) {
+      if (!NARROW.matches || event.target.parentNode !== box || event.target.tagName !== 'H4') { return; }
+      if (event.type === 'keydown' && event.key !== 'Enter' && event.key !== ' ') { return; }
+      event.preventDefault();
+      var opening = !box.classList.contains('gis-open');
+      foldables.forEach(function (other) {
+        other.box.classList.toggle('gis-open', other.box === box && opening);
+        other.mark();
+      });
+    }
+    foldables.push({box: box, mark: mark});
+    box.classList.add('gis-foldable');
+    box.addEventListener('click', toggle);
+    box.addEventListener('keydown', toggle);
+    NARROW.addEventListener('change', mark);
+    mark();
+    return mark;
+  };
+
   GisMap.t = function (key) {
     return (GisMap.config && GisMap.config.strings[key]) || key;
   };
