@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from gis_service.analysis.coverage import Eligibility, coverage
 from gis_service.analysis.per_unit import as_whole, units_of
 from gis_service.datasets.area import Area
-from gis_service.datasets.arrays import read_arrays_together
+from gis_service.datasets.arrays import read_arrays, read_arrays_together
 from gis_service.datasets.changes import Changes
 from gis_service.datasets.load import (
     BUILDING_JOIN,
@@ -144,7 +144,9 @@ def coverage_in_sql(
             out[rows] = summed[column]
         return out
 
-    out = pd.DataFrame({level_col: pd.array(ids, dtype="Int64")})  # ids whole, no unit: NA
+    # The columns are gathered first and framed once: a frame grown column by column costs
+    # about 1 ms more, which is most of re-counting an edited unit.
+    out: dict[str, Any] = {level_col: pd.array(ids, dtype="Int64")}  # ids whole, no unit: NA
     out["stairwells"] = counted["stairwells"][order].astype(np.int64)
     funnel = np.stack([per_unit(f"status_{i}", np.int64) for i in range(len(statuses))], axis=1)
     out["eligible_stairwells"] = funnel.sum(axis=1)
@@ -157,7 +159,7 @@ def coverage_in_sql(
             out[f"share_{name}"] = out[f"in_service_{name}"] / out[f"eligible_{name}"]
     for i, code in enumerate(statuses):
         out[f"status_{code}"] = funnel[:, i]
-    return out
+    return pd.DataFrame(out)
 
 
 def coverage_of_counts(
@@ -199,11 +201,11 @@ def touched_units(conn: sa.Connection, changes: Changes, level_col: str) -> set[
     grids = [g for g, _ in changes.units]
     compounds = [c for _, c in changes.units]
     sql = (
-        f"SELECT {unit} FROM (SELECT unnest(CAST(%(grids)s AS int[])) AS grid_id, "
+        f"SELECT {unit} AS unit FROM (SELECT unnest(CAST(%(grids)s AS int[])) AS grid_id, "
         f"unnest(CAST(%(compounds)s AS int[])) AS compound_id) s {UNIT_JOINS} "
         f"UNION SELECT {unit} FROM stairwell s {UNIT_JOINS} "
         "WHERE s.building_id = ANY(%(buildings)s)"
     )
     params = {"grids": grids, "compounds": compounds, "buildings": sorted(changes.buildings)}
-    found = read_frame(conn, sql, params)
-    return {None if pd.isna(u) else int(u) for u in found.iloc[:, 0]} if len(found) else set()
+    found = read_arrays(conn, sql, params, ["unit"])["unit"]
+    return {None if np.isnan(u) else int(u) for u in np.asarray(found, np.float64).tolist()}

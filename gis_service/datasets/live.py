@@ -128,12 +128,14 @@ def replaced_at(
 ) -> pd.DataFrame | None:
     """The table with its rows at these positions replaced by `rows` (the same columns and
     types, and the same keys in the same order; else None): with_values_at."""
-    rows = rows[list(table.columns)]
-    if len(at) != len(rows) or list(rows.dtypes) != list(table.dtypes):
+    if len(at) != len(rows) or set(rows.columns) != set(table.columns):
         return None
-    if not same_values(table[key].array[at], rows[key].array):
+    new = {column: rows[column] for column in table.columns}
+    if any(new[column].dtype != dtype for column, dtype in table.dtypes.items()):
         return None
-    return with_values_at(table, at, {column: rows[column].array for column in table.columns})
+    if not same_values(table[key].array[at], new[key].array):
+        return None
+    return with_values_at(table, at, {column: values.array for column, values in new.items()})
 
 
 def with_values_at(table: pd.DataFrame, at: np.ndarray, values: dict[str, Any]) -> pd.DataFrame:

@@ -106,6 +106,8 @@ def test_a_table_recounted_in_place_joins_again_only_the_blocks_of_its_new_rows(
     spliced = splice_units(table, fresh, "grid_id", {4})
     after = ROWS_JSON.blocks(spliced)
     assert after[0] is before[0] and after[2] is before[2] and after[1] is not before[1]
+    # recounted in place: the unchanged column is the kept one, not a copy of a city's rows
+    assert np.shares_memory(spliced["grid_id"].array._data, table["grid_id"].array._data)
     assert orjson.loads(b"[" + b"".join(after) + b"]") == records(spliced)
     assert [r["households"] for r in orjson.loads(dumps_with_rows({}, "rows", spliced))["rows"]
             ] == [10.0, 20.0, 30.0, 41.0, 50.0]  # fmt: skip
