@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import shapely
 
+from gis_service.analysis import snapping
 from gis_service.analysis.network import build_graph
 from gis_service.analysis.snapping import snap_points, snapped_distances
 from tests.analysis.helpers import node_at
@@ -69,3 +70,31 @@ def test_same_self_loop_edge_goes_round_when_shorter():
     snapped = snap_points(g, np.array([[10.0, 0.0], [0.0, 10.0]]))
     dist = snapped_distances(g, snapped, snapped)
     assert dist[0, 1] == pytest.approx(20.0)
+
+
+def test_many_points_snap_alike_on_every_core_as_in_one_thread(lattice, monkeypatch):
+    """A city's stairwells are looked up in parts on threads: the same edges (ties included:
+    a point at a crossing is nearest to four), offsets and access legs as in one part."""
+    rng = np.random.default_rng(34)
+    xy = np.vstack([rng.uniform(-30, 330, (3_000, 2)), [[100.0, 100.0], [200.0, 0.0]]])
+    whole = snap_points(lattice, xy, max_distance=25)
+    monkeypatch.setattr(snapping, "PART_SIZE", 400)
+    monkeypatch.setattr(snapping.os, "cpu_count", lambda: 4)
+    tree, asked = lattice.tree, []
+
+    class Counted:
+        def query_nearest(self, geoms, **options):
+            asked.append(len(geoms))
+            return tree.query_nearest(geoms, **options)
+
+    pairs = snapping.nearest_in_parts(Counted(), shapely.points(xy), 25.0)
+    assert len(asked) == 4 and sum(asked) == len(xy)  # in parts, each point once
+    alone = tree.query_nearest(shapely.points(xy), max_distance=25.0, return_distance=False)
+    assert np.array_equal(pairs[0], alone[0]) and np.array_equal(pairs[1], alone[1])
+    assert (np.bincount(alone[0]) > 1).any()  # ties are there to keep in order
+    parted = snap_points(lattice, xy, max_distance=25)
+    assert 0 < whole.ok.sum() < len(xy)
+    for name in ("edge", "offset", "access", "xy"):
+        assert np.array_equal(getattr(parted, name), getattr(whole, name), equal_nan=True), name
+    legs = shapely.distance(shapely.points(xy[whole.ok]), shapely.points(whole.xy[whole.ok]))
+    assert np.array_equal(whole.access[whole.ok], legs)  # each leg as GEOS measures it
