@@ -10,7 +10,6 @@ no way.
 from __future__ import annotations
 
 import os
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TypeAlias
 
@@ -22,6 +21,7 @@ from scipy.sparse.csgraph import dijkstra
 
 from gis_service.analysis.crs import as_points
 from gis_service.analysis.network import StreetGraph
+from gis_service.analysis.threads import in_parts
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
@@ -132,19 +132,13 @@ def nearest_in_parts(
 ) -> tuple[IntArray, IntArray]:
     """STRtree.query_nearest (every nearest within max_distance, as (geometry, tree) index
     pairs in geometry order), the geometries split among threads when there are many."""
-    parts = min(os.cpu_count() or 1, len(geoms) // PART_SIZE)
-    if parts < 2:
-        found = tree.query_nearest(geoms, max_distance=max_distance, return_distance=False)
-        return found[0], found[1]
-    starts = np.linspace(0, len(geoms), parts + 1).astype(np.int64)
 
-    def part(at: int) -> tuple[IntArray, IntArray]:
-        lo, hi = int(starts[at]), int(starts[at + 1])
+    def part(lo: int, hi: int) -> tuple[IntArray, IntArray]:
         g, k = tree.query_nearest(geoms[lo:hi], max_distance=max_distance, return_distance=False)
         return g + lo, k
 
-    with ThreadPoolExecutor(parts, thread_name_prefix="nearest") as pool:
-        found = list(pool.map(part, range(parts)))
+    parts = min(os.cpu_count() or 1, len(geoms) // PART_SIZE)
+    found = in_parts(part, len(geoms), parts)
     return np.concatenate([g for g, _ in found]), np.concatenate([k for _, k in found])
 
 

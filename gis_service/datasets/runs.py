@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 from collections import Counter
 from collections.abc import Callable, Hashable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,6 +27,7 @@ from gis_service.analysis.service import (
     snap_homes,
 )
 from gis_service.analysis.service_area import service_areas
+from gis_service.analysis.threads import in_parts
 from gis_service.analysis.walkable import ClosedRule, walkable
 from gis_service.datasets.area import Area, Box, area_box, margin_box
 from gis_service.datasets.cache import STAIRWELL_TABLES, ResultCache, versions_key
@@ -562,7 +562,8 @@ def lonlat_shapes(shapes: np.ndarray, crs: Any) -> np.ndarray:
     answer 40 % smaller), the few that this leaves self-touching repaired; in halves on threads
     (pyproj and GEOS let go of the GIL)."""
 
-    def part(chunk: np.ndarray) -> np.ndarray:
+    def part(start: int, stop: int) -> np.ndarray:
+        chunk = shapes[start:stop]
         to_lonlat = Transformer.from_crs(crs, 4326, always_xy=True)  # one per thread
 
         def project(xy: np.ndarray) -> np.ndarray:
@@ -574,10 +575,7 @@ def lonlat_shapes(shapes: np.ndarray, crs: Any) -> np.ndarray:
         out[broken] = shapely.make_valid(out[broken], method="structure", keep_collapsed=False)
         return out
 
-    if shapes.size < 2:
-        return part(shapes)
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        return np.concatenate(list(pool.map(part, np.array_split(shapes, 2))))
+    return np.concatenate(in_parts(part, shapes.size, min(2, shapes.size)))
 
 
 def area_frame(

@@ -51,6 +51,7 @@
       if (event.type === 'keydown' && event.key !== 'Enter' && event.key !== ' ') { return; }
       event.preventDefault();
       var opening = !box.classList.contains('gis-open');
+      foldables = foldables.filter(function (other) { return other.box.isConnected; });
       foldables.forEach(function (other) {
         other.box.classList.toggle('gis-open', other.box === box && opening);
         other.mark();
