@@ -107,12 +107,12 @@ def is_big(size: int) -> bool:
 
 
 def keep(bodies: ResultCache, key: Hashable, kept: KeptBody) -> None:
-    """Keep an answer's bytes (small: joined, and if as_sent made a repeat's bytes, here); a
-    big one is packed, as a repeat gets it, in the background and kept again."""
+    """Keep an answer's bytes (small: if as_sent made a repeat's bytes here, still in their
+    pieces: joining a megabyte costs a new answer more than sending its pieces costs a repeat);
+    a big one is packed, as a repeat gets it, in the background and kept again."""
     big = is_big(kept.size())
-    if not big:
-        pieces = hit_pieces(kept.pieces, kept.media_type) if kept.as_sent else kept.pieces
-        kept = KeptBody((b"".join(pieces),), kept.media_type)
+    if not big and kept.as_sent:
+        kept = KeptBody(hit_pieces(kept.pieces, kept.media_type), kept.media_type)
     bodies.put(key, kept)
     if big:
         _PACKER.submit(_pack, bodies, key, kept)

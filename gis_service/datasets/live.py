@@ -104,7 +104,6 @@ def splice_units(
     touched = table[unit_col].isin(ids).to_numpy(bool)
     if None in units:
         touched |= table[unit_col].isna().to_numpy(bool)
-    fresh = fresh[list(table.columns)]
     at = np.flatnonzero(touched)
     out = replaced_at(table, at, fresh, unit_col)  # the same units, re-counted
     if out is not None:
@@ -112,6 +111,7 @@ def splice_units(
         taken[at] = -1
         ROWS_JSON.spliced(out, table, taken)
         return out
+    fresh = fresh[list(table.columns)]
     taken = np.flatnonzero(~touched)
     out = table[~touched].reset_index(drop=True)
     if len(fresh):
@@ -128,33 +128,79 @@ def replaced_at(
 ) -> pd.DataFrame | None:
     """The table with its rows at these positions replaced by `rows` (the same columns and
     types, and the same keys in the same order; else None): with_values_at."""
-    if len(at) != len(rows) or set(rows.columns) != set(table.columns):
+    order = rows.columns.get_indexer(table.columns)
+    if len(at) != len(rows) or len(rows.columns) != len(order) or (order < 0).any():
         return None
-    new = {column: rows[column] for column in table.columns}
-    if any(new[column].dtype != dtype for column, dtype in table.dtypes.items()):
+    kinds = rows.dtypes.to_numpy()[order]
+    if any(kind != dtype for kind, dtype in zip(kinds, table.dtypes.to_numpy(), strict=True)):
         return None
-    if not same_values(table[key].array[at], new[key].array):
+    new = rows.to_numpy(object)[:, order]  # one pass over the few rows, not a Series a column
+    names = list(table.columns)
+    if not same_values(table[key].array[at], new[:, names.index(key)]):
         return None
-    return with_values_at(table, at, {column: values.array for column, values in new.items()})
+    return _with_rows_at(table, at, names, new)
 
 
 def with_values_at(table: pd.DataFrame, at: np.ndarray, values: dict[str, Any]) -> pd.DataFrame:
     """A new table whose named columns hold these values (any sequence, converted to the
     column's type) at these positions, copying only the columns whose values there differ: the
     table itself is left as it is."""
+    new = np.empty((len(at), len(values)), object)
+    for j, column in enumerate(values.values()):
+        new[:, j] = np.asarray(column, dtype=object) if len(at) else new[:, j]
+    return _with_rows_at(table, at, list(values), new)
+
+
+def _with_rows_at(table: pd.DataFrame, at: np.ndarray, names: list[str], new: np.ndarray) -> (
+    pd.DataFrame
+):
+    """with_values_at of the named columns' new values as one object array (a row per
+    position, a column per name)."""
     out = table.copy(deep=False)
-    for column, new in values.items():
-        current = table[column].array
-        if same_values(current[at], new):
-            continue  # unchanged: no copy of a million values
-        changed = current.copy()  # this column only, not its whole block
-        changed[at] = pd.array(new, dtype=current.dtype)
-        out.isetitem(table.columns.get_loc(column), changed)
+    for j in changed_columns(table, at, names, new):
+        current = table[names[j]]
+        changed: Any  # this column only, not its whole block
+        if isinstance(current.dtype, np.dtype) and current.dtype.kind in "iufb":
+            changed = current.to_numpy(copy=True)  # numbers: numpy's own assignment
+            changed[at] = pd.array(new[:, j], dtype=current.dtype).to_numpy()
+        else:
+            changed = current.array.copy()
+            changed[at] = pd.array(new[:, j], dtype=current.dtype)
+        out.isetitem(table.columns.get_loc(names[j]), changed)
     return out
 
 
+def changed_columns(table: pd.DataFrame, at: np.ndarray, names: list[str], new: np.ndarray) -> (
+    list[int]
+):
+    """Which of the named columns (by their place in `names`) hold other values at these
+    positions than `new` (missing ones, None, NaN or NA, alike): all the rows compared at once
+    for an edit's few, column by column through pandas for many."""
+    if len(at) > SHORT:
+        return [j for j, name in enumerate(names)
+                if not same_values(table[name].array[at], new[:, j])]  # fmt: skip
+    if not len(at):
+        return []
+    places = [table.columns.get_loc(name) for name in names]
+    if len(at) < FEW:  # value by value: no pass over every block of a frame edits left apart
+        old = np.empty(new.shape, object)
+        for i, row in enumerate(at.tolist()):
+            for j, place in enumerate(places):
+                old[i, j] = table.iat[row, place]
+    else:
+        old = table.take(at).to_numpy(object)[:, places]
+    old_missing, new_missing = pd.isna(old), pd.isna(new)
+    old, new = old.copy(), new.copy()
+    old[old_missing] = new[new_missing] = None  # so that == compares values, never NA
+    differ = (old != new) | (old_missing != new_missing)
+    return np.flatnonzero(differ.any(axis=0)).tolist()
+
+
+FEW = 8
+"""Below this many rows, changed_columns reads their values one by one (from a frame of a
+block per column, as edits leave it, a take costs 130 us whatever the rows)."""
 SHORT = 64
-"""Up to this many values, same_values compares them one by one (cheaper than pandas)."""
+"""Up to this many rows, values are compared one by one (cheaper than pandas)."""
 
 
 def same_values(old: Any, new: Any) -> bool:

@@ -100,11 +100,32 @@ def _envelope(box: Box | None, column: str, params: dict[str, Any]) -> list[str]
     return [f"{column} && ST_MakeEnvelope(%(w)s, %(s)s, %(e)s, %(n)s, 4326)"]
 
 
-def read_frame(conn: sa.Connection, sql: str, params: dict[str, Any]) -> pd.DataFrame:
-    """Run a query (psycopg %(name)s parameters) on the caller's connection; its rows as a frame.
+@dataclass(frozen=True)
+class Rows:
+    """A query's rows as the driver gives them (tuples), and its column names."""
 
-    Rows come as tuples straight from the driver (no row objects); database errors are raised
-    as SQLAlchemy raises them, so the API maps them (a role without rights: 401/403).
+    columns: list[str]
+    rows: list[tuple[Any, ...]]
+
+    def column(self, name: str) -> np.ndarray:
+        """One column's values as read (an object array: no type guessed)."""
+        at = self.columns.index(name)
+        return np.fromiter((row[at] for row in self.rows), object, len(self.rows))
+
+    def frame(self, picked: np.ndarray | None = None) -> pd.DataFrame:
+        """The rows (all, or those where `picked` is true) as a frame."""
+        if picked is None:
+            return pd.DataFrame.from_records(self.rows, columns=self.columns)
+        rows = [row for row, take in zip(self.rows, picked, strict=True) if take]
+        return pd.DataFrame.from_records(rows, columns=self.columns)
+
+
+def read_rows(conn: sa.Connection, sql: str, params: dict[str, Any]) -> Rows:
+    """Run a query (psycopg %(name)s parameters) on the caller's connection; its rows as tuples
+    straight from the driver (no row objects).
+
+    Database errors are raised as SQLAlchemy raises them, so the API maps them (a role without
+    rights: 401/403).
     """
     raw = conn.connection.driver_connection
     assert raw is not None
@@ -112,11 +133,15 @@ def read_frame(conn: sa.Connection, sql: str, params: dict[str, Any]) -> pd.Data
         with raw.cursor() as cur:
             cur.execute(sql, params)
             assert cur.description is not None
-            columns = [d.name for d in cur.description]
-            rows = cur.fetchall()
+            return Rows([d.name for d in cur.description], cur.fetchall())
     except psycopg.Error as exc:
         raise sa.exc.DBAPIError.instance(sql, params, exc, psycopg.Error) from exc
-    return pd.DataFrame.from_records(rows, columns=columns)
+
+
+def read_frame(conn: sa.Connection, sql: str, params: dict[str, Any]) -> pd.DataFrame:
+    """Run a query (psycopg %(name)s parameters) on the caller's connection; its rows as a frame
+    (read_rows)."""
+    return read_rows(conn, sql, params).frame()
 
 
 def read_geoframe(
@@ -194,16 +219,16 @@ def load_stairwells(
 ) -> gpd.GeoDataFrame:
     """Stairwells with building floors/year/lift and hierarchy ids up to district (lon/lat),
     of an area (and, with ids, only those)."""
-    return geoframe_of(stairwell_rows(conn, area, ids), STAIRWELL_TYPES)
+    return geoframe_of(stairwell_rows(conn, area, ids).frame(), STAIRWELL_TYPES)
 
 
 def stairwell_rows(
     conn: sa.Connection, area: Area = Area(), ids: Collection[int] | None = None
-) -> pd.DataFrame:
+) -> Rows:
     """The rows load_stairwells reads, as the driver gives them (geom as WKB): for an edit's
     few rows, a few ms less than a GeoDataFrame."""
     where, params = stairwells_in(area, ids)
-    return read_frame(conn, STAIRWELL_SQL + STAIRWELL_FROM + where + " ORDER BY s.id", params)
+    return read_rows(conn, STAIRWELL_SQL + STAIRWELL_FROM + where + " ORDER BY s.id", params)
 
 
 def load_layer(

@@ -93,21 +93,38 @@ def refreshed_coverage(
     if not units:
         return table
     fresh = coverage_in_sql(conn, col, area, statuses(conn), rule, units)
-    return splice_units(table, with_names(conn, fresh, level), col, units)
+    return splice_units(table, with_names(conn, fresh, level, named=table), col, units)
 
 
-def with_names(conn: sa.Connection, frame: pd.DataFrame, level: str) -> pd.DataFrame:
-    """The table with each unit's name next to its id (level: grid, compound, ...)."""
+def with_names(
+    conn: sa.Connection, frame: pd.DataFrame, level: str, named: pd.DataFrame | None = None
+) -> pd.DataFrame:
+    """The table with each unit's name next to its id (level: grid, compound, ...): taken
+    from `named` (a table of the same units with names, sorted by unit, as of the same
+    hierarchy) where it has the unit, else read."""
     col = f"{level}_id"
     ids = pd.to_numeric(frame[col]).to_numpy(np.float64)
     known = np.isfinite(ids)
     wanted = ids[known].astype(np.int64).tolist()
-    names = level_names(conn, level, wanted)
-    named = np.full(len(frame), None, dtype=object)
-    named[known] = np.fromiter((names.get(i) for i in wanted), dtype=object, count=len(wanted))
+    names = names_in(named, col, ids[known]) if named is not None else {}
+    missing = [i for i in wanted if i not in names]
+    if missing or named is None:
+        names.update(level_names(conn, level, missing if named is not None else wanted))
+    named_ids = np.full(len(frame), None, dtype=object)
+    named_ids[known] = np.fromiter((names.get(i) for i in wanted), dtype=object,
+                                   count=len(wanted))  # fmt: skip
     out = frame.copy()
-    out.insert(1, "name", pd.Series(named, index=frame.index, dtype=object))
+    out.insert(1, "name", pd.Series(named_ids, index=frame.index, dtype=object))
     return out
+
+
+def names_in(named: pd.DataFrame, col: str, ids: np.ndarray) -> dict[int, str | None]:
+    """The names a named per-unit table (sorted by unit, none last) gives these unit ids."""
+    units = named[col].to_numpy(np.float64, na_value=np.nan)
+    at = np.minimum(np.searchsorted(units, ids), max(len(units) - 1, 0))
+    found = units[at] == ids if len(units) else np.zeros(len(ids), bool)
+    names = named["name"].to_numpy(object)[at[found]]
+    return dict(zip(ids[found].astype(np.int64).tolist(), names.tolist(), strict=True))
 
 
 @dataclass
@@ -443,7 +460,7 @@ def recounted_shares(
         inside |= np.isnan(unit_ids)
     rows = np.flatnonzero(inside)  # the touched units' stairwells: only what shares count
     touched = pd.DataFrame({c: table[c].array[rows] for c in (col, *SHARE_INPUTS)})
-    fresh = with_names(conn, shares_table(touched, col), level)
+    fresh = with_names(conn, shares_table(touched, col), level, named=shares)
     return splice_units(shares, fresh, col, units)
 
 
@@ -472,23 +489,23 @@ def refreshed_nearest(
     ones are routed, gone ones leave."""
     rows = stairwell_rows(conn, area, ids=written)
     known = near["id"].to_numpy(np.int64)
-    read = rows["id"].to_numpy(np.int64)
+    read = rows.column("id").astype(np.int64)
     at = np.minimum(np.searchsorted(known, read), max(len(known) - 1, 0))
     present = known[at] == read if len(known) else np.zeros(len(read), bool)
     same_place = present.copy()
     if present.any():
         before = shapely.get_coordinates(np.asarray(near["geometry"].array[at[present]]))
-        now = shapely.get_coordinates(shapely.from_wkb(rows["geom"].to_numpy(object)[present]))
+        now = shapely.get_coordinates(shapely.from_wkb(rows.column("geom")[present]))
         same_place[present] = (before == now).all(axis=1)
     stay = at[same_place]
     own = [c for c in near.columns if c not in ROUTED and c != "geometry"]
-    now_values = {c: rows[c].to_numpy(object)[same_place] for c in own}  # as read
+    now_values = {c: rows.column(c)[same_place] for c in own}  # as read
     out = with_values_at(near, stay, now_values) if len(stay) else near.copy(deep=False)
     gone = np.setdiff1d(np.fromiter(written, np.int64, len(written)), read[same_place])
     if not len(gone) and same_place.all():
         return out
     out = out[~np.isin(known, gone)]
-    moved = geoframe_of(rows[~same_place], STAIRWELL_TYPES)
+    moved = geoframe_of(rows.frame(~same_place), STAIRWELL_TYPES)
     if len(moved):
         inputs = service_inputs(conn, params, area, graphs=graphs, homes=moved)
         out = pd.concat([out, nearest_table(inputs, params)[list(out.columns)]])
