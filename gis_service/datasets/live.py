@@ -147,7 +147,7 @@ def with_values_at(table: pd.DataFrame, at: np.ndarray, values: dict[str, Any]) 
     table itself is left as it is."""
     new = np.empty((len(at), len(values)), object)
     for j, column in enumerate(values.values()):
-        new[:, j] = np.asarray(column, dtype=object) if len(at) else new[:, j]
+        new[:, j] = np.asarray(column, dtype=object)
     return _with_rows_at(table, at, list(values), new)
 
 
