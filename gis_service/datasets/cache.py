@@ -22,7 +22,9 @@ T = TypeVar("T")
 VersionKey = tuple[tuple[str, int], ...]
 """Data versions of some tables, (table, version) sorted by table: part of every cache key."""
 HIERARCHY_TABLES = ("grid", "compound", "community", "subdistrict", "district")
-STAIRWELL_TABLES = ("stairwell", "building", *HIERARCHY_TABLES)
+STAIRWELL_TABLES = ("stairwell", "building", "elevator_status", *HIERARCHY_TABLES)
+"""What an answer about stairwells reads: them, their buildings and units, and the pipeline
+of elevator statuses (its codes and order are coverage's funnel; versioned by migration 0016)."""
 
 
 @dataclass

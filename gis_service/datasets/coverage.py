@@ -163,6 +163,13 @@ def coverage_in_sql(
     return pd.DataFrame(out)
 
 
+def pipeline_of(table: pd.DataFrame) -> list[str]:
+    """The elevator pipeline a coverage table was counted with: the codes of its funnel's
+    status_<code> columns, in rank order (a refresh counts by them: the lookup is in the
+    answer's key, so a changed pipeline computes the answer again)."""
+    return [str(c)[len("status_") :] for c in table.columns if str(c).startswith("status_")]
+
+
 def coverage_of_counts(
     counts: pd.DataFrame, level_col: str, statuses: list[str], rule: Eligibility
 ) -> pd.DataFrame:

@@ -32,7 +32,7 @@ from gis_service.analysis.walkable import ClosedRule, walkable
 from gis_service.datasets.area import Area, Box, area_box, margin_box
 from gis_service.datasets.cache import STAIRWELL_TABLES, ResultCache, versions_key
 from gis_service.datasets.changes import Changes
-from gis_service.datasets.coverage import coverage_in_sql, touched_units
+from gis_service.datasets.coverage import coverage_in_sql, pipeline_of, touched_units
 from gis_service.datasets.live import LiveAnswers, replaced_at, splice_units, with_values_at
 from gis_service.datasets.load import (
     STAIRWELL_TYPES,
@@ -92,7 +92,7 @@ def refreshed_coverage(
     units = touched_units(conn, changes, col)
     if not units:
         return table
-    fresh = coverage_in_sql(conn, col, area, statuses(conn), rule, units)
+    fresh = coverage_in_sql(conn, col, area, pipeline_of(table), rule, units)
     return splice_units(table, with_names(conn, fresh, level, named=table), col, units)
 
 
@@ -113,7 +113,7 @@ def with_names(
     named_ids = np.full(len(frame), None, dtype=object)
     named_ids[known] = np.fromiter((names.get(i) for i in wanted), dtype=object,
                                    count=len(wanted))  # fmt: skip
-    out = frame.copy()
+    out = frame.copy(deep=False)  # a new frame: the name goes in it alone
     out.insert(1, "name", pd.Series(named_ids, index=frame.index, dtype=object))
     return out
 

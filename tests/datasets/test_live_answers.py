@@ -171,6 +171,25 @@ def test_other_tables_changed_compute_again(demo_db, serve, tokens):
     assert refreshed == pair.from_scratch(*SHARES)
 
 
+def test_a_status_added_to_the_pipeline_is_counted_in_the_next_answer(demo_db, serve, tokens):
+    """The pipeline is data (elevator_status): a step added by an administrator, then given
+    to a stairwell, is a column of the next coverage answer, not an unknown status of a
+    refresh that still counts by the old steps."""
+    pair = Pair(demo_db, serve, tokens["planner"])
+    before, _ = pair.ask(*COVERAGE)
+    assert "status_inspected" not in before["rows"][0]
+    sid = rows(demo_db, "SELECT id FROM stairwell WHERE compound_id = :c ORDER BY id LIMIT 1",
+               c=COMPOUND_34)[0]["id"]  # fmt: skip
+    execute(demo_db, "INSERT INTO elevator_status (code, rank, label_zh, label_en, is_final) "
+                     "VALUES ('inspected', 8, '已验收', 'Inspected', false)")  # fmt: skip
+    execute(demo_db, "UPDATE stairwell SET elevator_status = 'inspected' WHERE id = :s", s=sid)
+    after, cache = pair.ask(*COVERAGE)
+    assert cache == "miss" and pair.refreshes() == 0  # computed again, not refreshed
+    compound = next(r for r in after["rows"] if r["compound_id"] == COMPOUND_34)
+    assert compound["status_inspected"] == 1
+    assert after == pair.from_scratch(*COVERAGE)
+
+
 def test_a_kept_big_answer_is_sent_packed_to_clients_that_accept_zstd(
     shared_live, tokens, monkeypatch
 ):
