@@ -23,7 +23,6 @@ from gis_service.datasets.load import (
     BUILDING_JOIN,
     STAIRWELL_FILTERS,
     STAIRWELL_FROM,
-    UNIT_JOINS,
     load_stairwells,
     read_frame,
     stairwells_in,
@@ -206,12 +205,13 @@ def touched_units(conn: sa.Connection, changes: Changes, level_col: str) -> set[
     """The units of a level that written stairwells were in before or are in now, and those of
     the stairwells of written buildings (None: stairwells in no unit of the level)."""
     unit = STAIRWELL_FILTERS[level_col]
+    joins = unit_joins(level_col) + "\n"  # only those the level needs: less to plan
     grids = [g for g, _ in changes.units]
     compounds = [c for _, c in changes.units]
     sql = (
         f"SELECT {unit} AS unit FROM (SELECT unnest(CAST(%(grids)s AS int[])) AS grid_id, "
-        f"unnest(CAST(%(compounds)s AS int[])) AS compound_id) s {UNIT_JOINS} "
-        f"UNION SELECT {unit} FROM stairwell s {UNIT_JOINS} "
+        f"unnest(CAST(%(compounds)s AS int[])) AS compound_id) s {joins} "
+        f"UNION SELECT {unit} FROM stairwell s {joins} "
         "WHERE s.building_id = ANY(%(buildings)s)"
     )
     params = {"grids": grids, "compounds": compounds, "buildings": sorted(changes.buildings)}
