@@ -205,7 +205,7 @@ def touched_units(conn: sa.Connection, changes: Changes, level_col: str) -> set[
     """The units of a level that written stairwells were in before or are in now, and those of
     the stairwells of written buildings (None: stairwells in no unit of the level)."""
     unit = STAIRWELL_FILTERS[level_col]
-    joins = unit_joins(level_col) + "\n"  # only those the level needs: less to plan
+    joins = unit_joins(level_col)  # only those the level needs: less to plan
     grids = [g for g, _ in changes.units]
     compounds = [c for _, c in changes.units]
     sql = (

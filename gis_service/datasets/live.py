@@ -136,7 +136,8 @@ def replaced_at(
         return None
     new = rows.to_numpy(object)[:, order]  # one pass over the few rows, not a Series a column
     names = list(table.columns)
-    if not same_values(table[key].array[at], new[:, names.index(key)]):
+    keyed = names.index(key)
+    if changed_columns(table, at, [key], new[:, keyed : keyed + 1]):
         return None
     return _with_rows_at(table, at, names, new)
 
@@ -200,25 +201,14 @@ FEW = 8
 """Below this many rows, changed_columns reads their values one by one (from a frame of a
 block per column, as edits leave it, a take costs 130 us whatever the rows)."""
 SHORT = 64
-"""Up to this many rows, values are compared one by one (cheaper than pandas)."""
+"""Up to this many rows, changed_columns compares values itself (cheaper than pandas)."""
 
 
 def same_values(old: Any, new: Any) -> bool:
-    """Whether two sequences (`old` a pandas array) hold the same values, missing ones (None,
-    NaN, NA) alike: value by value for an edit's few rows, through pandas for many."""
-    if len(old) != len(new):
-        return False
-    if len(old) > SHORT:
-        try:
-            new = pd.array(new, dtype=old.dtype)
-        except (TypeError, ValueError):
-            return False  # not even of the column's type
-        return bool(pd.Series(old).equals(pd.Series(new)))
-    for a, b in zip(old, new, strict=True):
-        a_missing, b_missing = pd.isna(a), pd.isna(b)
-        if a_missing or b_missing:
-            if not (a_missing and b_missing):
-                return False
-        elif a != b:
-            return False
-    return True
+    """Whether a pandas array and a sequence of as many values hold the same values, missing
+    ones (None, NaN, NA) alike, compared through pandas (changed_columns' way for many rows)."""
+    try:
+        new = pd.array(new, dtype=old.dtype)
+    except (TypeError, ValueError):
+        return False  # not even of the column's type
+    return bool(pd.Series(old).equals(pd.Series(new)))

@@ -108,8 +108,8 @@ def with_names(
     wanted = ids[known].astype(np.int64).tolist()
     names = names_in(named, col, ids[known]) if named is not None else {}
     missing = [i for i in wanted if i not in names]
-    if missing or named is None:
-        names.update(level_names(conn, level, missing if named is not None else wanted))
+    if missing:
+        names.update(level_names(conn, level, missing))
     named_ids = np.full(len(frame), None, dtype=object)
     named_ids[known] = np.fromiter((names.get(i) for i in wanted), dtype=object,
                                    count=len(wanted))  # fmt: skip
