@@ -27,6 +27,7 @@ from gis_service.datasets.load import (
     read_frame,
     stairwells_in,
     unit_joins,
+    unit_test,
 )
 from gis_service.errors import InvalidInput
 
@@ -85,11 +86,15 @@ def every_status(conn: sa.Connection, statuses: list[str]) -> bool:
 
 
 def only_units(
-    where: str, params: dict[str, Any], unit: str, units: Collection[int | None]
+    where: str, params: dict[str, Any], level_col: str, units: Collection[int | None]
 ) -> tuple[str, dict[str, Any]]:
-    """The WHERE clause narrowed to stairwells in these units of the column expression `unit`."""
+    """The WHERE clause narrowed to stairwells in these units of a level (None: in none)."""
     ids = sorted(int(u) for u in units if u is not None)
-    test = f"({unit} = ANY(%(only_units)s)" + (f" OR {unit} IS NULL)" if None in units else ")")
+    unit = STAIRWELL_FILTERS[level_col]
+    if None in units:
+        test = f"({unit} = ANY(%(only_units)s) OR {unit} IS NULL)"
+    else:
+        test = unit_test(level_col, "%(only_units)s")
     return (f"{where} AND {test}" if where else f" WHERE {test}"), {**params, "only_units": ids}
 
 
@@ -117,7 +122,7 @@ def coverage_in_sql(
         raise InvalidInput(f"the status list has no {rule.in_service!r}")
     where, params = stairwells_in(area)
     if units is not None:
-        where, params = only_units(where, params, STAIRWELL_FILTERS[level_col], units)
+        where, params = only_units(where, params, level_col, units)
     params.update(cutoff_year=rule.cutoff_year, min_floors=rule.min_floors,
                   in_service=rule.in_service, statuses=list(statuses),
                   **{f"status_{i}": code for i, code in enumerate(statuses)})  # fmt: skip

@@ -58,6 +58,31 @@ STAIRWELL_FILTERS = {
     "compound_id": "s.compound_id",
 }
 
+COMMUNITIES_OF = {
+    "community_id": "{ids}",
+    "subdistrict_id": "ARRAY(SELECT id FROM community WHERE subdistrict_id = ANY({ids}))",
+    "district_id": "ARRAY(SELECT cm.id FROM community cm JOIN subdistrict sd "
+                   "ON sd.id = cm.subdistrict_id WHERE sd.district_id = ANY({ids}))",
+}  # fmt: skip
+"""The communities of units above the compound (ids: an SQL int array), for unit_test."""
+
+
+def unit_test(level_col: str, ids: str) -> str:
+    """That a stairwell (s, with the level's unit_joins) is in one of these units of the level
+    (ids: an SQL int array of bound values).
+
+    Above the compound the unit is a join's (coalesce(g.community_id, c.community_id)), which
+    no index holds: the test is led by the stairwell's own grid or compound being one of the
+    units' (a superset its indexes find), so a community is read, not the city.
+    """
+    test = f"{STAIRWELL_FILTERS[level_col]} = ANY({ids})"
+    communities = COMMUNITIES_OF.get(level_col)
+    if communities is None:
+        return test
+    inside = f"community_id = ANY({communities.replace('{ids}', ids)})"
+    return (f"(s.grid_id = ANY(ARRAY(SELECT id FROM grid WHERE {inside})) OR s.compound_id = "
+            f"ANY(ARRAY(SELECT id FROM compound WHERE {inside}))) AND {test}")  # fmt: skip
+
 
 @dataclass(frozen=True)
 class LayerSource:
@@ -199,7 +224,7 @@ def stairwells_in(
     """The WHERE clause (psycopg parameters) of the stairwells of an area, over STAIRWELL_FROM
     (and, with ids, only those stairwells)."""
     params: dict[str, Any] = {}
-    where = [f"{STAIRWELL_FILTERS[col]} = %({col})s" for col in area.ids()]
+    where = [unit_test(col, f"ARRAY[%({col})s]") for col in area.ids()]
     params.update(area.ids())
     where += _envelope(area.bbox, "s.geom", params)
     if ids is not None:

@@ -19,7 +19,7 @@ from gis_service.auth import Principal
 from gis_service.catalog import Catalog
 from gis_service.datasets.area import Area
 from gis_service.datasets.checklist import checklist_params, checklist_report, run_checklist
-from gis_service.datasets.load import STAIRWELL_FILTERS, STAIRWELL_FROM
+from gis_service.datasets.load import STAIRWELL_FROM, unit_test
 from gis_service.datasets.runs import coverage_table
 from gis_service.db.engine import data_versions
 from gis_service.errors import Forbidden, GisServiceError, NotFound
@@ -83,7 +83,7 @@ def find_unit(conn: sa.Connection, level: str, unit_id: int) -> Unit:
 
 def of_unit(unit: Unit, joins: str = "") -> str:
     """FROM and WHERE of the unit's stairwells (s, building b), parameter :id."""
-    return f"{STAIRWELL_FROM}{joins} WHERE {STAIRWELL_FILTERS[unit.level + '_id']} = :id"
+    return f"{STAIRWELL_FROM}{joins} WHERE {unit_test(unit.level + '_id', 'ARRAY[:id]')}"
 
 
 def visible_stairwells(conn: sa.Connection, unit: Unit) -> int:
