@@ -277,6 +277,7 @@ def edits(
         "SELECT s.id, s.compound_id, s.households FROM stairwell s "
         "JOIN building b ON b.id = s.building_id WHERE b.year_built <= 2000 AND b.floors >= 4 "
         "AND NOT coalesce(b.has_original_elevator, false) AND s.elevator_status <> 'in_service' "
+        "AND NOT EXISTS (SELECT 1 FROM household h WHERE h.stairwell_id = s.id) "  # counts free
         "ORDER BY s.id LIMIT %(n)s", {"n": args.runs}
     ).fetchall()
     assert len(picked) == args.runs

@@ -41,6 +41,19 @@ def test_a_csv_ledger_imports_and_exports(demo_db: Engine, demo_template: DemoTe
                 "SELECT households, elderly_households, consent_agree, consent_object "
                 "FROM stairwell WHERE id = :id"), {"id": sw.id}).one()  # fmt: skip
         assert tuple(figures) == (5, 2, 2, 1)  # derived from the imported register
+        with api("planner") as planner:
+            url = f"/collections/stairwells/items/{sw.id}"
+            etag = planner.get(url).headers["etag"]
+            patch = {"If-Match": etag, "Content-Type": "application/merge-patch+json"}
+            refused = planner.patch(url, json={"properties": {"households": 9}}, headers=patch)
+            assert refused.status_code == 422, refused.text  # not 200 with the edit undone
+            assert refused.json()["errors"][0]["field"] == "households"
+            assert "5 registered households" in refused.json()["errors"][0]["message"]
+            assert planner.get(url).headers["etag"] == etag  # nothing was written
+            same = planner.patch(url, json={"properties": {"households": 5, "notes": "楼道"}},
+                                 headers=patch)  # fmt: skip
+            assert same.status_code == 200, same.text
+            assert same.json()["properties"]["households"] == 5
         mine = api.get("grid01", "/collections/households/items", params={"limit": 50}).json()
         assert {f["properties"]["stairwell_id"] for f in mine["features"]} == {sw.id}
         read = api.get("analyst", "/collections/households/items",

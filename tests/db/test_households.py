@@ -49,9 +49,19 @@ def test_stairwell_figures_follow_its_households(demo_db: Engine) -> None:
             {"floor": 3, "door": "301", "area": 58, "elderly": 1, "vote": "abstain"},
         ])  # fmt: skip
         assert tuple(conn.execute(sa.text(FIGURES), {"id": sid}).one())[:4] == (3, 2, 1, 1)
-        # a stairwell edit cannot contradict its register
-        conn.execute(sa.text("UPDATE stairwell SET households = 40, consent_agree = 30 "
-                             "WHERE id = :id"), {"id": sid})  # fmt: skip
+        # a stairwell edit cannot contradict its register: refused, naming the figure
+        for change, field in [("households = 40, consent_agree = 30", "households"),
+                              ("elderly_households = 3", "elderly_households"),
+                              ("consent_object = 0", "consent_object")]:  # fmt: skip
+            with pytest.raises(DBAPIError) as refused, conn.begin_nested():
+                conn.execute(sa.text(f"UPDATE stairwell SET {change} WHERE id = :id"), {"id": sid})
+            diag = refused.value.orig.diag  # type: ignore[union-attr]
+            assert refused.value.orig.sqlstate == "23514"  # type: ignore[union-attr]
+            assert diag.column_name == field and "3 registered households" in diag.message_primary
+        assert tuple(conn.execute(sa.text(FIGURES), {"id": sid}).one())[:4] == (3, 2, 1, 1)
+        # the register's own figures, and other fields, are still written
+        conn.execute(sa.text("UPDATE stairwell SET households = 3, notes = 'ok' WHERE id = :id"),
+                     {"id": sid})  # fmt: skip
         assert tuple(conn.execute(sa.text(FIGURES), {"id": sid}).one())[:4] == (3, 2, 1, 1)
         before = conn.execute(sa.text(FIGURES), {"id": sid}).one().version
         conn.execute(sa.text("UPDATE household SET vote = 'agree' WHERE stairwell_id = :id"),
