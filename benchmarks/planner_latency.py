@@ -7,9 +7,10 @@ call, then a new radius on the built graph), crow-flies shares, the per-stairwel
 network service-area polygons, each cold (first call) and warm (median of repeated calls).
 Where a PostGIS SQL equivalent exists (coverage: one GROUP BY; crow flies: EXISTS +
 ST_DWithin, served stairwells per compound) it runs the same number of times and its answer
-is checked against ours. Then edits through the API (PATCH of a stairwell, as many as the
-runs), each followed by the same call: every answer must show its edit; the median is
-compared with the repeated call's. Prints one JSON line.
+is checked against ours. Coverage of one community (an area filter above the compound, the
+peer's WHERE as a planner writes it) is measured the same way. Then edits through the API
+(PATCH of a stairwell, as many as the runs), each followed by the same call: every answer
+must show its edit; the median is compared with the repeated call's. Prints one JSON line.
 A call's seconds run until its last byte has arrived and been decoded, as a browser writes a
 download while it arrives; `*_held_s` also count joining the body in one piece in memory, as
 httpx's `.content` does (on this VM, whose fresh memory is slow to hand out, that join of a
@@ -48,11 +49,17 @@ SELECT s.compound_id,
        coalesce(sum(s.households) FILTER (WHERE e.ok), 0) AS eligible_households,
        coalesce(sum(s.households) FILTER (WHERE e.ok AND s.elevator_status = 'in_service'), 0)
          AS in_service_households
-FROM stairwell s JOIN building b ON b.id = s.building_id,
+FROM stairwell s JOIN building b ON b.id = s.building_id{joins},
 LATERAL (SELECT coalesce(b.year_built <= %(year)s AND b.floors >= %(floors)s
                          AND NOT coalesce(b.has_original_elevator, false), false) AS ok) e
-GROUP BY s.compound_id ORDER BY s.compound_id
+{where}GROUP BY s.compound_id ORDER BY s.compound_id
 """
+IN_COMMUNITY = {
+    "joins": " LEFT JOIN grid g ON g.id = s.grid_id LEFT JOIN compound c ON c.id = s.compound_id",
+    "where": "WHERE coalesce(g.community_id, c.community_id) = %(community)s\n",
+}
+"""One community's stairwells as a planner writes it in SQL (a stairwell's community is its
+grid's, else its compound's)."""
 CROW_BY_COMPOUND = """
 SELECT s.compound_id, count(*) FROM stairwell s JOIN ({served}) served ON served.id = s.id
 GROUP BY 1 ORDER BY 1
@@ -200,7 +207,8 @@ def main() -> None:
     }  # fmt: skip
     out["all_targets_met"] = all(targets.values())
     print(json.dumps(out))
-    if not (out["coverage"]["agree"] and out["crow"]["agree"] and targets["edit_reflected"]):
+    agreed = all(out[k]["agree"] for k in ("coverage", "coverage_one_community", "crow"))
+    if not (agreed and targets["edit_reflected"]):
         sys.exit(1)
 
 
@@ -230,10 +238,18 @@ def measure(planner: Planner, sql: psycopg.Connection, args: Any) -> dict[str, A
     """Every call cold and warm, the SQL peers, then edits followed by the same calls."""
     runs, out = args.runs, {}
     coverage = planner.cold_warm(runs, "/analysis/coverage", level="compound")
-    peer_s, rows = timed_sql(sql, COVERAGE_SQL, {"year": 2000, "floors": 4}, runs)
+    rule = {"year": 2000, "floors": 4}
+    peer_s, rows = timed_sql(sql, COVERAGE_SQL.format(joins="", where=""), rule, runs)
     ours = coverage_rows(coverage["response"].json())
     peer = {r[0]: tuple(int(v) for v in r[1:]) for r in rows}
     out["coverage"] = figures(coverage, peer_s, agree=ours == peer, units=len(peer))
+    community = sql.execute("SELECT min(id) FROM community").fetchone()[0]
+    one = planner.cold_warm(runs, "/analysis/coverage", level="compound", community_id=community)
+    peer_s, rows = timed_sql(sql, COVERAGE_SQL.format(**IN_COMMUNITY),
+                             {**rule, "community": community}, runs)  # fmt: skip
+    peer = {r[0]: tuple(int(v) for v in r[1:]) for r in rows}
+    out["coverage_one_community"] = figures(
+        one, peer_s, agree=coverage_rows(one["response"].json()) == peer, units=len(peer))
 
     network = {"layer": "facilities", "mode": "network", "f": "json"}
     first = planner.cold_warm(runs, "/analysis/service-areas", radius_m=args.radius, **network)
