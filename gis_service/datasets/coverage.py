@@ -27,6 +27,7 @@ from gis_service.datasets.load import (
     read_frame,
     stairwells_in,
     unit_joins,
+    unit_sql,
     unit_test,
 )
 from gis_service.errors import InvalidInput
@@ -41,25 +42,30 @@ in-service stairwells are the pipeline funnel's sums, not counted twice)."""
 MEASURES = ("stairwells", *WEIGHTS)
 
 
-def unit_counts_sql(level_col: str, area: Area, where: str, complete: bool) -> str:
+def unit_counts_sql(
+    level_col: str, area: Area, where: str, complete: bool, few: bool = False
+) -> str:
     """One row per unit (in no order): its stairwells and (unless the statuses are every code
-    the lookup table allows) those of statuses not in the pipeline."""
-    unit = STAIRWELL_FILTERS[level_col]  # an identifier of the fixed hierarchy, never user text
+    the lookup table allows) those of statuses not in the pipeline (few: of a few units, their
+    unit looked up, where narrowed by only_units)."""
+    unit, joins = unit_sql(level_col, few, *area.ids())  # the fixed hierarchy's, no user text
     pipeline = "coalesce(s.elevator_status = ANY(%(statuses)s), false)"
     unknown = "0" if complete else f"count(*) FILTER (WHERE NOT {pipeline})"
-    joins = unit_joins(level_col, *area.ids())
     return (f"SELECT {unit} AS unit, count(*) AS stairwells, {unknown} AS unknown\n"
             f"FROM stairwell s{joins}\n{where} GROUP BY 1")  # fmt: skip
 
 
-def eligible_sums_sql(level_col: str, area: Area, statuses: list[str], where: str) -> str:
+def eligible_sums_sql(
+    level_col: str, area: Area, statuses: list[str], where: str, few: bool = False
+) -> str:
     """One row per unit with eligible stairwells (in no order): their households and elderly
-    households, those in service, and the stairwells at each status of the pipeline.
+    households, those in service, and the stairwells at each status of the pipeline (few: as
+    unit_counts_sql's).
 
     Only eligible stairwells reach the sums (the test is the join's, once per stairwell):
     a third faster than testing it in each sum's filter.
     """
-    unit = STAIRWELL_FILTERS[level_col]
+    unit, joins = unit_sql(level_col, few, *area.ids())
     served = "s.elevator_status = %(in_service)s"
     sums = [part for name, value in WEIGHTS.items() for part in (
         f"coalesce(sum({value}), 0) AS eligible_{name}",
@@ -68,7 +74,7 @@ def eligible_sums_sql(level_col: str, area: Area, statuses: list[str], where: st
               for i in range(len(statuses))]  # fmt: skip
     eligible = f"{where} AND ({ELIGIBLE_SQL})" if where else f" WHERE {ELIGIBLE_SQL}"
     return (f"SELECT {unit} AS unit, {', '.join(sums + funnel)}{BUILDING_JOIN}"
-            f"{unit_joins(level_col, *area.ids())}\n{eligible} GROUP BY 1")  # fmt: skip
+            f"{joins}\n{eligible} GROUP BY 1")  # fmt: skip
 
 
 def eligible_sums_columns(statuses: list[str]) -> list[str]:
@@ -88,13 +94,14 @@ def every_status(conn: sa.Connection, statuses: list[str]) -> bool:
 def only_units(
     where: str, params: dict[str, Any], level_col: str, units: Collection[int | None]
 ) -> tuple[str, dict[str, Any]]:
-    """The WHERE clause narrowed to stairwells in these units of a level (None: in none)."""
+    """The WHERE clause narrowed to stairwells in these units of a level (None: in none;
+    else their unit looked up, unit_of)."""
     ids = sorted(int(u) for u in units if u is not None)
-    unit = STAIRWELL_FILTERS[level_col]
-    if None in units:
+    if None in units:  # no index finds the stairwells in no unit: the city is read
+        unit = STAIRWELL_FILTERS[level_col]
         test = f"({unit} = ANY(%(only_units)s) OR {unit} IS NULL)"
     else:
-        test = unit_test(level_col, "%(only_units)s")
+        test = unit_test(level_col, "%(only_units)s", looked_up=True)
     return (f"{where} AND {test}" if where else f" WHERE {test}"), {**params, "only_units": ids}
 
 
@@ -128,9 +135,12 @@ def coverage_in_sql(
                   **{f"status_{i}": code for i, code in enumerate(statuses)})  # fmt: skip
     # a few units' stairwells are cheaper to test in the count than the lookup in a statement
     complete = units is None and every_status(conn, statuses)
+    few = units is not None and None not in units
     counted, summed = read_arrays_together(conn, [
-        (unit_counts_sql(level_col, area, where, complete), ["unit", "stairwells", "unknown"]),
-        (eligible_sums_sql(level_col, area, statuses, where), eligible_sums_columns(statuses)),
+        (unit_counts_sql(level_col, area, where, complete, few),
+         ["unit", "stairwells", "unknown"]),
+        (eligible_sums_sql(level_col, area, statuses, where, few),
+         eligible_sums_columns(statuses)),
     ], params)  # fmt: skip
     if not len(counted["unit"]):
         none = load_stairwells(conn, area, ids=() if units is not None else None)

@@ -58,6 +58,23 @@ STAIRWELL_FILTERS = {
     "compound_id": "s.compound_id",
 }
 
+UNIT_LOOKUPS = {"community_id": "coalesce((SELECT g.community_id FROM grid g WHERE g.id = "
+                                "s.grid_id), (SELECT c.community_id FROM compound c "
+                                "WHERE c.id = s.compound_id))"}  # fmt: skip
+"""A stairwell's community looked up row by row through primary keys, with no join: for a few
+communities' stairwells (a refresh) cheaper than hashing the grid and compound tables whole
+(1M city, one community: 8.2 -> 2.0 ms); for a city, or a district's 16,000 stairwells at
+higher levels (36 -> 127 ms), far dearer, so only the community is looked up so."""
+
+
+def unit_sql(level_col: str, looked_up: bool = False, *area_levels: str) -> tuple[str, str]:
+    """A stairwell's unit of a level, and the joins it and the area's filters (of these
+    levels) need: looked up (UNIT_LOOKUPS) where asked and the level has a lookup."""
+    if looked_up and level_col in UNIT_LOOKUPS:
+        return UNIT_LOOKUPS[level_col], unit_joins(*area_levels)
+    return STAIRWELL_FILTERS[level_col], unit_joins(level_col, *area_levels)
+
+
 COMMUNITIES_OF = {
     "community_id": "{ids}",
     "subdistrict_id": "ARRAY(SELECT id FROM community WHERE subdistrict_id = ANY({ids}))",
@@ -67,15 +84,15 @@ COMMUNITIES_OF = {
 """The communities of units above the compound (ids: an SQL int array), for unit_test."""
 
 
-def unit_test(level_col: str, ids: str) -> str:
-    """That a stairwell (s, with the level's unit_joins) is in one of these units of the level
-    (ids: an SQL int array of bound values).
+def unit_test(level_col: str, ids: str, looked_up: bool = False) -> str:
+    """That a stairwell (s, with the level's unit_joins unless looked_up) is in one of these
+    units of the level (ids: an SQL int array of bound values).
 
     Above the compound the unit is a join's (coalesce(g.community_id, c.community_id)), which
     no index holds: the test is led by the stairwell's own grid or compound being one of the
     units' (a superset its indexes find), so a community is read, not the city.
     """
-    test = f"{STAIRWELL_FILTERS[level_col]} = ANY({ids})"
+    test = f"{unit_sql(level_col, looked_up)[0]} = ANY({ids})"
     communities = COMMUNITIES_OF.get(level_col)
     if communities is None:
         return test
