@@ -46,8 +46,8 @@ def unit_counts_sql(
     level_col: str, area: Area, where: str, complete: bool, few: bool = False
 ) -> str:
     """One row per unit (in no order): its stairwells and (unless the statuses are every code
-    the lookup table allows) those of statuses not in the pipeline (few: of a few units, their
-    unit looked up, where narrowed by only_units)."""
+    the lookup table allows) those of statuses not in the pipeline (few: the where is
+    only_units' of units that are all some unit, whose stairwells' unit is looked up)."""
     unit, joins = unit_sql(level_col, few, *area.ids())  # the fixed hierarchy's, no user text
     pipeline = "coalesce(s.elevator_status = ANY(%(statuses)s), false)"
     unknown = "0" if complete else f"count(*) FILTER (WHERE NOT {pipeline})"
@@ -94,8 +94,8 @@ def every_status(conn: sa.Connection, statuses: list[str]) -> bool:
 def only_units(
     where: str, params: dict[str, Any], level_col: str, units: Collection[int | None]
 ) -> tuple[str, dict[str, Any]]:
-    """The WHERE clause narrowed to stairwells in these units of a level (None: in none;
-    else their unit looked up, unit_of)."""
+    """The WHERE clause narrowed to stairwells in these units of a level (None: in none),
+    for SQL made with few=True when None is not among them (their unit then looked up)."""
     ids = sorted(int(u) for u in units if u is not None)
     if None in units:  # no index finds the stairwells in no unit: the city is read
         unit = STAIRWELL_FILTERS[level_col]
