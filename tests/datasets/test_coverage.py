@@ -11,6 +11,7 @@ import sqlalchemy as sa
 
 from gis_service.analysis.coverage import Eligibility, coverage
 from gis_service.datasets.area import Area
+from gis_service.datasets.coverage import coverage_in_sql
 from gis_service.datasets.load import load_stairwells, statuses
 from gis_service.datasets.runs import coverage_table
 from tests.datasets.conftest import COMPOUND_34, execute, rows
@@ -214,3 +215,45 @@ def test_coverage_counted_in_sql_keeps_stairwells_outside_any_compound(demo_db):
     assert counted["compound_id"].isna().sum() == 1
     assert counted["compound_id"].dtype == "Int64"  # ids stay whole: 7, never 7.0
     pd.testing.assert_frame_equal(counted, engine, check_exact=True)
+
+
+PLACED = """
+SELECT {unit} AS unit, count(*) AS n FROM stairwell s
+LEFT JOIN grid g ON g.id = s.grid_id LEFT JOIN compound c ON c.id = s.compound_id
+LEFT JOIN community cm ON cm.id = coalesce(g.community_id, c.community_id)
+LEFT JOIN subdistrict sd ON sd.id = cm.subdistrict_id GROUP BY 1
+"""
+"""Stairwells per unit above the compound, by the rule written out: a stairwell is in its
+grid's community, else in its compound's."""
+
+
+def test_a_unit_above_the_compound_holds_its_stairwells_however_grid_and_compound_disagree(
+    demo_db,
+):
+    """A stairwell whose grid and compound are in different communities (and subdistricts)
+    is its grid's; one with no grid is its compound's. Filtering an area by such a unit, and
+    re-counting a few units after an edit, find exactly those stairwells."""
+    with demo_db.begin() as conn:
+        split = conn.execute(sa.text(
+            "SELECT s.id, c.id AS other FROM stairwell s JOIN grid g ON g.id = s.grid_id "
+            "JOIN community gc ON gc.id = g.community_id JOIN compound c ON c.community_id IN "
+            "(SELECT id FROM community WHERE subdistrict_id <> gc.subdistrict_id) "
+            "ORDER BY s.id, c.id LIMIT 1")).one()  # fmt: skip
+        conn.execute(sa.text("UPDATE stairwell SET compound_id = :c WHERE id = :s"),
+                     {"c": split.other, "s": split.id})  # fmt: skip
+        conn.execute(sa.text("UPDATE stairwell SET grid_id = NULL, compound_id = :c WHERE id = "
+                             "(SELECT max(id) FROM stairwell WHERE id <> :s)"),
+                     {"c": split.other, "s": split.id})  # fmt: skip
+        pipeline = statuses(conn)
+        for level, unit in (("community", "coalesce(g.community_id, c.community_id)"),
+                            ("subdistrict", "cm.subdistrict_id"),
+                            ("district", "sd.district_id")):  # fmt: skip
+            placed = {r.unit: r.n for r in conn.execute(sa.text(PLACED.format(unit=unit)))}
+            col = f"{level}_id"
+            whole = coverage_table(conn, col).set_index(col)["stairwells"]
+            assert dict(whole) == placed, level
+            for uid, n in placed.items():
+                area = coverage_table(conn, "compound_id", Area(**{col: uid}))
+                assert area["stairwells"].sum() == n, (level, uid)
+                few = coverage_in_sql(conn, col, Area(), pipeline, Eligibility(), {uid})
+                assert few[col].tolist() == [uid] and few["stairwells"].tolist() == [n]

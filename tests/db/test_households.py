@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from typing import Any
 
 import pytest
@@ -80,6 +82,50 @@ def test_stairwell_figures_follow_its_households(demo_db: Engine) -> None:
         conn.execute(sa.text("DELETE FROM household WHERE stairwell_id = :id AND floor < 3"),
                      {"id": sid})  # fmt: skip
         assert tuple(conn.execute(sa.text(FIGURES), {"id": sid}).one())[:4] == (1, 1, 1, 0)
+
+
+@pytest.mark.parametrize("open_before", [False, True], ids=["first-votes", "proposal-open"])
+def test_two_votes_on_one_stairwell_at_once_both_count(demo_db: Engine, open_before: bool) -> None:
+    """Two grid workers record votes of one stairwell at once: the second vote waits for the
+    first, both are on the one open proposal, and the stairwell's counts hold both."""
+    with demo_db.begin() as conn:
+        sid, _ = bare_stairwell(conn)
+        add(conn, sid, [{"floor": 1, "door": "101", "area": 60},
+                        {"floor": 2, "door": "201", "area": 60},
+                        {"floor": 3, "door": "301", "area": 60}])  # fmt: skip
+        if open_before:
+            conn.execute(sa.text("UPDATE household SET vote = 'abstain' WHERE stairwell_id = :id "
+                                 "AND door = '301'"), {"id": sid})  # fmt: skip
+    vote = "UPDATE household SET vote = :vote WHERE stairwell_id = :id AND door = :door"
+    first = demo_db.connect()
+    first.begin()
+    first.execute(sa.text(vote), {"vote": "agree", "id": sid, "door": "101"})  # holds the row
+    second_done: list[BaseException | None] = []
+
+    def second_vote() -> None:
+        try:
+            with demo_db.begin() as conn:
+                conn.execute(sa.text(vote), {"vote": "object", "id": sid, "door": "201"})
+            second_done.append(None)
+        except BaseException as exc:  # reported by the assertion below
+            second_done.append(exc)
+
+    waiting = threading.Thread(target=second_vote)
+    waiting.start()
+    time.sleep(0.5)  # the second vote now waits for the stairwell row
+    first.commit()
+    first.close()
+    waiting.join(30)
+    assert second_done == [None]
+    with demo_db.connect() as conn:
+        votes = conn.execute(sa.text("SELECT door, vote FROM household WHERE stairwell_id = :id "
+                                     "ORDER BY door"), {"id": sid}).all()  # fmt: skip
+        opened = conn.execute(sa.text("SELECT count(*) FROM retrofit_proposal WHERE "
+                                      "stairwell_id = :id"), {"id": sid}).scalar_one()  # fmt: skip
+        figures = tuple(conn.execute(sa.text(FIGURES), {"id": sid}).one())[:4]
+    third = "abstain" if open_before else "not_voted"
+    assert [tuple(v) for v in votes] == [("101", "agree"), ("201", "object"), ("301", third)]
+    assert opened == 1 and figures == (3, 0, 1, 1)
 
 
 def test_moving_a_household_recounts_both_stairwells(demo_db: Engine) -> None:

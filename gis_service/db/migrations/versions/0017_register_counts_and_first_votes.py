@@ -1,0 +1,127 @@
+"""A stairwell edit that contradicts its household register is refused, not silently undone;
+two first votes on one stairwell at once open one proposal
+
+Revision ID: 0017
+Revises: 0016
+Create Date: 2026-12-04
+
+Since 0010 a stairwell with registered households takes its households, elderly households and
+consent counts from the register: an update that set other figures was answered as a success
+while the trigger put the register's figures back, so the writer lost the edit without a word.
+Now an update that changes one of those figures to a value the register does not give is
+refused (check_violation on that column, with the register's count in the message). Edits that
+leave the figures as they are go through as before, and so do the register's own recounts
+(an update made by a trigger, pg_trigger_depth() > 1).
+
+Two votes on one stairwell at once (two grid workers) each opened an elevator proposal when it
+had none: the later one became the current proposal and the first vote left the register.
+A vote now opens its stairwell's proposal only after locking the stairwell and looking again.
+Two votes at once on a stairwell whose proposal is open were already counted both: the
+derived trigger counts with a fresh snapshot, and its refusal above leaves recounts alone.
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0017"
+down_revision: str | None = "0016"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+DERIVED = """
+CREATE OR REPLACE FUNCTION gis_stairwell_derived() RETURNS trigger LANGUAGE plpgsql
+SECURITY DEFINER SET search_path = public AS $$
+DECLARE
+    c record;
+    refused text;
+BEGIN
+    IF EXISTS (SELECT 1 FROM household WHERE stairwell_id = NEW.id) THEN
+        c := gis_household_counts(NEW.id);
+        IF pg_trigger_depth() = 1 THEN  -- a writer's own update, not the register's recount
+            refused := CASE
+                WHEN NEW.households IS DISTINCT FROM OLD.households
+                     AND NEW.households IS DISTINCT FROM c.households THEN 'households'
+                WHEN NEW.elderly_households IS DISTINCT FROM OLD.elderly_households
+                     AND NEW.elderly_households IS DISTINCT FROM c.elderly_households
+                     THEN 'elderly_households'
+                WHEN NEW.consent_agree IS DISTINCT FROM OLD.consent_agree
+                     AND NEW.consent_agree IS DISTINCT FROM c.consent_agree THEN 'consent_agree'
+                WHEN NEW.consent_object IS DISTINCT FROM OLD.consent_object
+                     AND NEW.consent_object IS DISTINCT FROM c.consent_object THEN 'consent_object'
+            END;
+        END IF;
+        IF refused IS NOT NULL THEN
+            PERFORM gis_refuse('stairwell', refused, 'stairwell_counts_follow_register',
+                format('%s: this stairwell''s %s registered households give its households, '
+                       'elderly households and consent counts; change the households, '
+                       'not the count', refused, c.households));
+        END IF;
+        NEW.households := c.households;
+        NEW.elderly_households := c.elderly_households;
+        NEW.consent_agree := c.consent_agree;
+        NEW.consent_object := c.consent_object;
+    END IF;
+    RETURN NEW;
+END $$;
+"""
+SILENT = """
+CREATE OR REPLACE FUNCTION gis_stairwell_derived() RETURNS trigger LANGUAGE plpgsql
+SECURITY DEFINER SET search_path = public AS $$
+DECLARE c record;
+BEGIN
+    IF EXISTS (SELECT 1 FROM household WHERE stairwell_id = NEW.id) THEN
+        c := gis_household_counts(NEW.id);
+        NEW.households := c.households;
+        NEW.elderly_households := c.elderly_households;
+        NEW.consent_agree := c.consent_agree;
+        NEW.consent_object := c.consent_object;
+    END IF;
+    RETURN NEW;
+END $$;
+"""
+"""0010's body, which put the register's figures back without a word."""
+OPEN_ONCE = {
+    "gis_household_vote_through()": (
+        "    pid := gis_current_proposal(NEW.stairwell_id);\n",
+        "    pid := gis_current_proposal(NEW.stairwell_id);\n"
+        "    IF pid IS NULL THEN  -- opened by a vote under way? it commits first, then look again\n"
+        "        PERFORM 1 FROM stairwell WHERE id = NEW.stairwell_id FOR UPDATE;\n"
+        "        pid := gis_current_proposal(NEW.stairwell_id);\n"
+        "    END IF;\n",
+    ),
+    "gis_household_votes_inserted()": (
+        "BEGIN\n    INSERT INTO retrofit_proposal",
+        "BEGIN\n"
+        "    PERFORM 1 FROM stairwell WHERE id IN (SELECT n.stairwell_id FROM new_rows n\n"
+        "        WHERE (n.vote <> 'not_voted' OR n.proof_photo_path IS NOT NULL)\n"
+        "          AND gis_current_proposal(n.stairwell_id) IS NULL) ORDER BY id FOR UPDATE;\n"
+        "    INSERT INTO retrofit_proposal",
+    ),
+}
+"""Where a vote opens its stairwell's proposal (0011): only after locking the stairwell and
+looking again, so two votes at once open one proposal, not one each (the second vote then
+went on a proposal of its own, the current one, and the first vote left the register)."""
+
+
+def replaced(function: str, old: str, new: str) -> None:
+    """Define a function again with one piece of its body replaced (as the database has it)."""
+    found = op.get_bind().execute(
+        sa.text("SELECT pg_get_functiondef(CAST(:f AS regprocedure))"), {"f": function}
+    ).scalar_one()
+    if old not in found:
+        raise RuntimeError(f"{function} is not as migration 0011 defined it")
+    op.execute(found.replace(old, new, 1))
+
+
+def upgrade() -> None:
+    op.execute(DERIVED)
+    for function, (old, new) in OPEN_ONCE.items():
+        replaced(function, old, new)
+
+
+def downgrade() -> None:
+    for function, (old, new) in OPEN_ONCE.items():
+        replaced(function, new, old)
+    op.execute(SILENT)
