@@ -30,98 +30,75 @@ down_revision: str | None = "0016"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-DERIVED = """
-CREATE OR REPLACE FUNCTION gis_stairwell_derived() RETURNS trigger LANGUAGE plpgsql
-SECURITY DEFINER SET search_path = public AS $$
-DECLARE
-    c record;
-    refused text;
-BEGIN
-    IF EXISTS (SELECT 1 FROM household WHERE stairwell_id = NEW.id) THEN
-        c := gis_household_counts(NEW.id);
-        IF pg_trigger_depth() = 1 THEN  -- a writer's own update, not the register's recount
-            refused := CASE
-                WHEN NEW.households IS DISTINCT FROM OLD.households
-                     AND NEW.households IS DISTINCT FROM c.households THEN 'households'
-                WHEN NEW.elderly_households IS DISTINCT FROM OLD.elderly_households
-                     AND NEW.elderly_households IS DISTINCT FROM c.elderly_households
-                     THEN 'elderly_households'
-                WHEN NEW.consent_agree IS DISTINCT FROM OLD.consent_agree
-                     AND NEW.consent_agree IS DISTINCT FROM c.consent_agree THEN 'consent_agree'
-                WHEN NEW.consent_object IS DISTINCT FROM OLD.consent_object
-                     AND NEW.consent_object IS DISTINCT FROM c.consent_object THEN 'consent_object'
-            END;
-        END IF;
-        IF refused IS NOT NULL THEN
-            PERFORM gis_refuse('stairwell', refused, 'stairwell_counts_follow_register',
-                format('%s: this stairwell''s %s registered households give its households, '
-                       'elderly households and consent counts; change the households, '
-                       'not the count', refused, c.households));
-        END IF;
-        NEW.households := c.households;
-        NEW.elderly_households := c.elderly_households;
-        NEW.consent_agree := c.consent_agree;
-        NEW.consent_object := c.consent_object;
-    END IF;
-    RETURN NEW;
-END $$;
-"""
-SILENT = """
-CREATE OR REPLACE FUNCTION gis_stairwell_derived() RETURNS trigger LANGUAGE plpgsql
-SECURITY DEFINER SET search_path = public AS $$
-DECLARE c record;
-BEGIN
-    IF EXISTS (SELECT 1 FROM household WHERE stairwell_id = NEW.id) THEN
-        c := gis_household_counts(NEW.id);
-        NEW.households := c.households;
-        NEW.elderly_households := c.elderly_households;
-        NEW.consent_agree := c.consent_agree;
-        NEW.consent_object := c.consent_object;
-    END IF;
-    RETURN NEW;
-END $$;
-"""
-"""0010's body, which put the register's figures back without a word."""
-OPEN_ONCE = {
-    "gis_household_vote_through()": (
+REFUSAL = """
+                IF pg_trigger_depth() = 1 THEN  -- a writer's own update, not a recount
+                    refused := CASE
+                        WHEN NEW.households IS DISTINCT FROM OLD.households
+                             AND NEW.households IS DISTINCT FROM c.households THEN 'households'
+                        WHEN NEW.elderly_households IS DISTINCT FROM OLD.elderly_households
+                             AND NEW.elderly_households IS DISTINCT FROM c.elderly_households
+                             THEN 'elderly_households'
+                        WHEN NEW.consent_agree IS DISTINCT FROM OLD.consent_agree
+                             AND NEW.consent_agree IS DISTINCT FROM c.consent_agree
+                             THEN 'consent_agree'
+                        WHEN NEW.consent_object IS DISTINCT FROM OLD.consent_object
+                             AND NEW.consent_object IS DISTINCT FROM c.consent_object
+                             THEN 'consent_object'
+                    END;
+                END IF;
+                IF refused IS NOT NULL THEN
+                    PERFORM gis_refuse('stairwell', refused, 'stairwell_counts_follow_register',
+                        format('%s: this stairwell''s %s registered households give its '
+                               'households, elderly households and consent counts; change the '
+                               'households, not the count', refused, c.households));
+                END IF;"""
+COUNTED = "c := gis_household_counts(NEW.id);"
+CHANGES = {
+    "gis_stairwell_derived()": [
+        ("DECLARE c record;", "DECLARE c record; refused text;"),
+        (COUNTED, COUNTED + REFUSAL),
+    ],
+    "gis_household_vote_through()": [(
         "    pid := gis_current_proposal(NEW.stairwell_id);\n",
         "    pid := gis_current_proposal(NEW.stairwell_id);\n"
         "    IF pid IS NULL THEN  -- opened by a vote under way? it commits first, then look again\n"
         "        PERFORM 1 FROM stairwell WHERE id = NEW.stairwell_id FOR UPDATE;\n"
         "        pid := gis_current_proposal(NEW.stairwell_id);\n"
         "    END IF;\n",
-    ),
-    "gis_household_votes_inserted()": (
+    )],
+    "gis_household_votes_inserted()": [(
         "BEGIN\n    INSERT INTO retrofit_proposal",
         "BEGIN\n"
         "    PERFORM 1 FROM stairwell WHERE id IN (SELECT n.stairwell_id FROM new_rows n\n"
         "        WHERE (n.vote <> 'not_voted' OR n.proof_photo_path IS NOT NULL)\n"
         "          AND gis_current_proposal(n.stairwell_id) IS NULL) ORDER BY id FOR UPDATE;\n"
         "    INSERT INTO retrofit_proposal",
-    ),
-}
-"""Where a vote opens its stairwell's proposal (0011): only after locking the stairwell and
-looking again, so two votes at once open one proposal, not one each (the second vote then
-went on a proposal of its own, the current one, and the first vote left the register)."""
+    )],
+}  # fmt: skip
+"""What this migration changes in the bodies of 0010's and 0011's functions, piece by piece:
+the refusal after the register's counts, and where a vote opens its stairwell's proposal
+(only after locking the stairwell and looking again: two votes at once open one proposal,
+not one each, where the second vote's proposal became the current one and the first vote
+left the register)."""
 
 
-def replaced(function: str, old: str, new: str) -> None:
-    """Define a function again with one piece of its body replaced (as the database has it)."""
-    found = op.get_bind().execute(
+def replaced(function: str, pieces: list[tuple[str, str]]) -> None:
+    """Define a function again with pieces of its body (as the database has it) replaced."""
+    body = op.get_bind().execute(
         sa.text("SELECT pg_get_functiondef(CAST(:f AS regprocedure))"), {"f": function}
     ).scalar_one()
-    if old not in found:
-        raise RuntimeError(f"{function} is not as migration 0011 defined it")
-    op.execute(found.replace(old, new, 1))
+    for old, new in pieces:
+        if old not in body:
+            raise RuntimeError(f"{function} is not as migrations 0010 and 0011 defined it")
+        body = body.replace(old, new, 1)
+    op.execute(body)
 
 
 def upgrade() -> None:
-    op.execute(DERIVED)
-    for function, (old, new) in OPEN_ONCE.items():
-        replaced(function, old, new)
+    for function, pieces in CHANGES.items():
+        replaced(function, pieces)
 
 
 def downgrade() -> None:
-    for function, (old, new) in OPEN_ONCE.items():
-        replaced(function, new, old)
-    op.execute(SILENT)
+    for function, pieces in CHANGES.items():
+        replaced(function, [(new, old) for old, new in reversed(pieces)])
