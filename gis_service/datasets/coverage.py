@@ -47,7 +47,7 @@ def unit_counts_sql(
 ) -> str:
     """One row per unit (in no order): its stairwells and (unless the statuses are every code
     the lookup table allows) those of statuses not in the pipeline (few: the where is
-    only_units' of units that are all some unit, whose stairwells' unit is looked up)."""
+    only_units' of units that are all some unit; a community is then looked up, unit_sql)."""
     unit, joins = unit_sql(level_col, few, *area.ids())  # the fixed hierarchy's, no user text
     pipeline = "coalesce(s.elevator_status = ANY(%(statuses)s), false)"
     unknown = "0" if complete else f"count(*) FILTER (WHERE NOT {pipeline})"
@@ -95,7 +95,7 @@ def only_units(
     where: str, params: dict[str, Any], level_col: str, units: Collection[int | None]
 ) -> tuple[str, dict[str, Any]]:
     """The WHERE clause narrowed to stairwells in these units of a level (None: in none),
-    for SQL made with few=True when None is not among them (their unit then looked up)."""
+    for SQL made with few=True when None is not among them (unit_sql)."""
     ids = sorted(int(u) for u in units if u is not None)
     if None in units:  # no index finds the stairwells in no unit: the city is read
         unit = STAIRWELL_FILTERS[level_col]

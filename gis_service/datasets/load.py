@@ -85,8 +85,8 @@ COMMUNITIES_OF = {
 
 
 def unit_test(level_col: str, ids: str, looked_up: bool = False) -> str:
-    """That a stairwell (s, with the level's unit_joins unless looked_up) is in one of these
-    units of the level (ids: an SQL int array of bound values).
+    """That a stairwell (s, with the joins unit_sql names) is in one of these units of the
+    level (ids: an SQL int array of bound values).
 
     Above the compound the unit is a join's (coalesce(g.community_id, c.community_id)), which
     no index holds: the test is led by the stairwell's own grid or compound being one of the
