@@ -230,8 +230,9 @@ grid's community, else in its compound's."""
 def test_a_unit_above_the_compound_holds_its_stairwells_however_grid_and_compound_disagree(
     demo_db,
 ):
-    """A stairwell whose grid and compound are in different communities is its grid's; one with no grid is its compound's. Filtering an area by such a unit, and
-    re-counting a few units after an edit, find exactly those stairwells."""
+    """A stairwell whose grid and compound are in different communities is its grid's; one
+    with no grid is its compound's. Filtering an area by such a unit, and re-counting a few
+    units after an edit, find exactly those stairwells."""
     with demo_db.begin() as conn:
         split = conn.execute(sa.text(
             "SELECT s.id, c.id AS other FROM stairwell s JOIN grid g ON g.id = s.grid_id "

@@ -1,0 +1,67 @@
+"""Writes that meet in PostgreSQL: a deadlock rolled back is a conflict to send again."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+
+import orjson
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import OperationalError
+from starlette.requests import Request
+
+from gis_service.api.app import create_app
+
+TOUCH = "SELECT id FROM stairwell WHERE id = :id FOR UPDATE"  # as a vote opening a proposal does
+
+
+def deadlock(engine: Engine) -> OperationalError:
+    """Two transactions that each hold one stairwell and want the other's: the error of the
+    one PostgreSQL rolls back."""
+    ids = [r.id for r in engine.connect().execute(sa.text(
+        "SELECT id FROM stairwell ORDER BY id LIMIT 2"))]  # fmt: skip
+    first, second = engine.connect(), engine.connect()
+    met: list[OperationalError] = []
+    try:
+        first.begin()
+        second.begin()
+        first.execute(sa.text(TOUCH), {"id": ids[0]})
+        second.execute(sa.text(TOUCH), {"id": ids[1]})
+
+        def first_wants_the_second() -> None:
+            try:
+                first.execute(sa.text(TOUCH), {"id": ids[1]})
+            except OperationalError as exc:
+                met.append(exc)
+
+        waiting = threading.Thread(target=first_wants_the_second)
+        waiting.start()
+        time.sleep(0.3)
+        try:
+            second.execute(sa.text(TOUCH), {"id": ids[0]})
+        except OperationalError as exc:
+            met.append(exc)
+        waiting.join(30)
+    finally:
+        first.close()
+        second.close()
+    assert len(met) == 1
+    return met[0]
+
+
+def test_a_deadlock_is_answered_409_send_again_not_database_unavailable(demo_db: Engine) -> None:
+    """psycopg raises a deadlock as an operational error, as it does a database that is gone:
+    the writer is told its write met another one and to send it again, not that the database
+    cannot be reached (503)."""
+    error = deadlock(demo_db)
+    assert error.orig is not None and error.orig.sqlstate == "40P01"  # type: ignore[attr-defined]
+    app = create_app(demo_db)
+    scope = {"type": "http", "method": "PATCH", "path": "/collections/stairwells/items/1",
+             "query_string": b"", "headers": [], "app": app}  # fmt: skip
+    handler = app.exception_handlers[OperationalError]
+    answer = asyncio.run(handler(Request(scope), error))  # type: ignore[arg-type]
+    body = orjson.loads(answer.body)
+    assert answer.status_code == 409 and body["title"] == "Conflict"
+    assert "send it again" in body["detail"] and "reach" not in body["detail"]
