@@ -7,7 +7,8 @@ derived from those counts with the same columns, order and types as analysis.cov
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -23,12 +24,12 @@ from gis_service.datasets.load import (
     BUILDING_JOIN,
     STAIRWELL_FILTERS,
     STAIRWELL_FROM,
+    UNIT_LOOKUPS,
     load_stairwells,
     read_frame,
     stairwells_in,
     unit_joins,
-    unit_sql,
-    unit_test,
+    units_superset,
 )
 from gis_service.errors import InvalidInput
 
@@ -42,39 +43,62 @@ in-service stairwells are the pipeline funnel's sums, not counted twice)."""
 MEASURES = ("stairwells", *WEIGHTS)
 
 
+def grouped_sql(
+    level_col: str, area: Area, columns: dict[str, str], source: str, where: str,
+    outer: str = "", looked_up: bool = False,
+) -> str:  # fmt: skip
+    """One row per unit of the level (in no order): the unit, then the columns (name: an
+    aggregate of the stairwells, additive), of the stairwells `source` and `where` give.
+
+    Above the compound the stairwells are grouped by grid and compound first (a few thousand
+    groups in a city, a few for a community) and only the groups find their unit: joined to
+    the hierarchy, or looked up (few units: UNIT_LOOKUPS), then tested by `outer`.
+    """
+    joins = unit_joins(*area.ids())  # what the area's filters need
+    made = ", ".join(f"{aggregate} AS {name}" for name, aggregate in columns.items())
+    if level_col not in UNIT_LOOKUPS:  # the stairwell's own grid or compound
+        return (f"SELECT {STAIRWELL_FILTERS[level_col]} AS unit, {made}{source}{joins}\n"
+                f"{where} GROUP BY 1")  # fmt: skip
+    unit = UNIT_LOOKUPS[level_col] if looked_up else STAIRWELL_FILTERS[level_col]
+    up = "" if looked_up else unit_joins(level_col)
+    sums = ", ".join(f"sum(s.{name})::int8 AS {name}" for name in columns)
+    return (f"SELECT {unit} AS unit, {sums}\nFROM (SELECT s.grid_id, s.compound_id, {made}"
+            f"{source}{joins}\n{where} GROUP BY 1, 2) s{up}\n{outer} GROUP BY 1")  # fmt: skip
+
+
 def unit_counts_sql(
-    level_col: str, area: Area, where: str, complete: bool, few: bool = False
-) -> str:
+    level_col: str, area: Area, where: str, complete: bool, outer: str = "",
+    looked_up: bool = False,
+) -> str:  # fmt: skip
     """One row per unit (in no order): its stairwells and (unless the statuses are every code
-    the lookup table allows) those of statuses not in the pipeline (few: the where is
-    only_units' of units that are all some unit; a community is then looked up, unit_sql)."""
-    unit, joins = unit_sql(level_col, few, *area.ids())  # the fixed hierarchy's, no user text
+    the lookup table allows) those of statuses not in the pipeline (outer, looked_up: as
+    only_units gives them)."""
     pipeline = "coalesce(s.elevator_status = ANY(%(statuses)s), false)"
     unknown = "0" if complete else f"count(*) FILTER (WHERE NOT {pipeline})"
-    return (f"SELECT {unit} AS unit, count(*) AS stairwells, {unknown} AS unknown\n"
-            f"FROM stairwell s{joins}\n{where} GROUP BY 1")  # fmt: skip
+    columns = {"stairwells": "count(*)", "unknown": unknown}
+    return grouped_sql(level_col, area, columns, "\nFROM stairwell s", where, outer, looked_up)
 
 
 def eligible_sums_sql(
-    level_col: str, area: Area, statuses: list[str], where: str, few: bool = False
-) -> str:
+    level_col: str, area: Area, statuses: list[str], where: str, outer: str = "",
+    looked_up: bool = False,
+) -> str:  # fmt: skip
     """One row per unit with eligible stairwells (in no order): their households and elderly
-    households, those in service, and the stairwells at each status of the pipeline (few: as
-    unit_counts_sql's).
+    households, those in service, and the stairwells at each status of the pipeline (outer,
+    looked_up: as only_units gives them).
 
     Only eligible stairwells reach the sums (the test is the join's, once per stairwell):
     a third faster than testing it in each sum's filter.
     """
-    unit, joins = unit_sql(level_col, few, *area.ids())
     served = "s.elevator_status = %(in_service)s"
-    sums = [part for name, value in WEIGHTS.items() for part in (
-        f"coalesce(sum({value}), 0) AS eligible_{name}",
-        f"coalesce(sum({value}) FILTER (WHERE {served}), 0) AS in_service_{name}")]  # fmt: skip
-    funnel = [f"count(*) FILTER (WHERE s.elevator_status = %(status_{i})s) AS status_{i}"
-              for i in range(len(statuses))]  # fmt: skip
+    columns = {}
+    for name, value in WEIGHTS.items():
+        columns[f"eligible_{name}"] = f"coalesce(sum({value}), 0)"
+        columns[f"in_service_{name}"] = f"coalesce(sum({value}) FILTER (WHERE {served}), 0)"
+    for i in range(len(statuses)):
+        columns[f"status_{i}"] = f"count(*) FILTER (WHERE s.elevator_status = %(status_{i})s)"
     eligible = f"{where} AND ({ELIGIBLE_SQL})" if where else f" WHERE {ELIGIBLE_SQL}"
-    return (f"SELECT {unit} AS unit, {', '.join(sums + funnel)}{BUILDING_JOIN}"
-            f"{joins}\n{eligible} GROUP BY 1")  # fmt: skip
+    return grouped_sql(level_col, area, columns, BUILDING_JOIN, eligible, outer, looked_up)
 
 
 def eligible_sums_columns(statuses: list[str]) -> list[str]:
@@ -91,18 +115,48 @@ def every_status(conn: sa.Connection, statuses: list[str]) -> bool:
     return bool(found.scalar_one())
 
 
+NO_COMMUNITY = "s.grid_id IS NULL"
+"""A superset of the stairwells in no community (so in no subdistrict or district): a grid,
+its community and their parents are never null (NOT NULL columns), so one with a grid has a
+community. The grid index finds them."""
+
+
 def only_units(
     where: str, params: dict[str, Any], level_col: str, units: Collection[int | None]
-) -> tuple[str, dict[str, Any]]:
-    """The WHERE clause narrowed to stairwells in these units of a level (None: in none),
-    for SQL made with few=True when None is not among them (unit_sql)."""
+) -> tuple[str, str, dict[str, Any]]:
+    """The stairwells' WHERE narrowed to these units of a level (None: in none), and the test
+    of grouped_sql's groups (outer: above the compound, their units looked up)."""
     ids = sorted(int(u) for u in units if u is not None)
-    if None in units:  # no index finds the stairwells in no unit: the city is read
+    params = {**params, "only_units": ids}
+    superset = units_superset(level_col, "%(only_units)s")
+    if superset is None:  # the stairwell's own grid or compound
         unit = STAIRWELL_FILTERS[level_col]
-        test = f"({unit} = ANY(%(only_units)s) OR {unit} IS NULL)"
-    else:
-        test = unit_test(level_col, "%(only_units)s", looked_up=True)
-    return (f"{where} AND {test}" if where else f" WHERE {test}"), {**params, "only_units": ids}
+        test = f"({unit} = ANY(%(only_units)s)" + (f" OR {unit} IS NULL)" if None in units else ")")
+        return (f"{where} AND {test}" if where else f" WHERE {test}"), "", params
+    unit = UNIT_LOOKUPS[level_col]
+    test = f"{unit} = ANY(%(only_units)s)"
+    if None in units:
+        superset, test = f"({superset} OR {NO_COMMUNITY})", f"({test} OR {unit} IS NULL)"
+    narrowed = f"{where} AND {superset}" if where else f" WHERE {superset}"
+    return narrowed, f" WHERE {test}", params
+
+
+@contextmanager
+def serial_if(conn: sa.Connection, serial: bool) -> Iterator[None]:
+    """With serial, statements of the transaction run with no parallel workers meanwhile: a
+    few units' counts cost under a millisecond, and the planner, which guesses a thousand
+    grid-and-compound groups for them, would start workers that cost 15-20 ms."""
+    if not serial:
+        yield
+        return
+    before = conn.execute(sa.text(
+        "SELECT current_setting('max_parallel_workers_per_gather'), "
+        "set_config('max_parallel_workers_per_gather', '0', true)")).scalar_one()  # fmt: skip
+    try:
+        yield
+    finally:
+        conn.execute(sa.text("SELECT set_config('max_parallel_workers_per_gather', :v, true)"),
+                     {"v": before})  # fmt: skip
 
 
 def unknown_statuses(conn: sa.Connection, area: Area, statuses: list[str]) -> list[str]:
@@ -128,20 +182,22 @@ def coverage_in_sql(
     if rule.in_service not in statuses:
         raise InvalidInput(f"the status list has no {rule.in_service!r}")
     where, params = stairwells_in(area)
+    outer = ""
     if units is not None:
-        where, params = only_units(where, params, level_col, units)
+        where, outer, params = only_units(where, params, level_col, units)
     params.update(cutoff_year=rule.cutoff_year, min_floors=rule.min_floors,
                   in_service=rule.in_service, statuses=list(statuses),
                   **{f"status_{i}": code for i, code in enumerate(statuses)})  # fmt: skip
     # a few units' stairwells are cheaper to test in the count than the lookup in a statement
     complete = units is None and every_status(conn, statuses)
-    few = units is not None and None not in units
-    counted, summed = read_arrays_together(conn, [
-        (unit_counts_sql(level_col, area, where, complete, few),
-         ["unit", "stairwells", "unknown"]),
-        (eligible_sums_sql(level_col, area, statuses, where, few),
-         eligible_sums_columns(statuses)),
-    ], params)  # fmt: skip
+    few = units is not None  # their groups' units looked up
+    with serial_if(conn, few):
+        counted, summed = read_arrays_together(conn, [
+            (unit_counts_sql(level_col, area, where, complete, outer, few),
+             ["unit", "stairwells", "unknown"]),
+            (eligible_sums_sql(level_col, area, statuses, where, outer, few),
+             eligible_sums_columns(statuses)),
+        ], params)  # fmt: skip
     if not len(counted["unit"]):
         none = load_stairwells(conn, area, ids=() if units is not None else None)
         return coverage(none, level_col, statuses, rule)

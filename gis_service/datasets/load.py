@@ -61,44 +61,45 @@ STAIRWELL_FILTERS = {
 UNIT_LOOKUPS = {"community_id": "coalesce((SELECT g.community_id FROM grid g WHERE g.id = "
                                 "s.grid_id), (SELECT c.community_id FROM compound c "
                                 "WHERE c.id = s.compound_id))"}  # fmt: skip
-"""A stairwell's community looked up row by row through primary keys, with no join: for a few
-communities' stairwells (a refresh) cheaper than hashing the grid and compound tables whole
-(1M city, one community: 8.2 -> 2.0 ms); for a city, or a district's 16,000 stairwells at
-higher levels (36 -> 127 ms), far dearer, so only the community is looked up so."""
-
-
-def unit_sql(level_col: str, looked_up: bool = False, *area_levels: str) -> tuple[str, str]:
-    """A stairwell's unit of a level, and the joins it and the area's filters (of these
-    levels) need: looked up (UNIT_LOOKUPS) where asked and the level has a lookup."""
-    if looked_up and level_col in UNIT_LOOKUPS:
-        return UNIT_LOOKUPS[level_col], unit_joins(*area_levels)
-    return STAIRWELL_FILTERS[level_col], unit_joins(level_col, *area_levels)
-
-
+UNIT_LOOKUPS["subdistrict_id"] = ("(SELECT cm.subdistrict_id FROM community cm WHERE cm.id = "
+                                  f"{UNIT_LOOKUPS['community_id']})")  # fmt: skip
+UNIT_LOOKUPS["district_id"] = ("(SELECT sd.district_id FROM subdistrict sd WHERE sd.id = "
+                               f"{UNIT_LOOKUPS['subdistrict_id']})")  # fmt: skip
+"""STAIRWELL_FILTERS above the compound looked up by primary keys from a row's grid_id and
+compound_id, with no join: for the few grid-and-compound groups of a few units (a refresh),
+far cheaper than hashing the hierarchy's tables whole; for a city's groups, dearer."""
 COMMUNITIES_OF = {
     "community_id": "{ids}",
     "subdistrict_id": "ARRAY(SELECT id FROM community WHERE subdistrict_id = ANY({ids}))",
     "district_id": "ARRAY(SELECT cm.id FROM community cm JOIN subdistrict sd "
                    "ON sd.id = cm.subdistrict_id WHERE sd.district_id = ANY({ids}))",
 }  # fmt: skip
-"""The communities of units above the compound (ids: an SQL int array), for unit_test."""
+"""The communities of units above the compound (ids: an SQL int array), for units_superset."""
 
 
-def unit_test(level_col: str, ids: str, looked_up: bool = False) -> str:
-    """That a stairwell (s, with the joins unit_sql names) is in one of these units of the
-    level (ids: an SQL int array of bound values).
+def units_superset(level_col: str, ids: str) -> str | None:
+    """A superset of the stairwells (s) in these units above the compound (ids: an SQL int
+    array of bound values) that the stairwell's own grid and compound indexes find: its grid
+    or its compound is one of the units' (None: at or below the compound).
 
     Above the compound the unit is a join's (coalesce(g.community_id, c.community_id)), which
-    no index holds: the test is led by the stairwell's own grid or compound being one of the
-    units' (a superset its indexes find), so a community is read, not the city.
+    no index holds: a test of it alone reads the whole city.
     """
-    test = f"{unit_sql(level_col, looked_up)[0]} = ANY({ids})"
     communities = COMMUNITIES_OF.get(level_col)
     if communities is None:
-        return test
+        return None
     inside = f"community_id = ANY({communities.replace('{ids}', ids)})"
     return (f"(s.grid_id = ANY(ARRAY(SELECT id FROM grid WHERE {inside})) OR s.compound_id = "
-            f"ANY(ARRAY(SELECT id FROM compound WHERE {inside}))) AND {test}")  # fmt: skip
+            f"ANY(ARRAY(SELECT id FROM compound WHERE {inside})))")  # fmt: skip
+
+
+def unit_test(level_col: str, ids: str) -> str:
+    """That a stairwell (s, with the level's unit_joins) is in one of these units of the level
+    (ids: an SQL int array of bound values), led by units_superset: a community is read, not
+    the city."""
+    test = f"{STAIRWELL_FILTERS[level_col]} = ANY({ids})"
+    superset = units_superset(level_col, ids)
+    return test if superset is None else f"{superset} AND {test}"
 
 
 @dataclass(frozen=True)

@@ -231,8 +231,9 @@ def test_a_unit_above_the_compound_holds_its_stairwells_however_grid_and_compoun
     demo_db,
 ):
     """A stairwell whose grid and compound are in different communities is its grid's; one
-    with no grid is its compound's. Filtering an area by such a unit, and re-counting a few
-    units after an edit, find exactly those stairwells."""
+    with no grid is its compound's; one with neither is in no unit. Filtering an area by such
+    a unit, and re-counting a few units (or those in none) after an edit, find exactly those
+    stairwells."""
     with demo_db.begin() as conn:
         split = conn.execute(sa.text(
             "SELECT s.id, c.id AS other FROM stairwell s JOIN grid g ON g.id = s.grid_id "
@@ -243,16 +244,25 @@ def test_a_unit_above_the_compound_holds_its_stairwells_however_grid_and_compoun
         conn.execute(sa.text("UPDATE stairwell SET grid_id = NULL, compound_id = :c WHERE id = "
                              "(SELECT max(id) FROM stairwell WHERE id <> :s)"),
                      {"c": split.other, "s": split.id})  # fmt: skip
+        conn.execute(sa.text("UPDATE stairwell SET grid_id = NULL, compound_id = NULL WHERE id = "
+                             "(SELECT min(id) FROM stairwell WHERE id <> :s)"), {"s": split.id})
         pipeline = statuses(conn)
         for level, unit in (("community", "coalesce(g.community_id, c.community_id)"),
                             ("subdistrict", "cm.subdistrict_id"),
                             ("district", "sd.district_id")):  # fmt: skip
             placed = {r.unit: r.n for r in conn.execute(sa.text(PLACED.format(unit=unit)))}
+            assert placed[None] == 1
             col = f"{level}_id"
-            whole = coverage_table(conn, col).set_index(col)["stairwells"]
-            assert dict(whole) == placed, level
+            whole = coverage_table(conn, col)
+            assert dict(zip(whole[col].astype(object).where(whole[col].notna(), None),
+                            whole["stairwells"], strict=True)) == placed, level  # fmt: skip
             for uid, n in placed.items():
-                area = coverage_table(conn, "compound_id", Area(**{col: uid}))
-                assert area["stairwells"].sum() == n, (level, uid)
-                few = coverage_in_sql(conn, col, Area(), pipeline, Eligibility(), {uid})
-                assert few[col].tolist() == [uid] and few["stairwells"].tolist() == [n]
+                if uid is not None:
+                    area = coverage_table(conn, "compound_id", Area(**{col: uid}))
+                    assert area["stairwells"].sum() == n, (level, uid)
+                    one = coverage_in_sql(conn, col, Area(), pipeline, Eligibility(), {uid})
+                    assert one[col].tolist() == [uid] and one["stairwells"].tolist() == [n]
+                few = coverage_in_sql(conn, col, Area(), pipeline, Eligibility(), {uid, None})
+                counted = dict(zip(few[col].astype(object).where(few[col].notna(), None),
+                                   few["stairwells"], strict=True))  # fmt: skip
+                assert counted == {uid: n, None: 1}, (level, uid)
