@@ -144,8 +144,9 @@ def only_units(
 @contextmanager
 def serial_if(conn: sa.Connection, serial: bool) -> Iterator[None]:
     """With serial, statements of the transaction run with no parallel workers meanwhile: a
-    few units' counts cost under a millisecond, and the planner, which guesses a thousand
-    grid-and-compound groups for them, would start workers that cost 15-20 ms."""
+    few units' counts above the compound cost a few milliseconds, and the planner, which
+    guesses a thousand grid-and-compound groups for them, would start workers that cost
+    15-20 ms (a compound's count is planned well: no round trips added to it)."""
     if not serial:
         yield
         return
@@ -190,8 +191,8 @@ def coverage_in_sql(
                   **{f"status_{i}": code for i, code in enumerate(statuses)})  # fmt: skip
     # a few units' stairwells are cheaper to test in the count than the lookup in a statement
     complete = units is None and every_status(conn, statuses)
-    few = units is not None  # their groups' units looked up
-    with serial_if(conn, few):
+    few = units is not None  # above the compound, their groups' units looked up
+    with serial_if(conn, few and level_col in UNIT_LOOKUPS):
         counted, summed = read_arrays_together(conn, [
             (unit_counts_sql(level_col, area, where, complete, outer, few),
              ["unit", "stairwells", "unknown"]),
