@@ -48,9 +48,9 @@ REFUSAL = """
                 END IF;
                 IF refused IS NOT NULL THEN
                     PERFORM gis_refuse('stairwell', refused, 'stairwell_counts_follow_register',
-                        format('%s: this stairwell''s %s registered households give its '
+                        format('this stairwell''s %s registered households give its '
                                'households, elderly households and consent counts; change the '
-                               'households, not the count', refused, c.households));
+                               'households, not the count', c.households));
                 END IF;"""
 COUNTED = "c := gis_household_counts(NEW.id);"
 CHANGES = {
