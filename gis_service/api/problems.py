@@ -129,8 +129,8 @@ def install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(OperationalError)
     async def database_down(request: Request, exc: OperationalError) -> JSONResponse:
         note_cause(request, exc.orig or exc)
-        if str(getattr(exc.orig, "sqlstate", "") or "").startswith(ROLLED_BACK):
-            return database_refusal(request, exc)  # writers that met: a conflict, no outage
+        if getattr(exc.orig, "sqlstate", None) in SQLSTATE_ANSWERS:
+            return database_refusal(request, exc)  # the database is up: a timeout, writers met
         error = DatabaseUnavailable("the database is not reachable; try again shortly")
         return problem(*status_of(error), str(error))
 
@@ -182,7 +182,7 @@ def allowed_methods(app: Any, path: str) -> list[str]:
 MET = (409, "Conflict", "another write to the same records was under way at the same moment "
        "and this one was rolled back; send it again")
 """The answer to a write the database rolled back because it met another one."""
-SQLSTATE_ANSWERS = {
+SQLSTATE_ANSWERS = {  # psycopg raises 57014, 40P01 and 40001 as operational errors
     "42501": (403, "Forbidden", "your role may not do this here"),
     "23514": (422, "Invalid input", "the values break a rule of the data"),
     "23503": (422, "Invalid input", "a referenced record does not exist"),
@@ -195,9 +195,6 @@ SQLSTATE_ANSWERS = {
     "40P01": MET,  # deadlock
     "40001": MET,  # serialization failure
 }
-ROLLED_BACK = "40"
-"""The SQLSTATE class of transactions the database rolled back (a deadlock, a serialization
-failure): psycopg raises them as operational errors, but the database is up."""
 TYPE_ERRORS = ("42804", "42883", "42725", "42P18")
 """Datatype mismatch, no such operator, ambiguous function, untyped parameter."""
 

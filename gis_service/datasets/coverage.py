@@ -44,48 +44,46 @@ MEASURES = ("stairwells", *WEIGHTS)
 
 
 def grouped_sql(
-    level_col: str, area: Area, columns: dict[str, str], source: str, where: str,
-    outer: str = "", looked_up: bool = False,
-) -> str:  # fmt: skip
+    level_col: str, area: Area, columns: dict[str, str], source: str, where: str, outer: str = ""
+) -> str:
     """One row per unit of the level (in no order): the unit, then the columns (name: an
     aggregate of the stairwells, additive), of the stairwells `source` and `where` give.
 
     Above the compound the stairwells are grouped by grid and compound first (a few thousand
     groups in a city, a few for a community) and only the groups find their unit: joined to
-    the hierarchy, or looked up (few units: UNIT_LOOKUPS), then tested by `outer`.
+    the hierarchy, or, for a few units (`outer`, only_units' test of them), looked up
+    (UNIT_LOOKUPS).
     """
     joins = unit_joins(*area.ids())  # what the area's filters need
     made = ", ".join(f"{aggregate} AS {name}" for name, aggregate in columns.items())
     if level_col not in UNIT_LOOKUPS:  # the stairwell's own grid or compound
         return (f"SELECT {STAIRWELL_FILTERS[level_col]} AS unit, {made}{source}{joins}\n"
                 f"{where} GROUP BY 1")  # fmt: skip
-    unit = UNIT_LOOKUPS[level_col] if looked_up else STAIRWELL_FILTERS[level_col]
-    up = "" if looked_up else unit_joins(level_col)
+    unit = UNIT_LOOKUPS[level_col] if outer else STAIRWELL_FILTERS[level_col]
+    up = "" if outer else unit_joins(level_col)
     sums = ", ".join(f"sum(s.{name})::int8 AS {name}" for name in columns)
     return (f"SELECT {unit} AS unit, {sums}\nFROM (SELECT s.grid_id, s.compound_id, {made}"
             f"{source}{joins}\n{where} GROUP BY 1, 2) s{up}\n{outer} GROUP BY 1")  # fmt: skip
 
 
 def unit_counts_sql(
-    level_col: str, area: Area, where: str, complete: bool, outer: str = "",
-    looked_up: bool = False,
-) -> str:  # fmt: skip
+    level_col: str, area: Area, where: str, complete: bool, outer: str = ""
+) -> str:
     """One row per unit (in no order): its stairwells and (unless the statuses are every code
-    the lookup table allows) those of statuses not in the pipeline (outer, looked_up: as
-    only_units gives them)."""
+    the lookup table allows) those of statuses not in the pipeline (outer: as only_units
+    gives it)."""
     pipeline = "coalesce(s.elevator_status = ANY(%(statuses)s), false)"
     unknown = "0" if complete else f"count(*) FILTER (WHERE NOT {pipeline})"
     columns = {"stairwells": "count(*)", "unknown": unknown}
-    return grouped_sql(level_col, area, columns, "\nFROM stairwell s", where, outer, looked_up)
+    return grouped_sql(level_col, area, columns, "\nFROM stairwell s", where, outer)
 
 
 def eligible_sums_sql(
-    level_col: str, area: Area, statuses: list[str], where: str, outer: str = "",
-    looked_up: bool = False,
-) -> str:  # fmt: skip
+    level_col: str, area: Area, statuses: list[str], where: str, outer: str = ""
+) -> str:
     """One row per unit with eligible stairwells (in no order): their households and elderly
-    households, those in service, and the stairwells at each status of the pipeline (outer,
-    looked_up: as only_units gives them).
+    households, those in service, and the stairwells at each status of the pipeline (outer:
+    as only_units gives it).
 
     Only eligible stairwells reach the sums (the test is the join's, once per stairwell):
     a third faster than testing it in each sum's filter.
@@ -98,7 +96,7 @@ def eligible_sums_sql(
     for i in range(len(statuses)):
         columns[f"status_{i}"] = f"count(*) FILTER (WHERE s.elevator_status = %(status_{i})s)"
     eligible = f"{where} AND ({ELIGIBLE_SQL})" if where else f" WHERE {ELIGIBLE_SQL}"
-    return grouped_sql(level_col, area, columns, BUILDING_JOIN, eligible, outer, looked_up)
+    return grouped_sql(level_col, area, columns, BUILDING_JOIN, eligible, outer)
 
 
 def eligible_sums_columns(statuses: list[str]) -> list[str]:
@@ -191,12 +189,11 @@ def coverage_in_sql(
                   **{f"status_{i}": code for i, code in enumerate(statuses)})  # fmt: skip
     # a few units' stairwells are cheaper to test in the count than the lookup in a statement
     complete = units is None and every_status(conn, statuses)
-    few = units is not None  # above the compound, their groups' units looked up
-    with serial_if(conn, few and level_col in UNIT_LOOKUPS):
+    with serial_if(conn, bool(outer)):  # a few units above the compound
         counted, summed = read_arrays_together(conn, [
-            (unit_counts_sql(level_col, area, where, complete, outer, few),
+            (unit_counts_sql(level_col, area, where, complete, outer),
              ["unit", "stairwells", "unknown"]),
-            (eligible_sums_sql(level_col, area, statuses, where, outer, few),
+            (eligible_sums_sql(level_col, area, statuses, where, outer),
              eligible_sums_columns(statuses)),
         ], params)  # fmt: skip
     if not len(counted["unit"]):

@@ -1,4 +1,5 @@
-"""Writes that meet in PostgreSQL: a deadlock rolled back is a conflict to send again."""
+"""What the database stops is answered for what it is: a deadlock rolled back is a conflict to
+send again, a statement timeout a timeout; neither is a database gone."""
 
 from __future__ import annotations
 
@@ -65,3 +66,24 @@ def test_a_deadlock_is_answered_409_send_again_not_database_unavailable(demo_db:
     body = orjson.loads(answer.body)
     assert answer.status_code == 409 and body["title"] == "Conflict"
     assert "send it again" in body["detail"] and "reach" not in body["detail"]
+
+
+def test_a_statement_stopped_by_its_timeout_says_so_not_that_the_database_is_gone(
+    demo_db: Engine,
+) -> None:
+    """psycopg raises a statement timeout as an operational error too: the answer is 503
+    "Query timeout", not "the database is not reachable"."""
+    with demo_db.connect() as conn:
+        conn.execute(sa.text("SET statement_timeout = 50"))
+        try:
+            conn.execute(sa.text("SELECT pg_sleep(1)"))
+        except OperationalError as exc:
+            error = exc
+    assert error.orig is not None and error.orig.sqlstate == "57014"  # type: ignore[attr-defined]
+    app = create_app(demo_db)
+    scope = {"type": "http", "method": "GET", "path": "/analysis/coverage",
+             "query_string": b"", "headers": [], "app": app}  # fmt: skip
+    handler = app.exception_handlers[OperationalError]
+    answer = asyncio.run(handler(Request(scope), error))  # type: ignore[arg-type]
+    body = orjson.loads(answer.body)
+    assert answer.status_code == 503 and body["title"] == "Query timeout"
