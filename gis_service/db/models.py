@@ -549,12 +549,25 @@ class IdempotencyKey(Base):
     )
 
 
-class DataVersion(Base):
-    """A counter per table, bumped by a trigger on every write (cache keys use it)."""
+class DataVersionBase(Base):
+    """A table's data version as last folded (the view data_version adds its bumps since)."""
 
-    __tablename__ = "data_version"
+    __tablename__ = "data_version_base"
     table_name: Mapped[str] = mapped_column(sa.String(63), primary_key=True)
     version: Mapped[int] = mapped_column(sa.BigInteger, server_default="1")
+    changed_at: Mapped[dt.datetime] = mapped_column(
+        sa.DateTime(timezone=True), server_default=sa.func.now()
+    )
+
+
+class DataVersionBump(Base):
+    """One write statement on a table, appended by a trigger (writers share no row to update):
+    the view data_version counts them on top of the table's base."""
+
+    __tablename__ = "data_version_bump"
+    __table_args__ = (sa.Index("data_version_bump_table", "table_name"),)
+    id: Mapped[int] = mapped_column(sa.BigInteger, sa.Identity(), primary_key=True)
+    table_name: Mapped[str] = mapped_column(sa.String(63))
     changed_at: Mapped[dt.datetime] = mapped_column(
         sa.DateTime(timezone=True), server_default=sa.func.now()
     )

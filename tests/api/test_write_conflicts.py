@@ -14,6 +14,7 @@ from sqlalchemy.exc import OperationalError
 from starlette.requests import Request
 
 from gis_service.api.app import create_app
+from tests.features.live import Clients, stairwell_in_grid
 
 TOUCH = "SELECT id FROM stairwell WHERE id = :id FOR UPDATE"  # as a vote opening a proposal does
 
@@ -87,3 +88,42 @@ def test_a_statement_stopped_by_its_timeout_says_so_not_that_the_database_is_gon
     answer = asyncio.run(handler(Request(scope), error))  # type: ignore[arg-type]
     body = orjson.loads(answer.body)
     assert answer.status_code == 503 and body["title"] == "Query timeout"
+
+
+def test_a_grid_worker_saves_while_an_import_of_the_layer_is_under_way(
+    api: Clients, demo_db: Engine
+) -> None:
+    """An import into stairwells (one transaction, not yet committed) and a grid worker saving
+    a stairwell of their grid: the save answers at once (it waited for the import's commit, on
+    the table's one data-version row, and failed at the timeout), and a planner's answers
+    follow each commit: the save's at once, the import's when it commits."""
+    saved = stairwell_in_grid(demo_db, 2)
+    imported = stairwell_in_grid(demo_db, 3)
+    with api("planner") as planner:
+        assert planner.get("/analysis/coverage").status_code == 200
+        assert planner.get("/analysis/coverage").headers["x-cache"] == "hit"
+        importing = demo_db.connect()
+        importing.begin()
+        importing.execute(sa.text("UPDATE stairwell SET notes = 'imported' WHERE id = :id"),
+                          {"id": imported})  # fmt: skip
+        try:
+            with api("grid02") as worker:
+                url = f"/collections/stairwells/items/{saved}"
+                etag = worker.get(url).headers["etag"]
+                started = time.monotonic()
+                answer = worker.patch(url, json={"properties": {"notes": "saved"}},
+                                      headers={"If-Match": etag}, timeout=10)  # fmt: skip
+                waited = time.monotonic() - started
+            assert answer.status_code == 200, answer.text
+            assert waited < 5
+            assert planner.get("/analysis/coverage").headers["x-cache"] == "miss"
+            assert planner.get(url).json()["properties"]["notes"] == "saved"
+            before = planner.get(f"/collections/stairwells/items/{imported}")
+            assert before.json()["properties"]["notes"] != "imported"
+            assert planner.get("/analysis/coverage").headers["x-cache"] == "hit"
+            importing.commit()
+        finally:
+            importing.close()
+        assert planner.get("/analysis/coverage").headers["x-cache"] == "miss"
+        after = planner.get(f"/collections/stairwells/items/{imported}")
+        assert after.json()["properties"]["notes"] == "imported"

@@ -22,8 +22,7 @@ derived trigger counts with a fresh snapshot, and its refusal above leaves recou
 
 from collections.abc import Sequence
 
-import sqlalchemy as sa
-from alembic import op
+from gis_service.db.function_bodies import replaced
 
 revision: str = "0017"
 down_revision: str | None = "0016"
@@ -80,18 +79,6 @@ the refusal after the register's counts, and where a vote opens its stairwell's 
 (only after locking the stairwell and looking again: two votes at once open one proposal,
 not one each, where the second vote's proposal became the current one and the first vote
 left the register)."""
-
-
-def replaced(function: str, pieces: list[tuple[str, str]]) -> None:
-    """Define a function again with pieces of its body (as the database has it) replaced."""
-    body = op.get_bind().execute(
-        sa.text("SELECT pg_get_functiondef(CAST(:f AS regprocedure))"), {"f": function}
-    ).scalar_one()
-    for old, new in pieces:
-        if old not in body:
-            raise RuntimeError(f"{function} is not as migrations 0010 and 0011 defined it")
-        body = body.replace(old, new, 1)
-    op.execute(body)
 
 
 def upgrade() -> None:
