@@ -50,12 +50,15 @@ def constraint_fields(layer: Layer, constraint: str | None) -> list[str]:
 def refused_fields(
     layer: Layer, state: str, constraint: str | None, fields: list[str]
 ) -> list[dict[str, str]]:
-    """The fields a database refusal names, with the row rules' messages."""
+    """The fields a database refusal names, with the row rules' messages (and the rule's name
+    when it has messages of its own: a page says it in its language, rows/messages.py)."""
     doc = layer_rules(layer)
     key = {"23502": "required", "23503": "reference"}.get(state, "rule")
+    named = {}
     if key == "rule" and constraint in doc["messages"]:
         key = str(constraint)
-    return [{"field": f, "message": say(doc, key, f, rule=constraint)} for f in fields]
+        named = {"constraint": key}
+    return [{"field": f, "message": say(doc, key, f, rule=constraint), **named} for f in fields]
 
 
 @contextmanager
@@ -83,7 +86,7 @@ def refusals(layer: Layer, action: str) -> Iterator[None]:
         errors = refused_fields(layer, state, constraint, fields)
         if state == "23514" and column:  # a rule of a trigger, which says what is wrong
             message = getattr(diag, "message_primary", None) or errors[0]["message"]
-            errors = [{"field": f, "message": message} for f in fields]
+            errors = [{**e, "message": message} for e in errors]
         raise InvalidInput(f"{', '.join(fields)}: {errors[0]['message']}", errors) from exc
     except DataError as exc:
         detail = str(exc.orig).splitlines()[0] if exc.orig else "bad value"

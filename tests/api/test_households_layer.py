@@ -49,6 +49,8 @@ def test_a_csv_ledger_imports_and_exports(demo_db: Engine, demo_template: DemoTe
             assert refused.status_code == 422, refused.text  # not 200 with the edit undone
             assert refused.json()["errors"][0]["field"] == "households"
             assert "5 registered households" in refused.json()["errors"][0]["message"]
+            # the rule is named, so a page says it in its language (the field outbox does)
+            assert refused.json()["errors"][0]["constraint"] == "stairwell_counts_follow_register"
             assert planner.get(url).headers["etag"] == etag  # nothing was written
             same = planner.patch(url, json={"properties": {"households": 5, "notes": "楼道"}},
                                  headers=patch)  # fmt: skip

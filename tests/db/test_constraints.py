@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
+from gis_service.rows.messages import MESSAGES, TRIGGER_RULES
 from tests.conftest import scalar
 
 STAIRWELL_34 = (
@@ -186,3 +189,19 @@ def test_every_write_bumps_its_tables_data_version(demo_db: Engine) -> None:
         conn.execute(sa.text("UPDATE stairwell SET notes = 'x' WHERE id = 1"))
     assert version("stairwell") == stairwells + 1  # type: ignore[operator]
     assert version("garden") == gardens
+
+
+def test_every_rule_a_trigger_refuses_by_has_its_zh_and_en_message(demo_db: Engine) -> None:
+    """The rules the triggers name when they refuse a write (gis_refuse) are the ones
+    rows/messages.py lists, each said in Chinese and English: a page shows a refusal in its
+    own language, never the API's English or a rule's code."""
+    with demo_db.connect() as conn:
+        bodies = conn.execute(sa.text(
+            "SELECT prosrc FROM pg_proc WHERE proname <> 'gis_refuse' "
+            "AND prosrc LIKE '%gis_refuse(%'")).scalars().all()  # fmt: skip
+    named = {rule for body in bodies
+             for rule in re.findall(r"gis_refuse\([^,]+,[^,]+,\s*'(\w+)'", body)}  # fmt: skip
+    assert named == set(TRIGGER_RULES)
+    for lang in ("zh", "en"):
+        assert all(MESSAGES[lang].get(rule) for rule in TRIGGER_RULES)
+    assert not any(rule in MESSAGES["zh"][rule] for rule in TRIGGER_RULES)  # words, not codes

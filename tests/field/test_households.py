@@ -7,6 +7,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from gis_service.rows.messages import MESSAGES
 from tests.field.conftest import FieldServer
 from tests.field.pages import (
     SMALL_PHONE,
@@ -177,3 +178,47 @@ def test_a_vote_changed_meanwhile_waits_for_the_workers_choice(
     logged = rows(engine, "SELECT username FROM edit_log WHERE table_name = 'household' "
                   "AND feature_id = :h ORDER BY id", h=str(flat["id"]))  # fmt: skip
     assert [r["username"] for r in logged] == ["planner", "grid02"]
+
+
+def test_a_vote_refused_on_its_way_is_said_in_the_workers_language(
+    register_server: FieldServer, phones: Any
+) -> None:
+    """A vote recorded offline reaches a proposal closed meanwhile: the edit waits in the
+    outbox, refused, and says why in the worker's language (the API writes English)."""
+    server, engine = register_server, register_server.engine
+    before, flats = short_stairwell(server)
+    sid, flat = before["id"], flats[0]
+    here = rows(engine, "SELECT ST_X(geom) AS lon, ST_Y(geom) AS lat FROM stairwell "
+                "WHERE id = :s", s=sid)[0]  # fmt: skip
+    context = phone(phones, here["lon"], here["lat"], SMALL_PHONE, locale="zh-CN")
+    page = context.new_page()
+    sign_in(page, server, "grid02")
+    page.wait_for_selector("html[data-field-households-offline=ready]", state="attached",
+                           timeout=20_000)  # fmt: skip
+    open_stairwell(page, sid)
+    item = f".household[data-id='{flat['id']}']"
+    page.wait_for_selector(item)
+    context.set_offline(True)
+    page.tap(f"{item} .record-vote")
+    page.tap(f"{item} .vote-pick[data-vote=agree]")
+    page.tap(f"{item} .save-vote")
+    wait_pending(page, 1)
+    with engine.begin() as conn:
+        conn.execute(sa.text("UPDATE retrofit_proposal SET status = 'closed' WHERE id = :p"),
+                     {"p": before["proposal_id"]})  # fmt: skip
+    context.set_offline(False)
+    page.evaluate("FieldOutbox.flush()")
+    page.wait_for_selector("#pending[data-count='1']", state="attached")
+    errors = []
+    for _ in range(100):
+        errors = page.evaluate("FieldOutbox.all().then(ops => ops.filter(o => o.state === "
+                               "'failed').map(o => o.error))")  # fmt: skip
+        if errors:
+            break
+        page.wait_for_timeout(200)
+    assert errors == [MESSAGES["zh"]["vote_on_open_proposal"]]
+    page.click("#pending")  # the outbox as the worker reads it
+    shown = page.inner_text("#outbox")
+    assert MESSAGES["zh"]["vote_on_open_proposal"] in shown and "final" not in shown
+    vote = rows(engine, "SELECT vote FROM household WHERE id = :h", h=flat["id"])[0]["vote"]
+    assert vote == "not_voted"  # nothing was written

@@ -80,7 +80,7 @@
   }
   function problemText(r) {
     return r.json().catch(function () { return {}; }).then(function (p) {
-      var fields = (p.errors || []).map(function (e) { return e.message; });
+      var fields = global.FieldRules.refused(global.FieldMap && global.FieldMap.rules, p.errors);
       return fields.length ? fields.join('; ') : (p.detail || p.title || String(r.status));
     });
   }

@@ -116,5 +116,14 @@
     return {values: values, errors: errors};
   }
 
-  global.FieldRules = {validate: validate, today: function () { return isoDay(new Date()); }};
+  /** A refusal's messages in the page's language: a rule it names (`constraint`) with a message
+   * in the document is said so (the API writes English), any other as the server wrote it. */
+  function refused(doc, errors) {
+    return (errors || []).map(function (e) {
+      var known = doc && e.constraint && doc.messages[e.constraint];
+      return known ? say(doc, e.constraint, e.field) : e.message;
+    });
+  }
+
+  global.FieldRules = {validate: validate, refused: refused, today: function () { return isoDay(new Date()); }};
 })(window);
