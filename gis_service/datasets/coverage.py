@@ -270,9 +270,17 @@ def coverage_of_counts(
     return pd.concat([out, funnel], axis=1)
 
 
+OWN_UNITS = {"grid_id": 0, "compound_id": 1}
+"""The levels a stairwell names itself, and where in the feed's (grid_id, compound_id) pairs."""
+
+
 def touched_units(conn: sa.Connection, changes: Changes, level_col: str) -> set[int | None]:
     """The units of a level that written stairwells were in before or are in now, and those of
-    the stairwells of written buildings (None: stairwells in no unit of the level)."""
+    the stairwells of written buildings (None: stairwells in no unit of the level). A
+    stairwell's own grid or compound the feed gives: only written buildings need a statement."""
+    own = OWN_UNITS.get(level_col)
+    if own is not None and not changes.buildings:
+        return {pair[own] for pair in changes.units}
     unit = STAIRWELL_FILTERS[level_col]
     joins = unit_joins(level_col)  # only those the level needs: less to plan
     grids = [g for g, _ in changes.units]
