@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
+from typing import Any
 
 import orjson
 import sqlalchemy as sa
@@ -53,19 +54,26 @@ def deadlock(engine: Engine) -> OperationalError:
     return met[0]
 
 
+def handled(engine: Engine, error: OperationalError, method: str, path: str) -> tuple[
+    int, dict[str, Any]
+]:
+    """The status and problem body the app's handler answers a request with for this error."""
+    app = create_app(engine)
+    scope = {"type": "http", "method": method, "path": path, "query_string": b"",
+             "headers": [], "app": app}  # fmt: skip
+    handler = app.exception_handlers[OperationalError]
+    answer = asyncio.run(handler(Request(scope), error))  # type: ignore[arg-type]
+    return answer.status_code, orjson.loads(answer.body)
+
+
 def test_a_deadlock_is_answered_409_send_again_not_database_unavailable(demo_db: Engine) -> None:
     """psycopg raises a deadlock as an operational error, as it does a database that is gone:
     the writer is told its write met another one and to send it again, not that the database
     cannot be reached (503)."""
     error = deadlock(demo_db)
     assert error.orig is not None and error.orig.sqlstate == "40P01"  # type: ignore[attr-defined]
-    app = create_app(demo_db)
-    scope = {"type": "http", "method": "PATCH", "path": "/collections/stairwells/items/1",
-             "query_string": b"", "headers": [], "app": app}  # fmt: skip
-    handler = app.exception_handlers[OperationalError]
-    answer = asyncio.run(handler(Request(scope), error))  # type: ignore[arg-type]
-    body = orjson.loads(answer.body)
-    assert answer.status_code == 409 and body["title"] == "Conflict"
+    status, body = handled(demo_db, error, "PATCH", "/collections/stairwells/items/1")
+    assert status == 409 and body["title"] == "Conflict"
     assert "send it again" in body["detail"] and "reach" not in body["detail"]
 
 
@@ -81,13 +89,8 @@ def test_a_statement_stopped_by_its_timeout_says_so_not_that_the_database_is_gon
         except OperationalError as exc:
             error = exc
     assert error.orig is not None and error.orig.sqlstate == "57014"  # type: ignore[attr-defined]
-    app = create_app(demo_db)
-    scope = {"type": "http", "method": "GET", "path": "/analysis/coverage",
-             "query_string": b"", "headers": [], "app": app}  # fmt: skip
-    handler = app.exception_handlers[OperationalError]
-    answer = asyncio.run(handler(Request(scope), error))  # type: ignore[arg-type]
-    body = orjson.loads(answer.body)
-    assert answer.status_code == 503 and body["title"] == "Query timeout"
+    status, body = handled(demo_db, error, "GET", "/analysis/coverage")
+    assert status == 503 and body["title"] == "Query timeout"
 
 
 def test_a_grid_worker_saves_while_an_import_of_the_layer_is_under_way(
