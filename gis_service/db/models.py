@@ -241,6 +241,8 @@ class Stairwell(Versioned, Base):
     status_changed_on: Mapped[dt.date | None] = mapped_column(sa.Date)
     consent_agree: Mapped[int] = mapped_column(sa.Integer, server_default="0")
     consent_object: Mapped[int] = mapped_column(sa.Integer, server_default="0")
+    has_register: Mapped[bool] = mapped_column(sa.Boolean, server_default=sa.false())
+    """Whether it has registered households (kept by the register's triggers, never written)."""
     maintenance_model: Mapped[str | None] = mapped_column(sa.String(40))
     batch_id: Mapped[int | None] = mapped_column(sa.ForeignKey("retrofit_batch.id"), index=True)
     survey_status: Mapped[str] = mapped_column(sa.String(20), server_default="not_visited")

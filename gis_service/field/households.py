@@ -16,7 +16,6 @@ STRINGS: dict[str, dict[str, str]] = {  # the household list's own words (the re
         "none": "本梯口暂无住户台账", "unavailable": "离线且尚未下载住户台账",
         "proposal_note": "表决为当前加装电梯议题的表决",
         "conflict_help": "他人已修改此户的表决,请选择要保留的一项",
-        "derived": "由住户台账计算:请在下方逐户记录",
         "proof": "签字表决单照片(可选)", "proof_short": "凭证",
     },
     "en": {
@@ -26,7 +25,6 @@ STRINGS: dict[str, dict[str, str]] = {  # the household list's own words (the re
         "unavailable": "Offline, and the households were never downloaded",
         "proposal_note": "Votes on the current elevator proposal",
         "conflict_help": "Someone changed this household's vote since: choose the one to keep",
-        "derived": "Counted from the household register: record each household below",
         "proof": "Photo of the signed form (optional)", "proof_short": "proof",
     },
 }

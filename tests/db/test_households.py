@@ -209,3 +209,33 @@ def test_analysts_read_households_but_not_owner_names(demo_db: Engine) -> None:
         apply_scope(conn, Principal("anonymous"))
         with pytest.raises(DBAPIError, match="permission denied"):
             conn.execute(sa.text("SELECT id FROM household"))
+
+
+def test_a_stairwell_says_whether_it_has_a_register(demo_db: Engine) -> None:
+    """has_register follows the register (even when its counts stay the same); no writer
+    sets it."""
+    said = "SELECT has_register FROM stairwell WHERE id = :id"
+    with demo_db.begin() as conn:
+        sid, _ = bare_stairwell(conn)
+        other = conn.execute(sa.text("SELECT id FROM stairwell WHERE id > :id ORDER BY id "
+                                     "LIMIT 1"), {"id": sid}).scalar_one()  # fmt: skip
+        conn.execute(sa.text("DELETE FROM household WHERE stairwell_id = :id"), {"id": other})
+        conn.execute(sa.text("UPDATE stairwell SET households = 1, elderly_households = 0, "
+                             "consent_agree = 0, consent_object = 0 WHERE id = :id"),
+                     {"id": sid})  # fmt: skip
+        assert conn.execute(sa.text(said), {"id": sid}).scalar_one() is False
+        add(conn, sid, [{"floor": 1, "door": "101", "area": 60}])  # the same counts: 1, 0, 0, 0
+        assert tuple(conn.execute(sa.text(FIGURES), {"id": sid}).one())[:4] == (1, 0, 0, 0)
+        assert conn.execute(sa.text(said), {"id": sid}).scalar_one() is True
+        for stairwell, value in ((sid, "false"), (other, "true")):  # nobody says otherwise
+            conn.execute(sa.text(f"UPDATE stairwell SET has_register = {value}, notes = 'x' "
+                                 "WHERE id = :id"), {"id": stairwell})  # fmt: skip
+        assert [conn.execute(sa.text(said), {"id": i}).scalar_one() for i in (sid, other)] == [
+            True, False]  # fmt: skip
+        conn.execute(sa.text("UPDATE household SET stairwell_id = :other WHERE stairwell_id = :id"),
+                     {"id": sid, "other": other})  # fmt: skip
+        assert [conn.execute(sa.text(said), {"id": i}).scalar_one() for i in (sid, other)] == [
+            False, True]  # fmt: skip
+        conn.execute(sa.text("DELETE FROM household WHERE stairwell_id = :id"), {"id": other})
+        assert conn.execute(sa.text(said), {"id": other}).scalar_one() is False
+        conn.rollback()

@@ -49,6 +49,20 @@ def test_upgrade_downgrade_upgrade(pg_cluster: ManagedCluster, fresh_database: s
     assert indexes == spatial == 17  # every geometry is EPSG:4326 with its GiST index
 
     load_demo(engine)  # downgrade must work with data present too
+    migrate.downgrade(engine, "0018")  # a register loaded before stairwells said they have one
+    versions = "SELECT id, version FROM stairwell ORDER BY id"
+    with engine.begin() as conn:  # the demo registers every stairwell's households but one's
+        conn.execute(sa.text("DELETE FROM household WHERE stairwell_id = "
+                             "(SELECT min(stairwell_id) FROM household)"))  # fmt: skip
+        before = conn.execute(sa.text(versions)).all()
+    migrate.upgrade(engine)
+    with engine.connect() as conn:
+        said = conn.execute(sa.text(
+            "SELECT has_register, count(*) FROM stairwell s GROUP BY 1 HAVING bool_and("
+            "has_register = EXISTS (SELECT 1 FROM household h WHERE h.stairwell_id = s.id))"
+        )).all()  # fmt: skip
+        assert dict(said).keys() == {True, False}  # each told, and rightly: both kinds exist
+        assert conn.execute(sa.text(versions)).all() == before  # no edit: no offline conflict
     migrate.downgrade(engine, "base")
     assert tables(engine) <= {"alembic_version"}
     migrate.upgrade(engine)

@@ -3,6 +3,7 @@ online; each vote reaches the server once and the consent verdict moves; other g
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import sqlalchemy as sa
@@ -222,3 +223,51 @@ def test_a_vote_refused_on_its_way_is_said_in_the_workers_language(
     assert MESSAGES["zh"]["vote_on_open_proposal"] in shown and "final" not in shown
     vote = rows(engine, "SELECT vote FROM household WHERE id = :h", h=flat["id"])[0]["vote"]
     assert vote == "not_voted"  # nothing was written
+
+
+def test_a_survey_offline_keeps_the_register_counts_though_the_list_never_loaded(
+    register_server: FieldServer, phones: Any
+) -> None:
+    """The grid's household list never reached the phone: the stairwell itself says it has a
+    register, so its counts are shown read-only (the register's) and the survey saved offline
+    leaves them out: when the register changed meanwhile, the worker is asked only about what
+    they recorded, and the visit is stored with the register's counts as they are now."""
+    server, engine = register_server, register_server.engine
+    stairwell = rows(engine, "SELECT id, households, consent_agree, ST_X(geom) AS lon, "
+                     "ST_Y(geom) AS lat FROM stairwell WHERE grid_id = 2 AND has_register "
+                     "ORDER BY id LIMIT 1")[0]  # fmt: skip
+    sid = stairwell["id"]
+    context = phone(phones, stairwell["lon"], stairwell["lat"], SMALL_PHONE, locale="zh-CN")
+    never = re.compile(r"/field/households\?")  # the grid's list, not the script that asks for it
+    context.route(never, lambda route: route.abort("internetdisconnected"))
+    page = context.new_page()
+    sign_in(page, server, "grid02")
+    page.wait_for_selector("html[data-field-households=failed]", state="attached")
+    context.set_offline(True)
+    open_stairwell(page, sid)
+    assert page.eval_on_selector("#f-households", "i => [i.readOnly, i.value]") == [
+        True, str(stairwell["households"])]
+    assert page.eval_on_selector("#f-consent_agree", "i => [i.readOnly, i.value]") == [
+        True, str(stairwell["consent_agree"])]
+    assert page.inner_text("#survey-form .derived-note") == "由住户台账计算:请在下方逐户记录"
+    page.select_option("#survey-form [name=survey_status]", "follow_up")
+    page.click("#survey-save")
+    wait_pending(page, 1)
+    with engine.begin() as conn:  # meanwhile, at the office, a flat joins the register
+        conn.execute(sa.text("INSERT INTO household (stairwell_id, floor, door, area_m2, geom) "
+                             "VALUES (:s, 1, '109', 60, ST_SetSRID(ST_MakePoint(0, 0), 4326))"),
+                     {"s": sid})  # fmt: skip
+    context.set_offline(False)
+    page.evaluate("FieldOutbox.flush()")  # the stairwell changed meanwhile: the worker chooses
+    page.wait_for_selector("#sheet[data-view=conflict] .conflict-row", timeout=30_000)
+    asked = page.eval_on_selector_all(".conflict-row", "rs => rs.map(r => r.dataset.field)")
+    assert asked == ["survey_status", "last_surveyed_on"]  # never the register's counts
+    page.click("#conflict-save")  # their counts, my visit
+    wait_pending(page, 0)
+    stored = rows(engine, "SELECT survey_status, households, consent_agree FROM stairwell "
+                  "WHERE id = :s", s=sid)[0]  # fmt: skip
+    assert stored == {"survey_status": "follow_up", "households": stairwell["households"] + 1,
+                      "consent_agree": stairwell["consent_agree"]}  # the register's, as it is
+    logged = rows(engine, "SELECT username FROM edit_log WHERE table_name = 'stairwell' "
+                  "AND feature_id = :s", s=str(sid))  # fmt: skip
+    assert [r["username"] for r in logged] == ["grid02"]

@@ -102,7 +102,9 @@
       if (checked.errors.length) { return; }
       var v = checked.values;
       var patch = {};
-      PATCHED.forEach(function (k) { patch[k] = k === 'last_surveyed_on' ? v.surveyed_on : v[k]; });
+      PATCHED.forEach(function (k) {
+        if (!(form.elements[k] && form.elements[k].readOnly)) { patch[k] = k === 'last_surveyed_on' ? v.surveyed_on : v[k]; }
+      });  // read-only counts are the register's (households.js): the server keeps them
       if (queued) {
         FieldOutbox.correct(queued, v, patch).then(function (inPlace) {
           FieldMap.closeSheet(); notice(t(inPlace ? 'corrected' : 'corrected_after'));
@@ -237,7 +239,8 @@
   function openConflict(op) {
     if (op.kind === 'patch' && global.FieldHouseholds) { return FieldHouseholds.openConflict(op); }
     var mine = op.patch, theirs = op.theirs || {}, base = op.base_values || {};
-    var names = PATCHED.filter(function (k) { return shown(mine[k]) !== shown(theirs[k]); });
+    var sent = PATCHED.filter(function (k) { return Object.prototype.hasOwnProperty.call(mine, k); });  // not the register's counts
+    var names = sent.filter(function (k) { return shown(mine[k]) !== shown(theirs[k]); });
     var rows = names.map(function (k) {
       var preset = shown(theirs[k]) === shown(base[k]) ? 'mine' : (shown(mine[k]) === shown(base[k]) ? 'theirs' : null);
       var choice = function (side, value) {
@@ -259,7 +262,7 @@
       ev.preventDefault();
       var chosen = {};
       var missing = false;
-      PATCHED.forEach(function (k) {
+      sent.forEach(function (k) {
         if (names.indexOf(k) < 0) { chosen[k] = mine[k]; return; }
         var picked = form.querySelector('input[name="pick-' + k + '"]:checked');
         if (!picked) { missing = true; return; }

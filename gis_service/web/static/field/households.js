@@ -124,7 +124,8 @@
     if (mine.length) { lockDerivedCounts(); }
   }
 
-  /** With a register, the stairwell's counts are the database's sums of it: shown, not asked. */
+  /** With a register, the stairwell's counts are the database's sums of it: shown, not asked
+   * (nor sent: forms.js leaves read-only counts out of the edit). */
   function lockDerivedCounts() {
     var form = document.getElementById('survey-form');
     if (!form || !counted) { return; }
@@ -140,7 +141,7 @@
       if (hint) { hint.remove(); }
       if (!box) { return; }
       box.classList.add('derived');
-      if (name === DERIVED[0]) { box.insertBefore(el('span', {class: 'meta derived-note', text: s('derived')}), input.nextSibling); }
+      if (name === DERIVED[0]) { box.insertBefore(el('span', {class: 'meta derived-note', text: FieldMap.t('derived')}), input.nextSibling); }
     });
   }
 
@@ -157,6 +158,7 @@
   function attach(stairwell) {
     shown = stairwell.id;
     counted = stairwell.properties;
+    if (counted.has_register) { lockDerivedCounts(); }  // the stairwell says so: no list needed
     var box = el('section', {id: 'households', 'data-stairwell': stairwell.id}, [el('p', {class: 'meta', text: '…'})]);
     FieldMap.sheet.body.appendChild(box);
     return load().then(refresh, function () { box.replaceChildren(el('p', {class: 'field-error', text: s('unavailable') === 'unavailable' ? FieldMap.t('offline') : s('unavailable')})); });
