@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import orjson
@@ -62,7 +63,9 @@ def handled(engine: Engine, error: OperationalError, method: str, path: str) -> 
     scope = {"type": "http", "method": method, "path": path, "query_string": b"",
              "headers": [], "app": app}  # fmt: skip
     handler = app.exception_handlers[OperationalError]
-    answer = asyncio.run(handler(Request(scope), error))  # type: ignore[arg-type]
+    asked = handler(Request(scope), error)  # type: ignore[arg-type]
+    with ThreadPoolExecutor(1) as thread:  # its own event loop: a browser's runs in this thread
+        answer = thread.submit(asyncio.run, asked).result()
     return answer.status_code, orjson.loads(answer.body)
 
 
