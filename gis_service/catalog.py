@@ -53,6 +53,8 @@ class LayerField(BaseModel):
     household_data: bool = False
     queryable: bool = True
     limits: Limits | None = None
+    kept_by_database: bool = Field(
+        default=False, description="derived by the database's triggers: read, never written")
 
     @model_validator(mode="after")
     def _limits_fit_the_type(self) -> LayerField:
@@ -172,6 +174,9 @@ class Layer(BaseModel):
             unknown = set(editable) - names - {"geom"}
             if unknown:
                 raise ValueError(f"edit.{role} names unknown fields {sorted(unknown)}")
+            kept = sorted(f.name for f in self.fields if f.kept_by_database and f.name in editable)
+            if kept:
+                raise ValueError(f"edit.{role} names fields the database keeps {kept}")
         if self.style.color_by and self.style.color_by not in names:
             raise ValueError(f"style.color_by {self.style.color_by!r} is not a field")
 

@@ -10,7 +10,7 @@ from gis_service.features.crs import supported
 from gis_service.features.filters import LANGUAGES
 from gis_service.features.query_parts import MAX_IDS
 from gis_service.features.values import column, integer_range, max_length, queryable_fields
-from gis_service.rows.rules import layer_rules
+from gis_service.rows.rules import kept_by_database, layer_rules
 from gis_service.rows.schema import TYPES, row_schema
 
 GEOMETRY_NAMES = {
@@ -91,6 +91,8 @@ def written_properties(layer: Layer, mode: str) -> dict[str, Any]:
     else:
         schema = row_schema(doc)
     schema["properties"]["version"] = {"description": "ignored: If-Match names the version"}
+    for name in kept_by_database(layer):
+        schema["properties"][name] = {"description": "ignored: the database keeps it"}
     return schema
 
 

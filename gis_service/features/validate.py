@@ -20,7 +20,7 @@ from gis_service.rows.area import Box, fits, outside_message
 from gis_service.rows.check import as_read, check_row, read_json
 from gis_service.rows.lookups import lookup_errors
 from gis_service.rows.messages import say
-from gis_service.rows.rules import layer_rules
+from gis_service.rows.rules import kept_by_database, layer_rules
 
 GEOMETRY_TYPES = {
     "point": ("Point",),
@@ -29,6 +29,8 @@ GEOMETRY_TYPES = {
     "multipolygon": ("MultiPolygon", "Polygon"),
 }
 READ_ONLY = {"version"}
+"""What a body may carry and is ignored: the version (If-Match names it), besides the fields the
+database keeps (rows/rules.py: kept_by_database)."""
 
 
 @dataclass
@@ -70,8 +72,9 @@ def read_feature(
     doc = layer_rules(layer)
     errors: list[dict[str, str]] = []
     values: dict[str, Any] = {}
+    ignored = READ_ONLY | kept_by_database(layer)
     for name, raw in properties.items():
-        if name in READ_ONLY:
+        if name in ignored:
             continue
         if name not in doc["fields"]:
             errors.append({"field": name, "message": f"{layer.id} has no field {name!r}"})

@@ -26,7 +26,7 @@ from gis_service.ingest.report import RowError
 from gis_service.rows.area import inside, outside_message, service_area
 from gis_service.rows.check import check_row, read_cell
 from gis_service.rows.lookups import lookup_errors
-from gis_service.rows.rules import layer_rules
+from gis_service.rows.rules import kept_by_database, layer_rules
 
 ASSIGNED = {"id": "assigned by the database", "version": "managed by the database",
             "updated_at": "managed by the database"}
@@ -56,7 +56,7 @@ def is_null(value: Any) -> bool:
 
 def importable_fields(layer: Layer, role: str | None) -> dict[str, LayerField]:
     """Fields an import may set: the catalog's, less the managed ones, less the role's limits."""
-    fields = {f.name: f for f in layer.fields if f.name not in ASSIGNED}
+    fields = {f.name: f for f in layer.fields if f.name not in ASSIGNED and not f.kept_by_database}
     if role is not None:
         editable = layer.editable_by(role)
         fields = {name: spec for name, spec in fields.items() if name in editable}
@@ -75,6 +75,7 @@ def map_columns(
             names.setdefault(spec.name[:10].lower(), spec.name)
     mapping: dict[str, str] = {}
     ignored: dict[str, str] = {}
+    kept = kept_by_database(layer)
     for column in columns:
         target = names.get(str(column).strip().lower())
         if str(column).strip().lower() in ASSIGNED:
@@ -83,6 +84,8 @@ def map_columns(
             ignored[column] = "not a field of this layer"
         elif target in ASSIGNED:
             ignored[column] = ASSIGNED[target]
+        elif target in kept:
+            ignored[column] = "kept by the database"
         elif target not in allowed:
             ignored[column] = "your role may not set this field"
         elif target in mapping.values():

@@ -16,6 +16,11 @@ from gis_service.rows.messages import MESSAGES
 
 MANAGED = ("id", "version", "updated_at")
 """Columns the database assigns: never written by edits or imports."""
+
+
+def kept_by_database(layer: Layer) -> set[str]:
+    """The layer's fields its database derives (has_register): read, never written."""
+    return {f.name for f in layer.fields if f.kept_by_database}
 OPS = {">=": "min", ">": "above", "<=": "max"}
 
 
@@ -93,7 +98,7 @@ def cross_rules(layer: Layer, names: Iterable[str]) -> list[dict[str, Any]]:
 
 def layer_rules(layer: Layer, lang: str = "en") -> dict[str, Any]:
     """The rules document of a layer's writable fields, with labels and messages in a language."""
-    fields = {f.name: f for f in layer.fields if f.name not in MANAGED}
+    fields = {f.name: f for f in layer.fields if f.name not in MANAGED and not f.kept_by_database}
     return {
         "lang": lang,
         "fields": {name: field_spec(layer, f) for name, f in fields.items()},

@@ -44,12 +44,12 @@ MISSING_HEADER = ["400", "401", "403", "406", "415", "422", "428"]
 # runs on every operation except the items routes of the other layers, which the same code
 # builds from the catalog: one layer's coverage stands for all (it keeps the suite's time).
 COVERED_LAYER = "stairwells"
-COVERAGE_ROLES = ("anonymous", "admin")
-"""The roles the coverage phase runs with. It tests each operation's form (the checks are the
-same for every role, and a role without the operation is refused before them), so it runs
-where every operation's checks are reached, as the administrator, and where the refusals are,
-anonymously. The examples, fuzzing and stateful phases run with every role: what each may see
-and do, on stored state."""
+COVERAGE_ROLES = ("anonymous", "admin", "grid_worker")
+"""The roles the coverage phase runs with. It tests each operation's form: the checks are the
+same for every role, and a role without the operation is refused before them, so it runs where
+every operation's checks are reached (the administrator), where the refusals are (anonymous),
+and with the one role whose grids narrow what a request may name (the grid worker). The
+examples, fuzzing and stateful phases run with every role: what each may see and do."""
 SLOW_PREFIX, SLOW_LIMIT_S = "/reports/", 60.0
 
 

@@ -238,4 +238,9 @@ def test_a_stairwell_says_whether_it_has_a_register(demo_db: Engine) -> None:
             False, True]  # fmt: skip
         conn.execute(sa.text("DELETE FROM household WHERE stairwell_id = :id"), {"id": other})
         assert conn.execute(sa.text(said), {"id": other}).scalar_one() is False
+        new = conn.execute(sa.text(
+            "INSERT INTO stairwell (building_id, compound_id, grid_id, label, floors, geom, "
+            "has_register) SELECT building_id, compound_id, grid_id, 'new', floors, geom, true "
+            "FROM stairwell WHERE id = :id RETURNING has_register"), {"id": sid}).scalar_one()
+        assert new is False  # its households come after it
         conn.rollback()

@@ -249,7 +249,7 @@ def test_a_survey_offline_keeps_the_register_counts_though_the_list_never_loaded
         True, str(stairwell["households"])]
     assert page.eval_on_selector("#f-consent_agree", "i => [i.readOnly, i.value]") == [
         True, str(stairwell["consent_agree"])]
-    assert page.inner_text("#survey-form .derived-note") == "由住户台账计算:请在下方逐户记录"
+    assert page.inner_text("#survey-form .derived-note") == "由住户台账计算(住户名单尚未下载到本机)"
     page.select_option("#survey-form [name=survey_status]", "follow_up")
     page.click("#survey-save")
     wait_pending(page, 1)

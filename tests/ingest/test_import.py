@@ -151,6 +151,19 @@ def test_ids_and_versions_in_the_file_are_ignored(demo_db: Engine, tmp_path: Pat
                   ids=report.ids) == 1
 
 
+def test_a_field_the_database_keeps_is_ignored_in_a_file(demo_db: Engine, tmp_path: Path) -> None:
+    """An exported stairwells file says which have a register: imported again (from the command
+    line, which may set every other field), the column is ignored and no new stairwell says so."""
+    building = scalar(demo_db, "SELECT min(id) FROM building")
+    frame = gpd.GeoDataFrame({"building_id": [building], "label": ["R"], "floors": [6],
+                              "has_register": [True]},
+                             geometry=[shapely.Point(*NEAR_34)], crs="EPSG:4326")  # fmt: skip
+    report = run(demo_db, "stairwells", write(frame, tmp_path / "s.geojson"))
+    assert report.ignored_columns == {"has_register": "kept by the database"}
+    assert scalar(demo_db, "SELECT bool_or(has_register) FROM stairwell WHERE id = ANY(:ids)",
+                  ids=report.ids) is False  # fmt: skip
+
+
 def test_skip_invalid_writes_the_valid_rows(demo_db: Engine, tmp_path: Path) -> None:
     frame = parking_frame().assign(kind=["surface_lot", "helipad", "ev_charging"])
     before = count(demo_db, "parking")

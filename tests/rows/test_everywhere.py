@@ -143,3 +143,40 @@ def test_an_edit_and_an_import_refuse_the_same_place_outside_the_service_area(
     said = [e["message"] for e in edit.json()["errors"] if e["field"] == "geometry"]
     imported = [e["message"] for e in upload.json()["errors"] if e["field"] == "geometry"]
     assert said == imported and said[0].startswith("outside the service area")
+
+
+def test_a_field_the_database_keeps_is_read_never_written(
+    register_db: Engine, register_template: DemoTemplate, serve: Callable[[FastAPI], LiveServer],
+    tmp_path: Path,
+) -> None:  # fmt: skip
+    """has_register: an edit, a new stairwell and an upload that carry it are answered as if
+    they did not (the database says it); the document says so and asks no client for it."""
+    live = serve(create_app(register_db))
+    sid = int(str(scalar(register_db, "SELECT min(id) FROM stairwell WHERE has_register")))
+    building = int(str(scalar(register_db, "SELECT building_id FROM stairwell WHERE id = :i",
+                              i=sid)))  # fmt: skip
+    with live.client(register_template.tokens["planner"]) as planner:
+        version = planner.get(f"/collections/stairwells/items/{sid}").headers["etag"]
+        edit = planner.patch(f"/collections/stairwells/items/{sid}", headers={"If-Match": version},
+                             json={"type": "Feature", "properties": {"has_register": False,
+                                                                     "notes": "kept"}})  # fmt: skip
+        made = planner.post("/collections/stairwells/items", json={
+            "type": "Feature", "geometry": edit.json()["geometry"],
+            "properties": {"building_id": building, "label": "N", "floors": 6,
+                           "has_register": True}})  # fmt: skip
+        upload = planner.post("/collections/stairwells/import", files={
+            "file": ("s.csv", import_csv(tmp_path, building, {"has_register": "true"}))})
+        document = planner.get("/api").json()
+    assert edit.status_code == 200, edit.text
+    said = edit.json()["properties"]
+    assert (said["has_register"], said["notes"]) == (True, "kept")
+    assert made.status_code == 201, made.text
+    assert made.json()["properties"]["has_register"] is False
+    assert upload.status_code == 201, upload.text
+    assert upload.json()["ignored_columns"] == {"has_register": "kept by the database"}
+    paths = document["paths"]["/collections/stairwells/items/{featureId}"]
+    for method in ("put", "patch"):
+        body = next(iter(paths[method]["requestBody"]["content"].values()))["schema"]
+        written = body["properties"]["properties"]
+        assert "ignored" in written["properties"]["has_register"]["description"], method
+        assert "has_register" not in written.get("required", []), method

@@ -10,8 +10,9 @@ field page offline, before the grid's household list was ever loaded) could not 
 the worker for the counts and had the survey refused. Now the stairwell says it: has_register
 is true while the stairwell has registered households. The register's own recount keeps it
 (a household added, moved or removed), and a writer cannot set it (the derived trigger says
-it again on every update). Filling it in here leaves the stairwells' versions as they are:
-it is no edit, so no edit waiting offline meets a conflict for it.
+it again on every update, and a new stairwell has none). Filling it in here leaves the
+stairwells' versions as they are: it is no edit, so no edit waiting offline meets a conflict
+for it.
 """
 
 from collections.abc import Sequence
@@ -50,11 +51,25 @@ piece: the derived trigger says whether the register has rows, and the register'
 updates a stairwell whose register came or went even when its counts stay the same."""
 
 
+NEW_STAIRWELL = """
+    CREATE FUNCTION gis_stairwell_has_no_register_yet() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+        NEW.has_register := false;  -- whatever a writer says: its households come after it
+        RETURN NEW;
+    END $$;
+    CREATE TRIGGER stairwell_has_no_register_yet BEFORE INSERT ON stairwell
+        FOR EACH ROW EXECUTE FUNCTION gis_stairwell_has_no_register_yet();
+"""
+"""A new stairwell has no register: the households that make one reference it (the derived
+trigger says it on every update)."""
+
+
 def upgrade() -> None:
     op.add_column("stairwell", sa.Column("has_register", sa.Boolean(), nullable=False,
                                          server_default=sa.false()))  # fmt: skip
     for function, pieces in CHANGES.items():
         replaced(function, pieces)
+    op.execute(NEW_STAIRWELL)
     op.execute("ALTER TABLE stairwell DISABLE TRIGGER stairwell_bump_version")
     op.execute("UPDATE stairwell SET has_register = true "
                "WHERE id IN (SELECT stairwell_id FROM household)")  # fmt: skip
@@ -62,6 +77,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.execute("DROP TRIGGER stairwell_has_no_register_yet ON stairwell")
+    op.execute("DROP FUNCTION gis_stairwell_has_no_register_yet()")
     for function, pieces in CHANGES.items():
         replaced(function, [(new, old) for old, new in reversed(pieces)])
     op.drop_column("stairwell", "has_register")

@@ -239,7 +239,9 @@
   function openConflict(op) {
     if (op.kind === 'patch' && global.FieldHouseholds) { return FieldHouseholds.openConflict(op); }
     var mine = op.patch, theirs = op.theirs || {}, base = op.base_values || {};
-    var sent = PATCHED.filter(function (k) { return Object.prototype.hasOwnProperty.call(mine, k); });  // not the register's counts
+    var sent = PATCHED.filter(function (k) {  // never the counts of a register (theirs now, or when saved)
+      return Object.prototype.hasOwnProperty.call(mine, k) && !(theirs.has_register && COUNTS.indexOf(k) >= 0);
+    });
     var names = sent.filter(function (k) { return shown(mine[k]) !== shown(theirs[k]); });
     var rows = names.map(function (k) {
       var preset = shown(theirs[k]) === shown(base[k]) ? 'mine' : (shown(mine[k]) === shown(base[k]) ? 'theirs' : null);

@@ -129,6 +129,8 @@
   function lockDerivedCounts() {
     var form = document.getElementById('survey-form');
     if (!form || !counted) { return; }
+    var said = form.querySelector('.derived-note');
+    if (said) { said.textContent = FieldMap.t(doc ? 'derived' : 'derived_unlisted'); }  // the list came
     DERIVED.forEach(function (name) {
       var input = form.elements[name];
       if (!input || input.readOnly) { return; }
@@ -141,7 +143,7 @@
       if (hint) { hint.remove(); }
       if (!box) { return; }
       box.classList.add('derived');
-      if (name === DERIVED[0]) { box.insertBefore(el('span', {class: 'meta derived-note', text: FieldMap.t('derived')}), input.nextSibling); }
+      if (name === DERIVED[0]) { box.insertBefore(el('span', {class: 'meta derived-note', text: FieldMap.t(doc ? 'derived' : 'derived_unlisted')}), input.nextSibling); }
     });
   }
 
