@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 import mimetypes
 import re
+from functools import cache
 from pathlib import Path
 
 WEB_DIR = Path(__file__).resolve().parent.parent / "web"
@@ -21,16 +23,44 @@ VENDOR_DIRS = {
 }
 
 
+def file_for(url: str) -> Path:
+    """The file behind one of our static URLs, versioned or not (KeyError for anything else)."""
+    url = url.partition("?")[0]
+    if url.startswith(OWN_PREFIX + "/"):
+        return OWN_STATIC / url[len(OWN_PREFIX) + 1 :]
+    if url.startswith(VENDOR_PREFIX + "/"):
+        package, _, rest = url[len(VENDOR_PREFIX) + 1 :].partition("/")
+        if package in VENDOR_DIRS:
+            return NODE_MODULES / package / VENDOR_DIRS[package] / rest
+    raise KeyError(url)
+
+
 def vendor(package: str, file: str) -> str:
-    """The URL the app serves one file of a vendored npm package under."""
+    """The URL the app serves one file of a vendored npm package under (versioned)."""
     if package not in VENDOR_DIRS:
         raise KeyError(f"{package} is not a vendored package")
-    return f"{VENDOR_PREFIX}/{package}/{file}"
+    return versioned(f"{VENDOR_PREFIX}/{package}/{file}")
 
 
 def own(file: str) -> str:
-    """The URL of one of our own static files (gis_service/web/static)."""
-    return f"{OWN_PREFIX}/{file}"
+    """The URL of one of our own static files (gis_service/web/static; versioned)."""
+    return versioned(f"{OWN_PREFIX}/{file}")
+
+
+def versioned(url: str) -> str:
+    """A static URL naming its file's content (`?v=` a digest of it; none for a file not
+    installed): a cache keyed by URL, as the field page's service worker keeps scripts, takes a
+    changed file for a new one, and keeps an unchanged one."""
+    digest = _digest(file_for(url))
+    return f"{url}?v={digest}" if digest else url
+
+
+@cache
+def _digest(path: Path) -> str | None:
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()[:12]
+    except OSError:
+        return None
 
 
 LEAFLET_JS = [("leaflet", vendor("leaflet", "leaflet.js"))]
@@ -59,17 +89,6 @@ FIELD_FILES = [
     for name in ("sw.js", "field.js", "field.css", "forms.js", "outbox.js", "rules.js",
                  "progress.js", "list.js", "markers.js")
 ]
-
-
-def file_for(url: str) -> Path:
-    """The file behind one of our static URLs (KeyError for anything else)."""
-    if url.startswith(OWN_PREFIX + "/"):
-        return OWN_STATIC / url[len(OWN_PREFIX) + 1 :]
-    if url.startswith(VENDOR_PREFIX + "/"):
-        package, _, rest = url[len(VENDOR_PREFIX) + 1 :].partition("/")
-        if package in VENDOR_DIRS:
-            return NODE_MODULES / package / VENDOR_DIRS[package] / rest
-    raise KeyError(url)
 
 
 def _data_uri(path: Path) -> str:

@@ -118,3 +118,47 @@ def test_survey_offline_reload_and_replay(field_server: FieldServer, contexts: A
         for name, value in expected.items():
             assert stored[sid][name] == value, (sid, name)
         assert stored[sid]["version"] == next(s for s in grid2 if s["id"] == sid)["version"] + 1
+
+
+def test_a_phone_takes_a_changed_script_and_forgets_the_old_one(
+    field_server: FieldServer, contexts: Any
+) -> None:
+    """The service worker keeps scripts cache-first: each static URL names its file's content,
+    so a deploy that changes a script gives it a new URL the phone fetches, and the versions the
+    page no longer names leave the phone's cache."""
+    a = stairwells_of(field_server.engine, 2)[0]
+    context = phone(contexts, a["lon"], a["lat"])
+    page = context.new_page()
+    sign_in(page, field_server, "grid02")
+    page.wait_for_selector("html[data-field-offline-ready]", state="attached", timeout=20_000)
+    named = page.evaluate("""async () => {
+        const urls = [...document.querySelectorAll('script[src], link[rel=stylesheet][href]')]
+            .map(n => n.getAttribute('src') || n.getAttribute('href'))
+            .filter(u => u.startsWith('/static/'));
+        return Promise.all(urls.map(async u => {
+            const bytes = await (await fetch(u)).arrayBuffer();
+            const digest = [...new Uint8Array(await crypto.subtle.digest('SHA-256', bytes))]
+                .map(b => b.toString(16).padStart(2, '0')).join('');
+            return [u, digest.slice(0, 12)];
+        }));
+    }""")
+    assert len(named) > 10
+    for url, digest in named:
+        assert url.endswith("?v=" + digest), url  # the URL names what it serves
+    forms = next(u for u, _ in named if "/field/forms.js" in u)
+    old = forms.split("?")[0] + "?v=000000000000"  # what an earlier deploy named it
+    kept = page.evaluate("""async ([old, forms]) => {
+        const cache = await caches.open('gis-field-v1');
+        await cache.put(old, new Response('/* the old forms.js */'));
+        await cache.put(old.split('?')[0], new Response('/* from before versions */'));
+        const reg = await navigator.serviceWorker.ready;
+        await new Promise(resolve => {
+            navigator.serviceWorker.addEventListener('message', e => {
+                if (e.data && e.data.type === 'precached') { resolve(); }
+            });
+            reg.active.postMessage({type: 'precache', urls: FieldMap.offlineUrls()});
+        });
+        const keys = (await cache.keys()).map(r => new URL(r.url).pathname + new URL(r.url).search);
+        return keys.filter(k => k.startsWith(old.split('?')[0]));
+    }""", [old, forms])
+    assert kept == [forms]

@@ -73,7 +73,27 @@ function precache(urls) {
         return 0;
       }, function () { return 0; });
     }));
-  }).then(function (done) { return done.reduce(function (a, b) { return a + b; }, 0); });
+  }).then(function (done) {
+    return forgetOtherVersions(urls).then(function () { return done.reduce(function (a, b) { return a + b; }, 0); });
+  });
+}
+
+/** Static files are named by their content (?v=): the versions the page no longer names go. */
+function forgetOtherVersions(urls) {
+  var named = {};
+  urls.forEach(function (url) {
+    var u = new URL(url, self.location.origin);
+    if (u.pathname.indexOf('/static/') === 0) { named[u.pathname] = u.search; }
+  });
+  return caches.open(CACHE).then(function (cache) {
+    return cache.keys().then(function (requests) {
+      return Promise.all(requests.map(function (request) {
+        var u = new URL(request.url);
+        var wanted = named[u.pathname];
+        return wanted !== undefined && wanted !== u.search ? cache.delete(request) : false;
+      }));
+    });
+  });
 }
 
 self.addEventListener('message', function (event) {
