@@ -77,7 +77,8 @@ STRINGS: dict[str, dict[str, str]] = {
         "none": "None", "reported_at": "Reported", "photo_link": "Photo",
         "previous": "Last time {v} · tap to keep",
         "derived": "Counted from the household register: record each household below",
-        "derived_unlisted": "Counted from the household register (its list is not on this phone yet)",
+        "derived_unlisted": "Counted from the household register (its list is not on this "
+                            "phone yet)",
         "search": "Search compound, building, unit or notes",
         "shown": "{n} of {total} stairwells", "filter_all": "All",
         "filter_objecting": "Objections", "objecting_n": "{n} objecting",
