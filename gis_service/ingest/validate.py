@@ -56,7 +56,8 @@ def is_null(value: Any) -> bool:
 
 def importable_fields(layer: Layer, role: str | None) -> dict[str, LayerField]:
     """Fields an import may set: the catalog's, less the managed ones, less the role's limits."""
-    fields = {f.name: f for f in layer.fields if f.name not in ASSIGNED and not f.kept_by_database}
+    unwritten = {*ASSIGNED, *kept_by_database(layer)}
+    fields = {f.name: f for f in layer.fields if f.name not in unwritten}
     if role is not None:
         editable = layer.editable_by(role)
         fields = {name: spec for name, spec in fields.items() if name in editable}

@@ -21,6 +21,8 @@ MANAGED = ("id", "version", "updated_at")
 def kept_by_database(layer: Layer) -> set[str]:
     """The layer's fields its database derives (has_register): read, never written."""
     return {f.name for f in layer.fields if f.kept_by_database}
+
+
 OPS = {">=": "min", ">": "above", "<=": "max"}
 
 
@@ -98,7 +100,8 @@ def cross_rules(layer: Layer, names: Iterable[str]) -> list[dict[str, Any]]:
 
 def layer_rules(layer: Layer, lang: str = "en") -> dict[str, Any]:
     """The rules document of a layer's writable fields, with labels and messages in a language."""
-    fields = {f.name: f for f in layer.fields if f.name not in MANAGED and not f.kept_by_database}
+    unwritten = {*MANAGED, *kept_by_database(layer)}
+    fields = {f.name: f for f in layer.fields if f.name not in unwritten}
     return {
         "lang": lang,
         "fields": {name: field_spec(layer, f) for name, f in fields.items()},
