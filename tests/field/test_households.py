@@ -250,6 +250,9 @@ def test_a_survey_offline_keeps_the_register_counts_though_the_list_never_loaded
     assert page.eval_on_selector("#f-consent_agree", "i => [i.readOnly, i.value]") == [
         True, str(stairwell["consent_agree"])]
     assert page.inner_text("#survey-form .derived-note") == "由住户台账计算(住户名单尚未下载到本机)"
+    looks = "i => getComputedStyle(i).backgroundColor + ' ' + getComputedStyle(i).borderStyle"
+    assert page.eval_on_selector("#f-households", looks) != page.eval_on_selector(
+        "#f-surveyed_on", looks)  # read-only looks it: not a box to type in
     page.select_option("#survey-form [name=survey_status]", "follow_up")
     page.click("#survey-save")
     wait_pending(page, 1)
