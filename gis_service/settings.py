@@ -82,6 +82,12 @@ class Settings(BaseSettings):
         description="Bytes of serialised analysis answers (JSON, CSV, GeoJSON) each server "
         "process keeps for repeated questions on unchanged data.",
     )
+    refresh_ahead: bool = Field(
+        default=True,
+        description="Refresh kept analysis answers as soon as a write of stairwells or "
+        "buildings commits (one listening database connection per server process), not when "
+        "they are next asked.",
+    )
     demo_seed: int = 34
     max_upload_bytes: int = Field(
         default=50 * 1024 * 1024, description="Largest import upload accepted (413 above)."

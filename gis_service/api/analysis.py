@@ -124,10 +124,11 @@ def coverage_route(catalog: Catalog) -> Callable[..., Response]:
             "level": level, "batch": batch, "area": area.as_dict(), "eligibility": vars(rule),
             "definitions": {n: stated[n] for n in ("eligible", "coverage") if n in stated},
         }  # fmt: skip
-        def refresh(table: pd.DataFrame, changes: Changes) -> pd.DataFrame:
-            return refreshed_coverage(conn, table, changes, level, area, rule)
 
-        render = lambda frame, hit: table_body(conn, frame, level, f, hit, meta)  # noqa: E731
+        def refresh(now: sa.Connection, table: pd.DataFrame, changes: Changes) -> pd.DataFrame:
+            return refreshed_coverage(now, table, changes, level, area, rule)
+
+        render = lambda at, frame, hit: table_body(at, frame, level, f, hit, meta)  # noqa: E731
         asked = Asked(request, principal, conn)
         return answered(asked, key, compute, (f,), render, None if batch else refresh)
 

@@ -5,16 +5,19 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import pandas as pd
 import sqlalchemy as sa
-from fastapi import Request
+from fastapi import FastAPI, Request
 from fastapi.responses import Response
 
+from gis_service.api.deps import engine_for, scoped_transaction
 from gis_service.api.packed import (
     KeptBody,
     accepts_zstd,
+    is_big,
     keep,
     kept_for_repeat,
     sent_then_kept,
@@ -23,10 +26,11 @@ from gis_service.api.sent import PartsResponse, Pieces, PiecesResponse, Streamed
 from gis_service.auth import Principal
 from gis_service.datasets import formats
 from gis_service.datasets.area import Area
-from gis_service.datasets.cache import ResultCache, scope_key
+from gis_service.datasets.cache import ResultCache, VersionKey, scope_key
 from gis_service.datasets.changes import Changes
+from gis_service.datasets.edit_listener import EditListener
 from gis_service.datasets.keys import ResultKey, areas_key, nearest_key, siting_key
-from gis_service.datasets.live import LiveAnswers, Refresh
+from gis_service.datasets.live import Ahead, Follower, LiveAnswers, Refresh
 from gis_service.datasets.load import level_geometries
 from gis_service.datasets.params import ServiceParams, level_column
 from gis_service.datasets.rows_json import json_with_rows
@@ -49,6 +53,8 @@ Body = tuple[bytes, str]
 """An answer's bytes and media type."""
 Rendered = tuple[bytes | Pieces | Streamed, str]
 """An answer's bytes (whole, in pieces, or in parts sent as they are made) and media type."""
+Render = Callable[[sa.Connection, Any, bool], Rendered]
+"""How a result is rendered: (connection, result, whether it was kept) -> bytes, media type."""
 
 
 def caches(request: Request) -> tuple[ResultCache, ResultCache, ResultCache]:
@@ -71,6 +77,33 @@ def live_answers(request: Request) -> LiveAnswers:
     caches(request)
     live: LiveAnswers = request.app.state.live_answers
     return live
+
+
+def edit_listener(app: FastAPI) -> EditListener | None:
+    """A listener (not yet started) refreshing the app's kept answers after each committed
+    edit, unless settings.refresh_ahead is off (the lifespan stops it)."""
+    if not app.state.settings.refresh_ahead:
+        return None
+    state = app.state
+
+    def refresh_kept() -> None:
+        live: LiveAnswers | None = getattr(state, "live_answers", None)
+        if live is not None:
+            live.refresh_ahead(state.in_flight.busy)
+
+    state.edit_listener = EditListener(state.engine, refresh_kept)
+    return state.edit_listener
+
+
+def ahead_of(asked: Asked, tables: tuple[str, ...], refresh: Refresh) -> Ahead | None:
+    """How the question is refreshed after an edit with no request (in the caller's scope,
+    on the engine it was asked on), when the app listens for edits."""
+    listener: EditListener | None = getattr(asked.request.app.state, "edit_listener", None)
+    if listener is None:
+        return None
+    listener.wanted()
+    opened = partial(scoped_transaction, engine_for(asked.request), asked.principal)
+    return Ahead(opened, tables, refresh)
 
 
 @dataclass(frozen=True)
@@ -97,7 +130,7 @@ def answered(
     key: ResultKey,
     compute: Callable[[], Any],
     variant: tuple[Any, ...],
-    render: Callable[[Any, bool], Rendered],
+    render: Render,
     refresh: Refresh | None = None,
 ) -> Response:
     """The answer to a question in one variant (format, level...): its bytes as last sent when
@@ -105,26 +138,69 @@ def answered(
     computed) result.
 
     The bytes are kept, so a repeated question costs a lookup, not a serialisation.
-    With `refresh`, the result follows written stairwells and buildings (datasets/live.py).
+    With `refresh`, the result follows written stairwells and buildings (datasets/live.py),
+    and, when the app listens for edits, is refreshed and rendered again as soon as one
+    commits, so the next request finds its bytes kept (or waits for the refresh under way).
     """
     results, _, bodies = caches(asked.request)
     question, versions = key.split(asked.principal, asked.conn)
-    full = (*question, versions)
-    found, kept = bodies.get((*full, *variant))
-    if found:
-        if kept.zstd is not None and accepts_zstd(asked.request):
-            packed = answer(kept.zstd, kept.media_type, True)
-            packed.headers["Content-Encoding"] = "zstd"
-            return packed
-        repeat = kept_for_repeat(bodies, (*full, *variant), kept)
-        return answer(Pieces(repeat.pieces), kept.media_type, True)
+    asked_for = (*question, versions, *variant)
+    sent, ahead = kept_answer(asked.request, bodies, asked_for), None
     if refresh is None:
-        value, hit = results.get_or_compute(full, compute)
+        if sent is not None:
+            return sent
+        value, hit = results.get_or_compute((*question, versions), compute)
     else:
         live = live_answers(asked.request)
-        value, hit = live.value(asked.conn, question, versions, compute, refresh)
-    body, media_type = render(value, hit)
-    return sent_and_kept(bodies, (*full, *variant), body, media_type, hit)
+        if sent is not None:
+            live.asked(question)  # refreshed ahead while it is asked
+            return sent
+        ahead = ahead_of(asked, key.tables, refresh)
+        value, hit = live.value(asked.conn, question, versions, compute, refresh, ahead)
+        sent = kept_answer(asked.request, bodies, asked_for) if hit and ahead else None
+        if sent is not None:  # refreshed and rendered ahead while this request waited
+            return sent
+    body, media_type = render(asked.conn, value, hit)
+    if ahead is not None and cheap_to_render_again(body):
+        live.follow(question, variant, rendered_ahead(bodies, question, variant, render))
+    return sent_and_kept(bodies, asked_for, body, media_type, hit)
+
+
+def kept_answer(request: Request, bodies: ResultCache, key: tuple[Any, ...]) -> Response | None:
+    """The kept bytes of an answer (packed when they are and the client accepts zstd), if any."""
+    found, kept = bodies.get(key)
+    if not found:
+        return None
+    if kept.zstd is not None and accepts_zstd(request):
+        packed = answer(kept.zstd, kept.media_type, True)
+        packed.headers["Content-Encoding"] = "zstd"
+        return packed
+    repeat = kept_for_repeat(bodies, key, kept)
+    return answer(Pieces(repeat.pieces), kept.media_type, True)
+
+
+def cheap_to_render_again(body: bytes | Pieces | Streamed) -> bool:
+    """Whether an answer is rendered again after each edit, before anyone asks: JSON rows
+    spliced from the last answer (in pieces), or a small answer; never a streamed one (a
+    city's CSV) or a big one written whole (per-stairwell records)."""
+    if isinstance(body, Streamed):
+        return False
+    return isinstance(body, Pieces) or not is_big(len(body))
+
+
+def rendered_ahead(
+    bodies: ResultCache, question: tuple[Any, ...], variant: tuple[Any, ...], render: Render
+) -> Follower:
+    """How a variant's bytes follow its question's value refreshed ahead: rendered (as a
+    repeat gets them) and kept under the new data versions."""
+
+    def follow(conn: sa.Connection, value: Any, versions: VersionKey) -> None:
+        body, media_type = render(conn, value, True)
+        if not isinstance(body, Streamed):
+            pieces = tuple(body.pieces) if isinstance(body, Pieces) else (body,)
+            keep(bodies, (*question, versions, *variant), KeptBody(pieces, media_type))
+
+    return follow
 
 
 def sent_and_kept(
@@ -196,9 +272,11 @@ def nearest_compute(asked: Asked, params: ServiceParams, area: Area) -> Callable
 def nearest_refresh(asked: Asked, params: ServiceParams, area: Area) -> Refresh:
     """How a per-stairwell nearest answer follows written stairwells and buildings."""
 
-    def refresh(before: Nearest, changes: Changes) -> Nearest:
-        conn, written = asked.conn, written_stairwells(asked.conn, changes)
-        table = refreshed_nearest(conn, before.table, written, params, area, asked.graphs())
+    graphs = asked.graphs()
+
+    def refresh(conn: sa.Connection, before: Nearest, changes: Changes) -> Nearest:
+        written = written_stairwells(conn, changes)
+        table = refreshed_nearest(conn, before.table, written, params, area, graphs)
         return refreshed_shares(conn, before, table, written)
 
     return refresh
@@ -206,7 +284,7 @@ def nearest_refresh(asked: Asked, params: ServiceParams, area: Area) -> Refresh:
 
 def answered_nearest(
     asked: Asked, params: ServiceParams, area: Area, variant: tuple[Any, ...],
-    render: Callable[[Any, bool], Rendered],
+    render: Render,
 ) -> Response:  # fmt: skip
     """An answer rendered from the per-stairwell nearest table (computed, kept or refreshed)."""
     compute, refresh = nearest_compute(asked, params, area), nearest_refresh(asked, params, area)
@@ -227,7 +305,7 @@ def service_areas_answer(
             inputs = service_inputs(conn, params, area, stairwells=False, graphs=asked.graphs())
             return area_frame(inputs, params, per_facility, buffer_m)
 
-        def polygons(polys: Any, hit: bool) -> Body:
+        def polygons(_: sa.Connection, polys: Any, hit: bool) -> Body:
             texts = formats.geojson_texts(polys.geometry.to_numpy())
             ids = polys["facility_id"].tolist()
             return formats.feature_collection(polys, texts, ids, meta), GEOJSON
@@ -235,7 +313,7 @@ def service_areas_answer(
         key = areas_key(params, per_facility, buffer_m, area)
         return answered(asked, key, compute, (f,), polygons)
 
-    def table(near: Nearest, hit: bool) -> Rendered:
+    def table(at: sa.Connection, near: Nearest, hit: bool) -> Rendered:
         if f == "csv":  # a city's is 100+ MB: sent as it is written
             return Streamed(formats.csv_parts(near.table)), CSV_TYPE
         payload: dict[str, Any] = {**meta, "cached": hit, "level": level}
@@ -244,7 +322,7 @@ def service_areas_answer(
             return formats.dumps({**payload, "stairwells": formats.records(near.table),
                                   **tail}), "application/json"  # fmt: skip
         # a unit's shares, without a row per stairwell (a city's would be 200 MB)
-        pieces = json_with_rows(payload, "summary", near.shares_at(conn, level), tail)
+        pieces = json_with_rows(payload, "summary", near.shares_at(at, level), tail)
         return Pieces(pieces), "application/json"
 
     return answered_nearest(asked, params, area, (f,) if f == "csv" else (f, level), table)
@@ -252,18 +330,17 @@ def service_areas_answer(
 
 def gaps_answer(asked: Asked, params: ServiceParams, area: Area, level: str, f: str) -> Response:
     """Stairwells and households not served within the radius, per level, or as points."""
-    conn = asked.conn
     meta = {"parameters": params.as_dict(), "area": area.as_dict(), "level": level}
 
-    def render(nearest: Nearest, hit: bool) -> Rendered:
+    def render(at: sa.Connection, nearest: Nearest, hit: bool) -> Rendered:
         near = nearest.table
         if f == "geojson":
             unserved = near[~near["served"]]
             texts = formats.geojson_texts(unserved["geometry"].to_numpy())
             ids = unserved["id"].tolist()
             return formats.feature_collection(unserved, texts, ids, meta), GEOJSON
-        gaps = gaps_of_shares(nearest.shares_at(conn, level), level_column(level))
-        return table_body(conn, gaps, level, f, hit, meta)
+        gaps = gaps_of_shares(nearest.shares_at(at, level), level_column(level))
+        return table_body(at, gaps, level, f, hit, meta)
 
     return answered_nearest(asked, params, area, ("gaps", f, level), render)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -28,8 +29,10 @@ from gis_service.api import (
     transfer,
 )
 from gis_service.api import field as field_api
+from gis_service.api.analysis_answers import edit_listener
 from gis_service.api.compress import ItemsGZip
 from gis_service.api.guard import RequestGuard
+from gis_service.api.in_flight import CountRequests, InFlight
 from gis_service.api.metrics import install_metrics
 from gis_service.api.openapi import body_limit, declare_answer, install_openapi
 from gis_service.api.pages import router as pages_router
@@ -47,12 +50,16 @@ log = logging.getLogger(__name__)
 
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    """At start-up, every route made ready to match (pools open on first use) and the garbage
-    collector set for a city held in memory; at shutdown, the async tile pools' connections
+    """At start-up, every route made ready to match (pools open on first use), the garbage
+    collector set for a city held in memory and the edit listener made (it starts when an
+    answer is first kept); at shutdown, the listener and the async tile pools' connections
     closed."""
     await match_nothing(app)
     hold_big_data()
+    listener = edit_listener(app)
     yield
+    if listener is not None:
+        await asyncio.to_thread(listener.stop)
     closed = aio.close_pools(app.state)
     log.debug("closed %d tile connection pools", closed)
 
@@ -104,7 +111,9 @@ def create_app(
     app.add_middleware(ItemsGZip)
     app.add_middleware(RequestGuard)  # inside the metrics: refusals are counted too
     install_metrics(app)
-    app.add_middleware(RequestLog)  # outermost of ours: sees every answer and escaped error
+    app.add_middleware(RequestLog)  # sees every answer and escaped error
+    app.state.in_flight = InFlight()
+    app.add_middleware(CountRequests)  # outermost: background work waits while any is served
     app.include_router(health.router)
     app.include_router(compounds.router)
     app.include_router(search.router)

@@ -9,6 +9,7 @@ import logging
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 
 import sqlalchemy as sa
@@ -169,6 +170,13 @@ def get_connection(
     Routes use it as `Depends(get_connection, scope="function")` so the commit happens before
     the answer is sent: a client never sees success for a write that failed to commit.
     """
-    with engine_for(request).begin() as conn:
+    with scoped_transaction(engine_for(request), principal) as conn:
+        yield conn
+
+
+@contextmanager
+def scoped_transaction(engine: Engine, principal: Principal) -> Iterator[sa.Connection]:
+    """A transaction in the principal's database role and grids, committed at the end."""
+    with engine.begin() as conn:
         apply_scope(conn, principal)
         yield conn

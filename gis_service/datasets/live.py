@@ -7,13 +7,21 @@ those rows, re-counting the units they touch); anything else that changed, a bul
 reader too old for the feed, computes it again. Values are never changed in place: a refresh
 returns a new value (pandas copy-on-write keeps that cheap), so a request still rendering the
 old one is unaffected.
+
+A question asked with `Ahead` (how to open a transaction in the asker's scope) is also
+refreshed with no request, as soon as a write commits (datasets/edit_listener.py calls
+refresh_ahead). One question is worked on by one thread at a time: a request that arrives
+while its refresh runs waits for it and takes its value, rather than doing it again.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,21 +29,43 @@ import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
-from gis_service.datasets.cache import VersionKey
+from gis_service.datasets.cache import VersionKey, versions_key
 from gis_service.datasets.changes import FED_TABLES, Changes, Seen, changes_since, seen_now
 from gis_service.datasets.rows_json import ROWS_JSON
 
-Refresh = Callable[[Any, Changes], Any]
-"""How a question's value follows written rows: (value then, changes) -> value now."""
+LOG = logging.getLogger(__name__)
+Refresh = Callable[[sa.Connection, Any, Changes], Any]
+"""How a question's value follows written rows: (connection, value then, changes) -> value now."""
+Follower = Callable[[sa.Connection, Any, VersionKey], None]
+"""What follows a question's value refreshed ahead (its answer rendered again): (connection,
+value now, data versions now)."""
+AHEAD_FOR_S = 1800.0
+"""A question not asked for this long is refreshed only when it is asked again."""
+FOLLOWERS = 4
+"""Followers a question keeps (the last named)."""
+YIELD_MAX_S = 1.0
+"""How long a refresh ahead waits for requests being served before it goes on anyway."""
+
+
+@dataclass(frozen=True)
+class Ahead:
+    """How a question is refreshed with no request: a transaction in its asker's scope, the
+    tables its data versions are of, and its refresh."""
+
+    transaction: Callable[[], AbstractContextManager[sa.Connection]]
+    tables: tuple[str, ...]
+    refresh: Refresh
 
 
 @dataclass(frozen=True)
 class Kept:
-    """A question's latest value, the data versions it was computed at, its place in the feed."""
+    """A question's latest value, the data versions it was computed at, its place in the feed
+    (and how it is refreshed with no request)."""
 
     versions: VersionKey
     seen: Seen
     value: Any
+    ahead: Ahead | None = None
 
 
 def only_fed_changed(before: VersionKey, now: VersionKey) -> bool:
@@ -51,8 +81,12 @@ class LiveAnswers:
         """An empty store holding at most maxsize questions."""
         self.maxsize = maxsize
         self._kept: OrderedDict[Hashable, Kept] = OrderedDict()
+        self._asked: dict[Hashable, float] = {}
+        self._working: dict[Hashable, threading.Lock] = {}
+        self._followers: dict[Hashable, OrderedDict[Hashable, Follower]] = {}
         self._lock = threading.Lock()
         self.refreshes = 0
+        self.refreshed_ahead = 0
 
     def _get(self, question: Hashable) -> Kept | None:
         with self._lock:
@@ -66,7 +100,34 @@ class LiveAnswers:
             self._kept[question] = kept
             self._kept.move_to_end(question)
             while len(self._kept) > self.maxsize:
-                self._kept.popitem(last=False)
+                gone, _ = self._kept.popitem(last=False)
+                self._asked.pop(gone, None)
+                self._working.pop(gone, None)
+                self._followers.pop(gone, None)
+
+    def _work_on(self, question: Hashable) -> threading.Lock:
+        """The lock a thread holds while it refreshes or computes the question."""
+        with self._lock:
+            return self._working.setdefault(question, threading.Lock())
+
+    def asked(self, question: Hashable) -> None:
+        """Note that the question was asked now (its answer's bytes may have been sent from
+        elsewhere): it is refreshed ahead for AHEAD_FOR_S more."""
+        with self._lock:
+            if question in self._kept:
+                self._asked[question] = time.monotonic()
+
+    def follow(self, question: Hashable, name: Hashable, follower: Follower) -> None:
+        """After each refresh ahead of the question, call the follower (the last FOLLOWERS
+        named are kept; a name given again replaces its follower)."""
+        with self._lock:
+            if question not in self._kept:
+                return
+            named = self._followers.setdefault(question, OrderedDict())
+            named[name] = follower
+            named.move_to_end(name)
+            while len(named) > FOLLOWERS:
+                named.popitem(last=False)
 
     def value(
         self,
@@ -75,23 +136,87 @@ class LiveAnswers:
         versions: VersionKey,
         compute: Callable[[], Any],
         refresh: Refresh,
+        ahead: Ahead | None = None,
     ) -> tuple[Any, bool]:
-        """The question's value at these versions (hit=True when unchanged), refreshed from the
-        feed when only stairwells and buildings were written since, else computed."""
-        kept = self._get(question)
-        if kept is not None and kept.versions == versions:
-            return kept.value, True
-        if kept is not None and only_fed_changed(kept.versions, versions):
-            changes, seen = changes_since(conn, kept.seen)
-            if not changes.everything:
-                value = refresh(kept.value, changes) if changes else kept.value
-                self.refreshes += 1
-                self._put(question, Kept(versions, seen, value))
-                return value, False
-        seen = seen_now(conn)  # before reading: what is written meanwhile is read again later
-        value = compute()
-        self._put(question, Kept(versions, seen, value))
-        return value, False
+        """The question's value at these versions (hit=True when unchanged, or refreshed ahead
+        meanwhile), refreshed from the feed when only stairwells and buildings were written
+        since, else computed."""
+        with self._work_on(question):  # a refresh running ahead is waited for, not repeated
+            kept = self._get(question)
+            self.asked(question)
+            if kept is not None and kept.versions == versions:
+                return kept.value, True
+            if kept is not None and only_fed_changed(kept.versions, versions):
+                changes, seen = changes_since(conn, kept.seen)
+                if not changes.everything:
+                    value = refresh(conn, kept.value, changes) if changes else kept.value
+                    self.refreshes += 1
+                    self._put(question, Kept(versions, seen, value, ahead))
+                    return value, False
+            seen = seen_now(conn)  # before reading: what is written meanwhile is read again later
+            value = compute()
+            self._put(question, Kept(versions, seen, value, ahead))
+            self.asked(question)
+            return value, False
+
+    def refresh_ahead(self, busy: Callable[[], bool] = lambda: False) -> int:
+        """Refresh from the feed, with no request, each question asked in the last AHEAD_FOR_S
+        that says how (one needing a full compute waits for its next request); how many.
+
+        The last asked goes first, at once: its next request, likely already on its way,
+        waits for it. Each of the others waits while the server is `busy` with a request (at
+        most YIELD_MAX_S), so it takes no CPU from that request's answer.
+        """
+        since = time.monotonic() - AHEAD_FOR_S
+        with self._lock:
+            asked = [(self._asked.get(question, since), question)
+                     for question, kept in self._kept.items() if kept.ahead]  # fmt: skip
+        due = [question for at, question in sorted(asked, key=lambda a: -a[0]) if at > since]
+        done = 0
+        for index, question in enumerate(due):
+            if index:
+                wait_while(busy, YIELD_MAX_S)
+            try:
+                done += self._refresh_one_ahead(question)
+            except Exception:  # its next request refreshes it, or says what is wrong
+                LOG.warning("a kept answer could not be refreshed ahead", exc_info=True)
+        self.refreshed_ahead += done
+        return done
+
+    def _refresh_one_ahead(self, question: Hashable) -> bool:
+        """Refresh one question from the feed in its asker's scope; whether it was."""
+        with self._work_on(question):
+            with self._lock:
+                kept = self._kept.get(question)  # not moved: no one asked
+            if kept is None or kept.ahead is None:
+                return False
+            ahead = kept.ahead
+            with ahead.transaction() as conn:
+                versions = versions_key(conn, ahead.tables)
+                if versions == kept.versions or not only_fed_changed(kept.versions, versions):
+                    return False
+                changes, seen = changes_since(conn, kept.seen)
+                if changes.everything:
+                    return False
+                value = ahead.refresh(conn, kept.value, changes) if changes else kept.value
+                with self._lock:
+                    if self._kept.get(question) is not kept:
+                        return False  # dropped meanwhile
+                    self._kept[question] = Kept(versions, seen, value, ahead)
+                    followers = list(self._followers.get(question, {}).values())
+                for follower in followers:  # before the next request may take the value
+                    try:
+                        follower(conn, value, versions)
+                    except Exception:  # its next request renders it, or says what is wrong
+                        LOG.warning("a kept answer could not be rendered ahead", exc_info=True)
+            return True
+
+
+def wait_while(busy: Callable[[], bool], at_most: float) -> None:
+    """Return once `busy` says no (or after at_most seconds)."""
+    deadline = time.monotonic() + at_most
+    while busy() and time.monotonic() < deadline:
+        time.sleep(0.002)
 
 
 def splice_units(

@@ -218,7 +218,7 @@ def service_inputs(
     if stairwells and live is not None and scope is not None and homes is None:
         versions = versions_key(conn, STAIRWELL_TABLES)
         read = lambda: Homes(load_stairwells(conn, area))  # noqa: E731
-        refresh = lambda before, changes: refreshed_homes(conn, before, changes, area)  # noqa: E731
+        refresh = lambda at, was, changes: refreshed_homes(at, was, changes, area)  # noqa: E731
         kept = live.value(conn, ("stairwells", scope, area.key()), versions, read, refresh)[0]
         homes = kept.read
     elif homes is None:

@@ -16,7 +16,9 @@ from sqlalchemy.exc import OperationalError
 from starlette.requests import Request
 
 from gis_service.api.app import create_app
-from tests.features.live import Clients, stairwell_in_grid
+from gis_service.settings import Settings
+from tests.conftest import DemoTemplate
+from tests.features.live import clients, running, stairwell_in_grid
 
 TOUCH = "SELECT id FROM stairwell WHERE id = :id FOR UPDATE"  # as a vote opening a proposal does
 
@@ -97,15 +99,18 @@ def test_a_statement_stopped_by_its_timeout_says_so_not_that_the_database_is_gon
 
 
 def test_a_grid_worker_saves_while_an_import_of_the_layer_is_under_way(
-    api: Clients, demo_db: Engine
+    demo_db: Engine, demo_template: DemoTemplate
 ) -> None:
     """An import into stairwells (one transaction, not yet committed) and a grid worker saving
     a stairwell of their grid: the save answers at once (it waited for the import's commit, on
     the table's one data-version row, and failed at the timeout), and a planner's answers
-    follow each commit: the save's at once, the import's when it commits."""
+    follow each commit: the save's at once, the import's when it commits (seen as the next
+    answer's refresh: answers are refreshed when asked here, not ahead)."""
     saved = stairwell_in_grid(demo_db, 2)
     imported = stairwell_in_grid(demo_db, 3)
-    with api("planner") as planner:
+    with (running(demo_db, settings=Settings(refresh_ahead=False)) as live,
+          clients(live, demo_template)("planner") as planner):  # fmt: skip
+        api = clients(live, demo_template)
         assert planner.get("/analysis/coverage").status_code == 200
         assert planner.get("/analysis/coverage").headers["x-cache"] == "hit"
         importing = demo_db.connect()

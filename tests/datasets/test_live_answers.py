@@ -20,7 +20,11 @@ from sqlalchemy.engine import Engine
 from gis_service.api import packed as packed_answers
 from gis_service.api.app import create_app
 from gis_service.datasets import formats, rows_json
+from gis_service.datasets import live as live_answers
+from gis_service.datasets.cache import versions_key
 from gis_service.datasets.changes import changes_since, seen_now
+from gis_service.datasets.live import Ahead, LiveAnswers
+from gis_service.settings import Settings
 from tests.conftest import LiveServer
 from tests.datasets.conftest import COMPOUND_34, execute, rows
 
@@ -47,12 +51,25 @@ def body(answer: Any) -> Any:
 
 
 class Pair:
-    """The server that keeps its answers, and servers that compute each answer from scratch."""
+    """The server that keeps its answers (refreshed ahead of requests after each edit, or only
+    when asked), and servers that compute each answer from scratch."""
 
-    def __init__(self, engine: Engine, serve: Callable[[FastAPI], LiveServer], token: str):
+    def __init__(
+        self, engine: Engine, serve: Callable[[FastAPI], LiveServer], token: str,
+        ahead: bool = True,
+    ) -> None:  # fmt: skip
         self.engine, self.serve, self.token = engine, serve, token
-        self.app = create_app(engine)
+        self.app = create_app(engine, settings=Settings(refresh_ahead=ahead))
         self.kept = serve(self.app)
+
+    def refreshed_ahead(self, at_least: int) -> int:
+        """How many answers the kept server refreshed with no request, once at least so many
+        (waiting for its listener at most 20 s)."""
+        live = self.app.state.live_answers
+        deadline = time.monotonic() + 20
+        while live.refreshed_ahead < at_least and time.monotonic() < deadline:
+            time.sleep(0.02)
+        return int(live.refreshed_ahead)
 
     def ask(self, path: str, params: dict[str, Any]) -> tuple[Any, str]:
         """The kept server's answer and its X-Cache."""
@@ -101,6 +118,7 @@ def test_a_bulk_write_means_everything(demo_db):
     assert changes.everything
 
 
+@pytest.mark.parametrize("ahead", [False, True], ids=["when-asked", "ahead"])
 @pytest.mark.parametrize(
     "edit",
     [
@@ -122,29 +140,46 @@ def test_a_bulk_write_means_everything(demo_db):
     ],
     ids=["status-households", "moved-unit", "building-year", "moved-place", "added", "deleted"],
 )
-def test_refreshed_answers_equal_answers_from_scratch(demo_db, serve, tokens, edit, monkeypatch):
+def test_refreshed_answers_equal_answers_from_scratch(
+    demo_db, serve, tokens, edit, ahead, monkeypatch
+):
     """Answers sent in blocks of 3 rows (as a city's are sent in blocks of 1000): an edit
-    re-joins only its blocks, and every answer equals that of a server with empty caches."""
+    re-joins only its blocks, and every answer equals that of a server with empty caches.
+
+    Ahead: the edit (plain SQL) is heard at its commit, and the kept answers are refreshed and
+    rendered again before anyone asks: the next requests find them kept, and refresh nothing.
+    """
     monkeypatch.setattr(packed_answers, "PACK_FROM_BYTES", 1_000)
     monkeypatch.setattr(rows_json, "BLOCK_ROWS", 3)
-    pair = Pair(demo_db, serve, tokens["planner"])
+    pair = Pair(demo_db, serve, tokens["planner"], ahead)
     before = [pair.ask(*q) for q in QUESTIONS]
     assert all(pair.ask(*q)[1] == "hit" for q in QUESTIONS)
     execute(demo_db, edit)
+    if ahead:  # the two coverages and the nearest table, and the bytes of their answers
+        assert pair.refreshed_ahead(3) == 3  # but the big ones (per stairwell: over 1000 here)
+        missed = pair.app.state.answer_cache.stats.misses
+        assert all(pair.ask(*q)[1] == "hit" for q in QUESTIONS if q not in (TABLE, EACH))
+        assert pair.app.state.answer_cache.stats.misses == missed  # none rendered when asked
     for question in QUESTIONS:  # the others read the nearest table SHARES refreshed
         refreshed, cache = pair.ask(*question)
-        assert cache == "miss" or question not in (COVERAGE, SHARES, BY_COMMUNITY)
+        assert cache == ("hit" if ahead else "miss") or question not in (
+            COVERAGE, SHARES, BY_COMMUNITY)  # fmt: skip
         assert refreshed == pair.from_scratch(*question), question
-    assert pair.refreshes() >= 3  # coverages and the nearest table: refreshed, not recomputed
+    if ahead:
+        assert pair.refreshes() == 0  # none left to the requests
+    else:
+        assert pair.refreshes() >= 3  # coverages and the nearest table: not recomputed
     assert pair.ask(*NEW_RADIUS)[0] == pair.from_scratch(*NEW_RADIUS)
     assert pair.app.state.live_inputs.refreshes == 1  # its stairwells: kept, written rows re-read
     assert any(pair.ask(*q)[0] != was[0] for q, was in zip(QUESTIONS, before, strict=True))
     assert all(pair.ask(*q)[1] == "hit" for q in QUESTIONS)
 
 
-def test_a_grid_worker_refreshed_answer_follows_row_security(demo_db, serve, tokens):
-    """A stairwell moved out of grid02's grid leaves grid02's refreshed answers."""
-    pair = Pair(demo_db, serve, tokens["grid02"])
+@pytest.mark.parametrize("ahead", [False, True], ids=["when-asked", "ahead"])
+def test_a_grid_worker_refreshed_answer_follows_row_security(demo_db, serve, tokens, ahead):
+    """A stairwell moved out of grid02's grid leaves grid02's refreshed answers (refreshed
+    ahead: in grid02's role and grids, with no request of grid02's)."""
+    pair = Pair(demo_db, serve, tokens["grid02"], ahead)
     grid = rows(demo_db, "SELECT g.id FROM grid g JOIN user_grid ug ON ug.grid_id = g.id "
                          "JOIN app_user u ON u.id = ug.user_id WHERE u.username = 'grid02'")
     mine = [r["id"] for r in grid]
@@ -154,10 +189,83 @@ def test_a_grid_worker_refreshed_answer_follows_row_security(demo_db, serve, tok
         pair.ask(*question)
     execute(demo_db, "UPDATE stairwell SET grid_id = :o WHERE id = :s",
             o=elsewhere[0]["id"], s=sid[0]["id"])  # fmt: skip
+    if ahead:
+        assert pair.refreshed_ahead(2) == 2
     for question in (COVERAGE, SHARES, NEW_RADIUS):
         refreshed, _ = pair.ask(*question)
         assert refreshed == pair.from_scratch(*question), question
-    assert pair.refreshes() >= 2 and pair.app.state.live_inputs.refreshes == 1
+    assert pair.refreshes() == (0 if ahead else 2)
+    assert pair.app.state.live_inputs.refreshes == 1
+
+
+LISTENING = ("SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+             "AND application_name = 'gis-service edit listener'")
+ONE_MORE_FLAT = ("UPDATE stairwell SET households = households + 1 WHERE id = "
+                 "(SELECT min(id) FROM stairwell WHERE compound_id = 5)")  # fmt: skip
+
+
+def test_a_request_while_a_refresh_runs_ahead_waits_and_takes_its_value(demo_db):
+    """One question is refreshed by one thread at a time: a request that comes while the
+    refresh ahead of an edit runs (held here 0.3 s) takes its value, refreshing nothing."""
+    live, tables, calls, started = LiveAnswers(), ("stairwell",), [], threading.Event()
+
+    def refresh(conn: sa.Connection, value: int, changes: Any) -> int:
+        calls.append(threading.current_thread().name)
+        started.set()
+        time.sleep(0.3)
+        return value + len(changes.stairwells)
+
+    ahead = Ahead(demo_db.begin, tables, refresh)
+    with demo_db.begin() as conn:
+        live.value(conn, "q", versions_key(conn, tables), lambda: 0, refresh, ahead)
+    execute(demo_db, ONE_MORE_FLAT)
+    worker = threading.Thread(target=live.refresh_ahead, name="ahead")
+    worker.start()
+    assert started.wait(10)
+    with demo_db.begin() as conn:
+        value = live.value(conn, "q", versions_key(conn, tables), lambda: -1, refresh, ahead)
+    worker.join(10)
+    assert value == (1, True) and calls == ["ahead"]
+    assert live.refreshed_ahead == 1 and live.refreshes == 0
+
+
+def test_edits_are_heard_again_after_the_listening_connection_is_lost(demo_db, serve, tokens):
+    """The listening connection killed (a database restart, a proxy's idle cut): an edit
+    made while nobody listens is caught up once it listens again, the kept answer is
+    refreshed ahead, and a stopped server leaves no listening connection behind."""
+    pair = Pair(demo_db, serve, tokens["planner"])
+    pair.ask(*COVERAGE)
+    listener = pair.app.state.edit_listener
+    assert listener.listening.wait(10)
+    killed = rows(demo_db, f"SELECT pg_terminate_backend(pid) AS done FROM ({LISTENING}) l")
+    assert [r["done"] for r in killed] == [True]
+    deadline = time.monotonic() + 10
+    while listener.listening.is_set() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert not listener.listening.is_set()
+    execute(demo_db, ONE_MORE_FLAT)
+    assert pair.refreshed_ahead(1) == 1
+    refreshed, cache = pair.ask(*COVERAGE)
+    assert cache == "hit" and refreshed == pair.from_scratch(*COVERAGE)
+    assert pair.refreshes() == 0
+    listening = len(rows(demo_db, LISTENING))  # the kept server's, and the one from scratch
+    pair.kept.server.should_exit = True
+    pair.kept.thread.join(10)
+    assert len(rows(demo_db, LISTENING)) == listening - 1
+
+
+def test_an_answer_not_asked_for_long_waits_to_be_asked(demo_db, serve, tokens, monkeypatch):
+    """A kept answer nobody asked for since AHEAD_FOR_S is not refreshed after an edit (no work
+    for nobody): the next request refreshes it."""
+    monkeypatch.setattr(live_answers, "AHEAD_FOR_S", 0.5)
+    pair = Pair(demo_db, serve, tokens["planner"])
+    pair.ask(*COVERAGE)
+    time.sleep(0.6)
+    execute(demo_db, ONE_MORE_FLAT)
+    time.sleep(1.0)
+    refreshed, cache = pair.ask(*COVERAGE)
+    assert cache == "miss" and refreshed == pair.from_scratch(*COVERAGE)
+    assert pair.refreshes() == 1 and pair.app.state.live_answers.refreshed_ahead == 0
 
 
 def test_other_tables_changed_compute_again(demo_db, serve, tokens):

@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from gis_service.api.app import create_app
+from gis_service.settings import Settings
 from tests.conftest import DemoTemplate, LiveServer, scalar, start_server
 
 ROLES = ("anonymous", "analyst", "planner", "grid02", "grid03", "admin")
@@ -29,9 +30,11 @@ SQUARE = [
 
 
 @contextmanager
-def running(engine: Engine, check_answers: bool = True) -> Iterator[LiveServer]:
+def running(
+    engine: Engine, check_answers: bool = True, settings: Settings | None = None
+) -> Iterator[LiveServer]:
     """A live server for the app on an engine, stopped afterwards (see tests/conformance.py)."""
-    live = start_server(create_app(engine), check_answers)
+    live = start_server(create_app(engine, settings=settings), check_answers)
     try:
         yield live
     finally:

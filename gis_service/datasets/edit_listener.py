@@ -1,0 +1,100 @@
+"""Kept answers refreshed as soon as a write of stairwells or buildings commits.
+
+Every such statement notifies the channel gis_row_change (migration 0020), and PostgreSQL
+delivers it at commit, whoever wrote (API, import, plain SQL, another server process). One
+thread per server process listens on its own connection to the primary (a standby cannot
+listen) and, for each burst of notifications, calls `on_write` (LiveAnswers.refresh_ahead): the
+planner who asks right after an edit finds the answer refreshed, or waits for the refresh
+already under way. A lost connection is opened again; while it is down, answers are refreshed
+when asked, as without it.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy.engine import Engine
+
+LOG = logging.getLogger(__name__)
+CHANNEL = "gis_row_change"
+NAME = "gis-service edit listener"
+"""The listening connection's application_name (as pg_stat_activity shows it)."""
+WAIT_S = 1.0
+"""How long one wait for a notification lasts (and so how soon a stop is seen)."""
+RETRY_S = (1.0, 2.0, 5.0, 10.0, 30.0)
+"""Waits before opening a lost connection again, one more step each failure in a row."""
+
+
+class EditListener:
+    """A thread listening for committed writes, calling `on_write` after each burst of them."""
+
+    def __init__(self, engine: Engine, on_write: Callable[[], Any]) -> None:
+        """A listener of the engine's database (started by `wanted`, ended by `stop`)."""
+        self._engine = engine
+        self._on_write = on_write
+        self._stop = threading.Event()
+        self._started = False
+        self._start_lock = threading.Lock()
+        self._thread = threading.Thread(target=self._run, name="edit-listener", daemon=True)
+        self.listening = threading.Event()
+        """Set while the connection listens (writes committed meanwhile are announced)."""
+
+    def wanted(self) -> None:
+        """Start listening, the first time something would be refreshed ahead."""
+        with self._start_lock:
+            if not self._started and not self._stop.is_set():
+                self._started = True
+                self._thread.start()
+
+    def stop(self, timeout: float = WAIT_S * 5) -> None:
+        """Stop listening and close the connection (waiting at most `timeout` seconds)."""
+        self._stop.set()
+        with self._start_lock:
+            if self._started:
+                self._thread.join(timeout)
+
+    def _run(self) -> None:
+        failures = 0
+        while not self._stop.is_set():
+            try:
+                self._listen()
+            except Exception as exc:  # the database is down, or restarted
+                self.listening.clear()
+                wait = RETRY_S[min(failures, len(RETRY_S) - 1)]
+                failures += 1
+                LOG.warning("not listening for edits (answers refresh when asked), "
+                            "trying again in %.0f s: %s", wait, exc)  # fmt: skip
+                self._stop.wait(wait)
+            else:
+                failures = 0
+
+    def _listen(self) -> None:
+        """Listen on a connection of its own (the engine's parameters, out of its pool) until
+        stopped; each burst of notifications is one call of on_write."""
+        pooled = self._engine.raw_connection()
+        conn: Any = pooled.driver_connection
+        pooled.detach()  # ours for good: it leaves the pool, which may open another
+        try:
+            conn.rollback()  # the pool's ping may have begun a transaction
+            conn.autocommit = True
+            conn.execute(f"SET application_name = '{NAME}'")
+            conn.execute(f"LISTEN {CHANNEL}")
+            self.listening.set()
+            self._written()  # what was written while nobody listened
+            while not self._stop.is_set():
+                if not list(conn.notifies(timeout=WAIT_S, stop_after=1)):
+                    continue
+                list(conn.notifies(timeout=0.0))  # the rest of the burst: one refresh for all
+                self._written()
+        finally:
+            self.listening.clear()
+            conn.close()
+
+    def _written(self) -> None:
+        try:
+            self._on_write()
+        except Exception:  # a refresh that fails is done again when its answer is asked
+            LOG.warning("refreshing answers after an edit failed", exc_info=True)
