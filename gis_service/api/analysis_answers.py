@@ -86,10 +86,10 @@ def edit_listener(app: FastAPI) -> EditListener | None:
         return None
     state = app.state
 
-    def refresh_kept() -> None:
+    def refresh_kept(more_written: Callable[[], bool]) -> None:
         live: LiveAnswers | None = getattr(state, "live_answers", None)
         if live is not None:
-            live.refresh_ahead(state.in_flight.busy)
+            live.refresh_ahead(state.in_flight.busy, more_written)
 
     state.edit_listener = EditListener(state.engine, refresh_kept)
     return state.edit_listener

@@ -45,6 +45,8 @@ class ResultCache:
         self.bytes = 0
         self._items: OrderedDict[Hashable, Any] = OrderedDict()
         self._lock = threading.Lock()
+        self._computing: dict[Hashable, tuple[threading.RLock, list[int]]] = {}
+        """Keys being computed: the lock the computing thread holds, and how many wait."""
         self.stats = CacheStats()
 
     def __len__(self) -> int:
@@ -82,13 +84,35 @@ class ResultCache:
             self.bytes = 0
 
     def get_or_compute(self, key: Hashable, compute: Callable[[], T]) -> tuple[T, bool]:
-        """The cached value (hit=True) or a freshly computed and stored one (hit=False)."""
+        """The cached value (hit=True) or a freshly computed and stored one (hit=False).
+
+        One thread computes a key at a time: another asking meanwhile waits and takes its
+        value (hit=True), so two planners opening the same city at once build one street
+        graph, not two in twice the memory.
+        """
         hit, value = self.get(key)
         if hit:
             return value, True
-        value = compute()
-        self.put(key, value)
-        return value, False
+        with self._lock:
+            lock, waiting = self._computing.setdefault(key, (threading.RLock(), [0]))
+            waiting[0] += 1
+        try:
+            with lock:
+                with self._lock:
+                    found = key in self._items
+                    if found:
+                        self._items.move_to_end(key)
+                        value = self._items[key]
+                if found:  # computed by the thread this one waited for
+                    return value, True
+                value = compute()
+                self.put(key, value)
+                return value, False
+        finally:
+            with self._lock:
+                waiting[0] -= 1
+                if not waiting[0]:
+                    del self._computing[key]
 
 
 def _size(value: Any) -> int:

@@ -5,8 +5,9 @@ delivers it at commit, whoever wrote (API, import, plain SQL, another server pro
 thread per server process listens on its own connection to the primary (a standby cannot
 listen) and, for each burst of notifications, calls `on_write` (LiveAnswers.refresh_ahead): the
 planner who asks right after an edit finds the answer refreshed, or waits for the refresh
-already under way. A lost connection is opened again; while it is down, answers are refreshed
-when asked, as without it.
+already under way. `on_write` is given `more_written`, which says whether another write has
+committed since, so a long pass can stop and start again with the question asked last. A lost
+connection is opened again; while it is down, answers are refreshed when asked, as without it.
 """
 
 from __future__ import annotations
@@ -31,10 +32,12 @@ RETRY_S = (1.0, 2.0, 5.0, 10.0, 30.0)
 class EditListener:
     """A thread listening for committed writes, calling `on_write` after each burst of them."""
 
-    def __init__(self, engine: Engine, on_write: Callable[[], Any]) -> None:
+    def __init__(self, engine: Engine, on_write: Callable[[Callable[[], bool]], Any]) -> None:
         """A listener of the engine's database (started by `wanted`, ended by `stop`)."""
         self._engine = engine
         self._on_write = on_write
+        self._conn: Any = None
+        self._pending = False
         self._stop = threading.Event()
         self._started = False
         self._start_lock = threading.Lock()
@@ -83,18 +86,26 @@ class EditListener:
             conn.execute(f"SET application_name = '{NAME}'")
             conn.execute(f"LISTEN {CHANNEL}")
             self.listening.set()
-            self._written()  # what was written while nobody listened
+            self._conn, self._pending = conn, True  # what was written while nobody listened
             while not self._stop.is_set():
-                if not list(conn.notifies(timeout=WAIT_S, stop_after=1)):
-                    continue
-                list(conn.notifies(timeout=0.0))  # the rest of the burst: one refresh for all
-                self._written()
+                if self._pending or list(conn.notifies(timeout=WAIT_S, stop_after=1)):
+                    self._pending = False
+                    list(conn.notifies(timeout=0.0))  # the rest of the burst: one refresh
+                    self._written()
         finally:
             self.listening.clear()
+            self._conn = None
             conn.close()
+
+    def more_written(self) -> bool:
+        """Whether a write has committed since the refresh under way began (on the listening
+        thread, during on_write; the next refresh follows it)."""
+        if not self._pending and self._conn is not None:
+            self._pending = bool(list(self._conn.notifies(timeout=0.0)))
+        return self._pending
 
     def _written(self) -> None:
         try:
-            self._on_write()
+            self._on_write(self.more_written)
         except Exception:  # a refresh that fails is done again when its answer is asked
             LOG.warning("refreshing answers after an edit failed", exc_info=True)

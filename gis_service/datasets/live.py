@@ -159,13 +159,18 @@ class LiveAnswers:
             self.asked(question)
             return value, False
 
-    def refresh_ahead(self, busy: Callable[[], bool] = lambda: False) -> int:
+    def refresh_ahead(
+        self, busy: Callable[[], bool] = lambda: False,
+        more_written: Callable[[], bool] = lambda: False,
+    ) -> int:  # fmt: skip
         """Refresh from the feed, with no request, each question asked in the last AHEAD_FOR_S
         that says how (one needing a full compute waits for its next request); how many.
 
         The last asked goes first, at once: its next request, likely already on its way,
         waits for it. Each of the others waits while the server is `busy` with a request (at
-        most YIELD_MAX_S), so it takes no CPU from that request's answer.
+        most YIELD_MAX_S), so it takes no CPU from that request's answer, and is left to the
+        next pass when `more_written` says another write committed meanwhile (that pass
+        begins again with the question asked last).
         """
         since = time.monotonic() - AHEAD_FOR_S
         with self._lock:
@@ -176,6 +181,8 @@ class LiveAnswers:
         for index, question in enumerate(due):
             if index:
                 wait_while(busy, YIELD_MAX_S)
+                if more_written():
+                    break
             try:
                 done += self._refresh_one_ahead(question)
             except Exception:  # its next request refreshes it, or says what is wrong
