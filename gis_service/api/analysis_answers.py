@@ -14,6 +14,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import Response
 
 from gis_service.api.deps import engine_for, scoped_transaction
+from gis_service.api.metrics import REFRESHED_AHEAD
 from gis_service.api.packed import (
     KeptBody,
     accepts_zstd,
@@ -89,7 +90,7 @@ def edit_listener(app: FastAPI) -> EditListener | None:
     def refresh_kept(more_written: Callable[[], bool]) -> None:
         live: LiveAnswers | None = getattr(state, "live_answers", None)
         if live is not None:
-            live.refresh_ahead(state.in_flight.busy, more_written)
+            REFRESHED_AHEAD.inc(live.refresh_ahead(state.in_flight.busy, more_written))
 
     state.edit_listener = EditListener(state.engine, refresh_kept)
     return state.edit_listener

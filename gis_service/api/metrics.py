@@ -1,4 +1,5 @@
-"""Prometheus metrics: requests, latency by route, tile cache hits; served at /metrics."""
+"""Prometheus metrics: requests, latency by route, tile cache hits, answers refreshed ahead of
+requests; served at /metrics."""
 
 from __future__ import annotations
 
@@ -33,6 +34,11 @@ LATENCY = Histogram(
     buckets=(0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10),
 )
 TILE_CACHE = Counter("gis_tile_cache_total", "Tile cache lookups", ["result"], registry=REGISTRY)
+REFRESHED_AHEAD = Counter(
+    "gis_answers_refreshed_ahead_total",
+    "Kept analysis answers refreshed as an edit committed, before anyone asked again",
+    registry=REGISTRY,
+)
 
 router = APIRouter(tags=["health"])
 MULTIPROCESS: list[Path] = []

@@ -167,8 +167,8 @@ class LiveAnswers:
         that says how (one needing a full compute waits for its next request); how many.
 
         The last asked goes first, at once: its next request, likely already on its way,
-        waits for it. Each of the others waits while the server is `busy` with a request (at
-        most YIELD_MAX_S), so it takes no CPU from that request's answer, and is left to the
+        waits for it. Each of the others waits while the server is `busy` with requests (at
+        most YIELD_MAX_S), so it takes no CPU from their answers, and is left to the
         next pass when `more_written` says another write committed meanwhile (that pass
         begins again with the question asked last).
         """
@@ -180,7 +180,7 @@ class LiveAnswers:
         done = 0
         for index, question in enumerate(due):
             if index:
-                wait_while(busy, YIELD_MAX_S)
+                wait_while(lambda: busy() and not more_written(), YIELD_MAX_S)
                 if more_written():
                     break
             try:

@@ -167,6 +167,9 @@ def test_refreshed_answers_equal_answers_from_scratch(
         assert refreshed == pair.from_scratch(*question), question
     if ahead:
         assert pair.refreshes() == 0  # none left to the requests
+        with pair.kept.client() as http:  # counted for the operator (loopback may read it)
+            metrics = http.get("/metrics").text
+        assert float(metrics.split("\ngis_answers_refreshed_ahead_total ")[1].split()[0]) >= 3
     else:
         assert pair.refreshes() >= 3  # coverages and the nearest table: not recomputed
     assert pair.ask(*NEW_RADIUS)[0] == pair.from_scratch(*NEW_RADIUS)
@@ -227,6 +230,28 @@ def test_a_request_while_a_refresh_runs_ahead_waits_and_takes_its_value(demo_db)
     worker.join(10)
     assert value == (1, True) and calls == ["ahead"]
     assert live.refreshed_ahead == 1 and live.refreshes == 0
+
+
+def test_a_refresh_pass_goes_last_asked_first_and_stops_for_a_newer_edit(demo_db):
+    """Two kept questions and an edit: the pass refreshes the one asked last first and, told
+    that another write committed meanwhile, leaves the other to the next pass."""
+    live, tables, refreshed = LiveAnswers(), ("stairwell",), []
+
+    def refresh_of(name: str) -> Any:
+        def refresh(conn: sa.Connection, value: int, changes: Any) -> int:
+            refreshed.append(name)
+            return value + 1
+
+        return refresh
+
+    for name in ("first", "last"):
+        with demo_db.begin() as conn:
+            ahead = Ahead(demo_db.begin, tables, refresh_of(name))
+            live.value(conn, name, versions_key(conn, tables), lambda: 0, ahead.refresh, ahead)
+        time.sleep(0.01)
+    execute(demo_db, ONE_MORE_FLAT)
+    assert live.refresh_ahead(more_written=lambda: True) == 1 and refreshed == ["last"]
+    assert live.refresh_ahead() == 1 and refreshed == ["last", "first"]
 
 
 def test_edits_are_heard_again_after_the_listening_connection_is_lost(demo_db, serve, tokens):
