@@ -10,13 +10,14 @@ from typing import Any
 
 import pandas as pd
 import sqlalchemy as sa
-from fastapi import FastAPI, Request
+from fastapi import Request
 from fastapi.responses import Response
 
-from gis_service.api.deps import engine_for, scoped_transaction
+from gis_service.api.deps import get_engine, scoped_transaction
 from gis_service.api.metrics import REFRESHED_AHEAD
 from gis_service.api.packed import (
     KeptBody,
+    Piece,
     accepts_zstd,
     is_big,
     keep,
@@ -26,6 +27,7 @@ from gis_service.api.packed import (
 from gis_service.api.sent import PartsResponse, Pieces, PiecesResponse, Streamed
 from gis_service.auth import Principal
 from gis_service.datasets import formats
+from gis_service.datasets.ahead_order import refresh_ahead
 from gis_service.datasets.area import Area
 from gis_service.datasets.cache import ResultCache, VersionKey, scope_key
 from gis_service.datasets.changes import Changes
@@ -80,30 +82,21 @@ def live_answers(request: Request) -> LiveAnswers:
     return live
 
 
-def edit_listener(app: FastAPI) -> EditListener | None:
-    """A listener (not yet started) refreshing the app's kept answers after each committed
-    edit, unless settings.refresh_ahead is off (the lifespan stops it)."""
-    if not app.state.settings.refresh_ahead:
-        return None
-    state = app.state
-
-    def refresh_kept(more_written: Callable[[], bool]) -> None:
-        live: LiveAnswers | None = getattr(state, "live_answers", None)
-        if live is not None:
-            REFRESHED_AHEAD.inc(live.refresh_ahead(state.in_flight.busy, more_written))
-
-    state.edit_listener = EditListener(state.engine, refresh_kept)
-    return state.edit_listener
+def refresh_kept(state: Any, more_written: Callable[[], bool]) -> None:
+    """Refresh the app's kept answers after an edit committed (the edit listener's call)."""
+    live: LiveAnswers | None = getattr(state, "live_answers", None)
+    if live is not None:
+        REFRESHED_AHEAD.inc(refresh_ahead(live, state.in_flight.busy, more_written))
 
 
 def ahead_of(asked: Asked, tables: tuple[str, ...], refresh: Refresh) -> Ahead | None:
-    """How the question is refreshed after an edit with no request (in the caller's scope,
-    on the engine it was asked on), when the app listens for edits."""
+    """How the question is refreshed after an edit with no request, when the app listens for
+    edits: in the caller's scope, on the primary (a replica may not have the edit yet)."""
     listener: EditListener | None = getattr(asked.request.app.state, "edit_listener", None)
     if listener is None:
         return None
     listener.wanted()
-    opened = partial(scoped_transaction, engine_for(asked.request), asked.principal)
+    opened = partial(scoped_transaction, get_engine(asked.request), asked.principal)
     return Ahead(opened, tables, refresh)
 
 
@@ -195,13 +188,23 @@ def rendered_ahead(
     """How a variant's bytes follow its question's value refreshed ahead: rendered (as a
     repeat gets them) and kept under the new data versions."""
 
-    def follow(conn: sa.Connection, value: Any, versions: VersionKey) -> None:
+    def follow(conn: sa.Connection, value: Any, versions: VersionKey,
+               unchanged_from: VersionKey | None) -> None:  # fmt: skip
+        if unchanged_from is not None:  # a write this scope cannot see: the same bytes
+            found, kept = bodies.get((*question, unchanged_from, *variant))
+            if found:
+                bodies.put((*question, versions, *variant), kept)
+                return
         body, media_type = render(conn, value, True)
         if not isinstance(body, Streamed):
-            pieces = tuple(body.pieces) if isinstance(body, Pieces) else (body,)
-            keep(bodies, (*question, versions, *variant), KeptBody(pieces, media_type))
+            keep(bodies, (*question, versions, *variant), KeptBody(pieces_of(body), media_type))
 
     return follow
+
+
+def pieces_of(body: bytes | Pieces) -> tuple[Piece, ...]:
+    """An answer's bytes as the pieces it is kept in."""
+    return tuple(body.pieces) if isinstance(body, Pieces) else (body,)
 
 
 def sent_and_kept(
@@ -213,8 +216,7 @@ def sent_and_kept(
     if isinstance(body, Streamed):
         parts = sent_then_kept(bodies, key, body.parts, media_type)
         return PartsResponse(parts, media_type, answer_headers(hit))
-    pieces = tuple(body.pieces) if isinstance(body, Pieces) else (body,)
-    keep(bodies, key, KeptBody(pieces, media_type, as_sent=not hit))
+    keep(bodies, key, KeptBody(pieces_of(body), media_type, as_sent=not hit))
     return answer(body, media_type, hit)
 
 

@@ -6,6 +6,7 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from functools import partial
 
 from fastapi import FastAPI
 from sqlalchemy.engine import Engine
@@ -29,7 +30,7 @@ from gis_service.api import (
     transfer,
 )
 from gis_service.api import field as field_api
-from gis_service.api.analysis_answers import edit_listener
+from gis_service.api.analysis_answers import refresh_kept
 from gis_service.api.compress import ItemsGZip
 from gis_service.api.guard import RequestGuard
 from gis_service.api.in_flight import CountRequests, InFlight
@@ -40,6 +41,7 @@ from gis_service.api.problems import install_problem_handlers
 from gis_service.api.request_log import RequestLog
 from gis_service.api.tile_shortcut import TilesBeforeRouting
 from gis_service.catalog import Catalog, default_catalog
+from gis_service.datasets.edit_listener import EditListener
 from gis_service.gc_policy import hold_big_data
 from gis_service.maps_catalog import default_maps, load_maps
 from gis_service.settings import Settings, get_settings
@@ -81,6 +83,15 @@ async def match_nothing(app: FastAPI) -> None:
         """The 404 goes nowhere."""
 
     await app.router(scope, receive, send)
+
+
+def edit_listener(app: FastAPI) -> EditListener | None:
+    """A listener (not yet started) refreshing the app's kept answers after each committed
+    edit, unless settings.refresh_ahead is off (the lifespan stops it)."""
+    if not app.state.settings.refresh_ahead:
+        return None
+    app.state.edit_listener = EditListener(app.state.engine, partial(refresh_kept, app.state))
+    return app.state.edit_listener
 
 
 def create_app(

@@ -10,6 +10,7 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
+from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -45,8 +46,8 @@ class ResultCache:
         self.bytes = 0
         self._items: OrderedDict[Hashable, Any] = OrderedDict()
         self._lock = threading.Lock()
-        self._computing: dict[Hashable, tuple[threading.RLock, list[int]]] = {}
-        """Keys being computed: the lock the computing thread holds, and how many wait."""
+        self._computing: dict[Hashable, Future[Any]] = {}
+        """Keys being computed, and what those who ask meanwhile wait for."""
         self.stats = CacheStats()
 
     def __len__(self) -> int:
@@ -87,32 +88,31 @@ class ResultCache:
         """The cached value (hit=True) or a freshly computed and stored one (hit=False).
 
         One thread computes a key at a time: another asking meanwhile waits and takes its
-        value (hit=True), so two planners opening the same city at once build one street
-        graph, not two in twice the memory.
+        value (hit=True) or its error, so two planners opening the same city at once build one
+        street graph, not two in twice the memory, and a question that times out does so once.
         """
         hit, value = self.get(key)
         if hit:
             return value, True
         with self._lock:
-            lock, waiting = self._computing.setdefault(key, (threading.RLock(), [0]))
-            waiting[0] += 1
+            running = self._computing.get(key)
+            if running is None:
+                mine: Future[Any] = Future()
+                self._computing[key] = mine
+        if running is not None:
+            return running.result(), True  # the computing thread's value, or its error
         try:
-            with lock:
-                with self._lock:
-                    found = key in self._items
-                    if found:
-                        self._items.move_to_end(key)
-                        value = self._items[key]
-                if found:  # computed by the thread this one waited for
-                    return value, True
-                value = compute()
-                self.put(key, value)
-                return value, False
+            value = compute()
+        except BaseException as exc:
+            mine.set_exception(exc)
+            raise
+        else:
+            self.put(key, value)
+            mine.set_result(value)
+            return value, False
         finally:
             with self._lock:
-                waiting[0] -= 1
-                if not waiting[0]:
-                    del self._computing[key]
+                del self._computing[key]
 
 
 def _size(value: Any) -> int:

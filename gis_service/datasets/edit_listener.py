@@ -38,6 +38,7 @@ class EditListener:
         self._on_write = on_write
         self._conn: Any = None
         self._pending = False
+        self._failures = 0
         self._stop = threading.Event()
         self._started = False
         self._start_lock = threading.Lock()
@@ -58,21 +59,21 @@ class EditListener:
         with self._start_lock:
             if self._started:
                 self._thread.join(timeout)
+                if self._thread.is_alive():
+                    LOG.warning("the edit listener is still refreshing answers at shutdown")
 
     def _run(self) -> None:
-        failures = 0
+        self._failures = 0
         while not self._stop.is_set():
             try:
                 self._listen()
             except Exception as exc:  # the database is down, or restarted
                 self.listening.clear()
-                wait = RETRY_S[min(failures, len(RETRY_S) - 1)]
-                failures += 1
+                wait = RETRY_S[min(self._failures, len(RETRY_S) - 1)]
+                self._failures += 1
                 LOG.warning("not listening for edits (answers refresh when asked), "
                             "trying again in %.0f s: %s", wait, exc)  # fmt: skip
                 self._stop.wait(wait)
-            else:
-                failures = 0
 
     def _listen(self) -> None:
         """Listen on a connection of its own (the engine's parameters, out of its pool) until
@@ -86,6 +87,7 @@ class EditListener:
             conn.execute(f"SET application_name = '{NAME}'")
             conn.execute(f"LISTEN {CHANNEL}")
             self.listening.set()
+            self._failures = 0  # listening again: the next loss waits the first step again
             self._conn, self._pending = conn, True  # what was written while nobody listened
             while not self._stop.is_set():
                 if self._pending or list(conn.notifies(timeout=WAIT_S, stop_after=1)):
@@ -99,7 +101,9 @@ class EditListener:
 
     def more_written(self) -> bool:
         """Whether a write has committed since the refresh under way began (on the listening
-        thread, during on_write; the next refresh follows it)."""
+        thread, during on_write; the next refresh follows it), or the listener is stopping."""
+        if self._stop.is_set():
+            return True
         if not self._pending and self._conn is not None:
             self._pending = bool(list(self._conn.notifies(timeout=0.0)))
         return self._pending

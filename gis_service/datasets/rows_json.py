@@ -4,7 +4,7 @@ Number columns are written by orjson straight from their numpy arrays and split 
 text columns all at once when no value needs escaping; other columns value by value. Each
 row's object is then one bytes formatting of its columns' texts. The rendered rows of a table
 are kept with it (by identity, while it lives), joined in blocks that an answer sends as they
-are (api/sent.py). A table spliced from another (datasets/live.py: an edit re-counts a few
+are (api/sent.py). A table spliced from another (datasets/splice.py: an edit re-counts a few
 units) takes the rows it kept from the other's texts, so only its new rows are rendered, and,
 when rows were replaced in place, the other's blocks without new rows.
 """

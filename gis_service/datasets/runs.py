@@ -33,7 +33,7 @@ from gis_service.datasets.area import Area, Box, area_box, margin_box
 from gis_service.datasets.cache import STAIRWELL_TABLES, ResultCache, versions_key
 from gis_service.datasets.changes import Changes
 from gis_service.datasets.coverage import coverage_in_sql, pipeline_of, touched_units
-from gis_service.datasets.live import LiveAnswers, replaced_at, splice_units, with_values_at
+from gis_service.datasets.live import LiveAnswers
 from gis_service.datasets.load import (
     STAIRWELL_TYPES,
     LayerSource,
@@ -47,6 +47,7 @@ from gis_service.datasets.load import (
 )
 from gis_service.datasets.params import ServiceParams, WalkRules, bad
 from gis_service.datasets.shares_refresh import shares_changed_by, unit_changes
+from gis_service.datasets.splice import replaced_at, splice_units, with_values_at
 from gis_service.errors import InvalidInput
 
 Progress = Callable[[str], None]
@@ -438,7 +439,7 @@ def refreshed_shares(
     ids = np.fromiter(written, np.int64, len(written))
     was, is_ = rows_of_ids(before.table, ids), rows_of_ids(table, ids)
     now = Nearest(table, unsnapped=before.unsnapped_after(table, was, is_))
-    for level, shares in before.shares.items():
+    for level, shares in list(before.shares.items()):  # a request may add a level
         col = f"{level}_id"
         units, change = unit_changes(before.table, was, table, is_, col)
         changed = shares_changed_by(shares, col, units, change)

@@ -12,8 +12,8 @@ import numpy as np
 import pandas as pd
 
 from gis_service.analysis.per_unit import as_whole
-from gis_service.datasets.live import with_values_at
 from gis_service.datasets.rows_json import ROWS_JSON
+from gis_service.datasets.splice import with_values_at
 
 SUMMED = ("stairwells", "served_stairwells", "households", "served_households",
           "elderly_households", "served_elderly_households")  # fmt: skip

@@ -32,14 +32,24 @@ def test_a_key_asked_while_it_is_computed_is_computed_once():
     assert cache.get_or_compute("other city", lambda: "its graph") == ("its graph", False)
 
 
-def test_a_failed_computation_leaves_the_key_to_the_next_caller():
-    """A build that fails (a statement timeout) is not kept, and blocks no one after it."""
-    cache = ResultCache()
+def test_a_failed_computation_fails_once_for_all_who_waited_then_is_tried_again():
+    """A build that times out (after 0.3 s here): the two who asked meanwhile get its error at
+    once, not a build each after it, and the next caller builds it anew."""
+    cache, calls, started = ResultCache(), [], threading.Event()
 
     def failing() -> str:
+        calls.append(threading.get_ident())
+        started.set()
+        time.sleep(0.3)
         raise TimeoutError("statement timeout")
 
-    with pytest.raises(TimeoutError):
-        cache.get_or_compute("city", failing)
+    with ThreadPoolExecutor(3) as pool:
+        first = pool.submit(cache.get_or_compute, "city", failing)
+        assert started.wait(5)
+        others = [pool.submit(cache.get_or_compute, "city", failing) for _ in range(2)]
+        for answer in (first, *others):
+            with pytest.raises(TimeoutError):
+                answer.result(5)
+    assert len(calls) == 1
     assert cache.get_or_compute("city", lambda: "graph") == ("graph", False)
     assert cache.get_or_compute("city", failing) == ("graph", True)

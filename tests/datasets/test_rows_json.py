@@ -11,8 +11,8 @@ import pandas as pd
 
 from gis_service.datasets import rows_json
 from gis_service.datasets.formats import dumps, records
-from gis_service.datasets.live import splice_units
 from gis_service.datasets.rows_json import ROWS_JSON, RowsJson, dumps_with_rows, row_texts
+from gis_service.datasets.splice import splice_units
 
 
 def mixed_table() -> pd.DataFrame:
