@@ -23,7 +23,7 @@ LOG = logging.getLogger(__name__)
 CHANNEL = "gis_row_change"
 NAME = "gis-service edit listener"
 """The listening connection's application_name (as pg_stat_activity shows it)."""
-WAIT_S = 1.0
+WAIT_S = 0.2
 """How long one wait for a notification lasts (and so how soon a stop is seen)."""
 RETRY_S = (1.0, 2.0, 5.0, 10.0, 30.0)
 """Waits before opening a lost connection again, one more step each failure in a row."""
