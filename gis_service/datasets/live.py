@@ -202,18 +202,20 @@ class LiveAnswers:
         """Refresh one question from the feed in its asker's scope, with no request; whether
         it was (not when a request is working on it: that request refreshes it)."""
         with self._lock:
-            kept, work = self._kept.get(question), self._working.get(question)
+            kept = self._kept.get(question)
         if kept is None or kept.ahead is None:
             return False
         ahead = kept.ahead
         with ahead.transaction() as conn:  # a connection first: none is awaited under the lock
-            work = work or self._work(question)
+            work = self._work(question)
             if not work.lock.acquire(blocking=False):
                 return False
             try:
                 return self._refreshed_ahead(conn, question, kept, ahead)
             finally:
                 work.lock.release()
+                with self._lock:
+                    self._forget_idle(question)  # dropped meanwhile: no entry left behind
 
     def _refreshed_ahead(self, conn: sa.Connection, question: Hashable, kept: Kept,
                          ahead: Ahead) -> bool:  # fmt: skip
