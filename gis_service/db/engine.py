@@ -27,6 +27,11 @@ not happen (psycopg issues 1089, 1238), and a busy server may be slow once."""
 PROBE_CONNECT_TIMEOUT_S = 5
 """How long a health probe (/health, /ready) waits to connect, in one attempt: a probe must
 answer soon, also when the database's port is held by a program that never answers."""
+KEEPALIVE = {"keepalives": 1, "keepalives_idle": 30, "keepalives_interval": 10,
+             "keepalives_count": 3, "tcp_user_timeout": 60_000}  # fmt: skip
+"""TCP keepalive of every connection (libpq; the URL may set its own): a database gone silent
+(a dead network that sends no reset) is noticed within about a minute, so the edit listener
+listens again and a waiting request is answered 503, rather than either waiting for ever."""
 _PROBING: ContextVar[bool] = ContextVar("probing", default=False)
 
 
@@ -72,8 +77,10 @@ def timed_out_once(attempt: int, exc: psycopg.errors.ConnectionTimeout) -> bool:
 
 def connect_patiently(conninfo: str = "", **params: Any) -> psycopg.Connection[Any]:
     """A psycopg connection (CONNECT_TIMEOUT_S unless the URL sets connect_timeout), tried
-    again when an attempt times out (timed_out_once)."""
+    again when an attempt times out (timed_out_once), with TCP keepalive (KEEPALIVE)."""
     params.setdefault("connect_timeout", CONNECT_TIMEOUT_S)
+    for name, value in KEEPALIVE.items():
+        params.setdefault(name, value)
     for attempt in range(CONNECT_ATTEMPTS):
         try:
             return psycopg.connect(conninfo, **params)

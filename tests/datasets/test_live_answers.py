@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import csv
 import io
+import os
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -293,12 +295,23 @@ def test_edits_are_heard_again_after_the_listening_connection_is_lost(demo_db, s
     refreshed, cache = pair.ask(*COVERAGE)
     assert cache == "hit" and refreshed == pair.from_scratch(*COVERAGE)
     assert pair.refreshes() == 0 and len(rows(demo_db, LISTENING)) == 1  # listening again
+    assert keepalive_of(listener._conn.pgconn.socket) == (1, 30, 10, 3, 60_000)
     pair.kept.server.should_exit = True
     pair.kept.thread.join(10)
     deadline = time.monotonic() + 10
     while rows(demo_db, LISTENING) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert rows(demo_db, LISTENING) == []
+
+
+def keepalive_of(fd: int) -> tuple[int, ...]:
+    """A connection's TCP keepalive as its socket has it: on, idle s, interval s, probes, and
+    the user timeout in ms (a silent network fails the listener, which listens again)."""
+    with socket.socket(fileno=os.dup(fd)) as sock:
+        return (sock.getsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE) and 1,
+                *(sock.getsockopt(socket.IPPROTO_TCP, option) for option in (
+                    socket.TCP_KEEPIDLE, socket.TCP_KEEPINTVL, socket.TCP_KEEPCNT,
+                    socket.TCP_USER_TIMEOUT)))  # fmt: skip
 
 
 def test_an_answer_not_asked_for_long_waits_to_be_asked(demo_db, serve, tokens, monkeypatch):
