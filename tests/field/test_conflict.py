@@ -102,6 +102,38 @@ def test_conflict_shows_both_values_and_saves_the_choice(
                                                                   ("grid02", "30")]
 
 
+def test_changes_of_different_fields_merge_without_asking(
+    field_server: FieldServer, contexts: Any
+) -> None:
+    """A planner changed the notes after the page loaded the stairwell; the worker's survey
+    left them alone (counts and status): both are saved, with no question to the worker (a
+    three-way merge: each field takes the change of the side that made it)."""
+    engine = field_server.engine
+    target = stairwells_of(engine, 2)[6]
+    context = phone(contexts, target["lon"], target["lat"], size=SMALL_PHONE, locale="zh-CN")
+    page = context.new_page()
+    sign_in(page, field_server, "grid02")
+    with field_server.client("planner") as planner:
+        url = f"/collections/stairwells/items/{target['id']}"
+        etag = planner.get(url).headers["ETag"]
+        changed = planner.patch(
+            url, json={"type": "Feature", "properties": {"notes": "planner note"}},
+            headers={"If-Match": etag, "Content-Type": "application/merge-patch+json"})
+        assert changed.status_code == 200, changed.text
+
+    open_stairwell(page, target["id"])
+    fill_survey(page, {"households": 31, "elderly_households": 7, "consent_agree": 21,
+                       "consent_object": 3})
+    page.click("#survey-save")
+    wait_pending(page, 0)
+    assert page.query_selector("form#conflict") is None
+    saved = stairwells_of(engine, 2)[6]
+    assert (saved["households"], saved["elderly_households"], saved["consent_agree"],
+            saved["consent_object"]) == (31, 7, 21, 3)
+    assert saved["notes"] == "planner note" and saved["survey_status"] == "visited"
+    assert saved["version"] == target["version"] + 2
+
+
 def test_who_changed_is_told_only_for_stairwells_in_reach(field_server: FieldServer) -> None:
     engine = field_server.engine
     mine = stairwells_of(engine, 2)[0]

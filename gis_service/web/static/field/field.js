@@ -335,7 +335,7 @@
     chrome();
     FieldOutbox.init({user: cfg.user.username, urls: cfg.urls, csrfCookie: cfg.csrf.cookie, csrfHeader: cfg.csrf.header}, {
       changed: pendingChanged, saved: FieldMap.saved,
-      conflict: function (op) { FieldForms.openConflict(op); },
+      conflict: function (op) { FieldForms.conflicted(op); },
       failed: function () { FieldForms.openOutbox(); },
       auth: function () { mark('auth', 'expired'); FieldForms.notice(t('sign_in_again')); }
     }).then(function () { FieldOutbox.flush(); });

@@ -236,15 +236,50 @@
     });
   }
 
-  function openConflict(op) {
-    if (op.kind === 'patch' && global.FieldHouseholds) { return FieldHouseholds.openConflict(op); }
+  /** A conflicted survey edit read three ways (the version it was made on, the worker's
+   * values, the server's now): the fields it sends, those the two sides differ on, and for each
+   * of these the side that alone changed it (null: both did, differently). */
+  function threeWay(op) {
     var mine = op.patch, theirs = op.theirs || {}, base = op.base_values || {};
     var sent = PATCHED.filter(function (k) {  // never the counts of a register (theirs now, or when saved)
       return Object.prototype.hasOwnProperty.call(mine, k) && !(theirs.has_register && COUNTS.indexOf(k) >= 0);
     });
     var names = sent.filter(function (k) { return shown(mine[k]) !== shown(theirs[k]); });
-    var rows = names.map(function (k) {
-      var preset = shown(theirs[k]) === shown(base[k]) ? 'mine' : (shown(mine[k]) === shown(base[k]) ? 'theirs' : null);
+    var alone = {};
+    names.forEach(function (k) {
+      alone[k] = shown(theirs[k]) === shown(base[k]) ? 'mine' : (shown(mine[k]) === shown(base[k]) ? 'theirs' : null);
+    });
+    return {sent: sent, names: names, alone: alone};
+  }
+  /** The values a conflicted edit saves: each field the sides differ on as `side(k)` says
+   * ('mine', 'theirs', or null: not chosen yet, and nothing is saved), the others the worker's. */
+  function chosenValues(op, three, side) {
+    var chosen = {};
+    var missing = false;
+    three.sent.forEach(function (k) {
+      var picked = three.names.indexOf(k) < 0 ? 'mine' : side(k);
+      if (!picked) { missing = true; return; }
+      chosen[k] = picked === 'mine' ? op.patch[k] : (op.theirs || {})[k];
+    });
+    return missing ? null : chosen;
+  }
+  /** A 412 on a survey edit: saved at once when no field was changed by both sides (each takes
+   * the change of the side that made it), else shown to the worker to choose. */
+  function conflicted(op) {
+    if (op.kind !== 'patch') {
+      var three = threeWay(op);
+      var merged = chosenValues(op, three, function (k) { return three.alone[k]; });
+      if (merged) { return FieldOutbox.resolve(op, merged); }
+    }
+    return openConflict(op);
+  }
+
+  function openConflict(op) {
+    if (op.kind === 'patch' && global.FieldHouseholds) { return FieldHouseholds.openConflict(op); }
+    var mine = op.patch, theirs = op.theirs || {};
+    var three = threeWay(op);
+    var rows = three.names.map(function (k) {
+      var preset = three.alone[k];
       var choice = function (side, value) {
         return el('label', {class: 'pick ' + side}, [
           el('input', {type: 'radio', name: 'pick-' + k, value: side, checked: preset === side}),
@@ -262,15 +297,11 @@
         }})])]));
     form.addEventListener('submit', function (ev) {
       ev.preventDefault();
-      var chosen = {};
-      var missing = false;
-      sent.forEach(function (k) {
-        if (names.indexOf(k) < 0) { chosen[k] = mine[k]; return; }
+      var chosen = chosenValues(op, three, function (k) {
         var picked = form.querySelector('input[name="pick-' + k + '"]:checked');
-        if (!picked) { missing = true; return; }
-        chosen[k] = picked.value === 'mine' ? mine[k] : theirs[k];
+        return picked ? picked.value : null;
       });
-      if (missing) { error.textContent = t('choose_all'); return; }
+      if (!chosen) { error.textContent = t('choose_all'); return; }
       FieldOutbox.resolve(op, chosen).then(FieldMap.closeSheet);
     });
     FieldMap.showSheet(t('conflict') + ' · ' + t('stairwell') + ' ' + (op.label || op.stairwell_id), [form], 'conflict');
@@ -317,6 +348,7 @@
   function clearSpot() { if (spot) { spot.remove(); spot = null; } picking = null; }
 
   global.FieldForms = {clearSpot: clearSpot, openSurvey: openSurvey, openIssue: openIssue, openConflict: openConflict,
+                       conflicted: conflicted,
                        openOutbox: openOutbox, mapClicked: mapClicked, notice: notice, resize: resize,
                        shrinkPhoto: shrinkPhoto};
 })(window);

@@ -3,8 +3,8 @@
  * A survey is two steps: the visit record (POST /field/surveys), then the stairwell itself
  * (PATCH through the features API with If-Match). A 'patch' edit is that second step alone, on
  * a feature of any layer (a household's visit and vote, its proof photo uploaded first). A 412
- * turns the edit into a conflict that waits for the worker's choice; it is never overwritten
- * silently. Edits of one feature go in order, each building on the version the one before saved. */
+ * turns the edit into a conflict, kept with the server's version: the page merges it when the
+ * two changed different fields, else the worker chooses; a field is never overwritten silently. Edits of one feature go in order, each building on the version the one before saved. */
 (function (global) {
   'use strict';
 
