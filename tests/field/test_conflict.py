@@ -4,6 +4,7 @@ worker chooses per field, and exactly the chosen values are saved (never a silen
 from __future__ import annotations
 
 import datetime as dt
+import time
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -109,7 +110,10 @@ def test_changes_of_different_fields_merge_without_asking(
     left them alone (counts and status): both are saved, with no question to the worker (a
     three-way merge: each field takes the change of the side that made it)."""
     engine = field_server.engine
-    target = stairwells_of(engine, 2)[6]
+    free = rows(engine, "SELECT id FROM stairwell s WHERE grid_id = 2 AND NOT has_register AND "
+                "NOT EXISTS (SELECT 1 FROM household h WHERE h.stairwell_id = s.id) "
+                "ORDER BY id DESC LIMIT 1")[0]["id"]  # its counts are the worker's to write
+    target = next(s for s in stairwells_of(engine, 2) if s["id"] == free)
     context = phone(contexts, target["lon"], target["lat"], size=SMALL_PHONE, locale="zh-CN")
     page = context.new_page()
     sign_in(page, field_server, "grid02")
@@ -125,9 +129,12 @@ def test_changes_of_different_fields_merge_without_asking(
     fill_survey(page, {"households": 31, "elderly_households": 7, "consent_agree": 21,
                        "consent_object": 3})
     page.click("#survey-save")
+    deadline = time.monotonic() + 30
+    while (saved := next(s for s in stairwells_of(engine, 2) if s["id"] == free))["version"] \
+            < target["version"] + 2 and time.monotonic() < deadline:
+        time.sleep(0.1)  # the planner's edit, then the worker's merged one
     wait_pending(page, 0)
     assert page.query_selector("form#conflict") is None
-    saved = stairwells_of(engine, 2)[6]
     assert (saved["households"], saved["elderly_households"], saved["consent_agree"],
             saved["consent_object"]) == (31, 7, 21, 3)
     assert saved["notes"] == "planner note" and saved["survey_status"] == "visited"
