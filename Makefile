@@ -79,15 +79,11 @@ pgrouting:
 	  echo "installing postgresql-15-pgrouting"; apt-get update -qq; \
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends postgresql-15-pgrouting; }
 
+# every script of benchmarks/ but the helpers they share
+BENCHMARKS = $(sort $(filter-out benchmarks/common.py benchmarks/http_load.py,$(wildcard benchmarks/*.py)))
+
 bench: venv pgrouting
-	$(BIN)/python benchmarks/demo_scale.py
-	$(BIN)/python benchmarks/analysis_network.py
-	$(BIN)/python benchmarks/analysis_siting.py
-	$(BIN)/python benchmarks/analysis_crowflies.py
-	$(BIN)/python benchmarks/analysis_network_pgrouting.py
-	$(BIN)/python benchmarks/distributed.py
-	$(BIN)/python benchmarks/load.py
-	$(BIN)/python benchmarks/walking_agreement.py
+	@set -e; for script in $(BENCHMARKS); do $(BIN)/python $$script; done
 
 faults: venv
 	$(call run_suite,-q -m faults tests)

@@ -83,6 +83,14 @@ def wait_until_ready(url: str, process: subprocess.Popen[bytes], what: str) -> N
 @contextmanager
 def server(argv: list[str], env: dict[str, str], port: int, ready: str) -> Iterator[str]:
     """A uvicorn subprocess, up when `ready` answers 200; stopped afterwards."""
+    with served(argv, env, port, ready) as (base, _):
+        yield base
+
+
+@contextmanager
+def served(argv: list[str], env: dict[str, str], port: int,
+           ready: str) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:  # fmt: skip
+    """server, also giving its process (e.g. for cpu_seconds)."""
     process = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", *argv, "--host", "127.0.0.1", "--port", str(port),
          "--log-level", "warning", "--no-access-log"],
@@ -90,10 +98,16 @@ def server(argv: list[str], env: dict[str, str], port: int, ready: str) -> Itera
     )  # fmt: skip
     try:
         wait_until_ready(f"http://127.0.0.1:{port}{ready}", process, f"server {argv[0]}")
-        yield f"http://127.0.0.1:{port}"
+        yield f"http://127.0.0.1:{port}", process
     finally:
         process.terminate()
         process.wait(timeout=30)
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU seconds (user + system, all its threads) a process has used so far (Linux)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def demo_city(cluster: Any, stairwells: int) -> tuple[sa.Engine, DemoReport, float]:

@@ -6,14 +6,18 @@ thread per server process listens on its own connection to the primary (a standb
 listen) and, for each burst of notifications, calls `on_write` (LiveAnswers.refresh_ahead): the
 planner who asks right after an edit finds the answer refreshed, or waits for the refresh
 already under way. `on_write` is given `more_written`, which says whether another write has
-committed since, so a long pass can stop and start again with the question asked last. A lost
-connection is opened again; while it is down, answers are refreshed when asked, as without it.
+committed since, so a long pass can stop and start again with the question asked last. Passes
+take at most SHARE of the listener's time: under a steady stream of saves the edits that come
+while it rests are one pass, and a request in between refreshes its own answer, as without the
+listener. A lost connection is opened again; while it is down, answers are refreshed when
+asked, as without it.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -25,6 +29,11 @@ NAME = "gis-service edit listener"
 """The listening connection's application_name (as pg_stat_activity shows it)."""
 WAIT_S = 0.2
 """How long one wait for a notification lasts (and so how soon a stop is seen)."""
+SHARE = 0.25
+"""At most this share of the time goes to passes: after each, the listener rests (1 / SHARE - 1)
+times as long as it took. Without a bound, four kept questions on a 1M city under five field
+saves a second took 0.9 of the machine's two cores, eight times what refreshing when asked
+took (benchmarks/edit_stream.py)."""
 RETRY_S = (1.0, 2.0, 5.0, 10.0, 30.0)
 """Waits before opening a lost connection again, one more step each failure in a row."""
 
@@ -109,7 +118,9 @@ class EditListener:
         return self._pending
 
     def _written(self) -> None:
+        started = time.monotonic()
         try:
             self._on_write(self.more_written)
         except Exception:  # a refresh that fails is done again when its answer is asked
             LOG.warning("refreshing answers after an edit failed", exc_info=True)
+        self._stop.wait((time.monotonic() - started) * (1 / SHARE - 1))  # edits meanwhile wait
