@@ -17,6 +17,18 @@ def rows(engine: Engine, sql: str, **params: object) -> list[Any]:
         return list(conn.execute(sa.text(sql), params).mappings())
 
 
+def office_edit(server: FieldServer, layer: str, feature_id: int,
+                properties: Mapping[str, object]) -> None:  # fmt: skip
+    """The planner changes a feature at the office (If-Match its version now): it must succeed."""
+    with server.client("planner") as planner:
+        url = f"/collections/{layer}/items/{feature_id}"
+        etag = planner.get(url).headers["ETag"]
+        changed = planner.patch(url, json={"type": "Feature", "properties": dict(properties)},
+                                headers={"If-Match": etag,
+                                         "Content-Type": "application/merge-patch+json"})
+        assert changed.status_code == 200, changed.text
+
+
 def stairwells_of(engine: Engine, grid: int) -> list[Any]:
     """A grid's stairwells with their survey fields and position, by id."""
     return rows(engine, "SELECT id, households, elderly_households, consent_agree, consent_object, "

@@ -14,6 +14,7 @@ from tests.field.conftest import FieldServer
 from tests.field.pages import (
     SMALL_PHONE,
     fill_survey,
+    office_edit,
     open_stairwell,
     phone,
     rows,
@@ -34,15 +35,8 @@ def test_conflict_shows_both_values_and_saves_the_choice(
     sign_in(page, field_server, "grid02")
 
     # a planner changes the stairwell after the page has loaded it
-    with field_server.client("planner") as planner:
-        url = f"/collections/stairwells/items/{target['id']}"
-        etag = planner.get(url).headers["ETag"]
-        changed = planner.patch(
-            url,
-            json={"type": "Feature", "properties": {"households": 40, "notes": "planner count",
-                                                    "survey_status": "follow_up"}},
-            headers={"If-Match": etag, "Content-Type": "application/merge-patch+json"})
-        assert changed.status_code == 200, changed.text
+    office_edit(field_server, "stairwells", target["id"],
+                {"households": 40, "notes": "planner count", "survey_status": "follow_up"})
 
     mine = {"households": 30, "elderly_households": 9, "consent_agree": 20, "consent_object": 4,
             "survey_status": "visited", "notes": "worker count"}
@@ -117,13 +111,7 @@ def test_changes_of_different_fields_merge_without_asking(
     context = phone(contexts, target["lon"], target["lat"], size=SMALL_PHONE, locale="zh-CN")
     page = context.new_page()
     sign_in(page, field_server, "grid02")
-    with field_server.client("planner") as planner:
-        url = f"/collections/stairwells/items/{target['id']}"
-        etag = planner.get(url).headers["ETag"]
-        changed = planner.patch(
-            url, json={"type": "Feature", "properties": {"notes": "planner note"}},
-            headers={"If-Match": etag, "Content-Type": "application/merge-patch+json"})
-        assert changed.status_code == 200, changed.text
+    office_edit(field_server, "stairwells", target["id"], {"notes": "planner note"})
 
     open_stairwell(page, target["id"])
     fill_survey(page, {"households": 31, "elderly_households": 7, "consent_agree": 21,

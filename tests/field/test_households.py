@@ -13,6 +13,7 @@ from tests.field.conftest import FieldServer
 from tests.field.pages import (
     SMALL_PHONE,
     lose_first_answer,
+    office_edit,
     open_stairwell,
     phone,
     rows,
@@ -140,13 +141,14 @@ def test_another_grids_worker_is_refused(register_server: FieldServer) -> None:
     assert after["version"] == flat["version"]  # nothing written
 
 
-def test_a_vote_changed_meanwhile_waits_for_the_workers_choice(
-    register_server: FieldServer, phones: Any
-) -> None:
-    server, engine = register_server, register_server.engine
-    flat = rows(engine, "SELECT h.id, h.stairwell_id, h.version, ST_X(h.geom) AS lon, "
-                "ST_Y(h.geom) AS lat FROM household h JOIN stairwell s ON s.id = h.stairwell_id "
-                "WHERE s.grid_id = 2 ORDER BY h.id LIMIT 1")[0]  # fmt: skip
+def vote_offline(server: FieldServer, phones: Any, vote: str,
+                 order: str = "ASC") -> tuple[Any, Any, Any]:  # fmt: skip
+    """A grid worker's phone records a vote for the first (or last: order DESC) flat of grid 2
+    while offline: its context, the page and the flat as it was."""
+    flat = rows(server.engine, "SELECT h.id, h.stairwell_id, h.version, h.area_m2, "
+                "ST_X(h.geom) AS lon, ST_Y(h.geom) AS lat FROM household h JOIN stairwell s "
+                f"ON s.id = h.stairwell_id WHERE s.grid_id = 2 ORDER BY h.id {order} "
+                "LIMIT 1")[0]  # fmt: skip
     context = phone(phones, flat["lon"], flat["lat"], SMALL_PHONE)
     page = context.new_page()
     sign_in(page, server, "grid02")
@@ -155,15 +157,18 @@ def test_a_vote_changed_meanwhile_waits_for_the_workers_choice(
     page.wait_for_selector(item)
     context.set_offline(True)
     page.tap(f"{item} .record-vote")
-    page.tap(f"{item} .vote-pick[data-vote=abstain]")
+    page.tap(f"{item} .vote-pick[data-vote={vote}]")
     page.tap(f"{item} .save-vote")
     wait_pending(page, 1)
-    with server.client("planner") as planner:  # meanwhile, at the office
-        changed = planner.patch(f"/collections/households/items/{flat['id']}",
-                                json={"type": "Feature", "properties": {"vote": "object"}},
-                                headers={"If-Match": f'"{flat["version"]}"',
-                                         "Content-Type": "application/merge-patch+json"})
-        assert changed.status_code == 200, changed.text
+    return context, page, flat
+
+
+def test_a_vote_changed_meanwhile_waits_for_the_workers_choice(
+    register_server: FieldServer, phones: Any
+) -> None:
+    server, engine = register_server, register_server.engine
+    context, page, flat = vote_offline(server, phones, "abstain")
+    office_edit(server, "households", flat["id"], {"vote": "object"})  # meanwhile, at the office
     context.set_offline(False)
     page.evaluate("FieldOutbox.flush()")
     page.wait_for_selector("#sheet[data-view=conflict] .conflict-row", timeout=30_000)
@@ -176,6 +181,28 @@ def test_a_vote_changed_meanwhile_waits_for_the_workers_choice(
     wait_pending(page, 0, timeout=30_000)
     stored = rows(engine, "SELECT vote, recorded_by FROM household WHERE id = :h", h=flat["id"])[0]
     assert (stored["vote"], stored["recorded_by"]) == ("abstain", "grid02")
+    logged = rows(engine, "SELECT username FROM edit_log WHERE table_name = 'household' "
+                  "AND feature_id = :h ORDER BY id", h=str(flat["id"]))  # fmt: skip
+    assert [r["username"] for r in logged] == ["planner", "grid02"]
+
+
+def test_a_vote_meets_an_office_change_of_another_field_and_is_saved_without_asking(
+    register_server: FieldServer, phones: Any
+) -> None:
+    """A vote recorded offline while the office corrects the flat's area: the two changes
+    touch different fields, so both are kept and the worker is asked nothing."""
+    server, engine = register_server, register_server.engine
+    context, page, flat = vote_offline(server, phones, "agree", order="DESC")
+    area = float(flat["area_m2"] or 50) + 1.5
+    office_edit(server, "households", flat["id"], {"area_m2": area})  # meanwhile, at the office
+    context.set_offline(False)
+    page.evaluate("FieldOutbox.flush()")
+    wait_pending(page, 0, timeout=30_000)
+    assert page.query_selector("#sheet[data-view=conflict]") is None
+    stored = rows(engine, "SELECT vote, area_m2, recorded_by FROM household WHERE id = :h",
+                  h=flat["id"])[0]  # fmt: skip
+    assert (stored["vote"], float(stored["area_m2"]), stored["recorded_by"]) == (
+        "agree", area, "grid02")
     logged = rows(engine, "SELECT username FROM edit_log WHERE table_name = 'household' "
                   "AND feature_id = :h ORDER BY id", h=str(flat["id"]))  # fmt: skip
     assert [r["username"] for r in logged] == ["planner", "grid02"]

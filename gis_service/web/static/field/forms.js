@@ -236,21 +236,20 @@
     });
   }
 
-  /** A conflicted survey edit read three ways (the version it was made on, the worker's
-   * values, the server's now): the fields it sends, those the two sides differ on, and for each
-   * of these the side that alone changed it (null: both did, differently). */
+  /** A conflicted survey edit read three ways (FieldOutbox.sideOf): the fields it sends, those
+   * the two sides differ on, and for each of these the side that alone changed it (null: both
+   * did, differently). */
   function threeWay(op) {
-    var mine = op.patch, theirs = op.theirs || {}, base = op.base_values || {};
+    var mine = op.patch, theirs = op.theirs || {};
     var sent = PATCHED.filter(function (k) {  // never the counts of a register (theirs now, or when saved)
       return Object.prototype.hasOwnProperty.call(mine, k) && !(theirs.has_register && COUNTS.indexOf(k) >= 0);
     });
-    var names = sent.filter(function (k) { return shown(mine[k]) !== shown(theirs[k]); });
+    var names = sent.filter(function (k) { return !sameShown(mine[k], theirs[k]); });
     var alone = {};
-    names.forEach(function (k) {
-      alone[k] = shown(theirs[k]) === shown(base[k]) ? 'mine' : (shown(mine[k]) === shown(base[k]) ? 'theirs' : null);
-    });
+    names.forEach(function (k) { alone[k] = FieldOutbox.sideOf(op, k, sameShown); });
     return {sent: sent, names: names, alone: alone};
   }
+  function sameShown(a, b) { return shown(a) === shown(b); }
   /** The values a conflicted edit saves: each field the sides differ on as `side(k)` says
    * ('mine', 'theirs', or null: not chosen yet, and nothing is saved), the others the worker's. */
   function chosenValues(op, three, side) {
@@ -263,15 +262,17 @@
     });
     return missing ? null : chosen;
   }
-  /** A 412 on a survey edit: saved at once when no field was changed by both sides (each takes
-   * the change of the side that made it), else shown to the worker to choose. */
+  /** A 412 on an edit: saved at once when no field was changed by both sides (each takes the
+   * change of the side that made it), else shown to the worker to choose. */
   function conflicted(op) {
-    if (op.kind !== 'patch') {
-      var three = threeWay(op);
-      var merged = chosenValues(op, three, function (k) { return three.alone[k]; });
-      if (merged) { return FieldOutbox.resolve(op, merged); }
+    if (op.kind === 'patch') {
+      var keys = Object.keys(op.patch);
+      var fields = op.base_values ? FieldOutbox.merged(op, keys, sameShown) : null;
+      return fields ? FieldOutbox.resolve(op, fields) : openConflict(op);
     }
-    return openConflict(op);
+    var three = threeWay(op);
+    var merged = chosenValues(op, three, function (k) { return three.alone[k]; });
+    return merged ? FieldOutbox.resolve(op, merged) : openConflict(op);
   }
 
   function openConflict(op) {

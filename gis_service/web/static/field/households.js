@@ -95,7 +95,8 @@
         var patch = {vote: choice, visited_on: day.value || today()};
         FieldForms.shrinkPhoto(proof.files && proof.files[0]).then(function (blob) {
           var photo = blob && {blob: blob, url: FieldMap.config.urls.proof.replace('{id}', String(h.id)), field: 'proof_photo_path'};
-          return FieldOutbox.addPatch(LAYER, h.id, s('household') + ' ' + h.door, '"' + h.version + '"', patch, photo)
+          var seen = {vote: h.vote, visited_on: h.visited_on, proof_photo_path: h.proof_photo_path};
+          return FieldOutbox.addPatch(LAYER, h.id, s('household') + ' ' + h.door, '"' + h.version + '"', patch, photo, seen)
             .then(function () { return refresh(); })
             .then(function () { FieldForms.notice(FieldMap.t('saved')); });
         }, function (err) { error.textContent = s('proof') + ': ' + err.message; });
@@ -175,7 +176,7 @@
     refresh();
   }
 
-  /** A household changed on the server meanwhile: keep my vote, or take theirs. */
+  /** A household's vote changed on the server meanwhile too: keep my vote, or take theirs. */
   function openConflict(op) {
     var theirs = op.theirs || {};
     var pick = function (id, label, action) { return el('button', {type: 'button', id: id, class: 'primary', text: label, onclick: action}); };
@@ -190,7 +191,7 @@
 
   function start() {
     if (!global.FieldMap || !FieldMap.config) { return; }
-    FieldOutbox.listen(LAYER, {saved: saved, conflict: openConflict});
+    FieldOutbox.listen(LAYER, {saved: saved, conflict: FieldForms.conflicted});  // merged, or asked
     load().then(refresh).catch(function () { /* offline and never loaded: the form says so */ });
   }
   if (document.readyState === 'complete') { start(); } else { global.addEventListener('load', start); }

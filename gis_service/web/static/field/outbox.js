@@ -293,12 +293,14 @@
   }
 
   /** An edit of one feature of a layer (e.g. a household's visit and vote), in its lane's order;
-   * with `photo` ({blob, url, field}) the photo goes first and the edit sets `field` to it. */
-  function addPatch(layer, featureId, label, baseEtag, patch, photo) {
+   * with `photo` ({blob, url, field}) the photo goes first and the edit sets `field` to it;
+   * `baseValues`, the feature's values as the worker saw them, lets a conflict be merged. */
+  function addPatch(layer, featureId, label, baseEtag, patch, photo, baseValues) {
     return all().then(function (ops) {
       var waiting = ops.some(function (o) { return o.kind === 'patch' && o.layer === layer && o.feature_id === featureId; });
       var op = {kind: 'patch', layer: layer, feature_id: featureId, label: label,
-                base_etag: waiting ? null : baseEtag, patch: patch, patch_key: uuid()};
+                base_etag: waiting ? null : baseEtag, patch: patch, patch_key: uuid(),
+                base_values: baseValues || null};
       if (photo && photo.blob) { op.photo = photo.blob; op.photo_url = photo.url; op.photo_field = photo.field; }
       return add(op);
     });
@@ -306,6 +308,28 @@
 
   function addIssue(feature, photo) {
     return add({kind: 'issue', stage: 'create', feature: feature, photo: photo || null});
+  }
+
+  /** A field of a conflicted edit read three ways (the values the edit was made on, the
+   * worker's, the server's now; `same` compares two): 'mine' when the server's is still the
+   * one the worker saw (or already the worker's), 'theirs' when only the server's changed,
+   * null when both changed it differently. */
+  function sideOf(op, key, same) {
+    var mine = op.patch[key], theirs = (op.theirs || {})[key], base = (op.base_values || {})[key];
+    if (same(mine, theirs) || same(theirs, base)) { return 'mine'; }
+    return same(mine, base) ? 'theirs' : null;
+  }
+
+  /** The values a conflicted edit saves, each field of `keys` from the side sideOf names, or
+   * null when a field was changed by both sides (the worker chooses). */
+  function merged(op, keys, same) {
+    var chosen = {};
+    var both = keys.some(function (k) {
+      var side = sideOf(op, k, same);
+      chosen[k] = side === 'theirs' ? op.theirs[k] : op.patch[k];
+      return side === null;
+    });
+    return both ? null : chosen;
   }
 
   /** The worker's choice in a conflict: saved against the version they were shown. */
@@ -382,7 +406,7 @@
   var state = {auth: false};
   global.FieldOutbox = {
     init: function (config, callbacks) { cfg = config; hooks = callbacks || {}; return notify(); },
-    addSurvey: addSurvey, addIssue: addIssue, addPatch: addPatch, resolve: resolve, discard: discard, retry: retry,
+    addSurvey: addSurvey, addIssue: addIssue, addPatch: addPatch, sideOf: sideOf, merged: merged, resolve: resolve, discard: discard, retry: retry,
     listen: function (layer, callbacks) { listeners[layer] = callbacks; },
     editable: editable, cancel: cancel, correct: correct,
     flush: function () { state.auth = false; return flush(); }, all: all, state: state, uuid: uuid
