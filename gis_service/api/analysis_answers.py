@@ -157,7 +157,7 @@ def answered(
     body, media_type = render(asked.conn, value, hit)
     if ahead is not None and cheap_to_render_again(body):
         live.follow(question, variant, rendered_ahead(bodies, question, variant, render))
-    return sent_and_kept(bodies, asked_for, body, media_type, hit)
+    return sent_and_kept(bodies, asked_for, body, media_type, hit, (*question, *variant))
 
 
 def kept_answer(request: Request, bodies: ResultCache, key: tuple[Any, ...]) -> Response | None:
@@ -197,7 +197,8 @@ def rendered_ahead(
                 return
         body, media_type = render(conn, value, True)
         if not isinstance(body, Streamed):
-            keep(bodies, (*question, versions, *variant), KeptBody(pieces_of(body), media_type))
+            keep(bodies, (*question, versions, *variant), KeptBody(pieces_of(body), media_type),
+                 (*question, *variant))  # fmt: skip
 
     return follow
 
@@ -209,14 +210,15 @@ def pieces_of(body: bytes | Pieces) -> tuple[Piece, ...]:
 
 def sent_and_kept(
     bodies: ResultCache, key: tuple[Any, ...], body: bytes | Pieces | Streamed, media_type: str,
-    hit: bool,
+    hit: bool, slot: tuple[Any, ...] | None = None,
 ) -> Response:  # fmt: skip
     """A new answer's response; its bytes are kept for repeats as the pieces they are sent in,
-    never joined (a streamed answer's once its last part is made)."""
+    never joined (a streamed answer's once its last part is made), packed unless a newer
+    answer of the slot comes first (packed.keep)."""
     if isinstance(body, Streamed):
         parts = sent_then_kept(bodies, key, body.parts, media_type)
         return PartsResponse(parts, media_type, answer_headers(hit))
-    keep(bodies, key, KeptBody(pieces_of(body), media_type, as_sent=not hit))
+    keep(bodies, key, KeptBody(pieces_of(body), media_type, as_sent=not hit), slot)
     return answer(body, media_type, hit)
 
 

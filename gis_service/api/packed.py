@@ -2,8 +2,9 @@
 
 A city's per-stairwell CSV or polygons are 100+ MB; packed they are a tenth of that, so a
 repeated question costs a lookup and a small transfer (browsers and httpx accept zstd). Packing
-runs once per kept answer, in the background while the first answer is sent as it is, so no
-question waits for it; until it is done, repeats are sent unpacked.
+runs once per kept answer, in the background a moment after the first answer is sent as it is,
+so no question waits for it, and not at all for an answer replaced meanwhile (an edit's
+refresh); until it is done, repeats are sent unpacked.
 
 Answers are kept as the pieces they were sent in (api/sent.py: blocks of JSON rows, parts of a
 CSV), never joined into one copy of their megabytes. A kept answer is sent to repeats, so a
@@ -17,6 +18,8 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import time
+from collections import OrderedDict
 from collections.abc import Generator, Hashable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import suppress
@@ -45,6 +48,27 @@ def yield_to_answers() -> None:
 
 
 _PACKER = ThreadPoolExecutor(1, thread_name_prefix="pack", initializer=yield_to_answers)
+SETTLE_S = 0.5
+"""How long a big answer is kept before it is packed: one replaced sooner by a newer answer to
+its question (a stream of field saves refreshing it ahead) is never packed. Without it, a 1M
+city under five saves a second spent 11 of its 15 CPU seconds packing answers nobody asked
+for before they were replaced (benchmarks/edit_stream.py)."""
+SLOTS = 1024
+"""Questions (in one variant) whose latest big answer is remembered, so that one replaced
+before its turn to be packed is not (the last used kept)."""
+_LATEST: OrderedDict[Hashable, Hashable] = OrderedDict()
+_LATEST_LOCK = threading.Lock()
+
+
+def latest_in(slot: Hashable, key: Hashable | None = None) -> Hashable | None:
+    """The key of the slot's latest big answer (made the latest first, when given)."""
+    with _LATEST_LOCK:
+        if key is not None:
+            _LATEST[slot] = key
+        _LATEST.move_to_end(slot)
+        while len(_LATEST) > SLOTS:
+            _LATEST.popitem(last=False)
+        return _LATEST.get(slot)
 
 
 Piece = bytes | memoryview
@@ -106,16 +130,20 @@ def is_big(size: int) -> bool:
     return size >= PACK_FROM_BYTES
 
 
-def keep(bodies: ResultCache, key: Hashable, kept: KeptBody) -> None:
+def keep(bodies: ResultCache, key: Hashable, kept: KeptBody, slot: Hashable | None = None) -> None:
     """Keep an answer's bytes (small: if as_sent made a repeat's bytes here, still in their
     pieces: joining a megabyte costs a new answer more than sending its pieces costs a repeat);
-    a big one is packed, as a repeat gets it, in the background and kept again."""
+    a big one is packed, as a repeat gets it, in the background and kept again, SETTLE_S
+    later, unless a newer answer of its `slot` (the same question in the same variant, after an
+    edit) is kept meanwhile: under a stream of edits only the latest of each is packed."""
     big = is_big(kept.size())
     if not big and kept.as_sent:
         kept = KeptBody(hit_pieces(kept.pieces, kept.media_type), kept.media_type)
     bodies.put(key, kept)
     if big:
-        _PACKER.submit(_pack, bodies, key, kept)
+        if slot is not None:
+            latest_in(slot, key)
+        _PACKER.submit(_pack, bodies, key, kept, slot, time.monotonic() + SETTLE_S)
 
 
 def sent_then_kept(
@@ -148,7 +176,11 @@ def kept_for_repeat(bodies: ResultCache, key: Hashable, kept: KeptBody) -> KeptB
     return ready
 
 
-def _pack(bodies: ResultCache, key: Hashable, kept: KeptBody) -> None:
+def _pack(bodies: ResultCache, key: Hashable, kept: KeptBody, slot: Hashable | None,
+          settled_at: float) -> None:  # fmt: skip
+    time.sleep(max(0.0, settled_at - time.monotonic()))
+    if slot is not None and latest_in(slot) != key:
+        return  # a newer answer to the question came meanwhile: it is packed instead
     found, now = bodies.get(key)
     if not found or now.answer is not kept.answer:
         return  # replaced or dropped meanwhile
