@@ -83,7 +83,7 @@ pgrouting:
 BENCHMARKS = $(sort $(filter-out benchmarks/common.py benchmarks/http_load.py,$(wildcard benchmarks/*.py)))
 
 bench: venv pgrouting
-	@set -e; for script in $(BENCHMARKS); do $(BIN)/python $$script; done
+	@set -e; for script in $(BENCHMARKS); do echo "== $$script" >&2; $(BIN)/python $$script; done
 
 faults: venv
 	$(call run_suite,-q -m faults tests)

@@ -110,6 +110,33 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def idle_priority_cpu_seconds(pid: int) -> float:
+    """CPU seconds used so far by a process's threads at the lowest priority (nice 19: work
+    that only takes the CPU answers leave idle, such as packing kept answers), alive now."""
+    total = 0.0
+    for stat in Path(f"/proc/{pid}/task").glob("*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:  # ended meanwhile
+            continue
+        if int(fields[16]) == 19:
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
+
+
+def postgres_cpu_seconds() -> float:
+    """CPU seconds used so far by this machine's PostgreSQL processes (those alive now)."""
+    total = 0.0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:  # gone meanwhile
+            continue
+        if text.split(" (", 1)[1].startswith("postgres)"):
+            total += cpu_seconds(int(stat.parent.name))
+    return total
+
+
 def demo_city(cluster: Any, stairwells: int) -> tuple[sa.Engine, DemoReport, float]:
     """A database "bench" in a throwaway cluster, migrated, holding the demo city of at least
     `stairwells` stairwells (as `gis-service demo --scale`): engine, load report, seconds."""

@@ -7,8 +7,10 @@ same work, done by the requests). In each, a planner first asks four questions (
 compound and by grid, network and crow-flies shares by compound), so they are kept; then
 field saves (PATCH of a stairwell's households through the API, as the field page sends
 them) come at a steady rate for a while, and meanwhile the planner asks the coverage again
-every second. Measured per server: its CPU seconds during the stream (all threads), the
-answers it refreshed ahead, and the planner's calls (median and slowest). At the end both
+every second. Measured per server: its CPU seconds during the stream (all threads; of them,
+those at the lowest priority, packing big answers with zstd from CPU nothing else wants),
+those of PostgreSQL meanwhile, the saves' real rate, the answers it refreshed ahead, and the
+planner's calls (median and slowest). At the end both
 servers' coverage must equal the PostgreSQL GROUP BY of the same rows. Prints one JSON line.
 Usage: python benchmarks/edit_stream.py [--stairwells 100000] [--rate 5] [--seconds 30]
        python benchmarks/edit_stream.py --database-url URL --token PLANNER_TOKEN
@@ -29,7 +31,13 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
-from common import cpu_seconds, demo_city, served
+from common import (
+    cpu_seconds,
+    demo_city,
+    idle_priority_cpu_seconds,
+    postgres_cpu_seconds,
+    served,
+)
 from planner_latency import COVERAGE_SQL, Planner, coverage_rows, edit
 
 from gis_service.db.cluster import free_port, throwaway_cluster
@@ -70,6 +78,7 @@ def main() -> None:
                             report.tokens["planner"], args))  # fmt: skip
     ahead, asked = out["ahead"], out["when_asked"]
     out["extra_cpu_s"] = round(ahead["server_cpu_s"] - asked["server_cpu_s"], 2)
+    out["extra_postgres_cpu_s"] = round(ahead["postgres_cpu_s"] - asked["postgres_cpu_s"], 2)
     out["extra_cpu_ms_per_edit"] = round(1000 * out["extra_cpu_s"] / ahead["edits"], 1)
     out["cpu_ratio"] = round(ahead["server_cpu_s"] / asked["server_cpu_s"], 2)
     out["call_median_ratio"] = round(ahead["call_median_s"] / asked["call_median_s"], 2)
@@ -105,6 +114,7 @@ def stream(planner: Planner, field: Planner, pid: int, sql: psycopg.Connection,
         {"n": count})]  # fmt: skip
     time.sleep(2.0)  # the server settles after the first answers
     refreshed_before, cpu_before = refreshed(planner), cpu_seconds(pid)
+    postgres_before, idle_before = postgres_cpu_seconds(), idle_priority_cpu_seconds(pid)
     calls: list[float] = []
     done = threading.Event()
 
@@ -123,12 +133,16 @@ def stream(planner: Planner, field: Planner, pid: int, sql: psycopg.Connection,
     wall = time.monotonic() - started
     done.set()
     asker.join()
-    cpu = cpu_seconds(pid) - cpu_before
+    cpu, postgres = cpu_seconds(pid) - cpu_before, postgres_cpu_seconds() - postgres_before
+    idle = idle_priority_cpu_seconds(pid) - idle_before
     final = coverage_rows(planner.get(*QUESTIONS[0][0:1], **QUESTIONS[0][1])[1].json())
     rows = sql.execute(COVERAGE_SQL.format(joins="", where=""), {"year": 2000, "floors": 4})
     peer = {r[0]: tuple(int(v) for v in r[1:]) for r in rows}
-    return {"edits": len(picked), "wall_s": round(wall, 1), "server_cpu_s": round(cpu, 2),
+    calls = calls or [float("nan")]  # a stream shorter than ASK_EVERY_S
+    return {"edits": len(picked), "wall_s": round(wall, 1),
+            "edits_per_s": round(len(picked) / wall, 2), "server_cpu_s": round(cpu, 2),
             "server_cores_busy": round(cpu / wall, 2),
+            "of_which_idle_priority_cpu_s": round(idle, 2), "postgres_cpu_s": round(postgres, 2),
             "refreshed_ahead": refreshed(planner) - refreshed_before, "calls": len(calls),
             "call_median_s": round(statistics.median(calls), 4),
             "call_slowest_s": round(max(calls), 4), "agree": final == peer}  # fmt: skip

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import socket
 import subprocess
 import threading
 import time
@@ -296,3 +298,13 @@ def browser() -> Iterator[Any]:
         chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield chromium
         chromium.close()
+
+
+def keepalive_of(fd: int) -> tuple[int, ...]:
+    """A connection's TCP keepalive as its socket has it: on, idle s, interval s, probes, and
+    the user timeout in ms (a silent network fails the listener, which listens again)."""
+    with socket.socket(fileno=os.dup(fd)) as sock:
+        return (sock.getsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE) and 1,
+                *(sock.getsockopt(socket.IPPROTO_TCP, option) for option in (
+                    socket.TCP_KEEPIDLE, socket.TCP_KEEPINTVL, socket.TCP_KEEPCNT,
+                    socket.TCP_USER_TIMEOUT)))  # fmt: skip

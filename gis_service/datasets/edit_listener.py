@@ -7,7 +7,7 @@ listen) and, for each burst of notifications, calls `on_write` (LiveAnswers.refr
 planner who asks right after an edit finds the answer refreshed, or waits for the refresh
 already under way. `on_write` is given `more_written`, which says whether another write has
 committed since, so a long pass can stop and start again with the question asked last. Passes
-take at most SHARE of the listener's time: under a steady stream of saves the edits that come
+take at most SHARE of a core: under a steady stream of saves the edits that come
 while it rests are one pass, and a request in between refreshes its own answer, as without the
 listener. A lost connection is opened again; while it is down, answers are refreshed when
 asked, as without it.
@@ -30,10 +30,12 @@ NAME = "gis-service edit listener"
 WAIT_S = 0.2
 """How long one wait for a notification lasts (and so how soon a stop is seen)."""
 SHARE = 0.25
-"""At most this share of the time goes to passes: after each, the listener rests (1 / SHARE - 1)
-times as long as it took. Without a bound, four kept questions on a 1M city under five field
-saves a second took 0.9 of the machine's two cores, eight times what refreshing when asked
-took (benchmarks/edit_stream.py)."""
+"""At most this share of a core goes to passes: after each, the listener rests (1 / SHARE - 1)
+times the CPU time its thread spent (not the time it waited for a quiet moment, a connection
+or the database), at most REST_MAX_S. A refresh of four kept questions on a 1M city costs
+about 25 ms of CPU per edit (benchmarks/edit_stream.py)."""
+REST_MAX_S = 5.0
+"""The longest rest after a pass."""
 RETRY_S = (1.0, 2.0, 5.0, 10.0, 30.0)
 """Waits before opening a lost connection again, one more step each failure in a row."""
 
@@ -118,9 +120,10 @@ class EditListener:
         return self._pending
 
     def _written(self) -> None:
-        started = time.monotonic()
+        started = time.thread_time()
         try:
             self._on_write(self.more_written)
         except Exception:  # a refresh that fails is done again when its answer is asked
             LOG.warning("refreshing answers after an edit failed", exc_info=True)
-        self._stop.wait((time.monotonic() - started) * (1 / SHARE - 1))  # edits meanwhile wait
+        spent = time.thread_time() - started
+        self._stop.wait(min(REST_MAX_S, spent * (1 / SHARE - 1)))  # edits meanwhile wait

@@ -75,12 +75,20 @@ def timed_out_once(attempt: int, exc: psycopg.errors.ConnectionTimeout) -> bool:
     return True
 
 
+def keepalive_missing(conninfo: str, params: dict[str, Any]) -> dict[str, Any]:
+    """The KEEPALIVE settings the connection's own (its URL's, or a pg_service entry's) leave
+    unset; none when it turns keepalive off or names a service."""
+    given = {**psycopg.conninfo.conninfo_to_dict(conninfo), **params}
+    if "service" in given or str(given.get("keepalives", "1")) == "0":
+        return {}
+    return {name: value for name, value in KEEPALIVE.items() if name not in given}
+
+
 def connect_patiently(conninfo: str = "", **params: Any) -> psycopg.Connection[Any]:
     """A psycopg connection (CONNECT_TIMEOUT_S unless the URL sets connect_timeout), tried
     again when an attempt times out (timed_out_once), with TCP keepalive (KEEPALIVE)."""
     params.setdefault("connect_timeout", CONNECT_TIMEOUT_S)
-    for name, value in KEEPALIVE.items():
-        params.setdefault(name, value)
+    params.update(keepalive_missing(conninfo, params))
     for attempt in range(CONNECT_ATTEMPTS):
         try:
             return psycopg.connect(conninfo, **params)

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import csv
 import io
-import os
-import socket
 import threading
 import time
 from collections.abc import Callable
@@ -28,7 +26,7 @@ from gis_service.datasets.cache import versions_key
 from gis_service.datasets.changes import changes_since, seen_now
 from gis_service.datasets.live import Ahead, LiveAnswers
 from gis_service.settings import Settings
-from tests.conftest import LiveServer
+from tests.conftest import LiveServer, keepalive_of
 from tests.datasets.conftest import COMPOUND_34, execute, rows
 
 COVERAGE = ("/analysis/coverage", {"level": "compound"})
@@ -302,16 +300,6 @@ def test_edits_are_heard_again_after_the_listening_connection_is_lost(demo_db, s
     while rows(demo_db, LISTENING) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert rows(demo_db, LISTENING) == []
-
-
-def keepalive_of(fd: int) -> tuple[int, ...]:
-    """A connection's TCP keepalive as its socket has it: on, idle s, interval s, probes, and
-    the user timeout in ms (a silent network fails the listener, which listens again)."""
-    with socket.socket(fileno=os.dup(fd)) as sock:
-        return (sock.getsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE) and 1,
-                *(sock.getsockopt(socket.IPPROTO_TCP, option) for option in (
-                    socket.TCP_KEEPIDLE, socket.TCP_KEEPINTVL, socket.TCP_KEEPCNT,
-                    socket.TCP_USER_TIMEOUT)))  # fmt: skip
 
 
 def test_an_answer_not_asked_for_long_waits_to_be_asked(demo_db, serve, tokens, monkeypatch):

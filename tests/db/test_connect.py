@@ -20,6 +20,7 @@ from gis_service.db.cluster import ManagedCluster
 from gis_service.db.engine import PROBE_CONNECT_TIMEOUT_S, check_database, create_db_engine
 from gis_service.errors import DatabaseUnavailable
 from gis_service.tiles.aio import AsyncPool
+from tests.conftest import keepalive_of
 
 pytestmark = pytest.mark.faults
 TIMEOUT_S = 2  # libpq's smallest connect_timeout
@@ -172,3 +173,27 @@ def test_a_health_probe_answers_within_its_own_short_wait(pg_cluster: ManagedClu
         proxy.close()
     assert proxy.accepted == 1
     assert PROBE_CONNECT_TIMEOUT_S <= time.monotonic() - started < PROBE_CONNECT_TIMEOUT_S + 3
+
+
+def test_every_connection_keeps_alive_unless_its_url_says_otherwise(
+    pg_cluster: ManagedCluster,
+) -> None:
+    """The engine's connections have TCP keepalive (a silent network is noticed within about a
+    minute); a URL's own settings win, and keepalives=0 turns it off."""
+    url = make_url(pg_cluster.url())
+    for query, wanted in (({}, (1, 30, 10, 3, 60_000)),
+                          ({"keepalives_idle": "7"}, (1, 7, 10, 3, 60_000))):  # fmt: skip
+        engine = create_db_engine(url.update_query_dict(query).render_as_string(False))
+        try:
+            with engine.connect() as conn:
+                fd = conn.connection.driver_connection.pgconn.socket
+                assert keepalive_of(fd) == wanted
+        finally:
+            engine.dispose()
+    engine = create_db_engine(url.update_query_dict({"keepalives": "0"}).render_as_string(False))
+    try:
+        with engine.connect() as conn:
+            off = keepalive_of(conn.connection.driver_connection.pgconn.socket)
+            assert (off[0], off[4]) == (0, 0)
+    finally:
+        engine.dispose()

@@ -29,6 +29,8 @@ def test_conflict_shows_both_values_and_saves_the_choice(
 ) -> None:
     engine = field_server.engine
     target = stairwells_of(engine, 2)[5]
+    assert target["households"] not in (30, 40)  # both sides change the count and the notes
+    assert target["notes"] not in ("planner count", "worker count")
     context = phone(contexts, target["lon"], target["lat"], size=SMALL_PHONE,
                     locale="zh-CN")
     page = context.new_page()
@@ -127,6 +129,47 @@ def test_changes_of_different_fields_merge_without_asking(
             saved["consent_object"]) == (31, 7, 21, 3)
     assert saved["notes"] == "planner note" and saved["survey_status"] == "visited"
     assert saved["version"] == target["version"] + 2
+
+
+def test_an_edit_waiting_behind_a_merged_one_keeps_the_office_change(
+    field_server: FieldServer, contexts: Any
+) -> None:
+    """Two edits of one stairwell wait in the outbox (the second queued behind the first, as a
+    correction of an edit already on its way is); the office changes the notes meanwhile. The
+    first is merged on its 412 and the second, built on what the first saved, leaves the
+    office's notes alone: neither worker edit undoes them."""
+    engine = field_server.engine
+    free = rows(engine, "SELECT id FROM stairwell s WHERE grid_id = 2 AND NOT has_register AND "
+                "NOT EXISTS (SELECT 1 FROM household h WHERE h.stairwell_id = s.id) "
+                "ORDER BY id DESC OFFSET 1 LIMIT 1")[0]["id"]  # fmt: skip
+    target = next(s for s in stairwells_of(engine, 2) if s["id"] == free)
+    context = phone(contexts, target["lon"], target["lat"], size=SMALL_PHONE)
+    page = context.new_page()
+    sign_in(page, field_server, "grid02")
+    context.set_offline(True)
+    open_stairwell(page, free)
+    fill_survey(page, {"households": 33, "elderly_households": 5, "consent_agree": 20,
+                       "consent_object": 2})
+    page.click("#survey-save")
+    wait_pending(page, 1)
+    page.evaluate("""async () => {
+      const a = (await FieldOutbox.all())[0];
+      const patch = Object.assign({}, a.patch, {survey_status: 'follow_up'});
+      await FieldOutbox.addSurvey(a.stairwell_id, a.label, null,
+                                  Object.assign({}, a.base_values, a.patch), a.values, patch);
+    }""")
+    wait_pending(page, 2)
+    office_edit(field_server, "stairwells", free, {"notes": "office note"})
+    context.set_offline(False)
+    page.evaluate("FieldOutbox.flush()")
+    deadline = time.monotonic() + 30
+    while (saved := next(s for s in stairwells_of(engine, 2) if s["id"] == free))["version"] \
+            < target["version"] + 3 and time.monotonic() < deadline:
+        time.sleep(0.1)  # the office's edit, then the worker's two
+    wait_pending(page, 0)
+    assert page.query_selector("form#conflict") is None
+    assert saved["notes"] == "office note" and saved["households"] == 33
+    assert saved["survey_status"] == "follow_up"
 
 
 def test_who_changed_is_told_only_for_stairwells_in_reach(field_server: FieldServer) -> None:

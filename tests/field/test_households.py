@@ -145,7 +145,7 @@ def vote_offline(server: FieldServer, phones: Any, vote: str,
                  order: str = "ASC") -> tuple[Any, Any, Any]:  # fmt: skip
     """A grid worker's phone records a vote for the first (or last: order DESC) flat of grid 2
     while offline: its context, the page and the flat as it was."""
-    flat = rows(server.engine, "SELECT h.id, h.stairwell_id, h.version, h.area_m2, "
+    flat = rows(server.engine, "SELECT h.id, h.stairwell_id, h.version, h.area_m2, h.vote, "
                 "ST_X(h.geom) AS lon, ST_Y(h.geom) AS lat FROM household h JOIN stairwell s "
                 f"ON s.id = h.stairwell_id WHERE s.grid_id = 2 ORDER BY h.id {order} "
                 "LIMIT 1")[0]  # fmt: skip
@@ -168,6 +168,7 @@ def test_a_vote_changed_meanwhile_waits_for_the_workers_choice(
 ) -> None:
     server, engine = register_server, register_server.engine
     context, page, flat = vote_offline(server, phones, "abstain")
+    assert flat["vote"] not in ("abstain", "object")  # both sides change the vote
     office_edit(server, "households", flat["id"], {"vote": "object"})  # meanwhile, at the office
     context.set_offline(False)
     page.evaluate("FieldOutbox.flush()")

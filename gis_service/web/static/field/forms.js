@@ -111,7 +111,8 @@
         });
         return;
       }
-      FieldOutbox.addSurvey(feature.id, FieldMap.name(feature), feature.etag, Object.assign({}, feature.server), v, patch)
+      var seen = Object.assign({}, feature.properties);  // the server's, with the edits still waiting
+      FieldOutbox.addSurvey(feature.id, FieldMap.name(feature), feature.etag, seen, v, patch)
         .then(function () { FieldMap.closeSheet(); notice(t('saved')); });
     });
     FieldMap.showSheet(t('stairwell') + ' ' + FieldMap.name(feature), [form], 'survey');
@@ -236,20 +237,19 @@
     });
   }
 
-  /** A conflicted survey edit read three ways (FieldOutbox.sideOf): the fields it sends, those
-   * the two sides differ on, and for each of these the side that alone changed it (null: both
-   * did, differently). */
+  /** A conflicted survey edit read three ways (FieldOutbox.sideOf; the counts, asked at each
+   * visit, as the worker's own): the fields it sends, those the two sides differ on, and for
+   * each of these the side that alone changed it (null: both did, differently). */
   function threeWay(op) {
     var mine = op.patch, theirs = op.theirs || {};
     var sent = PATCHED.filter(function (k) {  // never the counts of a register (theirs now, or when saved)
       return Object.prototype.hasOwnProperty.call(mine, k) && !(theirs.has_register && COUNTS.indexOf(k) >= 0);
     });
-    var names = sent.filter(function (k) { return !sameShown(mine[k], theirs[k]); });
+    var names = sent.filter(function (k) { return !FieldOutbox.sameValue(mine[k], theirs[k]); });
     var alone = {};
-    names.forEach(function (k) { alone[k] = FieldOutbox.sideOf(op, k, sameShown); });
+    names.forEach(function (k) { alone[k] = FieldOutbox.sideOf(op, k, COUNTS.indexOf(k) >= 0); });
     return {sent: sent, names: names, alone: alone};
   }
-  function sameShown(a, b) { return shown(a) === shown(b); }
   /** The values a conflicted edit saves: each field the sides differ on as `side(k)` says
    * ('mine', 'theirs', or null: not chosen yet, and nothing is saved), the others the worker's. */
   function chosenValues(op, three, side) {
@@ -262,17 +262,20 @@
     });
     return missing ? null : chosen;
   }
+  var MERGES = 2;  // merges of one edit in a row (a stale read of the server's version) before asking
   /** A 412 on an edit: saved at once when no field was changed by both sides (each takes the
-   * change of the side that made it), else shown to the worker to choose. */
+   * change of the side that made it; a household's vote is the one field asked about), else
+   * shown to the worker to choose. */
   function conflicted(op) {
+    var fields = null;
+    op.merges = (op.merges || 0) + 1;
     if (op.kind === 'patch') {
-      var keys = Object.keys(op.patch);
-      var fields = op.base_values ? FieldOutbox.merged(op, keys, sameShown) : null;
-      return fields ? FieldOutbox.resolve(op, fields) : openConflict(op);
+      fields = op.base_values ? FieldOutbox.merged(op, Object.keys(op.patch), ['vote']) : null;
+    } else {
+      var three = threeWay(op);
+      fields = chosenValues(op, three, function (k) { return three.alone[k]; });
     }
-    var three = threeWay(op);
-    var merged = chosenValues(op, three, function (k) { return three.alone[k]; });
-    return merged ? FieldOutbox.resolve(op, merged) : openConflict(op);
+    return fields && op.merges <= MERGES ? FieldOutbox.resolve(op, fields) : openConflict(op);
   }
 
   function openConflict(op) {

@@ -2,8 +2,8 @@
  * a labelled chip, the owner names when the server sends them (staff, the grid's worker). A tap
  * records a visit and a vote (with an optional photo of the signed form, resized here and sent
  * before the vote that names it): a 'patch' edit of the household through the same outbox (its own
- * Idempotency-Key, If-Match on the version seen, conflicts kept for the worker's choice), offline
- * too. The grid's list comes from /field/households, kept by the service worker for offline use. */
+ * Idempotency-Key, If-Match on the version seen; merged with a change of other fields made
+ * meanwhile, the worker's choice when the vote itself changed), offline too. The grid's list comes from /field/households, kept by the service worker for offline use. */
 (function (global) {
   'use strict';
 
@@ -95,7 +95,8 @@
         var patch = {vote: choice, visited_on: day.value || today()};
         FieldForms.shrinkPhoto(proof.files && proof.files[0]).then(function (blob) {
           var photo = blob && {blob: blob, url: FieldMap.config.urls.proof.replace('{id}', String(h.id)), field: 'proof_photo_path'};
-          var seen = {vote: h.vote, visited_on: h.visited_on, proof_photo_path: h.proof_photo_path};
+          var now = current(h);  // with the edit still waiting, if any: what the worker saw
+          var seen = {vote: now.vote, visited_on: now.visited_on, proof_photo_path: now.proof_photo_path};
           return FieldOutbox.addPatch(LAYER, h.id, s('household') + ' ' + h.door, '"' + h.version + '"', patch, photo, seen)
             .then(function () { return refresh(); })
             .then(function () { FieldForms.notice(FieldMap.t('saved')); });

@@ -4,7 +4,9 @@
  * (PATCH through the features API with If-Match). A 'patch' edit is that second step alone, on
  * a feature of any layer (a household's visit and vote, its proof photo uploaded first). A 412
  * turns the edit into a conflict, kept with the server's version: the page merges it when the
- * two changed different fields, else the worker chooses; a field is never overwritten silently. Edits of one feature go in order, each building on the version the one before saved. */
+ * two changed different fields (each edit keeps the values the worker saw), else the worker
+ * chooses; a change someone else made is never undone silently, by the merged edit or by the
+ * edits waiting behind it. Edits of one feature go in order, each building on the version the one before saved. */
 (function (global) {
   'use strict';
 
@@ -108,11 +110,22 @@
     return op.kind === 'patch' ? op.layer + ':' + op.feature_id : op.key;
   }
 
-  function rebase(lane, etag) {  // later edits of the same feature build on this one
+  /** The next edit of the lane builds on the version just saved: a field it left as the worker
+   * saw it takes the saved value (a merge kept someone else's change there: not undone). */
+  function rebase(lane, etag, saved) {
     return all().then(function (ops) {
       return Promise.all(ops.filter(function (o) {
         return o.kind !== 'issue' && laneOf(o) === lane && o.base_etag === null;
-      }).slice(0, 1).map(function (o) { o.base_etag = etag; return put(o); }));
+      }).slice(0, 1).map(function (o) {
+        o.base_etag = etag;
+        if (o.base_values && saved) {
+          Object.keys(o.patch).forEach(function (k) {
+            if (sameValue(o.patch[k], o.base_values[k]) && k in saved) { o.patch[k] = saved[k]; }
+          });
+          o.base_values = Object.assign({}, saved);
+        }
+        return put(o);
+      }));
     });
   }
 
@@ -142,7 +155,7 @@
         if (r.ok) {
           var etag = r.headers.get('ETag');
           return r.json().then(function (feature) {
-            return finish(op).then(function () { return rebase(laneOf(op), etag); }).then(function () {
+            return finish(op).then(function () { return rebase(laneOf(op), etag, feature.properties); }).then(function () {
               var own = (op.kind === 'patch' && listeners[op.layer]) || hooks;
               if (own.saved) { own.saved(op, feature, etag); }
               return 'done';
@@ -310,24 +323,32 @@
     return add({kind: 'issue', stage: 'create', feature: feature, photo: photo || null});
   }
 
-  /** A field of a conflicted edit read three ways (the values the edit was made on, the
-   * worker's, the server's now; `same` compares two): 'mine' when the server's is still the
-   * one the worker saw (or already the worker's), 'theirs' when only the server's changed,
-   * null when both changed it differently. */
-  function sideOf(op, key, same) {
+  /** Whether two values read the same (none, null and '' alike; numbers as their text). */
+  function sameValue(a, b) {
+    var none = function (v) { return v === null || v === undefined || v === ''; };
+    return none(a) ? none(b) : !none(b) && String(a) === String(b);
+  }
+
+  /** A field of a conflicted edit read three ways (the values the worker saw, the worker's,
+   * the server's now): 'mine' when the server's is still the one the worker saw (or already
+   * the worker's), 'theirs' when only the server's changed, null when both changed it
+   * differently. `typed`: the worker wrote this field anew (a count asked at each visit), so
+   * it counts as changed by them even when it is the value they saw. */
+  function sideOf(op, key, typed) {
     var mine = op.patch[key], theirs = (op.theirs || {})[key], base = (op.base_values || {})[key];
-    if (same(mine, theirs) || same(theirs, base)) { return 'mine'; }
-    return same(mine, base) ? 'theirs' : null;
+    if (sameValue(mine, theirs) || sameValue(theirs, base)) { return 'mine'; }
+    return sameValue(mine, base) && !typed ? 'theirs' : null;
   }
 
   /** The values a conflicted edit saves, each field of `keys` from the side sideOf names, or
-   * null when a field was changed by both sides (the worker chooses). */
-  function merged(op, keys, same) {
+   * null when a field of `askAbout` (all of them when not given) was changed by both sides:
+   * the worker chooses. Another field changed by both keeps the worker's. */
+  function merged(op, keys, askAbout) {
     var chosen = {};
     var both = keys.some(function (k) {
-      var side = sideOf(op, k, same);
+      var side = sideOf(op, k, false);
       chosen[k] = side === 'theirs' ? op.theirs[k] : op.patch[k];
-      return side === null;
+      return side === null && (!askAbout || askAbout.indexOf(k) >= 0);
     });
     return both ? null : chosen;
   }
@@ -336,6 +357,7 @@
   function resolve(op, chosen) {
     op.patch = chosen;
     op.base_etag = op.theirs_etag;
+    op.base_values = Object.assign({}, op.theirs);  // the version it is now sent against
     op.patch_key = uuid();
     op.state = 'pending';
     delete op.theirs;
@@ -394,7 +416,8 @@
   function correct(op, values, patch) {
     return hold(op).then(function (fresh) {
       if (!fresh) {
-        return addSurvey(op.stairwell_id, op.label, null, op.base_values, values, patch).then(function () { return false; });
+        var seen = Object.assign({}, op.base_values, op.patch);  // the worker saw the edit before it
+        return addSurvey(op.stairwell_id, op.label, null, seen, values, patch).then(function () { return false; });
       }
       fresh.values = values; fresh.patch = patch; fresh.corrected = new Date().toISOString();
       return put(fresh).then(function () { release(fresh); return notify(); })
@@ -406,7 +429,7 @@
   var state = {auth: false};
   global.FieldOutbox = {
     init: function (config, callbacks) { cfg = config; hooks = callbacks || {}; return notify(); },
-    addSurvey: addSurvey, addIssue: addIssue, addPatch: addPatch, sideOf: sideOf, merged: merged, resolve: resolve, discard: discard, retry: retry,
+    addSurvey: addSurvey, addIssue: addIssue, addPatch: addPatch, sameValue: sameValue, sideOf: sideOf, merged: merged, resolve: resolve, discard: discard, retry: retry,
     listen: function (layer, callbacks) { listeners[layer] = callbacks; },
     editable: editable, cancel: cancel, correct: correct,
     flush: function () { state.auth = false; return flush(); }, all: all, state: state, uuid: uuid
