@@ -14,6 +14,7 @@ from typing import Any
 
 import httpx
 import numpy as np
+import psutil
 import psycopg
 import shapely
 import sqlalchemy as sa
@@ -90,7 +91,7 @@ def server(argv: list[str], env: dict[str, str], port: int, ready: str) -> Itera
 @contextmanager
 def served(argv: list[str], env: dict[str, str], port: int,
            ready: str) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:  # fmt: skip
-    """server, also giving its process (e.g. for cpu_seconds)."""
+    """server, also giving its process (e.g. for cpu_of)."""
     process = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", *argv, "--host", "127.0.0.1", "--port", str(port),
          "--log-level", "warning", "--no-access-log"],
@@ -104,10 +105,52 @@ def served(argv: list[str], env: dict[str, str], port: int,
         process.wait(timeout=30)
 
 
-def cpu_seconds(pid: int) -> float:
-    """CPU seconds (user + system, all its threads) a process has used so far (Linux)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+def cpu_of(process: psutil.Process, reaped: bool = False) -> float:
+    """User + system CPU-seconds of a process so far (0 when it is gone); with reaped, of the
+    children it has waited for instead."""
+    try:
+        times = process.cpu_times()
+    except psutil.NoSuchProcess:
+        return 0.0
+    if reaped:
+        return float(times.children_user + times.children_system)
+    return float(times.user + times.system)
+
+
+class Processes:
+    """CPU-seconds of a process and (with tree) all its descendants, kept by pid."""
+
+    def __init__(self, root: psutil.Process, tree: bool = True) -> None:
+        """The process root, with its descendants when tree."""
+        self.root = root
+        self.tree = tree
+        self.seen: dict[int, psutil.Process] = {root.pid: root}
+
+    def cpu(self) -> dict[int, float]:
+        """CPU-seconds so far of every process seen, by pid."""
+        for child in self.root.children(recursive=True) if self.tree else []:
+            self.seen.setdefault(child.pid, child)
+        return {pid: cpu_of(p) for pid, p in self.seen.items()}
+
+
+class Backends:
+    """CPU-seconds of one PostgreSQL cluster: its postmaster's children alive (by pid) and
+    those it reaped (short-lived backends, parallel query workers)."""
+
+    def __init__(self, conninfo: str) -> None:
+        """The postmaster of the cluster behind conninfo."""
+        with psycopg.connect(conninfo) as conn:  # its backend is alive while asked
+            row = conn.execute("SELECT pg_backend_pid()").fetchone()
+            assert row is not None
+            parent = psutil.Process(int(row[0])).parent()
+        assert parent is not None
+        self.children = Processes(parent)
+
+    def cpu(self) -> float:
+        """CPU-seconds of its children so far (the postmaster's own idle loop left out)."""
+        alive = self.children.cpu()
+        alive.pop(self.children.root.pid)
+        return sum(alive.values()) + cpu_of(self.children.root, reaped=True)
 
 
 def idle_priority_cpu_seconds(pid: int) -> float:
@@ -123,18 +166,6 @@ def idle_priority_cpu_seconds(pid: int) -> float:
             total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
     return total
 
-
-def postgres_cpu_seconds() -> float:
-    """CPU seconds used so far by this machine's PostgreSQL processes (those alive now)."""
-    total = 0.0
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            text = stat.read_text()
-        except OSError:  # gone meanwhile
-            continue
-        if text.split(" (", 1)[1].startswith("postgres)"):
-            total += cpu_seconds(int(stat.parent.name))
-    return total
 
 
 def demo_city(cluster: Any, stairwells: int) -> tuple[sa.Engine, DemoReport, float]:

@@ -30,14 +30,9 @@ import time
 from pathlib import Path
 from typing import Any
 
+import psutil
 import psycopg
-from common import (
-    cpu_seconds,
-    demo_city,
-    idle_priority_cpu_seconds,
-    postgres_cpu_seconds,
-    served,
-)
+from common import Backends, cpu_of, demo_city, idle_priority_cpu_seconds, served
 from planner_latency import COVERAGE_SQL, Planner, coverage_rows, edit
 
 from gis_service.db.cluster import free_port, throwaway_cluster
@@ -98,29 +93,31 @@ def both(url: str, conninfo: str, token: str, args: Any) -> dict[str, Any]:
             with served(["benchmarks.common:make_app", "--factory"], env, free_port(),
                         "/health") as (base, process):  # fmt: skip
                 out[name] = stream(Planner(base, token), Planner(base, token), process.pid,
-                                   sql, args)  # fmt: skip
+                                   sql, Backends(conninfo), args)  # fmt: skip
     return out
 
 
 def stream(planner: Planner, field: Planner, pid: int, sql: psycopg.Connection,
-           args: Any) -> dict[str, Any]:  # fmt: skip
+           database: Backends, args: Any) -> dict[str, Any]:  # fmt: skip
     """Ask the questions, then run the saves and the planner's calls; the figures."""
-    for path, params in QUESTIONS:
-        planner.get(path, **params)
+    for question, given in QUESTIONS:
+        planner.get(question, **given)
     count = int(args.rate * args.seconds)
     picked = [r[0] for r in sql.execute(
         "SELECT s.id FROM stairwell s WHERE NOT EXISTS (SELECT 1 FROM household h WHERE "
         "h.stairwell_id = s.id) AND NOT s.has_register ORDER BY random() LIMIT %(n)s",
         {"n": count})]  # fmt: skip
     time.sleep(2.0)  # the server settles after the first answers
-    refreshed_before, cpu_before = refreshed(planner), cpu_seconds(pid)
-    postgres_before, idle_before = postgres_cpu_seconds(), idle_priority_cpu_seconds(pid)
+    server = psutil.Process(pid)
+    refreshed_before, cpu_before = refreshed(planner), cpu_of(server)
+    postgres_before, idle_before = database.cpu(), idle_priority_cpu_seconds(pid)
     calls: list[float] = []
     done = threading.Event()
+    path, params = QUESTIONS[0]  # the one the planner asks again
 
     def ask() -> None:
         while not done.wait(ASK_EVERY_S):
-            calls.append(planner.get(*QUESTIONS[0][0:1], **QUESTIONS[0][1])[0])
+            calls.append(planner.get(path, **params)[0])
 
     asker = threading.Thread(target=ask)
     asker.start()
@@ -133,9 +130,9 @@ def stream(planner: Planner, field: Planner, pid: int, sql: psycopg.Connection,
     wall = time.monotonic() - started
     done.set()
     asker.join()
-    cpu, postgres = cpu_seconds(pid) - cpu_before, postgres_cpu_seconds() - postgres_before
+    cpu, postgres = cpu_of(server) - cpu_before, database.cpu() - postgres_before
     idle = idle_priority_cpu_seconds(pid) - idle_before
-    final = coverage_rows(planner.get(*QUESTIONS[0][0:1], **QUESTIONS[0][1])[1].json())
+    final = coverage_rows(planner.get(path, **params)[1].json())
     rows = sql.execute(COVERAGE_SQL.format(joins="", where=""), {"year": 2000, "floors": 4})
     peer = {r[0]: tuple(int(v) for v in r[1:]) for r in rows}
     calls = calls or [float("nan")]  # a stream shorter than ASK_EVERY_S

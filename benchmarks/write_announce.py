@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import sys
 import tempfile
 import threading
 import time
@@ -23,8 +22,7 @@ from pathlib import Path
 import psycopg
 from common import demo_city
 
-sys.path.append(str(Path(__file__).resolve().parents[1]))
-
+from gis_service.datasets.edit_listener import CHANNEL
 from gis_service.db.cluster import throwaway_cluster
 
 TRIGGERS = ("stairwell_announce", "building_announce")
@@ -52,7 +50,7 @@ def timed_writes(conninfo: str, groups: list[list[int]], tag: str) -> float:
 def listen(conninfo: str, stop: threading.Event, heard: list[int]) -> None:
     """A server's listener: LISTEN and take every notification until stopped."""
     with psycopg.connect(conninfo, autocommit=True) as conn:
-        conn.execute("LISTEN gis_row_change")
+        conn.execute(f"LISTEN {CHANNEL}")
         while not stop.is_set():
             heard[0] += len(list(conn.notifies(timeout=0.2)))
 

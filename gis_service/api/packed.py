@@ -60,15 +60,13 @@ _LATEST: OrderedDict[Hashable, Hashable] = OrderedDict()
 _LATEST_LOCK = threading.Lock()
 
 
-def latest_in(slot: Hashable, key: Hashable | None = None) -> Hashable | None:
-    """The key of the slot's latest big answer (made the latest first, when given)."""
+def make_latest(slot: Hashable, key: Hashable) -> None:
+    """Note that the slot's latest big answer is kept under key."""
     with _LATEST_LOCK:
-        if key is not None:
-            _LATEST[slot] = key
+        _LATEST[slot] = key
         _LATEST.move_to_end(slot)
         while len(_LATEST) > SLOTS:
             _LATEST.popitem(last=False)
-        return _LATEST.get(slot)
 
 
 Piece = bytes | memoryview
@@ -142,7 +140,7 @@ def keep(bodies: ResultCache, key: Hashable, kept: KeptBody, slot: Hashable | No
     bodies.put(key, kept)
     if big:
         if slot is not None:
-            latest_in(slot, key)
+            make_latest(slot, key)
         _PACKER.submit(_pack, bodies, key, kept, slot, time.monotonic() + SETTLE_S)
 
 
@@ -179,7 +177,9 @@ def kept_for_repeat(bodies: ResultCache, key: Hashable, kept: KeptBody) -> KeptB
 def _pack(bodies: ResultCache, key: Hashable, kept: KeptBody, slot: Hashable | None,
           settled_at: float) -> None:  # fmt: skip
     time.sleep(max(0.0, settled_at - time.monotonic()))
-    if slot is not None and latest_in(slot) != key:
+    with _LATEST_LOCK:
+        replaced = slot is not None and _LATEST.get(slot, key) != key
+    if replaced:
         return  # a newer answer to the question came meanwhile: it is packed instead
     found, now = bodies.get(key)
     if not found or now.answer is not kept.answer:

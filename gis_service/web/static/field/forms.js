@@ -208,7 +208,6 @@
   }
 
   /* ---- conflicts: both values side by side, the worker picks ---- */
-  function shown(v) { return v === null || v === undefined || v === '' ? '–' : String(v); }
   /** A value as a person reads it: status codes as their labels. */
   function readable(name, v) {
     if (v === null || v === undefined || v === '') { return '–'; }
@@ -247,7 +246,7 @@
     });
     var names = sent.filter(function (k) { return !FieldOutbox.sameValue(mine[k], theirs[k]); });
     var alone = {};
-    names.forEach(function (k) { alone[k] = FieldOutbox.sideOf(op, k, COUNTS.indexOf(k) >= 0); });
+    names.forEach(function (k) { alone[k] = FieldOutbox.sideOf(op, k, isCount(k)); });
     return {sent: sent, names: names, alone: alone};
   }
   /** The values a conflicted edit saves: each field the sides differ on as `side(k)` says
@@ -267,16 +266,13 @@
    * change of the side that made it; a household's vote is the one field asked about), else
    * shown to the worker to choose. */
   function conflicted(op) {
-    var fields = null;
     op.merges = (op.merges || 0) + 1;
-    if (op.kind === 'patch') {
-      fields = op.base_values ? FieldOutbox.merged(op, Object.keys(op.patch), ['vote']) : null;
-    } else {
-      var three = threeWay(op);
-      fields = chosenValues(op, three, function (k) { return three.alone[k]; });
-    }
+    var fields = op.kind === 'patch'
+      ? op.base_values && FieldOutbox.merged(op, Object.keys(op.patch), ['vote'])
+      : FieldOutbox.merged(op, threeWay(op).sent, null, isCount);
     return fields && op.merges <= MERGES ? FieldOutbox.resolve(op, fields) : openConflict(op);
   }
+  function isCount(k) { return COUNTS.indexOf(k) >= 0; }
 
   function openConflict(op) {
     if (op.kind === 'patch' && global.FieldHouseholds) { return FieldHouseholds.openConflict(op); }

@@ -342,11 +342,12 @@
 
   /** The values a conflicted edit saves, each field of `keys` from the side sideOf names, or
    * null when a field of `askAbout` (all of them when not given) was changed by both sides:
-   * the worker chooses. Another field changed by both keeps the worker's. */
-  function merged(op, keys, askAbout) {
+   * the worker chooses. Another field changed by both keeps the worker's. `typed(k)`: sideOf's
+   * typed, per field. */
+  function merged(op, keys, askAbout, typed) {
     var chosen = {};
     var both = keys.some(function (k) {
-      var side = sideOf(op, k, false);
+      var side = sideOf(op, k, Boolean(typed && typed(k)));
       chosen[k] = side === 'theirs' ? op.theirs[k] : op.patch[k];
       return side === null && (!askAbout || askAbout.indexOf(k) >= 0);
     });

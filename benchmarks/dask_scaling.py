@@ -33,30 +33,28 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-# This script shares its name with the `distributed` package: keep its folder off the path.
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+import numpy as np
+import pandas as pd
+import psutil
+import psycopg
+import sqlalchemy as sa
+from common import Backends, Processes
 
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-import psutil  # noqa: E402
-import psycopg  # noqa: E402
-import sqlalchemy as sa  # noqa: E402
-
-from gis_service.datasets.area import Area  # noqa: E402
-from gis_service.datasets.params import service_params  # noqa: E402
-from gis_service.datasets.runs import coverage_table, nearest_table, service_inputs  # noqa: E402
-from gis_service.db import migrate  # noqa: E402
-from gis_service.db.cluster import ensure_postgis, throwaway_cluster  # noqa: E402
-from gis_service.db.engine import create_db_engine  # noqa: E402
-from gis_service.distributed import (  # noqa: E402
+from gis_service.datasets.area import Area
+from gis_service.datasets.params import service_params
+from gis_service.datasets.runs import coverage_table, nearest_table, service_inputs
+from gis_service.db import migrate
+from gis_service.db.cluster import ensure_postgis, throwaway_cluster
+from gis_service.db.engine import create_db_engine
+from gis_service.distributed import (
     coverage_all,
     dask_client,
     district_partitions,
     nearest_all,
     partitions,
 )
-from gis_service.gc_policy import hold_big_data  # noqa: E402
-from gis_service.ingest.demo_load import load_demo  # noqa: E402
+from gis_service.gc_policy import hold_big_data
+from gis_service.ingest.demo_load import load_demo
 
 
 def equal(a: pd.DataFrame, b: pd.DataFrame) -> bool:
@@ -67,54 +65,6 @@ def equal(a: pd.DataFrame, b: pd.DataFrame) -> bool:
     except AssertionError:
         return False
     return True
-
-
-def cpu_of(process: psutil.Process, reaped: bool = False) -> float:
-    """User + system CPU-seconds of a process so far (0 when it is gone); with reaped, of the
-    children it has waited for instead."""
-    try:
-        times = process.cpu_times()
-    except psutil.NoSuchProcess:
-        return 0.0
-    if reaped:
-        return float(times.children_user + times.children_system)
-    return float(times.user + times.system)
-
-
-class Processes:
-    """CPU-seconds of a process and (with tree) all its descendants, kept by pid."""
-
-    def __init__(self, root: psutil.Process, tree: bool = True) -> None:
-        """The process root, with its descendants when tree."""
-        self.root = root
-        self.tree = tree
-        self.seen: dict[int, psutil.Process] = {root.pid: root}
-
-    def cpu(self) -> dict[int, float]:
-        """CPU-seconds so far of every process seen, by pid."""
-        for child in self.root.children(recursive=True) if self.tree else []:
-            self.seen.setdefault(child.pid, child)
-        return {pid: cpu_of(p) for pid, p in self.seen.items()}
-
-
-class Backends:
-    """CPU-seconds of one PostgreSQL cluster: its postmaster's children alive (by pid) and
-    those it reaped (short-lived backends, parallel query workers)."""
-
-    def __init__(self, conninfo: str) -> None:
-        """The postmaster of the cluster behind conninfo."""
-        with psycopg.connect(conninfo) as conn:  # its backend is alive while asked
-            row = conn.execute("SELECT pg_backend_pid()").fetchone()
-            assert row is not None
-            parent = psutil.Process(int(row[0])).parent()
-        assert parent is not None
-        self.children = Processes(parent)
-
-    def cpu(self) -> float:
-        """CPU-seconds of its children so far (the postmaster's own idle loop left out)."""
-        alive = self.children.cpu()
-        alive.pop(self.children.root.pid)
-        return sum(alive.values()) + cpu_of(self.children.root, reaped=True)
 
 
 def warm_worker() -> int:
