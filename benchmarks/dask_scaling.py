@@ -36,15 +36,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import psutil
-import psycopg
 import sqlalchemy as sa
-from common import Backends, Processes
+from common import Backends, Processes, demo_city
 
 from gis_service.datasets.area import Area
 from gis_service.datasets.params import service_params
 from gis_service.datasets.runs import coverage_table, nearest_table, service_inputs
-from gis_service.db import migrate
-from gis_service.db.cluster import ensure_postgis, throwaway_cluster
+from gis_service.db.cluster import throwaway_cluster
 from gis_service.db.engine import create_db_engine
 from gis_service.distributed import (
     coverage_all,
@@ -54,7 +52,6 @@ from gis_service.distributed import (
     partitions,
 )
 from gis_service.gc_policy import hold_big_data
-from gis_service.ingest.demo_load import load_demo
 
 
 def equal(a: pd.DataFrame, b: pd.DataFrame) -> bool:
@@ -87,15 +84,9 @@ def city(target: int, url: str | None) -> Iterator[tuple[str, str, float | None]
         yield url, conninfo, None
         return
     with tempfile.TemporaryDirectory() as tmp, throwaway_cluster(Path(tmp)) as cluster:
-        with psycopg.connect(cluster.conninfo(), autocommit=True) as conn:
-            conn.execute('CREATE DATABASE "city"')
-        ensure_postgis(cluster.conninfo("city"))
-        engine = create_db_engine(cluster.url("city"))
-        migrate.upgrade(engine)
-        started = time.perf_counter()
-        load_demo(engine, target_stairwells=target)
+        engine, _, seconds = demo_city(cluster, target)
         engine.dispose()
-        yield cluster.url("city"), cluster.conninfo("city"), time.perf_counter() - started
+        yield cluster.url("bench"), cluster.conninfo("bench"), seconds
 
 
 Run = tuple[float, float, dict[str, float], Any]
