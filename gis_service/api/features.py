@@ -31,6 +31,7 @@ from gis_service.api.http import (
     limited_body,
     precondition,
     replay,
+    stale,
 )
 from gis_service.api.photos import photo_links
 from gis_service.auth import Principal
@@ -40,7 +41,7 @@ from gis_service.features import access, edit, html
 from gis_service.features import idempotency as idem
 from gis_service.features.crs import Crs, content_crs, parse_crs
 from gis_service.features.docs import route_docs
-from gis_service.features.errors import BadRequest, MethodNotAllowed, PreconditionFailed
+from gis_service.features.errors import BadRequest, MethodNotAllowed
 from gis_service.features.geojson import (
     GEOJSON,
     feature_collection,
@@ -178,9 +179,7 @@ def add_layer_routes(router: APIRouter, layer: Layer, settings: Settings) -> Non
             written = read_feature(layer, parse_body(body), service_area(conn), patch, crs)
             current = access.require(conn, engine, layer, principal, fid, lock=True)
             if not etag_matches(if_match, quote_etag(current.etag), weak=False):
-                raise PreconditionFailed(
-                    f"{layer.id} {fid} is at version {quote_etag(current.etag)}; GET it again"
-                )
+                raise stale(request, layer, fid, current)
             after = edit.update(conn, layer, principal, fid, current, written, replace=not patch)
             return keep(conn, principal, key, answer(request, layer, fid, after, 200))
 
@@ -205,7 +204,7 @@ def add_layer_routes(router: APIRouter, layer: Layer, settings: Settings) -> Non
             return replay(stored)
         current = access.require(conn, engine, layer, principal, fid, lock=True)
         if not etag_matches(if_match, quote_etag(current.etag), weak=False):
-            raise PreconditionFailed(f"{layer.id} {fid} changed since; GET it again")
+            raise stale(request, layer, fid, current)
         edit.delete(conn, layer, principal, fid, current)
         return keep(conn, principal, key, Response(status_code=204))
 

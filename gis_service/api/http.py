@@ -3,6 +3,7 @@ idempotent replays."""
 
 from __future__ import annotations
 
+import orjson
 import sqlalchemy as sa
 from fastapi import Request, Response
 
@@ -12,6 +13,7 @@ from gis_service.features import access
 from gis_service.features import idempotency as idem
 from gis_service.features.crs import STORAGE, Crs, reproject
 from gis_service.features.errors import (
+    PreconditionFailed,
     PreconditionRequired,
     UnsupportedMediaType,
 )
@@ -80,6 +82,15 @@ def answer(
     feature = reproject(current.feature, current.geometry_wkb, crs)
     content = feature_document(feature, item_links(request, layer, fid))
     return Response(content, status_code=status, headers=headers, media_type=GEOJSON)
+
+
+def stale(request: Request, layer: Layer, fid: int, current: access.Current) -> PreconditionFailed:
+    """The 412 of a write whose If-Match is no longer current: it carries the version now (its
+    ETag, and the feature as a GET by the caller gives it), so a client merges or asks at once,
+    never from a second read that a replica or a cache may answer older."""
+    etag = quote_etag(current.etag)
+    feature = orjson.loads(feature_document(current.feature, item_links(request, layer, fid)))
+    return PreconditionFailed(f"{layer.id} {fid} is at version {etag} now", etag, feature)
 
 
 def replay(stored: idem.Answer) -> Response:

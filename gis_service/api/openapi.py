@@ -53,6 +53,8 @@ PROBLEM_SCHEMA: dict[str, Any] = {
             },
         },
         "report": {"type": "object", "description": "an import's report (rows read, rejected)"},
+        "current": {"type": "object", "description": "a stale write's feature as it is now (412; "
+                    "its ETag in the ETag header)"},
     },
 }
 STATUS_TEXT = {
@@ -61,7 +63,8 @@ STATUS_TEXT = {
     403: "The caller's role or grids do not allow this",
     404: "No such resource",
     409: "Conflicts with the stored state (a duplicate, references, a reused Idempotency-Key)",
-    412: "If-Match names an ETag that is no longer current",
+    412: "If-Match names an ETag that is no longer current (a feature's comes with `current`, "
+    "the feature now, and its ETag)",
     413: "The body is larger than the configured limit",
     415: "The body has a media type this operation does not take",
     422: "The input breaks a rule (the problem's `errors` name each field)",

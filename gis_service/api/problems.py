@@ -106,6 +106,9 @@ def install_problem_handlers(app: FastAPI) -> None:
         if isinstance(exc, StepRefused):
             extra.update(exc.details)
         headers = dict(allow(request, status))
+        if isinstance(exc, PreconditionFailed) and exc.etag is not None:
+            headers["ETag"] = exc.etag  # the version now, with the feature: no second read
+            extra["current"] = exc.current
         if isinstance(exc, TooManyAttempts):
             headers["Retry-After"] = str(exc.retry_after)
         return problem(status, title, str(exc), headers, **extra)

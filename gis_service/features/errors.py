@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from gis_service.errors import GisServiceError, InvalidInput
 
 
@@ -22,7 +24,18 @@ class UnsupportedMediaType(GisServiceError):
 
 
 class PreconditionFailed(GisServiceError):
-    """If-Match names a version that is no longer current."""
+    """If-Match names a version that is no longer current; carries that version (its ETag and
+    the feature as the caller reads it), so the client merges or asks without a second read."""
+
+    def __init__(self, message: str, etag: str | None = None,
+                 current: dict[str, Any] | None = None) -> None:  # fmt: skip
+        super().__init__(message)
+        self.etag = etag
+        self.current = current
+
+    def __reduce__(self) -> tuple[object, ...]:
+        """Pickle with the current version."""
+        return (type(self), (str(self), self.etag, self.current))
 
 
 class PreconditionRequired(GisServiceError):

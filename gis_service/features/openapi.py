@@ -27,7 +27,8 @@ STATUS_TEXT = {
     "the role's edit rights in the catalog)",
     404: "No such feature",
     409: "Idempotency-Key reused for another request, a duplicate or references remain",
-    412: "If-Match names an ETag that is no longer current",
+    412: "If-Match names an ETag that is no longer current: the problem's `current` is the "
+    "feature now, its ETag in the ETag header",
     422: "The feature breaks a rule (RFC 9457 problem details name the field)",
     428: "If-Match is required for writes to existing features",
 }

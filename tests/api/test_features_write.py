@@ -110,6 +110,31 @@ def test_writes_need_the_current_etag(api: Clients, demo_db: Engine) -> None:
     assert scalar(demo_db, "SELECT version FROM stairwell WHERE id = :id", id=fid) == 2
 
 
+def test_a_stale_write_is_told_the_version_now(api: Clients, demo_db: Engine) -> None:
+    """A 412 carries the ETag and the feature as the writer reads them: a field phone merges
+    from it, with no second read that a replica or its cache could answer older."""
+    fid = stairwell_in_grid(demo_db, 2)
+    url = f"/collections/stairwells/items/{fid}"
+    with api("planner") as planner, api("grid02") as worker:
+        seen = worker.get(url)
+        office = planner.patch(url, json={"properties": {"notes": "电梯井已测量"}},
+                               headers={"If-Match": seen.headers["etag"]})  # fmt: skip
+        assert office.status_code == 200, office.text
+        before = log_count(demo_db)
+        late = worker.patch(url, json={"properties": {"households": 9}},
+                            headers={"If-Match": seen.headers["etag"]})  # fmt: skip
+        now = worker.get(url)
+        gone = worker.delete(url, headers={"If-Match": seen.headers["etag"]})
+    assert late.status_code == 412 and late.headers["content-type"] == "application/problem+json"
+    assert late.headers["etag"] == office.headers["etag"] == now.headers["etag"]
+    told = late.json()["current"]
+    assert told == now.json()
+    assert told["properties"]["notes"] == "电梯井已测量"
+    assert told["properties"]["households"] == seen.json()["properties"]["households"]
+    assert gone.status_code == 412 and gone.json()["current"] == now.json()
+    assert log_count(demo_db) == before  # nothing written by either
+
+
 def bowtie() -> dict[str, Any]:
     ring = [
         [113.3001, 23.1481],

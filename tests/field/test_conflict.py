@@ -131,6 +131,46 @@ def test_changes_of_different_fields_merge_without_asking(
     assert saved["version"] == target["version"] + 2
 
 
+def test_the_merge_takes_the_version_the_412_carries_not_a_stale_read(
+    field_server: FieldServer, contexts: Any
+) -> None:
+    """After the office's change, every GET of the stairwell still answers the version the page
+    loaded (a read replica behind, a cache on the way): the merge takes the version the 412
+    itself carries, so the worker's counts and the office's notes are both saved, unasked."""
+    engine = field_server.engine
+    free = rows(engine, "SELECT id FROM stairwell s WHERE grid_id = 2 AND NOT has_register AND "
+                "NOT EXISTS (SELECT 1 FROM household h WHERE h.stairwell_id = s.id) "
+                "ORDER BY id DESC OFFSET 2 LIMIT 1")[0]["id"]  # fmt: skip
+    target = next(s for s in stairwells_of(engine, 2) if s["id"] == free)
+    context = phone(contexts, target["lon"], target["lat"], size=SMALL_PHONE)
+    page = context.new_page()
+    sign_in(page, field_server, "grid02")
+    with field_server.client("grid02") as worker:
+        loaded = worker.get(f"/collections/stairwells/items/{free}")
+
+    def behind(route: Any) -> None:
+        if route.request.method != "GET":
+            route.fallback()
+            return
+        route.fulfill(status=200, body=loaded.content, headers={
+            "Content-Type": "application/geo+json", "ETag": loaded.headers["etag"]})
+
+    context.route(f"**/collections/stairwells/items/{free}", behind)
+    open_stairwell(page, free)
+    office_edit(field_server, "stairwells", free, {"notes": "office note"})
+    fill_survey(page, {"households": 34, "elderly_households": 6, "consent_agree": 22,
+                       "consent_object": 1})
+    page.click("#survey-save")
+    deadline = time.monotonic() + 30
+    while (saved := next(s for s in stairwells_of(engine, 2) if s["id"] == free))["version"] \
+            < target["version"] + 2 and time.monotonic() < deadline:
+        page.wait_for_timeout(100)  # the route answers only while the page is served
+    wait_pending(page, 0)
+    assert page.query_selector("form#conflict") is None
+    assert saved["notes"] == "office note" and saved["households"] == 34
+    assert saved["version"] == target["version"] + 2
+
+
 def test_an_edit_waiting_behind_a_merged_one_keeps_the_office_change(
     field_server: FieldServer, contexts: Any
 ) -> None:

@@ -141,14 +141,14 @@ def test_another_grids_worker_is_refused(register_server: FieldServer) -> None:
     assert after["version"] == flat["version"]  # nothing written
 
 
-def vote_offline(server: FieldServer, phones: Any, vote: str,
-                 order: str = "ASC") -> tuple[Any, Any, Any]:  # fmt: skip
-    """A grid worker's phone records a vote for the first (or last: order DESC) flat of grid 2
-    while offline: its context, the page and the flat as it was."""
+def vote_offline(server: FieldServer, phones: Any, vote: str, order: str = "ASC",
+                 offset: int = 0) -> tuple[Any, Any, Any]:  # fmt: skip
+    """A grid worker's phone records a vote for the first (or last: order DESC; offset: that
+    many further) flat of grid 2 while offline: its context, the page and the flat as it was."""
     flat = rows(server.engine, "SELECT h.id, h.stairwell_id, h.version, h.area_m2, h.vote, "
-                "ST_X(h.geom) AS lon, ST_Y(h.geom) AS lat FROM household h JOIN stairwell s "
-                f"ON s.id = h.stairwell_id WHERE s.grid_id = 2 ORDER BY h.id {order} "
-                "LIMIT 1")[0]  # fmt: skip
+                "h.visited_on, ST_X(h.geom) AS lon, ST_Y(h.geom) AS lat FROM household h "
+                "JOIN stairwell s ON s.id = h.stairwell_id WHERE s.grid_id = 2 "
+                f"ORDER BY h.id {order} LIMIT 1 OFFSET :o", o=offset)[0]  # fmt: skip
     context = phone(phones, flat["lon"], flat["lat"], SMALL_PHONE)
     page = context.new_page()
     sign_in(page, server, "grid02")
@@ -185,6 +185,30 @@ def test_a_vote_changed_meanwhile_waits_for_the_workers_choice(
     logged = rows(engine, "SELECT username FROM edit_log WHERE table_name = 'household' "
                   "AND feature_id = :h ORDER BY id", h=str(flat["id"]))  # fmt: skip
     assert [r["username"] for r in logged] == ["planner", "grid02"]
+
+
+def test_taking_the_offices_vote_keeps_the_workers_visit(
+    register_server: FieldServer, phones: Any
+) -> None:
+    """Both sides changed the vote; the worker takes the office's. The vote is the office's, and
+    the worker's visit of that door today is still saved (it is a fact of its own)."""
+    server, engine = register_server, register_server.engine
+    context, page, flat = vote_offline(server, phones, "agree", offset=1)
+    visited = page.evaluate("FieldOutbox.all()")[0]["patch"]["visited_on"]
+    assert flat["vote"] not in ("agree", "object") and str(flat["visited_on"]) != visited
+    office_edit(server, "households", flat["id"], {"vote": "object"})  # meanwhile, at the office
+    context.set_offline(False)
+    page.evaluate("FieldOutbox.flush()")
+    page.wait_for_selector("#sheet[data-view=conflict] .conflict-row", timeout=30_000)
+    page.tap("#vote-take-theirs")
+    wait_pending(page, 0, timeout=30_000)
+    stored = rows(engine, "SELECT vote, visited_on FROM household WHERE id = :h", h=flat["id"])[0]
+    assert (stored["vote"], str(stored["visited_on"])) == ("object", visited)
+    logged = rows(engine, "SELECT username, after -> 'properties' ->> 'vote' AS vote FROM edit_log "
+                  "WHERE table_name = 'household' AND feature_id = :h ORDER BY id",
+                  h=str(flat["id"]))  # fmt: skip
+    assert [(r["username"], r["vote"]) for r in logged] == [("planner", "object"),
+                                                            ("grid02", "object")]  # the visit
 
 
 def test_a_vote_meets_an_office_change_of_another_field_and_is_saved_without_asking(

@@ -177,6 +177,14 @@
     refresh();
   }
 
+  /** Their vote (and its proof) taken: the worker's visit is still saved, as a fact of its own
+   * (the office's, when only the office changed it); nothing to send when it is theirs already. */
+  function takeTheirs(op) {
+    var visit = FieldOutbox.merged(op, ['visited_on'], []);
+    var theirs = op.theirs || {};
+    return FieldOutbox.sameValue(visit.visited_on, theirs.visited_on) ? FieldOutbox.discard(op) : FieldOutbox.resolve(op, visit);
+  }
+
   /** A household's vote changed on the server meanwhile too: keep my vote, or take theirs. */
   function openConflict(op) {
     var theirs = op.theirs || {};
@@ -186,7 +194,7 @@
         el('b', {text: ' ' + FieldMap.t('theirs') + ': '}), chip(theirs.vote)]),
       el('div', {class: 'actions'}, [
         pick('vote-keep-mine', FieldMap.t('mine'), function () { FieldOutbox.resolve(op, op.patch).then(FieldMap.closeSheet); }),
-        pick('vote-take-theirs', FieldMap.t('theirs'), function () { FieldOutbox.discard(op).then(FieldMap.closeSheet); })])];
+        pick('vote-take-theirs', FieldMap.t('theirs'), function () { takeTheirs(op).then(FieldMap.closeSheet); })])];
     FieldMap.showSheet(FieldMap.t('conflict') + ' · ' + (op.label || op.feature_id), rows, 'conflict');
   }
 

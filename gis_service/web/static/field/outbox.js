@@ -129,21 +129,21 @@
     });
   }
 
-  /** A 412: the server's version now, kept beside the edit until the worker chooses. */
-  function conflictOf(op, url) {
-    return send('GET', url).then(function (fresh) {
-      if (!fresh.ok) { return fail(op, fresh); }
-      op.theirs_etag = fresh.headers.get('ETag');
-      return fresh.json().then(function (feature) {
-        op.state = 'conflict';
-        op.theirs = feature.properties;
-        var own = (op.kind === 'patch' && listeners[op.layer]) || hooks;
-        var who = op.kind === 'patch' ? Promise.resolve([]) : changedBy(op);  // stairwells: who and when
-        return who.then(function (changes) {
-          op.theirs_changes = changes;
-          return put(op);
-        }).then(function () { if (own.conflict) { own.conflict(op); } return 'blocked'; });
-      });
+  /** A 412: the server's version now (the answer carries it, and its ETag: no second read that
+   * a replica or a cache could answer older), kept beside the edit until the worker chooses. */
+  function conflictOf(op, r) {
+    return r.clone().json().catch(function () { return {}; }).then(function (problem) {
+      var etag = r.headers.get('ETag');
+      if (!problem.current || !etag) { return fail(op, r); }
+      op.state = 'conflict';
+      op.theirs_etag = etag;
+      op.theirs = problem.current.properties;
+      var own = (op.kind === 'patch' && listeners[op.layer]) || hooks;
+      var who = op.kind === 'patch' ? Promise.resolve([]) : changedBy(op);  // stairwells: who and when
+      return who.then(function (changes) {
+        op.theirs_changes = changes;
+        return put(op);
+      }).then(function () { if (own.conflict) { own.conflict(op); } return 'blocked'; });
     });
   }
 
@@ -162,7 +162,7 @@
             });
           });
         }
-        return r.status === 412 ? conflictOf(op, url) : fail(op, r);
+        return r.status === 412 ? conflictOf(op, r) : fail(op, r);
       });
   }
 
