@@ -65,7 +65,10 @@ def _digest(path: Path) -> str | None:
 
 LEAFLET_JS = [("leaflet", vendor("leaflet", "leaflet.js"))]
 LEAFLET_CSS = [("leaflet_css", vendor("leaflet", "leaflet.css"))]
-VECTORGRID_JS = [("vectorGrid", vendor("leaflet.vectorgrid", "Leaflet.VectorGrid.bundled.min.js"))]
+VECTORGRID_JS = [
+    ("vectorGrid", vendor("leaflet.vectorgrid", "Leaflet.VectorGrid.bundled.min.js")),
+    ("vectorgrid_compat_js", own("vectorgrid-compat.js")),  # right after it, on every page
+]
 FULLSCREEN_JS = [("Control.Fullscreen.js", vendor("leaflet.fullscreen", "Control.FullScreen.js"))]
 FULLSCREEN_CSS = [
     ("Control.FullScreen.css", vendor("leaflet.fullscreen", "Control.FullScreen.css"))

@@ -292,30 +292,12 @@
     });
   };
 
-  /** Leaflet >= 1.8 dropped what Leaflet.VectorGrid 1.3 calls: give it back. */
-  function vectorGridCompat() {
-    if (!L.DomEvent.fakeStop) {
-      L.DomEvent.fakeStop = function (e) { e._stopped = true; };
-    }
-    if (L.VectorGrid && !L.VectorGrid.prototype._gisCompat) {
-      var create = L.VectorGrid.prototype._createLayer;
-      L.VectorGrid.prototype._createLayer = function (feat, pxPerExtent) {
-        var layer = create.call(this, feat, pxPerExtent);
-        // Its point symbols have no latlng: let Leaflet place events by the mouse position.
-        if (layer && feat.type === 1) { layer.getLatLng = null; }
-        return layer;
-      };
-      L.VectorGrid.prototype._gisCompat = true;
-    }
-  }
-
   var PANES = {'gis-choropleth': 435, 'gis-context': 410, 'gis-amenities': 420,
                'gis-reach': 425, 'gis-areas': 430, 'gis-points': 450, 'gis-highlight': 460};
 
   GisMap.init = function (map, config) {
     GisMap.map = map;
     GisMap.config = config;
-    vectorGridCompat();
     Object.keys(PANES).forEach(function (name) {
       map.createPane(name).style.zIndex = PANES[name];
     });

@@ -1,0 +1,33 @@
+/* Leaflet.VectorGrid 1.3 as our pages need it (loaded right after it, on every page that draws
+ * vector tiles): what Leaflet >= 1.8 dropped, given back; and a tile that cannot be fetched
+ * (offline, the server unreachable) drawn empty, not thrown as an uncaught error, and asked for
+ * again when the connection is back. */
+(function (global) {
+  'use strict';
+  var L = global.L;
+  if (!L || !L.VectorGrid || L.VectorGrid.prototype._gisCompat) { return; }
+  if (!L.DomEvent.fakeStop) {
+    L.DomEvent.fakeStop = function (e) { e._stopped = true; };
+  }
+  var create = L.VectorGrid.prototype._createLayer;
+  L.VectorGrid.prototype._createLayer = function (feat, pxPerExtent) {
+    var layer = create.call(this, feat, pxPerExtent);
+    // Its point symbols have no latlng: let Leaflet place events by the mouse position.
+    if (layer && feat.type === 1) { layer.getLatLng = null; }
+    return layer;
+  };
+  L.VectorGrid.prototype._gisCompat = true;
+
+  var missed = [];  // layers with a tile that could not be fetched
+  var fetchTile = L.VectorGrid.Protobuf.prototype._getVectorTilePromise;
+  L.VectorGrid.Protobuf.prototype._getVectorTilePromise = function (coords) {
+    var layer = this;
+    return fetchTile.call(this, coords).catch(function () {
+      if (missed.indexOf(layer) < 0) { missed.push(layer); }
+      return {layers: []};  // as a tile the server has no data for
+    });
+  };
+  global.addEventListener('online', function () {
+    missed.splice(0).forEach(function (layer) { if (layer._map) { layer.redraw(); } });
+  });
+})(window);

@@ -1,0 +1,37 @@
+"""Map tiles the phone has never loaded, asked for while it is offline: the page raises no error
+for them, and draws them once the connection is back."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.field.conftest import FieldServer
+from tests.field.pages import SMALL_PHONE, phone, sign_in, stairwells_of
+
+DRAWN = """() => [...document.querySelectorAll('.leaflet-tile-container svg path')]
+  .filter(p => { const r = p.getBoundingClientRect();
+                 return r.right > 0 && r.left < innerWidth && r.bottom > 0
+                        && r.top < innerHeight; })
+  .length"""
+"""Shapes of the vector tiles on screen (buildings, streets)."""
+
+
+def test_tiles_missed_offline_raise_nothing_and_are_drawn_when_back_online(
+    field_server: FieldServer, contexts: Any
+) -> None:
+    first = stairwells_of(field_server.engine, 2)[0]
+    context = phone(contexts, first["lon"], first["lat"], size=SMALL_PHONE)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    sign_in(page, field_server, "grid02")
+    page.evaluate(f"FieldMap.map.setView([{first['lat']}, {first['lon']}], 17, {{animate: false}})")
+    page.wait_for_function(f"({DRAWN})() > 0", timeout=20_000)
+    context.set_offline(True)
+    page.evaluate("FieldMap.map.setZoom(15, {animate: false})")  # tiles never loaded
+    page.wait_for_timeout(1500)
+    assert errors == []
+    assert page.evaluate(DRAWN) == 0  # nothing to draw them from
+    context.set_offline(False)
+    page.wait_for_function(f"({DRAWN})() > 0", timeout=20_000)
+    assert errors == []
