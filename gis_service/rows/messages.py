@@ -39,6 +39,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "survey_surveyor_is_writer": "网格员只能以本人名义记录调查",
         "vote_in_proposal_unit": "该住户不属于此提案的楼栋或楼房",
         "vote_on_open_proposal": "该提案的表决已结束,投票不能再更改",
+        "household_at_its_stairwell": "住户位于其梯口:请移动梯口,或为住户改选梯口",
     },
     "en": {
         "required": "{label} is required",
@@ -73,13 +74,15 @@ MESSAGES: dict[str, dict[str, str]] = {
         "vote_in_proposal_unit": "the household does not belong to the stairwell or building of "
                                  "this proposal",
         "vote_on_open_proposal": "the proposal's vote has ended: its votes are final",
+        "household_at_its_stairwell": "a household stands at its stairwell's entrance: move "
+                                      "the stairwell, or give the household another one",
     },
 }
 
 TRIGGER_RULES = (
     "stairwell_counts_follow_register", "stairwell_vote_gate", "issue_reporter_is_writer",
     "issue_stairwell_in_issue_grid", "issue_point_in_issue_grid", "survey_surveyor_is_writer",
-    "vote_in_proposal_unit", "vote_on_open_proposal",
+    "vote_in_proposal_unit", "vote_on_open_proposal", "household_at_its_stairwell",
 )  # fmt: skip
 """The rules the tables' triggers refuse writes by (the migrations' gis_refuse calls)."""
 

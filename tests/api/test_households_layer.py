@@ -71,3 +71,39 @@ def test_a_csv_ledger_imports_and_exports(demo_db: Engine, demo_template: DemoTe
         rows = list(csv.DictReader(io.StringIO(export.text)))
         assert sorted(r["door"] for r in rows) == ["101", "102", "201", "202", "301"]
         assert {r["vote"] for r in rows} == {"agree", "object", "abstain", "not_voted"}
+
+
+def test_households_stand_at_their_stairwell_as_it_moves(
+    register_db: Engine, register_template: DemoTemplate
+) -> None:
+    """A stairwell moved through the API takes its households and its proposal along; a
+    household moved alone is refused, naming the rule (not answered 200 with its point put
+    back); its point as read (coordinates rounded) is still taken as the stairwell's."""
+    with register_db.connect() as conn:
+        sid, hid = conn.execute(sa.text(
+            "SELECT h.stairwell_id, h.id FROM household h JOIN retrofit_proposal p "
+            "ON p.stairwell_id = h.stairwell_id ORDER BY h.id LIMIT 1")).one()  # fmt: skip
+    with running(register_db) as live, clients(live, register_template)("planner") as planner:
+        stairwell = planner.get(f"/collections/stairwells/items/{sid}")
+        lon, lat = stairwell.json()["geometry"]["coordinates"]
+        moved = {"type": "Point", "coordinates": [lon + 0.00005, lat]}  # about 5 m east
+        answer = planner.patch(f"/collections/stairwells/items/{sid}", json={"geometry": moved},
+                               headers={"If-Match": stairwell.headers["etag"]})  # fmt: skip
+        assert answer.status_code == 200, answer.text
+        household = planner.get(f"/collections/households/items/{hid}")
+        proposal = planner.get("/collections/proposals/items", params={"stairwell_id": sid})
+        assert household.json()["geometry"] == answer.json()["geometry"]
+        assert {tuple(f["geometry"]["coordinates"]) for f in proposal.json()["features"]} == {
+            tuple(answer.json()["geometry"]["coordinates"])}
+        away = {"type": "Point", "coordinates": [lon + 0.0005, lat]}  # 50 m from its entrance
+        refused = planner.patch(f"/collections/households/items/{hid}", json={"geometry": away},
+                                headers={"If-Match": household.headers["etag"]})  # fmt: skip
+        assert refused.status_code == 422, refused.text
+        [error] = refused.json()["errors"]
+        assert (error["field"], error["constraint"]) == ("geometry", "household_at_its_stairwell")
+        assert planner.get(f"/collections/households/items/{hid}").headers["etag"] == (
+            household.headers["etag"])  # nothing written
+        as_read = planner.put(f"/collections/households/items/{hid}", json=household.json(),
+                              headers={"If-Match": household.headers["etag"]})  # fmt: skip
+        assert as_read.status_code == 200, as_read.text
+        assert as_read.json()["geometry"] == answer.json()["geometry"]
