@@ -294,6 +294,8 @@ def browser() -> Iterator[Any]:
     """One headless Chromium for the session (Playwright's sync API allows one per thread)."""
     from playwright.sync_api import sync_playwright
 
+    # routes see the field page's service worker's own requests (the default from 1.5x on)
+    os.environ.setdefault("PW_EXPERIMENTAL_SERVICE_WORKER_NETWORK_EVENTS", "1")
     with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield chromium

@@ -179,7 +179,7 @@ def add_layer_routes(router: APIRouter, layer: Layer, settings: Settings) -> Non
             written = read_feature(layer, parse_body(body), service_area(conn), patch, crs)
             current = access.require(conn, engine, layer, principal, fid, lock=True)
             if not etag_matches(if_match, quote_etag(current.etag), weak=False):
-                raise stale(request, layer, fid, current)
+                raise stale(request, layer, fid, current, crs)
             after = edit.update(conn, layer, principal, fid, current, written, replace=not patch)
             return keep(conn, principal, key, answer(request, layer, fid, after, 200))
 

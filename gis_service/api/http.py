@@ -79,18 +79,28 @@ def answer(
     headers = {"ETag": quote_etag(current.etag), "Content-Crs": f"<{crs.uri}>"}
     if status == 201:
         headers["Location"] = f"{base_url(request)}/collections/{layer.id}/items/{fid}"
-    feature = reproject(current.feature, current.geometry_wkb, crs)
-    content = feature_document(feature, item_links(request, layer, fid))
+    content = feature_body(request, layer, fid, current, crs)
     return Response(content, status_code=status, headers=headers, media_type=GEOJSON)
 
 
-def stale(request: Request, layer: Layer, fid: int, current: access.Current) -> PreconditionFailed:
+def feature_body(
+    request: Request, layer: Layer, fid: int, current: access.Current, crs: Crs
+) -> bytes:
+    """A stored feature as its answers give it: in the CRS asked, with its links."""
+    feature = reproject(current.feature, current.geometry_wkb, crs)
+    return feature_document(feature, item_links(request, layer, fid))
+
+
+def stale(
+    request: Request, layer: Layer, fid: int, current: access.Current, crs: Crs = STORAGE
+) -> PreconditionFailed:
     """The 412 of a write whose If-Match is no longer current: it carries the version now (its
-    ETag, and the feature as a GET by the caller gives it), so a client merges or asks at once,
-    never from a second read that a replica or a cache may answer older."""
+    ETag, and the feature as a GET by the caller gives it, in the CRS the write was sent in),
+    so a client merges or asks at once, never from a second read that a replica or a cache
+    may answer older."""
     etag = quote_etag(current.etag)
-    feature = orjson.loads(feature_document(current.feature, item_links(request, layer, fid)))
-    return PreconditionFailed(f"{layer.id} {fid} is at version {etag} now", etag, feature)
+    feature = orjson.loads(feature_body(request, layer, fid, current, crs))
+    return PreconditionFailed(f"{layer.id} {fid} is at version {etag} now", etag, feature, crs.uri)
 
 
 def replay(stored: idem.Answer) -> Response:

@@ -23,7 +23,7 @@ from gis_service.api import deps
 from gis_service.api.http import limited_body
 from gis_service.api.problems import PROBLEM_JSON
 from gis_service.api.routes import api_routes
-from gis_service.features.openapi import BEYOND_SCHEMA, SECURITY
+from gis_service.features.openapi import BEYOND_SCHEMA, SECURITY, STALE
 from gis_service.features.openapi import beyond_schema as beyond_schema
 from gis_service.settings import Settings, get_settings
 
@@ -53,8 +53,7 @@ PROBLEM_SCHEMA: dict[str, Any] = {
             },
         },
         "report": {"type": "object", "description": "an import's report (rows read, rejected)"},
-        "current": {"type": "object", "description": "a stale write's feature as it is now (412; "
-                    "its ETag in the ETag header)"},
+        "current": {"type": "object", "description": "a stale write's feature as it is now (412)"},
     },
 }
 STATUS_TEXT = {
@@ -63,8 +62,7 @@ STATUS_TEXT = {
     403: "The caller's role or grids do not allow this",
     404: "No such resource",
     409: "Conflicts with the stored state (a duplicate, references, a reused Idempotency-Key)",
-    412: "If-Match names an ETag that is no longer current (a feature's comes with `current`, "
-    "the feature now, and its ETag)",
+    412: STALE,
     413: "The body is larger than the configured limit",
     415: "The body has a media type this operation does not take",
     422: "The input breaks a rule (the problem's `errors` name each field)",

@@ -108,6 +108,7 @@ def install_problem_handlers(app: FastAPI) -> None:
         headers = dict(allow(request, status))
         if isinstance(exc, PreconditionFailed) and exc.etag is not None:
             headers["ETag"] = exc.etag  # the version now, with the feature: no second read
+            headers["Content-Crs"] = f"<{exc.crs}>"  # of `current`
             extra["current"] = exc.current
         if isinstance(exc, TooManyAttempts):
             headers["Retry-After"] = str(exc.retry_after)

@@ -27,15 +27,19 @@ class PreconditionFailed(GisServiceError):
     """If-Match names a version that is no longer current; carries that version (its ETag and
     the feature as the caller reads it), so the client merges or asks without a second read."""
 
-    def __init__(self, message: str, etag: str | None = None,
-                 current: dict[str, Any] | None = None) -> None:  # fmt: skip
+    def __init__(
+        self, message: str, etag: str | None = None, current: dict[str, Any] | None = None,
+        crs: str | None = None,
+    ) -> None:  # fmt: skip
         super().__init__(message)
         self.etag = etag
         self.current = current
+        self.crs = crs
+        """The URI of the CRS `current` is in."""
 
     def __reduce__(self) -> tuple[object, ...]:
         """Pickle with the current version."""
-        return (type(self), (str(self), self.etag, self.current))
+        return (type(self), (str(self), self.etag, self.current, self.crs))
 
 
 class PreconditionRequired(GisServiceError):

@@ -19,6 +19,9 @@ GEOMETRY_NAMES = {
     "polygon": ["Polygon"],
     "multipolygon": ["MultiPolygon", "Polygon"],
 }
+STALE = ("If-Match names an ETag that is no longer current; a feature's 412 carries the version "
+         "now: its ETag header, and the feature as `current` (in the CRS of Content-Crs)")
+"""What a stale write is answered (the app's document says it of every 412)."""
 STATUS_TEXT = {
     304: "Not modified (If-None-Match names the current ETag)",
     400: "Bad request: unknown parameter, wrong type or bad filter",
@@ -27,8 +30,7 @@ STATUS_TEXT = {
     "the role's edit rights in the catalog)",
     404: "No such feature",
     409: "Idempotency-Key reused for another request, a duplicate or references remain",
-    412: "If-Match names an ETag that is no longer current: the problem's `current` is the "
-    "feature now, its ETag in the ETag header",
+    412: STALE,
     422: "The feature breaks a rule (RFC 9457 problem details name the field)",
     428: "If-Match is required for writes to existing features",
 }
@@ -182,7 +184,7 @@ def answers(ok: dict[int, dict[str, Any]], *codes: int) -> dict[int | str, dict[
     found.update(ok.items())
     for code in codes:
         found[code] = {"description": STATUS_TEXT[code]}
-        if code == 304:
+        if code in (304, 412):
             found[code]["headers"] = {"ETag": {"required": True, "schema": {"type": "string"}}}
     return found
 

@@ -125,6 +125,10 @@ def test_a_stale_write_is_told_the_version_now(api: Clients, demo_db: Engine) ->
                             headers={"If-Match": seen.headers["etag"]})  # fmt: skip
         now = worker.get(url)
         gone = worker.delete(url, headers={"If-Match": seen.headers["etag"]})
+        gk = "http://www.opengis.net/def/crs/EPSG/0/4547"
+        in_gk = worker.patch(url, json={"properties": {"households": 9}},
+                             headers={"If-Match": seen.headers["etag"], "Content-Crs": f"<{gk}>"})
+        now_gk = worker.get(url, params={"crs": gk})
     assert late.status_code == 412 and late.headers["content-type"] == "application/problem+json"
     assert late.headers["etag"] == office.headers["etag"] == now.headers["etag"]
     told = late.json()["current"]
@@ -132,6 +136,8 @@ def test_a_stale_write_is_told_the_version_now(api: Clients, demo_db: Engine) ->
     assert told["properties"]["notes"] == "电梯井已测量"
     assert told["properties"]["households"] == seen.json()["properties"]["households"]
     assert gone.status_code == 412 and gone.json()["current"] == now.json()
+    assert in_gk.status_code == 412 and in_gk.headers["content-crs"] == f"<{gk}>"
+    assert in_gk.json()["current"] == now_gk.json()  # in the CRS the write was sent in
     assert log_count(demo_db) == before  # nothing written by either
 
 

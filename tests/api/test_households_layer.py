@@ -92,7 +92,11 @@ def test_households_stand_at_their_stairwell_as_it_moves(
         assert answer.status_code == 200, answer.text
         household = planner.get(f"/collections/households/items/{hid}")
         proposal = planner.get("/collections/proposals/items", params={"stairwell_id": sid})
+        votes = planner.get("/collections/household_votes/items", params={"household_id": hid})
         assert household.json()["geometry"] == answer.json()["geometry"]
+        assert votes.json()["numberMatched"] >= 1
+        assert {tuple(f["geometry"]["coordinates"]) for f in votes.json()["features"]} == {
+            tuple(answer.json()["geometry"]["coordinates"])}
         assert {tuple(f["geometry"]["coordinates"]) for f in proposal.json()["features"]} == {
             tuple(answer.json()["geometry"]["coordinates"])}
         away = {"type": "Point", "coordinates": [lon + 0.0005, lat]}  # 50 m from its entrance

@@ -195,6 +195,7 @@ def test_every_error_answer_is_problem_json_with_the_one_schema(
     headers = {p["name"]: p for p in patch["parameters"] if p["in"] == "header"}
     assert headers["If-Match"]["required"] and "Idempotency-Key" in headers
     assert {"412", "428", "413", "415"} <= set(patch["responses"])
+    assert patch["responses"]["412"]["headers"]["ETag"]["required"]  # the version now
     tile = document["paths"]["/tiles/{layers}/{z}/{x}/{y}.pbf"]["get"]["responses"]
     assert set(tile["200"]["content"]) == {"application/vnd.mapbox-vector-tile"}
     assert {"204", "304"} <= set(tile)

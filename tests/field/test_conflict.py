@@ -171,6 +171,46 @@ def test_the_merge_takes_the_version_the_412_carries_not_a_stale_read(
     assert saved["version"] == target["version"] + 2
 
 
+def test_a_412_without_the_version_is_read_again_not_left_dead(
+    field_server: FieldServer, contexts: Any
+) -> None:
+    """A proxy (or a server of before) answers the stale edit 412 with no version in it: the
+    page reads the stairwell again and merges, rather than leaving an edit that no retry can
+    save (it would send the same stale If-Match for ever)."""
+    engine = field_server.engine
+    free = rows(engine, "SELECT id FROM stairwell s WHERE grid_id = 2 AND NOT has_register AND "
+                "NOT EXISTS (SELECT 1 FROM household h WHERE h.stairwell_id = s.id) "
+                "ORDER BY id DESC OFFSET 3 LIMIT 1")[0]["id"]  # fmt: skip
+    target = next(s for s in stairwells_of(engine, 2) if s["id"] == free)
+    context = phone(contexts, target["lon"], target["lat"], size=SMALL_PHONE)
+    page = context.new_page()
+    sign_in(page, field_server, "grid02")
+
+    def bare_412(route: Any) -> None:
+        if route.request.method != "PATCH":
+            route.fallback()
+            return
+        answer = route.fetch()
+        if answer.status != 412:
+            route.fulfill(response=answer)
+            return
+        route.fulfill(status=412, content_type="application/problem+json",
+                      body='{"title": "Precondition failed", "status": 412}')
+
+    context.route(f"**/collections/stairwells/items/{free}", bare_412)
+    open_stairwell(page, free)
+    office_edit(field_server, "stairwells", free, {"notes": "office note"})
+    fill_survey(page, {"households": 35, "elderly_households": 6, "consent_agree": 22,
+                       "consent_object": 1})
+    page.click("#survey-save")
+    deadline = time.monotonic() + 30
+    while (saved := next(s for s in stairwells_of(engine, 2) if s["id"] == free))["version"] \
+            < target["version"] + 2 and time.monotonic() < deadline:
+        page.wait_for_timeout(100)  # the route answers only while the page is served
+    wait_pending(page, 0)
+    assert saved["notes"] == "office note" and saved["households"] == 35
+
+
 def test_an_edit_waiting_behind_a_merged_one_keeps_the_office_change(
     field_server: FieldServer, contexts: Any
 ) -> None:

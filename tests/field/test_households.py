@@ -211,6 +211,29 @@ def test_taking_the_offices_vote_keeps_the_workers_visit(
                                                             ("grid02", "object")]  # the visit
 
 
+def test_taking_the_offices_vote_and_visit_shows_them_and_sends_nothing(
+    register_server: FieldServer, phones: Any
+) -> None:
+    """The office recorded another vote and the same visit day as the worker's: taking theirs
+    leaves nothing of the worker's to send, and the list shows the office's vote at once."""
+    server, engine = register_server, register_server.engine
+    context, page, flat = vote_offline(server, phones, "abstain", offset=2)
+    visited = page.evaluate("FieldOutbox.all()")[0]["patch"]["visited_on"]
+    assert flat["vote"] not in ("abstain", "object")
+    office_edit(server, "households", flat["id"], {"vote": "object", "visited_on": visited})
+    before = rows(engine, "SELECT version FROM household WHERE id = :h", h=flat["id"])[0]
+    context.set_offline(False)
+    page.evaluate("FieldOutbox.flush()")
+    page.wait_for_selector("#sheet[data-view=conflict] .conflict-row", timeout=30_000)
+    page.tap("#vote-take-theirs")
+    wait_pending(page, 0, timeout=30_000)
+    open_stairwell(page, flat["stairwell_id"])
+    shown = page.wait_for_selector(f".household[data-id='{flat['id']}']")
+    assert shown.get_attribute("data-vote") == "object"
+    after = rows(engine, "SELECT version, vote FROM household WHERE id = :h", h=flat["id"])[0]
+    assert (after["version"], after["vote"]) == (before["version"], "object")  # nothing sent
+
+
 def test_a_vote_meets_an_office_change_of_another_field_and_is_saved_without_asking(
     register_server: FieldServer, phones: Any
 ) -> None:

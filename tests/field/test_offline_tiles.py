@@ -28,8 +28,12 @@ def test_tiles_missed_offline_raise_nothing_and_are_drawn_when_back_online(
     page.evaluate(f"FieldMap.map.setView([{first['lat']}, {first['lon']}], 17, {{animate: false}})")
     page.wait_for_function(f"({DRAWN})() > 0", timeout=20_000)
     context.set_offline(True)
-    page.evaluate("FieldMap.map.setZoom(15, {animate: false})")  # tiles never loaded
-    page.wait_for_timeout(1500)
+    page.evaluate("""() => {
+      const tiles = Object.values(FieldMap.layers).find(l => l instanceof L.VectorGrid);
+      tiles.once('load', () => { window.tilesDone = true; });  // every tile asked is done
+      FieldMap.map.setZoom(15, {animate: false});  // tiles never loaded
+    }""")
+    page.wait_for_function("window.tilesDone === true", timeout=20_000)
     assert errors == []
     assert page.evaluate(DRAWN) == 0  # nothing to draw them from
     context.set_offline(False)

@@ -1,7 +1,8 @@
 /* Leaflet.VectorGrid 1.3 as our pages need it (loaded right after it, on every page that draws
- * vector tiles): what Leaflet >= 1.8 dropped, given back; and a tile that cannot be fetched
- * (offline, the server unreachable) drawn empty, not thrown as an uncaught error, and asked for
- * again when the connection is back. */
+ * vector tiles): what Leaflet >= 1.8 dropped, given back; and a tile that cannot be fetched or
+ * read (offline, the server unreachable) drawn empty with a warning in the console, not thrown
+ * as an uncaught error, and asked for again when the browser is back online. A tile the server
+ * refuses (4xx, 5xx) VectorGrid itself draws empty. */
 (function (global) {
   'use strict';
   var L = global.L;
@@ -22,7 +23,8 @@
   var fetchTile = L.VectorGrid.Protobuf.prototype._getVectorTilePromise;
   L.VectorGrid.Protobuf.prototype._getVectorTilePromise = function (coords) {
     var layer = this;
-    return fetchTile.call(this, coords).catch(function () {
+    return fetchTile.call(this, coords).catch(function (err) {
+      if (global.console) { console.warn('vector tile ' + coords.z + '/' + coords.x + '/' + coords.y + ' not drawn:', err); }
       if (missed.indexOf(layer) < 0) { missed.push(layer); }
       return {layers: []};  // as a tile the server has no data for
     });

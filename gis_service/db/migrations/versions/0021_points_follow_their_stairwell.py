@@ -7,8 +7,8 @@ Create Date: 2026-12-05
 Households and elevator proposals take their point from their stairwell (a building's proposal
 from the building) when they are written (0010, 0011), but a stairwell moved afterwards left
 them at the old entrance, and an edit that moved a household alone answered 200 with the point
-put back. Now a stairwell's new point is its households' and its proposals' (a building's
-outline its proposals'), in the same transaction; and moving a household away from its
+put back. Now a stairwell's new point is its households', their votes' and its proposals' (a
+building's outline its proposals'), in the same transaction; and moving a household away from its
 stairwell (more than MOVE_TOLERANCE_M) is refused, naming the rule, as a count the register
 gives is (0017): not answered 200 with the edit undone. A new household is still placed at its
 stairwell whatever point it gives (a ledger's approximate one).
@@ -42,6 +42,8 @@ CREATE FUNCTION gis_points_follow_stairwell() RETURNS trigger LANGUAGE plpgsql
 SECURITY DEFINER SET search_path = public AS $$
 BEGIN
     UPDATE household SET geom = NEW.geom WHERE stairwell_id = NEW.id;
+    UPDATE household_vote v SET geom = NEW.geom FROM household h
+    WHERE h.id = v.household_id AND h.stairwell_id = NEW.id;
     UPDATE retrofit_proposal SET geom = NEW.geom WHERE stairwell_id = NEW.id;
     RETURN NULL;
 END $$;
@@ -58,8 +60,8 @@ END $$;
 CREATE TRIGGER building_points_follow AFTER UPDATE OF geom ON building FOR EACH ROW
     WHEN (OLD.geom IS DISTINCT FROM NEW.geom) EXECUTE FUNCTION gis_points_follow_building();
 """
-"""A moved stairwell's households and proposals, and a reshaped building's proposals, take
-the new point (only when the point or outline itself changed: a bulk write of other columns
+"""A moved stairwell's households, their votes and its proposals, and a reshaped building's
+proposals, take the new point (only when the point or outline itself changed: a bulk write of other columns
 costs nothing more)."""
 
 
@@ -68,6 +70,8 @@ def upgrade() -> None:
     op.execute(FOLLOW)
     op.execute("UPDATE household h SET geom = s.geom FROM stairwell s "
                "WHERE s.id = h.stairwell_id AND NOT ST_Equals(h.geom, s.geom)")  # fmt: skip
+    op.execute("UPDATE household_vote v SET geom = h.geom FROM household h "
+               "WHERE h.id = v.household_id AND NOT ST_Equals(v.geom, h.geom)")  # fmt: skip
     op.execute("UPDATE retrofit_proposal p SET geom = s.geom FROM stairwell s "
                "WHERE s.id = p.stairwell_id AND NOT ST_Equals(p.geom, s.geom)")  # fmt: skip
 

@@ -182,7 +182,7 @@
   function takeTheirs(op) {
     var visit = FieldOutbox.merged(op, ['visited_on'], []);
     var theirs = op.theirs || {};
-    return FieldOutbox.sameValue(visit.visited_on, theirs.visited_on) ? FieldOutbox.discard(op) : FieldOutbox.resolve(op, visit);
+    return FieldOutbox.sameValue(visit.visited_on, theirs.visited_on) ? FieldOutbox.accept(op) : FieldOutbox.resolve(op, visit);
   }
 
   /** A household's vote changed on the server meanwhile too: keep my vote, or take theirs. */

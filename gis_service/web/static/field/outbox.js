@@ -129,22 +129,33 @@
     });
   }
 
-  /** A 412: the server's version now (the answer carries it, and its ETag: no second read that
-   * a replica or a cache could answer older), kept beside the edit until the worker chooses. */
-  function conflictOf(op, r) {
-    return r.clone().json().catch(function () { return {}; }).then(function (problem) {
+  /** The callbacks of an edit's page part: a layer's own (households), else the page's. */
+  function hooksOf(op) {
+    return (op.kind === 'patch' && listeners[op.layer]) || hooks;
+  }
+
+  /** A 412: the server's version now, kept beside the edit until the worker chooses. The answer
+   * carries it (no second read that a replica or a cache could answer older); one that does not
+   * (a proxy's, a server before this) is read again, never retried as it is. */
+  function conflictOf(op, url, r) {
+    return r.clone().json().catch(function () { return null; }).then(function (problem) {
       var etag = r.headers.get('ETag');
-      if (!problem.current || !etag) { return fail(op, r); }
-      op.state = 'conflict';
-      op.theirs_etag = etag;
-      op.theirs = problem.current.properties;
-      var own = (op.kind === 'patch' && listeners[op.layer]) || hooks;
-      var who = op.kind === 'patch' ? Promise.resolve([]) : changedBy(op);  // stairwells: who and when
-      return who.then(function (changes) {
-        op.theirs_changes = changes;
-        return put(op);
-      }).then(function () { if (own.conflict) { own.conflict(op); } return 'blocked'; });
+      if (problem && problem.current && etag) { return conflictWith(op, etag, problem.current); }
+      return send('GET', url).then(function (fresh) {
+        if (!fresh.ok) { return fail(op, fresh); }
+        return fresh.json().then(function (feature) { return conflictWith(op, fresh.headers.get('ETag'), feature); });
+      });
     });
+  }
+  function conflictWith(op, etag, feature) {
+    op.state = 'conflict';
+    op.theirs_etag = etag;
+    op.theirs = feature.properties;
+    var who = op.kind === 'patch' ? Promise.resolve([]) : changedBy(op);  // stairwells: who and when
+    return who.then(function (changes) {
+      op.theirs_changes = changes;
+      return put(op);
+    }).then(function () { var own = hooksOf(op); if (own.conflict) { own.conflict(op); } return 'blocked'; });
   }
 
   /** PATCH with If-Match and the edit's own Idempotency-Key; then the next edit of the lane. */
@@ -156,13 +167,13 @@
           var etag = r.headers.get('ETag');
           return r.json().then(function (feature) {
             return finish(op).then(function () { return rebase(laneOf(op), etag, feature.properties); }).then(function () {
-              var own = (op.kind === 'patch' && listeners[op.layer]) || hooks;
+              var own = hooksOf(op);
               if (own.saved) { own.saved(op, feature, etag); }
               return 'done';
             });
           });
         }
-        return r.status === 412 ? conflictOf(op, r) : fail(op, r);
+        return r.status === 412 ? conflictOf(op, url, r) : fail(op, r);
       });
   }
 
@@ -365,15 +376,22 @@
     return put(op).then(notify).then(function () { flush(); });
   }
 
-  function discard(op) {
-    return all().then(function (ops) {
-      var next = ops.filter(function (o) {
-        return op.kind !== 'issue' && laneOf(o) === laneOf(op) && o.base_etag === null && o.key !== op.key;
-      })[0];
-      var work = remove(op.key);
-      if (next) { next.base_etag = op.base_etag; work = work.then(function () { return put(next); }); }
-      return work.then(notify);
+  /** The worker takes the server's version of a conflicted edit as it is: the edit leaves
+   * (discard) and the page shows that version. */
+  function accept(op) {
+    return discard(op).then(function () {
+      var own = hooksOf(op);
+      if (own.saved) { own.saved(op, {properties: op.theirs}, op.theirs_etag); }
     });
+  }
+
+  /** An edit leaves the outbox; the next edit of the feature builds on the version the server
+   * is at: the one a conflict showed (rebase: it keeps that version's values of the fields it
+   * left alone), else the one this edit was to build on. */
+  function discard(op) {
+    return remove(op.key).then(function () {
+      return rebase(laneOf(op), op.theirs_etag || op.base_etag, op.theirs_etag ? op.theirs : null);
+    }).then(notify);
   }
 
   function retry(op, values, patch) {
@@ -430,7 +448,7 @@
   var state = {auth: false};
   global.FieldOutbox = {
     init: function (config, callbacks) { cfg = config; hooks = callbacks || {}; return notify(); },
-    addSurvey: addSurvey, addIssue: addIssue, addPatch: addPatch, sameValue: sameValue, sideOf: sideOf, merged: merged, resolve: resolve, discard: discard, retry: retry,
+    addSurvey: addSurvey, addIssue: addIssue, addPatch: addPatch, sameValue: sameValue, sideOf: sideOf, merged: merged, resolve: resolve, accept: accept, discard: discard, retry: retry,
     listen: function (layer, callbacks) { listeners[layer] = callbacks; },
     editable: editable, cancel: cancel, correct: correct,
     flush: function () { state.auth = false; return flush(); }, all: all, state: state, uuid: uuid
