@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -99,6 +100,15 @@ def test_conflict_shows_both_values_and_saves_the_choice(
                                                                   ("grid02", "30")]
 
 
+def free_stairwell(engine: Any, offset: int) -> Any:
+    """A grid-2 stairwell with no register (its counts are the worker's to write), by offset
+    from the last: each test its own."""
+    free = rows(engine, "SELECT id FROM stairwell s WHERE grid_id = 2 AND NOT has_register AND "
+                "NOT EXISTS (SELECT 1 FROM household h WHERE h.stairwell_id = s.id) "
+                "ORDER BY id DESC OFFSET :o LIMIT 1", o=offset)[0]["id"]  # fmt: skip
+    return next(s for s in stairwells_of(engine, 2) if s["id"] == free)
+
+
 def test_changes_of_different_fields_merge_without_asking(
     field_server: FieldServer, contexts: Any
 ) -> None:
@@ -106,10 +116,8 @@ def test_changes_of_different_fields_merge_without_asking(
     left them alone (counts and status): both are saved, with no question to the worker (a
     three-way merge: each field takes the change of the side that made it)."""
     engine = field_server.engine
-    free = rows(engine, "SELECT id FROM stairwell s WHERE grid_id = 2 AND NOT has_register AND "
-                "NOT EXISTS (SELECT 1 FROM household h WHERE h.stairwell_id = s.id) "
-                "ORDER BY id DESC LIMIT 1")[0]["id"]  # its counts are the worker's to write
-    target = next(s for s in stairwells_of(engine, 2) if s["id"] == free)
+    target = free_stairwell(engine, 0)
+    free = target["id"]
     context = phone(contexts, target["lon"], target["lat"], size=SMALL_PHONE, locale="zh-CN")
     page = context.new_page()
     sign_in(page, field_server, "grid02")
@@ -131,44 +139,53 @@ def test_changes_of_different_fields_merge_without_asking(
     assert saved["version"] == target["version"] + 2
 
 
+def survey_meets_office_note(
+    field_server: FieldServer, contexts: Any, offset: int, households: int,
+    route: Callable[[Any, Any], None],
+) -> Any:  # fmt: skip
+    """The worker surveys a free stairwell (households given) after the office changed its
+    notes, with `route(route, stairwell as loaded)` between the page and the stairwell's URL;
+    the row once both edits are in (or 30 s passed), the outbox empty."""
+    engine = field_server.engine
+    target = free_stairwell(engine, offset)
+    context = phone(contexts, target["lon"], target["lat"], size=SMALL_PHONE)
+    page = context.new_page()
+    sign_in(page, field_server, "grid02")
+    url = f"/collections/stairwells/items/{target['id']}"
+    with field_server.client("grid02") as worker:
+        loaded = worker.get(url)
+    context.route(f"**{url}", lambda through: route(through, loaded))
+    open_stairwell(page, target["id"])
+    office_edit(field_server, "stairwells", target["id"], {"notes": "office note"})
+    fill_survey(page, {"households": households, "elderly_households": 6, "consent_agree": 22,
+                       "consent_object": 1})
+    page.click("#survey-save")
+    deadline = time.monotonic() + 30
+    while (saved := next(s for s in stairwells_of(engine, 2) if s["id"] == target["id"])) \
+            ["version"] < target["version"] + 2 and time.monotonic() < deadline:
+        page.wait_for_timeout(100)  # the route answers only while the page is served
+    wait_pending(page, 0)
+    assert page.query_selector("form#conflict") is None
+    assert saved["version"] == target["version"] + 2
+    return saved
+
+
 def test_the_merge_takes_the_version_the_412_carries_not_a_stale_read(
     field_server: FieldServer, contexts: Any
 ) -> None:
     """After the office's change, every GET of the stairwell still answers the version the page
     loaded (a read replica behind, a cache on the way): the merge takes the version the 412
     itself carries, so the worker's counts and the office's notes are both saved, unasked."""
-    engine = field_server.engine
-    free = rows(engine, "SELECT id FROM stairwell s WHERE grid_id = 2 AND NOT has_register AND "
-                "NOT EXISTS (SELECT 1 FROM household h WHERE h.stairwell_id = s.id) "
-                "ORDER BY id DESC OFFSET 2 LIMIT 1")[0]["id"]  # fmt: skip
-    target = next(s for s in stairwells_of(engine, 2) if s["id"] == free)
-    context = phone(contexts, target["lon"], target["lat"], size=SMALL_PHONE)
-    page = context.new_page()
-    sign_in(page, field_server, "grid02")
-    with field_server.client("grid02") as worker:
-        loaded = worker.get(f"/collections/stairwells/items/{free}")
 
-    def behind(route: Any) -> None:
+    def behind(route: Any, loaded: Any) -> None:
         if route.request.method != "GET":
             route.fallback()
             return
         route.fulfill(status=200, body=loaded.content, headers={
             "Content-Type": "application/geo+json", "ETag": loaded.headers["etag"]})
 
-    context.route(f"**/collections/stairwells/items/{free}", behind)
-    open_stairwell(page, free)
-    office_edit(field_server, "stairwells", free, {"notes": "office note"})
-    fill_survey(page, {"households": 34, "elderly_households": 6, "consent_agree": 22,
-                       "consent_object": 1})
-    page.click("#survey-save")
-    deadline = time.monotonic() + 30
-    while (saved := next(s for s in stairwells_of(engine, 2) if s["id"] == free))["version"] \
-            < target["version"] + 2 and time.monotonic() < deadline:
-        page.wait_for_timeout(100)  # the route answers only while the page is served
-    wait_pending(page, 0)
-    assert page.query_selector("form#conflict") is None
+    saved = survey_meets_office_note(field_server, contexts, 2, 34, behind)
     assert saved["notes"] == "office note" and saved["households"] == 34
-    assert saved["version"] == target["version"] + 2
 
 
 def test_a_412_without_the_version_is_read_again_not_left_dead(
@@ -177,16 +194,8 @@ def test_a_412_without_the_version_is_read_again_not_left_dead(
     """A proxy (or a server of before) answers the stale edit 412 with no version in it: the
     page reads the stairwell again and merges, rather than leaving an edit that no retry can
     save (it would send the same stale If-Match for ever)."""
-    engine = field_server.engine
-    free = rows(engine, "SELECT id FROM stairwell s WHERE grid_id = 2 AND NOT has_register AND "
-                "NOT EXISTS (SELECT 1 FROM household h WHERE h.stairwell_id = s.id) "
-                "ORDER BY id DESC OFFSET 3 LIMIT 1")[0]["id"]  # fmt: skip
-    target = next(s for s in stairwells_of(engine, 2) if s["id"] == free)
-    context = phone(contexts, target["lon"], target["lat"], size=SMALL_PHONE)
-    page = context.new_page()
-    sign_in(page, field_server, "grid02")
 
-    def bare_412(route: Any) -> None:
+    def bare_412(route: Any, _: Any) -> None:
         if route.request.method != "PATCH":
             route.fallback()
             return
@@ -197,17 +206,7 @@ def test_a_412_without_the_version_is_read_again_not_left_dead(
         route.fulfill(status=412, content_type="application/problem+json",
                       body='{"title": "Precondition failed", "status": 412}')
 
-    context.route(f"**/collections/stairwells/items/{free}", bare_412)
-    open_stairwell(page, free)
-    office_edit(field_server, "stairwells", free, {"notes": "office note"})
-    fill_survey(page, {"households": 35, "elderly_households": 6, "consent_agree": 22,
-                       "consent_object": 1})
-    page.click("#survey-save")
-    deadline = time.monotonic() + 30
-    while (saved := next(s for s in stairwells_of(engine, 2) if s["id"] == free))["version"] \
-            < target["version"] + 2 and time.monotonic() < deadline:
-        page.wait_for_timeout(100)  # the route answers only while the page is served
-    wait_pending(page, 0)
+    saved = survey_meets_office_note(field_server, contexts, 3, 35, bare_412)
     assert saved["notes"] == "office note" and saved["households"] == 35
 
 
@@ -219,10 +218,8 @@ def test_an_edit_waiting_behind_a_merged_one_keeps_the_office_change(
     first is merged on its 412 and the second, built on what the first saved, leaves the
     office's notes alone: neither worker edit undoes them."""
     engine = field_server.engine
-    free = rows(engine, "SELECT id FROM stairwell s WHERE grid_id = 2 AND NOT has_register AND "
-                "NOT EXISTS (SELECT 1 FROM household h WHERE h.stairwell_id = s.id) "
-                "ORDER BY id DESC OFFSET 1 LIMIT 1")[0]["id"]  # fmt: skip
-    target = next(s for s in stairwells_of(engine, 2) if s["id"] == free)
+    target = free_stairwell(engine, 1)
+    free = target["id"]
     context = phone(contexts, target["lon"], target["lat"], size=SMALL_PHONE)
     page = context.new_page()
     sign_in(page, field_server, "grid02")
