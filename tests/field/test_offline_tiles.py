@@ -14,11 +14,18 @@ DRAWN = """() => [...document.querySelectorAll('.leaflet-tile-container svg path
                         && r.top < innerHeight; })
   .length"""
 """Shapes of the vector tiles on screen (buildings, streets)."""
+ZOOM_AWAY = """zoom => {
+  const tiles = Object.values(FieldMap.layers).find(l => l instanceof L.VectorGrid);
+  window.tilesDone = false;
+  tiles.once('load', () => { window.tilesDone = true; });  // every tile asked is done
+  FieldMap.map.setZoom(zoom, {animate: false});  // tiles never loaded
+}"""
+"""Zoom to tiles never loaded, noting when every tile asked for is done (drawn or not)."""
 
 
-def test_tiles_missed_offline_raise_nothing_and_are_drawn_when_back_online(
-    field_server: FieldServer, contexts: Any
-) -> None:
+def at_a_stairwell(field_server: FieldServer, contexts: Any) -> tuple[Any, Any, list[str]]:
+    """A phone signed in as grid02, its map drawn at z17 on the grid's first stairwell: the
+    context, the page and the page errors it will raise."""
     first = stairwells_of(field_server.engine, 2)[0]
     context = phone(contexts, first["lon"], first["lat"], size=SMALL_PHONE)
     page = context.new_page()
@@ -27,15 +34,33 @@ def test_tiles_missed_offline_raise_nothing_and_are_drawn_when_back_online(
     sign_in(page, field_server, "grid02")
     page.evaluate(f"FieldMap.map.setView([{first['lat']}, {first['lon']}], 17, {{animate: false}})")
     page.wait_for_function(f"({DRAWN})() > 0", timeout=20_000)
+    return context, page, errors
+
+
+def test_tiles_missed_offline_raise_nothing_and_are_drawn_when_back_online(
+    field_server: FieldServer, contexts: Any
+) -> None:
+    context, page, errors = at_a_stairwell(field_server, contexts)
     context.set_offline(True)
-    page.evaluate("""() => {
-      const tiles = Object.values(FieldMap.layers).find(l => l instanceof L.VectorGrid);
-      tiles.once('load', () => { window.tilesDone = true; });  // every tile asked is done
-      FieldMap.map.setZoom(15, {animate: false});  // tiles never loaded
-    }""")
+    page.evaluate(ZOOM_AWAY, 15)
     page.wait_for_function("window.tilesDone === true", timeout=20_000)
     assert errors == []
     assert page.evaluate(DRAWN) == 0  # nothing to draw them from
     context.set_offline(False)
+    page.wait_for_function(f"({DRAWN})() > 0", timeout=20_000)
+    assert errors == []
+
+
+def test_tiles_missed_while_online_are_asked_for_again(
+    field_server: FieldServer, contexts: Any
+) -> None:
+    """The server cannot be reached though the phone says it is online: the tiles are asked for
+    again after a wait, and drawn once it answers."""
+    context, page, errors = at_a_stairwell(field_server, contexts)
+    context.route("**/tiles/**", lambda route: route.abort("connectionrefused"))
+    page.evaluate(ZOOM_AWAY, 15)
+    page.wait_for_function("window.tilesDone === true", timeout=20_000)
+    assert errors == [] and page.evaluate(DRAWN) == 0
+    context.unroute("**/tiles/**")
     page.wait_for_function(f"({DRAWN})() > 0", timeout=20_000)
     assert errors == []

@@ -1,8 +1,9 @@
 /* Leaflet.VectorGrid 1.3 as our pages need it (loaded right after it, on every page that draws
  * vector tiles): what Leaflet >= 1.8 dropped, given back; and a tile that cannot be fetched or
  * read (offline, the server unreachable) drawn empty with a warning in the console, not thrown
- * as an uncaught error, and asked for again when the browser is back online. A tile the server
- * refuses (4xx, 5xx) VectorGrid itself draws empty. */
+ * as an uncaught error, and asked for again when the browser is back online (and, while it
+ * says it is online, after a wait that doubles). A tile the server refuses (4xx, 5xx)
+ * VectorGrid itself draws empty. */
 (function (global) {
   'use strict';
   var L = global.L;
@@ -20,16 +21,33 @@
   L.VectorGrid.prototype._gisCompat = true;
 
   var missed = [];  // layers with a tile that could not be fetched
+  var retry = null;
+  var RETRY_FIRST_MS = 2000, RETRY_MAX_MS = 60000;
+  var retryMs = RETRY_FIRST_MS;
+  function redrawMissed() {
+    retry = null;
+    missed.splice(0).forEach(function (layer) { if (layer._map) { layer.redraw(); } });
+  }
+  /** Tiles missed while the browser says it is online (the server unreachable, or the network
+   * not back yet when the online event came) are asked for again after a wait that doubles. */
+  function retryLater() {
+    if (retry || !global.navigator.onLine) { return; }  // offline: the online event redraws
+    retry = setTimeout(redrawMissed, retryMs);
+    retryMs = Math.min(retryMs * 2, RETRY_MAX_MS);
+  }
   var fetchTile = L.VectorGrid.Protobuf.prototype._getVectorTilePromise;
   L.VectorGrid.Protobuf.prototype._getVectorTilePromise = function (coords) {
     var layer = this;
     return fetchTile.call(this, coords).catch(function (err) {
       if (global.console) { console.warn('vector tile ' + coords.z + '/' + coords.x + '/' + coords.y + ' not drawn:', err); }
       if (missed.indexOf(layer) < 0) { missed.push(layer); }
+      retryLater();
       return {layers: []};  // as a tile the server has no data for
     });
   };
   global.addEventListener('online', function () {
-    missed.splice(0).forEach(function (layer) { if (layer._map) { layer.redraw(); } });
+    clearTimeout(retry);
+    retryMs = RETRY_FIRST_MS;
+    redrawMissed();
   });
 })(window);
