@@ -13,7 +13,6 @@ import sqlalchemy as sa
 from fastapi import Request
 from fastapi.responses import Response
 
-from gis_service.api.deps import get_engine, scoped_transaction
 from gis_service.api.metrics import REFRESHED_AHEAD
 from gis_service.api.packed import (
     KeptBody,
@@ -25,7 +24,7 @@ from gis_service.api.packed import (
     sent_then_kept,
 )
 from gis_service.api.sent import PartsResponse, Pieces, PiecesResponse, Streamed
-from gis_service.auth import Principal
+from gis_service.auth import Principal, apply_scope
 from gis_service.datasets import formats
 from gis_service.datasets.ahead_order import refresh_ahead
 from gis_service.datasets.area import Area
@@ -83,21 +82,23 @@ def live_answers(request: Request) -> LiveAnswers:
 
 
 def refresh_kept(state: Any, more_written: Callable[[], bool]) -> None:
-    """Refresh the app's kept answers after an edit committed (the edit listener's call)."""
+    """Refresh the app's kept answers after an edit committed (the edit listener's call, on
+    its thread: the transactions are on the listener's own connection)."""
     live: LiveAnswers | None = getattr(state, "live_answers", None)
     if live is not None:
-        REFRESHED_AHEAD.inc(refresh_ahead(live, state.in_flight.busy, more_written))
+        begin = state.edit_listener.transaction
+        REFRESHED_AHEAD.inc(refresh_ahead(live, begin, state.in_flight.busy, more_written))
 
 
 def ahead_of(asked: Asked, tables: tuple[str, ...], refresh: Refresh) -> Ahead | None:
     """How the question is refreshed after an edit with no request, when the app listens for
-    edits: in the caller's scope, on the primary (a replica may not have the edit yet)."""
+    edits: in the caller's scope, on the listener's connection to the primary (a replica may
+    not have the edit yet)."""
     listener: EditListener | None = getattr(asked.request.app.state, "edit_listener", None)
     if listener is None:
         return None
     listener.wanted()
-    opened = partial(scoped_transaction, get_engine(asked.request), asked.principal)
-    return Ahead(opened, tables, refresh)
+    return Ahead(partial(apply_scope, principal=asked.principal), tables, refresh)
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ import logging
 import time
 from collections.abc import Callable
 
-from gis_service.datasets.live import LiveAnswers
+from gis_service.datasets.live import Begin, LiveAnswers
 
 LOG = logging.getLogger(__name__)
 AHEAD_FOR_S = 1800.0
@@ -23,10 +23,11 @@ YIELD_MAX_S = 1.0
 
 
 def refresh_ahead(
-    live: LiveAnswers, busy: Callable[[], bool] = lambda: False,
+    live: LiveAnswers, begin: Begin, busy: Callable[[], bool] = lambda: False,
     more_written: Callable[[], bool] = lambda: False,
 ) -> int:  # fmt: skip
-    """Refresh the kept questions from the feed, with no request, in that order; how many."""
+    """Refresh the kept questions from the feed, with no request, in that order, each in a
+    transaction `begin` opens; how many."""
     since = time.monotonic() - AHEAD_FOR_S
     due = [question for at, question in sorted(live.asked_at(), key=lambda a: -a[0])
            if at > since]  # fmt: skip
@@ -37,7 +38,7 @@ def refresh_ahead(
             if more_written():
                 break
         try:
-            done += live.refresh_ahead_one(question)
+            done += live.refresh_ahead_one(question, begin)
         except Exception:  # its next request refreshes it, or says what is wrong
             LOG.warning("a kept answer could not be refreshed ahead", exc_info=True)
     return done

@@ -8,9 +8,11 @@ reader too old for the feed, computes it again. Values are never changed in plac
 returns a new value (pandas copy-on-write keeps that cheap), so a request still rendering the
 old one is unaffected.
 
-A question asked with `Ahead` (how to open a transaction in the asker's scope) is also
-refreshed with no request, as soon as a write commits (datasets/edit_listener.py calls
-refresh_ahead; datasets/ahead_order.py says in what order and when). One question is worked on
+A question asked with `Ahead` (how a transaction takes the asker's scope) is also refreshed
+with no request, as soon as a write commits (datasets/edit_listener.py calls refresh_ahead, on
+a connection it keeps open; datasets/ahead_order.py says in what order and when). Before its
+own reads, such a refresh costs two round trips: the scope, then the data versions with the
+feed; its followers render with no savepoint. One question is worked on
 by one thread at a time: a request that arrives while its refresh runs waits for it and takes
 its value, rather than doing it again; one that waited for a compute that failed gets its error.
 """
@@ -28,8 +30,15 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from gis_service.datasets.cache import VersionKey, versions_key
-from gis_service.datasets.changes import FED_TABLES, Changes, Seen, changes_since, seen_now
+from gis_service.datasets.cache import VersionKey
+from gis_service.datasets.changes import (
+    FED_TABLES,
+    Changes,
+    Seen,
+    changes_since,
+    seen_now,
+    versions_and_changes,
+)
 
 LOG = logging.getLogger(__name__)
 Refresh = Callable[[sa.Connection, Any, Changes], Any]
@@ -39,14 +48,16 @@ Follower = Callable[[sa.Connection, Any, VersionKey, "VersionKey | None"], None]
 value now, data versions now, the versions it had when the value is unchanged, else None)."""
 FOLLOWERS = 4
 """Followers a question keeps (the last named)."""
+Begin = Callable[[], AbstractContextManager[sa.Connection]]
+"""How a refresh with no request opens a transaction on the primary (committed at its end)."""
 
 
 @dataclass(frozen=True)
 class Ahead:
-    """How a question is refreshed with no request: a transaction in its asker's scope, the
-    tables its data versions are of, and its refresh."""
+    """How a question is refreshed with no request: how an open transaction takes its asker's
+    scope, the tables its data versions are of, and its refresh."""
 
-    transaction: Callable[[], AbstractContextManager[sa.Connection]]
+    scope: Callable[[sa.Connection], None]
     tables: tuple[str, ...]
     refresh: Refresh
 
@@ -85,13 +96,15 @@ def at_least(kept: VersionKey, asked: VersionKey) -> bool:
     return old.keys() == new.keys() and all(old[t] >= new[t] for t in old)
 
 
-def from_feed(conn: sa.Connection, kept: Kept, versions: VersionKey, refresh: Refresh,
-              ahead: Ahead | None) -> Kept | None:  # fmt: skip
-    """The kept value at these versions by its refresh from the feed, or None when a table
-    other than the fed ones changed, or the feed says everything did."""
+def from_feed(
+    conn: sa.Connection, kept: Kept, versions: VersionKey, refresh: Refresh, ahead: Ahead | None,
+    feed: tuple[Changes, Seen] | None = None,
+) -> Kept | None:  # fmt: skip
+    """The kept value at these versions by its refresh from the feed (read here unless given),
+    or None when a table other than the fed ones changed, or the feed says everything did."""
     if not only_fed_changed(kept.versions, versions):
         return None
-    changes, seen = changes_since(conn, kept.seen)
+    changes, seen = feed if feed is not None else changes_since(conn, kept.seen)
     if changes.everything:
         return None
     return Kept(versions, seen, refresh(conn, kept.value, changes) if changes else kept.value,
@@ -198,15 +211,17 @@ class LiveAnswers:
             with self._lock:
                 self._forget_idle(question)
 
-    def refresh_ahead_one(self, question: Hashable) -> bool:
-        """Refresh one question from the feed in its asker's scope, with no request; whether
-        it was (not when a request is working on it: that request refreshes it)."""
+    def refresh_ahead_one(self, question: Hashable, begin: Begin) -> bool:
+        """Refresh one question from the feed in its asker's scope, with no request, in a
+        transaction `begin` opens; whether it was (not when a request is working on it: that
+        request refreshes it)."""
         with self._lock:
             kept = self._kept.get(question)
         if kept is None or kept.ahead is None:
             return False
         ahead = kept.ahead
-        with ahead.transaction() as conn:  # a connection first: none is awaited under the lock
+        with begin() as conn:  # a connection first: none is awaited under the lock
+            ahead.scope(conn)
             work = self._work(question)
             if not work.lock.acquire(blocking=False):
                 return False
@@ -220,9 +235,9 @@ class LiveAnswers:
     def _refreshed_ahead(self, conn: sa.Connection, question: Hashable, kept: Kept,
                          ahead: Ahead) -> bool:  # fmt: skip
         """refresh_ahead_one with the question's lock held and its transaction open."""
-        versions = versions_key(conn, ahead.tables)
-        fresh = None if versions == kept.versions else from_feed(conn, kept, versions,
-                                                                 ahead.refresh, ahead)  # fmt: skip
+        versions, changes, seen = versions_and_changes(conn, ahead.tables, kept.seen)
+        fresh = None if versions == kept.versions else from_feed(
+            conn, kept, versions, ahead.refresh, ahead, (changes, seen))
         with self._lock:
             if fresh is None or self._kept.get(question) is not kept:
                 return False  # unchanged, to be computed when asked, or dropped meanwhile
@@ -230,9 +245,11 @@ class LiveAnswers:
             followers = list(self._followers.get(question, {}).values())
         unchanged = kept.versions if fresh.value is kept.value else None
         for follower in followers:  # before the next request may take the value
-            try:
-                with conn.begin_nested():  # one that fails leaves the others their transaction
-                    follower(conn, fresh.value, versions, unchanged)
+            try:  # no savepoint (two round trips each): an error of the database ends the
+                follower(conn, fresh.value, versions, unchanged)  # transaction, and the pass
+            except sa.exc.DBAPIError:  # the rest are rendered by their next request
+                LOG.warning("kept answers could not be rendered ahead", exc_info=True)
+                break
             except Exception:  # its next request renders it, or says what is wrong
                 LOG.warning("a kept answer could not be rendered ahead", exc_info=True)
         self.refreshed_ahead += 1

@@ -9,6 +9,7 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,7 @@ from gis_service.datasets import ahead_order, formats, rows_json
 from gis_service.datasets.ahead_order import refresh_ahead
 from gis_service.datasets.cache import versions_key
 from gis_service.datasets.changes import changes_since, seen_now
+from gis_service.datasets.edit_listener import EditListener
 from gis_service.datasets.live import Ahead, LiveAnswers
 from gis_service.settings import Settings
 from tests.conftest import LiveServer, keepalive_of
@@ -222,6 +224,10 @@ ONE_MORE_FLAT = ("UPDATE stairwell SET households = households + 1 WHERE id = "
                  "(SELECT min(id) FROM stairwell WHERE compound_id = 5)")  # fmt: skip
 
 
+def as_owner(_conn: sa.Connection) -> None:
+    """The scope of the questions these tests refresh ahead: the connection's own (the owner)."""
+
+
 def test_a_request_while_a_refresh_runs_ahead_waits_and_takes_its_value(demo_db):
     """One question is refreshed by one thread at a time: a request that comes while the
     refresh ahead of an edit runs (held until the request asks, and 0.3 s more) takes its
@@ -236,11 +242,11 @@ def test_a_request_while_a_refresh_runs_ahead_waits_and_takes_its_value(demo_db)
         time.sleep(0.3)
         return value + len(changes.stairwells)
 
-    ahead = Ahead(demo_db.begin, tables, refresh)
+    ahead = Ahead(as_owner, tables, refresh)
     with demo_db.begin() as conn:
         live.value(conn, "q", versions_key(conn, tables), lambda: 0, refresh, ahead)
     execute(demo_db, ONE_MORE_FLAT)
-    worker = threading.Thread(target=refresh_ahead, args=(live,), name="ahead")
+    worker = threading.Thread(target=refresh_ahead, args=(live, demo_db.begin), name="ahead")
     worker.start()
     assert started.wait(10)
     with demo_db.begin() as conn:
@@ -266,12 +272,99 @@ def test_a_refresh_pass_goes_last_asked_first_and_stops_for_a_newer_edit(demo_db
 
     for name in ("first", "last"):
         with demo_db.begin() as conn:
-            ahead = Ahead(demo_db.begin, tables, refresh_of(name))
+            ahead = Ahead(as_owner, tables, refresh_of(name))
             live.value(conn, name, versions_key(conn, tables), lambda: 0, ahead.refresh, ahead)
         time.sleep(0.01)
     execute(demo_db, ONE_MORE_FLAT)
-    assert refresh_ahead(live, more_written=lambda: True) == 1 and refreshed == ["last"]
-    assert refresh_ahead(live) == 1 and refreshed == ["last", "first"]
+    assert refresh_ahead(live, demo_db.begin, more_written=lambda: True) == 1
+    assert refreshed == ["last"]
+    assert refresh_ahead(live, demo_db.begin) == 1 and refreshed == ["last", "first"]
+
+
+def test_a_follower_the_database_refuses_ends_the_pass_not_the_refresh(demo_db):
+    """Followers render with no savepoint: one whose statement fails leaves the value
+    refreshed, the followers after it to their next request (not run on a failed transaction),
+    and the connection fit for the next pass; one failing in Python leaves the others to run."""
+    live, tables, ran = LiveAnswers(), ("stairwell",), []
+
+    def refresh(conn: sa.Connection, value: int, changes: Any) -> int:
+        return value + len(changes.stairwells)
+
+    def follower(name: str, sql: str | None = None, python: bool = False) -> Any:
+        def follow(conn: sa.Connection, *_: Any) -> None:
+            ran.append(name)
+            if python:
+                raise ValueError(name)
+            if sql:
+                conn.execute(sa.text(sql))
+
+        return follow
+
+    ahead = Ahead(as_owner, tables, refresh)
+    with demo_db.begin() as conn:
+        live.value(conn, "q", versions_key(conn, tables), lambda: 0, refresh, ahead)
+    live.follow("q", "python", follower("python", python=True))
+    live.follow("q", "refused", follower("refused", "SELECT 1 / 0"))
+    live.follow("q", "after", follower("after", "SELECT 1"))
+    with demo_db.connect() as held:
+
+        @contextmanager
+        def begin() -> Any:
+            with held.begin():
+                yield held
+
+        execute(demo_db, ONE_MORE_FLAT)
+        assert refresh_ahead(live, begin) == 1
+        assert ran == ["python", "refused"]
+        with demo_db.begin() as conn:
+            assert live.value(conn, "q", versions_key(conn, tables), lambda: -1, refresh)[0] == 1
+        execute(demo_db, ONE_MORE_FLAT)
+        live.follow("q", "refused", follower("refused"))  # renders now
+        assert refresh_ahead(live, begin) == 1 and ran[2:] == ["python", "after", "refused"]
+
+
+def test_refreshes_ahead_go_on_after_their_connection_is_lost(demo_db):
+    """The listener keeps one connection for its refreshes (no checkout or ping each time):
+    killed (a database restart), the pass that meets it fails, and the next opens another."""
+    backends: list[int] = []
+    failed = threading.Event()
+    listener_holder: list[Any] = []
+
+    def on_write(_more_written: Callable[[], bool]) -> None:
+        try:
+            with listener_holder[0].transaction() as conn:
+                backends.append(conn.execute(sa.text("SELECT pg_backend_pid()")).scalar_one())
+        except sa.exc.DBAPIError:
+            failed.set()
+
+    listener = EditListener(demo_db, on_write)
+    listener_holder.append(listener)
+    listener.wanted()
+    try:
+        assert listener.listening.wait(10)
+        notify = "SELECT pg_notify('gis_row_change', 'stairwell')"
+        for _ in range(2):
+            count = len(backends)
+            execute(demo_db, notify)
+            wait_for(lambda: len(backends) > count)  # noqa: B023
+        assert backends[-1] == backends[-2]  # the same connection, kept
+        execute(demo_db, f"SELECT pg_terminate_backend({backends[-1]})")
+        execute(demo_db, notify)
+        wait_for(failed.is_set)
+        count = len(backends)
+        execute(demo_db, notify)
+        wait_for(lambda: len(backends) > count)
+        assert backends[-1] != backends[-2]
+    finally:
+        listener.stop()
+
+
+def wait_for(done: Callable[[], Any], seconds: float = 10) -> None:
+    """Return once `done` says so (failing after `seconds`)."""
+    deadline = time.monotonic() + seconds
+    while not done():
+        assert time.monotonic() < deadline, "not done in time"
+        time.sleep(0.01)
 
 
 def test_edits_are_heard_again_after_the_listening_connection_is_lost(demo_db, serve, tokens):
