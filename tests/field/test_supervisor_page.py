@@ -97,6 +97,55 @@ def test_the_supervisor_assigns_resolves_with_a_note_and_exports(
     assert any(r[text["grid_header"]] == "'=HYPERLINK(\"http://x\")" for r in table)
 
 
+def test_a_stale_issue_is_drawn_again_keeping_what_the_supervisor_typed(
+    field_server: FieldServer, contexts: Callable[..., Any]
+) -> None:
+    """While a supervisor types resolution notes in two issues' rows, another assigns the first.
+    Resolving it meets the changed version: the page says so (zh), shows the issue as it is now,
+    and keeps both notes as typed (before, the list was drawn again empty, the notice with it);
+    resolving again saves the note."""
+    engine = field_server.engine
+    context = contexts(viewport={"width": 1440, "height": 900}, locale="zh-CN")
+    page = context.new_page()
+    page.goto(f"{field_server.url}/maps/field-progress?lang=zh")
+    page.wait_for_url("**/login?**")
+    page.fill("#username", "planner")
+    page.fill("#password", field_server.passwords["planner"])
+    page.click("#login button[type=submit]")
+    page.wait_for_selector("html[data-progress-ready]", state="attached", timeout=30_000)
+    first, second = (page.get_attribute(f"#open-issues .issue >> nth={n}", "data-id")
+                     for n in (0, 1))  # fmt: skip
+    notes = {first: "扶手已修复 <b>=1+1</b>", second: "照明待换 / lamp to replace"}
+    for issue, note in notes.items():
+        page.locator(f"#open-issues .issue[data-id='{issue}'] .resolve-note").fill(note)
+    issue = rows(engine, "SELECT version, grid_id FROM issue WHERE id = :i", i=int(first))[0]
+    worker = rows(engine, "SELECT u.id FROM app_user u JOIN user_grid g ON g.user_id = u.id "
+                  "WHERE g.grid_id = :g AND u.role = 'grid_worker'", g=issue["grid_id"])[0]["id"]
+    with field_server.client("planner") as other:  # another supervisor, meanwhile
+        assigned = other.post(f"/issues/{first}/assignment",
+                              json={"assignee_id": worker, "version": issue["version"]})
+        assert assigned.status_code == 200, assigned.text
+    page.evaluate("document.documentElement.removeAttribute('data-progress-ready')")
+    page.locator(f"#open-issues .issue[data-id='{first}'] button.resolve").click()
+    page.wait_for_selector("html[data-progress-ready]", state="attached")
+    assert page.locator("#issue-message").inner_text() == "该问题已被他人修改,已重新加载"
+    row = page.locator(f"#open-issues .issue[data-id='{first}']")
+    assert row.locator(".status").inner_text() == "已派单"  # as it is now
+    for issue, note in notes.items():
+        assert page.locator(f"#open-issues .issue[data-id='{issue}'] .resolve-note") \
+            .input_value() == note
+    assert rows(engine, "SELECT status FROM issue WHERE id = :i", i=int(first))[0]["status"] \
+        == "assigned"
+    page.evaluate("document.documentElement.removeAttribute('data-progress-ready')")
+    row.locator("button.resolve").click()
+    page.wait_for_selector("html[data-progress-ready]", state="attached")
+    done = rows(engine, "SELECT status, resolution_note FROM issue WHERE id = :i", i=int(first))
+    assert (done[0]["status"], done[0]["resolution_note"]) == ("resolved", notes[first])
+    assert page.locator(f"#open-issues .issue[data-id='{second}'] .resolve-note") \
+        .input_value() == notes[second]
+    assert page.locator("#issue-message").inner_text() == ""
+
+
 def test_the_api_refuses_a_resolution_without_note_a_stale_version_and_a_wrong_worker(
     field_server: FieldServer,
 ) -> None:

@@ -145,7 +145,18 @@
     };
     legend.addTo(map);
   }
-  function issueRow(issue, workers, message) {
+  /** What was typed or chosen in each issue's row and not yet sent, by issue id: the list drawn
+   * again (after a write, or a version gone stale) puts it back, so nothing typed is lost. */
+  function drafts() {
+    var found = {};
+    document.querySelectorAll('#open-issues .issue').forEach(function (row) {
+      var note = row.querySelector('.resolve-note'), select = row.querySelector('select.worker');
+      found[row.getAttribute('data-id')] = {note: note ? note.value : '',
+                                            worker: select && select.dataset.chosen ? select.value : ''};
+    });
+    return found;
+  }
+  function issueRow(issue, workers, message, draft) {
     var staff = cfg.role === 'planner' || cfg.role === 'admin';
     var assignee = workers.filter(function (w) { return w.id === issue.assignee_id; })[0];
     var parts = [
@@ -163,20 +174,23 @@
       var select = el('select', {class: 'worker', 'aria-label': t('assign_to')},
         [el('option', {value: '', text: t('choose_worker')})].concat(choices.map(function (w) {
           return el('option', {value: w.id, text: (w.display_name || w.username) + ' (' + w.username + ')',
-                               selected: w.id === issue.assignee_id});
+                               selected: draft.worker ? String(w.id) === draft.worker : w.id === issue.assignee_id});
         })));
+      select.addEventListener('change', function () { select.dataset.chosen = '1'; });
+      if (draft.worker) { select.dataset.chosen = '1'; }
       var assign = el('button', {type: 'button', class: 'assign', 'data-id': issue.id, text: t('assign'), onclick: function () {
         if (!select.value) { message.textContent = t('choose_worker'); return; }
         assign.disabled = true;
         post('/issues/' + issue.id + '/assignment', {assignee_id: Number(select.value), version: issue.version})
-          .then(load).catch(failed(message, assign));
+          .then(function () { return load(); }).catch(failed(message, assign));
       }});
       var note = el('input', {class: 'resolve-note', maxlength: 2000, placeholder: t('resolve_note'), 'aria-label': t('resolve_note')});
+      note.value = draft.note || '';
       var resolve = el('button', {type: 'button', class: 'resolve', 'data-id': issue.id, text: t('resolve'), onclick: function () {
         if (!note.value.trim()) { message.textContent = t('note_required'); note.focus(); return; }
         resolve.disabled = true;
         post('/issues/' + issue.id + '/resolution', {note: note.value, version: issue.version})
-          .then(load).catch(failed(message, resolve));
+          .then(function () { return load(); }).catch(failed(message, resolve));
       }});
       parts.push(el('span', {class: 'actions'}, [select, assign, note, resolve]));
     }
@@ -185,11 +199,11 @@
   function failed(message, button) {
     return function (err) {
       button.disabled = false;
-      message.textContent = err.status === 412 ? t('stale') : err.message;
-      if (err.status === 412) { load(); }
+      if (err.status === 412) { load(t('stale')); } else { message.textContent = err.message; }
     };
   }
-  function load() {
+  /** Draw the page from the API, with the rows' drafts kept and `notice` (if any) shown above the issues. */
+  function load(notice) {
     var root = document.getElementById('progress');
     return Promise.all([json('/field/progress'), json('/issues/ledger'), json('/field/progress/communities'),
                         json('/field/progress/issues'),
@@ -210,8 +224,9 @@
                   c.surveyed + ' / ' + c.stairwells, pct(c.surveyed_share), c.households_reached + ' / ' + c.households,
                   c.open_issues];
         });
-        var message = el('p', {class: 'error', role: 'alert', id: 'issue-message'});
-        var issues = open.issues.map(function (i) { return issueRow(i, open.workers, message); });
+        var message = el('p', {class: 'error', role: 'alert', id: 'issue-message', text: notice || ''});
+        var typed = drafts();
+        var issues = open.issues.map(function (i) { return issueRow(i, open.workers, message, typed[i.id] || {}); });
         var mapBox = el('div', {id: 'progress-map', style: 'height:420px;max-width:960px;background:#fafafa'});
         var exportLink = el('a', {id: 'export-csv', href: '/field/progress.csv?lang=' + cfg.lang, download: 'progress.csv', text: t('export')});
         document.title = t('title');
