@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from tests.field.conftest import FieldServer
 from tests.field.pages import SMALL_PHONE, phone, sign_in, stairwells_of
 
@@ -51,13 +53,22 @@ def test_tiles_missed_offline_raise_nothing_and_are_drawn_when_back_online(
     assert errors == []
 
 
+@pytest.mark.parametrize("refusal", ["unreachable", "503"])
 def test_tiles_missed_while_online_are_asked_for_again(
-    field_server: FieldServer, contexts: Any
+    field_server: FieldServer, contexts: Any, refusal: str
 ) -> None:
-    """The server cannot be reached though the phone says it is online: the tiles are asked for
-    again after a wait, and drawn once it answers."""
+    """The server cannot be reached, or answers 503 (busy, restarting), though the phone says it
+    is online: the tiles are asked for again after a wait, and drawn once it answers (a 503
+    was drawn empty for good)."""
     context, page, errors = at_a_stairwell(field_server, contexts)
-    context.route("**/tiles/**", lambda route: route.abort("connectionrefused"))
+
+    def refuse(route: Any) -> None:
+        if refusal == "unreachable":
+            route.abort("connectionrefused")
+        else:
+            route.fulfill(status=503, body="busy")
+
+    context.route("**/tiles/**", refuse)
     page.evaluate(ZOOM_AWAY, 15)
     page.wait_for_function("window.tilesDone === true", timeout=20_000)
     assert errors == [] and page.evaluate(DRAWN) == 0

@@ -2,8 +2,9 @@
  * vector tiles): what Leaflet >= 1.8 dropped, given back; and a tile that cannot be fetched or
  * read (offline, the server unreachable) drawn empty with a warning in the console, not thrown
  * as an uncaught error, and asked for again when the browser is back online (and, while it
- * says it is online, after a wait that doubles). A tile the server refuses (4xx, 5xx)
- * VectorGrid itself draws empty. */
+ * says it is online, after a wait that doubles). A tile the server refuses for now (5xx, 429:
+ * busy, restarting, a gateway's error) is missed alike; one it refuses for good (another 4xx)
+ * VectorGrid draws empty, as a tile with no data. */
 (function (global) {
   'use strict';
   var L = global.L;
@@ -35,10 +36,24 @@
     retry = setTimeout(redrawMissed, retryMs);
     retryMs = Math.min(retryMs * 2, RETRY_MAX_MS);
   }
+  /** fetch, failing for an answer the server may give otherwise later (VectorGrid would draw it
+   * as an empty tile for good). */
+  function refusingForNow(fetch) {
+    return function (input, init) {
+      return fetch.call(global, input, init).then(function (response) {
+        if (response.status >= 500 || response.status === 429) {
+          throw new Error('the server did not give the tile now (' + response.status + ')');
+        }
+        return response;
+      });
+    };
+  }
   var fetchTile = L.VectorGrid.Protobuf.prototype._getVectorTilePromise;
   L.VectorGrid.Protobuf.prototype._getVectorTilePromise = function (coords) {
-    var layer = this;
-    return fetchTile.call(this, coords).catch(function (err) {
+    var layer = this, fetch = global.fetch, asked;
+    global.fetch = refusingForNow(fetch);  // VectorGrid calls fetch at once, in this call
+    try { asked = fetchTile.call(this, coords); } finally { global.fetch = fetch; }
+    return asked.catch(function (err) {
       if (global.console) { console.warn('vector tile ' + coords.z + '/' + coords.x + '/' + coords.y + ' not drawn:', err); }
       if (missed.indexOf(layer) < 0) { missed.push(layer); }
       retryLater();
