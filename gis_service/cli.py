@@ -14,7 +14,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 
 from gis_service.cli_access import audit_app, create_token, token_app, user_app
 from gis_service.cli_analysis import analyze_app
-from gis_service.cli_backup import backup_command, restore_command
+from gis_service.cli_backup import backup_command, restore_command, sweep_command
 from gis_service.cli_base import migrate_checked, open_database, operator
 from gis_service.cli_maps import app as map_app
 from gis_service.cli_pipeline import stairwell_app
@@ -54,6 +54,9 @@ app.add_typer(user_app, name="user")
 app.add_typer(token_app, name="token")
 app.add_typer(audit_app, name="audit")
 app.add_typer(stairwell_app, name="stairwell")
+photos_app = typer.Typer(help="Stored photos (issues, proofs of votes).", no_args_is_help=True)
+app.add_typer(photos_app, name="photos")
+photos_app.command("sweep")(sweep_command)
 db_app.command("backup")(backup_command)
 db_app.command("restore")(restore_command)
 user_app.command("list")(list_users)

@@ -1,4 +1,5 @@
-"""`gis-service db backup FILE` and `gis-service db restore FILE` (registered by cli.py)."""
+"""`gis-service db backup FILE`, `gis-service db restore FILE` and `gis-service photos sweep`
+(registered by cli.py)."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from gis_service.db.engine import (
     describe_url,
     resolve_database_url,
 )
+from gis_service.field import proof_sweep
 from gis_service.settings import get_settings
 
 BACKUP_FILE = typer.Argument(..., help="The backup file (a tar archive; keep it private)")
@@ -95,3 +97,24 @@ def known_revision(revision: object) -> None:
             f"the backup is at revision {revision}, unknown to this gis-service "
             f"(head {migrate.head_revision()}): restore it with the release that made it"
         ) from exc
+
+
+def sweep_command(
+    older_than_days: float = typer.Option(
+        proof_sweep.GRACE_DAYS, min=1, help="Keep proofs written more recently than this"),
+    dry_run: bool = typer.Option(False, "--dry-run", help="List them, remove nothing"),
+) -> None:
+    """Remove proof photos no household, vote or edit names (personal data nobody can reach)."""
+    settings = get_settings()
+    engine = create_db_engine(resolve_database_url(settings), settings)
+    with engine.connect() as conn:
+        sweep = proof_sweep.unnamed_proofs(conn, settings.data_dir.resolve(), older_than_days)
+    engine.dispose()
+    for path in sweep.unnamed:
+        typer.echo(path)
+    size_mb = sweep.size / 1e6
+    if not dry_run:
+        proof_sweep.remove(sweep)
+    done = "would remove" if dry_run else "removed"
+    typer.echo(f"{done} {len(sweep.unnamed)} proof photos nothing names ({size_mb:.1f} MB); "
+               f"kept {sweep.kept}")

@@ -3,6 +3,10 @@ once when back online before the vote that names it, shown to staff and the grid
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+import time
 from typing import Any
 
 import pytest
@@ -148,3 +152,46 @@ def test_proof_uploads_are_bounded_scoped_and_upright(
         assert named.status_code == 200, named.text
         (server.data_dir / "photos" / "issue-1.jpg").write_bytes(image("JPEG", (10, 10)))
         assert planner.get(url).status_code == 404
+
+
+def test_proofs_nothing_names_are_swept_once_old(register_server: FieldServer) -> None:
+    """`gis-service photos sweep`: of four proofs uploaded for a flat, the one its vote names
+    now, the one an earlier edit named (the edit log keeps it) and one uploaded today stay; the
+    old one nothing names goes (listed first by --dry-run, which removes nothing)."""
+    server, engine = register_server, register_server.engine
+    flat = rows(engine, GRID2_FLAT)[0]
+    url, version = f"/households/{flat['id']}/proof", flat["version"]
+    with server.client("grid02") as api:
+        paths = [api.put(url, content=image("JPEG", (20 + n, 20)),
+                         headers={"Content-Type": "image/jpeg"}).json()["proof_photo_path"]
+                 for n in range(4)]  # fmt: skip
+    with server.client("planner") as planner:
+        for path in paths[:2]:  # the first proof replaced by the second: named in the log only
+            proof = {"type": "Feature", "properties": {"proof_photo_path": path}}
+            named = planner.patch(f"/collections/households/items/{flat['id']}", json=proof,
+                                  headers={"If-Match": f'"{version}"',
+                                           "Content-Type": "application/merge-patch+json"})
+            assert named.status_code == 200, named.text
+            version = int(named.headers["etag"].strip('"'))
+    files = [server.data_dir / path for path in paths]
+    month_ago = time.time() - 40 * 86400
+    for old in files[:3]:
+        os.utime(old, (month_ago, month_ago))
+    env = {**os.environ, "GIS_DATABASE_URL": engine.url.render_as_string(hide_password=False),
+           "GIS_DATA_DIR": str(server.data_dir)}  # fmt: skip
+
+    def sweep(*args: str) -> str:
+        done = subprocess.run([sys.executable, "-c", "from gis_service.cli import main; main()",
+                               "photos", "sweep", *args], capture_output=True, text=True,
+                              env=env, timeout=120, check=False)  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    listed = sweep("--dry-run").splitlines()
+    assert listed[0] == str(files[2].resolve())
+    assert listed[1].startswith("would remove 1 proof photos") and listed[1].endswith("kept 3")
+    assert all(f.exists() for f in files)
+    assert sweep().splitlines()[-1].startswith("removed 1 proof photos")
+    assert [f.exists() for f in files] == [True, True, False, True]
+    with server.client("planner") as planner:
+        assert planner.get(url).content == files[1].read_bytes()  # the vote's proof, served
