@@ -24,14 +24,8 @@ TEXTS = {
 }
 
 
-@pytest.mark.parametrize("lang", ["zh", "en"])
-def test_the_supervisor_assigns_resolves_with_a_note_and_exports(
-    field_server: FieldServer, contexts: Callable[..., Any], lang: str
-) -> None:
-    engine = field_server.engine
-    with engine.begin() as conn:  # a formula in a grid name must reach the CSV defused
-        conn.exec_driver_sql("UPDATE grid SET name = '=HYPERLINK(\"http://x\")' WHERE id = 12")
-    text = TEXTS[lang]
+def supervisor_page(field_server: FieldServer, contexts: Callable[..., Any], lang: str) -> Any:
+    """The supervisor page at 1440×900 in a language, signed in as the planner, drawn."""
     context = contexts(viewport={"width": 1440, "height": 900}, accept_downloads=True,
                        locale="zh-CN" if lang == "zh" else "en-GB")
     page = context.new_page()
@@ -41,6 +35,18 @@ def test_the_supervisor_assigns_resolves_with_a_note_and_exports(
     page.fill("#password", field_server.passwords["planner"])
     page.click("#login button[type=submit]")
     page.wait_for_selector("html[data-progress-ready]", state="attached", timeout=30_000)
+    return page
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_the_supervisor_assigns_resolves_with_a_note_and_exports(
+    field_server: FieldServer, contexts: Callable[..., Any], lang: str
+) -> None:
+    engine = field_server.engine
+    with engine.begin() as conn:  # a formula in a grid name must reach the CSV defused
+        conn.exec_driver_sql("UPDATE grid SET name = '=HYPERLINK(\"http://x\")' WHERE id = 12")
+    text = TEXTS[lang]
+    page = supervisor_page(field_server, contexts, lang)
     assert page.title() == text["title"] and page.locator("h1").inner_text() == text["title"]
     assert page.get_attribute("#progress-map", "data-grids-drawn") == "12"  # every grid
     assert page.locator(".progress-legend").is_visible()
@@ -105,14 +111,7 @@ def test_a_stale_issue_is_drawn_again_keeping_what_the_supervisor_typed(
     and keeps both notes as typed (before, the list was drawn again empty, the notice with it);
     resolving again saves the note."""
     engine = field_server.engine
-    context = contexts(viewport={"width": 1440, "height": 900}, locale="zh-CN")
-    page = context.new_page()
-    page.goto(f"{field_server.url}/maps/field-progress?lang=zh")
-    page.wait_for_url("**/login?**")
-    page.fill("#username", "planner")
-    page.fill("#password", field_server.passwords["planner"])
-    page.click("#login button[type=submit]")
-    page.wait_for_selector("html[data-progress-ready]", state="attached", timeout=30_000)
+    page = supervisor_page(field_server, contexts, "zh")
     first, second = (page.get_attribute(f"#open-issues .issue >> nth={n}", "data-id")
                      for n in (0, 1))  # fmt: skip
     notes = {first: "扶手已修复 <b>=1+1</b>", second: "照明待换 / lamp to replace"}
