@@ -113,8 +113,10 @@ def sweep_command(
     for path in sweep.unnamed:
         typer.echo(path)
     size_mb = sweep.size / 1e6
-    if not dry_run:
-        proof_sweep.remove(sweep)
-    done = "would remove" if dry_run else "removed"
-    typer.echo(f"{done} {len(sweep.unnamed)} proof photos nothing names ({size_mb:.1f} MB); "
-               f"kept {sweep.kept}")
+    if dry_run:
+        typer.echo(f"would remove {len(sweep.unnamed)} proof photos nothing names "
+                   f"({size_mb:.1f} MB); kept {sweep.kept}")  # fmt: skip
+        return
+    removed = proof_sweep.remove(sweep)
+    typer.echo(f"removed {removed} proof photos nothing names ({size_mb:.1f} MB); "
+               f"kept {sweep.kept + len(sweep.unnamed) - removed}")

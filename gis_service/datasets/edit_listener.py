@@ -6,7 +6,8 @@ thread per server process listens on its own connection to the primary (a standb
 listen) and, for each burst of notifications, calls `on_write` (LiveAnswers.refresh_ahead): the
 planner who asks right after an edit finds the answer refreshed, or waits for the refresh
 already under way. Those refreshes run in transactions on a second connection the listener
-keeps open (`transaction`): no checkout from the pool, no ping, on the way to a fresh answer.
+keeps (`transaction`: checked out of the pool once and held, so no checkout and no ping on the
+way to a fresh answer; the pool has one connection fewer for requests).
 `on_write` is given `more_written`, which says whether another write has committed since, so
 a long pass can stop and start again with the question asked last. Passes take at most SHARE
 of a core: under a steady stream of saves the edits that come while it rests are one pass, and

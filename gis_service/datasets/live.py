@@ -246,8 +246,8 @@ class LiveAnswers:
         unchanged = kept.versions if fresh.value is kept.value else None
         for follower in followers:  # before the next request may take the value
             try:  # no savepoint (two round trips each): an error of the database ends the
-                follower(conn, fresh.value, versions, unchanged)  # transaction, and the pass
-            except sa.exc.DBAPIError:  # the rest are rendered by their next request
+                follower(conn, fresh.value, versions, unchanged)  # transaction, and this
+            except sa.exc.DBAPIError:  # question's rendering: the rest render when asked
                 LOG.warning("kept answers could not be rendered ahead", exc_info=True)
                 break
             except Exception:  # its next request renders it, or says what is wrong

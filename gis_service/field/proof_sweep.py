@@ -20,9 +20,11 @@ SELECT proof_photo_path FROM household WHERE proof_photo_path IS NOT NULL
 UNION SELECT proof_photo_path FROM household_vote WHERE proof_photo_path IS NOT NULL
 UNION SELECT kept.doc -> 'properties' ->> 'proof_photo_path'
   FROM edit_log, LATERAL (VALUES (before), (after)) AS kept(doc)
- WHERE table_name = 'household' AND kept.doc -> 'properties' ->> 'proof_photo_path' IS NOT NULL
+ WHERE table_name IN ('household', 'household_vote')
+   AND kept.doc -> 'properties' ->> 'proof_photo_path' IS NOT NULL
 """
-"""Every proof path a household, a vote or the edit log (before or after an edit) names."""
+"""Every proof path a household, a vote or the edit log (before or after an edit of either)
+names."""
 
 
 @dataclass(frozen=True)
@@ -31,6 +33,8 @@ class Sweep:
 
     unnamed: list[Path]
     kept: int
+    oldest: float
+    """Photos last written after this time (epoch seconds) are kept."""
 
     @property
     def size(self) -> int:
@@ -49,10 +53,18 @@ def unnamed_proofs(conn: sa.Connection, data_dir: Path, grace_days: float = GRAC
             unnamed.append(path)
         else:
             kept += 1
-    return Sweep(unnamed, kept)
+    return Sweep(unnamed, kept, oldest)
 
 
-def remove(sweep: Sweep) -> None:
-    """Remove the unnamed photos (one gone meanwhile is no error)."""
+def remove(sweep: Sweep) -> int:
+    """Remove the unnamed photos, but one written again since they were found (the same photo
+    sent again for a vote about to name it) or gone meanwhile; how many were removed."""
+    removed = 0
     for path in sweep.unnamed:
-        path.unlink(missing_ok=True)
+        try:
+            if path.stat().st_mtime < sweep.oldest:
+                path.unlink()
+                removed += 1
+        except FileNotFoundError:
+            continue
+    return removed

@@ -10,6 +10,7 @@ import time
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from PIL import Image
 
 from gis_service.settings import get_settings
@@ -155,16 +156,17 @@ def test_proof_uploads_are_bounded_scoped_and_upright(
 
 
 def test_proofs_nothing_names_are_swept_once_old(register_server: FieldServer) -> None:
-    """`gis-service photos sweep`: of four proofs uploaded for a flat, the one its vote names
-    now, the one an earlier edit named (the edit log keeps it) and one uploaded today stay; the
-    old one nothing names goes (listed first by --dry-run, which removes nothing)."""
+    """`gis-service photos sweep`: of five proofs uploaded for a flat, the one its vote names
+    now, the one an earlier edit named (the edit log keeps it), one an edit of the vote itself
+    named (logged as household_vote) and one uploaded today stay; the old one nothing names
+    goes (listed first by --dry-run, which removes nothing)."""
     server, engine = register_server, register_server.engine
     flat = rows(engine, GRID2_FLAT)[0]
     url, version = f"/households/{flat['id']}/proof", flat["version"]
     with server.client("grid02") as api:
         paths = [api.put(url, content=image("JPEG", (20 + n, 20)),
                          headers={"Content-Type": "image/jpeg"}).json()["proof_photo_path"]
-                 for n in range(4)]  # fmt: skip
+                 for n in range(5)]  # fmt: skip
     with server.client("planner") as planner:
         for path in paths[:2]:  # the first proof replaced by the second: named in the log only
             proof = {"type": "Feature", "properties": {"proof_photo_path": path}}
@@ -173,9 +175,14 @@ def test_proofs_nothing_names_are_swept_once_old(register_server: FieldServer) -
                                            "Content-Type": "application/merge-patch+json"})
             assert named.status_code == 200, named.text
             version = int(named.headers["etag"].strip('"'))
+    with engine.begin() as conn:  # as an edit of the vote through its own layer logs it
+        conn.execute(sa.text("INSERT INTO edit_log (username, table_name, feature_id, action, "
+                             "before) VALUES ('planner', 'household_vote', '1', 'update', "
+                             "jsonb_build_object('properties', jsonb_build_object("
+                             "'proof_photo_path', CAST(:p AS text))))"), {"p": paths[4]})
     files = [server.data_dir / path for path in paths]
     month_ago = time.time() - 40 * 86400
-    for old in files[:3]:
+    for old in files[:3] + files[4:]:
         os.utime(old, (month_ago, month_ago))
     env = {**os.environ, "GIS_DATABASE_URL": engine.url.render_as_string(hide_password=False),
            "GIS_DATA_DIR": str(server.data_dir)}  # fmt: skip
@@ -189,9 +196,9 @@ def test_proofs_nothing_names_are_swept_once_old(register_server: FieldServer) -
 
     listed = sweep("--dry-run").splitlines()
     assert listed[0] == str(files[2].resolve())
-    assert listed[1].startswith("would remove 1 proof photos") and listed[1].endswith("kept 3")
+    assert listed[1].startswith("would remove 1 proof photos") and listed[1].endswith("kept 4")
     assert all(f.exists() for f in files)
     assert sweep().splitlines()[-1].startswith("removed 1 proof photos")
-    assert [f.exists() for f in files] == [True, True, False, True]
+    assert [f.exists() for f in files] == [True, True, False, True, True]
     with server.client("planner") as planner:
         assert planner.get(url).content == files[1].read_bytes()  # the vote's proof, served

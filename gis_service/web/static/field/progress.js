@@ -182,7 +182,7 @@
         if (!select.value) { message.textContent = t('choose_worker'); return; }
         assign.disabled = true;
         post('/issues/' + issue.id + '/assignment', {assignee_id: Number(select.value), version: issue.version})
-          .then(function () { return load(); }).catch(failed(message, assign));
+          .then(function () { delete select.dataset.chosen; return load(); }).catch(failed(message, assign));
       }});
       var note = el('input', {class: 'resolve-note', maxlength: 2000, placeholder: t('resolve_note'), 'aria-label': t('resolve_note')});
       note.value = draft.note || '';
