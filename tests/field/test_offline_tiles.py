@@ -3,6 +3,7 @@ for them, and draws them once the connection is back."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -74,4 +75,39 @@ def test_tiles_missed_while_online_are_asked_for_again(
     assert errors == [] and page.evaluate(DRAWN) == 0
     context.unroute("**/tiles/**")
     page.wait_for_function(f"({DRAWN})() > 0", timeout=20_000)
+    assert errors == []
+
+
+def test_only_the_tiles_missed_are_asked_for_again(
+    field_server: FieldServer, contexts: Any
+) -> None:
+    """Half the tiles (even columns) refused with a 503: once the server gives them, they are
+    asked for again and drawn, and no tile already drawn is asked for a second time (the
+    layer was redrawn whole)."""
+    context, page, errors = at_a_stairwell(field_server, contexts)
+    asked: list[tuple[int, int, int]] = []
+
+    def tile_of(url: str) -> tuple[int, int, int] | None:
+        found = re.search(r"/tiles/.*?/(\d+)/(\d+)/(\d+)", url)
+        return (int(found[1]), int(found[2]), int(found[3])) if found else None
+
+    def refuse_even(route: Any) -> None:
+        tile = tile_of(route.request.url)
+        if tile and tile[1] % 2 == 0:
+            route.fulfill(status=503, body="busy")
+        else:
+            route.continue_()
+
+    context.route("**/tiles/**", refuse_even)
+    context.on("request", lambda request: asked.append(tile_of(request.url)))
+    page.evaluate(ZOOM_AWAY, 15)
+    page.wait_for_function("window.tilesDone === true", timeout=20_000)
+    first = [t for t in asked if t and t[0] == 15]
+    assert {t[1] % 2 for t in first} == {0, 1} and errors == []
+    drawn_before = page.evaluate(DRAWN)
+    asked.clear()
+    context.unroute("**/tiles/**")
+    page.wait_for_function(f"({DRAWN})() > {drawn_before}", timeout=20_000)
+    again = {t for t in asked if t and t[0] == 15}
+    assert again and all(t[1] % 2 == 0 for t in again), again  # only the refused ones
     assert errors == []

@@ -1,8 +1,8 @@
 /* Leaflet.VectorGrid 1.3 as our pages need it (loaded right after it, on every page that draws
  * vector tiles): what Leaflet >= 1.8 dropped, given back; and a tile that cannot be fetched or
  * read (offline, the server unreachable) drawn empty with a warning in the console, not thrown
- * as an uncaught error, and asked for again when the browser is back online (and, while it
- * says it is online, after a wait that doubles). A tile the server refuses for now (5xx, 429:
+ * as an uncaught error, and asked for again (that tile alone) when the browser is back online
+ * (and, while it says it is online, after a wait that doubles). A tile the server refuses for now (5xx, 429:
  * busy, restarting, a gateway's error) is missed alike; one it refuses for good (another 4xx)
  * VectorGrid draws empty, as a tile with no data. */
 (function (global) {
@@ -21,13 +21,22 @@
   };
   L.VectorGrid.prototype._gisCompat = true;
 
-  var missed = [];  // layers with a tile that could not be fetched
+  var missed = [];  // [layer, tile key] of each tile that could not be fetched
   var retry = null;
   var RETRY_FIRST_MS = 2000, RETRY_MAX_MS = 60000;
   var retryMs = RETRY_FIRST_MS;
+  /** Ask again for the missed tiles only (still in view): each is dropped, and the layer's
+   * update adds what its view lacks; the tiles it drew stay. */
   function redrawMissed() {
     retry = null;
-    missed.splice(0).forEach(function (layer) { if (layer._map) { layer.redraw(); } });
+    var layers = [];
+    missed.splice(0).forEach(function (miss) {
+      var layer = miss[0];
+      if (!layer._map) { return; }
+      if (layer._tiles[miss[1]]) { layer._removeTile(miss[1]); }
+      if (layers.indexOf(layer) < 0) { layers.push(layer); }
+    });
+    layers.forEach(function (layer) { layer._update(); });
   }
   /** Tiles missed while the browser says it is online (the server unreachable, or the network
    * not back yet when the online event came) are asked for again after a wait that doubles. */
@@ -55,7 +64,7 @@
     try { asked = fetchTile.call(this, coords); } finally { global.fetch = fetch; }
     return asked.catch(function (err) {
       if (global.console) { console.warn('vector tile ' + coords.z + '/' + coords.x + '/' + coords.y + ' not drawn:', err); }
-      if (missed.indexOf(layer) < 0) { missed.push(layer); }
+      missed.push([layer, layer._tileCoordsToKey(coords)]);
       retryLater();
       return {layers: []};  // as a tile the server has no data for
     });
