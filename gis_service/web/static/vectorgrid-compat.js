@@ -2,9 +2,9 @@
  * vector tiles): what Leaflet >= 1.8 dropped, given back; and a tile that cannot be fetched or
  * read (offline, the server unreachable) drawn empty with a warning in the console, not thrown
  * as an uncaught error, and asked for again (that tile alone) when the browser is back online
- * (and, while it says it is online, after a wait that doubles). A tile the server refuses for now (5xx, 429:
- * busy, restarting, a gateway's error) is missed alike; one it refuses for good (another 4xx)
- * VectorGrid draws empty, as a tile with no data. */
+ * (and, while it says it is online, after a wait that doubles). A tile the server refuses for
+ * now (5xx, 429: busy, restarting, a gateway's error) is missed alike; one it refuses for good
+ * (another 4xx) VectorGrid draws empty, as a tile with no data. */
 (function (global) {
   'use strict';
   var L = global.L;
