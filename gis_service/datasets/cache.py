@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Mapping
 from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -134,7 +134,12 @@ def scope_key(principal: Principal | None) -> tuple[Any, ...]:
 
 def versions_key(conn: sa.Connection, tables: tuple[str, ...]) -> VersionKey:
     """The data versions of the tables, as a sorted hashable tuple."""
-    return tuple(sorted(data_versions(conn, list(tables)).items()))
+    return as_version_key(data_versions(conn, list(tables)))
+
+
+def as_version_key(found: Mapping[str, int] | None) -> VersionKey:
+    """Data versions read (table: version; none: empty) as the sorted tuple answers are kept by."""
+    return tuple(sorted((str(table), int(version)) for table, version in (found or {}).items()))
 
 
 def freeze(value: Any) -> Hashable:

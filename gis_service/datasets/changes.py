@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 
-from gis_service.datasets.cache import VersionKey, versions_key
+from gis_service.datasets.cache import VersionKey, as_version_key, versions_key
 
 FED_TABLES = ("stairwell", "building")
 """Tables whose written rows the feed names (migration 0015)."""
@@ -89,9 +89,4 @@ def versions_and_changes(conn: sa.Connection, tables: tuple[str, ...], seen: See
         elif table == "building":
             buildings.add(int(row_id))
     changes = Changes(everything, frozenset(stairwells), frozenset(buildings), frozenset(units))
-    return versions_of(rows[0][1]), changes, now
-
-
-def versions_of(found: dict[str, int] | None) -> VersionKey:
-    """Data versions as read by CHANGES_SQL, as the sorted tuple cache.versions_key makes."""
-    return tuple(sorted((str(table), int(version)) for table, version in (found or {}).items()))
+    return as_version_key(rows[0][1]), changes, now
