@@ -22,6 +22,7 @@ import numpy as np
 import orjson
 import pandas as pd
 
+from gis_service.datasets.cells import FEW, cells
 from gis_service.datasets.formats import column_values, dumps
 
 
@@ -77,10 +78,36 @@ def row_texts(frame: pd.DataFrame) -> list[bytes]:
     columns = [c for c in frame.columns if c != "geometry"]
     if not len(frame):
         return []
-    keys = [dumps(str(c)).replace(b"%", b"%%") + b":%b" for c in columns]
-    template = b"{" + b",".join(keys) + b"}"
     texts = [_column_texts(frame[c]) for c in columns]
-    return [template % row for row in zip(*texts, strict=True)]
+    return [_row_template(columns) % row for row in zip(*texts, strict=True)]
+
+
+def row_texts_at(table: pd.DataFrame, rows: np.ndarray) -> list[bytes]:
+    """row_texts of the table's rows at these positions: for an edit's few, written from
+    their cells (a frame of them costs pandas 0.4 ms whatever their number), alike."""
+    if len(rows) >= FEW:
+        return row_texts(table.iloc[rows])
+    columns = [c for c in table.columns if c != "geometry"]
+    values = cells(table, rows, columns)
+    texts = [_cell_texts(values[:, j], table[c].dtype) for j, c in enumerate(columns)]
+    return [_row_template(columns) % row for row in zip(*texts, strict=True)]
+
+
+def _cell_texts(values: np.ndarray, kind: Any) -> list[bytes]:
+    """_column_texts of a few values of a column of this type (an object array)."""
+    if isinstance(kind, np.dtype) and (kind.kind in "iub" or kind == np.float64):
+        return _numbers(values.astype(kind))
+    if isinstance(kind, pd.api.extensions.ExtensionDtype) and kind.kind in "iu":
+        missing = pd.isna(values)
+        texts = _numbers(np.where(missing, 0, values).astype(kind.numpy_dtype))
+        return [b"null" if gone else text for gone, text in zip(missing, texts, strict=True)]
+    return _value_texts(column_values(pd.Series(values, dtype=kind)))
+
+
+def _row_template(columns: list[Any]) -> bytes:
+    """The %-template of a row's JSON object with these columns' names."""
+    keys = [dumps(str(c)).replace(b"%", b"%%") + b":%b" for c in columns]
+    return b"{" + b",".join(keys) + b"}"
 
 
 Ref = weakref.ref[pd.DataFrame]
@@ -188,7 +215,7 @@ class RowsJson:
             else:
                 rows = [before.rows[i] if i >= 0 else b"" for i in taken.tolist()]
                 rendered = Rendered(rows, unjoined, size)
-            for at, text in zip(new.tolist(), row_texts(table.iloc[new]), strict=True):
+            for at, text in zip(new.tolist(), row_texts_at(table, new), strict=True):
                 rendered.rows[at] = text
         ref = weakref.ref(table)
         with self._lock:

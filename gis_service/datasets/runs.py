@@ -31,6 +31,7 @@ from gis_service.analysis.threads import in_parts
 from gis_service.analysis.walkable import ClosedRule, walkable
 from gis_service.datasets.area import Area, Box, area_box, margin_box
 from gis_service.datasets.cache import STAIRWELL_TABLES, ResultCache, versions_key
+from gis_service.datasets.cells import cells
 from gis_service.datasets.changes import Changes
 from gis_service.datasets.coverage import coverage_in_sql, pipeline_of, touched_units
 from gis_service.datasets.live import LiveAnswers
@@ -419,8 +420,8 @@ def reasons_at(table: pd.DataFrame, rows: np.ndarray | None = None) -> list[str]
     """The reasons stairwells (all, or at these rows) found no walkable way (none: found)."""
     if "unsnapped" not in table:
         return []
-    column = table["unsnapped"]
-    picked = (column if rows is None else column.iloc[rows]).to_numpy(object)
+    picked = (table["unsnapped"].to_numpy(object) if rows is None
+              else cells(table, rows, ["unsnapped"])[:, 0])  # fmt: skip
     return [str(v) for v in picked[pd.notna(picked)]]
 
 

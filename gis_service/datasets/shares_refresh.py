@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from gis_service.analysis.per_unit import as_whole
+from gis_service.datasets.cells import cells
 from gis_service.datasets.rows_json import ROWS_JSON
 from gis_service.datasets.splice import with_values_at
 
@@ -28,52 +29,57 @@ SHARES = {
 
 def row_parts(table: pd.DataFrame, rows: np.ndarray) -> np.ndarray:
     """What each of these rows of a nearest table adds to its unit's SUMMED (one row each)."""
-    served = table["served"].array[rows].to_numpy(dtype=bool)
-    households = table["households"].array[rows].to_numpy(dtype=np.float64, na_value=0.0)
-    elderly = table["elderly_households"].array[rows].to_numpy(dtype=np.float64, na_value=0.0)
+    served, households, elderly = (numbers(column) for column in cells(
+        table, rows, ("served", "households", "elderly_households")).T)  # fmt: skip
+    served = served != 0
     return np.column_stack([np.ones(len(rows)), served, households, households * served,
                             elderly, elderly * served])  # fmt: skip
 
 
+def numbers(values: np.ndarray, missing: float = 0.0) -> np.ndarray:
+    """Values of a column (an object array: numbers, booleans, or missing ones as None, NaN
+    or NA) as float64, the missing ones as `missing`."""
+    found = pd.notna(values)
+    out = np.full(len(values), missing)
+    out[found] = values[found].astype(np.float64)
+    return out
+
+
 def unit_changes(
     before: pd.DataFrame, was: np.ndarray, now: pd.DataFrame, is_: np.ndarray, unit_col: str
-) -> tuple[pd.api.extensions.ExtensionArray, np.ndarray]:
-    """The units the written rows were in or are in now (no unit: NA) and the change of each
-    one's SUMMED: the rows' parts before taken out, their parts now put back."""
-    units = pd.array(np.concatenate([np.asarray(before[unit_col].array[was], dtype=object),
-                                     np.asarray(now[unit_col].array[is_], dtype=object)]),
-                     dtype="Int64")  # fmt: skip
+) -> tuple[np.ndarray, np.ndarray]:
+    """The units the written rows were in or are in now (sorted ids as floats, no unit: NaN,
+    last) and the change of each one's SUMMED: the rows' parts before taken out, their parts
+    now put back."""
+    units = np.concatenate([numbers(cells(before, was, [unit_col])[:, 0], np.nan),
+                            numbers(cells(now, is_, [unit_col])[:, 0], np.nan)])  # fmt: skip
     parts = np.concatenate([-row_parts(before, was), row_parts(now, is_)])
-    codes, touched = pd.factorize(units, sort=True, use_na_sentinel=False)
+    touched, codes = np.unique(units, return_inverse=True)  # NaNs: one, last
     change = np.zeros((len(touched), len(SUMMED)))
-    np.add.at(change, codes, parts)
+    np.add.at(change, codes.reshape(-1), parts)
     return touched, change
 
 
 def shares_changed_by(
-    shares: pd.DataFrame, unit_col: str, units: pd.api.extensions.ExtensionArray,
-    change: np.ndarray,
-) -> pd.DataFrame | None:  # fmt: skip
+    shares: pd.DataFrame, unit_col: str, units: np.ndarray, change: np.ndarray
+) -> pd.DataFrame | None:
     """The shares table with each unit's SUMMED changed by these amounts and its shares worked
     out again; None when a unit is not in the table or would be left with no stairwell (its
     row comes or goes: count it again). The rows that did not change keep their JSON."""
-    keys = shares[unit_col].array
-    known = keys.to_numpy(dtype=np.float64, na_value=np.nan)  # sorted, no unit (NaN) last
-    wanted = units.to_numpy(dtype=np.float64, na_value=np.nan)
-    at = np.searchsorted(known, wanted)  # NaN sorts last in both
+    known = unit_keys(shares, unit_col)  # sorted, no unit (NaN) last
+    at = np.searchsorted(known, units)  # NaN sorts last in both
     if (at >= len(known)).any():
         return None
     found = known[at]
-    same = (found == wanted) | (np.isnan(found) & np.isnan(wanted))
-    stairwells = shares["stairwells"].to_numpy()[at[same]] + change[same, 0]
-    if not same.all() or (stairwells <= 0).any():
+    same = (found == units) | (np.isnan(found) & np.isnan(units))
+    if not same.all():
         return None
     moved = np.flatnonzero(np.any(change != 0, axis=1))
     at, change = at[moved], change[moved]
-    values: dict[str, np.ndarray] = {}  # the sums (integers), then the shares (floats)
-    for j, name in enumerate(SUMMED):
-        column = shares[name].to_numpy()
-        values[name] = as_whole(column[at] + change[:, j])  # counts: integers
+    sums = as_whole(cells(shares, at, SUMMED).astype(np.float64) + change)  # counts: integers
+    if (sums[:, 0] <= 0).any():
+        return None
+    values: dict[str, np.ndarray] = dict(zip(SUMMED, sums.T, strict=True))
     with np.errstate(invalid="ignore", divide="ignore"):
         for name, (part, whole) in SHARES.items():
             values[name] = values[part] / values[whole]
@@ -82,3 +88,8 @@ def shares_changed_by(
     taken[at] = -1  # these rows' JSON is written again, the others' kept
     ROWS_JSON.spliced(out, shares, taken)
     return out
+
+
+def unit_keys(shares: pd.DataFrame, unit_col: str) -> np.ndarray:
+    """The unit ids of a shares table as floats (no unit: NaN)."""
+    return shares[unit_col].array.to_numpy(dtype=np.float64, na_value=np.nan)

@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from gis_service.datasets.cells import cells
 from gis_service.datasets.rows_json import ROWS_JSON
 
 
@@ -103,14 +104,7 @@ def changed_columns(table: pd.DataFrame, at: np.ndarray, names: list[str], new: 
                 if not same_values(table[name].array[at], new[:, j])]  # fmt: skip
     if not len(at):
         return []
-    places = [table.columns.get_loc(name) for name in names]
-    if len(at) < FEW:  # value by value: no pass over every block of a frame edits left apart
-        old = np.empty(new.shape, object)
-        for i, row in enumerate(at.tolist()):
-            for j, place in enumerate(places):
-                old[i, j] = table.iat[row, place]
-    else:
-        old = table.take(at).to_numpy(object)[:, places]
+    old = cells(table, at, names)
     old_missing, new_missing = pd.isna(old), pd.isna(new)
     old, new = old.copy(), new.copy()
     old[old_missing] = new[new_missing] = None  # so that == compares values, never NA
@@ -118,9 +112,6 @@ def changed_columns(table: pd.DataFrame, at: np.ndarray, names: list[str], new: 
     return np.flatnonzero(differ.any(axis=0)).tolist()
 
 
-FEW = 8
-"""Below this many rows, changed_columns reads their values one by one (from a frame of a
-block per column, as edits leave it, a take costs 130 us whatever the rows)."""
 SHORT = 64
 """Up to this many rows, changed_columns compares values itself (cheaper than pandas)."""
 

@@ -11,7 +11,14 @@ import pandas as pd
 
 from gis_service.datasets import rows_json
 from gis_service.datasets.formats import dumps, records
-from gis_service.datasets.rows_json import ROWS_JSON, RowsJson, dumps_with_rows, row_texts
+from gis_service.datasets.cells import FEW
+from gis_service.datasets.rows_json import (
+    ROWS_JSON,
+    RowsJson,
+    dumps_with_rows,
+    row_texts,
+    row_texts_at,
+)
 from gis_service.datasets.splice import splice_units
 
 
@@ -39,6 +46,21 @@ def test_rows_read_as_the_records_they_write() -> None:
     assert row_texts(table.iloc[:0]) == []
     strided = pd.DataFrame(np.arange(6.0).reshape(3, 2), columns=["a", "b"])  # one 2-D block
     assert [orjson.loads(t) for t in row_texts(strided)] == records(strided)
+
+
+def test_an_edits_few_rows_are_written_as_the_whole_table_writes_them() -> None:
+    """The rows an edit renders again, read cell by cell, are the very bytes the column-wise
+    writer gives them: every kind of column an answer holds, nulls and awkward text."""
+    table = mixed_table()
+    table["checked"] = pd.array([True, None, False, True], dtype="boolean")
+    table["names"] = ['say "hi"', "\x00", "unit\x1fseparator", None]
+    whole = row_texts(table)
+    for rows in ([0], [1], [2], [3], [3, 0], [2, 1, 0], list(range(4)) * 2):
+        assert len(rows) < FEW or rows == list(range(4)) * 2
+        picked = np.array(rows)
+        assert row_texts_at(table, picked) == [whole[i] for i in rows]
+    assert row_texts_at(table, np.array(list(range(4)) * 3)) == whole * 3  # many: via pandas
+    assert row_texts_at(table, np.empty(0, np.int64)) == []
 
 
 def test_names_are_written_as_json_writes_each_one() -> None:

@@ -8,8 +8,9 @@ import pandas as pd
 import pytest
 from sqlalchemy.engine import Engine
 
+from gis_service.datasets.cells import FEW
 from gis_service.datasets.runs import with_names
-from gis_service.datasets.splice import FEW, SHORT, replaced_at, with_values_at
+from gis_service.datasets.splice import SHORT, replaced_at, with_values_at
 
 
 def edited_table(rows: int) -> pd.DataFrame:
