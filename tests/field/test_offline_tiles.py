@@ -4,6 +4,8 @@ for them, and draws them once the connection is back."""
 from __future__ import annotations
 
 import re
+import time
+from email.utils import formatdate
 from typing import Any
 
 import pytest
@@ -111,3 +113,29 @@ def test_only_the_tiles_missed_are_asked_for_again(
     again = {t for t in asked if t and t[0] == 15}
     assert again and all(t[1] % 2 == 0 for t in again), again  # only the refused ones
     assert errors == []
+
+
+@pytest.mark.parametrize("said", ["seconds", "date"])
+def test_tiles_refused_for_now_wait_for_the_retry_after_the_server_names(
+    field_server: FieldServer, contexts: Any, said: str
+) -> None:
+    """A 503 with Retry-After (6 seconds, or the date 6 seconds on): the tiles are not asked
+    for again before then (without it, the first wait is 2 s), and are drawn after."""
+    context, page, errors = at_a_stairwell(field_server, contexts)
+    asked: list[float] = []
+
+    def refuse(route: Any) -> None:
+        wait = "6" if said == "seconds" else formatdate(time.time() + 6, usegmt=True)
+        route.fulfill(status=503, body="busy", headers={"Retry-After": wait})
+
+    context.route("**/tiles/**", refuse)
+    page.evaluate(ZOOM_AWAY, 15)
+    page.wait_for_function("window.tilesDone === true", timeout=20_000)
+    refused_at = time.monotonic()
+    context.unroute("**/tiles/**")
+    context.on("request", lambda request: "/tiles/" in request.url and asked.append(
+        time.monotonic() - refused_at))  # fmt: skip
+    page.wait_for_timeout(4_000)  # the page's own wait (2 s) would have asked by now
+    assert asked == [] and errors == []
+    page.wait_for_function(f"({DRAWN})() > 0", timeout=20_000)
+    assert min(asked) > 4.5 and errors == []

@@ -3,8 +3,9 @@
  * read (offline, the server unreachable) drawn empty with a warning in the console, not thrown
  * as an uncaught error, and asked for again (that tile alone) when the browser is back online
  * (and, while it says it is online, after a wait that doubles). A tile the server refuses for
- * now (5xx, 429: busy, restarting, a gateway's error) is missed alike; one it refuses for good
- * (another 4xx) VectorGrid draws empty, as a tile with no data. */
+ * now (5xx, 429: busy, restarting, a gateway's error) is missed alike, and not asked for again
+ * before the time its Retry-After says (seconds or a date; ten minutes at most); one it refuses
+ * for good (another 4xx) VectorGrid draws empty, as a tile with no data. */
 (function (global) {
   'use strict';
   var L = global.L;
@@ -22,8 +23,9 @@
   L.VectorGrid.prototype._gisCompat = true;
 
   var missed = [];  // [layer, tile key] of each tile that could not be fetched
-  var retry = null;
-  var RETRY_FIRST_MS = 2000, RETRY_MAX_MS = 60000;
+  var retry = null, retryAt = 0;
+  var notBefore = 0;  // the latest time a refusal's Retry-After named (ms since the epoch)
+  var RETRY_FIRST_MS = 2000, RETRY_MAX_MS = 60000, RETRY_AFTER_MAX_MS = 600000;
   var retryMs = RETRY_FIRST_MS;
   /** Ask again for the missed tiles only (still in view): each is dropped, and the layer's
    * update adds what its view lacks; the tiles it drew stay. */
@@ -41,9 +43,23 @@
   /** Tiles missed while the browser says it is online (the server unreachable, or the network
    * not back yet when the online event came) are asked for again after a wait that doubles. */
   function retryLater() {
-    if (retry || !global.navigator.onLine) { return; }  // offline: the online event redraws
-    retry = setTimeout(redrawMissed, retryMs);
-    retryMs = Math.min(retryMs * 2, RETRY_MAX_MS);
+    if (!global.navigator.onLine) { return; }  // offline: the online event redraws
+    var at = Math.max(Date.now() + retryMs, notBefore);
+    if (retry) {
+      if (at <= retryAt || notBefore <= retryAt) { return; }
+      clearTimeout(retry);  // a Retry-After later than the wait set
+    } else {
+      retryMs = Math.min(retryMs * 2, RETRY_MAX_MS);
+    }
+    retryAt = at;
+    retry = setTimeout(redrawMissed, at - Date.now());
+  }
+  /** When a refusal's Retry-After (delay seconds or an HTTP date) lets the tile be asked for
+   * again (ms since the epoch; 0 without one). */
+  function retryAfter(response) {
+    var said = response.headers.get('Retry-After') || '';
+    var ms = /^\s*\d+\s*$/.test(said) ? parseInt(said, 10) * 1000 : Date.parse(said) - Date.now();
+    return ms > 0 ? Date.now() + Math.min(ms, RETRY_AFTER_MAX_MS) : 0;
   }
   /** fetch, failing for an answer the server may give otherwise later (VectorGrid would draw it
    * as an empty tile for good). */
@@ -51,6 +67,7 @@
     return function (input, init) {
       return fetch.call(global, input, init).then(function (response) {
         if (response.status >= 500 || response.status === 429) {
+          notBefore = Math.max(notBefore, retryAfter(response));
           throw new Error('the server did not give the tile now (' + response.status + ')');
         }
         return response;
@@ -71,7 +88,8 @@
   };
   global.addEventListener('online', function () {
     clearTimeout(retry);
+    retry = null;
     retryMs = RETRY_FIRST_MS;
-    redrawMissed();
+    if (notBefore > Date.now()) { retryLater(); } else { redrawMissed(); }
   });
 })(window);
