@@ -66,7 +66,7 @@ def shares_changed_by(
     """The shares table with each unit's SUMMED changed by these amounts and its shares worked
     out again; None when a unit is not in the table or would be left with no stairwell (its
     row comes or goes: count it again). The rows that did not change keep their JSON."""
-    known = unit_keys(shares, unit_col)  # sorted, no unit (NaN) last
+    known = shares[unit_col].array.to_numpy(dtype=np.float64, na_value=np.nan)  # sorted, NaN last
     at = np.searchsorted(known, units)  # NaN sorts last in both
     if (at >= len(known)).any():
         return None
@@ -89,7 +89,3 @@ def shares_changed_by(
     ROWS_JSON.spliced(out, shares, taken)
     return out
 
-
-def unit_keys(shares: pd.DataFrame, unit_col: str) -> np.ndarray:
-    """The unit ids of a shares table as floats (no unit: NaN)."""
-    return shares[unit_col].array.to_numpy(dtype=np.float64, na_value=np.nan)
