@@ -24,9 +24,11 @@ TEXTS = {
 }
 
 
-def supervisor_page(field_server: FieldServer, contexts: Callable[..., Any], lang: str) -> Any:
-    """The supervisor page at 1440×900 in a language, signed in as the planner, drawn."""
-    context = contexts(viewport={"width": 1440, "height": 900}, accept_downloads=True,
+def supervisor_page(field_server: FieldServer, contexts: Callable[..., Any], lang: str,
+                    size: tuple[int, int] = (1440, 900)) -> Any:  # fmt: skip
+    """The supervisor page (1440×900 unless told) in a language, signed in as the planner,
+    drawn."""
+    context = contexts(viewport={"width": size[0], "height": size[1]}, accept_downloads=True,
                        locale="zh-CN" if lang == "zh" else "en-GB")
     page = context.new_page()
     page.goto(f"{field_server.url}/maps/field-progress?lang={lang}")
@@ -167,3 +169,22 @@ def test_the_api_refuses_a_resolution_without_note_a_stale_version_and_a_wrong_w
         assert refused.status_code == 403
     with field_server.client() as anonymous:
         assert anonymous.get("/field/progress.csv").status_code == 401
+
+
+PERCENT_LINES = """() => [...document.querySelectorAll('#progress td')]
+  .filter(td => /%$/.test(td.textContent.trim()))
+  .map(td => { const range = document.createRange(); range.selectNodeContents(td);
+               const tops = new Set([...range.getClientRects()].map(r => Math.round(r.top)));
+               return [td.textContent, tops.size]; })"""
+"""Each table cell showing a percentage: its text and the lines it is drawn on."""
+
+
+def test_percentages_stay_on_one_line_on_a_small_phone(
+    field_server: FieldServer, contexts: Callable[..., Any]
+) -> None:
+    """At 360 px the tables' columns are narrow: a share is never broken between its number
+    and its % sign (it was: "50.0" on one line, "%" on the next)."""
+    page = supervisor_page(field_server, contexts, "zh", size=(360, 740))
+    cells = page.evaluate(PERCENT_LINES)
+    assert len(cells) >= 12, cells  # the grids' surveyed shares at least
+    assert all(lines == 1 for _, lines in cells), [c for c in cells if c[1] != 1]

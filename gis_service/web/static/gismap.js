@@ -82,7 +82,7 @@
         (typeof value === 'number' && !isFinite(value))) { return '–'; }
     if (typeof value === 'boolean') { return value ? '✓' : '✗'; }
     if (typeof value !== 'number') { return String(value); }
-    if (kind === 'percent') { return (value * 100).toFixed(1) + ' %'; }
+    if (kind === 'percent') { return (value * 100).toFixed(1) + '\u00a0%'; }  // never wrapped
     if (kind === 'ratio') { return value.toFixed(3); }
     if (kind === 'count') { return Math.round(value).toLocaleString(GisMap.config.lang === 'zh' ? 'zh-CN' : 'en'); }
     if (Number.isInteger(value) && Math.abs(value) < 10000) { return String(value); }  // years stay 1980

@@ -28,7 +28,7 @@
     if (text !== undefined) { n.textContent = text; }
     return n;
   }
-  function pct(v) { return v === null || v === undefined ? '–' : (v * 100).toFixed(1) + ' %'; }
+  function pct(v) { return v === null || v === undefined ? '–' : (v * 100).toFixed(1) + '\u00a0%'; }  // never wrapped from its number
   function shareColor(v) {
     var colour = SHARE_CLASSES[0][1];
     SHARE_CLASSES.forEach(function (c) { if (v !== null && v >= c[0]) { colour = c[1]; } });
