@@ -46,12 +46,12 @@ from common import CROW_INDEXES, CROW_SQL, demo_city, server
 from gis_service.db.cluster import free_port, throwaway_cluster
 
 MOMENT_S = 0.2
+"""How long after an edit's answer a planner looking at the map asks again (the second half
+of the edits; the first half ask at once)."""
 EDIT_PAIRS = 15
 """Edits timed for each of "at once" and "a moment later" (at least --runs): the call after an
 edit takes a few milliseconds, and a median of 3 on this machine moves by more than the
 difference the target judges."""
-"""How long after an edit's answer a planner looking at the map asks again (the second half
-of the edits; the first half ask at once)."""
 COVERAGE_SQL = """
 SELECT s.compound_id,
        count(*) AS stairwells,
@@ -292,17 +292,21 @@ def measure(planner: Planner, sql: psycopg.Connection, args: Any) -> dict[str, A
                                  mode="network", radius_m=args.radius)  # fmt: skip
     out["network_polygons"] = figures(polygons, features=len(polygons["response"].json()
                                                              ["features"]))  # fmt: skip
-    out["edit"] = edits(planner, sql, args)
+    out["edit"] = edits(planner, sql, args, coverage["warm_s"], new["warm_s"])
     return out
 
 
-def edits(planner: Planner, sql: psycopg.Connection, args: Any) -> dict[str, Any]:
+def edits(
+    planner: Planner, sql: psycopg.Connection, args: Any, coverage_warm_s: float,
+    network_warm_s: float,
+) -> dict[str, Any]:  # fmt: skip
     """Edits through the API, each followed by the same coverage or network call: every one
     shown, and how fast, when the call comes as soon as the edit is answered (the first half
     of the edits) and a moment (MOMENT_S) later, as a planner looking at the map would make it
     (the other half). Each edit comes right after the same call repeated with nothing changed,
     and each median is compared with the median of those repeats: calls made in the same
-    moments, as many of one as of the other."""
+    moments, as many of one as of the other (the warm repeats measured earlier, on a quiet
+    server, are given beside them: `ratio_to_warm`)."""
     pairs = max(args.edit_pairs, args.runs)
     picked = sql.execute(
         "SELECT s.id, s.compound_id, s.households FROM stairwell s "
@@ -330,9 +334,9 @@ def edits(planner: Planner, sql: psycopg.Connection, args: Any) -> dict[str, Any
     network = {"layer": "facilities", "mode": "network", "f": "json", "radius_m": args.new_radius}
     return {
         "coverage": edited(planner, picked, in_service, "/analysis/coverage",
-                           {"level": "compound"}),
+                           {"level": "compound"}, coverage_warm_s),
         "network_shares": edited(planner, picked, more_households, "/analysis/service-areas",
-                                 network),
+                                 network, network_warm_s),
     }  # fmt: skip
 
 
@@ -343,10 +347,11 @@ Shown = Callable[[Answer, Answer], bool]
 def edited(
     planner: Planner, picked: list[tuple[int, int, int]],
     edit_of: Callable[[int, int, int], tuple[dict[str, Any], Shown]],
-    path: str, params: dict[str, Any],
+    path: str, params: dict[str, Any], warm_s: float,
 ) -> dict[str, Any]:  # fmt: skip
     """The figures of edits each between the same call repeated and the call after it (the
-    first half at once, the others a moment later): medians and their ratios to the repeats'."""
+    first half at once, the others a moment later): medians and their ratios to the repeats',
+    and to the call's warm repeat (`warm_s`)."""
     half = len(picked) // 2
     repeats, times, shown = [], [], []
     for index, (sid, compound, households) in enumerate(picked):
@@ -368,6 +373,8 @@ def edited(
         "call_after_edit_s": round(after_s, 4),
         "call_after_edit_each_s": [round(after, 4) for _, after in times[:half]],
         "ratio_to_repeated": round(after_s / repeated_s, 2),
+        "warm_s": round(warm_s, 4), "ratio_to_warm": round(after_s / warm_s, 2),
+        "moment_repeated_s": round(moment_repeated_s, 4),
         "call_a_moment_after_edit_s": round(moment_s, 4),
         "moment_ratio_to_repeated": round(moment_s / moment_repeated_s, 2),
         "reflected": all(shown),

@@ -79,7 +79,8 @@ def row_texts(frame: pd.DataFrame) -> list[bytes]:
     if not len(frame):
         return []
     texts = [_column_texts(frame[c]) for c in columns]
-    return [_row_template(columns) % row for row in zip(*texts, strict=True)]
+    template = _row_template(columns)
+    return [template % row for row in zip(*texts, strict=True)]
 
 
 def row_texts_at(table: pd.DataFrame, rows: np.ndarray) -> list[bytes]:
@@ -87,10 +88,12 @@ def row_texts_at(table: pd.DataFrame, rows: np.ndarray) -> list[bytes]:
     their cells (a frame of them costs pandas 0.4 ms whatever their number), alike."""
     if len(rows) >= FEW:
         return row_texts(table.iloc[rows])
-    columns = [c for c in table.columns if c != "geometry"]
+    kinds = {c: kind for c, kind in table.dtypes.items() if c != "geometry"}
+    columns = list(kinds)
     values = cells(table, rows, columns)
-    texts = [_cell_texts(values[:, j], table[c].dtype) for j, c in enumerate(columns)]
-    return [_row_template(columns) % row for row in zip(*texts, strict=True)]
+    texts = [_cell_texts(values[:, j], kinds[c]) for j, c in enumerate(columns)]
+    template = _row_template(columns)
+    return [template % row for row in zip(*texts, strict=True)]
 
 
 def _cell_texts(values: np.ndarray, kind: Any) -> list[bytes]:

@@ -88,4 +88,3 @@ def shares_changed_by(
     taken[at] = -1  # these rows' JSON is written again, the others' kept
     ROWS_JSON.spliced(out, shares, taken)
     return out
-

@@ -44,11 +44,13 @@
    * not back yet when the online event came) are asked for again after a wait that doubles. */
   function retryLater() {
     if (!global.navigator.onLine) { return; }  // offline: the online event redraws
-    var at = Math.max(Date.now() + retryMs, notBefore);
+    var at;
     if (retry) {
-      if (at <= retryAt || notBefore <= retryAt) { return; }
-      clearTimeout(retry);  // a Retry-After later than the wait set
+      if (notBefore <= retryAt) { return; }
+      at = notBefore;  // a Retry-After later than the wait set
+      clearTimeout(retry);
     } else {
+      at = Math.max(Date.now() + retryMs, notBefore);
       retryMs = Math.min(retryMs * 2, RETRY_MAX_MS);
     }
     retryAt = at;

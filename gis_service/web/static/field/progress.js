@@ -140,7 +140,7 @@
         [el('b', {text: t('share_legend')})].concat(SHARE_CLASSES.map(function (c, i) {
           var upper = i + 1 < SHARE_CLASSES.length ? SHARE_CLASSES[i + 1][0] * 100 : 100;
           return el('div', {}, [el('span', {style: 'display:inline-block;width:12px;height:12px;margin-right:4px;background:' + c[1]}),
-            (c[0] * 100) + '–' + upper + ' %']);
+            (c[0] * 100) + '–' + upper + '\u00a0%']);
         })));
     };
     legend.addTo(map);
