@@ -10,8 +10,8 @@ import orjson
 import pandas as pd
 
 from gis_service.datasets import rows_json
-from gis_service.datasets.formats import dumps, records
 from gis_service.datasets.cells import FEW
+from gis_service.datasets.formats import dumps, records
 from gis_service.datasets.rows_json import (
     ROWS_JSON,
     RowsJson,
