@@ -93,8 +93,9 @@ def test_verdicts_on_the_popup_and_the_compound_card(
     assert section.get_attribute("data-consent") == "approval_not_met" and "null" not in shown
     assert short["missing"][lang] in shown and short["verdict_label"][lang] in shown
     figures = section.query_selector("tr[data-figure='approve']").inner_text()  # this popup's
-    assert f"{short['approval_area'] * 100:.1f} %" in figures
-    assert f"{short['approval_owners'] * 100:.1f} %" in figures
+    nbsp = "\u00a0"  # a share is never broken from its % sign
+    assert f"{short['approval_area'] * 100:.1f}{nbsp}%" in figures
+    assert f"{short['approval_owners'] * 100:.1f}{nbsp}%" in figures
     shot(page, f"planner-consent-popup-{lang}.png")
 
     # the compound card: stairwells per verdict under the rule in force, and the checklist
