@@ -64,6 +64,12 @@ STATUSES: dict[type[GisServiceError], tuple[int, str]] = {
     Busy: (503, "Busy"),
 }
 """The HTTP status and title of each domain error (the nearest class listed answers)."""
+RETRY_AFTER_S: dict[type[GisServiceError], int] = {
+    DatabaseUnavailable: 5,  # "try again shortly": the pool reconnects
+    Busy: 60,  # "try again in a minute": a report's rendering slot
+}
+"""How long a refusal for now tells the client to wait (Retry-After, seconds): errors of these
+very classes only (a database not ready, or PostGIS missing, waits for its operator)."""
 
 
 def status_of(exc: GisServiceError) -> tuple[int, str]:
@@ -112,6 +118,7 @@ def install_problem_handlers(app: FastAPI) -> None:
             extra["current"] = exc.current
         if isinstance(exc, TooManyAttempts):
             headers["Retry-After"] = str(exc.retry_after)
+        headers.update(retry_after(type(exc)))
         return problem(status, title, str(exc), headers, **extra)
 
     @app.exception_handler(RequestValidationError)
@@ -136,14 +143,21 @@ def install_problem_handlers(app: FastAPI) -> None:
         if getattr(exc.orig, "sqlstate", None) in SQLSTATE_ANSWERS:
             return database_refusal(request, exc)  # the database is up: a timeout, writers met
         error = DatabaseUnavailable("the database is not reachable; try again shortly")
-        return problem(*status_of(error), str(error))
+        return problem(*status_of(error), str(error), retry_after(DatabaseUnavailable))
 
     @app.exception_handler(DBAPIError)
     async def database_error(request: Request, exc: DBAPIError) -> JSONResponse:
         note_cause(request, exc.orig or exc)
         if exc.connection_invalidated:
-            return problem(503, "Database unavailable", "the database connection was lost")
+            return problem(503, "Database unavailable", "the database connection was lost",
+                           retry_after(DatabaseUnavailable))  # fmt: skip
         return database_refusal(request, exc)
+
+
+def retry_after(kind: type[GisServiceError]) -> dict[str, str]:
+    """The Retry-After header of a refusal for now of this kind (none for others)."""
+    seconds = RETRY_AFTER_S.get(kind)
+    return {"Retry-After": str(seconds)} if seconds else {}
 
 
 def note_cause(request: Request, exc: BaseException) -> None:

@@ -19,6 +19,7 @@ from gis_service.webmap.config import layer_title, tile_url
 from gis_service.webmap.page_data import READ_DATA_JS, add_slots, fill, inert_label
 
 FIELD_JS = [
+    *assets.RETRY_AFTER_JS,
     ("field_outbox_js", assets.own("field/outbox.js")),
     ("field_rules_js", assets.own("field/rules.js")),
     ("field_js", assets.own("field/field.js")),

@@ -65,8 +65,10 @@ def _digest(path: Path) -> str | None:
 
 LEAFLET_JS = [("leaflet", vendor("leaflet", "leaflet.js"))]
 LEAFLET_CSS = [("leaflet_css", vendor("leaflet", "leaflet.css"))]
+RETRY_AFTER_JS = [("retry_after_js", own("retry-after.js"))]  # before the scripts that retry
 VECTORGRID_JS = [
     ("vectorGrid", vendor("leaflet.vectorgrid", "Leaflet.VectorGrid.bundled.min.js")),
+    *RETRY_AFTER_JS,
     ("vectorgrid_compat_js", own("vectorgrid-compat.js")),  # right after it, on every page
 ]
 FULLSCREEN_JS = [("Control.Fullscreen.js", vendor("leaflet.fullscreen", "Control.FullScreen.js"))]

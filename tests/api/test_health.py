@@ -51,6 +51,7 @@ def test_database_gone_is_503_not_500(pg_cluster, serve: Callable[[FastAPI], Liv
     with live.client() as client:
         answer = client.get("/health")
     assert answer.status_code == 503
+    assert answer.headers["retry-after"] == "5"  # a refusal for now says when to come back
     # anonymous callers learn nothing of the database's whereabouts (the log has the cause)
     assert answer.json()["detail"] == "the database is not reachable; try again shortly"
     for secret in ("no_such_database", str(pg_cluster.port), "postgres", "127.0.0.1"):

@@ -10,9 +10,11 @@ from pathlib import Path
 
 import httpx
 import numpy as np
+import pytest
 from PIL import Image
 from sqlalchemy.engine import Engine
 
+from gis_service.reports import render
 from tests.features.live import COMPOUND_34, Clients
 from tests.ingest.test_cli_transfer import run
 from tests.security.test_exports_formulas import rename
@@ -134,3 +136,21 @@ def test_cli_report_and_map_png(demo_db: Engine, tmp_path: Path) -> None:
     assert colours(title_band) > 5  # the title is written
     legend = picture.crop((800, 72, 1160, 400))
     assert colours(legend) > 10  # swatches and labels
+
+
+def test_a_report_refused_while_every_slot_renders_says_when_to_come_back(
+    api: Clients, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Both rendering slots taken: 503 with Retry-After (a minute, as the text says), and the
+    next report renders once a slot is free."""
+    monkeypatch.setattr(render, "WAIT_S", 0.05)
+    held = [render.RENDERS.acquire(blocking=False) for _ in range(2)]
+    try:
+        assert held == [True, True]
+        busy = api.get("planner", f"/reports/compounds/{COMPOUND_34}.pdf")
+    finally:
+        for _ in held:
+            render.RENDERS.release()
+    assert busy.status_code == 503 and busy.headers["retry-after"] == "60"
+    assert busy.json()["detail"] == "too many reports are being rendered: try again in a minute"
+    pdf_of(api.get("planner", f"/reports/compounds/{COMPOUND_34}.pdf"))

@@ -3,6 +3,7 @@ server, a corrected one reaches it once, with the corrected values."""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +11,7 @@ from tests.field.pages import (
     SMALL_PHONE,
     fill_survey,
     open_stairwell,
+    pending,
     phone,
     rows,
     sign_in,
@@ -74,3 +76,42 @@ def test_correct_one_queued_edit_and_cancel_another(
     assert after[a["id"]]["households"] == 20 and after[a["id"]]["version"] == a["version"] + 1
     assert after[b["id"]]["version"] == b["version"]  # never sent
     assert after[c["id"]]["version"] == c["version"] + 1
+
+
+def test_a_save_refused_for_now_is_sent_again_when_the_server_says(
+    field_server: Any, contexts: Any
+) -> None:
+    """The server answers a survey's first send 503 with Retry-After: 6. The phone keeps the
+    survey waiting and sends nothing before then, though its own first wait is 1 s and another
+    save flushes the queue; then it sends it, and the server holds it once."""
+    engine = field_server.engine
+    a, b = stairwells_of(engine, 2)[9:11]
+    before = rows(engine, SURVEYS, ids=[a["id"], b["id"]])
+    context = phone(contexts, a["lon"], a["lat"], SMALL_PHONE, "zh-CN")
+    page = context.new_page()
+    sign_in(page, field_server, "grid02")
+    posted: list[float] = []
+
+    def refuse_the_first(route: Any) -> None:
+        if route.request.method != "POST":
+            route.continue_()
+            return
+        posted.append(time.monotonic())
+        if len(posted) == 1:
+            route.fulfill(status=503, body="busy", headers={"Retry-After": "6"})
+        else:
+            route.continue_()
+
+    context.route("**/field/surveys", refuse_the_first)
+    for stairwell in (a, b):
+        open_stairwell(page, stairwell["id"])
+        fill_survey(page, {"households": 9, "elderly_households": 1, "consent_agree": 1,
+                           "consent_object": 0, "notes": f"retry-after {stairwell['id']}"})
+        page.tap("#survey-save")
+        page.wait_for_selector("#sheet", state="hidden")
+    page.wait_for_timeout(3_000)  # the page's own wait (1 s) and the second save's flush
+    assert len(posted) == 1 and pending(page) == 2
+    wait_pending(page, 0, timeout=30_000)
+    assert posted[1] - posted[0] > 5.0, posted
+    sent = [r for r in rows(engine, SURVEYS, ids=[a["id"], b["id"]]) if r not in before]
+    assert sorted(r["notes"] for r in sent) == [f"retry-after {a['id']}", f"retry-after {b['id']}"]

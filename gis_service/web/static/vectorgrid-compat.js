@@ -25,7 +25,7 @@
   var missed = [];  // [layer, tile key] of each tile that could not be fetched
   var retry = null, retryAt = 0;
   var notBefore = 0;  // the latest time a refusal's Retry-After named (ms since the epoch)
-  var RETRY_FIRST_MS = 2000, RETRY_MAX_MS = 60000, RETRY_AFTER_MAX_MS = 600000;
+  var RETRY_FIRST_MS = 2000, RETRY_MAX_MS = 60000;
   var retryMs = RETRY_FIRST_MS;
   /** Ask again for the missed tiles only (still in view): each is dropped, and the layer's
    * update adds what its view lacks; the tiles it drew stay. */
@@ -56,20 +56,13 @@
     retryAt = at;
     retry = setTimeout(redrawMissed, at - Date.now());
   }
-  /** When a refusal's Retry-After (delay seconds or an HTTP date) lets the tile be asked for
-   * again (ms since the epoch; 0 without one). */
-  function retryAfter(response) {
-    var said = response.headers.get('Retry-After') || '';
-    var ms = /^\s*\d+\s*$/.test(said) ? parseInt(said, 10) * 1000 : Date.parse(said) - Date.now();
-    return ms > 0 ? Date.now() + Math.min(ms, RETRY_AFTER_MAX_MS) : 0;
-  }
   /** fetch, failing for an answer the server may give otherwise later (VectorGrid would draw it
    * as an empty tile for good). */
   function refusingForNow(fetch) {
     return function (input, init) {
       return fetch.call(global, input, init).then(function (response) {
         if (response.status >= 500 || response.status === 429) {
-          notBefore = Math.max(notBefore, retryAfter(response));
+          notBefore = Math.max(notBefore, global.retryAfterAt(response));  // retry-after.js
           throw new Error('the server did not give the tile now (' + response.status + ')');
         }
         return response;

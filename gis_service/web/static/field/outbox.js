@@ -17,7 +17,8 @@
   var running = null;
   var again = false;
   var retryDelay = 1000;  // after a failed send: 1 s, doubling up to 30 s, reset by a success
-  var retryTimer = null;
+  var retryTimer = null, retryAt = 0;
+  var notBefore = 0;  // the latest time a refusal's Retry-After named (ms since the epoch)
 
   function uuid() {
     if (global.crypto && crypto.randomUUID) { return crypto.randomUUID(); }
@@ -64,7 +65,8 @@
     var m = new RegExp('(?:^|; )' + cfg.csrfCookie + '=([^;]*)').exec(document.cookie);
     return m ? decodeURIComponent(m[1]) : '';
   }
-  function Offline() { this.offline = true; }
+  /** Not sent now; not before `notBefore` (ms since the epoch) when the server said so. */
+  function Offline(notBefore) { this.offline = true; this.notBefore = notBefore || 0; }
   function send(method, url, body, headers) {
     var h = Object.assign({Accept: 'application/geo+json, application/json'}, headers || {});
     if (method !== 'GET') { h[cfg.csrfHeader] = csrf(); }
@@ -75,7 +77,7 @@
     return fetch(url, {method: method, headers: h, body: body, credentials: 'same-origin', cache: 'no-store'})
       .catch(function () { throw new Offline(); })
       .then(function (r) {
-        if (r.status >= 500 || r.status === 408 || r.status === 429) { throw new Offline(); }
+        if (r.status >= 500 || r.status === 408 || r.status === 429) { throw new Offline(global.retryAfterAt(r)); }
         if (r.status === 401) { state.auth = true; if (hooks.auth) { hooks.auth(); } throw new Offline(); }
         return r;
       });
@@ -265,7 +267,12 @@
             notify();
           }, function (err) {
             done();
-            if (err && err.offline) { stop = true; scheduleRetry(); return; }
+            if (err && err.offline) {
+              stop = true;
+              notBefore = Math.max(notBefore, err.notBefore);
+              scheduleRetry();
+              return;
+            }
             throw err;
           });
         });
@@ -274,13 +281,27 @@
     });
   }
 
+  /** Send again after the doubling wait, and never before the time a Retry-After named. */
   function scheduleRetry() {
-    if (retryTimer || state.auth) { return; }
-    retryTimer = setTimeout(function () { retryTimer = null; flush(); }, retryDelay);
+    if (state.auth) { return; }
+    if (retryTimer) {
+      if (notBefore > retryAt) { retryOn(notBefore); }  // later than the wait set
+      return;
+    }
+    retryOn(Math.max(Date.now() + retryDelay, notBefore));
     retryDelay = Math.min(30000, retryDelay * 2);
+  }
+  function retryOn(at) {
+    clearTimeout(retryTimer);
+    retryAt = at;
+    retryTimer = setTimeout(function () { retryTimer = null; flush(); }, Math.max(0, at - Date.now()));
   }
 
   function flush() {
+    if (Date.now() < notBefore) {  // the server said when to come back: not before (any caller)
+      if (!retryTimer) { retryOn(notBefore); }
+      return Promise.resolve();
+    }
     if (running) { again = true; return running; }
     running = (function loop() {
       again = false;
