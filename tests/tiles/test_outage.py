@@ -44,6 +44,7 @@ def test_a_tile_while_the_database_is_down_is_a_clear_503(
                 assert down.status_code == 503, (path, down.status_code, down.text)
                 assert down.headers["content-type"].startswith("application/problem+json")
                 assert "atabase" in down.json()["detail"] and seconds < BOUND_S, down.text
+                assert down.headers["retry-after"] == "5"  # the page waits that long (a 503)
             cluster.start()
             deadline = time.monotonic() + 30
             while client.get(paths[2]).status_code != 200:
