@@ -23,14 +23,9 @@
   L.VectorGrid.prototype._gisCompat = true;
 
   var missed = [];  // [layer, tile key] of each tile that could not be fetched
-  var retry = null, retryAt = 0;
-  var notBefore = 0;  // the latest time a refusal's Retry-After named (ms since the epoch)
-  var RETRY_FIRST_MS = 2000, RETRY_MAX_MS = 60000;
-  var retryMs = RETRY_FIRST_MS;
   /** Ask again for the missed tiles only (still in view): each is dropped, and the layer's
    * update adds what its view lacks; the tiles it drew stay. */
   function redrawMissed() {
-    retry = null;
     var layers = [];
     missed.splice(0).forEach(function (miss) {
       var layer = miss[0];
@@ -41,20 +36,11 @@
     layers.forEach(function (layer) { layer._update(); });
   }
   /** Tiles missed while the browser says it is online (the server unreachable, or the network
-   * not back yet when the online event came) are asked for again after a wait that doubles. */
+   * not back yet when the online event came) are asked for again after a wait that doubles to
+   * 60 s, never before a refusal's Retry-After (retry-after.js). */
+  var clock = global.RetryClock(redrawMissed, 2000, 60000);
   function retryLater() {
-    if (!global.navigator.onLine) { return; }  // offline: the online event redraws
-    var at;
-    if (retry) {
-      if (notBefore <= retryAt) { return; }
-      at = notBefore;  // a Retry-After later than the wait set
-      clearTimeout(retry);
-    } else {
-      at = Math.max(Date.now() + retryMs, notBefore);
-      retryMs = Math.min(retryMs * 2, RETRY_MAX_MS);
-    }
-    retryAt = at;
-    retry = setTimeout(redrawMissed, at - Date.now());
+    if (global.navigator.onLine) { clock.later(); }  // offline: the online event redraws
   }
   /** fetch, failing for an answer the server may give otherwise later (VectorGrid would draw it
    * as an empty tile for good). */
@@ -62,7 +48,7 @@
     return function (input, init) {
       return fetch.call(global, input, init).then(function (response) {
         if (response.status >= 500 || response.status === 429) {
-          notBefore = Math.max(notBefore, global.retryAfterAt(response));  // retry-after.js
+          clock.notBefore(global.retryAfterAt(response));
           throw new Error('the server did not give the tile now (' + response.status + ')');
         }
         return response;
@@ -82,9 +68,8 @@
     });
   };
   global.addEventListener('online', function () {
-    clearTimeout(retry);
-    retry = null;
-    retryMs = RETRY_FIRST_MS;
-    if (notBefore > Date.now()) { retryLater(); } else { redrawMissed(); }
+    clock.cancel();
+    clock.reset();
+    if (clock.held()) { retryLater(); } else { redrawMissed(); }
   });
 })(window);

@@ -16,9 +16,9 @@
   var hooks = {};
   var running = null;
   var again = false;
-  var retryDelay = 1000;  // after a failed send: 1 s, doubling up to 30 s, reset by a success
-  var retryTimer = null, retryAt = 0;
-  var notBefore = 0;  // the latest time a refusal's Retry-After named (ms since the epoch)
+  // after a failed send: again in 1 s, doubling up to 30 s, reset by a success, never before a
+  // refusal's Retry-After (retry-after.js)
+  var clock = global.RetryClock(function () { flush(); }, 1000, 30000);
 
   function uuid() {
     if (global.crypto && crypto.randomUUID) { return crypto.randomUUID(); }
@@ -263,14 +263,14 @@
           return step(op).then(function (outcome) {
             done();
             if (outcome !== 'done') { blocked[lane] = true; }
-            retryDelay = 1000;
+            clock.reset();
             notify();
           }, function (err) {
             done();
             if (err && err.offline) {
               stop = true;
-              notBefore = Math.max(notBefore, err.notBefore);
-              scheduleRetry();
+              clock.notBefore(err.notBefore);
+              if (!state.auth) { clock.later(); }
               return;
             }
             throw err;
@@ -281,25 +281,9 @@
     });
   }
 
-  /** Send again after the doubling wait, and never before the time a Retry-After named. */
-  function scheduleRetry() {
-    if (state.auth) { return; }
-    if (retryTimer) {
-      if (notBefore > retryAt) { retryOn(notBefore); }  // later than the wait set
-      return;
-    }
-    retryOn(Math.max(Date.now() + retryDelay, notBefore));
-    retryDelay = Math.min(30000, retryDelay * 2);
-  }
-  function retryOn(at) {
-    clearTimeout(retryTimer);
-    retryAt = at;
-    retryTimer = setTimeout(function () { retryTimer = null; flush(); }, Math.max(0, at - Date.now()));
-  }
-
   function flush() {
-    if (Date.now() < notBefore) {  // the server said when to come back: not before (any caller)
-      if (!retryTimer) { retryOn(notBefore); }
+    if (clock.held()) {  // the server said when to come back: not before (any caller)
+      clock.atTheirTime();
       return Promise.resolve();
     }
     if (running) { again = true; return running; }
