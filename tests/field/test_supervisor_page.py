@@ -171,20 +171,23 @@ def test_the_api_refuses_a_resolution_without_note_a_stale_version_and_a_wrong_w
         assert anonymous.get("/field/progress.csv").status_code == 401
 
 
-PERCENT_LINES = """() => [...document.querySelectorAll('#progress td')]
-  .filter(td => /%$/.test(td.textContent.trim()))
+FIGURE_LINES = """() => [...document.querySelectorAll('#progress td:not(:first-child)')]
+  .filter(td => /[0-9]/.test(td.textContent))
   .map(td => { const range = document.createRange(); range.selectNodeContents(td);
                const tops = new Set([...range.getClientRects()].map(r => Math.round(r.top)));
                return [td.textContent, tops.size]; })"""
-"""Each table cell showing a percentage: its text and the lines it is drawn on."""
+"""Each table cell showing a figure: its text and the lines it is drawn on."""
 
 
-def test_percentages_stay_on_one_line_on_a_small_phone(
+def test_figures_stay_on_one_line_on_a_small_phone(
     field_server: FieldServer, contexts: Callable[..., Any]
 ) -> None:
-    """At 360 px the tables' columns are narrow: a share is never broken between its number
-    and its % sign (it was: "50.0" on one line, "%" on the next)."""
+    """At 360 px the tables' columns are narrow: a figure is never broken, neither a share
+    between its number and its % sign ("50.0" on one line, "%" on the next) nor a count
+    ("0 /" above "1095"); the names wrap instead."""
     page = supervisor_page(field_server, contexts, "zh", size=(360, 740))
-    cells = page.evaluate(PERCENT_LINES)
-    assert len(cells) >= 12, cells  # the grids' surveyed shares at least
+    cells = page.evaluate(FIGURE_LINES)
+    shares = [text for text, _ in cells if text.endswith("%")]
+    counts = [text for text, _ in cells if " / " in text]
+    assert len(shares) >= 12 and len(counts) >= 24, cells  # the grids' shares and counts
     assert all(lines == 1 for _, lines in cells), [c for c in cells if c[1] != 1]
