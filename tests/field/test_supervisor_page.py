@@ -184,10 +184,12 @@ def test_figures_stay_on_one_line_on_a_small_phone(
 ) -> None:
     """At 360 px the tables' columns are narrow: a figure is never broken, neither a share
     between its number and its % sign ("50.0" on one line, "%" on the next) nor a count
-    ("0 /" above "1095"); the names wrap instead."""
+    ("0 /" above "1095"); the names wrap instead, and a table wider than the phone scrolls in
+    its own box, not the page."""
     page = supervisor_page(field_server, contexts, "zh", size=(360, 740))
     cells = page.evaluate(FIGURE_LINES)
     shares = [text for text, _ in cells if text.endswith("%")]
     counts = [text for text, _ in cells if " / " in text]
     assert len(shares) >= 12 and len(counts) >= 24, cells  # the grids' shares and counts
     assert all(lines == 1 for _, lines in cells), [c for c in cells if c[1] != 1]
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360

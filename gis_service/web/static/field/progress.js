@@ -56,13 +56,14 @@
     headers[cfg.csrf.header] = csrf();
     return json(url, {method: 'POST', headers: headers, body: JSON.stringify(body)});
   }
+  /** A table in its own sideways-scrolling box: on a phone it scrolls, not the page. */
   function table(head, rows, id) {
-    return el('table', {id: id}, [el('thead', {}, [el('tr', {}, head.map(function (h) { return el('th', {text: h}); }))]),
+    return el('div', {class: 'table-scroll'}, [el('table', {id: id}, [el('thead', {}, [el('tr', {}, head.map(function (h) { return el('th', {text: h}); }))]),
       el('tbody', {}, rows.map(function (r) {
         return el('tr', {'data-grid': r[0].grid, 'data-community': r[0].community}, r.map(function (c) {
           return el('td', {text: c !== null && typeof c === 'object' ? c.text : c});
         }));
-      }))]);
+      }))])]);
   }
   /** One labelled bar per grid: its name, the share surveyed and the counts. */
   function gridChart(grids) {
